@@ -1,0 +1,101 @@
+/**
+ * What the parts of the master share. The platform half (store, auth, teams, environments, jobs, secrets,
+ * HTTP server) builds the context; the engine half (scheduler, agent gateway, logs, builds, artifacts,
+ * stream) receives it. Neither reaches into the other's files except through these interfaces.
+ */
+import type { Logger } from 'pino';
+import type { JobConfig } from '../shared/job';
+import type { Db } from './store/db';
+
+export type TeamRole = 'maintainer' | 'developer' | 'viewer';
+export type TokenScope = 'read' | 'write' | 'admin';
+
+/** The authenticated caller of an HTTP request or stream connection. */
+export interface Principal {
+  userId: number;
+  username: string;
+  isAdmin: boolean;
+  /** JWT sessions carry every scope; personal API tokens carry the scopes they were created with. */
+  scopes: TokenScope[];
+  via: 'jwt' | 'token';
+}
+
+/**
+ * What a caller wants to do with a team's object.
+ * read: viewer+. trigger (builds, cancel, re-run): developer+. edit (jobs): developer+.
+ * manage (secrets, members, delete jobs): maintainer. Admins may do everything.
+ * Callers outside the team get not_found (404), members whose role is too low get forbidden (403).
+ */
+export type Action = 'read' | 'trigger' | 'edit' | 'manage';
+
+export interface MasterConfig {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port; the chosen port is printed and written to <dataDir>/master.json. */
+  port: number;
+  /** Public URL agents and users reach (printed at start). */
+  publicUrl?: string;
+  tls?: { certFile: string; keyFile: string };
+  jwtSecret: string;
+  /** 32-byte key (hex or base64 in config/env) for AES-256-GCM secrets at rest. */
+  masterKey: Buffer;
+  jobsDir?: string;
+  heartbeatIntervalMs: number;
+  /** An agent without a heartbeat for this long is 'lost'. */
+  agentLostAfterMs: number;
+  leaseTtlMs: number;
+  /** Grace between SIGTERM and SIGKILL when cancelling. */
+  cancelGraceMs: number;
+  maxFrameBytes: number;
+  maxArtifactBytes: number;
+  retention: { builds: number; logsDays: number };
+  loginRateLimit: { max: number; windowMs: number };
+}
+
+export interface JobRecord {
+  id: number;
+  name: string;
+  teamId: number;
+  team: string;
+  yaml: string;
+  source: 'file' | 'api';
+  filePath: string | null;
+  enabled: boolean;
+  config: JobConfig;
+}
+
+export interface Access {
+  /** The caller's role in a team, or null when not a member. Admins get 'maintainer' everywhere. */
+  roleIn(p: Principal, teamId: number): TeamRole | null;
+  /** Team ids the caller may read (all teams for admins). */
+  visibleTeamIds(p: Principal): number[];
+  /** Throws not_found (not a member) or forbidden (role or token scope too low). */
+  check(p: Principal, teamId: number, action: Action, what: string): void;
+}
+
+export interface Jobs {
+  byName(name: string): JobRecord | undefined;
+  byId(id: number): JobRecord | undefined;
+  /** Every enabled job; the cron scheduler re-reads it through onChange. */
+  all(): JobRecord[];
+  /** Called after a job is created, updated, disabled or removed (cron re-plans). */
+  onChange(listener: (job: JobRecord | undefined, name: string) => void): void;
+}
+
+export interface Secrets {
+  /** Decrypted values of the named team secrets; missing names are omitted. */
+  resolve(teamId: number, names: string[]): Record<string, string>;
+}
+
+export interface MasterContext {
+  config: MasterConfig;
+  db: Db;
+  log: Logger;
+  access: Access;
+  jobs: Jobs;
+  secrets: Secrets;
+  /** Authenticates a bearer credential (JWT or personal API token); null when invalid or revoked. */
+  authenticate(bearer: string): Principal | null;
+  /** Authenticates an agent token; null when unknown or revoked. */
+  authenticateAgent(token: string): { tokenId: number; environmentId: number; environment: string } | null;
+}

@@ -1,0 +1,178 @@
+/**
+ * Schema migrations, applied in order at start inside one transaction each; `user_version` records the
+ * last one applied. Never edit a released migration: add a new one.
+ * Times are INTEGER milliseconds since the epoch.
+ */
+export const migrations: string[] = [
+  /* 1: identity, teams, environments, agents, jobs, builds, logs, artifacts, secrets */ `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    is_admin INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE teams (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  -- role: 'maintainer' | 'developer' | 'viewer'
+  CREATE TABLE memberships (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('maintainer','developer','viewer')),
+    PRIMARY KEY (user_id, team_id)
+  );
+  -- Personal API tokens: only the sha256 of the token is stored. scopes: JSON array of 'read'|'write'|'admin'.
+  CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE TABLE environments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    protected INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  -- Agent tokens are bound to one environment; only the sha256 is stored.
+  CREATE TABLE agent_tokens (
+    id INTEGER PRIMARY KEY,
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  -- state: 'connected' | 'busy' | 'draining' | 'lost' | 'offline'
+  CREATE TABLE agents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    token_id INTEGER REFERENCES agent_tokens(id) ON DELETE SET NULL,
+    labels TEXT NOT NULL DEFAULT '[]',
+    capacity INTEGER NOT NULL DEFAULT 1,
+    executors TEXT NOT NULL DEFAULT '[]',
+    version TEXT,
+    state TEXT NOT NULL DEFAULT 'offline',
+    last_seen_at INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (environment_id, name)
+  );
+  -- source: 'file' (managed by jobs/*.yml, read-only through the API) | 'api'
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    yaml TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('file','api')),
+    file_path TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    next_number INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  -- status: 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout'
+  -- trigger: JSON {kind: 'manual'|'cron'|'rerun'|'push'..., user?, ...}; params: JSON map
+  CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    number INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    yaml TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    trigger TEXT NOT NULL DEFAULT '{}',
+    branch TEXT,
+    commit_sha TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    deadline_at INTEGER,
+    UNIQUE (job_id, number)
+  );
+  CREATE INDEX builds_status ON builds(status);
+  -- One row per attempt of a stage. status: 'pending' (earlier stages not done) | 'queued' | 'running'
+  -- | 'success' | 'failed' | 'cancelled' | 'timeout' | 'lost' | 'skipped' | 'error'
+  -- last_seq: highest record seq committed (log chunks and step events share it).
+  CREATE TABLE stage_runs (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    stage_index INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '[]',
+    attempt INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL,
+    agent_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+    lease_epoch INTEGER NOT NULL DEFAULT 0,
+    lease_expires_at INTEGER,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    log_bytes INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    queued_at INTEGER,
+    started_at INTEGER,
+    finished_at INTEGER
+  );
+  CREATE INDEX stage_runs_build ON stage_runs(build_id, stage_index, attempt);
+  CREATE INDEX stage_runs_status ON stage_runs(status);
+  CREATE TABLE step_runs (
+    id INTEGER PRIMARY KEY,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    step_index INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    exit_code INTEGER,
+    error TEXT,
+    started_at INTEGER,
+    finished_at INTEGER,
+    duration_ms INTEGER,
+    UNIQUE (stage_run_id, step_index)
+  );
+  -- Log chunks as the agent sent them (secrets already masked). Indexed for search by the indexer, off the
+  -- hot path: log_index_state.last_rowid is the highest chunk rowid in log_fts.
+  CREATE TABLE log_chunks (
+    id INTEGER PRIMARY KEY,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (stage_run_id, seq)
+  );
+  -- rowid = log_chunks.id; content = the chunk's text.
+  CREATE VIRTUAL TABLE log_fts USING fts5(content, tokenize = 'unicode61');
+  CREATE TABLE log_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_rowid INTEGER NOT NULL);
+  INSERT INTO log_index_state VALUES (1, 0);
+  CREATE TABLE artifacts (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    storage_path TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (stage_run_id, path)
+  );
+  -- Team secrets, AES-256-GCM with the master key; value never leaves the master except in master:assign.
+  CREATE TABLE secrets (
+    id INTEGER PRIMARY KEY,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    iv BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (team_id, name)
+  );
+  `,
+];

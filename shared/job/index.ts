@@ -1,0 +1,4 @@
+/** shared/job: the job file schema, its step kinds and the YAML parser with file/line/field errors. */
+export * from './schema';
+export * from './step-kinds';
+export * from './parse';

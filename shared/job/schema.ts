@@ -1,0 +1,88 @@
+/**
+ * The job file schema: one zod definition used by the master (jobs/*.yml, API), the CLI (apply -f) and
+ * the web UI. `parseJobYaml` turns YAML text into a validated, normalised JobConfig, or throws a
+ * JobFileError whose issues name the file, line, column and field.
+ *
+ * A step is a map with exactly one step-kind key (`sh: make`, `test: {run: npm test}`) plus the common
+ * keys name / timeout / env / continueOnError. Step kinds are registered in step-kinds.ts.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../duration';
+
+export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const name = (what: string) =>
+  z.string().regex(NAME_RE, `${what} must be 1-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit`);
+
+export const durationSchema = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 30s, 10m, 1h30m or seconds)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const envMapSchema = z
+  .record(z.string().regex(ENV_KEY_RE, 'environment variable names are letters, digits and _'), z.union([z.string(), z.number(), z.boolean()]))
+  .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])));
+
+export const paramSchema = z.strictObject({
+  name: z.string().regex(ENV_KEY_RE, 'parameter names are letters, digits and _ (they become environment variables)'),
+  default: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
+  description: z.string().optional(),
+  choices: z.array(z.string()).optional(),
+});
+
+export const retrySchema = z.strictObject({
+  /** How many times a stage lost with its agent (lease expired) is re-queued as a new attempt. */
+  lost: z.number().int().min(0).max(10).default(0),
+});
+
+export const repoSchema = z.strictObject({
+  url: z.string().min(1),
+  branch: z.string().min(1).default('main'),
+});
+
+export const triggersSchema = z.strictObject({
+  /** One cron expression or a list (node-cron syntax, 5 or 6 fields). */
+  cron: z.union([z.string(), z.array(z.string())]).optional(),
+  /** IANA time zone for the cron expressions, e.g. Europe/Paris. Default: the master's. */
+  timezone: z.string().optional(),
+});
+
+export const stepCommonKeys = ['name', 'timeout', 'env', 'continueOnError'] as const;
+
+export const stageSchema = z.strictObject({
+  name: name('stage name'),
+  /** Only agents of this environment run the stage. */
+  environment: name('environment'),
+  /** The agent must carry every one of these labels. */
+  labels: z.array(z.string().min(1)).default([]),
+  timeout: durationSchema.optional(),
+  env: envMapSchema.default({}),
+  /** Workspace-relative files or globs uploaded to the master when the stage succeeds. */
+  artifacts: z.array(z.string().min(1)).default([]),
+  retry: retrySchema.optional(),
+  /** Raw steps; each is validated against its step kind by parseJobYaml. */
+  steps: z.array(z.record(z.string(), z.unknown())).min(1, 'a stage needs at least one step'),
+});
+
+export const jobSchema = z.strictObject({
+  name: name('job name'),
+  team: name('team name'),
+  description: z.string().optional(),
+  repo: repoSchema.optional(),
+  params: z.array(paramSchema).default([]),
+  env: envMapSchema.default({}),
+  /** Names of team secrets injected into every step as environment variables (and masked in logs). */
+  secrets: z.array(z.string().regex(ENV_KEY_RE)).default([]),
+  triggers: triggersSchema.default({}),
+  /** Whole-build timeout. */
+  timeout: durationSchema.optional(),
+  /** A new build cancels older queued builds of the same job and branch. */
+  cancelPrevious: z.boolean().default(false),
+  retry: retrySchema.default({ lost: 0 }),
+  stages: z.array(stageSchema).min(1, 'a job needs at least one stage'),
+});

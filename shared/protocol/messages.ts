@@ -1,0 +1,268 @@
+/**
+ * The master <-> agent protocol: every control message, its zod schema and PROTOCOL_VERSION.
+ *
+ * Transport: one WebSocket per agent, opened by the agent to `/ws/agent` on the master.
+ * Text frames carry the JSON control messages below; binary frames carry log chunks
+ * (see log-frame.ts), so the log path is checked by a compact header, not by zod.
+ *
+ * Lifecycle (sender prefix first):
+ *  1. agent:hello      token, name, environment, labels, capacity, executors, running work.
+ *                      master:accepted (with config and, per running stage, the last sequence it stored)
+ *                      or master:refused + close with a CloseCode.
+ *  2. master:assign    a stage run with a lease (stageRunId + epoch). The agent runs it.
+ *  3. records          everything the agent reports about a stage run travels as one ordered stream of
+ *                      records numbered by `seq` (1, 2, 3... per stage run): log chunks (binary) and
+ *                      agent:step-started / agent:step-finished / agent:stage-finished (JSON). The master
+ *                      stores record N only after N-1, ignores (but re-acks) duplicates, and answers
+ *                      master:ack with the highest seq committed. The agent keeps unacknowledged records.
+ *  4. agent:heartbeat  every heartbeatIntervalMs; carries the leases the agent holds, which extends them.
+ *                      A lease the master no longer grants is answered by master:cancel.
+ *  5. resume           after a disconnect or a master restart the agent reconnects with backoff, sends hello
+ *                      with its running stage runs; master:accepted tells each one's stored seq and whether
+ *                      to continue; the agent replays records after it. No record is lost or stored twice.
+ *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
+ *                      reports agent:stage-finished with status 'cancelled'.
+ *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
+ *
+ * The master accepts a record only for a stage run currently leased to that agent with the same epoch;
+ * anything else is answered by master:error (code 'lease_mismatch') and logged, never stored.
+ *
+ * Bump PROTOCOL_VERSION on every change to this file or to log-frame.ts.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** WebSocket close codes the master uses when it ends an agent connection. */
+export const CloseCode = {
+  /** Token unknown, revoked or not an agent token. */
+  BadToken: 4001,
+  /** agent:hello carried another protocolVersion. */
+  ProtocolVersion: 4002,
+  /** Agent claims an environment its token is not bound to. */
+  EnvironmentMismatch: 4003,
+  /** A frame that is not valid JSON, fails its schema, or a binary frame with a bad header. */
+  MalformedFrame: 4004,
+  /** Another connection with the same agent name took over. */
+  Replaced: 4005,
+  /** First frame was not agent:hello, or hello did not arrive in time. */
+  HelloRequired: 4006,
+  /** Frame larger than maxFrameBytes (ws also uses 1009 when its own limit trips). */
+  FrameTooLarge: 1009,
+  /** Master shutting down. */
+  GoingAway: 1001,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+const id = z.number().int().positive();
+const epoch = z.number().int().nonnegative();
+const seq = z.number().int().nonnegative();
+
+/** A stage run the agent is still working on, or has records for that the master has not acknowledged. */
+export const RunningStageSchema = z.object({
+  stageRunId: id,
+  epoch,
+  /** Highest seq the agent has seen acknowledged. */
+  ackedSeq: seq,
+  /** Highest seq the agent has produced so far. */
+  lastSeq: seq,
+});
+export type RunningStage = z.infer<typeof RunningStageSchema>;
+
+export const ExecutorInfoSchema = z.object({ kind: z.string().min(1), version: z.string().min(1) });
+export type ExecutorInfo = z.infer<typeof ExecutorInfoSchema>;
+
+// ---------------------------------------------------------------- agent -> master
+
+export const AgentHelloSchema = z.object({
+  type: z.literal('agent:hello'),
+  protocolVersion: z.number().int(),
+  /** Agent token created by an admin; bound to exactly one environment. */
+  token: z.string().min(1).max(512),
+  /** Unique per environment; a second connection with the same name replaces the first. */
+  name: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/),
+  /** Must equal the token's environment. */
+  environment: z.string().min(1).max(64),
+  labels: z.array(z.string().min(1).max(64)).max(64),
+  /** How many stage runs the agent runs at once. */
+  capacity: z.number().int().min(1).max(256),
+  /** Step kinds the agent can run (its StepExecutor plugins). */
+  executors: z.array(ExecutorInfoSchema).max(256),
+  /** Stage runs in progress or with unacknowledged records (resume). */
+  running: z.array(RunningStageSchema).max(256),
+  /** Agent software version, informational. */
+  version: z.string().max(64).optional(),
+});
+
+export const AgentHeartbeatSchema = z.object({
+  type: z.literal('agent:heartbeat'),
+  /** Leases held; each one is extended by leaseTtlMs from now. */
+  leases: z.array(z.object({ stageRunId: id, epoch })).max(256),
+});
+
+export const AgentStateSchema = z.object({
+  type: z.literal('agent:state'),
+  /** 'draining' after master:drain or SIGTERM; 'idle'/'busy' are derived by the master from leases. */
+  draining: z.boolean(),
+});
+
+/** Common fields of the ordered records of one stage run. */
+const recordBase = { stageRunId: id, epoch, seq: z.number().int().positive() };
+
+export const StepStartedSchema = z.object({
+  type: z.literal('agent:step-started'),
+  ...recordBase,
+  stepIndex: z.number().int().nonnegative(),
+  /** Agent clock, ms since epoch. The dispatch benchmark measures against it. */
+  at: z.number(),
+});
+
+export const StepFinishedSchema = z.object({
+  type: z.literal('agent:step-finished'),
+  ...recordBase,
+  stepIndex: z.number().int().nonnegative(),
+  /** null when the process could not start or was killed by a signal. */
+  exitCode: z.number().int().nullable(),
+  status: z.enum(['success', 'failed', 'cancelled', 'timeout', 'error']),
+  durationMs: z.number().nonnegative(),
+  /** Infrastructure problem (spawn failed...), told apart from a non-zero exit. */
+  error: z.string().max(4096).optional(),
+  at: z.number(),
+});
+
+export const StageFinishedSchema = z.object({
+  type: z.literal('agent:stage-finished'),
+  ...recordBase,
+  status: z.enum(['success', 'failed', 'cancelled', 'timeout', 'error']),
+  error: z.string().max(4096).optional(),
+  /** Artifacts uploaded for this stage run (over HTTP, before this record). */
+  artifacts: z.array(z.object({ path: z.string(), size: z.number().int().nonnegative(), sha256: z.string() })).max(1000).default([]),
+  at: z.number(),
+});
+
+export const AgentMessageSchema = z.discriminatedUnion('type', [
+  AgentHelloSchema,
+  AgentHeartbeatSchema,
+  AgentStateSchema,
+  StepStartedSchema,
+  StepFinishedSchema,
+  StageFinishedSchema,
+]);
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+export type AgentHello = z.infer<typeof AgentHelloSchema>;
+export type StepStarted = z.infer<typeof StepStartedSchema>;
+export type StepFinished = z.infer<typeof StepFinishedSchema>;
+export type StageFinished = z.infer<typeof StageFinishedSchema>;
+/** The JSON records that share the seq space with log chunks. */
+export type StageRecord = StepStarted | StepFinished | StageFinished;
+
+// ---------------------------------------------------------------- master -> agent
+
+/** A step as the agent runs it: normalised from the job file by shared/job. */
+export const AssignedStepSchema = z.object({
+  name: z.string(),
+  /** StepExecutor kind, e.g. 'shell'. */
+  kind: z.string(),
+  /** Executor-specific, validated by the job schema on the master and again by the executor. */
+  config: z.record(z.string(), z.unknown()),
+  env: z.record(z.string(), z.string()).default({}),
+  timeoutMs: z.number().int().positive().optional(),
+  continueOnError: z.boolean().default(false),
+});
+export type AssignedStep = z.infer<typeof AssignedStepSchema>;
+
+export const MasterAssignSchema = z.object({
+  type: z.literal('master:assign'),
+  stageRunId: id,
+  epoch,
+  build: z.object({ id, number: id, job: z.string(), team: z.string() }),
+  stage: z.object({
+    index: z.number().int().nonnegative(),
+    name: z.string(),
+    attempt: z.number().int().positive(),
+    steps: z.array(AssignedStepSchema),
+    /** Workspace-relative paths or globs to upload when the stage succeeds. */
+    artifacts: z.array(z.string()).default([]),
+    timeoutMs: z.number().int().positive().optional(),
+  }),
+  /** Job + stage env and build parameters, already merged. */
+  env: z.record(z.string(), z.string()),
+  /** Secret values: injected as env, masked in every log line before it leaves the agent. */
+  secrets: z.record(z.string(), z.string()),
+  /** Artifacts of earlier stages of this build, downloaded into the workspace before the first step. */
+  inputArtifacts: z.array(z.object({ id, path: z.string(), size: z.number().int(), sha256: z.string() })).default([]),
+  leaseTtlMs: z.number().int().positive(),
+});
+export type MasterAssign = z.infer<typeof MasterAssignSchema>;
+
+export const MasterAcceptedSchema = z.object({
+  type: z.literal('master:accepted'),
+  agentId: id,
+  heartbeatIntervalMs: z.number().int().positive(),
+  leaseTtlMs: z.number().int().positive(),
+  /** Largest frame the master takes; log chunks must stay below it. */
+  maxFrameBytes: z.number().int().positive(),
+  /** Bytes of unacknowledged log data an agent may have in flight before it pauses the step's output. */
+  maxUnackedBytes: z.number().int().positive(),
+  /** Per running stage reported in hello: what the master stored and whether to go on. */
+  resume: z.array(
+    z.object({
+      stageRunId: id,
+      epoch,
+      /** Highest seq stored; replay records after it. */
+      storedSeq: seq,
+      /** 'abort': the lease is gone (expired, cancelled, re-queued): kill the work, drop its records. */
+      action: z.enum(['continue', 'abort']),
+    }),
+  ),
+});
+
+export const MasterRefusedSchema = z.object({
+  type: z.literal('master:refused'),
+  code: z.number().int(),
+  reason: z.string(),
+});
+
+export const MasterAckSchema = z.object({
+  type: z.literal('master:ack'),
+  stageRunId: id,
+  epoch,
+  /** Cumulative: every record up to and including seq is committed. */
+  seq,
+});
+
+export const MasterCancelSchema = z.object({
+  type: z.literal('master:cancel'),
+  stageRunId: id,
+  epoch,
+  reason: z.string(),
+  /** Time between SIGTERM and SIGKILL to the step's process group. */
+  graceMs: z.number().int().nonnegative(),
+});
+
+export const MasterDrainSchema = z.object({ type: z.literal('master:drain') });
+
+export const MasterErrorSchema = z.object({
+  type: z.literal('master:error'),
+  /** 'lease_mismatch' | 'sequence_gap' | 'bad_record' ... */
+  code: z.string(),
+  message: z.string(),
+  stageRunId: id.optional(),
+});
+
+export const MasterMessageSchema = z.discriminatedUnion('type', [
+  MasterAcceptedSchema,
+  MasterRefusedSchema,
+  MasterAssignSchema,
+  MasterAckSchema,
+  MasterCancelSchema,
+  MasterDrainSchema,
+  MasterErrorSchema,
+]);
+export type MasterMessage = z.infer<typeof MasterMessageSchema>;
+export type MasterAccepted = z.infer<typeof MasterAcceptedSchema>;
+
+/** Exhaustiveness check for `switch (msg.type)`. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected message: ${JSON.stringify(x)}`);
+}
