@@ -1,0 +1,212 @@
+/**
+ * The public HTTP API (JSON under /api/v1) as the CLI and the web UI see it: request and response shapes.
+ * Authentication: `Authorization: Bearer <JWT from POST /auth/login, or a personal API token>`.
+ * Errors: ErrorBody from shared/errors with the status of its code. A caller outside a job's team gets
+ * 404 for the job, its builds, logs and artifacts; a member whose role is too low gets 403.
+ *
+ * Routes (owner in brackets: P = master platform, E = master engine):
+ *  [P] GET    /healthz                                   -> { ok: true, version }
+ *  [P] POST   /api/v1/auth/login        LoginRequest     -> LoginResponse     (rate-limited per IP+username: 429)
+ *  [P] GET    /api/v1/me                                 -> Me
+ *  [P] GET    /api/v1/tokens                             -> ApiTokenInfo[]
+ *  [P] POST   /api/v1/tokens            CreateApiToken   -> CreatedToken      (token shown once)
+ *  [P] DELETE /api/v1/tokens/:id                         -> 204               (revoke)
+ *  [P] GET    /api/v1/users                              -> UserInfo[]        (admin)
+ *  [P] POST   /api/v1/users             CreateUser       -> UserInfo          (admin)
+ *  [P] GET    /api/v1/teams                              -> TeamInfo[]        (mine; all for admin)
+ *  [P] POST   /api/v1/teams             { name }         -> TeamInfo          (admin)
+ *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer)
+ *  [P] DELETE /api/v1/teams/:team/members/:username      -> 204
+ *  [P] GET    /api/v1/teams/:team/secrets                -> { name, updatedAt }[]   (maintainer; never values)
+ *  [P] PUT    /api/v1/teams/:team/secrets/:name { value } -> 204           (maintainer)
+ *  [P] DELETE /api/v1/teams/:team/secrets/:name          -> 204
+ *  [P] GET    /api/v1/environments                       -> EnvironmentInfo[]
+ *  [P] POST   /api/v1/environments      { name, description?, protected? } -> EnvironmentInfo (admin)
+ *  [P] GET    /api/v1/environments/:env/agent-tokens     -> AgentTokenInfo[]  (admin)
+ *  [P] POST   /api/v1/environments/:env/agent-tokens { name } -> CreatedToken (admin; token shown once)
+ *  [P] DELETE /api/v1/agent-tokens/:id                   -> 204               (admin; revoke, disconnects agents)
+ *  [P] GET    /api/v1/jobs                               -> JobInfo[]         (visible teams)
+ *  [P] POST   /api/v1/jobs              { yaml }         -> JobInfo           (create or update; edit role; 409 if file-managed)
+ *  [P] GET    /api/v1/jobs/:job                          -> JobInfo & { yaml }
+ *  [P] DELETE /api/v1/jobs/:job                          -> 204               (manage role; keeps history, disables)
+ *  [P] POST   /api/v1/jobs/validate     { yaml }         -> { ok: true } | ErrorBody with issues
+ *  [E] POST   /api/v1/jobs/:job/builds  TriggerRequest   -> BuildInfo (201)   (trigger role)
+ *  [E] GET    /api/v1/jobs/:job/builds  ?limit&before    -> BuildInfo[]
+ *  [E] GET    /api/v1/builds/:id                         -> BuildDetail
+ *  [E] POST   /api/v1/builds/:id/cancel                  -> BuildInfo
+ *  [E] POST   /api/v1/builds/:id/rerun  { stage? }       -> BuildInfo (201)   (new build; with stage: from that stage on)
+ *  [E] GET    /api/v1/builds/:id/log    ?stageRunId      -> text/plain, whole stored log in order
+ *  [E] GET    /api/v1/builds/:id/artifacts               -> ArtifactInfo[]
+ *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
+ *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
+ *  [E] GET    /api/v1/agents                             -> AgentInfo[]
+ *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
+ *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
+ *  [E] WS     /api/v1/stream                             (shared/protocol/client.ts)
+ *  [E] WS     /ws/agent                                  (shared/protocol/messages.ts)
+ *  [E] PUT    /api/v1/agent/stage-runs/:id/artifacts?path=  body = file bytes; headers Authorization: Bearer <agent
+ *             token>, X-Slipway-Epoch, X-Slipway-Sha256 -> ArtifactInfo (413 over maxArtifactBytes)
+ *  [E] GET    /api/v1/agent/artifacts/:id              agent token of a connected agent holding a lease on that build
+ */
+
+export type Role = 'maintainer' | 'developer' | 'viewer';
+
+export interface LoginRequest {
+  username: string;
+  password: string;
+}
+export interface LoginResponse {
+  token: string;
+  expiresAt: number;
+  user: Me;
+}
+export interface Me {
+  id: number;
+  username: string;
+  isAdmin: boolean;
+  teams: { name: string; role: Role }[];
+}
+export interface CreateApiToken {
+  name: string;
+  scopes: ('read' | 'write' | 'admin')[];
+}
+export interface ApiTokenInfo {
+  id: number;
+  name: string;
+  scopes: string[];
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+export interface CreatedToken {
+  id: number;
+  name: string;
+  /** Shown once; only its hash is stored. */
+  token: string;
+}
+export interface CreateUser {
+  username: string;
+  password: string;
+  isAdmin?: boolean;
+}
+export interface UserInfo {
+  id: number;
+  username: string;
+  isAdmin: boolean;
+}
+export interface TeamInfo {
+  id: number;
+  name: string;
+  /** The caller's role (admins see 'maintainer'). */
+  role: Role | null;
+  members?: { username: string; role: Role }[];
+}
+export interface EnvironmentInfo {
+  id: number;
+  name: string;
+  description: string;
+  protected: boolean;
+}
+export interface AgentTokenInfo {
+  id: number;
+  name: string;
+  environment: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+export interface JobInfo {
+  id: number;
+  name: string;
+  team: string;
+  description?: string;
+  source: 'file' | 'api';
+  filePath: string | null;
+  enabled: boolean;
+  stages: { name: string; environment: string }[];
+  params: { name: string; default?: string; description?: string; choices?: string[] }[];
+  lastBuild?: BuildInfo | null;
+}
+export interface TriggerRequest {
+  params?: Record<string, string>;
+  branch?: string;
+}
+export type BuildStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
+export interface BuildInfo {
+  id: number;
+  job: string;
+  team: string;
+  number: number;
+  status: BuildStatus;
+  params: Record<string, string>;
+  trigger: { kind: string; user?: string; [k: string]: unknown };
+  branch: string | null;
+  commit: string | null;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+export interface StepInfo {
+  index: number;
+  name: string;
+  kind: string;
+  status: string;
+  exitCode: number | null;
+  error: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  durationMs: number | null;
+}
+export interface StageRunInfo {
+  id: number;
+  index: number;
+  name: string;
+  environment: string;
+  attempt: number;
+  status: string;
+  agent: string | null;
+  error: string | null;
+  queuedAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  logBytes: number;
+  steps: StepInfo[];
+}
+export interface BuildDetail extends BuildInfo {
+  stages: StageRunInfo[];
+}
+export interface ArtifactInfo {
+  id: number;
+  buildId: number;
+  stageRunId: number;
+  path: string;
+  size: number;
+  sha256: string;
+}
+export interface SearchHit {
+  buildId: number;
+  job: string;
+  number: number;
+  stageRunId: number;
+  stage: string;
+  /** The matching lines of the chunk (up to a few), without ANSI escapes. */
+  lines: string[];
+}
+export interface AgentInfo {
+  id: number;
+  name: string;
+  environment: string;
+  labels: string[];
+  capacity: number;
+  /** connected (idle), busy, draining, lost, offline */
+  state: 'connected' | 'busy' | 'draining' | 'lost' | 'offline';
+  running: number;
+  lastSeenAt: number | null;
+  version: string | null;
+}
+export interface PluginInfo {
+  kind: string;
+  aliases: string[];
+  /** Versions reported by connected agents' executors, by agent name. */
+  agents: { agent: string; version: string }[];
+}
