@@ -98,4 +98,9 @@ export interface MasterContext {
   authenticate(bearer: string): Principal | null;
   /** Authenticates an agent token; null when unknown or revoked. */
   authenticateAgent(token: string): { tokenId: number; environmentId: number; environment: string } | null;
+  /**
+   * Registers a listener called (synchronously, after the revocation committed) when an agent token is
+   * revoked; the engine disconnects every agent connected with that token.
+   */
+  onAgentTokenRevoked(listener: (tokenId: number) => void): void;
 }
