@@ -1,0 +1,120 @@
+/**
+ * The background FTS5 indexer. Log chunks are stored unindexed on the hot path; this indexer copies them
+ * into log_fts (rowid = log_chunks.id, content without ANSI escapes) a batch at a time and advances
+ * log_index_state.last_rowid in the same transaction, so a crash never indexes a chunk twice or skips one.
+ *
+ * Pacing: every `intervalMs` it runs batches until it has caught up. A batch is one transaction of at most
+ * `batchChunks` chunks and about `batchBytes` bytes of text; between batches it yields with setImmediate,
+ * so agent frames and HTTP requests are served while a big log is being indexed.
+ */
+import type { Db } from '../../store/db';
+import { stripAnsi } from './ansi';
+
+export interface IndexerOptions {
+  /** How often the indexer looks for new chunks. Default 200 ms. */
+  intervalMs?: number;
+  /** At most this many chunks per transaction. Default 500. */
+  batchChunks?: number;
+  /** Aim for about this many bytes of log text per transaction. Default 1 MiB. */
+  batchBytes?: number;
+}
+
+export interface Indexer {
+  start(): void;
+  /** Indexes what is left, synchronously, then stops the timer. */
+  stop(): void;
+  /** Indexes everything stored so far, synchronously. */
+  flush(): void;
+  /** Number of chunks stored but not yet indexed. */
+  lag(): number;
+}
+
+interface ChunkRow {
+  id: number;
+  data: Buffer;
+}
+
+export function createIndexer(db: Db, log: { error: (obj: object, msg: string) => void }, options: IndexerOptions = {}): Indexer {
+  const intervalMs = options.intervalMs ?? 200;
+  const batchChunks = options.batchChunks ?? 500;
+  const batchBytes = options.batchBytes ?? 1024 * 1024;
+  const lastRowid = db.prepare('SELECT last_rowid FROM log_index_state WHERE id = 1').pluck();
+  const pending = db.prepare('SELECT id, data FROM log_chunks WHERE id > ? ORDER BY id LIMIT ?');
+  const lagCount = db.prepare('SELECT count(*) FROM log_chunks WHERE id > ?').pluck();
+  const insertFts = db.prepare('INSERT INTO log_fts (rowid, content) VALUES (?, ?)');
+  const advance = db.prepare('UPDATE log_index_state SET last_rowid = ? WHERE id = 1');
+
+  // Chunks per batch adapts to the chunk size seen, so a batch stays near batchBytes of text.
+  let limit = batchChunks;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let stopped = true;
+
+  /** One transaction; returns true when more chunks may be waiting. */
+  const indexBatch = db.transaction((): boolean => {
+    const from = lastRowid.get() as number;
+    const asked = limit;
+    const rows = pending.all(from, asked) as ChunkRow[];
+    if (rows.length === 0) return false;
+    let bytes = 0;
+    for (const row of rows) {
+      bytes += row.data.length;
+      insertFts.run(row.id, stripAnsi(row.data.toString('utf8')));
+    }
+    advance.run(rows[rows.length - 1].id);
+    const avg = Math.max(1, bytes / rows.length);
+    limit = Math.max(1, Math.min(batchChunks, Math.floor(batchBytes / avg)));
+    // A full batch means more chunks may be waiting.
+    return rows.length === asked;
+  });
+
+  const safeBatch = (): boolean => {
+    try {
+      return indexBatch();
+    } catch (err) {
+      // A failed batch is retried on the next tick; the chunks stay stored and readable meanwhile.
+      log.error({ err }, 'log indexer batch failed');
+      return false;
+    }
+  };
+
+  const runUntilCaughtUp = (): void => {
+    if (stopped) {
+      running = false;
+      return;
+    }
+    if (safeBatch()) {
+      setImmediate(runUntilCaughtUp);
+    } else {
+      running = false;
+    }
+  };
+
+  const tick = (): void => {
+    if (running || stopped) return;
+    running = true;
+    runUntilCaughtUp();
+  };
+
+  const flush = (): void => {
+    // Each call indexes one batch; a batch that was not full means everything stored is indexed.
+    while (safeBatch());
+  };
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      timer = setInterval(tick, intervalMs);
+      timer.unref();
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      flush();
+    },
+    flush,
+    lag: () => lagCount.get(lastRowid.get()) as number,
+  };
+}

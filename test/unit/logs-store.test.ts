@@ -1,0 +1,176 @@
+/** Log store, background indexer and search over a real SQLite file in a temp dir. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogStoreOnDb, type LogStore } from '../../master/engine/logs/log-store';
+import { matchingLines, queryTerms, searchLogs, toMatchExpression } from '../../master/engine/logs/search';
+import { stripAnsi } from '../../master/engine/logs/ansi';
+import { openDb, type Db } from '../../master/store/db';
+
+const quietLog = { error: () => undefined };
+
+let dir: string;
+let db: Db;
+let logs: LogStore;
+
+/** A team with one job, one build and one stage run; returns their ids. */
+function seedBuild(team: string, job: string): { teamId: number; buildId: number; stageRunId: number } {
+  const now = Date.now();
+  const teamId = Number(
+    db.prepare('INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET name = name RETURNING id').pluck().get(team, now),
+  );
+  const jobId = Number(
+    db
+      .prepare(
+        `INSERT INTO jobs (name, team_id, yaml, source, created_at, updated_at) VALUES (?, ?, '', 'api', ?, ?)
+         ON CONFLICT(name) DO UPDATE SET name = name RETURNING id`,
+      )
+      .pluck()
+      .get(job, teamId, now, now),
+  );
+  const number = Number(db.prepare('SELECT count(*) + 1 FROM builds WHERE job_id = ?').pluck().get(jobId));
+  const buildId = Number(
+    db.prepare(`INSERT INTO builds (job_id, number, status, yaml, created_at) VALUES (?, ?, 'running', '', ?)`).run(jobId, number, now).lastInsertRowid,
+  );
+  const stageRunId = Number(
+    db
+      .prepare(`INSERT INTO stage_runs (build_id, stage_index, name, environment, status) VALUES (?, 0, 'build', 'ci', 'running')`)
+      .run(buildId).lastInsertRowid,
+  );
+  return { teamId, buildId, stageRunId };
+}
+
+function put(stageRunId: number, seq: number, text: string): void {
+  db.transaction(() => logs.insertChunk(stageRunId, seq, 0, Buffer.from(text), Date.now()))();
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'slipway-logs-'));
+  db = openDb(dir);
+  logs = createLogStoreOnDb(db, quietLog, { intervalMs: 10, batchChunks: 3 });
+});
+
+afterEach(() => {
+  logs.stop();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('log store', () => {
+  it('reads chunks in seq order, after a given seq', () => {
+    const { stageRunId } = seedBuild('shop', 'web');
+    put(stageRunId, 2, 'two\n');
+    put(stageRunId, 1, 'one\n');
+    put(stageRunId, 3, 'three\n');
+    expect(logs.read(stageRunId).map((c) => [c.seq, c.data.toString()])).toEqual([
+      [1, 'one\n'],
+      [2, 'two\n'],
+      [3, 'three\n'],
+    ]);
+    expect(logs.read(stageRunId, 1).map((c) => c.seq)).toEqual([2, 3]);
+    expect(logs.read(stageRunId, 0, 2).map((c) => c.seq)).toEqual([1, 2]);
+    expect(Buffer.isBuffer(logs.read(stageRunId)[0].data)).toBe(true);
+  });
+
+  it('refuses a duplicate seq of the same stage run', () => {
+    const { stageRunId } = seedBuild('shop', 'web');
+    put(stageRunId, 1, 'one\n');
+    expect(() => put(stageRunId, 1, 'again\n')).toThrow(/UNIQUE/);
+  });
+});
+
+describe('indexer', () => {
+  it('catches up in the background, in several batches, and search finds a word', async () => {
+    const { teamId, stageRunId } = seedBuild('shop', 'web');
+    for (let seq = 1; seq <= 10; seq++) put(stageRunId, seq, `line ${seq} compiling module${seq}\n`);
+    put(stageRunId, 11, 'npm ERR! missing dependency leftpad\n');
+    expect(logs.indexLag()).toBe(11);
+    logs.start();
+    await expect.poll(() => logs.indexLag(), { timeout: 5000 }).toBe(0);
+    const hits = searchLogs(db, { q: 'leftpad', teamIds: [teamId], limit: 10 });
+    expect(hits).toEqual([
+      { buildId: expect.any(Number), job: 'web', number: 1, stageRunId, stage: 'build', lines: ['npm ERR! missing dependency leftpad'] },
+    ]);
+    expect(searchLogs(db, { q: 'module7', teamIds: [teamId], limit: 10 })).toHaveLength(1);
+  });
+
+  it('stop() indexes what is left', () => {
+    const { teamId, stageRunId } = seedBuild('shop', 'web');
+    logs.start();
+    put(stageRunId, 1, 'finalword\n');
+    logs.stop();
+    expect(logs.indexLag()).toBe(0);
+    expect(searchLogs(db, { q: 'finalword', teamIds: [teamId], limit: 10 })).toHaveLength(1);
+  });
+
+  it('strips ANSI escapes from the index and from hits', () => {
+    const { teamId, stageRunId } = seedBuild('shop', 'web');
+    put(stageRunId, 1, '\u001b[31mERROR\u001b[0m: \u001b[1mboom\u001b[22m happened\n');
+    logs.flushIndex();
+    const hits = searchLogs(db, { q: 'boom', teamIds: [teamId], limit: 10 });
+    expect(hits[0].lines).toEqual(['ERROR: boom happened']);
+    // "31mERROR" would be a token if the escapes had been indexed.
+    expect(searchLogs(db, { q: '31mERROR', teamIds: [teamId], limit: 10 })).toEqual([]);
+    expect(stripAnsi('\u001b]8;;http://x\u0007link\u001b]8;;\u0007 \u001b[2K\u001b[1Gdone')).toBe('link done');
+  });
+
+  it('removes deleted chunks (retention, cascades) from the index', () => {
+    const { teamId, buildId, stageRunId } = seedBuild('shop', 'web');
+    put(stageRunId, 1, 'ephemeral words\n');
+    logs.flushIndex();
+    expect(searchLogs(db, { q: 'ephemeral', teamIds: [teamId], limit: 10 })).toHaveLength(1);
+    db.prepare('DELETE FROM builds WHERE id = ?').run(buildId);
+    expect(db.prepare('SELECT count(*) FROM log_fts').pluck().get()).toBe(0);
+  });
+});
+
+describe('search', () => {
+  it('quotes every term: FTS syntax in the query neither errors nor widens the match', () => {
+    const { teamId, stageRunId } = seedBuild('shop', 'web');
+    put(stageRunId, 1, 'foo alone here\n');
+    put(stageRunId, 2, 'barbecue only\n');
+    put(stageRunId, 3, 'foo or bar together\n');
+    logs.flushIndex();
+    const search = (q: string) => searchLogs(db, { q, teamIds: [teamId], limit: 10 }).flatMap((h) => h.lines);
+    // As FTS syntax this would match all three chunks; quoted it needs the words foo, or and bar.
+    expect(search('foo OR bar*')).toEqual(['foo or bar together']);
+    expect(search('NOT foo')).toEqual([]);
+    expect(search('"foo')).toEqual(['foo or bar together', 'foo alone here']);
+    expect(search('(foo) "alone"')).toEqual(['foo alone here']);
+    // AND is a word to find too, not an operator.
+    expect(search('(foo) AND "alone"')).toEqual([]);
+    expect(search('bar (foo')).toEqual(['foo or bar together']);
+    // NEAR(foo is the phrase "near foo", absent from every chunk.
+    expect(search('bar NEAR(foo')).toEqual([]);
+    expect(search('content:foo')).toEqual([]);
+    expect(search('foo*')).toEqual(['foo or bar together', 'foo alone here']);
+    expect(toMatchExpression(['a"b', 'c'])).toBe('"a""b" AND "c"');
+  });
+
+  it('rejects a query without words, naming q', () => {
+    expect(() => queryTerms('  ( * " ')).toThrow(/^q: /);
+    expect(() => queryTerms('')).toThrow(/^q: /);
+    expect(() => queryTerms('x'.repeat(501))).toThrow(/q: at most 500/);
+  });
+
+  it('only finds builds of the teams given, and of the job given', () => {
+    const shop = seedBuild('shop', 'web');
+    const pay = seedBuild('pay', 'api');
+    put(shop.stageRunId, 1, 'shared secretword\n');
+    put(pay.stageRunId, 1, 'shared secretword too\n');
+    logs.flushIndex();
+    const jobs = (teamIds: number[], job?: string) => searchLogs(db, { q: 'secretword', teamIds, job, limit: 10 }).map((h) => h.job);
+    expect(jobs([shop.teamId])).toEqual(['web']);
+    expect(jobs([pay.teamId])).toEqual(['api']);
+    expect(jobs([])).toEqual([]);
+    expect(jobs([shop.teamId, pay.teamId])).toEqual(['api', 'web']);
+    expect(jobs([shop.teamId, pay.teamId], 'web')).toEqual(['web']);
+    expect(jobs([shop.teamId], 'api')).toEqual([]);
+  });
+
+  it('returns at most 5 matching lines per chunk, full matches first', () => {
+    const text = ['a x', 'x y', 'b', 'x y again', ...Array.from({ length: 8 }, (_, i) => `y ${i}`)].join('\n');
+    expect(matchingLines(text, ['x', 'y'])).toEqual(['x y', 'x y again', 'a x', 'y 0', 'y 1']);
+  });
+});
