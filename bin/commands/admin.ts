@@ -1,0 +1,147 @@
+/**
+ * Administration through the API: environments, agent tokens, agents, teams and members, users,
+ * personal API tokens and team secrets. Tokens are printed once (only their hash is stored); secret values
+ * are read from stdin so they never appear in argv or shell history.
+ */
+import type { Command } from 'commander';
+import type { Role } from '../../shared/api';
+import { badRequest } from '../../shared/errors';
+import { sessionClient } from '../lib/client';
+import { formatTime, printJson, printTable } from '../lib/output';
+
+const ROLES: Role[] = ['maintainer', 'developer', 'viewer'];
+const SCOPES = ['read', 'write', 'admin'] as const;
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('value (end with Ctrl-D): ');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // One trailing newline comes from `echo` or the terminal, not from the secret.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function printToken(json: boolean | undefined, t: { id: number; name: string; token: string }, what: string): void {
+  if (json) return printJson(t);
+  process.stderr.write(`${what} '${t.name}' created (id ${t.id}); it is shown only once:\n`);
+  process.stdout.write(`${t.token}\n`);
+}
+
+export function registerAdminCommands(program: Command, agent: Command): void {
+  agent
+    .command('token')
+    .description('agent tokens')
+    .command('create')
+    .description('create an agent token bound to one environment (admin)')
+    .requiredOption('--environment <env>', 'environment')
+    .requiredOption('--name <name>', 'token name')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { environment: string; name: string; json?: boolean }) => {
+      printToken(flags.json, await sessionClient().createAgentToken(flags.environment, flags.name), 'agent token');
+    });
+
+  program
+    .command('agents')
+    .description('list agents and their state')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const agents = await sessionClient().listAgents();
+      if (flags.json) return printJson(agents);
+      printTable(
+        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'RUNNING', 'LABELS', 'LAST SEEN'],
+        agents.map((a) => [a.id, a.name, a.environment, a.state, `${a.running}/${a.capacity}`, a.labels.join(','), formatTime(a.lastSeenAt)]),
+      );
+    });
+
+  const env = program.command('env').description('environments');
+  env
+    .command('create <name>')
+    .description('create an environment (admin)')
+    .option('--description <text>', 'description')
+    .option('--protected', 'only named teams may deploy there')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, flags: { description?: string; protected?: boolean; json?: boolean }) => {
+      const e = await sessionClient().createEnvironment(name, { description: flags.description, protected: flags.protected ?? false });
+      if (flags.json) return printJson(e);
+      process.stdout.write(`environment ${e.name} created\n`);
+    });
+  env
+    .command('list')
+    .description('list environments')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const envs = await sessionClient().listEnvironments();
+      if (flags.json) return printJson(envs);
+      printTable(['NAME', 'PROTECTED', 'DESCRIPTION'], envs.map((e) => [e.name, e.protected ? 'yes' : 'no', e.description]));
+    });
+
+  const team = program.command('team').description('teams and members');
+  team
+    .command('create <name>')
+    .description('create a team (admin)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const t = await sessionClient().createTeam(name);
+      if (flags.json) return printJson(t);
+      process.stdout.write(`team ${t.name} created\n`);
+    });
+  team
+    .command('add <team> <user>')
+    .description('add a user to a team or change their role')
+    .option('--role <role>', `one of ${ROLES.join(', ')}`, 'developer')
+    .action(async (t: string, user: string, flags: { role: string }) => {
+      if (!ROLES.includes(flags.role as Role)) throw badRequest(`--role must be one of ${ROLES.join(', ')}, got '${flags.role}'`);
+      await sessionClient().setMember(t, user, flags.role as Role);
+      process.stdout.write(`${user} is ${flags.role} of team ${t}\n`);
+    });
+  team
+    .command('list')
+    .description('list your teams (all for admins)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const teams = await sessionClient().listTeams();
+      if (flags.json) return printJson(teams);
+      printTable(['NAME', 'YOUR ROLE'], teams.map((t) => [t.name, t.role]));
+    });
+
+  program
+    .command('user')
+    .description('users')
+    .command('create <username>')
+    .description('create a user (admin); the password is read from --password or stdin')
+    .option('--password <password>', 'password (default: read from stdin)')
+    .option('--admin', 'make the user an instance admin')
+    .option('--json', 'machine-readable output')
+    .action(async (username: string, flags: { password?: string; admin?: boolean; json?: boolean }) => {
+      const password = flags.password ?? (await readStdin());
+      if (!password) throw badRequest('the password is empty');
+      const u = await sessionClient().createUser({ username, password, isAdmin: flags.admin ?? false });
+      if (flags.json) return printJson(u);
+      process.stdout.write(`user ${u.username} created${u.isAdmin ? ' (admin)' : ''}\n`);
+    });
+
+  program
+    .command('token')
+    .description('personal API tokens')
+    .command('create <name>')
+    .description('create a personal API token for automation (use it as SLIPWAY_TOKEN)')
+    .option('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, 'read,write')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, flags: { scopes: string; json?: boolean }) => {
+      const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const bad = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
+      if (bad.length || !scopes.length) throw badRequest(`--scopes must be a list of ${SCOPES.join(', ')}, got '${flags.scopes}'`);
+      printToken(flags.json, await sessionClient().createToken({ name, scopes: scopes as (typeof SCOPES)[number][] }), 'API token');
+    });
+
+  program
+    .command('secret')
+    .description('team secrets')
+    .command('set <team> <name>')
+    .description('set a team secret; the value is read from stdin')
+    .action(async (t: string, name: string) => {
+      const value = await readStdin();
+      if (!value) throw badRequest('the secret value on stdin is empty');
+      await sessionClient().setSecret(t, name, value);
+      process.stdout.write(`secret ${name} of team ${t} set\n`);
+    });
+}

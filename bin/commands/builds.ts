@@ -1,0 +1,123 @@
+/** Job and build commands: apply, jobs, trigger, builds, build, cancel. */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { BuildDetail, BuildInfo } from '../../shared/api';
+import { badRequest } from '../../shared/errors';
+import { parseJobYaml } from '../../shared/job';
+import { parseId, sessionClient } from '../lib/client';
+import { followBuild } from '../lib/follow';
+import { formatDuration, formatTime, printJson, printTable } from '../lib/output';
+
+/** `-p KEY=VALUE` collector. */
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw badRequest(`-p expects KEY=VALUE, got '${value}'`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function buildRow(b: BuildInfo) {
+  return [b.id, `${b.job}#${b.number}`, b.status, b.trigger.user ?? b.trigger.kind, formatTime(b.createdAt), formatDuration(b.startedAt, b.finishedAt)];
+}
+const BUILD_HEADERS = ['ID', 'BUILD', 'STATUS', 'BY', 'CREATED', 'DURATION'];
+
+function printBuildDetail(b: BuildDetail): void {
+  process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}\n`);
+  process.stdout.write(`  team ${b.team}, triggered by ${b.trigger.user ?? b.trigger.kind} at ${formatTime(b.createdAt)}\n`);
+  if (Object.keys(b.params).length) {
+    process.stdout.write(`  params ${Object.entries(b.params).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  }
+  if (b.error) process.stdout.write(`  error: ${b.error}\n`);
+  for (const s of b.stages) {
+    const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : '';
+    process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
+    if (s.error) process.stdout.write(`  error: ${s.error}\n`);
+    for (const st of s.steps) {
+      const exit = st.exitCode === null ? '' : ` exit ${st.exitCode}`;
+      const dur = st.durationMs === null ? '' : ` ${(st.durationMs / 1000).toFixed(1)}s`;
+      process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.name} (${st.kind}) ${st.status}${exit}${dur}${st.error ? ` - ${st.error}` : ''}\n`);
+    }
+  }
+}
+
+export function registerBuildCommands(program: Command): void {
+  program
+    .command('apply')
+    .description('create or update a job from its YAML file (validated locally first)')
+    .requiredOption('-f, --file <job.yml>', 'job file')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { file: string; json?: boolean }) => {
+      let text: string;
+      try {
+        text = readFileSync(flags.file, 'utf8');
+      } catch (err) {
+        throw badRequest(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      // Local validation names file:line:col before anything reaches the master.
+      parseJobYaml(text, flags.file);
+      const job = await sessionClient().applyJob(text);
+      if (flags.json) return printJson(job);
+      process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
+    });
+
+  program
+    .command('jobs')
+    .description('list the jobs of the teams you see')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const jobs = await sessionClient().listJobs();
+      if (flags.json) return printJson(jobs);
+      printTable(
+        ['NAME', 'TEAM', 'SOURCE', 'ENABLED', 'STAGES', 'LAST BUILD'],
+        jobs.map((j) => [j.name, j.team, j.source, j.enabled ? 'yes' : 'no', j.stages.map((s) => s.name).join(','), j.lastBuild ? `#${j.lastBuild.number} ${j.lastBuild.status}` : '-']),
+      );
+    });
+
+  program
+    .command('trigger <job>')
+    .description('start a build of a job')
+    .option('-p, --param <KEY=VALUE>', 'build parameter (repeatable)', collectParam, {})
+    .option('--branch <branch>', 'branch to build')
+    .option('-f, --follow', 'follow the log until the build ends; exit 1 unless it succeeded')
+    .option('--json', 'machine-readable output')
+    .action(async (job: string, flags: { param: Record<string, string>; branch?: string; follow?: boolean; json?: boolean }) => {
+      const client = sessionClient();
+      const build = await client.trigger(job, { params: flags.param, branch: flags.branch });
+      if (flags.json) printJson(build);
+      else process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}\n`);
+      if (flags.follow) {
+        const status = await followBuild(client, build.id, process.stdout);
+        process.exitCode = status === 'success' ? 0 : 1;
+      }
+    });
+
+  program
+    .command('builds <job>')
+    .description('list the latest builds of a job')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'machine-readable output')
+    .action(async (job: string, flags: { limit: string; json?: boolean }) => {
+      const builds = await sessionClient().listBuilds(job, { limit: parseId('--limit', flags.limit) });
+      if (flags.json) return printJson(builds);
+      printTable(BUILD_HEADERS, builds.map(buildRow));
+    });
+
+  program
+    .command('build <id>')
+    .description('show a build with its stages and steps')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const build = await sessionClient().getBuild(parseId('build id', id));
+      if (flags.json) return printJson(build);
+      printBuildDetail(build);
+    });
+
+  program
+    .command('cancel <id>')
+    .description('cancel a queued or running build')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const build = await sessionClient().cancelBuild(parseId('build id', id));
+      if (flags.json) return printJson(build);
+      process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}\n`);
+    });
+}

@@ -1,0 +1,132 @@
+/**
+ * `slipway master start` and `slipway agent start`: the only place that starts the master and the agent
+ * processes. Both run until SIGINT or SIGTERM, which calls stop() (the agent drains first); a second signal
+ * exits at once. The master and agent modules are imported lazily so that client commands never load them.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { badRequest } from '../../shared/errors';
+import { parseIntOption } from '../lib/output';
+
+/** Keeps the process alive until a signal, then stops the service and exits. */
+function stopOnSignal(what: string, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`slipway ${what}: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`slipway ${what}: ${signal}, stopping\n`);
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`slipway ${what}: stop failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+interface MasterStartFlags {
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  jobsDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+interface AgentStartFlags {
+  url: string;
+  token?: string;
+  tokenFile?: string;
+  name?: string;
+  environment: string;
+  labels?: string;
+  capacity?: number;
+  workDir?: string;
+  caFile?: string;
+}
+
+/** The agent token from --token, --token-file or SLIPWAY_AGENT_TOKEN (in that order). */
+export function resolveAgentToken(flags: { token?: string; tokenFile?: string }, env = process.env): string {
+  if (flags.token) return flags.token;
+  if (flags.tokenFile) {
+    let text: string;
+    try {
+      text = readFileSync(flags.tokenFile, 'utf8');
+    } catch (err) {
+      throw badRequest(`cannot read --token-file ${flags.tokenFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    const token = text.trim();
+    if (!token) throw badRequest(`--token-file ${flags.tokenFile} is empty`);
+    return token;
+  }
+  if (env.SLIPWAY_AGENT_TOKEN) return env.SLIPWAY_AGENT_TOKEN.trim();
+  throw badRequest('an agent token is required: --token, --token-file or SLIPWAY_AGENT_TOKEN');
+}
+
+export function registerMasterCommands(program: Command): void {
+  const master = program.command('master').description('run the master');
+  master
+    .command('start')
+    .description('start the master (HTTP API, agent gateway, scheduler) in the foreground')
+    .option('--data-dir <dir>', 'data directory (default $SLIPWAY_DATA_DIR or ./data)')
+    .option('--host <host>', 'address to listen on (default $SLIPWAY_HOST or 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 = any free port (default $SLIPWAY_PORT or 8080)', parseIntOption('--port'))
+    .option('--jobs-dir <dir>', 'directory whose *.yml job files are applied at start')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and WSS')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .action(async (flags: MasterStartFlags) => {
+      if (!!flags.tlsCert !== !!flags.tlsKey) throw badRequest('--tls-cert and --tls-key go together');
+      const { startMaster } = await import('../../master/index');
+      const running = await startMaster({
+        dataDir: flags.dataDir,
+        host: flags.host,
+        port: flags.port,
+        jobsDir: flags.jobsDir,
+        tlsCert: flags.tlsCert,
+        tlsKey: flags.tlsKey,
+      });
+      stopOnSignal('master', () => running.stop());
+    });
+}
+
+export function registerAgentStartCommand(agent: Command): void {
+  agent
+    .command('start')
+    .description('run an agent bound to one environment in the foreground')
+    .requiredOption('--url <url>', 'http(s) URL of the master')
+    .option('--token <token>', 'agent token (prefer --token-file or $SLIPWAY_AGENT_TOKEN: argv is visible to other users)')
+    .option('--token-file <file>', 'file holding the agent token')
+    .option('--name <name>', 'agent name, unique within its environment (default: the host name)')
+    .requiredOption('--environment <env>', 'environment the token is bound to')
+    .option('--labels <a,b>', 'comma-separated labels stages may require')
+    .option('--capacity <n>', 'stages run at once (default 1)', parseIntOption('--capacity'))
+    .option('--work-dir <dir>', 'where build workspaces live')
+    .option('--ca-file <file>', 'PEM CA to trust for an https master')
+    .action(async (flags: AgentStartFlags) => {
+      if (!/^https?:\/\//.test(flags.url)) throw badRequest(`--url must start with http:// or https://, got ${flags.url}`);
+      const token = resolveAgentToken(flags);
+      const labels = (flags.labels ?? '')
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      const { startAgent } = await import('../../agent/index');
+      const running = await startAgent({
+        url: flags.url,
+        token,
+        name: flags.name ?? hostname(),
+        environment: flags.environment,
+        labels,
+        capacity: flags.capacity ?? 1,
+        workDir: flags.workDir,
+        caFile: flags.caFile,
+      });
+      stopOnSignal('agent', () => running.stop());
+    });
+}

@@ -1,0 +1,13 @@
+/** The API client for the stored (or env-given) session; commands call this instead of building one. */
+import { ApiClient } from '../../shared/client/api-client';
+import { resolveSession } from './config-file';
+
+export function sessionClient(): ApiClient {
+  return new ApiClient(resolveSession());
+}
+
+/** Parses a positive integer argument (build ids), naming the argument when it is not one. */
+export function parseId(what: string, value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${what} must be a positive integer, got '${value}'`);
+  return Number(value);
+}

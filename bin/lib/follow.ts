@@ -1,0 +1,89 @@
+/**
+ * Follows a build over the client stream (/api/v1/stream, shared/protocol/client.ts): prints the stored log
+ * and then live chunks until stream:end, and resolves with the build's final status. When the connection
+ * drops (master restart) it reconnects and skips chunks it already printed, by stage run and seq.
+ */
+import WebSocket from 'ws';
+import type { ApiClient } from '../../shared/client/api-client';
+import { SlipwayError, type ErrorCode } from '../../shared/errors';
+import type { BuildStatus, StreamMessage } from '../../shared/protocol/client';
+
+const RECONNECT_ATTEMPTS = 30;
+const RECONNECT_DELAY_MS = 1000;
+
+type Outcome = { done: true; status: BuildStatus } | { done: false; reason: string };
+
+export async function followBuild(client: ApiClient, buildId: number, out: NodeJS.WritableStream): Promise<BuildStatus> {
+  const printed = new Map<number, number>();
+  let lastStage: number | undefined;
+  const onLog = (m: Extract<StreamMessage, { type: 'stream:log' }>) => {
+    if ((printed.get(m.stageRunId) ?? 0) >= m.seq) return;
+    printed.set(m.stageRunId, m.seq);
+    if (lastStage !== m.stageRunId) {
+      process.stderr.write(`==> stage ${m.stage}\n`);
+      lastStage = m.stageRunId;
+    }
+    out.write(m.data);
+  };
+  let lastReason = '';
+  for (let attempt = 0; attempt <= RECONNECT_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS));
+    const outcome = await followOnce(client, buildId, onLog);
+    if (outcome.done) return outcome.status;
+    lastReason = outcome.reason;
+  }
+  throw new SlipwayError('unavailable', `lost the log stream of build ${buildId}: ${lastReason}`);
+}
+
+/** One connection: resolves done at stream:end, not done when the socket drops; throws on stream:error. */
+function followOnce(client: ApiClient, buildId: number, onLog: (m: Extract<StreamMessage, { type: 'stream:log' }>) => void): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(client.streamUrl(), { headers: { authorization: `Bearer ${client.token ?? ''}` } });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+      ws.close();
+    };
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'client:subscribe', buildId })));
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      let msg: StreamMessage;
+      try {
+        msg = JSON.parse(data.toString()) as StreamMessage;
+      } catch {
+        return settle(() => reject(new SlipwayError('internal', 'the master sent a stream frame that is not JSON')));
+      }
+      switch (msg.type) {
+        case 'stream:log':
+          if (msg.buildId === buildId) onLog(msg);
+          break;
+        case 'stream:end':
+          if (msg.buildId === buildId) settle(() => resolve({ done: true, status: msg.status }));
+          break;
+        case 'stream:error': {
+          const code = (msg.code in { not_found: 1, forbidden: 1, unauthenticated: 1, invalid_request: 1 } ? msg.code : 'internal') as ErrorCode;
+          settle(() => reject(new SlipwayError(code, msg.message)));
+          break;
+        }
+        case 'stream:subscribed':
+        case 'stream:status':
+          break;
+        default: {
+          const never: never = msg;
+          void never;
+        }
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      if (status === 401 || status === 403 || status === 404) {
+        const code: ErrorCode = status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : 'not_found';
+        settle(() => reject(new SlipwayError(code, `log stream refused: HTTP ${status}`)));
+      } else settle(() => resolve({ done: false, reason: `HTTP ${status}` }));
+    });
+    ws.on('error', (err) => settle(() => resolve({ done: false, reason: err.message })));
+    ws.on('close', (code) => settle(() => resolve({ done: false, reason: `connection closed (${code})` })));
+  });
+}

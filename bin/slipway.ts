@@ -1,0 +1,29 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * The `slipway` command line: runs the master and agents (`master start`, `agent start`) and talks to a
+ * running master through the public API only (login, apply, trigger, builds, logs, admin commands).
+ * Run as `node --import tsx bin/slipway.ts ...` or `npm run slipway -- ...`.
+ * Every failure prints one clear line per problem on stderr and exits 1; no stack traces.
+ */
+import { Command } from 'commander';
+import { registerAdminCommands } from './commands/admin';
+import { registerBuildCommands } from './commands/builds';
+import { registerLoginCommand } from './commands/login';
+import { registerLogsCommand } from './commands/logs';
+import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
+import { fail } from './lib/output';
+
+const program = new Command('slipway')
+  .description('Slipway CI/CD: one master, environment-bound agents')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+registerMasterCommands(program);
+const agent = program.command('agent').description('run agents and manage agent tokens');
+registerAgentStartCommand(agent);
+registerLoginCommand(program);
+registerBuildCommands(program);
+registerLogsCommand(program);
+registerAdminCommands(program, agent);
+
+program.parseAsync(process.argv).catch(fail);
