@@ -1,0 +1,84 @@
+/**
+ * Small HTTP helpers shared by the engine-logs routers (logs, search, artifacts): parameter parsing with
+ * errors that name the parameter, the team check of a build, and the error handler that turns SlipwayError
+ * into its ErrorBody and status.
+ */
+import type { ErrorRequestHandler, Request } from 'express';
+import { badRequest, notFound, SlipwayError, unauthenticated } from '../../../shared/errors';
+import type { Action, MasterContext, Principal } from '../../context';
+
+/** A positive integer from a path or query parameter; throws invalid_request naming it. */
+export function positiveInt(value: unknown, name: string): number {
+  const n = typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw badRequest(`${name}: must be a positive integer (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+/** An optional single string query parameter; throws invalid_request when it is given twice or nested. */
+export function optionalString(req: Request, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown>)[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw badRequest(`${name}: give it once, as a plain string`);
+  return v;
+}
+
+/** The principal set by the platform's auth middleware (the engine router sits behind it). */
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw unauthenticated();
+  return req.principal;
+}
+
+export interface BuildRef {
+  id: number;
+  number: number;
+  status: string;
+  jobId: number;
+  job: string;
+  teamId: number;
+}
+
+/**
+ * The build with its job and team, after the caller's team check: not_found when it does not exist or the
+ * caller is outside its team (the same answer, so ids of other teams' builds leak nothing), forbidden when
+ * the role or token scope is too low.
+ */
+export function visibleBuild(ctx: MasterContext, p: Principal, buildId: number, action: Action = 'read'): BuildRef {
+  const b = ctx.db
+    .prepare(
+      `SELECT b.id, b.number, b.status, b.job_id AS jobId, j.name AS job, j.team_id AS teamId
+         FROM builds b JOIN jobs j ON j.id = b.job_id WHERE b.id = ?`,
+    )
+    .get(buildId) as BuildRef | undefined;
+  if (!b) throw notFound(`build ${buildId}`);
+  try {
+    ctx.access.check(p, b.teamId, action, `build ${buildId}`);
+  } catch (err) {
+    if (err instanceof SlipwayError && err.code === 'not_found') throw notFound(`build ${buildId}`);
+    throw err;
+  }
+  return b;
+}
+
+/** Errors of these routers as ErrorBody JSON; anything that is not a SlipwayError is logged and becomes 500. */
+export function errorHandler(ctx: MasterContext): ErrorRequestHandler {
+  // Four parameters: express recognises error handlers by their arity.
+  return (err, req, res, _next) => {
+    if (res.headersSent) {
+      // Part of a streamed body is out: the only honest signal left is a cut connection.
+      res.destroy(err instanceof Error ? err : undefined);
+      return;
+    }
+    if (err instanceof SlipwayError) {
+      res.status(err.httpStatus).json(err.toBody());
+      return;
+    }
+    const status = (err as { status?: number; type?: string }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser and friends: keep their status, say what went wrong.
+      res.status(status).json({ error: { code: status === 413 ? 'payload_too_large' : 'invalid_request', message: String((err as Error).message) } });
+      return;
+    }
+    ctx.log.error({ err, path: req.path }, 'engine-logs request failed');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The client stream: the WebSocket at /api/v1/stream that the web UI and `slipway logs -f` use
+ * (protocol in shared/protocol/client.ts).
+ *
+ *  - Authentication on upgrade, like the HTTP API: `Authorization: Bearer <jwt or API token>` or
+ *    `?access_token=` (browsers cannot set headers on WebSockets). No valid credential: HTTP 401, no upgrade.
+ *  - Every client frame is validated with ClientMessageSchema; a bad one is answered by stream:error and the
+ *    connection stays open.
+ *  - client:subscribe is checked against the caller's teams: a build outside them gets stream:error
+ *    'not_found', exactly like a build that does not exist. Then stream:subscribed, the stored log, live
+ *    chunks, stream:end (see subscriptions.ts for the no-loss, no-duplicate hand-over and backpressure).
+ *
+ * Contract with engine-core: publishLog only after the transaction holding the chunk committed;
+ * publishEnd after the build's final status committed.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { SlipwayError } from '../../../shared/errors';
+import { ClientMessageSchema, type BuildStatus, type StreamMessage } from '../../../shared/protocol';
+import type { MasterContext, Principal } from '../../context';
+import { visibleBuild } from '../logs/http';
+import type { LogStore } from '../logs/log-store';
+import { send, Subscriptions, type StreamClient } from './subscriptions';
+
+export interface StreamHub {
+  /** Called by engine-core AFTER the transaction holding the chunk committed. */
+  publishLog(buildId: number, stageRunId: number, stage: string, seq: number, offset: number, data: Buffer): void;
+  publishStatus(msg: Extract<StreamMessage, { type: 'stream:status' }>): void;
+  publishEnd(buildId: number, status: BuildStatus): void;
+  /** Handles an upgrade request for /api/v1/stream (authenticates with ctx.authenticate). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): void;
+}
+
+export interface StreamHubOptions {
+  /** A live subscriber with more than this many bytes unsent is closed with 1013. Default 8 MiB. */
+  maxBufferedBytes?: number;
+  /** Ping interval; a client that did not answer the previous ping is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+}
+
+/** Client frames are small JSON messages. */
+const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
+const MAX_SUBSCRIPTIONS_PER_CONNECTION = 64;
+const FINISHED: ReadonlySet<string> = new Set(['success', 'failed', 'cancelled', 'timeout']);
+
+export function createStreamHub(ctx: MasterContext, logs: LogStore, options: StreamHubOptions = {}): StreamHub {
+  const subs = new Subscriptions(ctx.db, logs, { maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const ping = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, options.pingIntervalMs ?? 30_000);
+  ping.unref();
+
+  const subscribe = (client: StreamClient, p: Principal, buildId: number): void => {
+    if (client.subs.has(buildId)) {
+      // Already subscribed: replaying again would duplicate every chunk.
+      send(client.ws, { type: 'stream:subscribed', buildId });
+      return;
+    }
+    if (client.subs.size >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+      send(client.ws, { type: 'stream:error', buildId, code: 'too_many_subscriptions', message: `at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} builds per connection` });
+      return;
+    }
+    let status: string;
+    try {
+      status = visibleBuild(ctx, p, buildId).status;
+    } catch (err) {
+      if (!(err instanceof SlipwayError)) throw err;
+      send(client.ws, { type: 'stream:error', buildId, code: err.code, message: err.message });
+      return;
+    }
+    subs.add(client, buildId, FINISHED.has(status) ? (status as BuildStatus) : undefined);
+  };
+
+  const onMessage = (client: StreamClient, p: Principal, raw: RawData, isBinary: boolean): void => {
+    let parsed: unknown;
+    try {
+      if (isBinary) throw new Error('binary frames are not part of the stream protocol');
+      parsed = JSON.parse(raw.toString());
+    } catch (err) {
+      send(client.ws, { type: 'stream:error', code: 'bad_request', message: `frame is not a JSON message: ${(err as Error).message}` });
+      return;
+    }
+    const msg = ClientMessageSchema.safeParse(parsed);
+    if (!msg.success) {
+      const issue = msg.error.issues[0];
+      const where = issue?.path.length ? issue.path.join('.') : 'type';
+      send(client.ws, { type: 'stream:error', code: 'bad_request', message: `${where}: ${issue?.message ?? 'invalid message'}` });
+      return;
+    }
+    switch (msg.data.type) {
+      case 'client:subscribe':
+        subscribe(client, p, msg.data.buildId);
+        break;
+      case 'client:unsubscribe': {
+        const sub = client.subs.get(msg.data.buildId);
+        if (sub) subs.remove(sub);
+        break;
+      }
+      default: {
+        const never: never = msg.data;
+        throw new Error(`unhandled client message ${JSON.stringify(never)}`);
+      }
+    }
+  };
+
+  const onConnection = (ws: WebSocket, p: Principal): void => {
+    const client: StreamClient = { ws, subs: new Map() };
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+    ws.on('message', (raw, isBinary) => {
+      try {
+        onMessage(client, p, raw, isBinary);
+      } catch (err) {
+        ctx.log.error({ err, user: p.username }, 'stream message failed');
+        send(ws, { type: 'stream:error', code: 'internal', message: 'internal error' });
+      }
+    });
+    ws.on('close', () => subs.removeClient(client));
+    ws.on('error', (err) => ctx.log.warn({ err: err.message, user: p.username }, 'stream socket error'));
+  };
+
+  return {
+    publishLog: (buildId, stageRunId, stage, seq, offset, data) => subs.publishLog(buildId, stageRunId, stage, seq, offset, data),
+    publishStatus: (msg) => subs.publishStatus(msg),
+    publishEnd: (buildId, status) => subs.publishEnd(buildId, status),
+    handleUpgrade(req, socket, head) {
+      const principal = authenticateUpgrade(ctx, req);
+      if (!principal) {
+        refuseUpgrade(socket, 401, 'unauthenticated', 'login required: Authorization: Bearer <token> or ?access_token=');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal));
+    },
+    close() {
+      clearInterval(ping);
+      for (const ws of wss.clients) ws.close(1001, 'master shutting down');
+      wss.close();
+    },
+  };
+}
+
+function authenticateUpgrade(ctx: MasterContext, req: IncomingMessage): Principal | null {
+  const header = req.headers.authorization;
+  let token: string | null = null;
+  if (typeof header === 'string' && /^Bearer\s+/i.test(header)) token = header.replace(/^Bearer\s+/i, '').trim();
+  if (!token) token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('access_token');
+  return token ? ctx.authenticate(token) : null;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Error'}\r\nConnection: close\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
