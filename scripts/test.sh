@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, starts the services the tests need (none yet: later issues add
+# dockerd, the registry, etcd and nginx in start_services), type-checks, runs the whole vitest suite and
+# prints one line "Tests: N passed, N failed". Extra arguments go to vitest (e.g. npm test -- test/unit).
+# Exit code is non-zero when type-checking or any test fails.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+WORK="$(mktemp -d -t slipway-test.XXXXXX)"
+
+# Services started for the tests register their stop command here; stop_services runs them in reverse.
+STOP_COMMANDS=()
+start_services() {
+  :
+}
+stop_services() {
+  local i
+  for ((i = ${#STOP_COMMANDS[@]} - 1; i >= 0; i--)); do
+    eval "${STOP_COMMANDS[$i]}" || true
+  done
+  rm -rf "$WORK"
+}
+trap stop_services EXIT
+
+require_node
+ensure_node_modules
+start_services
+
+status=0
+log "type-checking (tsc --noEmit)"
+if ! npx tsc --noEmit; then
+  status=1
+  log "type-checking failed"
+fi
+
+log "running tests (vitest)"
+report="$WORK/vitest.json"
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=1
+
+if [ -s "$report" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    // Files that fail to load count as failures even though they contain no counted test.
+    const broken = (r.testResults || []).filter((f) => f.status === "failed" && !(f.assertionResults || []).length).length;
+    console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken} failed`);
+  ' "$report"
+else
+  echo "Tests: 0 passed, 0 failed (vitest wrote no report)"
+  status=1
+fi
+exit "$status"

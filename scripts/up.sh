@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `npm run up`: on a fresh Debian 12 machine, installs what is missing, starts the master (data in ./data,
+# port $SLIPWAY_PORT or 8080, jobs from ./jobs) and one local agent per demo environment (ci, pre) in the
+# background, and prints the URL, the admin login and how to trigger the demo job. Idempotent: what already
+# runs is left alone. Logs: data/logs/. Stop everything with `npm run down`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+DATA="$REPO_ROOT/data"
+PORT="${SLIPWAY_PORT:-8080}"
+ENVIRONMENTS=(ci pre)
+# The script's own CLI session, so that it never overwrites the user's ~/.config/slipway login.
+export SLIPWAY_CONFIG="$DATA/cli-session.json"
+unset SLIPWAY_URL SLIPWAY_TOKEN
+
+require_node
+ensure_node_modules
+mkdir -p "$DATA/logs" "$DATA/work"
+chmod 700 "$DATA"
+
+# The admin password is chosen here on the first run (the master uses it only when it creates the admin).
+if [ ! -f "$DATA/admin.password" ]; then
+  if [ -f "$DATA/slipway.db" ]; then
+    die "data/ already holds a master but no data/admin.password: log in with the password printed at its first start, or move data/ away"
+  fi
+  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(12).toString("base64url"))' >"$DATA/admin.password")
+fi
+
+wait_for_master() {
+  local pid="$1" i
+  for ((i = 0; i < 600; i++)); do
+    if [ -f "$DATA/master.json" ] && node -e 'const j=require(process.argv[1]); process.exit(j.pid==process.argv[2]?0:1)' "$DATA/master.json" "$pid" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$DATA/logs/master.log" >&2; die "the master exited; see data/logs/master.log"; }
+    sleep 0.1
+  done
+  die "the master did not start within 60 s; see data/logs/master.log"
+}
+
+if pid_alive "$DATA/master.pid"; then
+  log "master already running (pid $(cat "$DATA/master.pid"))"
+else
+  log "starting the master on port $PORT"
+  rm -f "$DATA/master.json"
+  SLIPWAY_ADMIN_PASSWORD="$(cat "$DATA/admin.password")" nohup node --import tsx bin/slipway.ts master start \
+    --data-dir "$DATA" --port "$PORT" --jobs-dir "$REPO_ROOT/jobs" >>"$DATA/logs/master.log" 2>&1 </dev/null &
+  echo $! >"$DATA/master.pid"
+  wait_for_master "$(cat "$DATA/master.pid")"
+fi
+URL="$(node -p 'require(process.argv[1]).url' "$DATA/master.json")"
+
+slipway login --url "$URL" --user admin <"$DATA/admin.password" >/dev/null
+
+existing_envs="$(slipway env list --json)"
+for env in "${ENVIRONMENTS[@]}"; do
+  if ! grep -q "\"name\": \"$env\"" <<<"$existing_envs"; then
+    slipway env create "$env" --description "local demo environment $env" >/dev/null
+    log "created environment $env"
+  fi
+done
+
+for env in "${ENVIRONMENTS[@]}"; do
+  pidfile="$DATA/agent-$env.pid"
+  if pid_alive "$pidfile"; then
+    log "agent local-$env already running (pid $(cat "$pidfile"))"
+    continue
+  fi
+  tokenfile="$DATA/agent-$env.token"
+  if [ ! -s "$tokenfile" ]; then
+    (umask 077 && slipway agent token create --environment "$env" --name "local-$env-$(date +%s)" 2>/dev/null >"$tokenfile")
+  fi
+  log "starting agent local-$env"
+  mkdir -p "$DATA/work/$env"
+  nohup node --import tsx bin/slipway.ts agent start --url "$URL" --token-file "$tokenfile" --name "local-$env" \
+    --environment "$env" --work-dir "$DATA/work/$env" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+done
+
+# Wait until both agents show up connected, so the demo job can run right away.
+for ((i = 0; i < 300; i++)); do
+  agents="$(slipway agents --json 2>/dev/null || true)"
+  ready=0
+  for env in "${ENVIRONMENTS[@]}"; do
+    node -e '
+      const a = JSON.parse(process.argv[1] || "[]").find((x) => x.name === process.argv[2]);
+      process.exit(a && (a.state === "connected" || a.state === "busy") ? 0 : 1);
+    ' "$agents" "local-$env" && ready=$((ready + 1))
+  done
+  [ "$ready" -eq "${#ENVIRONMENTS[@]}" ] && break
+  sleep 0.2
+done
+[ "$ready" -eq "${#ENVIRONMENTS[@]}" ] || log "warning: not every agent is connected yet; see data/logs/agent-*.log"
+
+cat <<INFO
+
+Slipway is running.
+  URL:    $URL   (health: $URL/healthz)
+  Login:  user admin, password in data/admin.password
+          node --import tsx bin/slipway.ts login --url $URL --user admin < data/admin.password
+  Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
+  Agents: local-ci (ci), local-pre (pre); logs in data/logs/
+  Stop:   npm run down
+INFO
