@@ -1,0 +1,55 @@
+/**
+ * Team-scoped authorization, the one place that decides who may do what (see Access in context.ts).
+ * Order of checks matters: membership first (outsiders get 404, so they cannot even learn a job exists),
+ * then the credential's scope, then the role.
+ */
+import { forbidden, notFound } from '../shared/errors';
+import { hasScope } from './auth/api-tokens';
+import type { Access, Action, Principal, TeamRole, TokenScope } from './context';
+import type { Db } from './store/db';
+
+const ROLE_RANK: Record<TeamRole, number> = { viewer: 0, developer: 1, maintainer: 2 };
+const NEEDED_ROLE: Record<Action, TeamRole> = { read: 'viewer', trigger: 'developer', edit: 'developer', manage: 'maintainer' };
+const NEEDED_SCOPE: Record<Action, TokenScope> = { read: 'read', trigger: 'write', edit: 'write', manage: 'write' };
+
+export function createAccess(db: Db): Access {
+  const roleStmt = db.prepare('SELECT role FROM memberships WHERE user_id = ? AND team_id = ?');
+  const teamsStmt = db.prepare('SELECT team_id FROM memberships WHERE user_id = ?');
+  const allTeamsStmt = db.prepare('SELECT id FROM teams');
+  const teamName = db.prepare('SELECT name FROM teams WHERE id = ?');
+
+  const access: Access = {
+    roleIn(p, teamId) {
+      if (p.isAdmin) return 'maintainer';
+      const row = roleStmt.get(p.userId, teamId) as { role: TeamRole } | undefined;
+      return row?.role ?? null;
+    },
+    visibleTeamIds(p) {
+      if (!hasScope(p.scopes, 'read')) return [];
+      const rows = (p.isAdmin ? allTeamsStmt.all() : teamsStmt.all(p.userId)) as { id?: number; team_id?: number }[];
+      return rows.map((r) => (r.id ?? r.team_id) as number);
+    },
+    check(p, teamId, action, what) {
+      const role = access.roleIn(p, teamId);
+      if (role === null) throw notFound(what);
+      const scope = NEEDED_SCOPE[action];
+      if (!hasScope(p.scopes, scope)) throw forbidden(`${what}: your token's scopes (${p.scopes.join(', ')}) do not allow '${action}'; it needs '${scope}'`);
+      const needed = NEEDED_ROLE[action];
+      if (ROLE_RANK[role] < ROLE_RANK[needed]) {
+        const team = (teamName.get(teamId) as { name: string } | undefined)?.name ?? String(teamId);
+        throw forbidden(`${what}: '${action}' needs role ${needed} in team '${team}'; you are ${role}`);
+      }
+    },
+  };
+  return access;
+}
+
+/** Admin-only routes: forbidden unless the caller is an instance admin with the 'admin' scope. */
+export function requireAdmin(p: Principal, what: string): void {
+  if (!p.isAdmin || !hasScope(p.scopes, 'admin')) throw forbidden(`${what}: instance admins only`);
+}
+
+/** Routes outside any team (own tokens, ...): forbidden when the credential lacks the scope. */
+export function requireScope(p: Principal, scope: TokenScope, what: string): void {
+  if (!hasScope(p.scopes, scope)) throw forbidden(`${what}: needs the '${scope}' scope`);
+}

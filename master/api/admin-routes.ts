@@ -1,0 +1,49 @@
+/**
+ * Instance administration: users, environments and agent tokens. Listing environments is open to every
+ * user (the UI shows where stages run); everything else here is admin-only (403 for others).
+ */
+import express, { type Router } from 'express';
+import { createUser, listUsers } from '../auth/users';
+import { requireAdmin, requireScope } from '../access';
+import { createEnvironment, listEnvironments } from '../store/environments';
+import { body, intParam, principal, strParam, type Platform } from './platform';
+
+export function adminRoutes(pf: Platform): Router {
+  const r = express.Router();
+  const db = pf.ctx.db;
+  r.get('/users', (req, res) => {
+    requireAdmin(principal(req), 'users');
+    res.json(listUsers(db));
+  });
+  r.post('/users', async (req, res) => {
+    requireAdmin(principal(req), 'creating users');
+    const b = body(req);
+    res.status(201).json(await createUser(db, { username: b.username, password: b.password, isAdmin: b.isAdmin }));
+  });
+  r.get('/environments', (req, res) => {
+    requireScope(principal(req), 'read', 'environments');
+    res.json(listEnvironments(db));
+  });
+  r.post('/environments', (req, res) => {
+    requireAdmin(principal(req), 'creating environments');
+    res.status(201).json(createEnvironment(db, body(req)));
+  });
+  r.get('/environments/:env/agent-tokens', (req, res) => {
+    requireAdmin(principal(req), 'agent tokens');
+    res.json(pf.agentTokens.list(strParam(req, 'env')));
+  });
+  r.post('/environments/:env/agent-tokens', (req, res) => {
+    requireAdmin(principal(req), 'creating agent tokens');
+    const created = pf.agentTokens.create(strParam(req, 'env'), body(req));
+    pf.ctx.log.info({ environment: req.params.env, tokenId: created.id }, 'agent token created');
+    res.status(201).json(created);
+  });
+  r.delete('/agent-tokens/:id', (req, res) => {
+    requireAdmin(principal(req), 'revoking agent tokens');
+    const id = intParam(req, 'id');
+    pf.agentTokens.revoke(id);
+    pf.ctx.log.info({ tokenId: id }, 'agent token revoked');
+    res.status(204).end();
+  });
+  return r;
+}

@@ -1,0 +1,71 @@
+/**
+ * POST /auth/login (public, rate-limited per client IP + username: 429 with Retry-After) and the caller's
+ * own identity and personal API tokens: GET /me, GET/POST /tokens, DELETE /tokens/:id.
+ */
+import express, { type Router } from 'express';
+import type { LoginResponse, Me, Role } from '../../shared/api';
+import { SlipwayError, badRequest, unauthenticated } from '../../shared/errors';
+import { createApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens';
+import { signSession } from '../auth/authenticate';
+import { verifyPassword } from '../auth/passwords';
+import { findUserByName } from '../auth/users';
+import { requireScope } from '../access';
+import type { Db } from '../store/db';
+import { body, intParam, principal, type Platform } from './platform';
+
+/** Mounted before user authentication. */
+export function loginRoutes(pf: Platform): Router {
+  const r = express.Router();
+  r.post('/auth/login', async (req, res) => {
+    const { username, password } = body(req);
+    if (typeof username !== 'string' || !username) throw badRequest('username: required');
+    if (typeof password !== 'string' || !password) throw badRequest('password: required');
+    const key = `${req.ip}|${username.slice(0, 100)}`;
+    const retryAfter = pf.loginLimiter.hit(key);
+    if (retryAfter) {
+      res.setHeader('Retry-After', String(retryAfter));
+      throw new SlipwayError('rate_limited', `too many login attempts for '${username}'; retry in ${retryAfter} s`);
+    }
+    const user = findUserByName(pf.ctx.db, username);
+    if (!(await verifyPassword(password, user?.password_hash)) || !user) {
+      pf.ctx.log.warn({ username, ip: req.ip }, 'failed login');
+      throw unauthenticated('invalid username or password');
+    }
+    pf.loginLimiter.reset(key);
+    const session = signSession(pf.ctx.config.jwtSecret, user);
+    const out: LoginResponse = { ...session, user: me(pf.ctx.db, user.id) };
+    res.json(out);
+  });
+  return r;
+}
+
+export function meRoutes(pf: Platform): Router {
+  const r = express.Router();
+  const db = pf.ctx.db;
+  r.get('/me', (req, res) => {
+    res.json(me(db, principal(req).userId));
+  });
+  r.get('/tokens', (req, res) => {
+    const p = principal(req);
+    requireScope(p, 'read', 'tokens');
+    res.json(listApiTokens(db, p.userId));
+  });
+  r.post('/tokens', (req, res) => {
+    res.status(201).json(createApiToken(db, principal(req), body(req)));
+  });
+  r.delete('/tokens/:id', (req, res) => {
+    const p = principal(req);
+    requireScope(p, 'write', 'revoking a token');
+    revokeApiToken(db, p, intParam(req, 'id'));
+    res.status(204).end();
+  });
+  return r;
+}
+
+function me(db: Db, userId: number): Me {
+  const u = db.prepare('SELECT id, username, is_admin FROM users WHERE id = ?').get(userId) as { id: number; username: string; is_admin: number };
+  const teams = db
+    .prepare('SELECT t.name, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.name')
+    .all(userId) as { name: string; role: Role }[];
+  return { id: u.id, username: u.username, isAdmin: u.is_admin === 1, teams };
+}

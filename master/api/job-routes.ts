@@ -1,0 +1,53 @@
+/**
+ * Jobs through the API: list (visible teams), read, create/update from YAML (edit role), disable (manage
+ * role) and validate. Jobs managed by a jobs/*.yml file are read-only here (409 naming the file).
+ */
+import express, { type Router } from 'express';
+import { badRequest, notFound } from '../../shared/errors';
+import { parseJobYaml } from '../../shared/job';
+import { requireScope } from '../access';
+import { body, principal, strParam, type Platform } from './platform';
+
+const MAX_YAML_BYTES = 256 * 1024;
+
+function yamlOf(b: Record<string, unknown>): string {
+  if (typeof b.yaml !== 'string' || !b.yaml.trim()) throw badRequest('yaml: the job file text is required');
+  if (Buffer.byteLength(b.yaml) > MAX_YAML_BYTES) throw badRequest(`yaml: at most ${MAX_YAML_BYTES} bytes`);
+  return b.yaml;
+}
+
+export function jobRoutes(pf: Platform): Router {
+  const r = express.Router();
+  const { access } = pf.ctx;
+
+  r.get('/jobs', (req, res) => {
+    const p = principal(req);
+    res.json(pf.jobs.visible(access.visibleTeamIds(p)).map((j) => pf.jobs.info(j)));
+  });
+  r.post('/jobs/validate', (req, res) => {
+    requireScope(principal(req), 'read', 'validating jobs');
+    parseJobYaml(yamlOf(body(req)), 'job.yml');
+    res.json({ ok: true });
+  });
+  r.post('/jobs', (req, res) => {
+    const p = principal(req);
+    const { job, created } = pf.jobs.saveFromApi(p, access, yamlOf(body(req)));
+    pf.ctx.log.info({ job: job.name, team: job.team, by: p.username, created }, 'job saved');
+    res.status(created ? 201 : 200).json(pf.jobs.info(job));
+  });
+  r.get('/jobs/:job', (req, res) => {
+    const name = strParam(req, 'job');
+    const job = pf.jobs.byName(name);
+    if (!job) throw notFound(`job '${name}'`);
+    access.check(principal(req), job.teamId, 'read', `job '${name}'`);
+    res.json({ ...pf.jobs.info(job), yaml: job.yaml });
+  });
+  r.delete('/jobs/:job', (req, res) => {
+    const p = principal(req);
+    const name = strParam(req, 'job');
+    pf.jobs.disableFromApi(p, access, name);
+    pf.ctx.log.info({ job: name, by: p.username }, 'job disabled');
+    res.status(204).end();
+  });
+  return r;
+}

@@ -1,0 +1,63 @@
+/**
+ * Teams, their members and their secrets. Team scope applies: outsiders get 404 for a team's members and
+ * secrets, members below maintainer get 403. Secret values are write-only: never returned, never logged.
+ */
+import express, { type Request, type Router } from 'express';
+import { notFound } from '../../shared/errors';
+import { requireAdmin, requireScope } from '../access';
+import type { Action } from '../context';
+import { createTeam, findTeam, removeMember, setMember, teamInfos, type TeamRow } from '../store/teams';
+import { body, principal, strParam, type Platform } from './platform';
+
+export function teamRoutes(pf: Platform): Router {
+  const r = express.Router();
+  const { db, access } = pf.ctx;
+
+  /** The route's team after the access check (404 for unknown teams and for outsiders alike). */
+  const team = (req: Request, action: Action, what: string): TeamRow => {
+    const name = strParam(req, 'team');
+    const t = findTeam(db, name);
+    if (!t) throw notFound(`team '${name}'`);
+    access.check(principal(req), t.id, action, what.replace('%t', `team '${name}'`));
+    return t;
+  };
+
+  r.get('/teams', (req, res) => {
+    const p = principal(req);
+    requireScope(p, 'read', 'teams');
+    res.json(teamInfos(db, access.visibleTeamIds(p), (id) => access.roleIn(p, id)));
+  });
+  r.post('/teams', (req, res) => {
+    const p = principal(req);
+    requireAdmin(p, 'creating teams');
+    const t = createTeam(db, body(req).name);
+    res.status(201).json({ id: t.id, name: t.name, role: 'maintainer', members: [] });
+  });
+  r.put('/teams/:team/members/:username', (req, res) => {
+    const t = team(req, 'manage', 'members of %t');
+    setMember(db, t.id, strParam(req, 'username'), body(req).role);
+    res.status(204).end();
+  });
+  r.delete('/teams/:team/members/:username', (req, res) => {
+    const t = team(req, 'manage', 'members of %t');
+    removeMember(db, t.id, strParam(req, 'username'));
+    res.status(204).end();
+  });
+  r.get('/teams/:team/secrets', (req, res) => {
+    const t = team(req, 'manage', 'secrets of %t');
+    res.json(pf.secrets.list(t.id));
+  });
+  r.put('/teams/:team/secrets/:name', (req, res) => {
+    const t = team(req, 'manage', 'secrets of %t');
+    const name = strParam(req, 'name');
+    pf.secrets.set(t.id, name, body(req).value);
+    pf.ctx.log.info({ team: t.name, secret: name, by: principal(req).username }, 'secret set');
+    res.status(204).end();
+  });
+  r.delete('/teams/:team/secrets/:name', (req, res) => {
+    const t = team(req, 'manage', 'secrets of %t');
+    pf.secrets.delete(t.id, strParam(req, 'name'));
+    res.status(204).end();
+  });
+  return r;
+}

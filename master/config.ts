@@ -1,0 +1,137 @@
+/**
+ * Master configuration: CLI options (MasterOptions) over environment variables over defaults, validated once
+ * into a read-only MasterConfig. A bad value fails fast with an error naming the variable (or flag) and the
+ * value expected. The JWT secret and the master key default to random values persisted in the data dir
+ * (mode 0600), so sessions and encrypted secrets survive restarts.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { SlipwayError } from '../shared/errors';
+import type { MasterConfig } from './context';
+
+/** What `slipway master start` passes; anything left out comes from SLIPWAY_* env vars, then defaults. */
+export interface MasterOptions {
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  jobsDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Password of the `admin` user created on first start (else SLIPWAY_ADMIN_PASSWORD, else random). */
+  adminPassword?: string;
+}
+
+/** Raised for invalid configuration; the message names the variable or flag at fault. */
+export class ConfigError extends SlipwayError {
+  constructor(message: string) {
+    super('invalid_request', message);
+  }
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const optionalUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^/]+/.test(v), 'must be an http:// or https:// URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+/** Every env var the master reads, with its schema and default. */
+const envSchema = {
+  SLIPWAY_DATA_DIR: z.string().min(1).default('./data'),
+  SLIPWAY_HOST: z.string().min(1).default('127.0.0.1'),
+  SLIPWAY_PORT: int(0, 65535).default(8080),
+  SLIPWAY_PUBLIC_URL: optionalUrl.optional(),
+  SLIPWAY_JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  SLIPWAY_MASTER_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (32 bytes)').optional(),
+  SLIPWAY_JOBS_DIR: z.string().min(1).optional(),
+  SLIPWAY_HEARTBEAT_MS: int(10).default(5000),
+  SLIPWAY_AGENT_LOST_MS: int(100).default(30_000),
+  SLIPWAY_LEASE_TTL_MS: int(100).default(30_000),
+  SLIPWAY_CANCEL_GRACE_MS: int(0).default(5000),
+  SLIPWAY_MAX_FRAME_BYTES: int(1024).default(1024 * 1024),
+  SLIPWAY_MAX_ARTIFACT_BYTES: int(1).default(100 * 1024 * 1024),
+  SLIPWAY_KEEP_BUILDS: int(1).default(100),
+  SLIPWAY_LOG_DAYS: int(1).default(30),
+  SLIPWAY_LOGIN_MAX: int(1).default(10),
+} as const;
+
+type EnvKey = keyof typeof envSchema;
+type EnvValues = { [K in EnvKey]: z.output<(typeof envSchema)[K]> };
+
+/** Flags override env vars; each flag is validated under the name the user typed. */
+const flagFor: Partial<Record<EnvKey, { key: keyof MasterOptions; flag: string }>> = {
+  SLIPWAY_DATA_DIR: { key: 'dataDir', flag: '--data-dir' },
+  SLIPWAY_HOST: { key: 'host', flag: '--host' },
+  SLIPWAY_PORT: { key: 'port', flag: '--port' },
+  SLIPWAY_JOBS_DIR: { key: 'jobsDir', flag: '--jobs-dir' },
+};
+
+/**
+ * Builds the validated config. Creates the data dir (0700) and, when not given, the persisted
+ * jwt.secret and master.key. Throws ConfigError naming every bad variable or flag.
+ */
+export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv = process.env): MasterConfig {
+  const values: Partial<Record<EnvKey, unknown>> = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(envSchema) as EnvKey[]) {
+    const flag = flagFor[key];
+    const fromFlag = flag ? options[flag.key] : undefined;
+    const raw = fromFlag !== undefined ? String(fromFlag) : env[key] === '' ? undefined : env[key];
+    const parsed = envSchema[key].safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else {
+      const name = fromFlag !== undefined ? flag!.flag : key;
+      problems.push(`${name}: ${parsed.error.issues[0].message} (got ${JSON.stringify(raw)})`);
+    }
+  }
+  if (Boolean(options.tlsCert) !== Boolean(options.tlsKey)) problems.push('--tls-cert and --tls-key must be given together');
+  for (const [flag, file] of [['--tls-cert', options.tlsCert], ['--tls-key', options.tlsKey]] as const) {
+    if (file && !existsSync(file)) problems.push(`${flag}: file not found: ${file}`);
+  }
+  if (problems.length) throw new ConfigError(`invalid master configuration:\n  ${problems.join('\n  ')}`);
+  const v = values as EnvValues;
+
+  const dataDir = resolve(v.SLIPWAY_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const jwtSecret = v.SLIPWAY_JWT_SECRET ?? persisted(join(dataDir, 'jwt.secret'), () => randomBytes(32).toString('hex'), /^[0-9a-f]{64}$/);
+  const keyHex = v.SLIPWAY_MASTER_KEY ?? persisted(join(dataDir, 'master.key'), () => randomBytes(32).toString('hex'), /^[0-9a-fA-F]{64}$/);
+
+  return Object.freeze({
+    dataDir,
+    host: v.SLIPWAY_HOST,
+    port: v.SLIPWAY_PORT,
+    publicUrl: v.SLIPWAY_PUBLIC_URL,
+    tls: options.tlsCert && options.tlsKey ? { certFile: resolve(options.tlsCert), keyFile: resolve(options.tlsKey) } : undefined,
+    jwtSecret,
+    masterKey: Buffer.from(keyHex, 'hex'),
+    jobsDir: v.SLIPWAY_JOBS_DIR ? resolve(v.SLIPWAY_JOBS_DIR) : undefined,
+    heartbeatIntervalMs: v.SLIPWAY_HEARTBEAT_MS,
+    agentLostAfterMs: v.SLIPWAY_AGENT_LOST_MS,
+    leaseTtlMs: v.SLIPWAY_LEASE_TTL_MS,
+    cancelGraceMs: v.SLIPWAY_CANCEL_GRACE_MS,
+    maxFrameBytes: v.SLIPWAY_MAX_FRAME_BYTES,
+    maxArtifactBytes: v.SLIPWAY_MAX_ARTIFACT_BYTES,
+    retention: { builds: v.SLIPWAY_KEEP_BUILDS, logsDays: v.SLIPWAY_LOG_DAYS },
+    loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
+  });
+}
+
+/** Reads a secret file, or creates it (0600) with a fresh value on first start. */
+function persisted(file: string, create: () => string, valid: RegExp): string {
+  if (existsSync(file)) {
+    const value = readFileSync(file, 'utf8').trim();
+    if (!valid.test(value)) throw new ConfigError(`${file}: corrupt (expected 64 hex characters); restore it from a backup`);
+    return value;
+  }
+  const value = create();
+  // 'wx' fails instead of overwriting if another process created the file meanwhile.
+  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  return value;
+}

@@ -1,0 +1,37 @@
+/**
+ * The express app: security headers, /healthz, the engine's agent routes (agent-token auth, before user
+ * auth), JSON bodies, login, user authentication, the platform routes, the engine's routes, a JSON 404 for
+ * unknown /api paths, the web UI at `/`, and the one error handler.
+ */
+import express, { type Express } from 'express';
+import { readFileSync } from 'node:fs';
+import { loginRoutes, platformRoutes, type Platform } from '../api';
+import type { Engine } from '../engine';
+import { requireUser } from './authenticate';
+import { apiNotFound, errorHandler } from './errors';
+import { securityHeaders } from './security-headers';
+import { webRoot, webUi } from './static';
+
+export const JSON_BODY_LIMIT = '1mb';
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'router'>): Express {
+  const { ctx } = pf;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(securityHeaders(Boolean(ctx.config.tls)));
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, version: VERSION });
+  });
+  app.use('/api/v1/agent', engine.agentRouter);
+  app.use('/api/v1', express.json({ limit: JSON_BODY_LIMIT }));
+  app.use('/api/v1', loginRoutes(pf));
+  app.use('/api/v1', requireUser(ctx));
+  app.use('/api/v1', platformRoutes(pf));
+  app.use('/api/v1', engine.router);
+  app.use('/api', apiNotFound);
+  const web = webRoot();
+  if (web) app.use(webUi(web));
+  app.use(errorHandler(ctx.log));
+  return app;
+}

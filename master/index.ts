@@ -1,0 +1,118 @@
+/**
+ * The master at a glance: config -> store -> platform services (auth, teams, environments, agent tokens,
+ * jobs, secrets) -> MasterContext -> engine -> express app -> HTTP(S) server -> master.json.
+ *
+ * startMaster resolves once the server listens; it prints `slipway master listening on <url>` and writes
+ * <dataDir>/master.json = {url, port, pid}. stop() is idempotent: engine, then server, then db, then
+ * master.json (the CLI calls it on SIGINT/SIGTERM).
+ */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Server } from 'node:http';
+import { AgentTokens } from './auth/agent-tokens';
+import { createAuthenticator } from './auth/authenticate';
+import { createRateLimiter } from './auth/rate-limit';
+import { ensureAdmin } from './auth/users';
+import { createAccess } from './access';
+import { loadConfig, type MasterOptions } from './config';
+import type { MasterContext } from './context';
+import { createEngine, type Engine } from './engine';
+import { createApp } from './http/app';
+import { closeServer, listen } from './http/server';
+import { loadJobFiles } from './jobs/loader';
+import { JobsService } from './jobs/service';
+import { SecretStore } from './secrets/store';
+import { openDb } from './store/db';
+import type { Platform } from './api';
+
+export type { MasterOptions } from './config';
+
+export interface RunningMaster {
+  /** http(s)://host:port */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startMaster(options: MasterOptions = {}): Promise<RunningMaster> {
+  const config = loadConfig(options);
+  const log = pino({
+    name: 'slipway-master',
+    level: process.env.SLIPWAY_LOG_LEVEL ?? 'info',
+    // Belt and braces: credentials must never reach the log even if someone logs a whole body.
+    redact: ['password', 'token', 'value', '*.password', '*.token', '*.value', 'req.headers.authorization', 'headers.authorization'],
+  });
+  const infoFile = join(config.dataDir, 'master.json');
+  rmSync(infoFile, { force: true });
+
+  const db = openDb(config.dataDir);
+  let engine: Engine | undefined;
+  try {
+    const admin = await ensureAdmin(db, options.adminPassword ?? (process.env.SLIPWAY_ADMIN_PASSWORD || undefined));
+    const agentTokens = new AgentTokens(db);
+    const jobs = new JobsService(db, log.child({ part: 'jobs' }));
+    const secrets = new SecretStore(db, config.masterKey);
+    const ctx: MasterContext = {
+      config,
+      db,
+      log,
+      access: createAccess(db),
+      jobs,
+      secrets,
+      authenticate: createAuthenticator(db, config.jwtSecret),
+      authenticateAgent: (token) => agentTokens.authenticate(token),
+      onAgentTokenRevoked: (listener) => agentTokens.onRevoked(listener),
+    };
+    if (config.jobsDir) loadJobFiles(config.jobsDir, jobs, log.child({ part: 'jobs' }));
+
+    engine = createEngine(ctx);
+    const pf: Platform = { ctx, jobs, secrets, agentTokens, loginLimiter: createRateLimiter(config.loginRateLimit.max, config.loginRateLimit.windowMs) };
+    const app = createApp(pf, engine);
+    const { server, port, url } = await listen(config, app);
+    // https.Server emits the same 'upgrade' events as http.Server; the engine only listens for those.
+    engine.attach(server as Server);
+
+    writeAtomic(infoFile, JSON.stringify({ url, port, pid: process.pid }));
+    const publicUrl = config.publicUrl ?? url;
+    console.log(`slipway master listening on ${url}`);
+    if (admin) {
+      console.log(
+        admin.generatedPassword
+          ? `created user admin with password ${admin.generatedPassword} (shown once; change it after logging in)`
+          : 'created user admin with the password from SLIPWAY_ADMIN_PASSWORD',
+      );
+      console.log(`log in with: slipway login --url ${publicUrl} --user admin`);
+    }
+
+    let stopping: Promise<void> | undefined;
+    const running: RunningMaster = {
+      url,
+      port,
+      stop: () =>
+        (stopping ??= (async () => {
+          try {
+            await engine!.stop();
+          } catch (err) {
+            log.error({ err }, 'engine stop failed');
+          }
+          await closeServer(server);
+          db.close();
+          rmSync(infoFile, { force: true });
+          log.info('master stopped');
+          log.flush();
+        })()),
+    };
+    return running;
+  } catch (err) {
+    await engine?.stop().catch(() => undefined);
+    db.close();
+    throw err;
+  }
+}
+
+/** Readers (tests, scripts) never see a half-written file. */
+function writeAtomic(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}

@@ -1,0 +1,208 @@
+/**
+ * Jobs over the jobs table (the Jobs interface of context.ts, plus the writes the API and the jobs/*.yml
+ * loader need). Records are cached parsed, so the engine's byName/byId on every trigger never re-parses
+ * YAML; every write goes through here and refreshes the cache, then tells onChange listeners.
+ * A job defined by a file (source 'file') is read-only through the API while its file manages it.
+ */
+import type { Logger } from 'pino';
+import type { JobInfo } from '../../shared/api';
+import { conflict, notFound } from '../../shared/errors';
+import { parseJobYaml } from '../../shared/job';
+import type { Access, JobRecord, Jobs, Principal } from '../context';
+import type { Db } from '../store/db';
+import { ensureTeam, getTeam } from '../store/teams';
+
+interface JobRow {
+  id: number;
+  name: string;
+  team_id: number;
+  team: string;
+  yaml: string;
+  source: 'file' | 'api';
+  file_path: string | null;
+  enabled: number;
+}
+
+export type ApplyResult = 'created' | 'updated' | 'unchanged';
+
+export class JobsService implements Jobs {
+  private readonly cache = new Map<number, JobRecord>();
+  private readonly ids = new Map<string, number>();
+  private readonly listeners: ((job: JobRecord | undefined, name: string) => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+  ) {
+    for (const row of db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id').all() as JobRow[]) this.cacheRow(row);
+  }
+
+  byName(name: string): JobRecord | undefined {
+    const id = this.ids.get(name);
+    return id === undefined ? undefined : this.cache.get(id);
+  }
+  byId(id: number): JobRecord | undefined {
+    return this.cache.get(id);
+  }
+  all(): JobRecord[] {
+    return [...this.cache.values()].filter((j) => j.enabled);
+  }
+  onChange(listener: (job: JobRecord | undefined, name: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Jobs of the given teams, enabled or not, by name. */
+  visible(teamIds: number[]): JobRecord[] {
+    const teams = new Set(teamIds);
+    return [...this.cache.values()].filter((j) => teams.has(j.teamId)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * API create or update. Throws invalid_job (with issues) for bad YAML, not_found/forbidden from the team
+   * checks (edit role in the job's current team and in the team named by the YAML), conflict for a job
+   * managed by a file.
+   */
+  saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
+    const config = parseJobYaml(yaml, 'job.yml');
+    const existing = this.byName(config.name);
+    if (existing) {
+      access.check(p, existing.teamId, 'edit', `job '${existing.name}'`);
+      if (existing.source === 'file' && existing.enabled)
+        throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
+    }
+    const team = getTeam(this.db, config.team);
+    access.check(p, team.id, 'edit', `team '${team.name}'`);
+    const now = Date.now();
+    if (existing) {
+      this.db
+        .prepare("UPDATE jobs SET team_id = ?, yaml = ?, source = 'api', file_path = NULL, enabled = 1, updated_at = ? WHERE id = ?")
+        .run(team.id, yaml, now, existing.id);
+      return { job: this.refresh(existing.id), created: false };
+    }
+    const r = this.db
+      .prepare("INSERT INTO jobs (name, team_id, yaml, source, file_path, enabled, created_at, updated_at) VALUES (?, ?, ?, 'api', NULL, 1, ?, ?)")
+      .run(config.name, team.id, yaml, now, now);
+    return { job: this.refresh(Number(r.lastInsertRowid)), created: true };
+  }
+
+  /** API delete: disables the job (its builds stay); manage role; conflict for a file-managed job. */
+  disableFromApi(p: Principal, access: Access, name: string): void {
+    const job = this.byName(name);
+    if (!job) throw notFound(`job '${name}'`);
+    access.check(p, job.teamId, 'manage', `job '${name}'`);
+    if (job.source === 'file' && job.enabled) throw conflict(`job '${name}' is managed by ${job.filePath}; remove that file instead`);
+    this.setEnabled(job, false);
+  }
+
+  /**
+   * Applies one job file (label like `jobs/demo.yml`): creates its team when missing (configuration as code
+   * must bootstrap an empty master), takes over an API job of the same name. Throws invalid_job.
+   */
+  applyFile(label: string, yaml: string): { job: JobRecord; result: ApplyResult } {
+    const config = parseJobYaml(yaml, label);
+    const existing = this.byName(config.name);
+    if (existing?.source === 'api') this.log.warn({ job: config.name, file: label }, 'job file takes over a job created through the API');
+    if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)
+      return { job: existing, result: 'unchanged' };
+    const now = Date.now();
+    const id = this.db.transaction(() => {
+      const team = ensureTeam(this.db, config.team);
+      if (existing) {
+        this.db
+          .prepare("UPDATE jobs SET team_id = ?, yaml = ?, source = 'file', file_path = ?, enabled = 1, updated_at = ? WHERE id = ?")
+          .run(team.id, yaml, label, now, existing.id);
+        return existing.id;
+      }
+      const r = this.db
+        .prepare("INSERT INTO jobs (name, team_id, yaml, source, file_path, enabled, created_at, updated_at) VALUES (?, ?, ?, 'file', ?, 1, ?, ?)")
+        .run(config.name, team.id, yaml, label, now, now);
+      return Number(r.lastInsertRowid);
+    })();
+    return { job: this.refresh(id), result: existing ? 'updated' : 'created' };
+  }
+
+  /** Disables enabled file jobs whose file is not among `presentFiles` (history kept). Returns their names. */
+  disableRemovedFiles(presentFiles: Set<string>): string[] {
+    const gone = [...this.cache.values()].filter((j) => j.source === 'file' && j.enabled && !presentFiles.has(j.filePath ?? ''));
+    for (const job of gone) this.setEnabled(job, false);
+    return gone.map((j) => j.name);
+  }
+
+  /** The public shape of a job (with the last build when there is one). */
+  info(job: JobRecord): JobInfo {
+    const last = this.db
+      .prepare('SELECT id, number, status, params, trigger, branch, commit_sha, error, created_at, started_at, finished_at FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1')
+      .get(job.id) as Record<string, never> | undefined;
+    return {
+      id: job.id,
+      name: job.name,
+      team: job.team,
+      description: job.config.description,
+      source: job.source,
+      filePath: job.filePath,
+      enabled: job.enabled,
+      stages: job.config.stages.map((s) => ({ name: s.name, environment: s.environment })),
+      params: job.config.params,
+      lastBuild: last
+        ? {
+            id: last.id,
+            job: job.name,
+            team: job.team,
+            number: last.number,
+            status: last.status,
+            params: JSON.parse(last.params),
+            trigger: JSON.parse(last.trigger),
+            branch: last.branch,
+            commit: last.commit_sha,
+            error: last.error,
+            createdAt: last.created_at,
+            startedAt: last.started_at,
+            finishedAt: last.finished_at,
+          }
+        : null,
+    };
+  }
+
+  private setEnabled(job: JobRecord, enabled: boolean): void {
+    this.db.prepare('UPDATE jobs SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, Date.now(), job.id);
+    this.refresh(job.id);
+  }
+
+  private refresh(id: number): JobRecord {
+    const row = this.db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id WHERE j.id = ?').get(id) as JobRow;
+    const job = this.cacheRow(row)!;
+    for (const l of this.listeners) {
+      try {
+        l(job, job.name);
+      } catch (err) {
+        this.log.error({ err, job: job.name }, 'job change listener failed');
+      }
+    }
+    return job;
+  }
+
+  private cacheRow(row: JobRow): JobRecord | undefined {
+    let config;
+    try {
+      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`);
+    } catch (err) {
+      // Stored YAML passed validation when saved; only a schema change can make it fail later.
+      this.log.error({ job: row.name, err: (err as Error).message }, 'stored job no longer validates; it is ignored until fixed');
+      return undefined;
+    }
+    const job: JobRecord = {
+      id: row.id,
+      name: row.name,
+      teamId: row.team_id,
+      team: row.team,
+      yaml: row.yaml,
+      source: row.source,
+      filePath: row.file_path,
+      enabled: row.enabled === 1,
+      config,
+    };
+    this.cache.set(job.id, job);
+    this.ids.set(job.name, job.id);
+    return job;
+  }
+}
