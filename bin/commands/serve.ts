@@ -1,7 +1,7 @@
 /**
  * `slipway master start` and `slipway agent start`: the only place that starts the master and the agent
- * processes. Both run until SIGINT or SIGTERM, which calls stop() (the agent drains first); a second signal
- * exits at once. The master and agent modules are imported lazily so that client commands never load them.
+ * processes. The master runs until SIGINT or SIGTERM, which calls stop(); a second signal exits at once.
+ * The agent handles its own signals (drain, then exit). The master and agent modules are imported lazily so that client commands never load them.
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -117,7 +117,9 @@ export function registerAgentStartCommand(agent: Command): void {
         .map((l) => l.trim())
         .filter(Boolean);
       const { startAgent } = await import('../../agent/index');
-      const running = await startAgent({
+      // The agent owns its process (ownProcess defaults to true): it drains on SIGTERM/SIGINT and exits 1 on a
+      // refusal it cannot recover from (bad token, protocol version), so there is no signal handler here.
+      await startAgent({
         url: flags.url,
         token,
         name: flags.name ?? hostname(),
@@ -127,6 +129,5 @@ export function registerAgentStartCommand(agent: Command): void {
         workDir: flags.workDir,
         caFile: flags.caFile,
       });
-      stopOnSignal('agent', () => running.stop());
     });
 }
