@@ -10,13 +10,16 @@ cd "$REPO_ROOT"
 DATA="$REPO_ROOT/data"
 PORT="${SLIPWAY_PORT:-8080}"
 ENVIRONMENTS=(ci pre)
+# Workspaces live outside data/ (kept 0700: database, keys, tokens) because, when the agent runs as root,
+# steps run as the unprivileged build user, who must be able to reach its workspace.
+WORK="$REPO_ROOT/.slipway/work"
 # The script's own CLI session, so that it never overwrites the user's ~/.config/slipway login.
 export SLIPWAY_CONFIG="$DATA/cli-session.json"
 unset SLIPWAY_URL SLIPWAY_TOKEN
 
 require_node
 ensure_node_modules
-mkdir -p "$DATA/logs" "$DATA/work"
+mkdir -p "$DATA/logs" "$WORK"
 chmod 700 "$DATA"
 
 # The admin password is chosen here on the first run (the master uses it only when it creates the admin).
@@ -72,9 +75,9 @@ for env in "${ENVIRONMENTS[@]}"; do
     (umask 077 && slipway agent token create --environment "$env" --name "local-$env-$(date +%s)" 2>/dev/null >"$tokenfile")
   fi
   log "starting agent local-$env"
-  mkdir -p "$DATA/work/$env"
+  mkdir -p "$WORK/$env"
   nohup node --import tsx bin/slipway.ts agent start --url "$URL" --token-file "$tokenfile" --name "local-$env" \
-    --environment "$env" --work-dir "$DATA/work/$env" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
+    --environment "$env" --work-dir "$WORK/$env" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 done
 
