@@ -1,0 +1,132 @@
+/**
+ * Artifacts between agent and master over HTTP(S), streamed from and to disk with sha256 checks:
+ *  - upload:   PUT /api/v1/agent/stage-runs/:id/artifacts?path=  (Bearer agent token, X-Slipway-Epoch,
+ *              X-Slipway-Sha256); a refusal (413 over the size limit, 409...) throws with the master's message.
+ *  - download: GET /api/v1/agent/artifacts/:id into the workspace; size and checksum are verified.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fromBody } from '../shared/errors';
+import { checkRelativePattern, globFiles, type MatchedFile } from './glob';
+
+export interface MasterEndpoint {
+  /** http(s)://host:port of the master. */
+  url: string;
+  token: string;
+  /** CA certificate(s) to trust for https (from --ca-file). */
+  ca?: Buffer;
+}
+
+export interface UploadedArtifact {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface InputArtifact {
+  id: number;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function request(
+  endpoint: MasterEndpoint,
+  method: string,
+  path: string,
+  headers: Record<string, string | number>,
+  body?: Readable,
+): Promise<http.IncomingMessage> {
+  const url = new URL(path, endpoint.url);
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(url, { method, headers: { authorization: `Bearer ${endpoint.token}`, ...headers }, ca: endpoint.ca }, resolve);
+    req.on('error', reject);
+    if (body) {
+      body.on('error', (e) => req.destroy(e));
+      body.pipe(req);
+    } else req.end();
+  });
+}
+
+async function readText(res: http.IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const c of res) parts.push(c as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function failure(res: http.IncomingMessage, what: string): Promise<Error> {
+  const text = await readText(res);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const err = fromBody(res.statusCode ?? 500, body);
+  return new Error(`${what}: ${err.message} (HTTP ${res.statusCode})`);
+}
+
+/** Expand the stage's artifact declarations; a declaration that matches no file is an error. */
+export async function collectArtifacts(workspace: string, patterns: string[]): Promise<MatchedFile[]> {
+  const byPath = new Map<string, MatchedFile>();
+  for (const pattern of patterns) {
+    const files = await globFiles(workspace, pattern);
+    if (!files.length) throw new Error(`artifact '${pattern}' matched no file in the workspace`);
+    for (const f of files) byPath.set(f.path, f);
+  }
+  return [...byPath.values()];
+}
+
+export async function uploadArtifact(endpoint: MasterEndpoint, stageRunId: number, epoch: number, file: MatchedFile): Promise<UploadedArtifact> {
+  const sha256 = await sha256File(file.abs);
+  const res = await request(
+    endpoint,
+    'PUT',
+    `/api/v1/agent/stage-runs/${stageRunId}/artifacts?path=${encodeURIComponent(file.path)}`,
+    { 'content-type': 'application/octet-stream', 'content-length': file.size, 'x-slipway-epoch': epoch, 'x-slipway-sha256': sha256 },
+    createReadStream(file.abs),
+  );
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw await failure(res, `upload of artifact '${file.path}' refused`);
+  await readText(res);
+  return { path: file.path, size: file.size, sha256 };
+}
+
+/** Download an earlier stage's artifact to <workspace>/<path>; throws on HTTP error, size or checksum mismatch. */
+export async function downloadArtifact(endpoint: MasterEndpoint, stageRunId: number, epoch: number, input: InputArtifact, workspace: string): Promise<void> {
+  const rel = checkRelativePattern(input.path, 'input artifact path');
+  const dest = join(workspace, rel);
+  const res = await request(endpoint, 'GET', `/api/v1/agent/artifacts/${input.id}`, {
+    'x-slipway-epoch': epoch,
+    'x-slipway-stage-run': stageRunId,
+  });
+  if (res.statusCode !== 200) throw await failure(res, `download of artifact '${input.path}' (id ${input.id}) failed`);
+  await mkdir(dirname(dest), { recursive: true });
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(res, tap, createWriteStream(dest, { mode: 0o600 }));
+  const sha256 = hash.digest('hex');
+  if (size !== input.size || sha256 !== input.sha256) {
+    await rm(dest, { force: true });
+    throw new Error(`artifact '${input.path}' (id ${input.id}) arrived corrupted: ${size} bytes sha256 ${sha256}, expected ${input.size} bytes sha256 ${input.sha256}`);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The agent's WebSocket to the master: hello, reconnect with backoff (0.2 s doubling to 10 s, with jitter),
+ * heartbeats every heartbeatIntervalMs from master:accepted, and a ping watchdog that drops a half-open
+ * connection. Every text frame is parsed with MasterMessageSchema here, at the edge; the agent never
+ * sees an unchecked message. A refusal that retrying cannot fix (bad token, protocol version, environment,
+ * replaced by another agent of the same name) ends the connection for good through onFatal.
+ */
+import WebSocket from 'ws';
+import type { Logger } from 'pino';
+import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, type AgentHello, type MasterAccepted, type MasterMessage } from '../shared/protocol';
+import type { AgentConfig } from './config';
+import type { RecordTransport } from './record-log';
+
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 10_000;
+const HELLO_TIMEOUT_MS = 15_000;
+
+const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersion, CloseCode.EnvironmentMismatch, CloseCode.Replaced]);
+
+export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' }>;
+
+export interface ConnectionHandlers {
+  /** Fields of agent:hello that change between connections (running work, executors). */
+  hello(): Pick<AgentHello, 'executors' | 'running'>;
+  onAccepted(msg: MasterAccepted): void;
+  onMessage(msg: ControlMessage): void;
+  /** Leases to extend with each heartbeat. */
+  leases(): { stageRunId: number; epoch: number }[];
+  /** The master refused us for a reason retrying cannot fix; the connection is closed for good. */
+  onFatal(reason: string): void;
+}
+
+/** Backoff before reconnect attempt n (0-based): exponential, capped, half of it random. */
+export function backoffMs(attempt: number): number {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempt, 16));
+  return Math.round(base / 2 + (Math.random() * base) / 2);
+}
+
+export class Connection implements RecordTransport {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private closed = false;
+  private accepted = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private refusal: string | undefined;
+  /** Anything heard from the master since the last ping. */
+  private alive = true;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly handlers: ConnectionHandlers,
+    private readonly log: Logger,
+    private readonly version: string,
+  ) {}
+
+  get ready(): boolean {
+    return this.accepted && this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  sendBinary(frame: Buffer): void {
+    if (this.ready) this.ws!.send(frame, { binary: true });
+  }
+
+  sendText(json: string): void {
+    if (this.ready) this.ws!.send(json);
+  }
+
+  /** Close for good (no reconnect). */
+  close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.stopTimers();
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => ws.terminate(), 2000);
+      ws.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      ws.close(1000, 'agent stopping');
+    });
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.refusal = undefined;
+    const ws = new WebSocket(this.config.wsUrl, { ca: this.config.ca, handshakeTimeout: 10_000, perMessageDeflate: false });
+    this.ws = ws;
+    this.alive = true;
+    ws.on('open', () => {
+      const hello: AgentHello = {
+        type: 'agent:hello',
+        protocolVersion: PROTOCOL_VERSION,
+        token: this.config.token,
+        name: this.config.name,
+        environment: this.config.environment,
+        labels: this.config.labels,
+        capacity: this.config.capacity,
+        version: this.version,
+        ...this.handlers.hello(),
+      };
+      ws.send(JSON.stringify(hello));
+      this.helloTimer = setTimeout(() => {
+        this.log.warn('no answer to agent:hello; reconnecting');
+        ws.terminate();
+      }, HELLO_TIMEOUT_MS);
+    });
+    ws.on('pong', () => (this.alive = true));
+    ws.on('message', (data, isBinary) => {
+      if (ws !== this.ws) return;
+      this.alive = true;
+      if (isBinary) {
+        this.log.warn('ignoring a binary frame from the master');
+        return;
+      }
+      const msg = parse(data as Buffer);
+      if (typeof msg === 'string') {
+        this.log.error({ problem: msg }, 'ignoring an invalid frame from the master');
+        return;
+      }
+      this.dispatch(msg);
+    });
+    ws.on('error', (e) => {
+      if (ws === this.ws) this.log.debug({ err: e.message }, 'connection error');
+    });
+    ws.on('close', (code, reasonBuf) => {
+      if (ws !== this.ws) return;
+      const wasAccepted = this.accepted;
+      this.accepted = false;
+      this.stopTimers();
+      const reason = this.refusal ?? reasonBuf.toString();
+      if (FATAL_CODES.has(code)) {
+        this.closed = true;
+        this.handlers.onFatal(`master closed the connection (${code}): ${reason || 'no reason given'}`);
+        return;
+      }
+      if (this.closed) return;
+      if (wasAccepted) this.log.warn({ code, reason }, 'disconnected from the master; reconnecting');
+      const delay = backoffMs(this.attempt++);
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private startHeartbeat(ws: WebSocket, intervalMs: number): void {
+    // Ping watchdog: a connection that answers neither pings nor anything else for a whole interval is dead.
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.alive) {
+        this.log.warn('master stopped answering; reconnecting');
+        ws.terminate();
+        return;
+      }
+      this.alive = false;
+      ws.ping();
+      this.sendText(JSON.stringify({ type: 'agent:heartbeat', leases: this.handlers.leases() }));
+    }, intervalMs);
+  }
+
+  private dispatch(msg: MasterMessage): void {
+    switch (msg.type) {
+      case 'master:accepted':
+        clearTimeout(this.helloTimer);
+        this.accepted = true;
+        this.attempt = 0;
+        this.startHeartbeat(this.ws!, msg.heartbeatIntervalMs);
+        console.log(`slipway agent ${this.config.name} connected to ${this.config.url} (environment ${this.config.environment})`);
+        this.handlers.onAccepted(msg);
+        return;
+      case 'master:refused':
+        this.refusal = msg.reason;
+        this.log.error({ code: msg.code }, `master refused the agent: ${msg.reason}`);
+        return;
+      case 'master:assign':
+      case 'master:ack':
+      case 'master:cancel':
+      case 'master:drain':
+      case 'master:error':
+        this.handlers.onMessage(msg);
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.helloTimer);
+    this.heartbeatTimer = undefined;
+  }
+}
+
+function parse(data: Buffer): MasterMessage | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(data.toString('utf8'));
+  } catch {
+    return 'not JSON';
+  }
+  const r = MasterMessageSchema.safeParse(json);
+  if (!r.success) return r.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
+  return r.data;
+}

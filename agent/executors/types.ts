@@ -1,0 +1,68 @@
+/**
+ * The StepExecutor interface: every step kind (shell now; checkout, scan, image, deploy and third-party
+ * plugins later) implements it and registers by kind in registry.ts. The runner owns everything around a
+ * step (workspace, env, secrets, log shipping, timeouts, cancel); an executor only runs the step.
+ */
+import type { Readable } from 'node:stream';
+import type { AssignedStep } from '../../shared/protocol';
+
+export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
+
+/** Why a step is being stopped; AbortSignal.reason of StepContext.signal. */
+export interface StopReason {
+  status: 'cancelled' | 'timeout';
+  /** Time between SIGTERM and SIGKILL to the step's process group. */
+  graceMs: number;
+  message: string;
+}
+
+/** Where a step's output goes: masked, chunked and shipped to the master in arrival order. */
+export interface StepOutput {
+  /** Text or bytes the executor itself prints (not the child's output). */
+  write(data: Buffer | string): void;
+  /**
+   * Read a child's stdout/stderr into the log. The output pauses the stream while too much log data
+   * is unacknowledged by the master (backpressure) and resumes it when acks arrive: nothing is dropped.
+   * Resolves when the stream has ended or closed.
+   */
+  attach(stream: Readable): Promise<void>;
+  /** True while the log is paused for backpressure (executors must not time out reading then). */
+  readonly paused: boolean;
+}
+
+/** Build user the step runs as when the agent runs as root. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+export interface StepContext {
+  step: AssignedStep;
+  /** Absolute path of the stage run's workspace (mode 0700, owned by runAs when set). */
+  workspace: string;
+  /** Complete environment of the step: minimal PATH/HOME/LANG, job/stage env, step env, secrets. */
+  env: Record<string, string>;
+  output: StepOutput;
+  /** Aborted on cancel or timeout; reason is a StopReason. */
+  signal: AbortSignal;
+  runAs?: RunAs;
+  /** Call right after the step's process is spawned, with Date.now() (the dispatch benchmark's clock). */
+  started(at: number): void;
+}
+
+export interface StepResult {
+  status: StepStatus;
+  /** null when the process could not start or was killed by a signal. */
+  exitCode: number | null;
+  /** Infrastructure problem (spawn failed, bad config), told apart from a non-zero exit. */
+  error?: string;
+}
+
+export interface StepExecutor {
+  /** Step kind as in shared/job/step-kinds.ts, e.g. 'shell'. */
+  readonly kind: string;
+  /** Reported to the master in agent:hello (plugin registry). */
+  readonly version: string;
+  /** Runs the step to completion. Never rejects for a failing step: failures are StepResults. */
+  run(ctx: StepContext): Promise<StepResult>;
+}

@@ -1,0 +1,115 @@
+/**
+ * The Slipway agent: connects to the master (connection.ts), runs the stages it is assigned (runner.ts,
+ * stage-run.ts) through StepExecutor plugins (executors/), ships their logs with replay and secret masking
+ * (log-shipper.ts, record-log.ts), moves artifacts (artifacts.ts) and keeps builds apart (workspace.ts).
+ *
+ * startAgent resolves once the master accepted the agent's first hello and rejects when the master refuses it
+ * for a reason retrying cannot fix (bad token, protocol version, environment). A master that is not up yet is
+ * retried with backoff. stop() drains: it tells the master, finishes current work, waits (bounded) for the
+ * master to acknowledge every record, then closes.
+ */
+import { pino, type Logger } from 'pino';
+import { builtinExecutors, type ExecutorRegistry } from './executors/registry';
+import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
+import { Connection } from './connection';
+import { Runner } from './runner';
+import { ensureBuildUser, Workspaces } from './workspace';
+
+export type { AgentOptions } from './config';
+
+export const AGENT_VERSION = '0.1.0';
+/** How long stop() waits for the master to acknowledge the last records. */
+const SETTLE_TIMEOUT_MS = 15_000;
+
+export interface RunningAgent {
+  /** Drain then close: no new work, current stages finish, records are acknowledged (bounded wait). */
+  stop(): Promise<void>;
+  /** Resolves when the agent has stopped, by stop() or because the master refused it for good. */
+  readonly stopped: Promise<void>;
+  readonly config: Readonly<Omit<AgentConfig, 'token'>>;
+}
+
+export async function startAgent(options: AgentOptions, extra: { executors?: ExecutorRegistry; log?: Logger } = {}): Promise<RunningAgent> {
+  const config = resolveConfig(options);
+  const log = extra.log ?? pino({ name: `agent ${config.name}`, level: process.env.SLIPWAY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const runAs = ensureBuildUser();
+  const workspaces = await Workspaces.open(config.workDir, runAs);
+  const executors = extra.executors ?? builtinExecutors();
+
+  let runner!: Runner;
+  let resolveStart!: () => void;
+  let rejectStart!: (e: Error) => void;
+  const started = new Promise<void>((res, rej) => {
+    resolveStart = res;
+    rejectStart = rej;
+  });
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((res) => (resolveStopped = res));
+
+  const connection = new Connection(
+    config,
+    {
+      hello: () => ({ executors: executors.list(), running: runner.running() }),
+      onAccepted: (msg) => {
+        runner.onAccepted(msg);
+        if (runner.draining) connection.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
+        resolveStart();
+      },
+      onMessage: (msg) => runner.handle(msg),
+      leases: () => runner.leases(),
+      onFatal: (reason) => {
+        log.error(reason);
+        runner.cancelAll(reason, config.killGraceMs);
+        rejectStart(new Error(reason));
+        resolveStopped();
+        if (config.ownProcess) {
+          process.stderr.write(`slipway agent ${config.name}: ${reason}\n`);
+          process.exit(1);
+        }
+      },
+    },
+    log,
+    AGENT_VERSION,
+  );
+  runner = new Runner(
+    {
+      capacity: config.capacity,
+      executors,
+      workspaces,
+      endpoint: { url: config.url, token: config.token, ca: config.ca },
+      log,
+      killGraceMs: config.killGraceMs,
+      keepWorkspaces: config.keepWorkspaces,
+    },
+    connection,
+    log,
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      runner.draining = true;
+      connection.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
+      log.info('draining: finishing current work');
+      await runner.idle();
+      await runner.settled(SETTLE_TIMEOUT_MS);
+      await connection.close();
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  if (config.ownProcess) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info(`${signal}: stopping`);
+      void stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  connection.start();
+  await started;
+  const { token: _token, ...visible } = config;
+  return { stop, stopped, config: visible };
+}

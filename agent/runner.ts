@@ -1,0 +1,187 @@
+/**
+ * The agent's work: up to `capacity` stage runs at once, each with its RecordLog. The runner answers the
+ * master's control messages (assign, ack, cancel, drain, error) and the resume list of master:accepted, and
+ * tells the connection what hello and heartbeats carry. A stage run stays known until its last record is
+ * acknowledged, so a stage that finished while the master was away is replayed after reconnect.
+ */
+import type { Logger } from 'pino';
+import type { MasterAccepted, MasterAssign, RunningStage } from '../shared/protocol';
+import { assertNever } from '../shared/protocol';
+import type { ControlMessage } from './connection';
+import type { StopReason } from './executors/types';
+import { RecordLog, type RecordTransport } from './record-log';
+import { runStage, type StageRunDeps } from './stage-run';
+
+/** Until master:accepted says otherwise. */
+const DEFAULT_MAX_UNACKED_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+interface Run {
+  assign: MasterAssign;
+  records: RecordLog;
+  controller: AbortController;
+  /** Resolves when the stage run's work (not its acks) is over. */
+  done: Promise<void>;
+  active: boolean;
+}
+
+export type RunnerDeps = Omit<StageRunDeps, 'maxFrameBytes'> & { capacity: number };
+
+export class Runner {
+  private readonly runs = new Map<number, Run>();
+  private maxUnackedBytes = DEFAULT_MAX_UNACKED_BYTES;
+  private maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+  private settledWaiters: (() => void)[] = [];
+  draining = false;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly transport: RecordTransport,
+    private readonly log: Logger,
+  ) {}
+
+  /** Stage runs in progress or with unacknowledged records (agent:hello.running). */
+  running(): RunningStage[] {
+    return this.live().map((r) => ({
+      stageRunId: r.records.stageRunId,
+      epoch: r.records.epoch,
+      ackedSeq: r.records.ackedSeq,
+      lastSeq: r.records.lastSeq,
+    }));
+  }
+
+  /** Leases to extend with each heartbeat. */
+  leases(): { stageRunId: number; epoch: number }[] {
+    return this.live().map((r) => ({ stageRunId: r.records.stageRunId, epoch: r.records.epoch }));
+  }
+
+  /** Runs whose records still matter (an aborted run may still be killing its processes). */
+  private live(): Run[] {
+    return [...this.runs.values()].filter((r) => !r.records.dropped);
+  }
+
+  get activeCount(): number {
+    let n = 0;
+    for (const r of this.runs.values()) if (r.active) n++;
+    return n;
+  }
+
+  onAccepted(msg: MasterAccepted): void {
+    this.maxUnackedBytes = msg.maxUnackedBytes;
+    this.maxFrameBytes = msg.maxFrameBytes;
+    const resume = new Map(msg.resume.map((r) => [r.stageRunId, r]));
+    for (const run of [...this.runs.values()]) {
+      run.records.maxUnackedBytes = msg.maxUnackedBytes;
+      const r = resume.get(run.records.stageRunId);
+      if (r && r.epoch === run.records.epoch && r.action === 'continue') {
+        run.records.replay(r.storedSeq);
+        this.forgetIfSettled(run);
+      } else {
+        // The master no longer grants this lease (or did not answer for it): its work is void.
+        this.log.warn({ stageRunId: run.records.stageRunId }, 'master aborted the stage run on resume');
+        this.abort(run, 'the master aborted this stage run after reconnect');
+      }
+    }
+  }
+
+  handle(msg: ControlMessage): void {
+    switch (msg.type) {
+      case 'master:assign':
+        this.assign(msg);
+        return;
+      case 'master:ack': {
+        const run = this.runs.get(msg.stageRunId);
+        if (!run || run.records.epoch !== msg.epoch) return;
+        run.records.ack(msg.seq);
+        this.forgetIfSettled(run);
+        return;
+      }
+      case 'master:cancel': {
+        const run = this.runs.get(msg.stageRunId);
+        if (!run || run.records.epoch !== msg.epoch) return;
+        if (run.active) run.controller.abort({ status: 'cancelled', graceMs: msg.graceMs, message: `cancelled: ${msg.reason}` } satisfies StopReason);
+        // A finished stage whose lease was revoked: the master will not take its records any more.
+        else this.abort(run, msg.reason);
+        return;
+      }
+      case 'master:drain':
+        this.draining = true;
+        this.transport.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
+        return;
+      case 'master:error':
+        this.log.error({ code: msg.code, stageRunId: msg.stageRunId }, `master error: ${msg.message}`);
+        return;
+      default:
+        assertNever(msg);
+    }
+  }
+
+  /** Resolves when no stage run is active (used by drain). */
+  async idle(): Promise<void> {
+    while (this.activeCount) await Promise.all([...this.runs.values()].filter((r) => r.active).map((r) => r.done));
+  }
+
+  /** Resolves when every record of every stage run is acknowledged, or after timeoutMs. */
+  settled(timeoutMs: number): Promise<void> {
+    if (!this.runs.size) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.settledWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Stop every active stage run (agent shutting down without drain). */
+  cancelAll(reason: string, graceMs: number): void {
+    for (const run of this.runs.values())
+      if (run.active) run.controller.abort({ status: 'cancelled', graceMs, message: reason } satisfies StopReason);
+  }
+
+  private assign(a: MasterAssign): void {
+    const existing = this.runs.get(a.stageRunId);
+    if (existing && existing.records.epoch === a.epoch) return;
+    if (existing) this.abort(existing, 'assigned again with a new lease');
+    const records = new RecordLog(a.stageRunId, a.epoch, this.transport, this.maxUnackedBytes);
+    if (this.draining || this.activeCount >= this.deps.capacity) {
+      const why = this.draining ? 'agent is draining' : `agent is at capacity (${this.deps.capacity})`;
+      this.log.warn({ stageRunId: a.stageRunId }, `refusing assignment: ${why}`);
+      const run: Run = { assign: a, records, controller: new AbortController(), done: Promise.resolve(), active: false };
+      this.runs.set(a.stageRunId, run);
+      records.appendEvent({ type: 'agent:stage-finished', status: 'error', error: why, artifacts: [], at: Date.now() });
+      return;
+    }
+    const controller = new AbortController();
+    const run: Run = { assign: a, records, controller, done: Promise.resolve(), active: true };
+    this.runs.set(a.stageRunId, run);
+    const timeoutMs = a.stage.timeoutMs;
+    const timer = timeoutMs
+      ? setTimeout(
+          () => controller.abort({ status: 'timeout', graceMs: this.deps.killGraceMs, message: `stage '${a.stage.name}' timed out after ${timeoutMs} ms` } satisfies StopReason),
+          timeoutMs,
+        )
+      : undefined;
+    this.log.info({ stageRunId: a.stageRunId, job: a.build.job, build: a.build.number, stage: a.stage.name }, 'stage assigned');
+    run.done = runStage({ ...this.deps, maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal)
+      .catch((e: unknown) => this.log.error({ stageRunId: a.stageRunId, err: (e as Error).message }, 'stage run crashed'))
+      .finally(() => {
+        clearTimeout(timer);
+        run.active = false;
+        this.forgetIfSettled(run);
+      });
+  }
+
+  /** Kill the run's work (if any) and drop its records. */
+  private abort(run: Run, reason: string): void {
+    if (run.active) run.controller.abort({ status: 'cancelled', graceMs: this.deps.killGraceMs, message: reason } satisfies StopReason);
+    run.records.drop();
+    this.forgetIfSettled(run);
+  }
+
+  private forgetIfSettled(run: Run): void {
+    if (run.active || !run.records.settled) return;
+    if (this.runs.get(run.records.stageRunId) === run) this.runs.delete(run.records.stageRunId);
+    if (!this.runs.size) for (const w of this.settledWaiters.splice(0)) w();
+  }
+}
