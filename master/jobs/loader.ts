@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { SlipwayError, ValidationError, formatIssue } from '../../shared/errors';
+import { ValidationError, formatIssue } from '../../shared/errors';
 import type { JobsService } from './service';
 
 export interface LoadReport {
@@ -36,7 +36,8 @@ export function loadJobFiles(dir: string, jobs: JobsService, log: Logger): LoadR
     try {
       const text = readFileSync(join(dir, file), 'utf8');
       const name = peekName(text);
-      if (name && definedBy.has(name)) throw new SlipwayError('invalid_job', `${label}: name: job '${name}' is already defined by ${definedBy.get(name)}`);
+      if (name && definedBy.has(name))
+        throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${name}' is already defined by ${definedBy.get(name)}` }]);
       const { job, result } = jobs.applyFile(label, text);
       definedBy.set(job.name, label);
       report.applied.push({ file: label, job: job.name, result });

@@ -1,0 +1,110 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAccess } from '../../master/access';
+import type { Principal } from '../../master/context';
+import { loadJobFiles } from '../../master/jobs/loader';
+import { JobsService } from '../../master/jobs/service';
+import { createTeam, setMember } from '../../master/store/teams';
+import { SlipwayError, ValidationError } from '../../shared/errors';
+import { silentLog, tempStore } from './platform-fixtures';
+
+const job = (name: string, team = 'shop', env = 'ci') => `name: ${name}
+team: ${team}
+stages:
+  - name: build
+    environment: ${env}
+    steps:
+      - sh: echo hi
+`;
+
+describe('jobs/*.yml loader', () => {
+  let store: ReturnType<typeof tempStore>;
+  let dir: string;
+  let jobs: JobsService;
+  beforeEach(() => {
+    store = tempStore();
+    dir = join(store.dir, 'jobs');
+    mkdirSync(dir);
+    jobs = new JobsService(store.db, silentLog);
+  });
+  afterEach(() => store.cleanup());
+
+  it('applies valid files, creating their teams, as read-only file jobs', () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toEqual([]);
+    expect(report.applied).toEqual([{ file: 'jobs/web.yml', job: 'web', result: 'created' }]);
+    const rec = jobs.byName('web')!;
+    expect(rec).toMatchObject({ source: 'file', filePath: 'jobs/web.yml', enabled: true, team: 'shop' });
+    expect(rec.config.stages[0].environment).toBe('ci');
+    expect(loadJobFiles(dir, new JobsService(store.db, silentLog), silentLog).applied[0].result).toBe('unchanged');
+  });
+
+  it('reports an invalid file with file:line and field, and still applies the others', () => {
+    writeFileSync(join(dir, 'ok.yml'), job('ok'));
+    writeFileSync(join(dir, 'bad.yml'), job('bad', 'shop', 'NOT VALID'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]).toMatch(/^jobs\/bad\.yml:5:\d+: stages\[0\]\.environment: /);
+    expect(jobs.byName('ok')).toBeDefined();
+    expect(jobs.byName('bad')).toBeUndefined();
+  });
+
+  it('disables the job of a removed file and keeps it (and its id) for history', () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    const id = jobs.byName('web')!.id;
+    rmSync(join(dir, 'web.yml'));
+    const restarted = new JobsService(store.db, silentLog);
+    const report = loadJobFiles(dir, restarted, silentLog);
+    expect(report.disabled).toEqual(['web']);
+    expect(restarted.byName('web')).toMatchObject({ id, enabled: false });
+    expect(restarted.all().map((j) => j.name)).not.toContain('web');
+  });
+
+  it('keeps the previous definition when a file turns invalid', () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    writeFileSync(join(dir, 'web.yml'), 'name: web\nteam: shop\nstages: nope\n');
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors[0]).toMatch(/^jobs\/web\.yml:3:\d+: stages: /);
+    expect(jobs.byName('web')).toMatchObject({ enabled: true, source: 'file' });
+  });
+
+  it('refuses a second file defining the same job', () => {
+    writeFileSync(join(dir, 'a.yml'), job('web'));
+    writeFileSync(join(dir, 'b.yml'), job('web'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toEqual(["jobs/b.yml: name: job 'web' is already defined by jobs/a.yml"]);
+    expect(jobs.byName('web')!.filePath).toBe('jobs/a.yml');
+  });
+
+  it('makes file jobs read-only through the API (409 naming the file) and checks the team for API jobs', () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    store.db.prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'dev', 'x', 0), (2, 'out', 'x', 0)").run();
+    setMember(store.db, createTeam(store.db, 'api-team').id, 'dev', 'developer');
+    setMember(store.db, jobs.byName('web')!.teamId, 'dev', 'developer');
+    const access = createAccess(store.db);
+    const dev: Principal = { userId: 1, username: 'dev', isAdmin: false, scopes: ['read', 'write'], via: 'jwt' };
+    const out: Principal = { ...dev, userId: 2, username: 'out' };
+    const err = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return e as SlipwayError;
+      }
+    };
+    expect(err(() => jobs.saveFromApi(dev, access, job('web')))).toMatchObject({ code: 'conflict', message: expect.stringContaining('jobs/web.yml') });
+    expect(err(() => jobs.saveFromApi(out, access, job('new', 'api-team')))?.code).toBe('not_found');
+    expect(err(() => jobs.saveFromApi(dev, access, job('new', 'no-such-team')))?.message).toMatch(/team 'no-such-team' not found/);
+    const bad = err(() => jobs.saveFromApi(dev, access, 'name: x\nteam: api-team\nstages: []\n'));
+    expect(bad).toBeInstanceOf(ValidationError);
+    expect((bad as ValidationError).issues[0]).toMatchObject({ file: 'job.yml', line: 3, field: 'stages' });
+    const changes: string[] = [];
+    jobs.onChange((_j, name) => changes.push(name));
+    expect(jobs.saveFromApi(dev, access, job('new', 'api-team'))).toMatchObject({ created: true, job: { source: 'api', team: 'api-team' } });
+    expect(changes).toEqual(['new']);
+  });
+});
