@@ -9,10 +9,27 @@
  *  - attach(server) is called once the HTTP(S) server exists, to handle WebSocket upgrades on /ws/agent and
  *    /api/v1/stream (the platform never handles upgrades).
  *  - stop() closes sockets and timers and flushes pending log writes; the platform closes the db after it.
+ *
+ * Inside: engine-core (this folder except logs/, stream/, artifacts/) and engine-logs meet in LogStore and
+ * StreamHub. At start, running stage runs get a fresh lease (a master restart must not cost agents their
+ * work: they reconnect and resume) and agents are 'offline' until they say hello again.
  */
-import type { Router } from 'express';
+import { Router } from 'express';
 import type { Server } from 'node:http';
 import type { MasterContext } from '../context';
+import { artifactRoutes } from './artifacts/routes';
+import { agentRoutes } from './agents/routes';
+import { buildRoutes } from './builds/routes';
+import { createCore } from './core';
+import { createAgentGateway } from './gateway/agent-gateway';
+import { startSweeper } from './leases/sweeper';
+import { createLogStore } from './logs/log-store';
+import { logRoutes } from './logs/routes';
+import { createRecordBatcher } from './records/record-batcher';
+import { startRetention } from './retention';
+import { createDispatcher } from './scheduler/dispatcher';
+import { createStreamHub } from './stream/hub';
+import { startCron } from './triggers/cron';
 
 export interface Engine {
   agentRouter: Router;
@@ -22,5 +39,53 @@ export interface Engine {
 }
 
 export function createEngine(ctx: MasterContext): Engine {
-  throw new Error(`engine not built yet (${ctx.config.dataDir})`);
+  const now = Date.now();
+  ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running'").run(now + ctx.config.leaseTtlMs);
+  ctx.db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+
+  const logs = createLogStore(ctx);
+  const hub = createStreamHub(ctx, logs);
+  let dispatch = () => 0;
+  const core = createCore(ctx, logs, hub, () => void dispatch());
+  dispatch = createDispatcher(core).dispatch;
+  const records = createRecordBatcher(core);
+  const gateway = createAgentGateway(core, records);
+  const sweeper = startSweeper(core);
+  const cron = startCron(core);
+  const retention = startRetention(core);
+  logs.start();
+
+  const artifacts = artifactRoutes(ctx);
+  const router = Router();
+  router.use(buildRoutes(core));
+  router.use(agentRoutes(core, gateway));
+  router.use(logRoutes(ctx, logs));
+  router.use(artifacts.router);
+  // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
+  core.requestDispatch();
+
+  let stopped = false;
+  return {
+    agentRouter: artifacts.agentRouter,
+    router,
+    attach(server) {
+      server.on('upgrade', (req, socket, head) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (path === '/ws/agent') gateway.handleUpgrade(req, socket, head);
+        else if (path === '/api/v1/stream') hub.handleUpgrade(req, socket, head);
+        else socket.destroy();
+      });
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      cron.stop();
+      sweeper.stop();
+      retention.stop();
+      records.flush();
+      gateway.close();
+      hub.close();
+      logs.stop();
+    },
+  };
 }

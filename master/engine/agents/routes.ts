@@ -1,0 +1,88 @@
+/**
+ * Agents and plugins API: GET /agents (every signed-in user; agents are not team objects),
+ * POST /agents/:id/drain (instance admins: master:drain, the agent finishes its work and takes no more),
+ * GET /plugins (step kinds of the job schema plus the executors connected agents reported).
+ * An agent's API state is derived: 'busy' is a connected agent with at least one running lease.
+ */
+import { Router } from 'express';
+import type { AgentInfo, PluginInfo } from '../../../shared/api';
+import { badRequest, forbidden, notFound } from '../../../shared/errors';
+import { stepKindFor, stepKindKeys } from '../../../shared/job';
+import type { EngineCore } from '../core';
+import type { AgentGateway } from '../gateway/agent-gateway';
+
+interface AgentRow {
+  id: number;
+  name: string;
+  environment: string;
+  labels: string;
+  capacity: number;
+  executors: string;
+  state: AgentInfo['state'];
+  running: number;
+  last_seen_at: number | null;
+  version: string | null;
+}
+
+export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
+  const { db } = core;
+  const r = Router();
+  const rows = (where = '', ...args: unknown[]) =>
+    db
+      .prepare<unknown[], AgentRow>(
+        `SELECT a.id, a.name, e.name AS environment, a.labels, a.capacity, a.executors, a.state, a.last_seen_at, a.version,
+                (SELECT COUNT(*) FROM stage_runs sr WHERE sr.agent_id = a.id AND sr.status = 'running') AS running
+         FROM agents a JOIN environments e ON e.id = a.environment_id ${where} ORDER BY e.name, a.name`,
+      )
+      .all(...args);
+
+  const toInfo = (a: AgentRow): AgentInfo => {
+    const live = core.sessions.get(a.id);
+    let state = a.state;
+    if (live && !live.lost) state = live.draining ? 'draining' : a.running > 0 ? 'busy' : 'connected';
+    return {
+      id: a.id,
+      name: a.name,
+      environment: a.environment,
+      labels: JSON.parse(a.labels) as string[],
+      capacity: a.capacity,
+      state,
+      running: a.running,
+      lastSeenAt: live ? live.lastFrameAt : a.last_seen_at,
+      version: a.version,
+    };
+  };
+
+  r.get('/agents', (_req, res) => {
+    res.json(rows().map(toInfo));
+  });
+
+  r.post('/agents/:id/drain', (req, res) => {
+    if (!req.principal?.isAdmin) throw forbidden('only instance admins drain agents');
+    if (!/^\d+$/.test(req.params.id)) throw badRequest(`agent id must be a positive integer, got '${req.params.id}'`);
+    const id = Number(req.params.id);
+    const [row] = rows('WHERE a.id = ?', id);
+    if (!row) throw notFound(`agent ${id}`);
+    if (!gateway.drain(id)) throw badRequest(`agent '${row.name}' is not connected`);
+    res.json(toInfo(rows('WHERE a.id = ?', id)[0]));
+  });
+
+  r.get('/plugins', (_req, res) => {
+    const byKind = new Map<string, PluginInfo>();
+    for (const key of stepKindKeys()) {
+      const def = stepKindFor(key);
+      if (def && !byKind.has(def.kind)) byKind.set(def.kind, { kind: def.kind, aliases: def.aliases, agents: [] });
+    }
+    for (const s of core.sessions.values()) {
+      for (const ex of s.executors) {
+        const kind = stepKindFor(ex.kind)?.kind ?? ex.kind;
+        let info = byKind.get(kind);
+        if (!info) byKind.set(kind, (info = { kind, aliases: [], agents: [] }));
+        info.agents.push({ agent: s.name, version: ex.version });
+      }
+    }
+    res.json([...byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind)));
+  });
+
+  return r;
+}

@@ -1,0 +1,105 @@
+/**
+ * Creating builds: manual triggers, cron, re-runs. Validates parameters against the job's declaration,
+ * numbers the build per job, snapshots the job YAML (a build always runs the config it was created with),
+ * inserts its stage runs (first one queued, the rest pending) and, with cancelPrevious, cancels older
+ * queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
+ */
+import { ValidationError, type FieldIssue } from '../../../shared/errors';
+import type { JobConfig } from '../../../shared/job';
+import type { EngineCore, Effects } from '../core';
+import { insertStageRun, requestStop } from './transitions';
+
+export interface BuildTrigger {
+  kind: string;
+  user?: string;
+  /** Re-runs: the build re-run and, for a partial re-run, the first stage that runs again. */
+  from?: number;
+  stage?: string;
+  [k: string]: unknown;
+}
+
+export interface NewBuild {
+  jobId: number;
+  yaml: string;
+  config: JobConfig;
+  params: Record<string, string>;
+  branch: string | null;
+  trigger: BuildTrigger;
+  /** Stages before this index are created as 'skipped' (partial re-run). */
+  fromStage?: number;
+}
+
+/**
+ * Checks given parameters against the job's params: unknown names and values outside `choices` are
+ * refused (naming the parameter); missing ones get their default (or the first choice, or '').
+ */
+export function resolveParams(config: JobConfig, given: unknown): Record<string, string> {
+  const issues: FieldIssue[] = [];
+  const input = given ?? {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new ValidationError('invalid_request', [{ field: 'params', message: 'params must be a map of name to string value' }]);
+  }
+  const declared = new Map(config.params.map((p) => [p.name, p]));
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input as Record<string, unknown>)) {
+    const p = declared.get(name);
+    if (!p) {
+      const known = config.params.map((x) => x.name).join(', ') || 'none';
+      issues.push({ field: `params.${name}`, message: `unknown parameter '${name}' of job '${config.name}' (declared: ${known})` });
+      continue;
+    }
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      issues.push({ field: `params.${name}`, message: 'a parameter value is a string' });
+      continue;
+    }
+    const v = String(value);
+    if (p.choices && !p.choices.includes(v)) {
+      issues.push({ field: `params.${name}`, message: `'${v}' is not one of ${p.choices.join(', ')}` });
+      continue;
+    }
+    out[name] = v;
+  }
+  if (issues.length) throw new ValidationError('invalid_request', issues);
+  for (const p of config.params) {
+    if (!(p.name in out)) out[p.name] = p.default ?? p.choices?.[0] ?? '';
+  }
+  return out;
+}
+
+/** Inserts the build and its stage runs; returns the new build id. Runs in its own transaction. */
+export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number {
+  const db = core.db;
+  return db.transaction(() => {
+    const now = Date.now();
+    const row = db
+      .prepare<[number], { n: number }>('UPDATE jobs SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n')
+      .get(nb.jobId);
+    if (!row) throw new Error(`job ${nb.jobId} vanished`);
+    const buildId = Number(
+      db
+        .prepare(
+          `INSERT INTO builds (job_id, number, status, yaml, params, trigger, branch, created_at)
+           VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+        )
+        .run(nb.jobId, row.n, nb.yaml, JSON.stringify(nb.params), JSON.stringify(nb.trigger), nb.branch, now).lastInsertRowid,
+    );
+    core.buildConfig(buildId, nb.yaml);
+    const from = nb.fromStage ?? 0;
+    nb.config.stages.forEach((stage, i) => {
+      const status = i < from ? 'skipped' : i === from ? 'queued' : 'pending';
+      insertStageRun(db, buildId, i, stage, 1, status, now);
+    });
+    fx.status.push({ type: 'stream:status', buildId, status: 'queued' });
+    fx.dispatch = true;
+
+    if (nb.config.cancelPrevious) {
+      const older = db
+        .prepare<[number, string | null, number], { id: number }>(
+          "SELECT id FROM builds WHERE job_id = ? AND branch IS ? AND status = 'queued' AND id < ?",
+        )
+        .all(nb.jobId, nb.branch, buildId);
+      for (const b of older) requestStop(db, fx, b.id, 'cancelled', `cancelled by newer build #${row.n}`, now);
+    }
+    return buildId;
+  })();
+}

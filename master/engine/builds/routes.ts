@@ -1,0 +1,112 @@
+/**
+ * Builds API (shared/api.ts, [E] routes): trigger, list, detail, cancel, re-run. Mounted after user
+ * authentication; every route checks the caller's team: 'read' for GETs, 'trigger' for the rest. A build
+ * of a team the caller is not in answers 404, exactly like a build that does not exist.
+ */
+import { Router, type Request } from 'express';
+import type { TriggerRequest } from '../../../shared/api';
+import { badRequest, conflict, notFound } from '../../../shared/errors';
+import type { Principal } from '../../context';
+import { Effects, type EngineCore } from '../core';
+import { createBuild, resolveParams } from './create-build';
+import { requestStop } from './transitions';
+import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
+
+function principal(req: Request): Principal {
+  if (!req.principal) throw new Error('engine router mounted without user authentication');
+  return req.principal;
+}
+
+function idParam(v: string | undefined, what: string): number {
+  if (!v || !/^\d+$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${v ?? ''}'`);
+  return Number(v);
+}
+
+export function buildRoutes(core: EngineCore): Router {
+  const { ctx, db } = core;
+  const r = Router();
+
+  /** The build and the caller's right to do `action` on it (404 when outside its team). */
+  function buildFor(req: Request, action: 'read' | 'trigger') {
+    const id = idParam(String(req.params.id), 'build id');
+    const row = getBuildRow(db, id);
+    if (!row) throw notFound(`build ${id}`);
+    ctx.access.check(principal(req), row.team_id, action, `build ${id}`);
+    return row;
+  }
+
+  r.post('/jobs/:job/builds', (req, res) => {
+    const p = principal(req);
+    const job = ctx.jobs.byName(req.params.job);
+    if (!job) throw notFound(`job '${req.params.job}'`);
+    ctx.access.check(p, job.teamId, 'trigger', `job '${job.name}'`);
+    if (!job.enabled) throw conflict(`job '${job.name}' is disabled`);
+    const body = (req.body ?? {}) as TriggerRequest;
+    if (body.branch !== undefined && (typeof body.branch !== 'string' || !body.branch)) throw badRequest('branch must be a non-empty string');
+    const params = resolveParams(job.config, body.params);
+    const fx = new Effects();
+    const id = createBuild(core, fx, {
+      jobId: job.id,
+      yaml: job.yaml,
+      config: job.config,
+      params,
+      branch: body.branch ?? job.config.repo?.branch ?? null,
+      trigger: { kind: 'manual', user: p.username },
+    });
+    core.apply(fx);
+    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  r.get('/jobs/:job/builds', (req, res) => {
+    const job = ctx.jobs.byName(req.params.job) ?? jobRowByName(req.params.job);
+    if (!job) throw notFound(`job '${req.params.job}'`);
+    ctx.access.check(principal(req), job.teamId, 'read', `job '${req.params.job}'`);
+    const limit = req.query.limit === undefined ? 50 : idParam(String(req.query.limit), 'limit');
+    const before = req.query.before === undefined ? undefined : idParam(String(req.query.before), 'before');
+    res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
+  });
+
+  r.get('/builds/:id', (req, res) => {
+    res.json(toBuildDetail(db, buildFor(req, 'read')));
+  });
+
+  r.post('/builds/:id/cancel', (req, res) => {
+    const row = buildFor(req, 'trigger');
+    const fx = new Effects();
+    db.transaction(() => requestStop(db, fx, row.id, 'cancelled', `cancelled by ${principal(req).username}`, Date.now()))();
+    core.apply(fx);
+    res.json(toBuildInfo(getBuildRow(db, row.id)!));
+  });
+
+  r.post('/builds/:id/rerun', (req, res) => {
+    const src = buildFor(req, 'trigger');
+    const config = core.buildConfig(src.id);
+    const stage = (req.body as { stage?: unknown } | undefined)?.stage;
+    let fromStage = 0;
+    if (stage !== undefined) {
+      if (typeof stage !== 'string') throw badRequest('stage must be a stage name');
+      fromStage = config.stages.findIndex((s) => s.name === stage);
+      if (fromStage < 0) throw badRequest(`build ${src.id} has no stage '${stage}' (stages: ${config.stages.map((s) => s.name).join(', ')})`);
+    }
+    const yaml = db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?').get(src.id)!.yaml;
+    const fx = new Effects();
+    const id = createBuild(core, fx, {
+      jobId: src.job_id,
+      yaml,
+      config,
+      params: JSON.parse(src.params) as Record<string, string>,
+      branch: src.branch,
+      trigger: { kind: 'rerun', user: principal(req).username, from: src.id, ...(stage !== undefined ? { stage } : {}) },
+      fromStage,
+    });
+    core.apply(fx);
+    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  /** Disabled or removed jobs keep their history; jobs.byName may only know enabled ones. */
+  function jobRowByName(name: string): { id: number; teamId: number } | undefined {
+    return db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?').get(name);
+  }
+
+  return r;
+}

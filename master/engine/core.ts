@@ -1,0 +1,114 @@
+/**
+ * The state engine-core's parts share: the context, the log store and stream hub of engine-logs, the live
+ * agent sessions, parsed build configs and the side effects collected inside a transaction.
+ *
+ * Rule of the engine: state changes happen inside one SQLite transaction that records what must be told
+ * to the outside world in an Effects object; `core.apply(fx)` runs those effects only AFTER the commit, so
+ * no client or agent ever hears about a change that was rolled back.
+ */
+import type { StreamMessage } from '../../shared/protocol/client';
+import type { BuildStatus } from '../../shared/protocol/client';
+import type { MasterMessage } from '../../shared/protocol/messages';
+import { parseJobYaml, type JobConfig } from '../../shared/job';
+import type { MasterContext } from '../context';
+import type { Db } from '../store/db';
+import type { LogStore } from './logs/log-store';
+import type { StreamHub } from './stream/hub';
+
+/** One connected, accepted agent (the gateway owns the socket). */
+export interface AgentSession {
+  agentId: number;
+  name: string;
+  environment: string;
+  environmentId: number;
+  tokenId: number;
+  labels: string[];
+  capacity: number;
+  executors: { kind: string; version: string }[];
+  draining: boolean;
+  /** Date.now() of the last frame of any kind; the sweeper marks the agent lost when it gets too old. */
+  lastFrameAt: number;
+  /** Set when the sweeper declared the agent lost (the close then keeps state 'lost'). */
+  lost: boolean;
+  send(msg: MasterMessage): void;
+  close(code: number, reason: string): void;
+}
+
+type StatusMessage = Extract<StreamMessage, { type: 'stream:status' }>;
+
+/** Side effects of a transaction, run after it committed. */
+export class Effects {
+  readonly status: StatusMessage[] = [];
+  readonly ends: { buildId: number; status: BuildStatus }[] = [];
+  readonly cancels: { agentId: number; stageRunId: number; epoch: number; reason: string }[] = [];
+  dispatch = false;
+}
+
+export interface EngineCore {
+  ctx: MasterContext;
+  db: Db;
+  logs: LogStore;
+  hub: StreamHub;
+  sessions: Map<number, AgentSession>;
+  /** Parsed job config snapshot of a build (builds.yaml); cached, builds never change their snapshot. */
+  buildConfig(buildId: number, yaml?: string): JobConfig;
+  /** Runs the effects of a committed transaction: stream messages, agent cancels, a dispatch pass. */
+  apply(fx: Effects): void;
+  /** Schedules one dispatch pass in this event-loop turn (coalesces bursts of triggers and finishes). */
+  requestDispatch(): void;
+}
+
+const CONFIG_CACHE_MAX = 1000;
+
+/** Builds the core; `dispatch` is the scheduler's pass, wired by createEngine. */
+export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, dispatch: () => void): EngineCore {
+  const configs = new Map<number, JobConfig>();
+  const yamlOf = ctx.db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?');
+  let dispatchQueued = false;
+
+  const core: EngineCore = {
+    ctx,
+    db: ctx.db,
+    logs,
+    hub,
+    sessions: new Map(),
+    buildConfig(buildId, yaml) {
+      let cfg = configs.get(buildId);
+      if (cfg) return cfg;
+      const text = yaml ?? yamlOf.get(buildId)?.yaml;
+      if (text === undefined) throw new Error(`build ${buildId} has no config snapshot`);
+      cfg = parseJobYaml(text, `build ${buildId}`);
+      if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value as number);
+      configs.set(buildId, cfg);
+      return cfg;
+    },
+    apply(fx) {
+      for (const m of fx.status) core.hub.publishStatus(m);
+      for (const e of fx.ends) core.hub.publishEnd(e.buildId, e.status);
+      for (const c of fx.cancels) {
+        core.sessions.get(c.agentId)?.send({
+          type: 'master:cancel',
+          stageRunId: c.stageRunId,
+          epoch: c.epoch,
+          reason: c.reason,
+          graceMs: ctx.config.cancelGraceMs,
+        });
+      }
+      if (fx.dispatch) core.requestDispatch();
+    },
+    requestDispatch() {
+      if (dispatchQueued) return;
+      dispatchQueued = true;
+      // setImmediate, not a timer: the pass runs in this turn's check phase, after the triggering I/O.
+      setImmediate(() => {
+        dispatchQueued = false;
+        try {
+          dispatch();
+        } catch (err) {
+          ctx.log.error({ err }, 'dispatch pass failed');
+        }
+      });
+    },
+  };
+  return core;
+}

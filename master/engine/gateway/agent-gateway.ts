@@ -1,0 +1,207 @@
+/**
+ * The agent gateway: the WebSocket at /ws/agent. Every frame is checked at this edge, once:
+ * text frames are JSON parsed with AgentMessageSchema, binary frames are log chunks with a fixed header
+ * (decodeLogChunk). Anything malformed closes that one connection with a code from CloseCode and a reason
+ * naming the problem; the master logs it and keeps serving every other agent.
+ *
+ * Connection lifecycle: agent:hello within HELLO_TIMEOUT_MS as the first frame (else 4006); version
+ * (4002 + master:refused), token (4001), environment (4003) checked; the same agent name connecting again
+ * replaces the older socket (4005). A clean close (1000/1001) leaves the agent 'offline', any other
+ * end leaves it 'lost'; its leases live on until they expire, so a reconnecting agent can resume.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { ZodError } from 'zod';
+import { decodeLogChunk } from '../../../shared/protocol/log-frame';
+import {
+  AgentHelloSchema,
+  AgentMessageSchema,
+  CloseCode,
+  PROTOCOL_VERSION,
+  assertNever,
+  type AgentHello,
+  type AgentMessage,
+  type MasterMessage,
+} from '../../../shared/protocol/messages';
+import type { AgentSession, EngineCore } from '../core';
+import { handleHeartbeat } from '../leases/heartbeat';
+import type { RecordBatcher } from '../records/record-batcher';
+import { admitAgent, resumeAgent } from './hello';
+
+export const HELLO_TIMEOUT_MS = 5000;
+
+export interface AgentGateway {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sends master:drain; false when the agent is not connected. */
+  drain(agentId: number): boolean;
+  close(): void;
+}
+
+/** "running[0].epoch: Invalid input..." for the first issue of a zod error. */
+export function describeZodError(err: ZodError): string {
+  const i = err.issues[0];
+  return i ? `${i.path.map(String).join('.') || '(frame)'}: ${i.message}` : 'invalid frame';
+}
+
+/** WebSocket close reasons are limited to 123 bytes. */
+function clip(reason: string): string {
+  const b = Buffer.from(reason);
+  return b.length <= 123 ? reason : b.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
+}
+
+export function createAgentGateway(core: EngineCore, records: RecordBatcher): AgentGateway {
+  const { ctx, db } = core;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
+
+  ctx.onAgentTokenRevoked((tokenId) => {
+    for (const s of core.sessions.values()) if (s.tokenId === tokenId) s.close(CloseCode.BadToken, 'agent token revoked');
+  });
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const remote = req.socket.remoteAddress;
+    let session: AgentSession | undefined;
+    const fail = (code: number, reason: string) => {
+      ctx.log.warn({ agent: session?.name, remote, code }, `closing agent connection: ${reason}`);
+      ws.close(code, clip(reason));
+    };
+    const helloTimer = setTimeout(() => fail(CloseCode.HelloRequired, `agent:hello required within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
+
+    ws.on('error', (err) => ctx.log.warn({ agent: session?.name, remote, err: err.message }, 'agent socket error'));
+    ws.on('close', (code) => {
+      clearTimeout(helloTimer);
+      if (!session || core.sessions.get(session.agentId) !== session) return;
+      core.sessions.delete(session.agentId);
+      const state = session.lost || (code !== 1000 && code !== 1001) ? 'lost' : 'offline';
+      db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?').run(state, session.lastFrameAt, session.agentId);
+      ctx.log.info({ agent: session.name, code }, `agent disconnected (${state})`);
+    });
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      if (!session) {
+        clearTimeout(helloTimer);
+        if (isBinary) return fail(CloseCode.HelloRequired, 'first frame must be agent:hello, got a binary frame');
+        const json = parseJson(buf);
+        if (!json.ok) return fail(CloseCode.MalformedFrame, json.error);
+        const v = json.value as { type?: unknown; protocolVersion?: unknown } | null;
+        if (v?.type !== 'agent:hello') return fail(CloseCode.HelloRequired, `first frame must be agent:hello, got ${String(v?.type ?? 'no type')}`);
+        // Version first: a hello of another protocol version may not match this version's schema.
+        if (typeof v.protocolVersion === 'number' && v.protocolVersion !== PROTOCOL_VERSION) {
+          const reason = `protocol version ${v.protocolVersion} not supported; master speaks ${PROTOCOL_VERSION}`;
+          sendRaw(ws, { type: 'master:refused', code: CloseCode.ProtocolVersion, reason });
+          return fail(CloseCode.ProtocolVersion, reason);
+        }
+        const hello = AgentHelloSchema.safeParse(v);
+        if (!hello.success) return fail(CloseCode.MalformedFrame, `agent:hello ${describeZodError(hello.error)}`);
+        session = accept(ws, hello.data);
+        return;
+      }
+      session.lastFrameAt = Date.now();
+      if (isBinary) {
+        const chunk = decodeLogChunk(buf);
+        if (typeof chunk === 'string') return fail(CloseCode.MalformedFrame, chunk);
+        return records.addLog(session, chunk);
+      }
+      const json = parseJson(buf);
+      if (!json.ok) return fail(CloseCode.MalformedFrame, json.error);
+      const msg = AgentMessageSchema.safeParse(json.value);
+      if (!msg.success) return fail(CloseCode.MalformedFrame, describeZodError(msg.error));
+      handle(session, msg.data, fail);
+    });
+  });
+
+  function accept(ws: WebSocket, hello: AgentHello): AgentSession | undefined {
+    const admitted = admitAgent(core, hello);
+    if (!admitted.ok) {
+      sendRaw(ws, { type: 'master:refused', code: admitted.code, reason: admitted.reason });
+      ctx.log.warn({ agent: hello.name, environment: hello.environment, code: admitted.code }, `agent refused: ${admitted.reason}`);
+      ws.close(admitted.code, clip(admitted.reason));
+      return undefined;
+    }
+    const session: AgentSession = {
+      agentId: admitted.agentId,
+      name: hello.name,
+      environment: hello.environment,
+      environmentId: admitted.environmentId,
+      tokenId: admitted.tokenId,
+      labels: hello.labels,
+      capacity: hello.capacity,
+      executors: hello.executors,
+      draining: false,
+      lastFrameAt: Date.now(),
+      lost: false,
+      send: (msg) => sendRaw(ws, msg),
+      close: (code, reason) => ws.close(code, clip(reason)),
+    };
+    const old = core.sessions.get(session.agentId);
+    core.sessions.set(session.agentId, session);
+    old?.close(CloseCode.Replaced, 'replaced by a new connection of the same agent');
+    const { resume, fx } = resumeAgent(core, session.agentId, hello.running);
+    session.send({
+      type: 'master:accepted',
+      agentId: session.agentId,
+      heartbeatIntervalMs: ctx.config.heartbeatIntervalMs,
+      leaseTtlMs: ctx.config.leaseTtlMs,
+      maxFrameBytes: ctx.config.maxFrameBytes,
+      maxUnackedBytes: 8 * ctx.config.maxFrameBytes,
+      resume,
+    });
+    ctx.log.info({ agent: hello.name, environment: hello.environment, capacity: hello.capacity, resumed: resume.length }, 'agent connected');
+    core.apply(fx);
+    core.requestDispatch();
+    return session;
+  }
+
+  function handle(session: AgentSession, msg: AgentMessage, fail: (code: number, reason: string) => void): void {
+    switch (msg.type) {
+      case 'agent:hello':
+        return fail(CloseCode.MalformedFrame, 'agent:hello sent twice on one connection');
+      case 'agent:heartbeat':
+        if (session.lost) return;
+        return handleHeartbeat(core, session, msg.leases);
+      case 'agent:state':
+        session.draining = msg.draining;
+        db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);
+        if (!msg.draining) core.requestDispatch();
+        return;
+      case 'agent:step-started':
+      case 'agent:step-finished':
+      case 'agent:stage-finished':
+        return records.addEvent(session, msg);
+      default:
+        assertNever(msg);
+    }
+  }
+
+  return {
+    handleUpgrade(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    },
+    drain(agentId) {
+      const s = core.sessions.get(agentId);
+      if (!s) return false;
+      s.draining = true;
+      db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(agentId);
+      s.send({ type: 'master:drain' });
+      return true;
+    },
+    close() {
+      for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'master shutting down');
+      wss.close();
+    },
+  };
+}
+
+function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(buf.toString('utf8')) };
+  } catch (err) {
+    return { ok: false, error: `frame is not valid JSON (${(err as Error).message})` };
+  }
+}
+
+function sendRaw(ws: WebSocket, msg: MasterMessage): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+}

@@ -1,0 +1,86 @@
+/**
+ * Accepting an agent:hello: token and environment checks, the agents row (upsert by environment + name),
+ * and resume of the stage runs the agent reports as running.
+ *
+ * Resume: a reported stage run still running, leased to this agent with the same epoch, continues (fresh
+ * lease, storedSeq = stage_runs.last_seq so the agent replays what follows); if its build is being stopped
+ * the agent also gets master:cancel. Anything else is answered 'abort'. Stage runs this agent holds but
+ * did not report are lost work (the agent restarted): they go through the lost/retry path at once.
+ */
+import { CloseCode, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
+import { Effects, type EngineCore } from '../core';
+import { finishStage, stopKind, type StageRunRow } from '../builds/transitions';
+
+export type HelloResult =
+  | { ok: true; agentId: number; environmentId: number; tokenId: number }
+  | { ok: false; code: number; reason: string };
+
+/** Checks version, token and environment; on success upserts the agents row (state 'connected'). */
+export function admitAgent(core: EngineCore, hello: Pick<AgentHello, 'protocolVersion' | 'token' | 'name' | 'environment' | 'labels' | 'capacity' | 'executors' | 'version'>): HelloResult {
+  if (hello.protocolVersion !== PROTOCOL_VERSION) {
+    return { ok: false, code: CloseCode.ProtocolVersion, reason: `protocol version ${hello.protocolVersion} not supported; master speaks ${PROTOCOL_VERSION}` };
+  }
+  const tok = core.ctx.authenticateAgent(hello.token);
+  if (!tok) return { ok: false, code: CloseCode.BadToken, reason: 'agent token unknown or revoked' };
+  if (tok.environment !== hello.environment) {
+    return { ok: false, code: CloseCode.EnvironmentMismatch, reason: `token is bound to environment '${tok.environment}', not '${hello.environment}'` };
+  }
+  const now = Date.now();
+  const row = core.db
+    .prepare<unknown[], { id: number }>(
+      `INSERT INTO agents (name, environment_id, token_id, labels, capacity, executors, version, state, last_seen_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?, ?)
+       ON CONFLICT (environment_id, name) DO UPDATE SET token_id = excluded.token_id, labels = excluded.labels,
+         capacity = excluded.capacity, executors = excluded.executors, version = excluded.version,
+         state = 'connected', last_seen_at = excluded.last_seen_at
+       RETURNING id`,
+    )
+    .get(hello.name, tok.environmentId, tok.tokenId, JSON.stringify(hello.labels), hello.capacity,
+      JSON.stringify(hello.executors), hello.version ?? null, now, now)!;
+  return { ok: true, agentId: row.id, environmentId: tok.environmentId, tokenId: tok.tokenId };
+}
+
+/**
+ * Works out master:accepted.resume for the hello's running list and records lost work. The returned
+ * effects (cancels of stopping builds, status messages) must be applied AFTER master:accepted was sent.
+ */
+export function resumeAgent(core: EngineCore, agentId: number, running: AgentHello['running']): { resume: MasterAccepted['resume']; fx: Effects } {
+  const { db, ctx } = core;
+  const fx = new Effects();
+  const resume: MasterAccepted['resume'] = [];
+  const runQ = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null }>(
+    `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
+            sr.last_seq, b.status AS build_status, b.error AS build_error
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
+  );
+  db.transaction(() => {
+    const now = Date.now();
+    const reported = new Set<number>();
+    for (const r of running) {
+      reported.add(r.stageRunId);
+      const run = runQ.get(r.stageRunId);
+      const ours = run && run.status === 'running' && run.agent_id === agentId && run.lease_epoch === r.epoch;
+      if (!ours) {
+        resume.push({ stageRunId: r.stageRunId, epoch: r.epoch, storedSeq: run?.last_seq ?? 0, action: 'abort' });
+        continue;
+      }
+      db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?').run(now + ctx.config.leaseTtlMs, run.id);
+      resume.push({ stageRunId: run.id, epoch: run.lease_epoch, storedSeq: run.last_seq, action: 'continue' });
+      if (stopKind({ status: run.build_status, error: run.build_error })) {
+        fx.cancels.push({ agentId, stageRunId: run.id, epoch: run.lease_epoch, reason: run.build_error ?? 'cancelled' });
+      }
+    }
+    const held = db
+      .prepare<[number], StageRunRow>(
+        `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
+         FROM stage_runs WHERE agent_id = ? AND status = 'running'`,
+      )
+      .all(agentId);
+    for (const run of held) {
+      if (reported.has(run.id)) continue;
+      ctx.log.warn({ agentId, stageRunId: run.id }, 'agent reconnected without a stage run it held: lost');
+      finishStage(core, fx, run, 'lost', 'agent restarted and lost the stage', now);
+    }
+  })();
+  return { resume, fx };
+}

@@ -1,0 +1,33 @@
+/**
+ * agent:heartbeat: extends every lease the agent still holds by leaseTtlMs from now. A lease the master
+ * does not grant (expired, re-queued, another epoch, finished) is answered by master:cancel so the agent
+ * stops that work; a lease of a build being stopped gets its master:cancel again (the first may have been
+ * lost with a connection).
+ */
+import type { AgentSession, EngineCore } from '../core';
+
+export function handleHeartbeat(core: EngineCore, session: AgentSession, leases: { stageRunId: number; epoch: number }[]): void {
+  const { db, ctx } = core;
+  const now = Date.now();
+  const q = db.prepare<[number], { status: string; agent_id: number | null; lease_epoch: number; build_status: string; build_error: string | null }>(
+    `SELECT sr.status, sr.agent_id, sr.lease_epoch, b.status AS build_status, b.error AS build_error
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
+  );
+  const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
+  const cancels: { stageRunId: number; epoch: number; reason: string }[] = [];
+  db.transaction(() => {
+    db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, session.agentId);
+    for (const l of leases) {
+      const r = q.get(l.stageRunId);
+      if (!r || r.status !== 'running' || r.agent_id !== session.agentId || r.lease_epoch !== l.epoch) {
+        cancels.push({ ...l, reason: 'lease not granted: the stage run is no longer yours' });
+        continue;
+      }
+      extend.run(now + ctx.config.leaseTtlMs, l.stageRunId);
+      if (r.build_status === 'running' && r.build_error !== null) cancels.push({ ...l, reason: r.build_error });
+    }
+  })();
+  for (const c of cancels) {
+    session.send({ type: 'master:cancel', stageRunId: c.stageRunId, epoch: c.epoch, reason: c.reason, graceMs: ctx.config.cancelGraceMs });
+  }
+}

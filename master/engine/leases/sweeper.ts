@@ -1,0 +1,81 @@
+/**
+ * The sweeper (every second) keeps the engine honest about time:
+ *  - agents without any frame for agentLostAfterMs are marked 'lost' and their socket is dropped;
+ *  - stage runs whose lease expired become 'lost' and go through the retry policy (new attempt or build
+ *    failed 'agent lost'); a stopping build takes its stop status instead;
+ *  - running builds past deadline_at are stopped with status 'timeout' (master:cancel to the agent);
+ *  - a stop the agent does not confirm within cancelGraceMs + leaseTtlMs is finished by the master,
+ *    so no build is ever left running.
+ */
+import { Effects, type EngineCore } from '../core';
+import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason, type StageRunRow } from '../builds/transitions';
+
+export interface Sweeper {
+  sweep(now?: number): void;
+  stop(): void;
+}
+
+export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
+  const { db, ctx } = core;
+  /** buildId -> when the master first saw it stopping (in memory: a restart restarts the grace). */
+  const stoppingSince = new Map<number, number>();
+  const expired = db.prepare<[number], StageRunRow>(
+    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
+     FROM stage_runs WHERE status = 'running' AND lease_expires_at < ?`,
+  );
+  const overdue = db.prepare<[number], { id: number; started_at: number; deadline_at: number }>(
+    "SELECT id, started_at, deadline_at FROM builds WHERE status = 'running' AND error IS NULL AND deadline_at < ?",
+  );
+  const stopping = db.prepare<[], { id: number; error: string; status: string }>(
+    "SELECT id, error, status FROM builds WHERE status = 'running' AND error IS NOT NULL",
+  );
+  const runningOf = db.prepare<[number], StageRunRow>(
+    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
+     FROM stage_runs WHERE build_id = ? AND status = 'running'`,
+  );
+
+  function sweep(now = Date.now()): void {
+    for (const s of core.sessions.values()) {
+      if (!s.lost && now - s.lastFrameAt > ctx.config.agentLostAfterMs) {
+        s.lost = true;
+        db.prepare("UPDATE agents SET state = 'lost' WHERE id = ?").run(s.agentId);
+        ctx.log.warn({ agent: s.name }, `agent silent for ${ctx.config.agentLostAfterMs} ms: lost`);
+        s.close(4000, 'no heartbeat');
+      }
+    }
+    const fx = new Effects();
+    db.transaction(() => {
+      for (const run of expired.all(now)) {
+        ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, 'lease expired: stage run lost');
+        finishStage(core, fx, run, 'lost', 'agent lost (lease expired)', now);
+      }
+      for (const b of overdue.all(now)) {
+        requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
+      }
+      const live = new Set<number>();
+      for (const b of stopping.all()) {
+        live.add(b.id);
+        const since = stoppingSince.get(b.id) ?? now;
+        stoppingSince.set(b.id, since);
+        if (now - since < ctx.config.cancelGraceMs + ctx.config.leaseTtlMs) continue;
+        const kind = stopKind(b) ?? 'cancelled';
+        const runs = runningOf.all(b.id);
+        // finishStage sees the stop request and finalizes the build with the stop's status.
+        for (const run of runs) finishStage(core, fx, run, kind, 'the agent did not confirm the stop', now);
+        if (!runs.length) finalizeBuild(db, fx, b.id, kind, b.error, now);
+      }
+      for (const id of stoppingSince.keys()) if (!live.has(id)) stoppingSince.delete(id);
+    })();
+    core.apply(fx);
+  }
+
+  const timer = setInterval(() => {
+    try {
+      sweep();
+    } catch (err) {
+      ctx.log.error({ err }, 'sweeper pass failed');
+    }
+  }, intervalMs);
+  timer.unref();
+  return { sweep, stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,157 @@
+/**
+ * Records of stage runs (binary log chunks and agent:step-started / step-finished / stage-finished) in the
+ * one seq order per stage run (see shared/protocol/messages.ts).
+ *
+ * Records arriving in the same event-loop turn are collected and written in ONE transaction (log chunks
+ * through logs.insertChunk, step and stage updates, stage_runs.last_seq / log_bytes); only after the commit
+ * does the master ack (cumulative, per stage run) and publish to stream subscribers.
+ *
+ * Per record: it must come from the agent holding the lease with the same epoch, else master:error
+ * 'lease_mismatch' (logged, never stored). seq <= last_seq is a duplicate of a replay: re-acked, ignored.
+ * seq > last_seq + 1 is a gap: master:error 'sequence_gap' and the agent replays from its last ack.
+ */
+import type { StageRecord } from '../../../shared/protocol/messages';
+import type { LogChunk } from '../../../shared/protocol/log-frame';
+import { assertNever } from '../../../shared/protocol/messages';
+import { Effects, type AgentSession, type EngineCore } from '../core';
+import { finishStage, type StageRunRow } from '../builds/transitions';
+
+type Pending = { session: AgentSession; stageRunId: number; epoch: number; seq: number } & (
+  | { kind: 'log'; chunk: LogChunk }
+  | { kind: 'event'; msg: StageRecord }
+);
+
+interface RunState extends StageRunRow {
+  log_bytes: number;
+  dirty: boolean;
+}
+
+export interface RecordBatcher {
+  addLog(session: AgentSession, chunk: LogChunk): void;
+  addEvent(session: AgentSession, msg: StageRecord): void;
+  /** Writes whatever is pending now (shutdown). */
+  flush(): void;
+}
+
+export function createRecordBatcher(core: EngineCore): RecordBatcher {
+  const { db, ctx, logs, hub } = core;
+  let pending: Pending[] = [];
+  let scheduled = false;
+  const load = db.prepare<[number], Omit<RunState, 'dirty'>>(
+    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq, log_bytes
+     FROM stage_runs WHERE id = ?`,
+  );
+  const save = db.prepare('UPDATE stage_runs SET last_seq = ?, log_bytes = ? WHERE id = ?');
+  const stepStarted = db.prepare(
+    "UPDATE step_runs SET status = 'running', started_at = ? WHERE stage_run_id = ? AND step_index = ? RETURNING name",
+  );
+  const stepFinished = db.prepare(
+    `UPDATE step_runs SET status = ?, exit_code = ?, error = ?, finished_at = ?, duration_ms = ?
+     WHERE stage_run_id = ? AND step_index = ? RETURNING name`,
+  );
+
+  const add = (p: Pending) => {
+    pending.push(p);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+
+  function flush(): void {
+    scheduled = false;
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    const fx = new Effects();
+    const acks = new Map<string, { session: AgentSession; stageRunId: number; epoch: number; seq: number }>();
+    const refused: { p: Pending; code: 'lease_mismatch' | 'sequence_gap'; message: string }[] = [];
+    const published: { run: RunState; chunk: LogChunk }[] = [];
+    const states = new Map<number, RunState | null>();
+    try {
+      db.transaction(() => {
+        const now = Date.now();
+        for (const p of batch) {
+          let run = states.get(p.stageRunId);
+          if (run === undefined) {
+            const row = load.get(p.stageRunId);
+            run = row ? { ...row, dirty: false } : null;
+            states.set(p.stageRunId, run);
+          }
+          if (!run || run.agent_id !== p.session.agentId || run.lease_epoch !== p.epoch) {
+            refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} epoch ${p.epoch} is not leased to agent ${p.session.name}` });
+            continue;
+          }
+          const ackKey = `${p.session.agentId}:${p.stageRunId}`;
+          if (p.seq <= run.last_seq) {
+            acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
+            continue;
+          }
+          if (run.status !== 'running') {
+            refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} is ${run.status}, not running` });
+            continue;
+          }
+          if (p.seq !== run.last_seq + 1) {
+            refused.push({ p, code: 'sequence_gap', message: `stage run ${p.stageRunId}: got seq ${p.seq}, expected ${run.last_seq + 1}` });
+            continue;
+          }
+          apply(run, p, now, fx, published);
+          run.last_seq = p.seq;
+          run.dirty = true;
+          acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
+        }
+        for (const run of states.values()) if (run?.dirty) save.run(run.last_seq, run.log_bytes, run.id);
+      })();
+    } catch (err) {
+      // Nothing was stored: drop the connections so their agents reconnect and replay from the last ack.
+      ctx.log.error({ err }, 'storing agent records failed');
+      for (const p of batch) p.session.close(1011, 'master could not store records');
+      return;
+    }
+    for (const a of acks.values()) a.session.send({ type: 'master:ack', stageRunId: a.stageRunId, epoch: a.epoch, seq: a.seq });
+    const told = new Set<string>();
+    for (const r of refused) {
+      const key = `${r.p.session.agentId}:${r.p.stageRunId}:${r.code}`;
+      if (told.has(key)) continue;
+      told.add(key);
+      ctx.log.warn({ agent: r.p.session.name, stageRunId: r.p.stageRunId, epoch: r.p.epoch, seq: r.p.seq, code: r.code }, r.message);
+      r.p.session.send({ type: 'master:error', code: r.code, message: r.message, stageRunId: r.p.stageRunId });
+    }
+    for (const { run, chunk } of published) hub.publishLog(run.build_id, run.id, run.name, chunk.seq, chunk.offset, chunk.data);
+    core.apply(fx);
+  }
+
+  function apply(run: RunState, p: Pending, now: number, fx: Effects, published: { run: RunState; chunk: LogChunk }[]): void {
+    if (p.kind === 'log') {
+      logs.insertChunk(run.id, p.seq, p.chunk.offset, p.chunk.data, now);
+      run.log_bytes += p.chunk.data.length;
+      published.push({ run, chunk: p.chunk });
+      return;
+    }
+    const m = p.msg;
+    switch (m.type) {
+      case 'agent:step-started': {
+        const step = stepStarted.get(now, run.id, m.stepIndex) as { name: string } | undefined;
+        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: 'running' });
+        return;
+      }
+      case 'agent:step-finished': {
+        const step = stepFinished.get(m.status, m.exitCode, m.error ?? null, now, m.durationMs, run.id, m.stepIndex) as { name: string } | undefined;
+        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: m.status });
+        return;
+      }
+      case 'agent:stage-finished':
+        finishStage(core, fx, run, m.status, m.error ?? null, now);
+        run.status = m.status;
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  return {
+    addLog: (session, chunk) => add({ session, stageRunId: chunk.stageRunId, epoch: chunk.epoch, seq: chunk.seq, kind: 'log', chunk }),
+    addEvent: (session, msg) => add({ session, stageRunId: msg.stageRunId, epoch: msg.epoch, seq: msg.seq, kind: 'event', msg }),
+    flush,
+  };
+}

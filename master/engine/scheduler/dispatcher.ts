@@ -1,0 +1,84 @@
+/**
+ * The dispatch pass: reads the queue and the connected agents' free slots, plans with planDispatch,
+ * leases every placement in one transaction (status running, lease epoch + 1, lease expiry, build
+ * running with its deadline) and sends master:assign after the commit. Event-driven: the engine requests
+ * a pass on trigger, agent hello, stage finish, capacity or drain changes (core.requestDispatch).
+ */
+import type { EngineCore } from '../core';
+import { Effects } from '../core';
+import { buildAssign } from './assign-message';
+import { planDispatch, type AgentSlots, type QueuedRun } from './plan';
+
+export interface Dispatcher {
+  /** One pass; returns the number of stage runs assigned. */
+  dispatch(): number;
+}
+
+export function createDispatcher(core: EngineCore): Dispatcher {
+  const { db, ctx } = core;
+  const lastServed = new Map<number, number>();
+  let ticks = 0;
+  const queued = db.prepare<[], { id: number; job_id: number; build_id: number; environment: string; labels: string; queued_at: number }>(
+    `SELECT sr.id, b.job_id, sr.build_id, sr.environment, sr.labels, sr.queued_at
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id
+     WHERE sr.status = 'queued' ORDER BY sr.queued_at, sr.id`,
+  );
+  const runningPerAgent = db.prepare<[], { agent_id: number; n: number }>(
+    "SELECT agent_id, COUNT(*) AS n FROM stage_runs WHERE status = 'running' AND agent_id IS NOT NULL GROUP BY agent_id",
+  );
+  const lease = db.prepare(
+    `UPDATE stage_runs SET status = 'running', agent_id = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?,
+       started_at = ?, finished_at = NULL, error = NULL
+     WHERE id = ? AND status = 'queued' RETURNING build_id, name`,
+  );
+  const startBuild = db.prepare(
+    "UPDATE builds SET status = 'running', started_at = ?, deadline_at = ? WHERE id = ? AND status = 'queued'",
+  );
+
+  return {
+    dispatch() {
+      const agents = freeSlots();
+      if (!agents.length) return 0;
+      const queue: QueuedRun[] = queued.all().map((r) => ({
+        id: r.id,
+        jobId: r.job_id,
+        environment: r.environment,
+        labels: JSON.parse(r.labels) as string[],
+        queuedAt: r.queued_at,
+      }));
+      const plan = planDispatch(queue, agents, lastServed, () => ++ticks);
+      if (!plan.length) return 0;
+      const fx = new Effects();
+      const leased: { stageRunId: number; agentId: number }[] = [];
+      db.transaction(() => {
+        const now = Date.now();
+        for (const p of plan) {
+          const row = lease.get(p.agentId, now + ctx.config.leaseTtlMs, now, p.stageRunId) as { build_id: number; name: string } | undefined;
+          if (!row) continue;
+          const timeoutMs = core.buildConfig(row.build_id).timeoutMs;
+          startBuild.run(now, timeoutMs ? now + timeoutMs : null, row.build_id);
+          leased.push(p);
+          fx.status.push({ type: 'stream:status', buildId: row.build_id, status: 'running', stageRunId: p.stageRunId, stage: row.name, stageStatus: 'running' });
+        }
+      })();
+      for (const p of leased) {
+        const msg = buildAssign(core, p.stageRunId);
+        // A session gone between plan and send: the lease expires and the sweeper applies the retry policy.
+        if (msg) core.sessions.get(p.agentId)?.send(msg);
+      }
+      core.apply(fx);
+      return leased.length;
+    },
+  };
+
+  function freeSlots(): AgentSlots[] {
+    const running = new Map(runningPerAgent.all().map((r) => [r.agent_id, r.n]));
+    const out: AgentSlots[] = [];
+    for (const s of core.sessions.values()) {
+      if (s.draining || s.lost) continue;
+      const free = s.capacity - (running.get(s.agentId) ?? 0);
+      if (free > 0) out.push({ agentId: s.agentId, environment: s.environment, labels: s.labels, free });
+    }
+    return out;
+  }
+}

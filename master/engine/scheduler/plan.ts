@@ -1,0 +1,87 @@
+/**
+ * The scheduler's matching and fairness, as a pure function over the queue and the agents' free slots.
+ *
+ * Matching: a stage run may go to an agent of exactly its environment that carries all of its labels and
+ * has a free slot (capacity minus running leases). Draining, lost and disconnected agents are not offered.
+ * Order: FIFO by queue time within a job; between jobs, round-robin: each round gives at most one slot
+ * to each job, jobs served least recently first (ties: oldest queued head first), so one job's 100
+ * queued builds never starve another job. A run that cannot be placed does not block later runs of its
+ * job in other environments.
+ */
+export interface QueuedRun {
+  id: number;
+  jobId: number;
+  environment: string;
+  labels: string[];
+  queuedAt: number;
+}
+
+export interface AgentSlots {
+  agentId: number;
+  environment: string;
+  labels: string[];
+  free: number;
+}
+
+export interface Placement {
+  stageRunId: number;
+  jobId: number;
+  agentId: number;
+}
+
+/** Whether an agent may run a stage: same environment, every label of the stage present. */
+export function agentMatches(run: Pick<QueuedRun, 'environment' | 'labels'>, agent: Pick<AgentSlots, 'environment' | 'labels'>): boolean {
+  return run.environment === agent.environment && run.labels.every((l) => agent.labels.includes(l));
+}
+
+/**
+ * Plans placements. `queue` must be in FIFO order (queued_at, id). `lastServed` (jobId -> tick of the
+ * job's latest placement) carries fairness across passes and is updated here; `tick` returns increasing
+ * numbers.
+ */
+export function planDispatch(
+  queue: QueuedRun[],
+  agents: AgentSlots[],
+  lastServed: Map<number, number>,
+  tick: () => number,
+): Placement[] {
+  const slots = agents.filter((a) => a.free > 0).map((a) => ({ ...a }));
+  if (!slots.length || !queue.length) return [];
+  const byJob = new Map<number, QueuedRun[]>();
+  for (const r of queue) {
+    const list = byJob.get(r.jobId);
+    if (list) list.push(r);
+    else byJob.set(r.jobId, [r]);
+  }
+  const out: Placement[] = [];
+  for (;;) {
+    const jobs = [...byJob.entries()].sort(
+      ([a, ra], [b, rb]) => (lastServed.get(a) ?? 0) - (lastServed.get(b) ?? 0) || ra[0].queuedAt - rb[0].queuedAt || ra[0].id - rb[0].id,
+    );
+    let placed = false;
+    for (const [jobId, runs] of jobs) {
+      for (let i = 0; i < runs.length; i++) {
+        const agent = pickAgent(runs[i], slots);
+        if (!agent) continue;
+        agent.free--;
+        out.push({ stageRunId: runs[i].id, jobId, agentId: agent.agentId });
+        lastServed.set(jobId, tick());
+        runs.splice(i, 1);
+        if (!runs.length) byJob.delete(jobId);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed || !byJob.size) return out;
+  }
+}
+
+/** The matching agent with the most free slots (spreads work), lowest id on ties (stable). */
+function pickAgent(run: QueuedRun, slots: AgentSlots[]): AgentSlots | undefined {
+  let best: AgentSlots | undefined;
+  for (const a of slots) {
+    if (a.free <= 0 || !agentMatches(run, a)) continue;
+    if (!best || a.free > best.free || (a.free === best.free && a.agentId < best.agentId)) best = a;
+  }
+  return best;
+}

@@ -1,0 +1,75 @@
+/**
+ * Cron triggers: one node-cron task per expression of every enabled job, in the job's time zone
+ * (triggers.timezone, default the master's). A fire creates a build with trigger { kind: 'cron' } and
+ * default parameters. Re-planned for a job whenever ctx.jobs.onChange reports it created, updated,
+ * disabled or removed.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { JobRecord } from '../../context';
+import { createBuild } from '../builds/create-build';
+import { resolveParams } from '../builds/create-build';
+import { Effects, type EngineCore } from '../core';
+
+export interface CronTriggers {
+  /** Expressions currently planned, by job name (tests, diagnostics). */
+  planned(): Map<string, string[]>;
+  stop(): void;
+}
+
+export function startCron(core: EngineCore): CronTriggers {
+  const { ctx } = core;
+  const tasks = new Map<string, { exprs: string[]; tasks: ScheduledTask[] }>();
+
+  function unplan(name: string): void {
+    for (const t of tasks.get(name)?.tasks ?? []) void t.stop();
+    tasks.delete(name);
+  }
+
+  function plan(job: JobRecord): void {
+    unplan(job.name);
+    if (!job.enabled || !job.config.triggers.cron.length) return;
+    const planned: ScheduledTask[] = [];
+    for (const expr of job.config.triggers.cron) {
+      if (!cron.validate(expr)) {
+        ctx.log.error({ job: job.name, expr }, `job '${job.name}': invalid cron expression '${expr}', not scheduled`);
+        continue;
+      }
+      try {
+        planned.push(cron.schedule(expr, () => fire(job.name, expr), { timezone: job.config.triggers.timezone, name: `${job.name}:${expr}` }));
+      } catch (err) {
+        ctx.log.error({ job: job.name, expr, err: (err as Error).message }, `job '${job.name}': cron not scheduled`);
+      }
+    }
+    tasks.set(job.name, { exprs: job.config.triggers.cron, tasks: planned });
+  }
+
+  function fire(name: string, expr: string): void {
+    // Re-read the job: the task may fire just after an update that the listener has not re-planned yet.
+    const job = ctx.jobs.byName(name);
+    if (!job || !job.enabled) return;
+    try {
+      const fx = new Effects();
+      createBuild(core, fx, {
+        jobId: job.id,
+        yaml: job.yaml,
+        config: job.config,
+        params: resolveParams(job.config, {}),
+        branch: job.config.repo?.branch ?? null,
+        trigger: { kind: 'cron', cron: expr },
+      });
+      core.apply(fx);
+    } catch (err) {
+      ctx.log.error({ job: name, err }, 'cron trigger failed');
+    }
+  }
+
+  for (const job of ctx.jobs.all()) plan(job);
+  ctx.jobs.onChange((job, name) => (job ? plan(job) : unplan(name)));
+
+  return {
+    planned: () => new Map([...tasks].map(([k, v]) => [k, v.exprs])),
+    stop() {
+      for (const name of [...tasks.keys()]) unplan(name);
+    },
+  };
+}
