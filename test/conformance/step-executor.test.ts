@@ -1,0 +1,204 @@
+/**
+ * The StepExecutor conformance suite: every executor passes the same checks through a fixture that says how
+ * to express "exit with code N", "print env var X", and "start a grandchild, record its pid, then wait".
+ * Executors run for real (real processes, real workspaces, as the build user when the test runs as root).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretMasker } from '../../shared/mask';
+import { decodeLogChunk, type AssignedStep } from '../../shared/protocol';
+import { shellExecutor } from '../../agent/executors/shell';
+import type { StepExecutor, StepResult, StopReason } from '../../agent/executors/types';
+import { LogShipper } from '../../agent/log-shipper';
+import { RecordLog, type RecordTransport } from '../../agent/record-log';
+import { stageEnv } from '../../agent/stage-run';
+import { ensureBuildUser, Workspaces } from '../../agent/workspace';
+
+interface Fixture {
+  executor: StepExecutor;
+  exit(code: number): Record<string, unknown>;
+  printEnv(name: string): Record<string, unknown>;
+  /** Start a grandchild that sleeps, write its pid to the named workspace file, wait for it. */
+  grandchild(pidFile: string, ignoreTerm: boolean): Record<string, unknown>;
+  /** Try to read a file; exit non-zero when it cannot. */
+  read(path: string): Record<string, unknown>;
+}
+
+const fixtures: Fixture[] = [
+  {
+    executor: shellExecutor,
+    exit: (code) => ({ run: `echo before; exit ${code}` }),
+    printEnv: (name) => ({ run: `printf '%s\\n' "$${name}"` }),
+    grandchild: (pidFile, ignoreTerm) => ({ run: `${ignoreTerm ? "trap '' TERM; " : ''}sleep 30 & echo $! > ${pidFile}; wait` }),
+    read: (path) => ({ run: `cat ${path}` }),
+  },
+];
+
+class CaptureTransport implements RecordTransport {
+  ready = true;
+  frames: Buffer[] = [];
+  sendBinary(frame: Buffer): void {
+    this.frames.push(frame);
+  }
+  sendText(): void {}
+  text(): string {
+    return Buffer.concat(this.frames.map((f) => (decodeLogChunk(f) as { data: Buffer }).data)).toString();
+  }
+}
+
+/** Gone, or a zombie waiting for a reaper (it runs no more code). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'slipway-conformance-'));
+let workspaces: Workspaces;
+let seq = 0;
+beforeAll(async () => {
+  workspaces = await Workspaces.open(workDir, ensureBuildUser());
+});
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+interface Ran {
+  result: StepResult;
+  output: string;
+  workspace: string;
+  startedAt?: number;
+}
+
+async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?: Record<string, string>; env?: Record<string, string>; stopAfterFile?: string; stop?: StopReason } = {}): Promise<Ran> {
+  const id = ++seq;
+  const workspace = await workspaces.create(1, id);
+  const transport = new CaptureTransport();
+  const records = new RecordLog(id, 1, transport, 1 << 20);
+  const output = new LogShipper(records, new SecretMasker(Object.values(opts.secrets ?? {})), { maxChunkBytes: 65536, flushMs: 50 });
+  const controller = new AbortController();
+  const step: AssignedStep = { name: 's', kind: f.executor.kind, config, env: opts.env ?? {}, continueOnError: false };
+  const assign = {
+    type: 'master:assign' as const,
+    stageRunId: id,
+    epoch: 1,
+    build: { id: 1, number: 1, job: 'j', team: 't' },
+    stage: { index: 0, name: 'st', attempt: 1, steps: [step], artifacts: [] },
+    env: { JOB_VAR: 'from-job' },
+    secrets: opts.secrets ?? {},
+    inputArtifacts: [],
+    leaseTtlMs: 1000,
+  };
+  let startedAt: number | undefined;
+  const pending = f.executor.run({
+    step,
+    workspace,
+    env: { ...stageEnv(assign, workspace), ...step.env, ...assign.secrets },
+    output,
+    signal: controller.signal,
+    runAs: workspaces.runAs,
+    started: (at) => (startedAt = at),
+  });
+  if (opts.stopAfterFile) {
+    const file = join(workspace, opts.stopAfterFile);
+    await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '', 'the step to write its pid file');
+    controller.abort(opts.stop);
+  }
+  const result = await pending;
+  output.flush();
+  output.close();
+  return { result, output: transport.text(), workspace, startedAt };
+}
+
+for (const f of fixtures) {
+  describe(`StepExecutor conformance: ${f.executor.kind}`, () => {
+    it('has a kind and a version', () => {
+      expect(f.executor.kind).toMatch(/^[a-z][a-z0-9-]*$/);
+      expect(f.executor.version).toMatch(/^\d+\.\d+\.\d+/);
+    });
+
+    it('succeeds on exit code 0 and reports when it started', async () => {
+      const r = await run(f, f.exit(0));
+      expect(r.result).toMatchObject({ status: 'success', exitCode: 0 });
+      expect(r.output).toBe('before\n');
+      expect(r.startedAt).toBeTypeOf('number');
+    });
+
+    it('fails on exit code 1', async () => {
+      const r = await run(f, f.exit(1));
+      expect(r.result).toMatchObject({ status: 'failed', exitCode: 1 });
+    });
+
+    it('sees job env, step env and secrets', async () => {
+      expect((await run(f, f.printEnv('JOB_VAR'))).output).toBe('from-job\n');
+      expect((await run(f, f.printEnv('STEP_VAR'), { env: { STEP_VAR: 'from-step' } })).output).toBe('from-step\n');
+      const r = await run(f, f.printEnv('DB_PASSWORD'), { secrets: { DB_PASSWORD: 'pa55-w0rd-xyz' } });
+      // The step saw the value (something was printed) but the log carries only the mask.
+      expect(r.output).toBe('***\n');
+      expect(r.result.status).toBe('success');
+    });
+
+    it('does not leak the agent environment into the step', async () => {
+      process.env.SLIPWAY_AGENT_TOKEN = 'agent-token-must-not-leak';
+      try {
+        const r = await run(f, f.printEnv('SLIPWAY_AGENT_TOKEN'));
+        expect(r.output).toBe('\n');
+      } finally {
+        delete process.env.SLIPWAY_AGENT_TOKEN;
+      }
+    });
+
+    it('runs in a workspace of mode 0700 owned by the build user', async () => {
+      const r = await run(f, f.printEnv('HOME'));
+      expect(r.output).toBe(`${r.workspace}\n`);
+      const st = statSync(r.workspace);
+      expect(st.mode & 0o777).toBe(0o700);
+      if (workspaces.runAs) expect(st.uid).toBe(workspaces.runAs.uid);
+    });
+
+    it.runIf(process.getuid?.() === 0)(
+      'as root: the step cannot read a root-only file such as the agent token',
+      async () => {
+        const tokenFile = join(workDir, 'agent.token');
+        writeFileSync(tokenFile, 'agent-secret-token', { mode: 0o600 });
+        const r = await run(f, f.read(tokenFile));
+        expect(r.result.status).toBe('failed');
+        expect(r.output).not.toContain('agent-secret-token');
+        const list = await run(f, f.read(join(workDir, 'builds')));
+        expect(list.result.status).toBe('failed');
+      },
+    );
+
+    it('timeout kills the whole process group, grandchild included', async () => {
+      const r = await run(f, f.grandchild('gc.pid', false), {
+        stopAfterFile: 'gc.pid',
+        stop: { status: 'timeout', graceMs: 2000, message: 'step timed out' },
+      });
+      expect(r.result.status).toBe('timeout');
+      const pid = Number(readFileSync(join(r.workspace, 'gc.pid'), 'utf8'));
+      expect(pid).toBeGreaterThan(0);
+      await waitFor(() => gone(pid), `grandchild ${pid} to be gone`);
+    });
+
+    it('cancel escalates to SIGKILL after the grace when SIGTERM is ignored', async () => {
+      const r = await run(f, f.grandchild('gc.pid', true), {
+        stopAfterFile: 'gc.pid',
+        stop: { status: 'cancelled', graceMs: 300, message: 'cancelled by user' },
+      });
+      expect(r.result.status).toBe('cancelled');
+      const pid = Number(readFileSync(join(r.workspace, 'gc.pid'), 'utf8'));
+      await waitFor(() => gone(pid), `grandchild ${pid} to be gone`);
+    });
+  });
+}
