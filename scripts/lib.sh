@@ -19,15 +19,13 @@ require_node() {
   [ "$major" -ge 20 ] || die "Node.js $(node -v) is too old: Slipway needs Node 20 or newer."
 }
 
-# `npm ci` when node_modules is missing or package-lock.json changed since the last install (tracked by hash).
+# `npm ci` when node_modules is missing or package-lock.json is newer than the last install (npm rewrites
+# node_modules/.package-lock.json on every install), so a second run never reinstalls for nothing.
 ensure_node_modules() {
-  local stamp="$REPO_ROOT/node_modules/.slipway-lock.sha256" want have=""
-  want="$(sha256sum "$REPO_ROOT/package-lock.json" | cut -d' ' -f1)"
-  [ -f "$stamp" ] && have="$(cat "$stamp")"
-  if [ ! -d "$REPO_ROOT/node_modules" ] || [ "$want" != "$have" ]; then
+  local hidden="$REPO_ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$hidden" ] || [ "$REPO_ROOT/package-lock.json" -nt "$hidden" ]; then
     log "installing npm dependencies (npm ci)"
     (cd "$REPO_ROOT" && npm ci --no-audit --no-fund) >&2
-    echo "$want" >"$stamp"
   fi
 }
 

@@ -86,6 +86,7 @@ export function registerBuildCommands(program: Command): void {
       else process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}\n`);
       if (flags.follow) {
         const status = await followBuild(client, build.id, process.stdout);
+        process.stderr.write(`==> build ${build.id} ${status}\n`);
         process.exitCode = status === 'success' ? 0 : 1;
       }
     });
