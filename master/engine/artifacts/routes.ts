@@ -82,7 +82,7 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
   agentRouter.put('/stage-runs/:id/artifacts', async (req, res) => {
     const tokenId = agentTokenId(req);
     const stageRunId = positiveInt(req.params.id, 'stage run id');
-    const epoch = headerInt(req, 'x-slipway-epoch');
+    const epoch = headerInt(req, 'X-Slipway-Epoch');
     const path = checkArtifactPath(req.query.path);
     const expected = req.get('x-slipway-sha256')?.toLowerCase();
     if (!expected || !/^[0-9a-f]{64}$/.test(expected)) throw badRequest('X-Slipway-Sha256: required, the sha256 of the body as 64 hex digits');
@@ -120,7 +120,7 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
     const leases = leasesOnJob.all(tokenId, a.buildId) as { id: number; epoch: number }[];
     const pinned = req.get('x-slipway-stage-run');
     const ok = pinned
-      ? leases.some((l) => l.id === positiveInt(pinned, 'X-Slipway-Stage-Run') && l.epoch === headerInt(req, 'x-slipway-epoch'))
+      ? leases.some((l) => l.id === positiveInt(pinned, 'X-Slipway-Stage-Run') && l.epoch === headerInt(req, 'X-Slipway-Epoch'))
       : leases.length > 0;
     if (!ok) throw forbidden(`artifact ${a.id}: this agent holds no running lease on a build of its job`);
     await sendFile(ctx, res, a);
