@@ -31,6 +31,7 @@ interface Stored {
 class Peer {
   readonly wss: WebSocketServer;
   readonly hellos: AgentHello[] = [];
+  readonly states: boolean[] = [];
   readonly stored = new Map<number, Stored>();
   socket: WebSocket | undefined;
   autoAck = true;
@@ -115,6 +116,7 @@ class Peer {
         this.onHello(msg, ws);
         return;
       }
+      if (msg.type === 'agent:state') this.states.push(msg.draining);
       if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state') return;
       this.store(msg.stageRunId, msg.seq, (s) => s.events.push(msg));
       ({ stageRunId: id, epoch } = msg);
@@ -243,6 +245,22 @@ describe('agent protocol', () => {
       { stepIndex: 1, status: 'timeout' },
     ]);
     expect(peer.log(9)).toBe('slow\n');
+  });
+
+  it('stop() drains: tells the master, finishes the running stage, waits for its acks', async () => {
+    const { peer, agent } = await setup();
+    peer.autoAck = false;
+    peer.send(assign(11, 'echo working; sleep 0.5; echo done'));
+    await peer.until(() => peer.log(11).includes('working'), 'the step to start');
+    let stopped = false;
+    const stopping = agent.stop().then(() => (stopped = true));
+    await peer.until(() => peer.states.includes(true), 'agent:state draining');
+    await peer.until(() => !!peer.finished(11), 'stage-finished');
+    expect(stopped).toBe(false);
+    peer.send({ type: 'master:ack', stageRunId: 11, epoch: 1, seq: peer.stored.get(11)!.lastSeq });
+    await stopping;
+    expect(peer.log(11)).toBe('working\ndone\n');
+    expect(peer.finished(11)).toMatchObject({ status: 'success' });
   });
 
   it('startAgent rejects with the master reason on a refusal retrying cannot fix', async () => {
