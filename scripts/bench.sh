@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm run bench`: runs every test/bench/*.bench.ts as its own process (each reports its figures through
+# test/helpers/bench.ts), merges them into bench-results.json at the repository root and prints them.
+# A benchmark that fails or passes its time limit fails the run; the figures of the others are still kept.
+# BENCH_TIMEOUT_S (default 300) bounds each file. Arguments select files: npm run bench -- dispatch
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+
+require_node
+ensure_node_modules
+
+WORK="$(mktemp -d -t slipway-bench.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+files=()
+for f in test/bench/*.bench.ts; do
+  [ -e "$f" ] || continue
+  if [ "$#" -gt 0 ]; then
+    match=0
+    for want in "$@"; do [[ "$f" == *"$want"* ]] && match=1; done
+    [ "$match" = 1 ] || continue
+  fi
+  files+=("$f")
+done
+[ "${#files[@]}" -gt 0 ] || die "no benchmark in test/bench/*.bench.ts${*:+ matching $*}"
+
+status=0
+for f in "${files[@]}"; do
+  name="$(basename "$f" .bench.ts)"
+  log "bench $name"
+  if ! BENCH_RESULTS_FILE="$WORK/$name.json" timeout --kill-after=10 "${BENCH_TIMEOUT_S:-300}" node --import tsx "$f"; then
+    log "bench $name failed"
+    status=1
+  fi
+done
+
+# Merge into the existing file so running one benchmark keeps the others' last figures.
+node -e '
+  const fs = require("fs"), path = require("path");
+  const [dir, out] = process.argv.slice(1);
+  let merged = {};
+  try { merged = JSON.parse(fs.readFileSync(out, "utf8")); } catch {}
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+    Object.assign(merged, JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")));
+  }
+  merged.generated_at = new Date().toISOString();
+  fs.writeFileSync(out + ".tmp", JSON.stringify(merged, null, 2) + "\n");
+  fs.renameSync(out + ".tmp", out);
+  console.log(JSON.stringify(merged, null, 2));
+' "$WORK" "$REPO_ROOT/bench-results.json"
+exit "$status"
