@@ -14,6 +14,7 @@ export type TokenScope = 'read' | 'write' | 'admin';
 export interface Principal {
   userId: number;
   username: string;
+  /** An instance admin acting with admin powers: via a JWT session, or a personal token with the 'admin' scope. */
   isAdmin: boolean;
   /** JWT sessions carry every scope; personal API tokens carry the scopes they were created with. */
   scopes: TokenScope[];

@@ -74,6 +74,19 @@ describe('platform API', () => {
     expect((await failure(new ApiClient({ url: master.url, token: 'slp_forged' }).listJobs())).code).toBe('unauthenticated');
   });
 
+  it('serves the web UI at / with client-side routes falling back to index.html, never for /api', async () => {
+    const root = await fetch(`${master.url}/`);
+    expect(root.status).toBe(200);
+    expect(root.headers.get('content-type')).toMatch(/text\/html/);
+    expect(root.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const page = await root.text();
+    const deep = await fetch(`${master.url}/jobs/shop-web/builds/1`);
+    expect(await deep.text()).toBe(page);
+    const api = await fetch(`${master.url}/api/v1/whatever`, { headers: { authorization: `Bearer ${master.api.token}` } });
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toMatch(/json/);
+  });
+
   it('refuses wrong passwords, then rate-limits the user+IP with 429 and Retry-After', async () => {
     await master.api.createUser({ username: 'victim', password: 'victim-password' });
     const anon = new ApiClient({ url: master.url });
