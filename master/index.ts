@@ -15,7 +15,7 @@ import { createAuthenticator } from './auth/authenticate';
 import { createRateLimiter } from './auth/rate-limit';
 import { ensureAdmin } from './auth/users';
 import { createAccess } from './access';
-import { loadConfig, type MasterOptions } from './config';
+import { ConfigError, loadConfig, type MasterOptions } from './config';
 import type { MasterContext } from './context';
 import { createEngine, type Engine } from './engine';
 import { createApp } from './http/app';
@@ -49,7 +49,9 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
   const db = openDb(config.dataDir);
   let engine: Engine | undefined;
   try {
-    const admin = await ensureAdmin(db, options.adminPassword ?? (process.env.SLIPWAY_ADMIN_PASSWORD || undefined));
+    const admin = await ensureAdmin(db, options.adminPassword ?? (process.env.SLIPWAY_ADMIN_PASSWORD || undefined)).catch((err: Error) => {
+      throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
+    });
     const agentTokens = new AgentTokens(db);
     const jobs = new JobsService(db, log.child({ part: 'jobs' }));
     const secrets = new SecretStore(db, config.masterKey);

@@ -87,6 +87,17 @@ describe('platform API', () => {
     expect(api.headers.get('content-type')).toMatch(/json/);
   });
 
+  it('answers malformed and oversized JSON bodies with 400 and 413', async () => {
+    const post = (body: string) =>
+      fetch(`${master.url}/api/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${master.api.token}`, 'content-type': 'application/json' }, body });
+    const bad = await post('{"yaml": ');
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_request');
+    const huge = await post(JSON.stringify({ yaml: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge.status).toBe(413);
+    expect((await huge.json()).error.code).toBe('payload_too_large');
+  });
+
   it('refuses wrong passwords, then rate-limits the user+IP with 429 and Retry-After', async () => {
     await master.api.createUser({ username: 'victim', password: 'victim-password' });
     const anon = new ApiClient({ url: master.url });
