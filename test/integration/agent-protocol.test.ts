@@ -4,7 +4,9 @@
  * resume are exercised over a real socket with real step processes. It stores records the way the master
  * must: record N only after N-1, duplicates ignored.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,8 +41,8 @@ class Peer {
   onHello: (h: AgentHello, ws: WebSocket) => void = (h, ws) => this.accept(ws, h, 'continue');
   private waiters: (() => void)[] = [];
 
-  constructor() {
-    this.wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws/agent' });
+  constructor(private readonly server?: https.Server) {
+    this.wss = server ? new WebSocketServer({ server, path: '/ws/agent' }) : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws/agent' });
     this.wss.on('connection', (ws) => {
       this.socket = ws;
       ws.on('message', (data, isBinary) => this.receive(ws, data as Buffer, isBinary));
@@ -48,8 +50,8 @@ class Peer {
   }
 
   get url(): string {
-    const a = this.wss.address() as { port: number };
-    return `http://127.0.0.1:${a.port}`;
+    const a = (this.server ?? this.wss).address() as { port: number };
+    return `${this.server ? 'https' : 'http'}://127.0.0.1:${a.port}`;
   }
 
   send(msg: MasterMessage, ws = this.socket!): void {
@@ -90,7 +92,7 @@ class Peer {
 
   close(): Promise<void> {
     for (const c of this.wss.clients) c.terminate();
-    return new Promise((r) => this.wss.close(() => r()));
+    return new Promise((r) => this.wss.close(() => (this.server ? this.server.close(() => r()) : r())));
   }
 
   private store(stageRunId: number, seq: number, add: (s: Stored) => void): void {
@@ -261,6 +263,27 @@ describe('agent protocol', () => {
     await stopping;
     expect(peer.log(11)).toBe('working\ndone\n');
     expect(peer.finished(11)).toMatchObject({ status: 'success' });
+  });
+
+  it('connects over wss to a master with a self-signed certificate, trusting --ca-file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const peer = new Peer(server);
+    cleanups.push(() => peer.close());
+    const agent = await startAgent(
+      { url: peer.url, token: 'tok', name: 'tls', environment: 'ci', workDir: dir, caFile: cert, ownProcess: false },
+      { log: pino({ level: 'silent' }) },
+    );
+    cleanups.push(() => agent.stop());
+    expect(agent.config.wsUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/ws\/agent$/);
+    peer.send(assign(12, 'echo over tls'));
+    await peer.until(() => !!peer.finished(12), 'stage-finished');
+    expect(peer.log(12)).toBe('over tls\n');
   });
 
   it('startAgent rejects with the master reason on a refusal retrying cannot fix', async () => {
