@@ -4,8 +4,10 @@
  * log_index_state.last_rowid in the same transaction, so a crash never indexes a chunk twice or skips one.
  *
  * Pacing: every `intervalMs` it runs batches until it has caught up. A batch is one transaction of at most
- * `batchChunks` chunks and about `batchBytes` bytes of text; between batches it yields with setImmediate,
- * so agent frames and HTTP requests are served while a big log is being indexed.
+ * `batchChunks` chunks and about `batchBytes` bytes of text; between batches it yields to the event loop, so
+ * agent frames and HTTP requests are served while a big log is being indexed. While new chunks keep arriving
+ * it waits as long as the last batch took before the next one (indexing takes at most about half of the
+ * loop, the log path the rest); once they stop, it catches up batch after batch (setImmediate).
  */
 import type { Db } from '../../store/db';
 import { stripAnsi } from './ansi';
@@ -15,7 +17,7 @@ export interface IndexerOptions {
   intervalMs?: number;
   /** At most this many chunks per transaction. Default 500. */
   batchChunks?: number;
-  /** Aim for about this many bytes of log text per transaction. Default 1 MiB. */
+  /** Aim for about this many bytes of log text per transaction. Default 256 KiB (about 10 ms of FTS work). */
   batchBytes?: number;
 }
 
@@ -37,18 +39,21 @@ interface ChunkRow {
 export function createIndexer(db: Db, log: { error: (obj: object, msg: string) => void }, options: IndexerOptions = {}): Indexer {
   const intervalMs = options.intervalMs ?? 200;
   const batchChunks = options.batchChunks ?? 500;
-  const batchBytes = options.batchBytes ?? 1024 * 1024;
+  const batchBytes = options.batchBytes ?? 256 * 1024;
   const lastRowid = db.prepare('SELECT last_rowid FROM log_index_state WHERE id = 1').pluck();
   const pending = db.prepare('SELECT id, data FROM log_chunks WHERE id > ? ORDER BY id LIMIT ?');
   const lagCount = db.prepare('SELECT count(*) FROM log_chunks WHERE id > ?').pluck();
   const insertFts = db.prepare('INSERT INTO log_fts (rowid, content) VALUES (?, ?)');
   const advance = db.prepare('UPDATE log_index_state SET last_rowid = ? WHERE id = 1');
+  const newestChunk = db.prepare('SELECT max(id) FROM log_chunks').pluck();
 
-  // Chunks per batch adapts to the chunk size seen, so a batch stays near batchBytes of text.
-  let limit = batchChunks;
+  // Chunks per batch adapts to the chunk size seen, so a batch stays near batchBytes of text. It starts
+  // small: chunks can be up to maxFrameBytes each, and a first batch of 500 of those would stall the loop.
+  let limit = Math.min(batchChunks, 8);
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let stopped = true;
+  let newestSeen = 0;
 
   /** One transaction; returns true when more chunks may be waiting. */
   const indexBatch = db.transaction((): boolean => {
@@ -83,11 +88,16 @@ export function createIndexer(db: Db, log: { error: (obj: object, msg: string) =
       running = false;
       return;
     }
-    if (safeBatch()) {
-      setImmediate(runUntilCaughtUp);
-    } else {
+    const started = performance.now();
+    if (!safeBatch()) {
       running = false;
+      return;
     }
+    const newest = (newestChunk.get() as number | null) ?? 0;
+    const arriving = newest !== newestSeen;
+    newestSeen = newest;
+    if (arriving) setTimeout(runUntilCaughtUp, Math.ceil(performance.now() - started));
+    else setImmediate(runUntilCaughtUp);
   };
 
   const tick = (): void => {
