@@ -140,6 +140,20 @@ describe('platform API', () => {
     expect((await failure(dev.applyJob(job('x', 'no-such-team')))).message).toMatch(/team 'no-such-team' not found/);
   });
 
+  it('lets only team maintainers (and admins) manage members', async () => {
+    await master.api.createUser({ username: 'newbie', password: 'newbie-password' });
+    expect((await failure(dev.setMember('shop', 'newbie', 'developer'))).code).toBe('forbidden');
+    expect((await failure(outsider.setMember('shop', 'newbie', 'developer'))).code).toBe('not_found');
+    expect((await failure(maint.setMember('shop', 'newbie', 'owner' as 'viewer'))).message).toMatch(/role: one of maintainer, developer, viewer/);
+    await maint.setMember('shop', 'newbie', 'viewer');
+    const shop = (await maint.listTeams()).find((t) => t.name === 'shop')!;
+    expect(shop.role).toBe('maintainer');
+    expect(shop.members).toContainEqual({ username: 'newbie', role: 'viewer' });
+    expect((await outsider.listTeams()).map((t) => t.name)).toEqual(['other']);
+    await maint.removeMember('shop', 'newbie');
+    expect((await (await master.login('newbie', 'newbie-password')).me()).teams).toEqual([]);
+  });
+
   it('limits a read-scoped token to reading, and forgets a revoked token', async () => {
     const created = await dev.createToken({ name: 'ro', scopes: ['read'] });
     const ro = dev.withToken(created.token);
