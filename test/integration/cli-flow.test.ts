@@ -114,4 +114,12 @@ describe('slipway CLI', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toMatch(/^error: .*nope-\w+.*not found$/);
   });
+
+  it('the master serves the web placeholder page linking to /healthz', async () => {
+    const res = await fetch(`${master.url}/`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<title>Slipway</title>');
+    expect(html).toContain('href="/healthz"');
+  });
 });
