@@ -1,0 +1,25 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseJobYaml } from '../../shared/job';
+import { REPO_ROOT } from '../helpers/process';
+
+describe('job files shipped in jobs/', () => {
+  it('the demo job builds on ci and deploys the artifact on pre', () => {
+    const job = parseJobYaml(readFileSync(join(REPO_ROOT, 'jobs', 'demo.yml'), 'utf8'), 'jobs/demo.yml');
+    expect(job.team).toBe('demo');
+    expect(job.stages.map((s) => [s.name, s.environment])).toEqual([
+      ['build', 'ci'],
+      ['deploy-pre', 'pre'],
+    ]);
+    expect(job.stages[0].steps.map((s) => s.name)).toEqual(['compile', 'test']);
+    expect(job.stages[0].artifacts).toContain('dist/app.sh');
+  });
+
+  it('every example validates', () => {
+    const dir = join(REPO_ROOT, 'jobs', 'examples');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(() => parseJobYaml(readFileSync(join(dir, f), 'utf8'), f)).not.toThrow();
+  });
+});
