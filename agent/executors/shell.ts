@@ -97,7 +97,7 @@ function runShell(ctx: StepContext): Promise<StepResult> {
       // spawn failed (shell missing, bad cwd): 'error' fires, 'exit' never does.
       child.once('error', (e) => {
         ctx.signal.removeEventListener('abort', onAbort);
-        resolve({ status: 'error', exitCode: null, error: `could not start ${cfg.shell ?? 'sh'}: ${e.message}` });
+        resolve({ status: 'error', exitCode: null, error: `could not start ${cfg.shell ?? 'sh'} in ${ctx.workspace}: ${e.message}` });
       });
     }
   });

@@ -24,6 +24,8 @@ interface Fixture {
   grandchild(pidFile: string, ignoreTerm: boolean): Record<string, unknown>;
   /** Try to read a file; exit non-zero when it cannot. */
   read(path: string): Record<string, unknown>;
+  /** A step whose process cannot even start. */
+  unstartable(): Record<string, unknown>;
 }
 
 const fixtures: Fixture[] = [
@@ -33,6 +35,7 @@ const fixtures: Fixture[] = [
     printEnv: (name) => ({ run: `printf '%s\\n' "$${name}"` }),
     grandchild: (pidFile, ignoreTerm) => ({ run: `${ignoreTerm ? "trap '' TERM; " : ''}sleep 30 & echo $! > ${pidFile}; wait` }),
     read: (path) => ({ run: `cat ${path}` }),
+    unstartable: () => ({ run: 'true', shell: '/nonexistent/sh' }),
   },
 ];
 
@@ -138,6 +141,19 @@ for (const f of fixtures) {
     it('fails on exit code 1', async () => {
       const r = await run(f, f.exit(1));
       expect(r.result).toMatchObject({ status: 'failed', exitCode: 1 });
+    });
+
+    it('reports an infrastructure error, not a failed step, when the process cannot start', async () => {
+      const r = await run(f, f.unstartable());
+      expect(r.result.status).toBe('error');
+      expect(r.result.exitCode).toBeNull();
+      expect(r.result.error).toMatch(/could not start/);
+    });
+
+    it('rejects a config it cannot run with an error naming the problem', async () => {
+      const r = await run(f, {});
+      expect(r.result).toMatchObject({ status: 'error', exitCode: null });
+      expect(r.result.error).toBeTruthy();
     });
 
     it('sees job env, step env and secrets', async () => {
