@@ -14,7 +14,7 @@ const NEEDED_SCOPE: Record<Action, TokenScope> = { read: 'read', trigger: 'write
 
 export function createAccess(db: Db): Access {
   const roleStmt = db.prepare('SELECT role FROM memberships WHERE user_id = ? AND team_id = ?');
-  const teamsStmt = db.prepare('SELECT team_id FROM memberships WHERE user_id = ?');
+  const teamsStmt = db.prepare('SELECT team_id AS id FROM memberships WHERE user_id = ?');
   const allTeamsStmt = db.prepare('SELECT id FROM teams');
   const teamName = db.prepare('SELECT name FROM teams WHERE id = ?');
 
@@ -26,8 +26,8 @@ export function createAccess(db: Db): Access {
     },
     visibleTeamIds(p) {
       if (!hasScope(p.scopes, 'read')) return [];
-      const rows = (p.isAdmin ? allTeamsStmt.all() : teamsStmt.all(p.userId)) as { id?: number; team_id?: number }[];
-      return rows.map((r) => (r.id ?? r.team_id) as number);
+      const rows = (p.isAdmin ? allTeamsStmt.all() : teamsStmt.all(p.userId)) as { id: number }[];
+      return rows.map((r) => r.id);
     },
     check(p, teamId, action, what) {
       const role = access.roleIn(p, teamId);

@@ -5,7 +5,7 @@
  * A job defined by a file (source 'file') is read-only through the API while its file manages it.
  */
 import type { Logger } from 'pino';
-import type { JobInfo } from '../../shared/api';
+import type { BuildStatus, JobInfo } from '../../shared/api';
 import { conflict, notFound } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
@@ -21,6 +21,20 @@ interface JobRow {
   source: 'file' | 'api';
   file_path: string | null;
   enabled: number;
+}
+
+interface LastBuildRow {
+  id: number;
+  number: number;
+  status: BuildStatus;
+  params: string;
+  trigger: string;
+  branch: string | null;
+  commit_sha: string | null;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
 }
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
@@ -132,7 +146,7 @@ export class JobsService implements Jobs {
   info(job: JobRecord): JobInfo {
     const last = this.db
       .prepare('SELECT id, number, status, params, trigger, branch, commit_sha, error, created_at, started_at, finished_at FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1')
-      .get(job.id) as Record<string, never> | undefined;
+      .get(job.id) as LastBuildRow | undefined;
     return {
       id: job.id,
       name: job.name,
