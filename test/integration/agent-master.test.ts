@@ -108,3 +108,32 @@ stages:
     expect(done.stages[0].error).toContain("artifact 'out/*.bin' matched no file");
   });
 });
+
+describe('agent with a master that limits artifact size', () => {
+  it('fails the stage with the master message when an upload is refused (413)', async () => {
+    const small = await startMaster({ env: { SLIPWAY_MAX_ARTIFACT_BYTES: '1000' } });
+    try {
+      await small.api.createTeam(team);
+      await startAgent(small, { environment: ci });
+      await small.api.applyJob(`name: big-${suffix}
+team: ${team}
+stages:
+  - name: build
+    environment: ${ci}
+    artifacts: [big.bin]
+    steps:
+      - sh: head -c 5000 /dev/zero > big.bin
+`);
+      const b = await small.api.trigger(`big-${suffix}`);
+      let done = await small.api.getBuild(b.id);
+      for (let i = 0; i < 300 && ['queued', 'running'].includes(done.status); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        done = await small.api.getBuild(b.id);
+      }
+      expect(done.status).toBe('failed');
+      expect(done.stages[0].error).toMatch(/upload of artifact 'big\.bin' refused: .*\(HTTP 413\)/);
+    } finally {
+      await small.stop();
+    }
+  });
+});
