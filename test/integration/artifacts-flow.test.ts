@@ -4,6 +4,8 @@
  * uploads without the lease are refused; other teams get 404.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/client/api-client';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
@@ -15,6 +17,7 @@ const otherTeam = `art-other-${suffix}`;
 const LIMIT = 64 * 1024;
 let master: TestMaster;
 let outsider: ApiClient;
+let ciToken: string;
 
 async function runBuild(job: string) {
   const { id } = await master.api.trigger(job);
@@ -26,8 +29,7 @@ async function runBuild(job: string) {
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-async function put(path: string, token: string, stageRunId: number, headers: Record<string, string> = {}) {
-  const body = Buffer.from('payload');
+async function put(path: string, token: string, stageRunId: number, headers: Record<string, string> = {}, body = Buffer.from('payload')) {
   const res = await fetch(`${master.url}/api/v1/agent/stage-runs/${stageRunId}/artifacts?path=${encodeURIComponent(path)}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'x-slipway-epoch': '1', 'x-slipway-sha256': sha256(body), ...headers },
@@ -43,7 +45,7 @@ beforeAll(async () => {
   await master.api.createUser({ username: `eve-${suffix}`, password: 'eve-password-1' });
   await master.api.setMember(otherTeam, `eve-${suffix}`, 'maintainer');
   outsider = await master.login(`eve-${suffix}`, 'eve-password-1');
-  await startAgent(master, { environment: 'ci' });
+  ciToken = (await startAgent(master, { environment: 'ci' })).token;
   await startAgent(master, { environment: 'pre' });
 });
 
@@ -123,5 +125,37 @@ stages:
     const noSha = await put('dist/x', token, 1, { 'x-slipway-sha256': 'abc' });
     expect(noSha.status).toBe(400);
     expect(noSha.body.error?.message).toMatch(/^X-Slipway-Sha256: /);
+  });
+
+  it('takes an upload from the lease holder only with the current epoch and the right checksum', async () => {
+    const job = `slow-${suffix}`;
+    await master.api.applyJob(`name: ${job}
+team: ${team}
+stages:
+  - name: build
+    environment: ci
+    steps:
+      - sh: sleep 4
+`);
+    const { id } = await master.api.trigger(job);
+    const stageRunId = await waitFor('stage running', async () => {
+      const b = await master.api.getBuild(id);
+      return b.stages[0]?.status === 'running' ? b.stages[0].id : undefined;
+    });
+    // The lease epoch is not part of the public API: read it from the master's store, read-only.
+    const store = new Database(join(master.dataDir, 'slipway.db'), { readonly: true });
+    const epoch = (store.prepare('SELECT lease_epoch FROM stage_runs WHERE id = ?').get(stageRunId) as { lease_epoch: number }).lease_epoch;
+    store.close();
+    const body = Buffer.from('hello artifact\n');
+    const wrongSha = await put('out/x.txt', ciToken, stageRunId, { 'x-slipway-epoch': String(epoch), 'x-slipway-sha256': sha256(Buffer.from('other')) }, body);
+    expect(wrongSha.status).toBe(400);
+    expect(wrongSha.body.error?.message).toBe(`X-Slipway-Sha256: artifact out/x.txt arrived with sha256 ${sha256(body)}, not ${sha256(Buffer.from('other'))}`);
+    const oldEpoch = await put('out/x.txt', ciToken, stageRunId, { 'x-slipway-epoch': String(epoch + 1), 'x-slipway-sha256': sha256(body) }, body);
+    expect(oldEpoch.status).toBe(403);
+    expect(await master.api.listArtifacts(id)).toEqual([]);
+    const ok = await put('./out//x.txt', ciToken, stageRunId, { 'x-slipway-epoch': String(epoch), 'x-slipway-sha256': sha256(body) }, body);
+    expect(ok.status).toBe(201);
+    expect(ok.body).toEqual({ id: expect.any(Number), buildId: id, stageRunId, path: 'out/x.txt', size: body.length, sha256: sha256(body) });
+    expect(Buffer.from(await master.api.downloadArtifact((ok.body as { id: number }).id))).toEqual(body);
   });
 });
