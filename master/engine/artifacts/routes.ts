@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ArtifactInfo } from '../../../shared/api';
 import { badRequest, conflict, forbidden, notFound, SlipwayError, unauthenticated } from '../../../shared/errors';
 import type { MasterContext } from '../../context';
-import { errorHandler, positiveInt, principalOf, visibleBuild } from '../logs/http';
+import { positiveInt, principalOf, visibleBuild } from '../logs/http';
 import { checkArtifactPath, incomingDir, resolveStorage, storagePath } from './paths';
 import { receiveToFile } from './receive';
 
@@ -126,8 +126,6 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
     await sendFile(ctx, res, a);
   });
 
-  agentRouter.use(errorHandler(ctx));
-
   const router = Router();
 
   router.get('/builds/:id/artifacts', (req, res) => {
@@ -152,7 +150,6 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
     await sendFile(ctx, res, a);
   });
 
-  router.use(errorHandler(ctx));
   return { router, agentRouter };
 }
 

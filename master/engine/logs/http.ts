@@ -1,9 +1,9 @@
 /**
  * Small HTTP helpers shared by the engine-logs routers (logs, search, artifacts): parameter parsing with
- * errors that name the parameter, the team check of a build, and the error handler that turns SlipwayError
- * into its ErrorBody and status.
+ * errors that name the parameter, and the team check of a build. Handlers throw SlipwayError; the
+ * platform's app-level error handler (master/http/errors.ts) turns it into its status and ErrorBody.
  */
-import type { ErrorRequestHandler, Request } from 'express';
+import type { Request } from 'express';
 import { badRequest, notFound, SlipwayError, unauthenticated } from '../../../shared/errors';
 import type { Action, MasterContext, Principal } from '../../context';
 
@@ -57,28 +57,4 @@ export function visibleBuild(ctx: MasterContext, p: Principal, buildId: number, 
     throw err;
   }
   return b;
-}
-
-/** Errors of these routers as ErrorBody JSON; anything that is not a SlipwayError is logged and becomes 500. */
-export function errorHandler(ctx: MasterContext): ErrorRequestHandler {
-  // Four parameters: express recognises error handlers by their arity.
-  return (err, req, res, _next) => {
-    if (res.headersSent) {
-      // Part of a streamed body is out: the only honest signal left is a cut connection.
-      res.destroy(err instanceof Error ? err : undefined);
-      return;
-    }
-    if (err instanceof SlipwayError) {
-      res.status(err.httpStatus).json(err.toBody());
-      return;
-    }
-    const status = (err as { status?: number; type?: string }).status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // body-parser and friends: keep their status, say what went wrong.
-      res.status(status).json({ error: { code: status === 413 ? 'payload_too_large' : 'invalid_request', message: String((err as Error).message) } });
-      return;
-    }
-    ctx.log.error({ err, path: req.path }, 'engine-logs request failed');
-    res.status(500).json({ error: { code: 'internal', message: 'internal error' } });
-  };
 }

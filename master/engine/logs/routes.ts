@@ -8,7 +8,7 @@ import { Router } from 'express';
 import { badRequest, notFound } from '../../../shared/errors';
 import type { MasterContext } from '../../context';
 import { stageRunsOf, writeBuildLog } from './build-log';
-import { errorHandler, optionalString, positiveInt, principalOf, visibleBuild } from './http';
+import { optionalString, positiveInt, principalOf, visibleBuild } from './http';
 import type { LogStore } from './log-store';
 import { MAX_SEARCH_LIMIT, searchLogs } from './search';
 
@@ -44,6 +44,5 @@ export function logRoutes(ctx: MasterContext, logs: LogStore): Router {
     res.json(hits);
   });
 
-  router.use(errorHandler(ctx));
   return router;
 }
