@@ -123,6 +123,25 @@ describe('indexer', () => {
     db.prepare('DELETE FROM builds WHERE id = ?').run(buildId);
     expect(db.prepare('SELECT count(*) FROM log_fts').pluck().get()).toBe(0);
   });
+
+  it('indexes chunks that reuse the ids of deleted newest chunks', () => {
+    const kept = seedBuild('shop', 'web');
+    put(kept.stageRunId, 1, 'oldest words\n');
+    const doomed = seedBuild('shop', 'web');
+    put(doomed.stageRunId, 1, 'doomed words\n');
+    put(doomed.stageRunId, 2, 'doomed more\n');
+    logs.flushIndex();
+    const doomedIds = db.prepare('SELECT id FROM log_chunks WHERE stage_run_id = ?').pluck().all(doomed.stageRunId);
+    db.prepare('DELETE FROM builds WHERE id = ?').run(doomed.buildId);
+    const fresh = seedBuild('shop', 'web');
+    put(fresh.stageRunId, 1, 'phoenix rises\n');
+    // SQLite handed out a deleted id again: the case this guards.
+    expect(doomedIds).toContain(db.prepare('SELECT id FROM log_chunks WHERE stage_run_id = ?').pluck().get(fresh.stageRunId));
+    logs.flushIndex();
+    expect(searchLogs(db, { q: 'phoenix', teamIds: [fresh.teamId], limit: 10 }).map((h) => h.buildId)).toEqual([fresh.buildId]);
+    expect(searchLogs(db, { q: 'doomed', teamIds: [fresh.teamId], limit: 10 })).toEqual([]);
+    expect(logs.indexLag()).toBe(0);
+  });
 });
 
 describe('search', () => {

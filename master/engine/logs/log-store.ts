@@ -73,10 +73,17 @@ export function createLogStoreOnDb(
 
 /**
  * log_fts is a separate FTS5 table keyed by the chunk id, so a deleted chunk must leave the index too.
+ * log_chunks.id is not AUTOINCREMENT: once the newest chunks are deleted, SQLite hands their ids out again,
+ * so the indexer's high-water mark is lowered to the highest remaining id in the same transaction (every
+ * remaining chunk at or below it is indexed already; the reused ids come after it).
  * A TEMP trigger lives on this connection only, which is the one connection the master writes through;
  * it costs nothing on insert (the hot path) and runs for cascaded deletes as well.
  */
 function installRetentionTrigger(db: Db): void {
   db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS log_chunks_fts_delete AFTER DELETE ON main.log_chunks
-    BEGIN DELETE FROM main.log_fts WHERE rowid = old.id; END`);
+    BEGIN
+      DELETE FROM main.log_fts WHERE rowid = old.id;
+      UPDATE main.log_index_state SET last_rowid = (SELECT coalesce(max(id), 0) FROM main.log_chunks)
+        WHERE id = 1 AND last_rowid > (SELECT coalesce(max(id), 0) FROM main.log_chunks);
+    END`);
 }
