@@ -76,6 +76,28 @@ describe('scheduling with real agents', () => {
     await preAgent.stop();
   });
 
+  it('runs consecutive stages of a build on the same capacity-1 agent', async () => {
+    // The master dispatches the next stage as soon as stage-finished is committed: the agent must count
+    // its slot free once it has reported the stage finished.
+    await startAgent(master, { environment: 'solo', capacity: 1 });
+    await master.api.applyJob(`name: solo-${suffix}
+team: ${team}
+stages:
+  - name: one
+    environment: solo
+    steps: [ { sh: echo one } ]
+  - name: two
+    environment: solo
+    steps: [ { sh: echo two } ]
+`);
+    const b = await master.api.trigger(`solo-${suffix}`);
+    const done = await waitDone(b.id);
+    expect(done.stages.map((s) => [s.name, s.status, s.error])).toEqual([
+      ['one', 'success', null],
+      ['two', 'success', null],
+    ]);
+  });
+
   it('cancel kills the step process and marks the build cancelled', async () => {
     const pidFile = join(scratch, 'cancel.pid');
     await master.api.applyJob(job(`cancel-${suffix}`, 'ci', `sleep 300 & echo $! > ${pidFile}; wait`));
