@@ -56,6 +56,8 @@ export interface EngineCore {
   apply(fx: Effects): void;
   /** Schedules one dispatch pass in this event-loop turn (coalesces bursts of triggers and finishes). */
   requestDispatch(): void;
+  /** Set by Engine.stop(): no more passes (the store closes right after). */
+  stopped: boolean;
 }
 
 const CONFIG_CACHE_MAX = 1000;
@@ -72,6 +74,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     logs,
     hub,
     sessions: new Map(),
+    stopped: false,
     buildConfig(buildId, yaml) {
       let cfg = configs.get(buildId);
       if (cfg) return cfg;
@@ -102,6 +105,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
       // setImmediate, not a timer: the pass runs in this turn's check phase, after the triggering I/O.
       setImmediate(() => {
         dispatchQueued = false;
+        if (core.stopped) return;
         try {
           dispatch();
         } catch (err) {

@@ -79,6 +79,7 @@ export function createEngine(ctx: MasterContext): Engine {
     async stop() {
       if (stopped) return;
       stopped = true;
+      core.stopped = true;
       cron.stop();
       sweeper.stop();
       retention.stop();

@@ -53,6 +53,8 @@ function clip(reason: string): string {
 export function createAgentGateway(core: EngineCore, records: RecordBatcher): AgentGateway {
   const { ctx, db } = core;
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
+  /** Set by close(): the store is about to close, so late socket events must not touch it. */
+  let closing = false;
 
   ctx.onAgentTokenRevoked((tokenId) => {
     for (const s of core.sessions.values()) if (s.tokenId === tokenId) s.close(CloseCode.BadToken, 'agent token revoked');
@@ -70,15 +72,29 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
     ws.on('error', (err) => ctx.log.warn({ agent: session?.name, remote, err: err.message }, 'agent socket error'));
     ws.on('close', (code) => {
       clearTimeout(helloTimer);
-      if (!session || core.sessions.get(session.agentId) !== session) return;
+      if (closing || !session || core.sessions.get(session.agentId) !== session) return;
       core.sessions.delete(session.agentId);
       const state = session.lost || (code !== 1000 && code !== 1001) ? 'lost' : 'offline';
-      db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?').run(state, session.lastFrameAt, session.agentId);
+      try {
+        db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?').run(state, session.lastFrameAt, session.agentId);
+      } catch (err) {
+        ctx.log.error({ err, agent: session.name }, 'could not record agent state');
+      }
       ctx.log.info({ agent: session.name, code }, `agent disconnected (${state})`);
     });
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
+      if (closing || ws.readyState !== WebSocket.OPEN) return;
+      try {
+        onFrame(data, isBinary);
+      } catch (err) {
+        // A failure while handling one agent's frame (e.g. the store is busy) must not take the master down.
+        ctx.log.error({ err, agent: session?.name }, 'handling an agent frame failed');
+        ws.close(1011, 'master error handling the frame');
+      }
+    });
+
+    function onFrame(data: RawData, isBinary: boolean): void {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (!session) {
         clearTimeout(helloTimer);
@@ -109,7 +125,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       const msg = AgentMessageSchema.safeParse(json.value);
       if (!msg.success) return fail(CloseCode.MalformedFrame, describeZodError(msg.error));
       handle(session, msg.data, fail);
-    });
+    }
   });
 
   function accept(ws: WebSocket, hello: AgentHello): AgentSession | undefined {
@@ -135,10 +151,11 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       send: (msg) => sendRaw(ws, msg),
       close: (code, reason) => ws.close(code, clip(reason)),
     };
+    // Resume first: if it throws, no half-registered session stays behind.
+    const { resume, fx } = resumeAgent(core, session.agentId, hello.running);
     const old = core.sessions.get(session.agentId);
     core.sessions.set(session.agentId, session);
     old?.close(CloseCode.Replaced, 'replaced by a new connection of the same agent');
-    const { resume, fx } = resumeAgent(core, session.agentId, hello.running);
     session.send({
       type: 'master:accepted',
       agentId: session.agentId,
@@ -188,6 +205,9 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       return true;
     },
     close() {
+      closing = true;
+      db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+      core.sessions.clear();
       for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'master shutting down');
       wss.close();
     },

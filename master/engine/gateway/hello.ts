@@ -53,6 +53,7 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
             sr.last_seq, b.status AS build_status, b.error AS build_error
      FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
   );
+  const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
   db.transaction(() => {
     const now = Date.now();
     const reported = new Set<number>();
@@ -64,7 +65,7 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
         resume.push({ stageRunId: r.stageRunId, epoch: r.epoch, storedSeq: run?.last_seq ?? 0, action: 'abort' });
         continue;
       }
-      db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?').run(now + ctx.config.leaseTtlMs, run.id);
+      extend.run(now + ctx.config.leaseTtlMs, run.id);
       resume.push({ stageRunId: run.id, epoch: run.lease_epoch, storedSeq: run.last_seq, action: 'continue' });
       if (stopKind({ status: run.build_status, error: run.build_error })) {
         fx.cancels.push({ agentId, stageRunId: run.id, epoch: run.lease_epoch, reason: run.build_error ?? 'cancelled' });
