@@ -110,6 +110,29 @@ describe('agent gateway edge', () => {
     await masterStillServes();
   });
 
+  it('closes a connection that sends no hello within 5 s (4006)', async () => {
+    const a = await openRaw(master.url);
+    expect((await a.closed).code).toBe(CloseCode.HelloRequired);
+  });
+
+  it('does not echo frame text (which may hold a token) in the close reason', async () => {
+    const a = await openRaw(master.url);
+    a.ws.send('{"type":"agent:hello","token":"sekrit-token-value" oops');
+    const c = await a.closed;
+    expect(c.code).toBe(CloseCode.MalformedFrame);
+    expect(c.reason).not.toContain('sekrit');
+  });
+
+  it('disconnects an agent whose token is revoked (4001)', async () => {
+    const t = await master.api.createAgentToken('ci', 'short-lived');
+    const a = await helloRaw(master.url, t.token, 'short-lived', 'ci');
+    await master.api.revokeAgentToken(t.id);
+    expect((await a.closed).code).toBe(CloseCode.BadToken);
+    const again = await openRaw(master.url);
+    again.sendJson(hello(t.token, 'short-lived', 'ci'));
+    expect((await again.closed).code).toBe(CloseCode.BadToken);
+  });
+
   it('replaces an older connection of the same agent name (4005)', async () => {
     const first = await helloRaw(master.url, ciToken, 'twin', 'ci');
     const second = await helloRaw(master.url, ciToken, 'twin', 'ci');

@@ -218,7 +218,9 @@ function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; err
   try {
     return { ok: true, value: JSON.parse(buf.toString('utf8')) };
   } catch (err) {
-    return { ok: false, error: `frame is not valid JSON (${(err as Error).message})` };
+    // V8's message quotes the frame's text, which may hold a token: keep only the position.
+    const at = /position (\d+)/.exec((err as Error).message);
+    return { ok: false, error: `frame is not valid JSON${at ? ` (error at byte ${at[1]})` : ''}` };
   }
 }
 
