@@ -53,6 +53,17 @@ describe('sweeper', () => {
     ]);
   });
 
+  it('ends a stopping build’s stage as cancelled (not lost) when its lease expires', () => {
+    const job = f.addJob(jobYaml('gone', [['a', 'ci']], 'retry: { lost: 3 }\n'));
+    f.connect('ci-1', 'ci');
+    const b = f.trigger(job);
+    f.dispatch();
+    f.db.prepare("UPDATE builds SET error = 'cancelled by test' WHERE id = ?").run(b);
+    sweeper.sweep(Date.now() + cfg().leaseTtlMs + 1000);
+    expect(runsOf(b)).toEqual([{ status: 'cancelled', attempt: 1 }]);
+    expect(buildOf(b)).toEqual({ status: 'cancelled', error: 'cancelled by test' });
+  });
+
   it('stops an overdue build: master:cancel, then timeout when the agent reports', () => {
     const job = f.addJob(jobYaml('slow', [['a', 'ci'], ['b', 'ci']], 'timeout: 10s\n'));
     const a = f.connect('ci-1', 'ci');

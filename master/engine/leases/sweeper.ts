@@ -19,9 +19,10 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
   const { db, ctx } = core;
   /** buildId -> when the master first saw it stopping (in memory: a restart restarts the grace). */
   const stoppingSince = new Map<number, number>();
-  const expired = db.prepare<[number], StageRunRow>(
-    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
-     FROM stage_runs WHERE status = 'running' AND lease_expires_at < ?`,
+  const expired = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null }>(
+    `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
+            sr.last_seq, b.status AS build_status, b.error AS build_error
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.status = 'running' AND sr.lease_expires_at < ?`,
   );
   const overdue = db.prepare<[number], { id: number; started_at: number; deadline_at: number }>(
     "SELECT id, started_at, deadline_at FROM builds WHERE status = 'running' AND error IS NULL AND deadline_at < ?",
@@ -46,8 +47,10 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
     const fx = new Effects();
     db.transaction(() => {
       for (const run of expired.all(now)) {
-        ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, 'lease expired: stage run lost');
-        finishStage(core, fx, run, 'lost', 'agent lost (lease expired)', now);
+        // A stage of a stopping build ends with the stop's status: it was going to be killed anyway.
+        const stop = stopKind({ status: run.build_status, error: run.build_error });
+        ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, `lease expired: stage run ${stop ?? 'lost'}`);
+        finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : 'agent lost (lease expired)', now);
       }
       for (const b of overdue.all(now)) {
         requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
