@@ -119,6 +119,8 @@ export class Runner {
   /** Resolves when no stage run is active (used by drain). */
   async idle(): Promise<void> {
     while (this.activeCount) await Promise.all([...this.runs.values()].filter((r) => r.active).map((r) => r.done));
+    // A run frees its slot before its workspace is removed; wait for that clean-up too.
+    await Promise.all([...this.runs.values()].map((r) => r.done));
   }
 
   /** Resolves when every record of every stage run is acknowledged, or after timeoutMs. */
@@ -163,11 +165,14 @@ export class Runner {
         )
       : undefined;
     this.log.info({ stageRunId: a.stageRunId, job: a.build.job, build: a.build.number, stage: a.stage.name }, 'stage assigned');
-    run.done = runStage({ ...this.deps, maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal)
+    const release = () => {
+      clearTimeout(timer);
+      run.active = false;
+    };
+    run.done = runStage({ ...this.deps, maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal, release)
       .catch((e: unknown) => this.log.error({ stageRunId: a.stageRunId, err: (e as Error).message }, 'stage run crashed'))
       .finally(() => {
-        clearTimeout(timer);
-        run.active = false;
+        release();
         this.forgetIfSettled(run);
       });
   }

@@ -52,8 +52,18 @@ function stopped(signal: AbortSignal): StopReason | undefined {
   return signal.aborted ? (signal.reason as StopReason) : undefined;
 }
 
-/** Runs the stage to its agent:stage-finished record. Never rejects. */
-export async function runStage(deps: StageRunDeps, a: MasterAssign, records: RecordLog, stageSignal: AbortSignal): Promise<void> {
+/**
+ * Runs the stage to its agent:stage-finished record. Never rejects. `release` is called just before that
+ * record is appended: the master may assign the next stage as soon as it commits the record, so the
+ * slot must already be free then; the workspace is removed afterwards.
+ */
+export async function runStage(
+  deps: StageRunDeps,
+  a: MasterAssign,
+  records: RecordLog,
+  stageSignal: AbortSignal,
+  release: () => void = () => {},
+): Promise<void> {
   const maxChunkBytes = Math.max(1024, Math.min(MAX_CHUNK_BYTES, deps.maxFrameBytes - LOG_HEADER_BYTES - 1024));
   const shipper = new LogShipper(records, new SecretMasker(Object.values(a.secrets)), { maxChunkBytes, flushMs: FLUSH_MS });
   let status: StepStatus = 'success';
@@ -103,6 +113,7 @@ export async function runStage(deps: StageRunDeps, a: MasterAssign, records: Rec
   }
   shipper.flush();
   shipper.close();
+  release();
   records.appendEvent({ type: 'agent:stage-finished', status, error: error?.slice(0, 4096), artifacts: status === 'success' ? artifacts : [], at: Date.now() });
   if (workspace && !deps.keepWorkspaces) await deps.workspaces.remove(workspace).catch((e) => deps.log.warn({ err: (e as Error).message }, 'workspace not removed'));
 }
