@@ -42,6 +42,14 @@
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
+ *  [G] POST   /api/v1/hooks/gitlab   GitLab Push Hook, Tag Push Hook, Merge Request Hook (X-Gitlab-Token)
+ *  [G] POST   /api/v1/hooks/github   push, ping, pull_request (X-Hub-Signature-256 over the raw body)
+ *  [G] POST   /api/v1/hooks/gitea    push, pull_request (X-Gitea-Signature, hex HMAC-SHA256 of the raw body)
+ *  [G] POST   /api/v1/hooks/generic  GenericPush (Authorization: Bearer <the job's or team's webhook secret>)
+ *             All hooks: 202 WebhookResult (queued first, work later); 401 bad/missing secret (nothing queued);
+ *             413 over the size limit; unknown event -> 202 with ignored reason; duplicate delivery -> queued once.
+ *  [G] GET    /api/v1/jobs/:job/triggers                 -> TriggerEventInfo[]  (read role)
+ *  [G] POST   /api/v1/builds/:id/approve                 -> BuildInfo           (trigger role; builds waiting for approval)
  *  [E] WS     /api/v1/stream                             (shared/protocol/client.ts)
  *  [E] WS     /ws/agent                                  (shared/protocol/messages.ts)
  *  [E] PUT    /api/v1/agent/stage-runs/:id/artifacts?path=  body = file bytes; headers Authorization: Bearer <agent
@@ -130,7 +138,56 @@ export interface TriggerRequest {
   params?: Record<string, string>;
   branch?: string;
 }
-export type BuildStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
+/** 'waiting': a merge/pull request build from a fork, waiting for a team member's approval. */
+export type BuildStatus = 'waiting' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
+export interface CommitInfo {
+  author?: string;
+  message?: string;
+  url?: string;
+  /** Files changed by the push (from the payload, or diffed by the agent against the previous built commit). */
+  changedFiles?: string[];
+}
+export interface RequestInfo {
+  provider: 'gitlab' | 'github' | 'gitea';
+  number: number;
+  sourceRepo: string;
+  sourceBranch: string;
+  targetBranch: string;
+  /** From another repository: no secrets, and the build waits for approval. */
+  fork: boolean;
+}
+export interface GenericPush {
+  /** Repository URL (any form: matched after normalisation). */
+  repository: string;
+  /** Full ref, e.g. refs/heads/main or refs/tags/v1. */
+  ref: string;
+  sha: string;
+  /** Optional: previous head (all zeros = new branch). */
+  before?: string;
+  message?: string;
+  author?: string;
+  changedFiles?: string[];
+  deliveryId?: string;
+}
+export interface WebhookResult {
+  /** Builds queued by this delivery. */
+  queued: { job: string; buildId: number; number: number }[];
+  /** Jobs (or the delivery as a whole, job null) that did not build, with why. */
+  ignored: { job: string | null; reason: string }[];
+  duplicate?: boolean;
+}
+export interface TriggerEventInfo {
+  id: number;
+  provider: string;
+  event: string;
+  deliveryId: string | null;
+  ref: string | null;
+  sha: string | null;
+  outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate';
+  reason: string;
+  buildId: number | null;
+  createdAt: number;
+}
 export interface BuildInfo {
   id: number;
   job: string;
@@ -140,7 +197,12 @@ export interface BuildInfo {
   params: Record<string, string>;
   trigger: { kind: string; user?: string; [k: string]: unknown };
   branch: string | null;
+  /** Full ref built (refs/heads/main, refs/tags/v1, refs/pull/7/head). */
+  ref: string | null;
   commit: string | null;
+  commitInfo: CommitInfo | null;
+  request: RequestInfo | null;
+  approvedBy: string | null;
   error: string | null;
   createdAt: number;
   startedAt: number | null;

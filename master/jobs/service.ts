@@ -4,8 +4,9 @@
  * YAML; every write goes through here and refreshes the cache, then tells onChange listeners.
  * A job defined by a file (source 'file') is read-only through the API while its file manages it.
  */
+import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
-import type { BuildStatus, JobInfo } from '../../shared/api';
+import type { JobInfo } from '../../shared/api';
 import { conflict, notFound } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
@@ -21,20 +22,6 @@ interface JobRow {
   source: 'file' | 'api';
   file_path: string | null;
   enabled: number;
-}
-
-interface LastBuildRow {
-  id: number;
-  number: number;
-  status: BuildStatus;
-  params: string;
-  trigger: string;
-  branch: string | null;
-  commit_sha: string | null;
-  error: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
 }
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
@@ -144,9 +131,8 @@ export class JobsService implements Jobs {
 
   /** The public shape of a job (with the last build when there is one). */
   info(job: JobRecord): JobInfo {
-    const last = this.db
-      .prepare('SELECT id, number, status, params, trigger, branch, commit_sha, error, created_at, started_at, finished_at FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1')
-      .get(job.id) as LastBuildRow | undefined;
+    const lastId = this.db.prepare('SELECT id FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1').pluck().get(job.id) as number | undefined;
+    const last = lastId === undefined ? undefined : getBuildRow(this.db, lastId);
     return {
       id: job.id,
       name: job.name,
@@ -157,23 +143,7 @@ export class JobsService implements Jobs {
       enabled: job.enabled,
       stages: job.config.stages.map((s) => ({ name: s.name, environment: s.environment })),
       params: job.config.params,
-      lastBuild: last
-        ? {
-            id: last.id,
-            job: job.name,
-            team: job.team,
-            number: last.number,
-            status: last.status,
-            params: JSON.parse(last.params),
-            trigger: JSON.parse(last.trigger),
-            branch: last.branch,
-            commit: last.commit_sha,
-            error: last.error,
-            createdAt: last.created_at,
-            startedAt: last.started_at,
-            finishedAt: last.finished_at,
-          }
-        : null,
+      lastBuild: last ? toBuildInfo(last) : null,
     };
   }
 

@@ -175,4 +175,44 @@ export const migrations: string[] = [
     UNIQUE (team_id, name)
   );
   `,
+  /* 2: Git: commit metadata of builds, merge/pull request builds, trigger history, poll state */ `
+  -- ref: full ref built (refs/heads/main...); commit_info: JSON {author, message, url, changedFiles?};
+  -- request: JSON {provider, number, sourceRepo, sourceBranch, targetBranch, fork} for merge/pull request builds.
+  ALTER TABLE builds ADD COLUMN ref TEXT;
+  ALTER TABLE builds ADD COLUMN commit_info TEXT;
+  ALTER TABLE builds ADD COLUMN request TEXT;
+  -- A build from a fork waits in status 'waiting' until a team member approves it.
+  ALTER TABLE builds ADD COLUMN approved_by TEXT;
+  CREATE INDEX builds_job_branch ON builds(job_id, branch, id);
+  -- Every webhook delivery and poll result, per job it concerned (job_id NULL: matched no job).
+  -- outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate'
+  CREATE TABLE trigger_events (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,
+    provider TEXT NOT NULL,
+    event TEXT NOT NULL,
+    delivery_id TEXT,
+    repo TEXT,
+    ref TEXT,
+    sha TEXT,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    build_id INTEGER REFERENCES builds(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX trigger_events_job ON trigger_events(job_id, id);
+  -- Deduplication of deliveries: by delivery id, else by (repository, ref, sha). Kept for a day.
+  CREATE TABLE webhook_deliveries (
+    key TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  );
+  -- Last head seen by the poller per job and ref.
+  CREATE TABLE poll_heads (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    ref TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, ref)
+  );
+  `,
 ];

@@ -9,6 +9,15 @@ import type { AssignedStep } from '../protocol/messages';
 import { durationSchema, envMapSchema, jobSchema, stepCommonKeys } from './schema';
 import { stepKindFor, stepKindKeys } from './step-kinds';
 
+export interface RepoConfig {
+  url: string;
+  branch: string;
+  credentials?: string;
+  webhookSecret: string;
+  depth: number;
+  submodules: boolean;
+}
+
 export interface StageConfig {
   name: string;
   environment: string;
@@ -24,11 +33,20 @@ export interface JobConfig {
   name: string;
   team: string;
   description?: string;
-  repo?: { url: string; branch: string };
+  repo?: RepoConfig;
   params: { name: string; default?: string; description?: string; choices?: string[] }[];
   env: Record<string, string>;
   secrets: string[];
-  triggers: { cron: string[]; timezone?: string };
+  triggers: {
+    cron: string[];
+    timezone?: string;
+    /** null: push webhooks do not trigger this job. */
+    push: { branches?: string[]; tags: boolean | string[]; paths?: string[] } | null;
+    /** null: merge/pull requests do not trigger this job. */
+    requests: { branches?: string[] } | null;
+    poll?: string;
+  };
+  status?: { provider: 'gitlab' | 'github' | 'gitea'; apiUrl: string; token: string; context?: string };
   timeoutMs?: number;
   cancelPrevious: boolean;
   stages: StageConfig[];
@@ -98,15 +116,30 @@ export function parseJobYaml(text: string, file = 'job.yml'): JobConfig {
     env: stage.env,
     artifacts: stage.artifacts,
     retryLost: stage.retry?.lost ?? job.retry.lost,
-    steps: stage.steps.flatMap((step, i) => {
-      const r = parseStep(step, ['stages', si, 'steps', i], loc);
-      if ('issues' in r) {
-        issues.push(...r.issues);
-        return [];
-      }
-      return [r.step];
-    }),
+    steps: withCheckout(
+      !!job.repo && stage.checkout !== false,
+      stage.steps.flatMap((step, i) => {
+        const r = parseStep(step, ['stages', si, 'steps', i], loc);
+        if ('issues' in r) {
+          issues.push(...r.issues);
+          return [];
+        }
+        return [r.step];
+      }),
+    ),
   }));
+  if (!job.repo) {
+    for (const key of ['push', 'requests', 'poll'] as const) {
+      if (job.triggers[key] !== undefined && job.triggers[key] !== false) {
+        issues.push(loc.issue(['triggers', key], `the ${key} trigger needs a repo (repo.url)`));
+      }
+    }
+    job.stages.forEach((stage, si) =>
+      stage.steps.forEach((step, i) => {
+        if ('checkout' in step) issues.push(loc.issue(['stages', si, 'steps', i, 'checkout'], 'a checkout step needs a repo (repo.url)'));
+      }),
+    );
+  }
   const seen = new Set<string>();
   job.stages.forEach((s, si) => {
     if (seen.has(s.name)) issues.push(loc.issue(['stages', si, 'name'], `stage name '${s.name}' is used twice`));
@@ -122,7 +155,14 @@ export function parseJobYaml(text: string, file = 'job.yml'): JobConfig {
     params: job.params,
     env: job.env,
     secrets: job.secrets,
-    triggers: { cron, timezone: job.triggers.timezone },
+    triggers: {
+      cron,
+      timezone: job.triggers.timezone,
+      push: job.triggers.push === true ? { tags: false } : job.triggers.push ? job.triggers.push : null,
+      requests: job.triggers.requests === true ? {} : job.triggers.requests ? job.triggers.requests : null,
+      poll: job.triggers.poll,
+    },
+    status: job.status,
     timeoutMs: job.timeout,
     cancelPrevious: job.cancelPrevious,
     stages,
@@ -174,6 +214,12 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator): { s
       continueOnError: step.continueOnError === true,
     },
   };
+}
+
+/** Prepends the implicit checkout step unless the stage has its own. */
+function withCheckout(implicit: boolean, steps: AssignedStep[]): AssignedStep[] {
+  if (!implicit || steps.some((s) => s.kind === 'checkout')) return steps;
+  return [{ name: 'checkout', kind: 'checkout', config: {}, env: {}, continueOnError: false }, ...steps];
 }
 
 function firstLine(cmd: string, fallback: string): string {

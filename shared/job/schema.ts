@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration';
+import { unsafeRef, unsafeRepoUrl } from '../git';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -40,12 +41,59 @@ export const retrySchema = z.strictObject({
   lost: z.number().int().min(0).max(10).default(0),
 });
 
+const globList = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => ([] as string[]).concat(v));
+
 export const repoSchema = z.strictObject({
-  url: z.string().min(1),
-  branch: z.string().min(1).default('main'),
+  /** http(s), ssh, git, file URL, scp-like user@host:path or absolute path (checked by shared/git). */
+  url: z.string().min(1).superRefine((v, ctx) => {
+    const why = unsafeRepoUrl(v);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  }),
+  /** Branch built by manual and cron builds. */
+  branch: z.string().min(1).default('main').superRefine((v, ctx) => {
+    const why = unsafeRef(v);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  }),
+  /** Name of a team secret: an HTTP token (used as the password) or an SSH private key ("-----BEGIN ..."). */
+  credentials: z.string().regex(ENV_KEY_RE).optional(),
+  /** Name of a team secret holding the webhook secret (GitLab token, GitHub/Gitea HMAC key, generic token). */
+  webhookSecret: z.string().regex(ENV_KEY_RE).default('WEBHOOK_SECRET'),
+  /** Shallow clone depth; 0 fetches the whole history. */
+  depth: z.number().int().min(0).default(1),
+  submodules: z.boolean().default(false),
+});
+
+export const pushTriggerSchema = z.strictObject({
+  /** Branch globs (`main`, `release/*`); default: every branch. */
+  branches: globList.optional(),
+  /** Build tags too: true, false, or tag globs. */
+  tags: z.union([z.boolean(), globList]).default(false),
+  /** Build only when a changed file matches one of these globs (`src/**`). */
+  paths: globList.optional(),
+});
+
+export const requestTriggerSchema = z.strictObject({
+  /** Target branch globs of merge/pull requests; default: every branch. */
+  branches: globList.optional(),
+});
+
+export const statusSchema = z.strictObject({
+  provider: z.enum(['gitlab', 'github', 'gitea']),
+  /** API base, e.g. https://gitlab.example/api/v4 or https://api.github.com. */
+  apiUrl: z.string().url(),
+  /** Name of a team secret holding the API token. */
+  token: z.string().regex(ENV_KEY_RE),
+  /** Status context shown by the provider; default `slipway/<job>`. */
+  context: z.string().optional(),
 });
 
 export const triggersSchema = z.strictObject({
+  /** Push webhooks: true (every branch), or filters. Needs `repo`. */
+  push: z.union([z.boolean(), pushTriggerSchema]).optional(),
+  /** Merge requests (GitLab) / pull requests (GitHub, Gitea): true or filters. Needs `repo`. */
+  requests: z.union([z.boolean(), requestTriggerSchema]).optional(),
+  /** Poll the repository with ls-remote on this cron schedule, for repositories that cannot send webhooks. */
+  poll: z.string().optional(),
   /** One cron expression or a list (node-cron syntax, 5 or 6 fields). */
   cron: z.union([z.string(), z.array(z.string())]).optional(),
   /** IANA time zone for the cron expressions, e.g. Europe/Paris. Default: the master's. */
@@ -65,6 +113,8 @@ export const stageSchema = z.strictObject({
   /** Workspace-relative files or globs uploaded to the master when the stage succeeds. */
   artifacts: z.array(z.string().min(1)).default([]),
   retry: retrySchema.optional(),
+  /** Check out the build's commit before the first step (default true when the job has a repo). */
+  checkout: z.boolean().optional(),
   /** Raw steps; each is validated against its step kind by parseJobYaml. */
   steps: z.array(z.record(z.string(), z.unknown())).min(1, 'a stage needs at least one step'),
 });
@@ -84,5 +134,7 @@ export const jobSchema = z.strictObject({
   /** A new build cancels older queued builds of the same job and branch. */
   cancelPrevious: z.boolean().default(false),
   retry: retrySchema.default({ lost: 0 }),
+  /** Report pending/success/failure of builds to the Git provider's commit status API. */
+  status: statusSchema.optional(),
   stages: z.array(stageSchema).min(1, 'a job needs at least one stage'),
 });

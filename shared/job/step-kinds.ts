@@ -44,3 +44,26 @@ export const shellConfigSchema = z
   .transform((v) => (typeof v === 'string' ? { run: v } : v));
 
 registerStepKind({ kind: 'shell', aliases: ['sh', 'compile', 'test', 'run'], config: shellConfigSchema });
+
+/**
+ * Checkout: `checkout: {}` / `checkout: true`, or `{ depth?, submodules?, path? }` overriding the job's repo
+ * settings. Added automatically as the first step of every stage of a job with a repo (unless the stage
+ * says `checkout: false` or has its own checkout step).
+ */
+export const checkoutConfigSchema = z
+  .union([
+    z.literal(true),
+    z.null(),
+    z.strictObject({
+      depth: z.number().int().min(0).optional(),
+      submodules: z.boolean().optional(),
+      /** Sub-directory of the workspace to check out into (default: the workspace itself). */
+      path: z
+        .string()
+        .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must stay inside the workspace')
+        .optional(),
+    }),
+  ])
+  .transform((v) => (v === true || v === null ? {} : v));
+
+registerStepKind({ kind: 'checkout', aliases: [], config: checkoutConfigSchema });

@@ -19,7 +19,7 @@ export const ClientUnsubscribeSchema = z.object({ type: z.literal('client:unsubs
 export const ClientMessageSchema = z.discriminatedUnion('type', [ClientSubscribeSchema, ClientUnsubscribeSchema]);
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 
-export type BuildStatus = 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
+export type BuildStatus = 'waiting' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
 export type StageStatus = BuildStatus | 'lost' | 'skipped' | 'error';
 
 export type StreamMessage =

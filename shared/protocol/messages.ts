@@ -20,6 +20,8 @@
  *  5. resume           after a disconnect or a master restart the agent reconnects with backoff, sends hello
  *                      with its running stage runs; master:accepted tells each one's stored seq and whether
  *                      to continue; the agent replays records after it. No record is lost or stored twice.
+ *     agent:checkout  (a record too) what the checkout step found: commit metadata and, when the master
+ *                      did not know them, the files changed since the previous built commit.
  *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
  *                      reports agent:stage-finished with status 'cancelled'.
  *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
@@ -31,7 +33,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -140,6 +142,16 @@ export const StageFinishedSchema = z.object({
   at: z.number(),
 });
 
+export const CheckoutSchema = z.object({
+  type: z.literal('agent:checkout'),
+  ...recordBase,
+  sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
+  author: z.string().max(512),
+  message: z.string().max(65536),
+  /** Files changed since source.previousSha; absent when the master already knew them or no base exists. */
+  changedFiles: z.array(z.string().max(4096)).max(100_000).optional(),
+});
+
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
   AgentHeartbeatSchema,
@@ -147,6 +159,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   StepStartedSchema,
   StepFinishedSchema,
   StageFinishedSchema,
+  CheckoutSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
@@ -154,7 +167,8 @@ export type StepStarted = z.infer<typeof StepStartedSchema>;
 export type StepFinished = z.infer<typeof StepFinishedSchema>;
 export type StageFinished = z.infer<typeof StageFinishedSchema>;
 /** The JSON records that share the seq space with log chunks. */
-export type StageRecord = StepStarted | StepFinished | StageFinished;
+export type Checkout = z.infer<typeof CheckoutSchema>;
+export type StageRecord = StepStarted | StepFinished | StageFinished | Checkout;
 
 // ---------------------------------------------------------------- master -> agent
 
@@ -170,6 +184,28 @@ export const AssignedStepSchema = z.object({
   continueOnError: z.boolean().default(false),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
+
+export const SourceSchema = z.object({
+  /** Repository URL, checked with shared/git unsafeRepoUrl on both sides. */
+  url: z.string().min(1),
+  /** Commit of the build (full sha). */
+  sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
+  /** Full ref it came from (refs/heads/main, refs/tags/v1, refs/merge-requests/7/head...), fetched to reach sha. */
+  ref: z.string().min(1),
+  branch: z.string().optional(),
+  /** Shallow depth (0 = full history). */
+  depth: z.number().int().nonnegative(),
+  submodules: z.boolean(),
+  /** Name of the entry in `secrets` holding the credentials (HTTP token or SSH private key). */
+  credentials: z.string().optional(),
+  /** Commit of the job's previous build on this branch: the agent diffs against it when changedFiles are unknown. */
+  previousSha: z.string().optional(),
+  /** True when the master already has the changed files (from the webhook payload). */
+  knowsChangedFiles: z.boolean(),
+  /** Per-job cache key for the agent's workspace cache (incremental fetches). */
+  cacheKey: z.string().regex(/^[A-Za-z0-9._-]+$/),
+});
+export type Source = z.infer<typeof SourceSchema>;
 
 export const MasterAssignSchema = z.object({
   type: z.literal('master:assign'),
@@ -192,6 +228,8 @@ export const MasterAssignSchema = z.object({
   /** Artifacts of earlier stages of this build, downloaded into the workspace before the first step. */
   inputArtifacts: z.array(z.object({ id, path: z.string(), size: z.number().int(), sha256: z.string() })).default([]),
   leaseTtlMs: z.number().int().positive(),
+  /** The commit to check out, for jobs with a repo. The checkout executor fetches exactly `sha`. */
+  source: SourceSchema.optional(),
 });
 export type MasterAssign = z.infer<typeof MasterAssignSchema>;
 

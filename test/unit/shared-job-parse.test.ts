@@ -44,7 +44,7 @@ describe('parseJobYaml', () => {
     expect(job.name).toBe('shop-web');
     expect(job.env).toEqual({ A: '1' });
     expect(job.timeoutMs).toBe(3_600_000);
-    expect(job.triggers).toEqual({ cron: ['0 3 * * *'], timezone: 'Europe/Paris' });
+    expect(job.triggers).toEqual({ cron: ['0 3 * * *'], timezone: 'Europe/Paris', push: null, requests: null, poll: undefined });
     expect(job.stages[0].steps.map((s) => [s.name, s.kind])).toEqual([
       ['compile', 'shell'],
       ['test', 'shell'],
@@ -85,5 +85,49 @@ describe('parseJobYaml', () => {
   it('refuses a step with two kinds and a non-map file', () => {
     expect(issuesOf(valid.replace('- compile: make', '- { compile: make, sh: ls }'))[0].message).toMatch(/exactly one step kind/);
     expect(issuesOf('- just\n- a list\n')[0].message).toMatch(/YAML map/);
+  });
+});
+
+describe('parseJobYaml: repositories and Git triggers', () => {
+  const gitJob = `name: web
+team: shop
+repo: { url: "git@git.example:shop/web.git", credentials: GIT_KEY, depth: 5 }
+triggers:
+  push: { branches: [main, "release/*"], paths: ["src/**"] }
+  requests: true
+  poll: "*/5 * * * *"
+stages:
+  - name: build
+    environment: ci
+    steps: [ { sh: make } ]
+  - name: docs
+    environment: ci
+    checkout: false
+    steps: [ { sh: ls } ]
+`;
+
+  it('adds an implicit checkout step unless the stage opts out', () => {
+    const job = parseJobYaml(gitJob, 'jobs/web.yml');
+    expect(job.repo).toMatchObject({ url: 'git@git.example:shop/web.git', branch: 'main', depth: 5, submodules: false, webhookSecret: 'WEBHOOK_SECRET' });
+    expect(job.stages[0].steps.map((s) => s.kind)).toEqual(['checkout', 'shell']);
+    expect(job.stages[1].steps.map((s) => s.kind)).toEqual(['shell']);
+    expect(job.triggers.push).toEqual({ branches: ['main', 'release/*'], tags: false, paths: ['src/**'] });
+    expect(job.triggers.requests).toEqual({});
+    expect(job.triggers.poll).toBe('*/5 * * * *');
+  });
+
+  it('refuses URLs and branches that could inject into git', () => {
+    const ext = issuesOf(gitJob.replace('"git@git.example:shop/web.git"', '"ext::sh -c touch% /tmp/x"'));
+    expect(ext[0]).toMatchObject({ line: 3, field: 'repo.url' });
+    expect(ext[0].message).toMatch(/remote helper transport/);
+    const opt = issuesOf(gitJob.replace('depth: 5', 'depth: 5, branch: "--upload-pack=touch"'));
+    expect(opt[0].field).toBe('repo.branch');
+    expect(opt[0].message).toMatch(/starts with '-'/);
+  });
+
+  it('needs a repo for Git triggers and checkout steps', () => {
+    const noRepo = gitJob.replace(/^repo:.*\n/m, '');
+    const issues = issuesOf(noRepo);
+    expect(issues.map((i) => i.field)).toEqual(['triggers.push', 'triggers.requests', 'triggers.poll']);
   });
 });

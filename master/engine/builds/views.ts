@@ -13,7 +13,11 @@ export interface BuildJoinRow {
   params: string;
   trigger: string;
   branch: string | null;
+  ref: string | null;
   commit_sha: string | null;
+  commit_info: string | null;
+  request: string | null;
+  approved_by: string | null;
   error: string | null;
   created_at: number;
   started_at: number | null;
@@ -21,7 +25,7 @@ export interface BuildJoinRow {
 }
 
 const BUILD_COLS = `b.id, b.job_id, j.name AS job, t.name AS team, j.team_id, b.number, b.status, b.params, b.trigger, b.branch,
-  b.commit_sha, b.error, b.created_at, b.started_at, b.finished_at
+  b.ref, b.commit_sha, b.commit_info, b.request, b.approved_by, b.error, b.created_at, b.started_at, b.finished_at
   FROM builds b JOIN jobs j ON j.id = b.job_id JOIN teams t ON t.id = j.team_id`;
 
 export function getBuildRow(db: Db, id: number): BuildJoinRow | undefined {
@@ -45,7 +49,11 @@ export function toBuildInfo(r: BuildJoinRow): BuildInfo {
     params: JSON.parse(r.params) as Record<string, string>,
     trigger: JSON.parse(r.trigger) as BuildInfo['trigger'],
     branch: r.branch,
+    ref: r.ref,
     commit: r.commit_sha,
+    commitInfo: r.commit_info ? (JSON.parse(r.commit_info) as BuildInfo['commitInfo']) : null,
+    request: r.request ? (JSON.parse(r.request) as BuildInfo['request']) : null,
+    approvedBy: r.approved_by,
     error: r.error,
     createdAt: r.created_at,
     startedAt: r.started_at,

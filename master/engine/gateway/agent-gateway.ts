@@ -186,6 +186,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       case 'agent:step-started':
       case 'agent:step-finished':
       case 'agent:stage-finished':
+      case 'agent:checkout':
         return records.addEvent(session, msg);
       default:
         assertNever(msg);

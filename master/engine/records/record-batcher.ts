@@ -45,6 +45,9 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
   const stepStarted = db.prepare(
     "UPDATE step_runs SET status = 'running', started_at = ? WHERE stage_run_id = ? AND step_index = ? RETURNING name",
   );
+  const checkout = db.prepare(
+    `UPDATE builds SET commit_sha = ?, commit_info = json_patch(?, COALESCE(commit_info, '{}')) WHERE id = ?`,
+  );
   const stepFinished = db.prepare(
     `UPDATE step_runs SET status = ?, exit_code = ?, error = ?, finished_at = ?, duration_ms = ?
      WHERE stage_run_id = ? AND step_index = ? RETURNING name`,
@@ -131,7 +134,8 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
     const m = p.msg;
     switch (m.type) {
       case 'agent:step-started': {
-        const step = stepStarted.get(now, run.id, m.stepIndex) as { name: string } | undefined;
+        // The agent's clock: when the step's process was spawned (the dispatch benchmark reads it).
+        const step = stepStarted.get(Math.round(m.at), run.id, m.stepIndex) as { name: string } | undefined;
         if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: 'running' });
         return;
       }
@@ -144,6 +148,13 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
         finishStage(core, fx, run, m.status, m.error ?? null, now);
         run.status = m.status;
         return;
+      case 'agent:checkout': {
+        // What the webhook told stays; the agent fills in what it did not (author, message, changed files).
+        const info: Record<string, unknown> = { author: m.author, message: m.message };
+        if (m.changedFiles) info.changedFiles = m.changedFiles;
+        checkout.run(m.sha, JSON.stringify(info), run.build_id);
+        return;
+      }
       default:
         assertNever(m);
     }
