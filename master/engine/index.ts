@@ -19,6 +19,8 @@ import type { Server } from 'node:http';
 import type { MasterContext } from '../context';
 import { artifactRoutes } from './artifacts/routes';
 import { agentRoutes } from './agents/routes';
+import type { EnginePort } from '../webhooks/pipeline';
+import { createTriggerPort } from './builds/create-build';
 import { buildRoutes } from './builds/routes';
 import { createCore } from './core';
 import { createAgentGateway } from './gateway/agent-gateway';
@@ -36,6 +38,8 @@ export interface Engine {
   router: Router;
   attach(server: Server): void;
   stop(): Promise<void>;
+  /** Build creation for the push pipeline (webhooks and polling; master/webhooks/pipeline.ts). */
+  triggerPort: EnginePort;
 }
 
 export function createEngine(ctx: MasterContext): Engine {
@@ -68,6 +72,7 @@ export function createEngine(ctx: MasterContext): Engine {
   return {
     agentRouter: artifacts.agentRouter,
     router,
+    triggerPort: createTriggerPort(core),
     attach(server) {
       server.on('upgrade', (req, socket, head) => {
         const path = (req.url ?? '').split('?')[0];

@@ -4,9 +4,11 @@
  * inserts its stage runs (first one queued, the rest pending) and, with cancelPrevious, cancels older
  * queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
  */
+import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
 import type { JobConfig } from '../../../shared/job';
-import type { EngineCore, Effects } from '../core';
+import type { EnginePort } from '../../webhooks/pipeline';
+import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
 
 export interface BuildTrigger {
@@ -27,6 +29,18 @@ export interface NewBuild {
   trigger: BuildTrigger;
   /** Stages before this index are created as 'skipped' (partial re-run). */
   fromStage?: number;
+  /** Full ref to build (refs/heads/main, refs/tags/v1, refs/pull/7/head); push and request builds. */
+  ref?: string | null;
+  /** Exact commit to build; null lets the agent resolve the ref's head. */
+  sha?: string | null;
+  /** Commit metadata known from the trigger (the agent's checkout completes it). */
+  commitInfo?: CommitInfo | null;
+  request?: RequestInfo | null;
+  /**
+   * 'waiting': a fork's request build; every stage stays 'pending' and nothing is dispatched until
+   * POST /builds/:id/approve queues it. Default 'queued'.
+   */
+  status?: 'queued' | 'waiting';
 }
 
 /**
@@ -75,24 +89,27 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
       .prepare<[number], { n: number }>('UPDATE jobs SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n')
       .get(nb.jobId);
     if (!row) throw new Error(`job ${nb.jobId} vanished`);
+    const waiting = nb.status === 'waiting';
     const buildId = Number(
       db
         .prepare(
-          `INSERT INTO builds (job_id, number, status, yaml, params, trigger, branch, created_at)
-           VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+          `INSERT INTO builds (job_id, number, status, yaml, params, trigger, branch, ref, commit_sha, commit_info, request, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(nb.jobId, row.n, nb.yaml, JSON.stringify(nb.params), JSON.stringify(nb.trigger), nb.branch, now).lastInsertRowid,
+        .run(nb.jobId, row.n, waiting ? 'waiting' : 'queued', nb.yaml, JSON.stringify(nb.params), JSON.stringify(nb.trigger), nb.branch,
+          nb.ref ?? null, nb.sha ?? null, nb.commitInfo ? JSON.stringify(nb.commitInfo) : null, nb.request ? JSON.stringify(nb.request) : null, now)
+        .lastInsertRowid,
     );
     core.buildConfig(buildId, nb.yaml);
     const from = nb.fromStage ?? 0;
     nb.config.stages.forEach((stage, i) => {
-      const status = i < from ? 'skipped' : i === from ? 'queued' : 'pending';
+      const status = i < from ? 'skipped' : i === from && !waiting ? 'queued' : 'pending';
       insertStageRun(db, buildId, i, stage, 1, status, now);
     });
-    fx.status.push({ type: 'stream:status', buildId, status: 'queued' });
-    fx.dispatch = true;
+    fx.status.push({ type: 'stream:status', buildId, status: waiting ? 'waiting' : 'queued' });
+    fx.dispatch = !waiting;
 
-    if (nb.config.cancelPrevious) {
+    if (nb.config.cancelPrevious && !waiting) {
       const older = db
         .prepare<[number, string | null, number], { id: number }>(
           "SELECT id FROM builds WHERE job_id = ? AND branch IS ? AND status = 'queued' AND id < ?",
@@ -102,4 +119,25 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
     }
     return buildId;
   })();
+}
+
+/**
+ * The engine's side of the push pipeline (master/webhooks/pipeline.ts EnginePort): one transaction in which
+ * builds are created; their stream announcements and the dispatch pass run after the commit.
+ */
+export function createTriggerPort(core: EngineCore): EnginePort {
+  const numberOf = core.db.prepare<[number], { number: number }>('SELECT number FROM builds WHERE id = ?');
+  return {
+    transaction(fn) {
+      const fx = new Effects();
+      const out = core.db.transaction(() =>
+        fn((nb) => {
+          const buildId = createBuild(core, fx, nb);
+          return { buildId, number: numberOf.get(buildId)!.number };
+        }),
+      )();
+      core.apply(fx);
+      return out;
+    },
+  };
 }
