@@ -58,6 +58,12 @@ export interface EngineCore {
   requestDispatch(): void;
   /** Set by Engine.stop(): no more passes (the store closes right after). */
   stopped: boolean;
+  /**
+   * Registers a listener told, after each commit (from apply), the last build status of every build the
+   * transaction touched (the commit status reporter). Listeners must not throw nor block: they are called
+   * synchronously inside apply.
+   */
+  onBuildStatus(listener: (buildId: number, status: BuildStatus) => void): void;
 }
 
 const CONFIG_CACHE_MAX = 1000;
@@ -65,6 +71,7 @@ const CONFIG_CACHE_MAX = 1000;
 /** Builds the core; `dispatch` is the scheduler's pass, wired by createEngine. */
 export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, dispatch: () => void): EngineCore {
   const configs = new Map<number, JobConfig>();
+  const statusListeners: ((buildId: number, status: BuildStatus) => void)[] = [];
   const yamlOf = ctx.db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?');
   let dispatchQueued = false;
 
@@ -98,6 +105,22 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
         });
       }
       if (fx.dispatch) core.requestDispatch();
+      if (statusListeners.length && fx.status.length) {
+        const last = new Map<number, BuildStatus>();
+        for (const m of fx.status) last.set(m.buildId, m.status);
+        for (const [buildId, status] of last) {
+          for (const l of statusListeners) {
+            try {
+              l(buildId, status);
+            } catch (err) {
+              ctx.log.error({ err, buildId }, 'build status listener failed');
+            }
+          }
+        }
+      }
+    },
+    onBuildStatus(listener) {
+      statusListeners.push(listener);
     },
     requestDispatch() {
       if (dispatchQueued) return;
