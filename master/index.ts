@@ -25,6 +25,8 @@ import { JobsService } from './jobs/service';
 import { SecretStore } from './secrets/store';
 import { openDb } from './store/db';
 import type { Platform } from './api';
+import { createPushPipeline } from './webhooks/pipeline';
+import { webhookRoutes } from './webhooks/routes';
 
 export type { MasterOptions } from './config';
 
@@ -70,7 +72,9 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
 
     engine = createEngine(ctx);
     const pf: Platform = { ctx, jobs, secrets, agentTokens, loginLimiter: createRateLimiter(config.loginRateLimit.max, config.loginRateLimit.windowMs) };
-    const app = createApp(pf, engine);
+    // Webhooks and the poller feed one pipeline; it creates builds through the engine's trigger port.
+    const pushPipeline = createPushPipeline(ctx, engine.triggerPort);
+    const app = createApp(pf, engine, webhookRoutes(pushPipeline));
     const { server, port, url } = await listen(config, app);
     // https.Server emits the same 'upgrade' events as http.Server; the engine only listens for those.
     engine.attach(server as Server);

@@ -1,9 +1,9 @@
 /**
  * The express app: security headers, /healthz, the engine's agent routes (agent-token auth, before user
- * auth), JSON bodies, login, user authentication, the platform routes, the engine's routes, a JSON 404 for
+ * auth), the Git webhooks (their own credentials and raw bodies, before user auth), JSON bodies, login, user authentication, the platform routes, the engine's routes, a JSON 404 for
  * unknown /api paths, the web UI at `/`, and the one error handler.
  */
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import { readFileSync } from 'node:fs';
 import { loginRoutes, platformRoutes, type Platform } from '../api';
 import type { Engine } from '../engine';
@@ -15,7 +15,8 @@ import { webRoot, webUi } from './static';
 export const JSON_BODY_LIMIT = '1mb';
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'router'>): Express {
+/** `hooks` (master/webhooks/routes.ts) is mounted at /api/v1/hooks before user auth, with its own raw-body parser. */
+export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'router'>, hooks?: Router): Express {
   const { ctx } = pf;
   const app = express();
   app.disable('x-powered-by');
@@ -24,6 +25,7 @@ export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'ro
     res.json({ ok: true, version: VERSION });
   });
   app.use('/api/v1/agent', engine.agentRouter);
+  if (hooks) app.use('/api/v1/hooks', hooks);
   app.use('/api/v1', express.json({ limit: JSON_BODY_LIMIT }));
   app.use('/api/v1', loginRoutes(pf));
   app.use('/api/v1', requireUser(ctx));
