@@ -32,6 +32,8 @@ import { startRetention } from './retention';
 import { createDispatcher } from './scheduler/dispatcher';
 import { createStreamHub } from './stream/hub';
 import { startCron } from './triggers/cron';
+import { triggerRoutes } from './triggers/routes';
+import { startStatusReporter } from '../status/reporter';
 
 export interface Engine {
   agentRouter: Router;
@@ -57,6 +59,9 @@ export function createEngine(ctx: MasterContext): Engine {
   const sweeper = startSweeper(core);
   const cron = startCron(core);
   const retention = startRetention(core);
+  // target_url of commit statuses: the configured public URL, else the address the server listens on.
+  let listenUrl = `${ctx.config.tls ? 'https' : 'http'}://${ctx.config.host}:${ctx.config.port}`;
+  const statusReporter = startStatusReporter(core, { baseUrl: () => ctx.config.publicUrl ?? listenUrl });
   logs.start();
 
   const artifacts = artifactRoutes(ctx);
@@ -65,6 +70,7 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(agentRoutes(core, gateway));
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);
+  router.use(triggerRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
@@ -74,6 +80,11 @@ export function createEngine(ctx: MasterContext): Engine {
     router,
     triggerPort: createTriggerPort(core),
     attach(server) {
+      const addr = server.address();
+      if (addr && typeof addr === 'object') {
+        const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        listenUrl = `${ctx.config.tls ? 'https' : 'http'}://${host}:${addr.port}`;
+      }
       server.on('upgrade', (req, socket, head) => {
         const path = (req.url ?? '').split('?')[0];
         if (path === '/ws/agent') gateway.handleUpgrade(req, socket, head);
@@ -86,6 +97,7 @@ export function createEngine(ctx: MasterContext): Engine {
       stopped = true;
       core.stopped = true;
       cron.stop();
+      statusReporter.stop();
       sweeper.stop();
       retention.stop();
       records.flush();

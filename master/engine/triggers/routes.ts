@@ -1,0 +1,63 @@
+/**
+ * Trigger history API ([G] GET /api/v1/jobs/:job/triggers -> TriggerEventInfo[], newest first): which
+ * webhook delivery or poll started which build of a job, or why it was ignored, rejected or a duplicate.
+ * Read role in the job's team; a job of another team answers 404 like a job that does not exist.
+ * `?limit=` (default 50, at most 500) and `?before=<event id>` page through older events.
+ */
+import { Router } from 'express';
+import type { TriggerEventInfo } from '../../../shared/api';
+import { badRequest, notFound } from '../../../shared/errors';
+import type { MasterContext } from '../../context';
+
+interface EventRow {
+  id: number;
+  provider: string;
+  event: string;
+  delivery_id: string | null;
+  ref: string | null;
+  sha: string | null;
+  outcome: TriggerEventInfo['outcome'];
+  reason: string;
+  build_id: number | null;
+  created_at: number;
+}
+
+function positive(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^[1-9]\d*$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${String(v)}'`);
+  return Number(v);
+}
+
+export function triggerRoutes(ctx: MasterContext): Router {
+  const r = Router();
+  // Disabled jobs keep their history: look the job up in the table, not only among enabled jobs.
+  const jobOf = ctx.db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?');
+  const events = ctx.db.prepare<[number, number, number], EventRow>(
+    `SELECT id, provider, event, delivery_id, ref, sha, outcome, reason, build_id, created_at
+     FROM trigger_events WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+  );
+
+  r.get('/jobs/:job/triggers', (req, res) => {
+    if (!req.principal) throw new Error('trigger routes mounted without user authentication');
+    const job = jobOf.get(req.params.job);
+    if (!job) throw notFound(`job '${req.params.job}'`);
+    ctx.access.check(req.principal, job.teamId, 'read', `job '${req.params.job}'`);
+    const limit = Math.min(positive(req.query.limit, 'limit') ?? 50, 500);
+    const before = positive(req.query.before, 'before') ?? Number.MAX_SAFE_INTEGER;
+    const out: TriggerEventInfo[] = events.all(job.id, before, limit).map((e) => ({
+      id: e.id,
+      provider: e.provider,
+      event: e.event,
+      deliveryId: e.delivery_id,
+      ref: e.ref,
+      sha: e.sha,
+      outcome: e.outcome,
+      reason: e.reason,
+      buildId: e.build_id,
+      createdAt: e.created_at,
+    }));
+    res.json(out);
+  });
+
+  return r;
+}
