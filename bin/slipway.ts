@@ -11,6 +11,7 @@ import { registerBuildCommands } from './commands/builds';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
+import { registerTriggersCommand } from './commands/triggers';
 import { fail } from './lib/output';
 
 const program = new Command('slipway')
@@ -24,6 +25,7 @@ registerAgentStartCommand(agent);
 registerLoginCommand(program);
 registerBuildCommands(program);
 registerLogsCommand(program);
+registerTriggersCommand(program);
 registerAdminCommands(program, agent);
 
 program.parseAsync(process.argv).catch(fail);

@@ -22,6 +22,7 @@ import type {
   Role,
   SearchHit,
   TeamInfo,
+  TriggerEventInfo,
   TriggerRequest,
   UserInfo,
 } from '../api';
@@ -206,6 +207,14 @@ export class ApiClient {
   }
   getBuild(id: number) {
     return this.get<BuildDetail>(`/builds/${id}`);
+  }
+  /** A job's trigger history (webhook deliveries and polls), newest first. */
+  listTriggers(job: string, opts: { limit?: number; before?: number } = {}) {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.before !== undefined) q.set('before', String(opts.before));
+    const qs = q.toString();
+    return this.get<TriggerEventInfo[]>(`/jobs/${enc(job)}/triggers${qs ? `?${qs}` : ''}`);
   }
   cancelBuild(id: number) {
     return this.post<BuildInfo>(`/builds/${id}/cancel`);
