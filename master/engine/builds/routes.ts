@@ -1,10 +1,10 @@
 /**
- * Builds API (shared/api.ts, [E] routes): trigger, list, detail, cancel, re-run. Mounted after user
+ * Builds API (shared/api.ts, [E] routes): trigger, list, detail, cancel, re-run, approve (fork requests). Mounted after user
  * authentication; every route checks the caller's team: 'read' for GETs, 'trigger' for the rest. A build
  * of a team the caller is not in answers 404, exactly like a build that does not exist.
  */
 import { Router, type Request } from 'express';
-import type { TriggerRequest } from '../../../shared/api';
+import type { CommitInfo, RequestInfo, TriggerRequest } from '../../../shared/api';
 import { badRequest, conflict, notFound } from '../../../shared/errors';
 import type { Principal } from '../../context';
 import { Effects, type EngineCore } from '../core';
@@ -98,9 +98,38 @@ export function buildRoutes(core: EngineCore): Router {
       branch: src.branch,
       trigger: { kind: 'rerun', user: principal(req).username, from: src.id, ...(stage !== undefined ? { stage } : {}) },
       fromStage,
+      // Same commit and request: a re-run of a fork's build stays a fork build (no secrets); the caller's
+      // trigger right is its approval.
+      ref: src.ref,
+      sha: src.commit_sha,
+      commitInfo: src.commit_info ? (JSON.parse(src.commit_info) as CommitInfo) : null,
+      request: src.request ? (JSON.parse(src.request) as RequestInfo) : null,
     });
     core.apply(fx);
     res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  /**
+   * Approves a fork's request build ('waiting'): records the approver and queues its first stage.
+   * Trigger role on the job's team; any other status is a conflict (409).
+   */
+  r.post('/builds/:id/approve', (req, res) => {
+    const row = buildFor(req, 'trigger');
+    const user = principal(req).username;
+    const fx = new Effects();
+    const now = Date.now();
+    db.transaction(() => {
+      const ok = db.prepare("UPDATE builds SET status = 'queued', approved_by = ? WHERE id = ? AND status = 'waiting'").run(user, row.id).changes;
+      if (!ok) throw conflict(`build ${row.id} is not waiting for approval (status ${row.status})`);
+      db.prepare(
+        `UPDATE stage_runs SET status = 'queued', queued_at = ? WHERE id =
+           (SELECT id FROM stage_runs WHERE build_id = ? AND status = 'pending' ORDER BY stage_index, attempt LIMIT 1)`,
+      ).run(now, row.id);
+      fx.status.push({ type: 'stream:status', buildId: row.id, status: 'queued' });
+      fx.dispatch = true;
+    })();
+    core.apply(fx);
+    res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
 
   /** Disabled or removed jobs keep their history; jobs.byName may only know enabled ones. */

@@ -4,8 +4,17 @@
  * the team's secrets named by the job, and the artifacts of earlier stages as inputs. For a partial re-run
  * the earlier stages were skipped, so their artifacts come from the build that was re-run (followed back
  * through re-runs of re-runs).
+ *
+ * Jobs with a repo get `source` (the exact commit, its ref, depth, submodules, the credentials' secret
+ * name, the previous built commit of the branch for diffs, a per-job cache key) once the build knows its
+ * commit. Request builds from forks get no secrets at all, not even the repository credentials: their
+ * code is not the team's.
  */
-import type { MasterAssign } from '../../../shared/protocol/messages';
+import { createHash } from 'node:crypto';
+import type { CommitInfo, RequestInfo } from '../../../shared/api';
+import { normalizeRepoUrl, parseRef } from '../../../shared/git';
+import type { JobConfig } from '../../../shared/job';
+import type { MasterAssign, Source } from '../../../shared/protocol/messages';
 import type { EngineCore } from '../core';
 
 interface RunInfo {
@@ -18,6 +27,10 @@ interface RunInfo {
   params: string;
   branch: string | null;
   commit_sha: string | null;
+  ref: string | null;
+  commit_info: string | null;
+  request: string | null;
+  job_id: number;
   job: string;
   team: string;
   team_id: number;
@@ -30,7 +43,7 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
   const r = db
     .prepare<[number], RunInfo>(
       `SELECT sr.id, sr.build_id, sr.stage_index, sr.attempt, sr.lease_epoch, b.number, b.params, b.branch, b.commit_sha,
-              j.name AS job, t.name AS team, j.team_id
+              b.ref, b.commit_info, b.request, b.job_id, j.name AS job, t.name AS team, j.team_id
        FROM stage_runs sr JOIN builds b ON b.id = sr.build_id JOIN jobs j ON j.id = b.job_id JOIN teams t ON t.id = j.team_id
        WHERE sr.id = ?`,
     )
@@ -51,6 +64,13 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
   };
   if (r.branch) env.SLIPWAY_BRANCH = r.branch;
   if (r.commit_sha) env.SLIPWAY_COMMIT = r.commit_sha;
+  const fork = r.request ? (JSON.parse(r.request) as RequestInfo).fork : false;
+  const secrets = fork || !config.secrets.length ? {} : ctx.secrets.resolve(r.team_id, config.secrets);
+  const source = sourceOf(core, r, config);
+  if (source?.credentials) {
+    if (fork) delete source.credentials;
+    else Object.assign(secrets, ctx.secrets.resolve(r.team_id, [source.credentials]));
+  }
   return {
     type: 'master:assign',
     stageRunId: r.id,
@@ -65,9 +85,39 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
       timeoutMs: stage.timeoutMs,
     },
     env,
-    secrets: config.secrets.length ? ctx.secrets.resolve(r.team_id, config.secrets) : {},
+    secrets,
     inputArtifacts: inputArtifacts(core, r.build_id, r.stage_index),
     leaseTtlMs: ctx.config.leaseTtlMs,
+    ...(source ? { source } : {}),
+  };
+}
+
+/** The commit to check out; undefined without a repo or before the build knows its commit. */
+function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | undefined {
+  const repo = config.repo;
+  if (!repo || !r.commit_sha) return undefined;
+  const ref = r.ref ?? `refs/heads/${r.branch ?? repo.branch}`;
+  const branch = parseRef(ref).branch ?? r.branch ?? undefined;
+  // The base for the agent's diff: the newest earlier build of this job on the same branch (or ref) that knows its commit.
+  const prev = core.db
+    .prepare<[{ job: number; id: number; branch: string | null; ref: string }], { commit_sha: string }>(
+      `SELECT commit_sha FROM builds WHERE job_id = @job AND id < @id AND commit_sha IS NOT NULL
+         AND (branch = @branch OR (@branch IS NULL AND ref = @ref)) ORDER BY id DESC LIMIT 1`,
+    )
+    .get({ job: r.job_id, id: r.build_id, branch: r.branch, ref });
+  const info = r.commit_info ? (JSON.parse(r.commit_info) as CommitInfo) : {};
+  const repoHash = createHash('sha256').update(normalizeRepoUrl(repo.url)).digest('hex').slice(0, 16);
+  return {
+    url: repo.url,
+    sha: r.commit_sha,
+    ref,
+    ...(branch ? { branch } : {}),
+    depth: repo.depth,
+    submodules: repo.submodules,
+    ...(repo.credentials ? { credentials: repo.credentials } : {}),
+    ...(prev && prev.commit_sha !== r.commit_sha ? { previousSha: prev.commit_sha } : {}),
+    knowsChangedFiles: Array.isArray(info.changedFiles),
+    cacheKey: `job-${r.job_id}-${repoHash}`,
   };
 }
 
