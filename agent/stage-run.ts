@@ -151,7 +151,23 @@ async function runStep(
     result = { status: 'error', exitCode: null, error: `no executor for step kind '${step.kind}' on agent (has: ${deps.executors.list().map((e) => e.kind).join(', ')})` };
   } else {
     result = await executor
-      .run({ step, workspace, env, output: shipper, signal: controller.signal, runAs: deps.workspaces.runAs, started })
+      .run({
+        step,
+        workspace,
+        env,
+        output: shipper,
+        signal: controller.signal,
+        runAs: deps.workspaces.runAs,
+        started,
+        source: a.source,
+        secrets: a.secrets,
+        workDir: deps.workspaces.workDir,
+        recordCheckout: (info) => {
+          // The log line before it must be stored first: records share one seq order.
+          shipper.flush();
+          records.appendEvent({ type: 'agent:checkout', ...info });
+        },
+      })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${step.kind}' failed: ${(e as Error).message}` }));
   }
   clearTimeout(timer);

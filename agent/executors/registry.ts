@@ -4,6 +4,7 @@
  */
 import type { ExecutorInfo } from '../../shared/protocol';
 import type { StepExecutor } from './types';
+import { checkoutExecutor } from './checkout';
 import { shellExecutor } from './shell';
 
 export class ExecutorRegistry {
@@ -29,5 +30,5 @@ export class ExecutorRegistry {
 
 /** A registry holding the built-in executors. */
 export function builtinExecutors(): ExecutorRegistry {
-  return new ExecutorRegistry().register(shellExecutor);
+  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor);
 }

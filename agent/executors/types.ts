@@ -4,7 +4,7 @@
  * step (workspace, env, secrets, log shipping, timeouts, cancel); an executor only runs the step.
  */
 import type { Readable } from 'node:stream';
-import type { AssignedStep } from '../../shared/protocol';
+import type { AssignedStep, Checkout, Source } from '../../shared/protocol';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
 
@@ -48,7 +48,18 @@ export interface StepContext {
   runAs?: RunAs;
   /** Call right after the step's process is spawned, with Date.now() (the dispatch benchmark's clock). */
   started(at: number): void;
+  /** The build's commit (master:assign.source), for jobs with a repo. */
+  source?: Source;
+  /** The assign's secrets by name (also in env); e.g. source.credentials names one. */
+  secrets: Record<string, string>;
+  /** The agent's work directory (root-only when the agent is root): executors keep caches under it. */
+  workDir: string;
+  /** Appends an agent:checkout record (commit metadata) to the stage run's ordered records. */
+  recordCheckout(info: CheckoutInfo): void;
 }
+
+/** What the checkout step found; becomes an agent:checkout record. */
+export type CheckoutInfo = Pick<Checkout, 'sha' | 'author' | 'message' | 'changedFiles'>;
 
 export interface StepResult {
   status: StepStatus;

@@ -3,12 +3,15 @@
  * to express "exit with code N", "print env var X", and "start a grandchild, record its pid, then wait".
  * Executors run for real (real processes, real workspaces, as the build user when the test runs as root).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretMasker } from '../../shared/mask';
-import { decodeLogChunk, type AssignedStep } from '../../shared/protocol';
+import { decodeLogChunk, type AssignedStep, type Source } from '../../shared/protocol';
+import { checkoutExecutor } from '../../agent/executors/checkout';
+import { builtinExecutors } from '../../agent/executors/registry';
 import { shellExecutor } from '../../agent/executors/shell';
 import type { StepExecutor, StepResult, StopReason } from '../../agent/executors/types';
 import { LogShipper } from '../../agent/log-shipper';
@@ -112,6 +115,9 @@ async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?
     signal: controller.signal,
     runAs: workspaces.runAs,
     started: (at) => (startedAt = at),
+    secrets: assign.secrets,
+    workDir,
+    recordCheckout: () => {},
   });
   if (opts.stopAfterFile) {
     const file = join(workspace, opts.stopAfterFile);
@@ -218,3 +224,78 @@ for (const f of fixtures) {
     });
   });
 }
+
+/**
+ * The checkout executor cannot express "exit with code N" or "start a grandchild", so it passes the parts of
+ * the contract that apply to it: identity, registration, config errors, stop before start, and a workspace
+ * of mode 0700 whose files belong to the build user.
+ */
+describe('StepExecutor conformance: checkout', () => {
+  const repoDir = join(workDir, 'conformance-repo');
+  let sha = '';
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repoDir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'c', GIT_AUTHOR_EMAIL: 'c@x', GIT_COMMITTER_NAME: 'c', GIT_COMMITTER_EMAIL: 'c@x' } }).trim();
+  beforeAll(() => {
+    mkdirSync(repoDir);
+    git('init', '--quiet');
+    writeFileSync(join(repoDir, 'f.txt'), 'content\n');
+    git('add', '.');
+    git('commit', '--quiet', '-m', 'c1');
+    sha = git('rev-parse', 'HEAD');
+  });
+  const source = (): Source => ({ url: `file://${repoDir}`, sha, ref: 'refs/heads/master', depth: 1, submodules: false, knowsChangedFiles: true, cacheKey: 'conf' });
+
+  async function runCo(config: Record<string, unknown>, src: Source | undefined, stop?: StopReason) {
+    const id = ++seq;
+    const workspace = await workspaces.create(1, id);
+    const transport = new CaptureTransport();
+    const output = new LogShipper(new RecordLog(id, 1, transport, 1 << 20), new SecretMasker([]), { maxChunkBytes: 65536, flushMs: 50 });
+    const controller = new AbortController();
+    if (stop) controller.abort(stop);
+    const checkouts: unknown[] = [];
+    const result = await checkoutExecutor.run({
+      step: { name: 'checkout', kind: 'checkout', config, env: {}, continueOnError: false },
+      workspace,
+      env: { PATH: process.env.PATH ?? '' },
+      output,
+      signal: controller.signal,
+      runAs: workspaces.runAs,
+      started: () => {},
+      source: src,
+      secrets: {},
+      workDir,
+      recordCheckout: (c) => checkouts.push(c),
+    });
+    output.flush();
+    output.close();
+    return { result, workspace, checkouts };
+  }
+
+  it('has a kind and a version and is a built-in', () => {
+    expect(checkoutExecutor.kind).toBe('checkout');
+    expect(checkoutExecutor.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(builtinExecutors().get('checkout')).toBe(checkoutExecutor);
+  });
+
+  it('rejects a config it cannot run with an error naming the problem', async () => {
+    const r = await runCo({ depth: -1 }, source());
+    expect(r.result).toMatchObject({ status: 'error', exitCode: null });
+    expect(r.result.error).toMatch(/depth/);
+    const noSource = await runCo({}, undefined);
+    expect(noSource.result.error).toMatch(/without a source/);
+  });
+
+  it('does nothing and reports the stop reason when stopped before it starts', async () => {
+    const r = await runCo({}, source(), { status: 'cancelled', graceMs: 100, message: 'cancelled by user' });
+    expect(r.result).toMatchObject({ status: 'cancelled', error: 'cancelled by user' });
+    expect(r.checkouts).toEqual([]);
+  });
+
+  it('succeeds with exit code 0 in a 0700 workspace whose files belong to the build user', async () => {
+    const r = await runCo({}, source());
+    expect(r.result).toEqual({ status: 'success', exitCode: 0 });
+    expect(r.checkouts).toHaveLength(1);
+    expect(statSync(r.workspace).mode & 0o777).toBe(0o700);
+    if (workspaces.runAs) expect(statSync(join(r.workspace, 'f.txt')).uid).toBe(workspaces.runAs.uid);
+  });
+});

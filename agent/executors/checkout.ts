@@ -1,0 +1,127 @@
+/**
+ * The checkout step: puts exactly the build's commit (master:assign.source.sha) into the workspace.
+ * The commit is fetched into the job's repository cache on this agent (agent/git/cache.ts: shallow by
+ * default, only new objects on later builds), copied into a fresh repository in the workspace
+ * (agent/git/workspace-checkout.ts), and reported to the master as an agent:checkout record (author,
+ * message, and the files changed since source.previousSha when the master did not know them).
+ * Unsafe URLs, refs and shas are refused before git runs; credentials reach git only through its
+ * environment and a temp key file removed when the step ends.
+ * Step config (all optional, overriding the job's repo settings): depth, submodules, path.
+ */
+import { realpath } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { normalizeRepoUrl, SHA_RE, unsafeRef, unsafeRepoUrl } from '../../shared/git';
+import type { Source } from '../../shared/protocol';
+import { RepoCache } from '../git/cache';
+import { gitEnv } from '../git/credentials';
+import { GitAborted } from '../git/run-git';
+import { checkoutIntoWorkspace } from '../git/workspace-checkout';
+import type { StepContext, StepExecutor, StepResult, StopReason } from './types';
+
+interface CheckoutConfig {
+  depth?: number;
+  submodules?: boolean;
+  path?: string;
+}
+
+function parseConfig(config: Record<string, unknown>): CheckoutConfig | string {
+  const { depth, submodules, path, ...rest } = config;
+  const unknown = Object.keys(rest);
+  if (unknown.length) return `checkout step config: unknown key '${unknown[0]}' (allowed: depth, submodules, path)`;
+  if (depth !== undefined && (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0))
+    return 'checkout step config: depth must be a whole number >= 0 (0 = whole history)';
+  if (submodules !== undefined && typeof submodules !== 'boolean') return 'checkout step config: submodules must be true or false';
+  if (path !== undefined && (typeof path !== 'string' || path.startsWith('/') || path.split('/').includes('..')))
+    return `checkout step config: path must be a relative path inside the workspace`;
+  return { depth, submodules, path: path as string | undefined };
+}
+
+/** Why the source cannot be used, naming the field; null when it is safe to hand to git. */
+export function unsafeSource(src: Source, secrets: Record<string, string>): string | null {
+  const url = unsafeRepoUrl(src.url);
+  if (url) return `source.url: ${url}`;
+  const ref = unsafeRef(src.ref);
+  if (ref) return `source.${ref}`;
+  if (!SHA_RE.test(src.sha)) return `source.sha '${src.sha}' is not a full lower-case commit sha`;
+  if (src.previousSha !== undefined && !SHA_RE.test(src.previousSha)) return `source.previousSha '${src.previousSha}' is not a full lower-case commit sha`;
+  if (!/^[A-Za-z0-9._-]+$/.test(src.cacheKey) || src.cacheKey.startsWith('.')) return `source.cacheKey '${src.cacheKey}' is not a safe directory name`;
+  if (src.credentials !== undefined && secrets[src.credentials] === undefined)
+    return `source.credentials '${src.credentials}' names no secret available to this build`;
+  return null;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export const checkoutExecutor: StepExecutor = {
+  kind: 'checkout',
+  version: '1.0.0',
+  run: runCheckout,
+};
+
+async function runCheckout(ctx: StepContext): Promise<StepResult> {
+  const fail = (error: string): StepResult => ({ status: 'error', exitCode: null, error });
+  const src = ctx.source;
+  if (!src) return fail('checkout step without a source: the master sent no commit for this build (does the job have a repo?)');
+  const cfg = parseConfig(ctx.step.config);
+  if (typeof cfg === 'string') return fail(cfg);
+  const unsafe = unsafeSource(src, ctx.secrets);
+  if (unsafe) return fail(unsafe);
+  if (ctx.signal.aborted) {
+    const r = ctx.signal.reason as StopReason;
+    return { status: r.status, exitCode: null, error: r.message };
+  }
+  const target = join(ctx.workspace, cfg.path ?? '');
+  const depth = cfg.depth ?? src.depth;
+  const submodules = cfg.submodules ?? src.submodules;
+  ctx.started(Date.now());
+  const t0 = Date.now();
+  const g = await gitEnv({ url: src.url, credential: src.credentials ? ctx.secrets[src.credentials] : undefined });
+  const run = { env: g.env, signal: ctx.signal };
+  try {
+    ctx.output.write(
+      `checkout ${normalizeRepoUrl(src.url)} @ ${src.sha.slice(0, 7)} (${src.ref}), depth ${depth || 'full'}${submodules ? ', with submodules' : ''}${cfg.path ? ` into ${cfg.path}` : ''}\n`,
+    );
+    const cache = await RepoCache.open(ctx.workDir, src.cacheKey, g.env);
+    const done = await cache.withLock(async () => {
+      const fetched = await cache.fetchExact({ url: src.url, sha: src.sha, ref: src.ref, depth }, run, (why) =>
+        ctx.output.write(`the server refused to send commit ${src.sha.slice(0, 7)} by sha (${why}); fetching ${src.ref} instead\n`),
+      );
+      const fetchMs = Date.now() - t0;
+      const info = await cache.commitInfo(src.sha);
+      let changedFiles: string[] | undefined;
+      if (!src.knowsChangedFiles && src.previousSha && src.previousSha !== src.sha) {
+        if (await cache.fetchOne(src.url, src.previousSha, run)) changedFiles = await cache.changedFiles(src.previousSha, src.sha);
+        else ctx.output.write(`previous build's commit ${src.previousSha.slice(0, 7)} could not be fetched: changed files unknown\n`);
+      }
+      await assertInside(ctx.workspace, target);
+      const ws = await checkoutIntoWorkspace({ cache, workspace: ctx.workspace, target, sha: src.sha, originUrl: src.url, submodules, runAs: ctx.runAs }, run);
+      await assertInside(ctx.workspace, target);
+      return { fetched, fetchMs, info, changedFiles, ws };
+    });
+    const { fetched, info, changedFiles } = done;
+    const how =
+      fetched.how === 'cached' ? 'already in the cache' : `${fetched.objects} objects fetched in ${seconds(done.fetchMs)} (${fetched.warm ? 'incremental' : 'cold cache'}${fetched.how === 'ref' ? ', through the ref' : ''})`;
+    ctx.output.write(`${how}; checked out in ${seconds(Date.now() - t0)}${done.ws.reused ? ' (directory reused, cleaned)' : ''}\n`);
+    ctx.output.write(`commit ${src.sha} by ${info.author}: ${info.message.split('\n')[0]}\n`);
+    if (changedFiles) ctx.output.write(`${changedFiles.length} files changed since ${src.previousSha!.slice(0, 7)}\n`);
+    ctx.recordCheckout({ sha: src.sha, author: info.author, message: info.message, ...(changedFiles ? { changedFiles } : {}) });
+    return { status: 'success', exitCode: 0 };
+  } catch (e) {
+    if (e instanceof GitAborted) return { status: e.reason.status, exitCode: null, error: e.reason.message };
+    return fail(`checkout of ${normalizeRepoUrl(src.url)} @ ${src.sha.slice(0, 7)}: ${(e as Error).message}`);
+  } finally {
+    await g.cleanup();
+  }
+}
+
+/** A symlink left by an earlier step must not redirect the checkout outside the workspace. */
+async function assertInside(workspace: string, target: string): Promise<void> {
+  const root = await realpath(workspace);
+  // The nearest existing ancestor decides where a not yet created directory will land.
+  let probe = target;
+  let real: string | undefined;
+  while ((real = await realpath(probe).catch(() => undefined)) === undefined && probe !== dirname(probe)) probe = dirname(probe);
+  if (real === undefined) return;
+  const rel = relative(root, real);
+  if (rel === '..' || rel.startsWith(`..${sep}`)) throw new Error(`checkout path resolves outside the workspace (${real})`);
+}

@@ -1,0 +1,73 @@
+/**
+ * Puts exactly one commit of the repository cache into a workspace directory: a small git repository of
+ * its own (so steps can run `git log`, `git describe` within the fetched depth) whose objects are one pack
+ * written straight from the cache by `git pack-objects` (reusing the cache's compressed objects: no second
+ * fetch, no index-pack), then the files of that commit, then submodules, then everything handed to the
+ * build user. The workspace never points into the cache (no alternates, no worktree link): the cache stays
+ * unreadable for build steps.
+ */
+import { copyFile, lchown, lstat, mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { RunAs } from '../executors/types';
+import type { RepoCache } from './cache';
+import { gitOk, type GitRun } from './run-git';
+
+export interface WorkspaceCheckout {
+  cache: RepoCache;
+  /** The stage workspace. */
+  workspace: string;
+  /** Absolute directory to check out into: the workspace or a directory inside it. */
+  target: string;
+  sha: string;
+  /** Repository URL recorded as the workspace's origin (without credentials). */
+  originUrl: string;
+  submodules: boolean;
+  runAs?: RunAs;
+}
+
+/** The URL without user:password@, for .git/config on disk. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+export async function checkoutIntoWorkspace(co: WorkspaceCheckout, run: Omit<GitRun, 'cwd'>): Promise<{ reused: boolean }> {
+  const inTarget = { ...run, cwd: co.target };
+  await mkdir(co.target, { recursive: true, mode: 0o700 });
+  const reused = await stat(join(co.target, '.git')).then(() => true, () => false);
+  await gitOk('creating the workspace repository', ['init', '--quiet'], inTarget);
+  await gitOk(
+    'copying the commit into the workspace',
+    ['pack-objects', '--quiet', '--revs', '--delta-base-offset', join(co.target, '.git', 'objects', 'pack', 'pack')],
+    { ...run, cwd: co.cache.dir, input: `${co.sha}\n` },
+  );
+  if (await co.cache.isShallow()) await copyFile(join(co.cache.dir, 'shallow'), join(co.target, '.git', 'shallow'));
+  await gitOk('setting the workspace HEAD', ['update-ref', '--no-deref', 'HEAD', co.sha], inTarget);
+  await gitOk('recording origin', ['config', 'remote.origin.url', withoutUserinfo(co.originUrl)], inTarget);
+  await gitOk('recording origin', ['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*'], inTarget);
+  // --reset -u also deletes files of a previous checkout in this directory that the commit does not have.
+  await gitOk('checking out the files', ['read-tree', '--reset', '-u', 'HEAD'], inTarget);
+  // Nothing of an earlier build may leak into this one when the directory was not fresh.
+  if (reused) await gitOk('cleaning the workspace', ['clean', '-ffdxq'], inTarget);
+  if (co.submodules) {
+    await gitOk('updating submodules', ['submodule', '--quiet', 'update', '--init', '--recursive', '--force'], inTarget);
+  }
+  if (co.runAs) {
+    await chownTree(co.target, co.runAs);
+    // Directories created on the way to a configured path belong to the build user too.
+    for (let d = dirname(co.target); d.startsWith(co.workspace) && d !== co.workspace; d = dirname(d)) await lchown(d, co.runAs.uid, co.runAs.gid);
+  }
+  return { reused };
+}
+
+/** Gives a directory tree to the build user (lchown: symlinks of the checkout are not followed). */
+export async function chownTree(dir: string, owner: RunAs): Promise<void> {
+  const walk = async (p: string): Promise<void> => {
+    await lchown(p, owner.uid, owner.gid);
+    const st = await lstat(p);
+    if (!st.isDirectory()) return;
+    const entries = await readdir(p);
+    // Bounded parallelism: a 20 MB tree has thousands of files.
+    for (let i = 0; i < entries.length; i += 64) await Promise.all(entries.slice(i, i + 64).map((e) => walk(join(p, e))));
+  };
+  await walk(dir);
+}

@@ -1,0 +1,127 @@
+/**
+ * Fixtures of the checkout tests: real repositories made with git in temp dirs, and a real run of the
+ * checkout executor in a real workspace (as the build user when the tests run as root), capturing its log
+ * and its agent:checkout record.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { checkoutExecutor } from '../../agent/executors/checkout';
+import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
+import { LogShipper } from '../../agent/log-shipper';
+import { RecordLog, type RecordTransport } from '../../agent/record-log';
+import { ensureBuildUser, Workspaces } from '../../agent/workspace';
+import { SecretMasker } from '../../shared/mask';
+import { decodeLogChunk, type Source } from '../../shared/protocol';
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Ada Lovelace',
+  GIT_AUTHOR_EMAIL: 'ada@example.com',
+  GIT_COMMITTER_NAME: 'Ada Lovelace',
+  GIT_COMMITTER_EMAIL: 'ada@example.com',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+};
+
+/** Runs git in cwd for the test's own repositories; returns trimmed stdout. */
+export function sh(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** Runs git in a checked-out workspace as a build step would (the build user when root). */
+export function shAs(runAs: RunAs | undefined, cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, env: { ...gitEnv, HOME: cwd }, uid: runAs?.uid, gid: runAs?.gid, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** A non-bare repository on branch main; commit() writes files and returns the new sha. */
+export class TestRepo {
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    sh(dir, 'init', '--quiet', '--initial-branch=main');
+    // Lets tests fetch any reachable sha over file:// and git daemon unless a test turns it off.
+    sh(dir, 'config', 'uploadpack.allowReachableSHA1InWant', 'true');
+  }
+  commit(message: string, files: Record<string, string>): string {
+    for (const [p, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(this.dir, p)), { recursive: true });
+      writeFileSync(join(this.dir, p), content);
+    }
+    sh(this.dir, 'add', '-A');
+    sh(this.dir, 'commit', '--quiet', '--allow-empty', '-m', message);
+    return sh(this.dir, 'rev-parse', 'HEAD');
+  }
+  get url(): string {
+    return `file://${this.dir}`;
+  }
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+}
+
+export function source(over: Partial<Source> & Pick<Source, 'url' | 'sha'>): Source {
+  return { ref: 'refs/heads/main', branch: 'main', depth: 1, submodules: false, knowsChangedFiles: true, cacheKey: 'job-1', ...over };
+}
+
+class CaptureTransport implements RecordTransport {
+  ready = true;
+  frames: Buffer[] = [];
+  texts: string[] = [];
+  sendBinary(frame: Buffer): void {
+    this.frames.push(frame);
+  }
+  sendText(json: string): void {
+    this.texts.push(json);
+  }
+  log(): string {
+    return Buffer.concat(this.frames.map((f) => (decodeLogChunk(f) as { data: Buffer }).data)).toString();
+  }
+}
+
+export interface CheckoutRun {
+  result: StepResult;
+  log: string;
+  workspace: string;
+  records: CheckoutInfo[];
+}
+
+let runSeq = 0;
+
+/** An agent work dir with its Workspaces (build user when root). */
+export async function agentDir(): Promise<Workspaces> {
+  return Workspaces.open(tempDir('agent'), ensureBuildUser());
+}
+
+export async function runCheckout(
+  workspaces: Workspaces,
+  src: Source,
+  opts: { config?: Record<string, unknown>; secrets?: Record<string, string>; stop?: StopReason } = {},
+): Promise<CheckoutRun> {
+  const id = ++runSeq;
+  const workspace = await workspaces.create(1, id);
+  const transport = new CaptureTransport();
+  const recordLog = new RecordLog(id, 1, transport, 1 << 24);
+  const secrets = opts.secrets ?? {};
+  const output = new LogShipper(recordLog, new SecretMasker(Object.values(secrets)), { maxChunkBytes: 65536, flushMs: 50 });
+  const controller = new AbortController();
+  if (opts.stop) controller.abort(opts.stop);
+  const records: CheckoutInfo[] = [];
+  const result = await checkoutExecutor.run({
+    step: { name: 'checkout', kind: 'checkout', config: opts.config ?? {}, env: {}, continueOnError: false },
+    workspace,
+    env: { PATH: process.env.PATH ?? '', HOME: workspace, ...secrets },
+    output,
+    signal: controller.signal,
+    runAs: workspaces.runAs,
+    started: () => {},
+    source: src,
+    secrets,
+    workDir: workspaces.workDir,
+    recordCheckout: (info) => records.push(info),
+  });
+  output.flush();
+  output.close();
+  return { result, log: transport.log(), workspace, records };
+}
