@@ -34,6 +34,9 @@ import { createStreamHub } from './stream/hub';
 import { startCron } from './triggers/cron';
 import { triggerRoutes } from './triggers/routes';
 import { startStatusReporter } from '../status/reporter';
+import { createMasterGit } from '../git';
+import { startPoller } from '../triggers/poll';
+import { createPushPipeline } from '../webhooks/pipeline';
 
 export interface Engine {
   agentRouter: Router;
@@ -62,6 +65,9 @@ export function createEngine(ctx: MasterContext): Engine {
   // target_url of commit statuses: the configured public URL, else the address the server listens on.
   let listenUrl = `${ctx.config.tls ? 'https' : 'http'}://${ctx.config.host}:${ctx.config.port}`;
   const statusReporter = startStatusReporter(core, { baseUrl: () => ctx.config.publicUrl ?? listenUrl });
+  // The poller feeds its own instance of the push pipeline (stateless beyond the store) through the trigger port.
+  const triggerPort = createTriggerPort(core);
+  const poller = startPoller(ctx, createMasterGit(ctx), createPushPipeline(ctx, triggerPort));
   logs.start();
 
   const artifacts = artifactRoutes(ctx);
@@ -78,7 +84,7 @@ export function createEngine(ctx: MasterContext): Engine {
   return {
     agentRouter: artifacts.agentRouter,
     router,
-    triggerPort: createTriggerPort(core),
+    triggerPort,
     attach(server) {
       const addr = server.address();
       if (addr && typeof addr === 'object') {
@@ -98,6 +104,7 @@ export function createEngine(ctx: MasterContext): Engine {
       core.stopped = true;
       cron.stop();
       statusReporter.stop();
+      poller.stop();
       sweeper.stop();
       retention.stop();
       records.flush();
