@@ -23,7 +23,7 @@ import { closeServer, listen } from './http/server';
 import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
 import { SecretStore } from './secrets/store';
-import { openDb } from './store/db';
+import { openDb, startCheckpointer } from './store/db';
 import type { Platform } from './api';
 import { createPushPipeline } from './webhooks/pipeline';
 import { webhookRoutes } from './webhooks/routes';
@@ -49,6 +49,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
   rmSync(infoFile, { force: true });
 
   const db = openDb(config.dataDir);
+  const checkpointer = startCheckpointer(db, 1000, (message) => log.warn({ part: 'store' }, `WAL checkpoint: ${message}`));
   let engine: Engine | undefined;
   try {
     const admin = await ensureAdmin(db, options.adminPassword ?? (process.env.SLIPWAY_ADMIN_PASSWORD || undefined)).catch((err: Error) => {
@@ -103,6 +104,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
             log.error({ err }, 'engine stop failed');
           }
           await closeServer(server);
+          await checkpointer.stop();
           db.close();
           rmSync(infoFile, { force: true });
           log.info('master stopped');
@@ -112,6 +114,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     return running;
   } catch (err) {
     await engine?.stop().catch(() => undefined);
+    await checkpointer.stop();
     db.close();
     throw err;
   }
