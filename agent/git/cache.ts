@@ -98,7 +98,8 @@ export class RepoCache {
     if (bySha.code === 0 && (await this.has(req.sha, run))) {
       return { how: 'sha', objects: (await this.objectCount(run)) - before, warm };
     }
-    onFallback(bySha.stderr.trim().split('\n').pop() || `git exit ${bySha.code}`);
+    const lines = bySha.stderr.trim().split('\n');
+    onFallback(lines.find((l) => /^(fatal|error):/.test(l)) ?? (lines.pop() || `git exit ${bySha.code}`));
     await gitOk(`fetching source.ref '${req.ref}'`, [...base, ...depthArgs, '--end-of-options', req.url, `+${req.ref}:refs/slipway/ref`], r);
     // Deepen in growing steps until the build's commit is reached (it may be older than the ref's tip).
     for (let step = Math.max(req.depth, 1) * 8; !(await this.has(req.sha, run)); step *= 4) {
