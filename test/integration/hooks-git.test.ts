@@ -63,7 +63,7 @@ async function finished(id: number): Promise<BuildInfo> {
   return waitFor(`build ${id} finished`, async () => {
     const b = await master.api.getBuild(id);
     return ['success', 'failed', 'cancelled', 'timeout'].includes(b.status) ? b : undefined;
-  }, 60_000);
+  }, { timeoutMs: 60_000 });
 }
 
 beforeAll(async () => {

@@ -15,7 +15,7 @@ let n = 0;
 const sha = () => (++n).toString(16).padStart(40, 'c');
 
 async function post(provider: string, body: string | Buffer, headers: Record<string, string>) {
-  const res = await fetch(`${master.url}/api/v1/hooks/${provider}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const res = await fetch(`${master.url}/api/v1/hooks/${provider}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body as BodyInit });
   return { status: res.status, body: (await res.json()) as { queued?: { job: string }[]; ignored?: { reason: string }[]; duplicate?: boolean; error?: { code: string } } };
 }
 
