@@ -121,4 +121,26 @@ describe('polling through a real master', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/job 'no-such-job' not found/);
   }, 60_000);
+
+  it('manual and cron builds of a job with a repo record the branch head at trigger time', async () => {
+    const head = git(work, 'rev-parse', 'HEAD');
+    const manual = await master.api.trigger('polled');
+    expect(manual).toMatchObject({ commit: head, ref: 'refs/heads/main', branch: 'main' });
+    const err = await master.api.trigger('polled', { branch: 'nope' }).catch((e: unknown) => e);
+    expect((err as SlipwayError).code).toBe('invalid_request');
+    expect((err as SlipwayError).message).toMatch(/branch 'nope' does not exist in the repository of job 'polled'/);
+
+    await master.api.applyJob(`name: cronned
+team: shop
+repo: { url: '${bare}', branch: main }
+triggers: { cron: '* * * * * *' }
+stages:
+  - name: build
+    environment: ci
+    steps: [ { sh: make } ]
+`);
+    const built = await waitFor('a cron build', async () => (await master.api.listBuilds('cronned')).at(-1));
+    await master.api.deleteJob('cronned');
+    expect(built).toMatchObject({ commit: head, ref: 'refs/heads/main', trigger: { kind: 'cron' } });
+  }, 60_000);
 });

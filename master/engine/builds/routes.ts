@@ -7,6 +7,8 @@ import { Router, type Request } from 'express';
 import type { CommitInfo, RequestInfo, TriggerRequest } from '../../../shared/api';
 import { badRequest, conflict, notFound } from '../../../shared/errors';
 import type { Principal } from '../../context';
+import { createMasterGit } from '../../git';
+import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
@@ -25,6 +27,7 @@ function idParam(v: string | undefined, what: string): number {
 export function buildRoutes(core: EngineCore): Router {
   const { ctx, db } = core;
   const r = Router();
+  const git = createMasterGit(ctx);
 
   /** The build and the caller's right to do `action` on it (404 when outside its team). */
   function buildFor(req: Request, action: 'read' | 'trigger') {
@@ -35,7 +38,7 @@ export function buildRoutes(core: EngineCore): Router {
     return row;
   }
 
-  r.post('/jobs/:job/builds', (req, res) => {
+  r.post('/jobs/:job/builds', async (req, res) => {
     const p = principal(req);
     const job = ctx.jobs.byName(req.params.job);
     if (!job) throw notFound(`job '${req.params.job}'`);
@@ -44,13 +47,18 @@ export function buildRoutes(core: EngineCore): Router {
     const body = (req.body ?? {}) as TriggerRequest;
     if (body.branch !== undefined && (typeof body.branch !== 'string' || !body.branch)) throw badRequest('branch must be a non-empty string');
     const params = resolveParams(job.config, body.params);
+    const branch = body.branch ?? job.config.repo?.branch ?? null;
+    // A job with a repo builds the branch head as it is now: the build records the exact commit.
+    const head = job.config.repo && branch ? await headForBuild(git, job, branch) : null;
     const fx = new Effects();
     const id = createBuild(core, fx, {
       jobId: job.id,
       yaml: job.yaml,
       config: job.config,
       params,
-      branch: body.branch ?? job.config.repo?.branch ?? null,
+      branch,
+      ref: head?.ref ?? null,
+      sha: head?.sha ?? null,
       trigger: { kind: 'manual', user: p.username },
     });
     core.apply(fx);

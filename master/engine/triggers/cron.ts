@@ -1,11 +1,15 @@
 /**
  * Cron triggers: one node-cron task per expression of every enabled job, in the job's time zone
  * (triggers.timezone, default the master's). A fire creates a build with trigger { kind: 'cron' } and
- * default parameters. Re-planned for a job whenever ctx.jobs.onChange reports it created, updated,
+ * default parameters; a job with a repo builds its repo.branch head as ls-remote reports it at the fire
+ * (a fire whose repository cannot be read creates no build and is logged). Re-planned for a job whenever
+ * ctx.jobs.onChange reports it created, updated,
  * disabled or removed.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { JobRecord } from '../../context';
+import { createMasterGit } from '../../git';
+import { headForBuild } from '../../git/head';
 import { createBuild } from '../builds/create-build';
 import { resolveParams } from '../builds/create-build';
 import { Effects, type EngineCore } from '../core';
@@ -19,6 +23,7 @@ export interface CronTriggers {
 export function startCron(core: EngineCore): CronTriggers {
   const { ctx } = core;
   const tasks = new Map<string, { exprs: string[]; tasks: ScheduledTask[] }>();
+  const git = createMasterGit(ctx);
 
   function unplan(name: string): void {
     for (const t of tasks.get(name)?.tasks ?? []) void t.stop();
@@ -35,7 +40,7 @@ export function startCron(core: EngineCore): CronTriggers {
         continue;
       }
       try {
-        planned.push(cron.schedule(expr, () => fire(job.name, expr), { timezone: job.config.triggers.timezone, name: `${job.name}:${expr}` }));
+        planned.push(cron.schedule(expr, () => void fire(job.name, expr), { timezone: job.config.triggers.timezone, name: `${job.name}:${expr}` }));
       } catch (err) {
         ctx.log.error({ job: job.name, expr, err: (err as Error).message }, `job '${job.name}': cron not scheduled`);
       }
@@ -43,18 +48,23 @@ export function startCron(core: EngineCore): CronTriggers {
     tasks.set(job.name, { exprs: job.config.triggers.cron, tasks: planned });
   }
 
-  function fire(name: string, expr: string): void {
+  async function fire(name: string, expr: string): Promise<void> {
     // Re-read the job: the task may fire just after an update that the listener has not re-planned yet.
     const job = ctx.jobs.byName(name);
     if (!job || !job.enabled) return;
     try {
+      const branch = job.config.repo?.branch ?? null;
+      const head = job.config.repo && branch ? await headForBuild(git, job, branch) : null;
+      if (core.stopped) return;
       const fx = new Effects();
       createBuild(core, fx, {
         jobId: job.id,
         yaml: job.yaml,
         config: job.config,
         params: resolveParams(job.config, {}),
-        branch: job.config.repo?.branch ?? null,
+        branch,
+        ref: head?.ref ?? null,
+        sha: head?.sha ?? null,
         trigger: { kind: 'cron', cron: expr },
       });
       core.apply(fx);
