@@ -47,6 +47,8 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
     ['safe.directory', '*'],
     ['advice.detachedHead', 'false'],
     ['core.askPass', ''],
+    // Parallel checkout: writing the files is most of a warm checkout's time.
+    ['checkout.workers', '0'],
     ...(opts.config ?? []),
   ];
   const env: Record<string, string> = {

@@ -16,6 +16,8 @@ export interface GitRun {
   signal?: AbortSignal;
   /** Written to git's stdin, then closed. */
   input?: string;
+  /** Run as this user (the build user, for commands that write the workspace). */
+  runAs?: { uid: number; gid: number };
 }
 
 export interface GitOutput {
@@ -54,7 +56,7 @@ export function redactUrls(text: string): string {
 export function git(args: string[], run: GitRun): Promise<GitOutput> {
   if (run.signal?.aborted) return Promise.reject(new GitAborted(run.signal.reason as StopReason));
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: run.cwd, env: run.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd: run.cwd, env: run.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], uid: run.runAs?.uid, gid: run.runAs?.gid });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
