@@ -5,12 +5,13 @@
  * concurrent fetch ("shallow.lock exists") instead of waiting. The lock is per agent process; each agent has
  * its own workDir.
  */
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { git, gitOk, type GitRun } from './run-git';
 
 const locks = new Map<string, Promise<unknown>>();
+const STALE_LOCKS = ['shallow.lock', 'packed-refs.lock', 'config.lock', 'refs/slipway/last.lock', 'refs/slipway/ref.lock', 'refs/slipway/previous.lock'];
 
 /** How fetchExact got the commit. */
 export interface FetchOutcome {
@@ -33,28 +34,39 @@ export interface FetchRequest {
 const KEEP_REF = 'refs/slipway/last';
 
 export class RepoCache {
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly env: Record<string, string>,
+  ) {}
 
-  /** Opens (creating when missing) the cache of one job under workDir. */
+  /** The cache of one job under workDir; the repository itself is created by the first withLock. */
   static async open(workDir: string, cacheKey: string, env: Record<string, string>): Promise<RepoCache> {
     if (!/^[A-Za-z0-9._-]+$/.test(cacheKey) || cacheKey.startsWith('.')) throw new Error(`source.cacheKey '${cacheKey}' is not a safe directory name`);
     const root = join(workDir, 'git-cache');
     await mkdir(root, { recursive: true, mode: 0o700 });
     await chmod(root, 0o700);
-    const dir = join(root, cacheKey);
-    const cache = new RepoCache(dir);
-    const exists = await stat(join(dir, 'HEAD')).then(() => true, () => false);
-    if (!exists) {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await gitOk('creating the repository cache', ['init', '--quiet', '--bare'], { cwd: dir, env });
-    }
-    return cache;
+    return new RepoCache(join(root, cacheKey), env);
+  }
+
+  /** Creates the bare repository when missing (called holding the lock: concurrent inits collide). */
+  private async ensure(): Promise<void> {
+    if (await stat(join(this.dir, 'HEAD')).then(() => true, () => false)) return;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // No template: sample hooks are of no use in a cache.
+    await gitOk('creating the repository cache', ['init', '--quiet', '--bare', '--template='], { cwd: this.dir, env: this.env });
   }
 
   /** Runs fn with this cache to itself (other builds of the same job wait). */
   async withLock<T>(fn: () => Promise<T>): Promise<T> {
     const previous = locks.get(this.dir) ?? Promise.resolve();
-    const mine = previous.catch(() => {}).then(fn);
+    const mine = previous
+      .catch(() => {})
+      .then(async () => {
+        // Holding the lock, any git lock file left in the cache is from a process killed mid-fetch.
+        await Promise.all(STALE_LOCKS.map((f) => rm(join(this.dir, f), { force: true })));
+        await this.ensure();
+        return fn();
+      });
     const tail = mine.catch(() => {});
     locks.set(this.dir, tail);
     try {
@@ -135,7 +147,7 @@ export class RepoCache {
   /** Paths that differ between two commits present in the cache (both trees are there even when shallow). */
   async changedFiles(from: string, to: string): Promise<string[]> {
     const out = await this.simple().raw(['diff', '--name-only', '--no-renames', '-z', from, to, '--']);
-    return out.split('\0').filter(Boolean).slice(0, 100_000);
+    return out.split('\0').filter((p) => p && p.length <= 4096).slice(0, 100_000);
   }
 
   /** simple-git for read-only queries of the cache; a fixed minimal environment (no agent variables). */

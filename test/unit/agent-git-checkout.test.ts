@@ -3,7 +3,7 @@
  * on, incremental fetches through the per-job cache, commit metadata, changed files against the previous
  * build, the workspace handed to the build user, submodules, and the config override of depth and path.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspaces } from '../../agent/workspace';
@@ -96,6 +96,26 @@ describe('checkout executor', () => {
     expect(shAs(ws.runAs, join(r.workspace, 'vendor/lib'), 'rev-parse', 'HEAD')).toBe(libSha);
     const without = await runCheckout(ws, source({ url: app.url, sha: appSha, cacheKey: 'submod' }));
     expect(existsSync(join(without.workspace, 'vendor/lib/lib.txt'))).toBe(false);
+  });
+
+  it('serialises concurrent builds of one job on its cache, each getting its own commit', async () => {
+    const runs = await Promise.all([first, second, head, first].map((sha) => runCheckout(ws, source({ url: repo.url, sha, cacheKey: 'concurrent' }))));
+    runs.forEach((r, i) => {
+      expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
+      expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([first, second, head, first][i]);
+    });
+  });
+
+  it('leaves nothing of an earlier checkout when a directory is checked out again', async () => {
+    const r1 = await runCheckout(ws, source({ url: repo.url, sha: second, cacheKey: 'reuse' }));
+    writeFileSync(join(r1.workspace, 'left-over.txt'), 'from the earlier build\n');
+    const r2 = await runCheckout(ws, source({ url: repo.url, sha: first, cacheKey: 'reuse' }), { workspace: r1.workspace });
+    expect(r2.result.status).toBe('success');
+    expect(r2.log).toContain('directory reused, cleaned');
+    expect(existsSync(join(r1.workspace, 'left-over.txt'))).toBe(false);
+    expect(existsSync(join(r1.workspace, 'docs/x.md'))).toBe(false);
+    expect(shAs(ws.runAs, r1.workspace, 'status', '--porcelain')).toBe('');
+    expect(shAs(ws.runAs, r1.workspace, 'rev-parse', 'HEAD')).toBe(first);
   });
 
   it('fails with a clear error for a sha the repository does not have', async () => {

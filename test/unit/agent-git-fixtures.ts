@@ -97,10 +97,10 @@ export async function agentDir(): Promise<Workspaces> {
 export async function runCheckout(
   workspaces: Workspaces,
   src: Source,
-  opts: { config?: Record<string, unknown>; secrets?: Record<string, string>; stop?: StopReason } = {},
+  opts: { config?: Record<string, unknown>; secrets?: Record<string, string>; stop?: StopReason; workspace?: string } = {},
 ): Promise<CheckoutRun> {
   const id = ++runSeq;
-  const workspace = await workspaces.create(1, id);
+  const workspace = opts.workspace ?? (await workspaces.create(1, id));
   const transport = new CaptureTransport();
   const recordLog = new RecordLog(id, 1, transport, 1 << 24);
   const secrets = opts.secrets ?? {};
