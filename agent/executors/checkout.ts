@@ -108,7 +108,10 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     return { status: 'success', exitCode: 0 };
   } catch (e) {
     if (e instanceof GitAborted) return { status: e.reason.status, exitCode: null, error: e.reason.message };
-    return fail(`checkout of ${normalizeRepoUrl(src.url)} @ ${src.sha.slice(0, 7)}: ${(e as Error).message}`);
+    // The step's error skips the log masker: never let a credential through, whatever git printed.
+    const credential = src.credentials ? ctx.secrets[src.credentials] : undefined;
+    const message = credential ? (e as Error).message.split(credential).join('***') : (e as Error).message;
+    return fail(`checkout of ${normalizeRepoUrl(src.url)} @ ${src.sha.slice(0, 7)}: ${message}`);
   } finally {
     await g.cleanup();
   }
