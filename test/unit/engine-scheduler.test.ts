@@ -136,6 +136,19 @@ stages:
     expect(buildOf(b).status).toBe('failed');
   });
 
+  it('asks for a dispatch pass whenever a stage run ends, since its agent slot is free again', () => {
+    const job = f.addJob(jobYaml('one', [['a', 'ci']]));
+    const agent = f.connect('ci-1', 'ci', { capacity: 1 });
+    const b1 = f.trigger(job);
+    const b2 = f.trigger(job);
+    f.dispatch();
+    expect(runsOf(b2)[0].status).toBe('queued');
+    // The last stage of b1 ends the build: nothing of b1 is left to queue, yet b2 waits for that slot.
+    const fx = finish(assigns(agent)[0].stageRunId, 'success');
+    expect(buildOf(b1).status).toBe('success');
+    expect(fx.dispatch).toBe(true);
+  });
+
   it('re-queues a lost stage as a new attempt per retry.lost, then fails the build', () => {
     const job = f.addJob(jobYaml('flaky', [['a', 'ci']], 'retry: { lost: 1 }\n'));
     const agent = f.connect('ci-1', 'ci');

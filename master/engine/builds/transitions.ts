@@ -131,6 +131,8 @@ export function finishStage(
   const st = s(db);
   st.finishRun.run(status, error, now, run.id);
   st.finishSteps.run(status === 'success' ? 'skipped' : status, now, run.id);
+  // The agent's slot is free again: queued work of any build may go there now.
+  fx.dispatch = true;
   const build = st.build.get(run.build_id);
   if (!build) return;
   fx.status.push({ type: 'stream:status', buildId: build.id, status: build.status as BuildStatus, stageRunId: run.id, stage: run.name, stageStatus: status });
@@ -143,7 +145,6 @@ export function finishStage(
     if (!next) return finalizeBuild(db, fx, build.id, 'success', null, now);
     st.queueRun.run(now, next.id);
     fx.status.push({ type: 'stream:status', buildId: build.id, status: 'running', stageRunId: next.id, stage: next.name, stageStatus: 'queued' });
-    fx.dispatch = true;
     return;
   }
   if (status === 'lost') {
@@ -151,7 +152,6 @@ export function finishStage(
     if (stage && run.attempt <= stage.retryLost) {
       const id = insertStageRun(db, build.id, run.stage_index, stage, run.attempt + 1, 'queued', now);
       fx.status.push({ type: 'stream:status', buildId: build.id, status: 'running', stageRunId: id, stage: run.name, stageStatus: 'queued' });
-      fx.dispatch = true;
       return;
     }
     return finalizeBuild(db, fx, build.id, 'failed', `stage '${run.name}': agent lost${run.attempt > 1 ? ` (attempt ${run.attempt})` : ''}`, now);
