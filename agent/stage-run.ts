@@ -75,6 +75,9 @@ export async function runStage(
     for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
     if (a.inputArtifacts.length) await deps.workspaces.handOver(workspace);
     const env = stageEnv(a, workspace);
+    // Repository credentials serve the checkout; steps see them only when the job asked for that secret too.
+    const stepSecrets = { ...a.secrets };
+    if (a.source?.credentials && !a.source.credentialsInEnv) delete stepSecrets[a.source.credentials];
 
     for (const [i, step] of a.stage.steps.entries()) {
       const stop = stopped(stageSignal);
@@ -83,7 +86,7 @@ export async function runStage(
         error = stop.message;
         break;
       }
-      const result = await runStep(deps, a, i, { ...env, ...step.env, ...a.secrets }, workspace, shipper, records, stageSignal);
+      const result = await runStep(deps, a, i, { ...env, ...step.env, ...stepSecrets }, workspace, shipper, records, stageSignal);
       if (result.status === 'success') continue;
       const stageStop = stopped(stageSignal);
       if (stageStop) {

@@ -33,7 +33,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -198,6 +198,11 @@ export const SourceSchema = z.object({
   submodules: z.boolean(),
   /** Name of the entry in `secrets` holding the credentials (HTTP token or SSH private key). */
   credentials: z.string().optional(),
+  /**
+   * Whether that entry also goes into the steps' environment: only when the job lists the same secret in
+   * its own `secrets`. Otherwise the credentials serve the checkout alone (and are masked like any secret).
+   */
+  credentialsInEnv: z.boolean().optional(),
   /** Commit of the job's previous build on this branch: the agent diffs against it when changedFiles are unknown. */
   previousSha: z.string().optional(),
   /** True when the master already has the changed files (from the webhook payload). */

@@ -85,4 +85,28 @@ describe('checkout in a real build', () => {
     expect(log).toContain('3 files changed since');
     expect(b.commitInfo?.changedFiles?.sort()).toEqual(['docs/readme.md', 'src/a.ts', 'version.txt']);
   }, 90_000);
+
+  it('uses repository credentials for the checkout only, unless the job lists that secret for its steps', async () => {
+    await master.api.setSecret('coteam', 'GIT_TOKEN', 'git-token-value-1234');
+    const job = (name: string, secrets: string) => `name: ${name}
+team: coteam
+repo: { url: '${repo.url}', credentials: GIT_TOKEN }
+${secrets}
+stages:
+  - name: build
+    environment: ci
+    steps:
+      - sh: 'echo "token=\${GIT_TOKEN:-none}"'
+`;
+    await master.api.applyJob(job('creds-checkout-only', ''));
+    await master.api.applyJob(job('creds-in-env', 'secrets: [GIT_TOKEN]'));
+    const only = await finished((await master.api.trigger('creds-checkout-only')).id);
+    const inEnv = await finished((await master.api.trigger('creds-in-env')).id);
+    const onlyLog = await master.api.buildLog(only.id);
+    const inEnvLog = await master.api.buildLog(inEnv.id);
+    expect(only.status, onlyLog).toBe('success');
+    expect(onlyLog).toContain('token=none');
+    expect(inEnvLog).toContain('token=***');
+    expect(onlyLog + inEnvLog).not.toContain('git-token-value-1234');
+  }, 90_000);
 });

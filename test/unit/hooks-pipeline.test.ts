@@ -145,7 +145,7 @@ describe('master:assign source', () => {
     expect(f.dispatch()).toBe(2);
     const [first, second] = agent.sent.filter((m) => m.type === 'master:assign');
     if (first?.type !== 'master:assign' || second?.type !== 'master:assign') throw new Error('no assign');
-    expect(first.source).toMatchObject({ url: 'https://git.example/shop/web.git', sha: SHA2, ref: 'refs/heads/main', branch: 'main', depth: 1, submodules: false, credentials: 'GIT_TOKEN', knowsChangedFiles: true });
+    expect(first.source).toMatchObject({ url: 'https://git.example/shop/web.git', sha: SHA2, ref: 'refs/heads/main', branch: 'main', depth: 1, submodules: false, credentials: 'GIT_TOKEN', credentialsInEnv: false, knowsChangedFiles: true });
     expect(first.source?.previousSha).toBeUndefined();
     expect(first.secrets).toEqual({ DEPLOY_KEY: 'deploy-key-value', GIT_TOKEN: 'git-token-value' });
     expect(second.source).toMatchObject({ sha: SHA1, previousSha: SHA2, knowsChangedFiles: false });

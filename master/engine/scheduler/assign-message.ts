@@ -115,6 +115,7 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
     depth: repo.depth,
     submodules: repo.submodules,
     ...(repo.credentials ? { credentials: repo.credentials } : {}),
+    credentialsInEnv: !!repo.credentials && config.secrets.includes(repo.credentials),
     ...(prev && prev.commit_sha !== r.commit_sha ? { previousSha: prev.commit_sha } : {}),
     knowsChangedFiles: Array.isArray(info.changedFiles),
     cacheKey: `job-${r.job_id}-${repoHash}`,
