@@ -112,13 +112,24 @@ export function registerBuildCommands(program: Command): void {
       printBuildDetail(build);
     });
 
+  const printBuild = (build: BuildInfo, json?: boolean) =>
+    json ? printJson(build) : process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}\n`);
+  const act = (name: string, description: string, run: (id: number) => Promise<BuildInfo>) =>
+    program
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--json', 'machine-readable output')
+      .action(async (id: string, flags: { json?: boolean }) => {
+        printBuild(await run(parseId('build id', id)), flags.json);
+      });
+  act('cancel', 'cancel a queued or running build', (id) => sessionClient().cancelBuild(id));
+  act('approve', 'let a build waiting for approval (a merge/pull request from a fork) run', (id) => sessionClient().approveBuild(id));
   program
-    .command('cancel <id>')
-    .description('cancel a queued or running build')
+    .command('rerun <id>')
+    .description('start a new build with the same commit and parameters; --stage re-runs from that stage on')
+    .option('--stage <name>', 'first stage to run again (earlier stages are skipped, their artifacts reused)')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, flags: { json?: boolean }) => {
-      const build = await sessionClient().cancelBuild(parseId('build id', id));
-      if (flags.json) return printJson(build);
-      process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}\n`);
+    .action(async (id: string, flags: { stage?: string; json?: boolean }) => {
+      printBuild(await sessionClient().rerunBuild(parseId('build id', id), flags.stage), flags.json);
     });
 }

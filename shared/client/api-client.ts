@@ -216,6 +216,10 @@ export class ApiClient {
     const qs = q.toString();
     return this.get<TriggerEventInfo[]>(`/jobs/${enc(job)}/triggers${qs ? `?${qs}` : ''}`);
   }
+  /** Lets a build waiting for approval (a fork's merge/pull request) run. */
+  approveBuild(id: number) {
+    return this.post<BuildInfo>(`/builds/${id}/approve`);
+  }
   cancelBuild(id: number) {
     return this.post<BuildInfo>(`/builds/${id}/cancel`);
   }

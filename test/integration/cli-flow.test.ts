@@ -107,6 +107,21 @@ describe('slipway CLI', () => {
     expect(detail.stdout).toContain('exit 3');
   });
 
+  it('rerun starts a new build of a failed one; approve refuses a build that is not waiting', async () => {
+    const name = `rerun-${suffix}`;
+    const file = join(dir, 'rerun.yml');
+    writeFileSync(file, jobYaml(name, 'echo run; exit 2'));
+    expect((await runCli(['apply', '-f', file], { env })).code).toBe(0);
+    const first = await runCli(['trigger', name, '--follow'], { env });
+    const id = first.stdout.match(/^build (\d+)/)![1];
+    const rerun = await runCli(['rerun', id], { env });
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toMatch(new RegExp(`^build \\d+ \\(${name}#2\\) (queued|running)`));
+    const approve = await runCli(['approve', id], { env });
+    expect(approve.code).toBe(1);
+    expect(approve.stderr.trim()).toMatch(/^error: build \d+ is not waiting for approval \(status failed\)$/);
+  });
+
   it('agents lists the connected agent; an unknown job is one clear error line', async () => {
     const agents = await runCli(['agents'], { env });
     expect(agents.stdout).toMatch(/agent-\w+\s+ci\s+(connected|busy)/);
