@@ -47,7 +47,8 @@
  *  [G] POST   /api/v1/hooks/gitea    push, pull_request (X-Gitea-Signature, hex HMAC-SHA256 of the raw body)
  *  [G] POST   /api/v1/hooks/generic  GenericPush (Authorization: Bearer <the job's or team's webhook secret>)
  *             All hooks: 202 WebhookResult (queued first, work later); 401 bad/missing secret (nothing queued);
- *             413 over the size limit; unknown event -> 202 with ignored reason; duplicate delivery -> queued once.
+ *             413 over the size limit; unknown event -> 202 with ignored reason; duplicate delivery -> queued once;
+ *             jobs with path filters and a delivery without its changed files -> listed in `pending`, decided after.
  *  [G] GET    /api/v1/jobs/:job/triggers                 -> TriggerEventInfo[]  (read role)
  *  [G] POST   /api/v1/builds/:id/approve                 -> BuildInfo           (trigger role; builds waiting for approval)
  *  [E] WS     /api/v1/stream                             (shared/protocol/client.ts)
@@ -174,6 +175,11 @@ export interface WebhookResult {
   queued: { job: string; buildId: number; number: number }[];
   /** Jobs (or the delivery as a whole, job null) that did not build, with why. */
   ignored: { job: string | null; reason: string }[];
+  /**
+   * Jobs whose path filter (triggers.push.paths) needs the changed files the delivery did not list: decided
+   * after the answer with a git diff on the master; GET /jobs/:job/triggers shows the row turn 'queued' or 'ignored'.
+   */
+  pending: { job: string; reason: string }[];
   duplicate?: boolean;
 }
 export interface TriggerEventInfo {
@@ -183,7 +189,8 @@ export interface TriggerEventInfo {
   deliveryId: string | null;
   ref: string | null;
   sha: string | null;
-  outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate';
+  /** 'pending': a path filter waiting for the master's git diff; the same event later reads 'queued' or 'ignored'. */
+  outcome: 'pending' | 'queued' | 'ignored' | 'rejected' | 'duplicate';
   reason: string;
   buildId: number | null;
   createdAt: number;

@@ -185,7 +185,7 @@ export const migrations: string[] = [
   ALTER TABLE builds ADD COLUMN approved_by TEXT;
   CREATE INDEX builds_job_branch ON builds(job_id, branch, id);
   -- Every webhook delivery and poll result, per job it concerned (job_id NULL: matched no job).
-  -- outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate'
+  -- outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate' (migration 3 adds 'pending')
   CREATE TABLE trigger_events (
     id INTEGER PRIMARY KEY,
     job_id INTEGER REFERENCES jobs(id) ON DELETE CASCADE,
@@ -213,6 +213,19 @@ export const migrations: string[] = [
     sha TEXT NOT NULL,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (job_id, ref)
+  );
+  `,
+  /* 3: path filters decided after the webhook answer (master/webhooks/path-checks.ts) */ `
+  -- trigger_events.outcome gains 'pending': the delivery did not list its changed files and the job has
+  -- triggers.push.paths; the row is updated in place to 'queued' (build_id set) or 'ignored' once git decided.
+  -- One row per pending decision, deleted in the transaction that decides it; read again at master start.
+  -- push: JSON {provider, event, deliveryId, repoUrls, ref, sha, before, headMessage, author, url}.
+  CREATE TABLE pending_path_checks (
+    event_id INTEGER PRIMARY KEY REFERENCES trigger_events(id) ON DELETE CASCADE,
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    repo TEXT NOT NULL,
+    push TEXT NOT NULL,
+    created_at INTEGER NOT NULL
   );
   `,
 ];

@@ -1,21 +1,32 @@
 /**
  * createPushPipeline: the implementation of PushPipeline.accept (contract in pipeline.ts). Matching and
- * filtering per job live in match.ts; this file owns the transaction, dedup, secrets and trigger history.
+ * filtering per job live in match.ts, path decisions that need git in path-checks.ts; this file owns the
+ * transaction, dedup, secrets and trigger history.
  */
 import { createHash } from 'node:crypto';
-import type { WebhookResult } from '../../shared/api';
+import type { TriggerEventInfo, WebhookResult } from '../../shared/api';
 import { unauthenticated } from '../../shared/errors';
 import { normalizeRepoUrl, ZERO_SHA_RE } from '../../shared/git';
 import type { JobRecord, MasterContext } from '../context';
-import { resolveParams } from '../engine/builds/create-build';
-import { buildFields, matchJob } from './match';
+import { createMasterGit } from '../git';
+import { matchJob, needsPathDecision, newBuildFor } from './match';
+import { createPathChecks, type ChangedFilesFn } from './path-checks';
 import type { EnginePort, PushEvent, PushPipeline } from './pipeline';
 
 /** Deliveries are remembered this long for deduplication. */
 export const DELIVERY_TTL_MS = 24 * 60 * 60 * 1000;
 
-export function createPushPipeline(ctx: MasterContext, engine: EnginePort): PushPipeline {
+export interface PushPipelineOptions {
+  /** How path checks compute changed files; default: the master's git cache (createMasterGit(ctx).changedFiles). */
+  changedFiles?: ChangedFilesFn;
+}
+
+export function createPushPipeline(ctx: MasterContext, engine: EnginePort, options: PushPipelineOptions = {}): PushPipeline {
   const db = ctx.db;
+  // One MasterGit per pipeline: its RepoCache serialises git per repository only within one instance.
+  const git = options.changedFiles ? undefined : createMasterGit(ctx);
+  const pathChecks = createPathChecks(ctx, engine, options.changedFiles ?? ((job, push) => git!.changedFiles(job, push)));
+  let resumed = false;
   const insertEvent = db.prepare(
     `INSERT INTO trigger_events (job_id, provider, event, delivery_id, repo, ref, sha, outcome, reason, build_id, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -24,8 +35,8 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort): Push
   const remember = db.prepare('INSERT OR IGNORE INTO webhook_deliveries (key, created_at) VALUES (?, ?)');
 
   function record(e: Pick<PushEvent, 'provider' | 'event' | 'deliveryId' | 'ref' | 'sha'>, repo: string | null, jobId: number | null,
-    outcome: 'queued' | 'ignored' | 'rejected' | 'duplicate', reason: string, buildId: number | null, now: number): void {
-    insertEvent.run(jobId, e.provider, e.event, e.deliveryId ?? null, repo, e.ref || null, e.sha || null, outcome, reason, buildId, now);
+    outcome: TriggerEventInfo['outcome'], reason: string, buildId: number | null, now: number): number {
+    return Number(insertEvent.run(jobId, e.provider, e.event, e.deliveryId ?? null, repo, e.ref || null, e.sha || null, outcome, reason, buildId, now).lastInsertRowid);
   }
 
   /** Jobs watching one of the event's repositories (or the poll's one job). */
@@ -53,8 +64,9 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort): Push
     accept(e) {
       const keys = new Set(e.repoUrls.filter((u) => typeof u === 'string' && u).map(normalizeRepoUrl));
       const repoKey = [...keys][0] ?? '';
-      const result: WebhookResult = { queued: [], ignored: [] };
+      const result: WebhookResult = { queued: [], ignored: [], pending: [] };
       const now = Date.now();
+      const pendingIds: number[] = [];
 
       const outcome = engine.transaction((create) => {
         const jobs = candidates(e, keys);
@@ -89,28 +101,40 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort): Push
             result.ignored.push({ job: job.name, reason: why });
             continue;
           }
-          const fields = buildFields(e);
-          const b = create({
-            jobId: job.id,
-            yaml: job.yaml,
-            config: job.config,
-            params: resolveParams(job.config, {}),
-            trigger: { kind: e.provider === 'poll' ? 'poll' : e.request ? 'request' : 'push', provider: e.provider, event: e.event, deliveryId: e.deliveryId },
-            ...fields,
-          });
-          const reason = fields.status === 'waiting' ? 'waiting for approval (fork)' : 'queued';
+          if (needsPathDecision(job.config, e)) {
+            // No git before the answer: the path filter is decided by path-checks.ts once this commits.
+            const reason = `the delivery does not list its changed files: triggers.push.paths (${job.config.triggers.push!.paths!.join(', ')}) decided by a git diff after the answer`;
+            const eventId = record(e, repoKey, job.id, 'pending', reason, null, now);
+            pathChecks.add(eventId, job, e, now);
+            pendingIds.push(eventId);
+            result.pending.push({ job: job.name, reason });
+            continue;
+          }
+          const nb = newBuildFor(job, e);
+          const b = create(nb);
+          const reason = nb.status === 'waiting' ? 'waiting for approval (fork)' : 'queued';
           record(e, repoKey, job.id, 'queued', reason, b.buildId, now);
           result.queued.push({ job: job.name, buildId: b.buildId, number: b.number });
         }
         return 'ok' as const;
       });
       if (outcome === 'rejected') throw unauthenticated('wrong or missing webhook secret');
+      pathChecks.schedule(pendingIds);
       return result;
     },
 
+    resumePending() {
+      if (resumed) return;
+      resumed = true;
+      pathChecks.resume();
+    },
+
+    settled: () => pathChecks.settled(),
+
+
     ignoreDelivery(info, reason) {
       record({ ...info, ref: info.ref ?? '', sha: info.sha ?? '' }, null, null, 'ignored', reason, null, Date.now());
-      return { queued: [], ignored: [{ job: null, reason }] };
+      return { queued: [], ignored: [{ job: null, reason }], pending: [] };
     },
   };
 }

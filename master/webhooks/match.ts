@@ -6,7 +6,8 @@
 import type { CommitInfo } from '../../shared/api';
 import { hasSkipMarker, matchesAny, parseRef } from '../../shared/git';
 import type { JobConfig } from '../../shared/job';
-import type { NewBuild } from '../engine/builds/create-build';
+import { resolveParams, type NewBuild } from '../engine/builds/create-build';
+import type { JobRecord } from '../context';
 import type { PushEvent } from './pipeline';
 
 /** null when the job builds this event, else the reason it does not (stored in the trigger history). */
@@ -44,6 +45,17 @@ export function matchJob(config: JobConfig, e: PushEvent): string | null {
   return null;
 }
 
+/**
+ * True when a job that matched `e` on everything else still needs a path decision the event cannot make:
+ * the job has triggers.push.paths, the delivery did not list its changed files, and it is a branch push
+ * from a webhook. Such jobs go to the background path checks (path-checks.ts) instead of building at once.
+ * Polls compute their files before accepting; requests ignore path filters; tag pushes build (a tag has
+ * no meaningful "previous" commit, as GitLab's rules:changes also treats new refs).
+ */
+export function needsPathDecision(config: JobConfig, e: PushEvent): boolean {
+  return !!config.triggers.push?.paths && e.changedFiles === undefined && !e.request && e.provider !== 'poll' && parseRef(e.ref).branch !== undefined;
+}
+
 /** The NewBuild fields an event determines: ref, commit, branch, commit info, request, status. */
 export function buildFields(e: PushEvent): Pick<NewBuild, 'branch' | 'ref' | 'sha' | 'commitInfo' | 'request' | 'status'> {
   const commitInfo: CommitInfo = {};
@@ -59,5 +71,17 @@ export function buildFields(e: PushEvent): Pick<NewBuild, 'branch' | 'ref' | 'sh
     commitInfo,
     request: e.request ?? null,
     status: e.request?.fork ? 'waiting' : 'queued',
+  };
+}
+
+/** The whole NewBuild for a job an event builds (default parameters, trigger kind push/request/poll). */
+export function newBuildFor(job: JobRecord, e: PushEvent): NewBuild {
+  return {
+    jobId: job.id,
+    yaml: job.yaml,
+    config: job.config,
+    params: resolveParams(job.config, {}),
+    trigger: { kind: e.provider === 'poll' ? 'poll' : e.request ? 'request' : 'push', provider: e.provider, event: e.event, deliveryId: e.deliveryId },
+    ...buildFields(e),
   };
 }

@@ -7,12 +7,14 @@
  *   -> candidate jobs (enabled, repo.url equal after normalizeRepoUrl to any URL of the event; e.keyJobId)
  *   -> secret check per job (the team secret named job.repo.webhookSecret, via e.verify; constant time)
  *   -> filters (deleted branch, skip marker, triggers.push branches/tags/paths, triggers.requests branches)
- *   -> createBuild per matching job ('waiting' for fork requests)
+ *   -> createBuild per matching job ('waiting' for fork requests), or a pending path check (below)
  *   -> trigger_events rows (one per candidate job, or one with job_id NULL for the delivery as a whole).
  *
- * Nothing touches git or the network before the answer: changed files the payload does not list
- * (generic without files, poll, GitLab pushes over 20 commits) count as "path filters match", and the
- * build records them later from the agent's checkout (agent:checkout changedFiles).
+ * Nothing touches git or the network before the answer. A branch push from a webhook that does not list
+ * its changed files (generic without files, GitLab pushes over 20 commits, new branches, GitHub pushes over
+ * 2048 commits), for a job with triggers.push.paths, is answered as `pending` and decided after the commit
+ * by path-checks.ts (git diff on the master's cache; unreachable repository -> built anyway, reason kept).
+ * Polls list their files themselves; tag pushes and requests ignore unknown files (they build).
  *
  * accept() throws SlipwayError 'unauthenticated' (HTTP 401) when jobs watch the repository but the
  * delivery carries none of their secrets; nothing is queued then (a 'rejected' trigger_events row is kept).
@@ -67,9 +69,16 @@ export interface EnginePort {
 export interface PushPipeline {
   /** Validates, matches and queues in one transaction; see the file header. Throws 'unauthenticated' (401). */
   accept(e: PushEvent): WebhookResult;
+  /**
+   * Schedules the path checks a previous run of the master left pending. Called once at start (webhookRoutes
+   * does it when the master mounts the hooks); later calls do nothing.
+   */
+  resumePending(): void;
+  /** Resolves once no path check is scheduled or running (tests; a clean shutdown may await it). */
+  settled(): Promise<void>;
   /** Records a delivery that is not a push at all (unknown event, ping) as ignored, job NULL; answers 202 with the reason. */
   ignoreDelivery(info: { provider: PushEvent['provider']; event: string; deliveryId?: string; ref?: string; sha?: string }, reason: string): WebhookResult;
 }
 
-export { createPushPipeline } from './accept';
+export { createPushPipeline, type PushPipelineOptions } from './accept';
 export type { MasterContext };

@@ -8,8 +8,12 @@
  *   POST /gitea    X-Gitea-Event, X-Gitea-Signature, X-Gitea-Delivery
  *   POST /generic  GenericPush JSON, Authorization: Bearer <secret>
  *
- * Answers 202 WebhookResult (builds already queued: the pipeline works synchronously and touches no git),
- * 401 when jobs watch the repository but none of their secrets verifies, 400 for malformed payloads.
+ * Answers 202 WebhookResult (builds already queued: the pipeline works synchronously and touches no git;
+ * path filters that need a git diff are listed as `pending` and decided afterwards), 401 when jobs watch the
+ * repository but none of their secrets verifies, 400 for malformed payloads.
+ *
+ * The master mounts these routes once at start: that is when the pipeline resumes path checks a restart
+ * left pending (PushPipeline.resumePending).
  */
 import express, { Router, type Request, type Response } from 'express';
 import { parseGeneric } from './generic';
@@ -28,6 +32,7 @@ type Verify = (body: Buffer, req: Request) => (secret: string) => boolean;
 export function webhookRoutes(pipeline: PushPipeline): Router {
   const router = Router();
   const raw = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
+  pipeline.resumePending();
 
   function handle(provider: PushEvent['provider'], parse: (body: Buffer, req: Request) => ParsedDelivery, deliveryHeader: string | null, verify: Verify) {
     return (req: Request, res: Response) => {

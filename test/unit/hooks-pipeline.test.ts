@@ -93,7 +93,7 @@ describe('push pipeline', () => {
       [{ ref: 'refs/heads/feature/x', sha: '1'.repeat(40) }, /matches none of triggers.push.branches/],
       [{ ref: 'refs/heads/release/2', sha: '2'.repeat(40), changedFiles: ['docs/readme.md'] }, /no changed file matches/],
       [{ ref: 'refs/heads/release/2', sha: '3'.repeat(40), changedFiles: ['docs/x.md', 'src/deep/a.ts'] }, null],
-      [{ ref: 'refs/heads/main', sha: '4'.repeat(40) }, null],
+      [{ ref: 'refs/heads/main', sha: '4'.repeat(40), changedFiles: ['src/b.ts'] }, null],
       [{ sha: '5'.repeat(40), headMessage: 'wip [skip ci]' }, /skip marker/],
       [{ sha: ZERO }, /deleted/],
       [{ event: 'tag_push', ref: 'refs/tags/v1.0', sha: '6'.repeat(40) }, null],
