@@ -1,4 +1,7 @@
-/** `slipway triggers JOB`: a job's trigger history (which delivery or poll started which build, or why not). */
+/**
+ * `slipway triggers JOB`: a job's trigger history (which delivery or poll started which build, or why not).
+ * OUTCOME 'pending' is a path filter the master is still deciding with a git diff; run again to see it settle.
+ */
 import type { Command } from 'commander';
 import type { TriggerEventInfo } from '../../shared/api';
 import { sessionClient } from '../lib/client';
@@ -22,7 +25,7 @@ function row(e: TriggerEventInfo) {
 export function registerTriggersCommand(program: Command): void {
   program
     .command('triggers <job>')
-    .description("show a job's trigger history: webhook deliveries and polls, the build each started or why it was ignored")
+    .description("show a job's trigger history: webhook deliveries and polls, the build each started, why it was ignored, or 'pending' while a path filter is decided")
     .option('-n, --limit <n>', 'how many events (newest first)', parseIntOption('--limit'), 50)
     .option('--json', 'machine-readable output')
     .action(async (job: string, flags: { limit: number; json?: boolean }) => {

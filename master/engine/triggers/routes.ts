@@ -1,6 +1,8 @@
 /**
  * Trigger history API ([G] GET /api/v1/jobs/:job/triggers -> TriggerEventInfo[], newest first): which
  * webhook delivery or poll started which build of a job, or why it was ignored, rejected or a duplicate.
+ * 'pending' events are path filters the master is still diffing (master/webhooks/path-checks.ts): the same
+ * event id later reads 'queued' (with its build) or 'ignored', so a client polling this list sees it evolve.
  * Read role in the job's team; a job of another team answers 404 like a job that does not exist.
  * `?limit=` (default 50, at most 500) and `?before=<event id>` page through older events.
  */
