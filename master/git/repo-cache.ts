@@ -22,9 +22,13 @@ export interface DiffRequest {
   base?: string | null;
 }
 
-export class RepoCache {
-  private readonly locks = new Map<string, Promise<unknown>>();
+/**
+ * One git operation at a time per cache directory, across every RepoCache of the process: the poller, the
+ * webhook path checks and head resolution each hold their own MasterGit, but share the directories.
+ */
+const locks = new Map<string, Promise<unknown>>();
 
+export class RepoCache {
   constructor(private readonly root: string) {}
 
   /** Where the bare cache of `url` lives. */
@@ -94,12 +98,12 @@ export class RepoCache {
   }
 
   private serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
+    const prev = locks.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
     const tail = next.catch(() => undefined);
-    this.locks.set(key, tail);
+    locks.set(key, tail);
     void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
+      if (locks.get(key) === tail) locks.delete(key);
     });
     return next;
   }
