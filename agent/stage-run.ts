@@ -1,18 +1,25 @@
 /**
- * Runs one assigned stage on this agent: fresh workspace, input artifacts, the steps in order through their
+ * Runs one assigned stage on this agent: a workspace (fresh, or the job's pooled one, cleaned, when the stage
+ * checks out a repository), input artifacts, the steps in order through their
  * StepExecutors, declared artifacts on success, and the ordered records the master stores (step-started,
  * log chunks, step-finished, stage-finished). Step and stage timeouts and master:cancel all abort through
  * one AbortSignal whose reason (StopReason) decides the status; continueOnError lets a failed step pass.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { SecretMasker } from '../shared/mask';
 import { LOG_HEADER_BYTES, type MasterAssign } from '../shared/protocol';
 import { collectArtifacts, downloadArtifact, uploadArtifact, type MasterEndpoint, type UploadedArtifact } from './artifacts';
 import type { ExecutorRegistry } from './executors/registry';
+import { removeAs } from './git/as-build-user';
+import { gitEnv } from './git/credentials';
+import { runCommand } from './git/run-git';
+import { checkoutTarget, prepareReusedWorkspace } from './git/workspace-reuse';
 import type { StepResult, StepStatus, StopReason } from './executors/types';
 import { LogShipper } from './log-shipper';
 import type { RecordLog } from './record-log';
-import type { Workspaces } from './workspace';
+import type { PooledWorkspace, Workspaces } from './workspace';
 
 /** Log chunks are coalesced up to this size (or the master's frame limit, if lower). */
 export const MAX_CHUNK_BYTES = 64 * 1024;
@@ -55,7 +62,7 @@ function stopped(signal: AbortSignal): StopReason | undefined {
 /**
  * Runs the stage to its agent:stage-finished record. Never rejects. `release` is called just before that
  * record is appended: the master may assign the next stage as soon as it commits the record, so the
- * slot must already be free then; the workspace is removed afterwards.
+ * slot must already be free then; afterwards a fresh workspace is removed, a pooled one released (kept).
  */
 export async function runStage(
   deps: StageRunDeps,
@@ -70,10 +77,24 @@ export async function runStage(
   let error: string | undefined;
   let artifacts: UploadedArtifact[] = [];
   let workspace: string | undefined;
+  let pooled: PooledWorkspace | undefined;
   try {
-    workspace = await deps.workspaces.create(a.build.id, a.stageRunId);
-    for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
-    if (a.inputArtifacts.length) await deps.workspaces.handOver(workspace);
+    if (a.source) {
+      // Reused by the job's next build (an incremental checkout); cleaned before anything of this build lands in it.
+      pooled = await deps.workspaces.acquire(a.source.cacheKey);
+      workspace = pooled.dir;
+      const notes = await prepareWorkspace(deps, a, workspace, stageSignal).catch(async (e: Error) => {
+        if (stageSignal.aborted) throw e;
+        await deps.workspaces.wipe(pooled!);
+        return [`workspace not cleanable (${e.message.split('\n')[0]}): emptied, the checkout starts afresh`];
+      });
+      for (const note of notes) shipper.write(`${note}\n`);
+      await placeInputArtifacts(deps, a, workspace);
+    } else {
+      workspace = await deps.workspaces.create(a.build.id, a.stageRunId);
+      for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
+      if (a.inputArtifacts.length) await deps.workspaces.handOver(workspace);
+    }
     const env = stageEnv(a, workspace);
     // Repository credentials serve the checkout; steps see them only when the job asked for that secret too.
     const stepSecrets = { ...a.secrets };
@@ -116,9 +137,46 @@ export async function runStage(
   }
   shipper.flush();
   shipper.close();
+  // Freed before the slot: the job's next build, assigned as soon as the master sees the record, reuses it.
+  if (pooled) await pooled.release();
   release();
   records.appendEvent({ type: 'agent:stage-finished', status, error: error?.slice(0, 4096), artifacts: status === 'success' ? artifacts : [], at: Date.now() });
-  if (workspace && !deps.keepWorkspaces) await deps.workspaces.remove(workspace).catch((e) => deps.log.warn({ err: (e as Error).message }, 'workspace not removed'));
+  if (!pooled && workspace && !deps.keepWorkspaces) await deps.workspaces.remove(workspace).catch((e) => deps.log.warn({ err: (e as Error).message }, 'workspace not removed'));
+}
+
+/** Cleans a pooled workspace, keeping the repositories of the stage's checkout steps (workspace-reuse.ts). */
+async function prepareWorkspace(deps: StageRunDeps, a: MasterAssign, workspace: string, signal: AbortSignal): Promise<string[]> {
+  const paths = a.stage.steps.filter((s) => s.kind === 'checkout').map((s) => checkoutTarget(s.config.path));
+  // A path the checkout step will refuse keeps nothing: the workspace is emptied.
+  const targets = paths.filter((p): p is string => p !== undefined);
+  const g = await gitEnv({ url: a.source!.url });
+  try {
+    return await prepareReusedWorkspace({ workspace, targets, runAs: deps.workspaces.runAs, env: g.env, signal });
+  } finally {
+    await g.cleanup();
+  }
+}
+
+/**
+ * Input artifacts into a pooled workspace. As root they are downloaded into a root-only staging dir and copied in
+ * by the build user: the workspace holds files of earlier builds (a committed symlink, say) that root must not follow.
+ */
+async function placeInputArtifacts(deps: StageRunDeps, a: MasterAssign, workspace: string): Promise<void> {
+  if (!a.inputArtifacts.length) return;
+  const runAs = deps.workspaces.runAs;
+  if (!runAs) {
+    for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
+    return;
+  }
+  const staging = await mkdtemp(join(deps.workspaces.workDir, 'builds', `in-${a.stageRunId}-`));
+  try {
+    for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, staging);
+    await deps.workspaces.handOver(staging);
+    const r = await runCommand('cp', ['-R', '--', `${staging}/.`, `${workspace}/`], { cwd: workspace, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, runAs });
+    if (r.code !== 0) throw new Error(`placing input artifacts in the workspace failed: ${r.stderr.trim().split('\n').slice(-2).join('; ')}`);
+  } finally {
+    await removeAs(dirname(staging), [basename(staging)], runAs).catch(() => rm(staging, { recursive: true, force: true }));
+  }
 }
 
 async function runStep(

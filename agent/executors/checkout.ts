@@ -1,8 +1,8 @@
 /**
  * The checkout step: puts exactly the build's commit (master:assign.source.sha) into the workspace.
  * The commit is fetched into the job's repository cache on this agent (agent/git/cache.ts: shallow by
- * default, only new objects on later builds), copied into a fresh repository in the workspace
- * (agent/git/workspace-checkout.ts), and reported to the master as an agent:checkout record (author,
+ * default, only new objects on later builds), copied into the workspace's own repository
+ * (agent/git/workspace-checkout.ts: incremental in a reused pooled workspace, afresh otherwise), and reported to the master as an agent:checkout record (author,
  * message, and the files changed since source.previousSha when the master did not know them).
  * Unsafe URLs, refs and shas are refused before git runs; credentials reach git only through its
  * environment and a temp key file removed when the step ends.
@@ -101,7 +101,8 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     const { fetched, info, changedFiles } = done;
     const how =
       fetched.how === 'cached' ? 'already in the cache' : `${fetched.objects} objects fetched in ${seconds(done.fetchMs)} (${fetched.warm ? 'incremental' : 'cold cache'}${fetched.how === 'ref' ? ', through the ref' : ''})`;
-    ctx.output.write(`${how}; checked out in ${seconds(Date.now() - t0)}${done.ws.reused ? ' (directory reused, cleaned)' : ''}\n`);
+    if (done.ws.wiped) ctx.output.write(`workspace repository not reusable (${done.ws.wiped}): wiped, checked out afresh\n`);
+    ctx.output.write(`${how}; checked out in ${seconds(Date.now() - t0)}${done.ws.reused ? ' (workspace reused: only changed files written)' : ''}\n`);
     ctx.output.write(`commit ${src.sha} by ${info.author}: ${info.message.split('\n')[0]}\n`);
     if (changedFiles) ctx.output.write(`${changedFiles.length} files changed since ${src.previousSha!.slice(0, 7)}\n`);
     ctx.recordCheckout({ sha: src.sha, author: info.author, message: info.message, ...(changedFiles ? { changedFiles } : {}) });

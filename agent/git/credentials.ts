@@ -49,6 +49,9 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
     ['core.askPass', ''],
     // Parallel checkout: writing the files is most of a warm checkout's time.
     ['checkout.workers', '0'],
+    // A reused workspace's .git was writable by the previous build: none of its hooks or an fsmonitor may run.
+    ['core.hooksPath', '/dev/null'],
+    ['core.fsmonitor', 'false'],
     ...(opts.config ?? []),
   ];
   const env: Record<string, string> = {

@@ -54,9 +54,14 @@ export function redactUrls(text: string): string {
 
 /** Runs git with args; resolves with its output whatever the exit code (rejects only on abort/spawn error). */
 export function git(args: string[], run: GitRun): Promise<GitOutput> {
+  return runCommand('git', args, run);
+}
+
+/** Like git() for another program (e.g. `rm` as the build user in a workspace). */
+export function runCommand(command: string, args: string[], run: GitRun): Promise<GitOutput> {
   if (run.signal?.aborted) return Promise.reject(new GitAborted(run.signal.reason as StopReason));
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: run.cwd, env: run.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], uid: run.runAs?.uid, gid: run.runAs?.gid });
+    const child = spawn(command, args, { cwd: run.cwd, env: run.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], uid: run.runAs?.uid, gid: run.runAs?.gid });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -84,7 +89,7 @@ export function git(args: string[], run: GitRun): Promise<GitOutput> {
     child.stdin.end(run.input ?? '');
     child.once('error', (e) => {
       run.signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`could not start git: ${e.message}`));
+      reject(new Error(`could not start ${command}: ${e.message}`));
     });
     child.once('close', (code) => {
       clearTimeout(killTimer);

@@ -106,13 +106,13 @@ describe('checkout executor', () => {
     });
   });
 
-  it('leaves nothing of an earlier checkout when a directory is checked out again', async () => {
+  it('checks out an older commit into a reused directory: files of the newer one go, tracked files are reset', async () => {
     const r1 = await runCheckout(ws, source({ url: repo.url, sha: second, cacheKey: 'reuse' }));
-    writeFileSync(join(r1.workspace, 'left-over.txt'), 'from the earlier build\n');
+    writeFileSync(join(r1.workspace, 'src/a.ts'), 'locally modified\n');
     const r2 = await runCheckout(ws, source({ url: repo.url, sha: first, cacheKey: 'reuse' }), { workspace: r1.workspace });
     expect(r2.result.status).toBe('success');
-    expect(r2.log).toContain('directory reused, cleaned');
-    expect(existsSync(join(r1.workspace, 'left-over.txt'))).toBe(false);
+    expect(r2.log).toContain('workspace reused: only changed files written');
+    expect(readFileSync(join(r1.workspace, 'src/a.ts'), 'utf8')).toBe('export const a = 1;\n');
     expect(existsSync(join(r1.workspace, 'docs/x.md'))).toBe(false);
     expect(shAs(ws.runAs, r1.workspace, 'status', '--porcelain')).toBe('');
     expect(shAs(ws.runAs, r1.workspace, 'rev-parse', 'HEAD')).toBe(first);

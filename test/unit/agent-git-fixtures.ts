@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
+import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
+import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
 import { RecordLog, type RecordTransport } from '../../agent/record-log';
 import { ensureBuildUser, Workspaces } from '../../agent/workspace';
@@ -124,4 +126,14 @@ export async function runCheckout(
   output.flush();
   output.close();
   return { result, log: transport.log(), workspace, records };
+}
+
+/** Cleans a pooled workspace for the next build as the stage run does (targets: the checkout paths). */
+export async function prepareWorkspace(workspaces: Workspaces, workspace: string, url: string, targets: string[] = ['']): Promise<string[]> {
+  const g = await checkoutGitEnv({ url });
+  try {
+    return await prepareReusedWorkspace({ workspace, targets, runAs: workspaces.runAs, env: g.env });
+  } finally {
+    await g.cleanup();
+  }
 }
