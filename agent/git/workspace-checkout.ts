@@ -98,10 +98,21 @@ async function checkoutReused(co: WorkspaceCheckout, run: Omit<GitRun, 'cwd'>, a
 async function copyObjects(co: WorkspaceCheckout, run: Omit<GitRun, 'cwd'>, asUser: GitRun, since: string | undefined): Promise<void> {
   const tmp = await mkdtemp(join(dirname(co.cache.dir), '.pack-'));
   try {
-    const out = await gitOk('copying the commit into the workspace', ['pack-objects', '--quiet', '--revs', '--delta-base-offset', join(tmp, 'pack')], {
+    const out = await gitOk('copying the commit into the workspace', [
+      // No fsync: the temp pack is copied right away, and a workspace is disposable.
+      '-c',
+      'core.fsync=none',
+      'pack-objects',
+      '--quiet',
+      '--revs',
+      '--delta-base-offset',
+      join(tmp, 'pack'),
+    ], {
       ...run,
       cwd: co.cache.dir,
-      input: since ? `${co.sha}\n^${since}\n` : `${co.sha}\n`,
+      // ^<tree> too: in a shallow cache the new commit has no parent, so `^<commit>` alone would not mark the
+      // old tree's objects as present and the whole tree would be packed again.
+      input: since ? `${co.sha}\n^${since}\n^${since}^{tree}\n` : `${co.sha}\n`,
     });
     const name = `pack-${out.stdout.trim()}`;
     const packDir = join(co.target, '.git', 'objects', 'pack');

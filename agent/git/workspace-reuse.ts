@@ -1,9 +1,10 @@
 /**
  * Cleaning a pooled workspace (agent/workspace.ts) between builds of its job, before anything of the new
  * build lands in it (input artifacts, steps): everything outside the checkout directories is removed, and
- * each checkout directory keeps only its repository and the files tracked at its HEAD, reset to their
- * committed content (`reset --hard`, `clean -ffdx`): nothing of the previous build leaks, yet the next
- * checkout writes only the files that changed. A repository that is not sound (any git error) is wiped: the
+ * each checkout directory keeps only its repository and the files tracked at its HEAD (`clean -ffdx`);
+ * the checkout step's `checkout --force` then resets modified tracked files while writing only the files
+ * that changed: nothing of the previous build leaks. (No `reset --hard` here: it would re-read the whole
+ * tree a second time, and the checkout step resets anyway.) A repository that is not sound (any git error) is wiped: the
  * checkout step then makes a fresh one.
  * The previous build could write .git: hardenRepo drops everything there but objects, refs, HEAD, index and
  * shallow, and lets git write a fresh config; every git command runs with hooks off and no fsmonitor
@@ -74,7 +75,6 @@ async function cleanCheckoutDir(dir: string, rel: string, o: PrepareOptions, not
       if (await lstat(join(dir, '.git', 'modules')).then(() => true, () => false)) throw new Error('it has submodules, which are checked out afresh');
       await hardenRepo(dir, run);
       await gitOk('reading HEAD', ['rev-parse', '--quiet', '--verify', 'HEAD^{commit}'], run);
-      await gitOk('resetting tracked files', ['reset', '--quiet', '--hard'], run);
       await gitOk('removing untracked files', ['clean', '-ffdxq'], run);
       return;
     } catch (e) {

@@ -1,6 +1,7 @@
 /**
- * checkout_incremental_ratio: the whole checkout step (the executor's run, as the agent runs it: fresh
- * workspace, per-job cache, build user when root) for build 1 on a cold cache and build 2 one commit later,
+ * checkout_incremental_ratio: the whole checkout as the agent runs it for a stage with a repository (the job's
+ * pooled workspace acquired and cleaned, then the checkout step; per-job cache, build user when root) for
+ * build 1 on a cold cache and empty workspace and build 2 one commit later in the reused workspace,
  * on a repository of 2,000 commits whose tree holds 2,000 files of 10 KB (20 MB), served over file://.
  * The repository is generated with `git fast-import` in a couple of seconds. Median of ROUNDS rounds, each
  * with a fresh agent work dir. Target: ratio < 0.3.
@@ -10,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportBench } from '../helpers/bench';
-import { agentDir, runCheckout, sh, source, tempDir } from '../unit/agent-git-fixtures';
+import type { Workspaces } from '../../agent/workspace';
+import { agentDir, prepareWorkspace, runCheckout, sh, source, tempDir } from '../unit/agent-git-fixtures';
 
 const FILES = 2000;
 const FILE_BYTES = 10 * 1024;
@@ -50,6 +52,17 @@ async function makeRepo(dir: string): Promise<void> {
   if (code !== 0) throw new Error(`git fast-import exited with ${code}`);
 }
 
+/** One build's checkout: pooled workspace, clean, checkout step (what the stage run does before its steps). */
+async function build(ws: Workspaces, url: string, sha: string, previousSha?: string) {
+  const pooled = await ws.acquire('bench');
+  try {
+    await prepareWorkspace(ws, pooled.dir, url);
+    return await runCheckout(ws, source({ url, sha, previousSha, cacheKey: 'bench' }), { workspace: pooled.dir });
+  } finally {
+    await pooled.release();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -67,15 +80,17 @@ async function main(): Promise<void> {
       const ws = await agentDir();
       dirs.push(ws.workDir);
       let t = performance.now();
-      const b1 = await runCheckout(ws, source({ url, sha: prev, cacheKey: 'bench' }));
+      const b1 = await build(ws, url, prev);
       firsts.push(performance.now() - t);
       if (b1.result.status !== 'success') throw new Error(`build 1 checkout: ${b1.result.error}\n${b1.log}`);
       t = performance.now();
-      const b2 = await runCheckout(ws, source({ url, sha: head, previousSha: prev, cacheKey: 'bench' }));
+      const b2 = await build(ws, url, head, prev);
       incrementals.push(performance.now() - t);
       if (b2.result.status !== 'success') throw new Error(`build 2 checkout: ${b2.result.error}\n${b2.log}`);
       if (!/\(incremental\)/.test(b2.log)) throw new Error(`build 2 did not fetch incrementally:\n${b2.log}`);
+      if (!/workspace reused/.test(b2.log)) throw new Error(`build 2 did not reuse the workspace:\n${b2.log}`);
       process.stdout.write(`round ${round + 1}: first ${firsts[round].toFixed(0)} ms, incremental ${incrementals[round].toFixed(0)} ms\n${b2.log}`);
+      ws.close();
       rmSync(ws.workDir, { recursive: true, force: true });
     }
     const first = median(firsts);

@@ -75,6 +75,8 @@ describe('pooled job workspaces', () => {
     const b1 = await build('incremental', c1);
     expect(b1.result, b1.log).toEqual({ status: 'success', exitCode: 0 });
     const keep = statSync(join(b1.workspace, 'keep.txt'));
+    const inPack = () => Number(/^in-pack: (\d+)$/m.exec(shAs(ws.runAs, b1.workspace, 'count-objects', '-v'))?.[1]);
+    const objectsBefore = inPack();
     const b2 = await build('incremental', c2, (dir) =>
       // What a build leaves behind: output, an ignored log, an untracked file, a local change, a nested repo.
       step(
@@ -85,6 +87,8 @@ describe('pooled job workspaces', () => {
     expect(b2.result, b2.log).toEqual({ status: 'success', exitCode: 0 });
     expect(b2.workspace).toBe(b1.workspace);
     expect(b2.log).toContain('workspace reused: only changed files written');
+    // Only the new commit's objects came in (commit, root and src trees, two blobs), not the tree again.
+    expect(inPack() - objectsBefore).toBeLessThanOrEqual(6);
     const after = statSync(join(b2.workspace, 'keep.txt'));
     expect(after.ino).toBe(keep.ino);
     expect(after.mtimeMs).toBe(keep.mtimeMs);
