@@ -29,6 +29,8 @@ export interface AgentOptions {
   killGraceMs?: number;
   /** Keep workspaces after a stage ends (default false: removed). */
   keepWorkspaces?: boolean;
+  /** Pooled job workspaces unused for longer are removed (days > 0; default env SLIPWAY_WORKSPACE_DAYS, else 7). */
+  workspaceDays?: number | string;
 }
 
 export interface AgentConfig {
@@ -44,6 +46,7 @@ export interface AgentConfig {
   ownProcess: boolean;
   killGraceMs: number;
   keepWorkspaces: boolean;
+  workspaceDays: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
@@ -99,6 +102,8 @@ export function resolveConfig(o: AgentOptions, env: NodeJS.ProcessEnv = process.
   }
   const killGraceMs = o.killGraceMs ?? 5000;
   if (!(killGraceMs >= 0)) fail('killGraceMs', 'must be >= 0');
+  const workspaceDays = Number(o.workspaceDays ?? env.SLIPWAY_WORKSPACE_DAYS ?? 7);
+  if (!(workspaceDays > 0)) fail('--workspace-days', `must be a number of days > 0 (or SLIPWAY_WORKSPACE_DAYS), got ${o.workspaceDays ?? env.SLIPWAY_WORKSPACE_DAYS}`);
   return {
     url: url.toString().replace(/\/+$/, ''),
     wsUrl: toWsUrl(url.toString()),
@@ -112,5 +117,6 @@ export function resolveConfig(o: AgentOptions, env: NodeJS.ProcessEnv = process.
     ownProcess: o.ownProcess ?? true,
     killGraceMs,
     keepWorkspaces: o.keepWorkspaces ?? false,
+    workspaceDays,
   };
 }

@@ -50,6 +50,7 @@ interface AgentStartFlags {
   capacity?: number;
   workDir?: string;
   caFile?: string;
+  workspaceDays?: number;
 }
 
 /** The agent token from --token, --token-file or SLIPWAY_AGENT_TOKEN (in that order). */
@@ -109,6 +110,7 @@ export function registerAgentStartCommand(agent: Command): void {
     .option('--capacity <n>', 'stages run at once (default 1)', parseIntOption('--capacity'))
     .option('--work-dir <dir>', 'where build workspaces live')
     .option('--ca-file <file>', 'PEM CA to trust for an https master')
+    .option('--workspace-days <n>', 'remove job workspaces unused for more than n days (default $SLIPWAY_WORKSPACE_DAYS or 7)', parseIntOption('--workspace-days'))
     .action(async (flags: AgentStartFlags) => {
       if (!/^https?:\/\//.test(flags.url)) throw badRequest(`--url must start with http:// or https://, got ${flags.url}`);
       const token = resolveAgentToken(flags);
@@ -128,6 +130,7 @@ export function registerAgentStartCommand(agent: Command): void {
         capacity: flags.capacity ?? 1,
         workDir: flags.workDir,
         caFile: flags.caFile,
+        workspaceDays: flags.workspaceDays,
       });
     });
 }

@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuildUser, Workspaces } from '../../agent/workspace';
+import { resolveConfig } from '../../agent/config';
+import { ensureBuildUser, workspaceDaysFromEnv, Workspaces } from '../../agent/workspace';
 import { agentDir, prepareWorkspace, runCheckout, shAs, source, tempDir, TestRepo } from './agent-git-fixtures';
 
 const dirs: string[] = [];
@@ -215,5 +216,16 @@ describe('workspace retention', () => {
 
   it('refuses a retention that is not a positive number of days', async () => {
     await expect(Workspaces.open(tempDir('retention-bad'), undefined, { retentionDays: 0 })).rejects.toThrow(/retention must be > 0 days/);
+    expect(() => workspaceDaysFromEnv({ SLIPWAY_WORKSPACE_DAYS: 'soon' })).toThrow(/SLIPWAY_WORKSPACE_DAYS must be a number of days > 0, got "soon"/);
+    const base = { url: 'http://127.0.0.1:1', token: 't', name: 'a', environment: 'ci' };
+    expect(() => resolveConfig({ ...base, workspaceDays: -1 }, {})).toThrow(/agent option --workspace-days: must be a number of days > 0/);
+  });
+
+  it('takes the retention from --workspace-days, else SLIPWAY_WORKSPACE_DAYS, else 7 days', () => {
+    const base = { url: 'http://127.0.0.1:1', token: 't', name: 'a', environment: 'ci' };
+    expect(resolveConfig({ ...base, workspaceDays: 3 }, { SLIPWAY_WORKSPACE_DAYS: '5' }).workspaceDays).toBe(3);
+    expect(resolveConfig(base, { SLIPWAY_WORKSPACE_DAYS: '5' }).workspaceDays).toBe(5);
+    expect(resolveConfig(base, {}).workspaceDays).toBe(7);
+    expect(workspaceDaysFromEnv({})).toBe(7);
   });
 });
