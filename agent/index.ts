@@ -33,7 +33,13 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const config = resolveConfig(options);
   const log = extra.log ?? pino({ name: `agent ${config.name}`, level: process.env.SLIPWAY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const runAs = ensureBuildUser();
-  const workspaces = await Workspaces.open(config.workDir, runAs);
+  const workspaces = await Workspaces.open(config.workDir, runAs, {
+    retentionDays: config.workspaceDays,
+    onSweep: (removed, err) => {
+      if (err) log.warn({ err: err.message }, 'removing old job workspaces failed');
+      else if (removed.length) log.info({ removed }, 'old job workspaces removed');
+    },
+  });
   const executors = extra.executors ?? builtinExecutors();
 
   let runner!: Runner;
@@ -94,6 +100,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       await runner.idle();
       await runner.settled(SETTLE_TIMEOUT_MS);
       await connection.close();
+      workspaces.close();
       resolveStopped();
     })();
     return stopping;
