@@ -21,8 +21,11 @@ import { LogShipper } from './log-shipper';
 import type { RecordLog } from './record-log';
 import type { PooledWorkspace, Workspaces } from './workspace';
 
-/** Log chunks are coalesced up to this size (or the master's frame limit, if lower). */
-export const MAX_CHUNK_BYTES = 64 * 1024;
+/**
+ * Log chunks are coalesced up to this size (or the master's frame limit, if lower). Each chunk costs a
+ * frame, a row and a stream message, so a busy step ships few big chunks; a quiet one still flushes every FLUSH_MS.
+ */
+export const MAX_CHUNK_BYTES = 256 * 1024;
 export const FLUSH_MS = 50;
 
 export interface StageRunDeps {

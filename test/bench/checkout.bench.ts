@@ -17,7 +17,7 @@ import { agentDir, prepareWorkspace, runCheckout, sh, source, tempDir } from '..
 const FILES = 2000;
 const FILE_BYTES = 10 * 1024;
 const COMMITS = 2000;
-const ROUNDS = Number(process.env.CHECKOUT_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.CHECKOUT_BENCH_ROUNDS ?? 5);
 
 /** A fast-import stream: one commit with the whole tree, then COMMITS - 1 commits changing one small file. */
 function* importStream(): Generator<string | Buffer> {

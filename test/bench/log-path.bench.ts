@@ -3,7 +3,7 @@
  * line stored. The clock starts when the step's process is spawned (agent clock) and stops when the
  * subscriber has the last line (the master publishes a chunk only after it is committed, so that is also
  * when the last line is stored). raw_ws_lines_per_s is the same lines over a bare ws connection between
- * two processes, measured in the same run; index_lag_s is how long after that the last line is searchable.
+ * two processes, measured in the same run (best of three); index_lag_s is how long after that the last line is searchable.
  */
 import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +23,9 @@ const parts: Buffer[] = [];
 for (let i = 0; i < LINES; i += 10_000) parts.push(block(i, 10_000));
 writeFileSync(file, Buffer.concat(parts), { mode: 0o644 });
 
-const raw = await rawWsLinesPerSecond(LINES);
+// The baseline is noisy on two cores: take the best of three, so the ratio errs on the low side.
+let raw = 0;
+for (let i = 0; i < 3; i++) raw = Math.max(raw, await rawWsLinesPerSecond(LINES));
 
 const master = await startMaster({ env: BENCH_MASTER_ENV });
 try {
