@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { badRequest } from '../../shared/errors';
 import { parseIntOption } from '../lib/output';
+import type { MasterOptions } from '../../master/index';
 
 /** Keeps the process alive until a signal, then stops the service and exits. */
 function stopOnSignal(what: string, stop: () => Promise<void>): void {
@@ -31,14 +32,8 @@ function stopOnSignal(what: string, stop: () => Promise<void>): void {
   process.on('SIGTERM', onSignal);
 }
 
-interface MasterStartFlags {
-  dataDir?: string;
-  host?: string;
-  port?: number;
-  jobsDir?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-}
+/** The flags of `master start` are the master's options, minus the first-start admin password (env only). */
+type MasterStartFlags = Omit<MasterOptions, 'adminPassword'>;
 
 interface AgentStartFlags {
   url: string;
@@ -85,14 +80,7 @@ export function registerMasterCommands(program: Command): void {
     .action(async (flags: MasterStartFlags) => {
       if (!!flags.tlsCert !== !!flags.tlsKey) throw badRequest('--tls-cert and --tls-key go together');
       const { startMaster } = await import('../../master/index');
-      const running = await startMaster({
-        dataDir: flags.dataDir,
-        host: flags.host,
-        port: flags.port,
-        jobsDir: flags.jobsDir,
-        tlsCert: flags.tlsCert,
-        tlsKey: flags.tlsKey,
-      });
+      const running = await startMaster(flags);
       stopOnSignal('master', () => running.stop());
     });
 }
