@@ -33,7 +33,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -203,6 +203,11 @@ export const SourceSchema = z.object({
    * its own `secrets`. Otherwise the credentials serve the checkout alone (and are masked like any secret).
    */
   credentialsInEnv: z.boolean().optional(),
+  /**
+   * known_hosts lines for SSH repositories (from the job's repo.knownHosts). SSH checkouts verify the host
+   * key strictly against these plus the agent host's own known_hosts files; an unknown key fails the checkout.
+   */
+  knownHosts: z.string().max(65536).optional(),
   /** Commit of the job's previous build on this branch: the agent diffs against it when changedFiles are unknown. */
   previousSha: z.string().optional(),
   /** True when the master already has the changed files (from the webhook payload). */
@@ -216,7 +221,8 @@ export const MasterAssignSchema = z.object({
   type: z.literal('master:assign'),
   stageRunId: id,
   epoch,
-  build: z.object({ id, number: id, job: z.string(), team: z.string() }),
+  /** jobId: the master's id of the job, stable across renames; the agent isolates jobs from each other by it. */
+  build: z.object({ id, number: id, job: z.string(), jobId: id, team: z.string() }),
   stage: z.object({
     index: z.number().int().nonnegative(),
     name: z.string(),

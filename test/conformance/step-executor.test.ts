@@ -99,7 +99,7 @@ async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?
     type: 'master:assign' as const,
     stageRunId: id,
     epoch: 1,
-    build: { id: 1, number: 1, job: 'j', team: 't' },
+    build: { id: 1, number: 1, job: 'j', jobId: 1, team: 't' },
     stage: { index: 0, name: 'st', attempt: 1, steps: [step], artifacts: [] },
     env: { JOB_VAR: 'from-job' },
     secrets: opts.secrets ?? {},

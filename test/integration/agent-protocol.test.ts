@@ -133,7 +133,7 @@ function assign(stageRunId: number, run: string, extra: Partial<MasterAssign> = 
     type: 'master:assign',
     stageRunId,
     epoch: 1,
-    build: { id: 10, number: 1, job: 'demo', team: 'shop' },
+    build: { id: 10, number: 1, job: 'demo', jobId: 3, team: 'shop' },
     stage: { index: 0, name: 'build', attempt: 1, steps: [{ name: 'sh', kind: 'shell', config: { run }, env: {}, continueOnError: false }], artifacts: [] },
     env: {},
     secrets: {},

@@ -75,7 +75,7 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
     type: 'master:assign',
     stageRunId: r.id,
     epoch: r.lease_epoch,
-    build: { id: r.build_id, number: r.number, job: r.job, team: r.team },
+    build: { id: r.build_id, number: r.number, job: r.job, jobId: r.job_id, team: r.team },
     stage: {
       index: r.stage_index,
       name: stage.name,
