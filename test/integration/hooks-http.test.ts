@@ -95,4 +95,65 @@ describe('webhook endpoints', () => {
     const tooBig = await post('github', huge, { 'X-GitHub-Event': 'push' });
     expect(tooBig.status).toBe(413);
   });
+
+  it('GitLab Tag Push Hook: ignored while the job builds no tags, built once it builds matching tags', async () => {
+    const tagPush = (tag: string) => {
+      const after = sha();
+      return JSON.stringify({ object_kind: 'tag_push', ref: `refs/tags/${tag}`, before: '0'.repeat(40), after, checkout_sha: after, repository: { git_http_url: REPO }, commits: [], total_commits_count: 0 });
+    };
+    const headers = () => ({ 'X-Gitlab-Event': 'Tag Push Hook', 'X-Gitlab-Token': SECRET, 'X-Gitlab-Event-UUID': randomUUID() });
+    const off = await post('gitlab', tagPush('v1.0.0'), headers());
+    expect(off.status).toBe(202);
+    expect(off.body.queued).toEqual([]);
+    expect(off.body.ignored?.map((i) => i.reason).join(' ')).toMatch(/tag/);
+
+    await master.api.applyJob(`name: tagged
+team: hooks
+repo: { url: '${REPO}' }
+triggers: { push: { branches: [main], tags: ["v*"] } }
+stages:
+  - name: build
+    environment: ci
+    steps: [ { sh: 'true' } ]
+`);
+    const on = await post('gitlab', tagPush('v1.0.1'), headers());
+    expect(on.body.queued).toEqual([expect.objectContaining({ job: 'tagged' })]);
+    const other = await post('gitlab', tagPush('nightly-1'), headers());
+    expect(other.body.queued).toEqual([]);
+    const [build] = await master.api.listBuilds('tagged');
+    expect(build.ref).toBe('refs/tags/v1.0.1');
+  });
+
+  it('Gitea pull_request: a request build of the source commit; a fork waits for approval', async () => {
+    await master.api.applyJob(`name: requests
+team: hooks
+repo: { url: '${REPO}' }
+triggers: { requests: true }
+stages:
+  - name: build
+    environment: ci
+    steps: [ { sh: 'true' } ]
+`);
+    const pr = (number: number, headRepo: string) => {
+      const head = sha();
+      return JSON.stringify({
+        action: 'opened',
+        number,
+        pull_request: {
+          number, title: 'feature', html_url: `https://git.example/hooks/web/pulls/${number}`, user: { login: 'dev' },
+          head: { sha: head, ref: 'feature', repo: { clone_url: headRepo } },
+          base: { sha: 'b'.repeat(40), ref: 'main', repo: { clone_url: REPO } },
+        },
+        repository: { clone_url: REPO },
+      });
+    };
+    const send = (body: string) => post('gitea', body, { 'X-Gitea-Event': 'pull_request', 'X-Gitea-Delivery': randomUUID(), 'X-Gitea-Signature': sign(body) });
+    const own = await send(pr(7, REPO));
+    expect(own.body.queued).toEqual([expect.objectContaining({ job: 'requests' })]);
+    const fork = await send(pr(8, 'https://git.example/someone/web.git'));
+    expect(fork.body.queued).toEqual([expect.objectContaining({ job: 'requests' })]);
+    const [forkBuild, ownBuild] = await master.api.listBuilds('requests');
+    expect(ownBuild).toMatchObject({ ref: 'refs/pull/7/head', status: 'queued', request: { provider: 'gitea', number: 7, fork: false, targetBranch: 'main' } });
+    expect(forkBuild).toMatchObject({ ref: 'refs/pull/8/head', status: 'waiting', request: { number: 8, fork: true } });
+  });
 });
