@@ -75,7 +75,7 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
   const submodules = cfg.submodules ?? src.submodules;
   ctx.started(Date.now());
   const t0 = Date.now();
-  const g = await gitEnv({ url: src.url, credential: src.credentials ? ctx.secrets[src.credentials] : undefined });
+  const g = await gitEnv({ url: src.url, credential: src.credentials ? ctx.secrets[src.credentials] : undefined, knownHosts: src.knownHosts });
   const run = { env: g.env, signal: ctx.signal };
   try {
     ctx.output.write(

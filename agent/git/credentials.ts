@@ -5,12 +5,17 @@
  *    GIT_CONFIG_COUNT / GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n: never on argv (visible in ps) nor in a
  *    .git/config on disk. User name `oauth2` for GitLab hosts, `x-access-token` otherwise (GitHub, Gitea).
  *  - SSH private key ("-----BEGIN ..."): a 0600 file in a private 0700 temp dir outside the workspace, used
- *    through GIT_SSH_COMMAND with IdentitiesOnly. cleanup() removes the dir (call it in a finally).
- * The temp dir is also git's HOME, so ssh's known_hosts and the like never land in the workspace.
+ *    with IdentitiesOnly. cleanup() removes the dir (call it in a finally).
+ * SSH (the repository's, or a submodule's) always verifies host keys strictly: GIT_SSH_COMMAND runs the
+ * wrapper of shared/ssh-host-keys.ts, which trusts only `knownHosts` (the job's repo.knownHosts) plus this
+ * host's own known_hosts files, copied into a known_hosts file in the same private dir. An unknown or
+ * changed key fails the git command with a message naming the host and the repo.knownHosts fix.
+ * The temp dir is also git's HOME, so nothing of ssh or git lands in the workspace.
  */
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { hostKnownHostsFiles, shellQuote, sshWrapperScript } from '../../shared/ssh-host-keys';
 
 export interface GitEnvOptions {
   /** Repository URL (already checked with unsafeRepoUrl). */
@@ -19,6 +24,13 @@ export interface GitEnvOptions {
   credential?: string;
   /** Extra `-c` style config entries (key, value), passed the same way as the credential. */
   config?: [string, string][];
+  /** known_hosts lines trusted for SSH (source.knownHosts, from the job's repo.knownHosts). */
+  knownHosts?: string;
+  /**
+   * This host's known_hosts files, trusted too (missing or unreadable ones are skipped). Default: OpenSSH's
+   * global files and those of the agent's user (home from the password database, as ssh itself does).
+   */
+  hostKnownHostsFiles?: string[];
 }
 
 export interface GitEnv {
@@ -63,23 +75,24 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_CONFIG_GLOBAL: '/dev/null',
     GIT_ALLOW_PROTOCOL: allowedProtocols(opts.url),
-    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new',
+    // The wrapper is run through sh (a noexec /tmp cannot stop it), so git must be told it speaks OpenSSH's options.
+    GIT_SSH_VARIANT: 'ssh',
   };
   const cred = opts.credential;
-  if (cred) {
-    if (cred.trimStart().startsWith('-----BEGIN')) {
-      const keyFile = join(home, 'id');
-      // A key without its final newline is refused by OpenSSH ("invalid format").
-      await writeFile(keyFile, cred.endsWith('\n') ? cred : `${cred}\n`, { mode: 0o600 });
-      env.GIT_SSH_COMMAND = `ssh -i ${keyFile} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new`;
-    } else {
-      const origin = httpOrigin(opts.url);
-      if (origin) {
-        const user = /gitlab/i.test(new URL(opts.url).hostname) ? 'oauth2' : 'x-access-token';
-        const basic = Buffer.from(`${user}:${cred}`).toString('base64');
-        config.push([`http.${origin}.extraHeader`, `Authorization: Basic ${basic}`]);
-      }
-    }
+  const sshKey = cred?.trimStart().startsWith('-----BEGIN') ? cred : undefined;
+  const keyFile = sshKey ? join(home, 'id') : undefined;
+  // A key without its final newline is refused by OpenSSH ("invalid format").
+  if (sshKey && keyFile) await writeFile(keyFile, sshKey.endsWith('\n') ? sshKey : `${sshKey}\n`, { mode: 0o600 });
+  const knownHostsFile = join(home, 'known_hosts');
+  await writeFile(knownHostsFile, await knownHostsText(opts), { mode: 0o600 });
+  const wrapper = join(home, 'ssh');
+  await writeFile(wrapper, sshWrapperScript({ dir: home, knownHostsFile, keyFile }), { mode: 0o600 });
+  env.GIT_SSH_COMMAND = `sh ${shellQuote(wrapper)}`;
+  const origin = cred && !sshKey ? httpOrigin(opts.url) : undefined;
+  if (cred && origin) {
+    const user = /gitlab/i.test(new URL(opts.url).hostname) ? 'oauth2' : 'x-access-token';
+    const basic = Buffer.from(`${user}:${cred}`).toString('base64');
+    config.push([`http.${origin}.extraHeader`, `Authorization: Basic ${basic}`]);
   }
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([k, v], i) => {
@@ -95,4 +108,12 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** The job's lines first, then this host's files: ssh accepts a host when any line's key matches. */
+async function knownHostsText(opts: GitEnvOptions): Promise<string> {
+  const files = opts.hostKnownHostsFiles ?? hostKnownHostsFiles(userInfo().homedir);
+  const parts = [opts.knownHosts ?? ''];
+  for (const f of files) parts.push(await readFile(f, 'utf8').catch(() => ''));
+  return parts.map((p) => (p && !p.endsWith('\n') ? `${p}\n` : p)).join('');
 }

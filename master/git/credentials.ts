@@ -5,13 +5,18 @@
  *    only (`http.<origin>/.extraHeader`), so a redirect to another host does not receive it.
  *  - SSH private key (a value starting with "-----BEGIN"): ssh can only read a key from a file or an agent,
  *    so it is the one exception: a 0600 file in a private 0700 temp dir, removed by cleanup() right after the
- *    git call. GIT_SSH_COMMAND points ssh at it in batch mode (never prompts).
+ *    git call.
+ * SSH URLs always verify the host key strictly (shared/ssh-host-keys.ts): GIT_SSH_COMMAND runs a wrapper
+ * written in that same private dir, trusting only the job's repo.knownHosts lines plus the master host's
+ * own known_hosts files (copied into one known_hosts file there), in batch mode (never prompts). An unknown
+ * or changed key fails with git's last line naming the host and the repo.knownHosts fix.
  * Every call also gets GIT_TERMINAL_PROMPT=0 (a missing credential fails instead of waiting on a tty) and
  * GIT_ALLOW_PROTOCOL (no ext::/fd:: transports, even through submodules or redirects).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { hostKnownHostsFiles, isSshRepoUrl, shellQuote, sshWrapperScript } from '../../shared/ssh-host-keys';
 
 export interface GitAuth {
   env: NodeJS.ProcessEnv;
@@ -21,8 +26,15 @@ export interface GitAuth {
   cleanup(): void;
 }
 
+export interface GitAuthOptions {
+  /** known_hosts lines trusted for SSH (the job's repo.knownHosts). */
+  knownHosts?: string;
+  /** This host's known_hosts files, trusted too; default OpenSSH's global ones and the master user's. */
+  hostKnownHostsFiles?: string[];
+}
+
 /** The environment for one git call against `url`, with `credential` (a team secret value) when given. */
-export function gitAuth(url: string, credential?: string): GitAuth {
+export function gitAuth(url: string, credential?: string, opts: GitAuthOptions = {}): GitAuth {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GIT_TERMINAL_PROMPT: '0',
@@ -35,13 +47,24 @@ export function gitAuth(url: string, credential?: string): GitAuth {
   const secrets: string[] = [];
   let cleanup = () => {};
   const value = credential?.trim();
-  if (value && value.startsWith('-----BEGIN')) {
+  const sshKey = value?.startsWith('-----BEGIN') ? value : undefined;
+  if (sshKey || isSshRepoUrl(url)) {
+    // mkdtemp creates the directory 0700: only the master's user can read the key and the trusted keys.
     const dir = mkdtempSync(join(tmpdir(), 'slipway-ssh-'));
-    const keyFile = join(dir, 'key');
-    writeFileSync(keyFile, `${value}\n`, { mode: 0o600 });
-    env.GIT_SSH_COMMAND = `ssh -i '${keyFile}' -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=accept-new`;
-    secrets.push(value);
     cleanup = () => rmSync(dir, { recursive: true, force: true });
+    const keyFile = sshKey ? join(dir, 'key') : undefined;
+    if (sshKey && keyFile) {
+      writeFileSync(keyFile, `${sshKey}\n`, { mode: 0o600 });
+      secrets.push(sshKey);
+    }
+    const knownHostsFile = join(dir, 'known_hosts');
+    writeFileSync(knownHostsFile, knownHostsText(opts), { mode: 0o600 });
+    const wrapper = join(dir, 'ssh');
+    writeFileSync(wrapper, sshWrapperScript({ dir, knownHostsFile, keyFile }), { mode: 0o600 });
+    env.GIT_SSH_COMMAND = `sh ${shellQuote(wrapper)}`;
+    // Run through sh, the wrapper's name says nothing to git: it takes OpenSSH's options (-p for the port).
+    env.GIT_SSH_VARIANT = 'ssh';
+    delete env.GIT_SSH;
   } else if (value) {
     const origin = httpOrigin(url);
     if (origin) {
@@ -54,6 +77,20 @@ export function gitAuth(url: string, credential?: string): GitAuth {
     }
   }
   return { env, secrets, cleanup };
+}
+
+/** The job's lines first, then this host's files: ssh accepts a host when any line's key matches. */
+function knownHostsText(opts: GitAuthOptions): string {
+  const files = opts.hostKnownHostsFiles ?? hostKnownHostsFiles(userInfo().homedir);
+  const parts = [opts.knownHosts ?? ''];
+  for (const f of files) {
+    try {
+      parts.push(readFileSync(f, 'utf8'));
+    } catch {
+      // Missing or unreadable: that file trusts nothing.
+    }
+  }
+  return parts.map((p) => (p && !p.endsWith('\n') ? `${p}\n` : p)).join('');
 }
 
 /** scheme://host[:port] of an http(s) URL, else null. */

@@ -1,7 +1,8 @@
 /**
  * The master's git at a glance: what the poller, the push pipeline (path filters) and manual/cron
  * triggers need to ask a job's repository, with the job's credentials (the team secret named
- * job.repo.credentials) given to git through the environment only (credentials.ts).
+ * job.repo.credentials) given to git through the environment only (credentials.ts), and SSH host keys
+ * verified strictly against job.repo.knownHosts plus the master host's known_hosts files.
  *
  *   const git = createMasterGit(ctx);
  *   await git.heads(job)                               // ls-remote: Map<full ref, commit sha>
@@ -58,7 +59,8 @@ export function createMasterGit(ctx: MasterContext): MasterGit {
 
   const git: MasterGit = {
     heads(job) {
-      return lsRemote(repoOf(job).url, { credential: credentialOf(job) });
+      const repo = repoOf(job);
+      return lsRemote(repo.url, { credential: credentialOf(job), knownHosts: repo.knownHosts });
     },
     async resolveHead(job, branch) {
       const name = branch ?? repoOf(job).branch;
@@ -74,7 +76,7 @@ export function createMasterGit(ctx: MasterContext): MasterGit {
       if (!base && push.ref.startsWith('refs/heads/')) {
         base = lastBuilt.get(job.id, push.ref.slice('refs/heads/'.length), push.sha)?.sha;
       }
-      return cache.changedFiles({ url: repo.url, credential: credentialOf(job), ref: push.ref, sha: push.sha, base });
+      return cache.changedFiles({ url: repo.url, credential: credentialOf(job), knownHosts: repo.knownHosts, ref: push.ref, sha: push.sha, base });
     },
   };
   return git;

@@ -10,12 +10,14 @@ import { runGit } from './run-git';
 export interface LsRemoteOptions {
   /** Team secret value: HTTP token or SSH private key. */
   credential?: string;
+  /** known_hosts lines trusted for SSH URLs (the job's repo.knownHosts); host keys are always verified. */
+  knownHosts?: string;
   timeoutMs?: number;
 }
 
 export async function lsRemote(url: string, opts: LsRemoteOptions = {}): Promise<Map<string, string>> {
   assertSafeRepoUrl(url);
-  const auth = gitAuth(url, opts.credential);
+  const auth = gitAuth(url, opts.credential, { knownHosts: opts.knownHosts });
   try {
     // `--` ends the options: the URL is never read as one even if the check above were bypassed.
     const out = await runGit(['ls-remote', '--heads', '--tags', '--', url], { env: auth.env, secrets: auth.secrets, timeoutMs: opts.timeoutMs });

@@ -15,6 +15,8 @@ import { runGit } from './run-git';
 export interface DiffRequest {
   url: string;
   credential?: string;
+  /** known_hosts lines trusted for SSH URLs (the job's repo.knownHosts). */
+  knownHosts?: string;
   /** Full ref of the push (refs/heads/main): fetched as a fallback when the server refuses a sha. */
   ref: string;
   sha: string;
@@ -51,7 +53,7 @@ export class RepoCache {
     if (!base) return Promise.resolve(null);
     const dir = this.dirFor(req.url);
     return this.serialised(dir, async () => {
-      const auth = gitAuth(req.url, req.credential);
+      const auth = gitAuth(req.url, req.credential, { knownHosts: req.knownHosts });
       try {
         await this.ensureRepo(dir, auth);
         await this.fetch(dir, auth, req, [req.sha, base]);

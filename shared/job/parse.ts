@@ -16,6 +16,8 @@ export interface RepoConfig {
   webhookSecret: string;
   depth: number;
   submodules: boolean;
+  /** known_hosts lines trusted for SSH (validated: every entry has hosts, key type and base64 key). */
+  knownHosts?: string;
 }
 
 export interface StageConfig {

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../duration';
 import { unsafeRef, unsafeRepoUrl } from '../git';
+import { knownHostsProblem } from '../ssh-host-keys';
 
 export const NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 export const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -61,6 +62,18 @@ export const repoSchema = z.strictObject({
   /** Shallow clone depth; 0 fetches the whole history. */
   depth: z.number().int().min(0).default(1),
   submodules: z.boolean().default(false),
+  /**
+   * known_hosts lines (as printed by `ssh-keyscan -p PORT host`) trusted for SSH repositories and
+   * submodules, besides the master's and agents' own known_hosts files; host keys are always verified.
+   */
+  knownHosts: z
+    .string()
+    .max(65536)
+    .superRefine((v, ctx) => {
+      const why = knownHostsProblem(v);
+      if (why) ctx.addIssue({ code: 'custom', message: `known_hosts ${why}` });
+    })
+    .optional(),
 });
 
 export const pushTriggerSchema = z.strictObject({

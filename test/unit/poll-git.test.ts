@@ -4,7 +4,7 @@
  * the environment only (a real HTTP server sees the header; errors never show the token), unsafe URLs.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,7 +90,9 @@ describe('lsRemote', () => {
 
   it('writes an SSH key only to a private temp file that cleanup removes', () => {
     const a = gitAuth('git@git.example:shop/web.git', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----');
-    const file = /-i '([^']+)'/.exec(a.env.GIT_SSH_COMMAND ?? '')?.[1];
+    // GIT_SSH_COMMAND runs the strict host key wrapper (shared/ssh-host-keys.ts), which names the key file.
+    const wrapper = /^sh '([^']+)'$/.exec(a.env.GIT_SSH_COMMAND ?? '')?.[1];
+    const file = /-i '([^']+)'/.exec(wrapper ? readFileSync(wrapper, 'utf8') : '')?.[1];
     expect(file && existsSync(file)).toBe(true);
     a.cleanup();
     expect(existsSync(file!)).toBe(false);

@@ -6,9 +6,9 @@
  * through re-runs of re-runs).
  *
  * Jobs with a repo get `source` (the exact commit, its ref, depth, submodules, the credentials' secret
- * name, the previous built commit of the branch for diffs, a per-job cache key) once the build knows its
- * commit. Request builds from forks get no secrets at all, not even the repository credentials: their
- * code is not the team's.
+ * name, the trusted SSH host keys, the previous built commit of the branch for diffs, a per-job cache key)
+ * once the build knows its commit. Request builds from forks get no secrets at all, not even the
+ * repository credentials: their code is not the team's.
  */
 import { createHash } from 'node:crypto';
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
@@ -116,6 +116,8 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
     submodules: repo.submodules,
     ...(repo.credentials ? { credentials: repo.credentials } : {}),
     credentialsInEnv: !!repo.credentials && config.secrets.includes(repo.credentials),
+    // Public keys, not secrets: fork builds get them too, so their checkout verifies the host like any other.
+    ...(repo.knownHosts ? { knownHosts: repo.knownHosts } : {}),
     ...(prev && prev.commit_sha !== r.commit_sha ? { previousSha: prev.commit_sha } : {}),
     knowsChangedFiles: Array.isArray(info.changedFiles),
     cacheKey: `job-${r.job_id}-${repoHash}`,
