@@ -3,16 +3,21 @@
  *  - upload:   PUT /api/v1/agent/stage-runs/:id/artifacts?path=  (Bearer agent token, X-Slipway-Epoch,
  *              X-Slipway-Sha256); a refusal (413 over the size limit, 409...) throws with the master's message.
  *  - download: GET /api/v1/agent/artifacts/:id into the workspace; size and checksum are verified.
+ * When the agent is root, an artifact is read by `cat` running as the job's build user into a root-only
+ * staging file, which is then hashed and sent: a step that swaps a symlink into the path after the glob looked
+ * cannot make the agent send a file only root may read (the agent's token, another job's workspace).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fromBody } from '../shared/errors';
+import type { RunAs } from './executors/types';
+import { copyOutAs } from './git/as-build-user';
 import { checkRelativePattern, globFiles, type MatchedFile } from './glob';
 
 export interface MasterEndpoint {
@@ -90,18 +95,43 @@ export async function collectArtifacts(workspace: string, patterns: string[]): P
   return [...byPath.values()];
 }
 
-export async function uploadArtifact(endpoint: MasterEndpoint, stageRunId: number, epoch: number, file: MatchedFile): Promise<UploadedArtifact> {
-  const sha256 = await sha256File(file.abs);
+/** How to read a workspace file as its build user: staged by `cat` as runAs into a temp dir under stagingDir. */
+export interface ReadAs {
+  /** The workspace the artifact paths are relative to. */
+  workspace: string;
+  runAs: RunAs;
+  /** A root-only directory for the staged copy (e.g. <workDir>/builds). */
+  stagingDir: string;
+}
+
+/**
+ * Uploads one collected file. With readAs the file is read as the build user (see the header) and may not grow
+ * beyond the size the glob saw; without it (agent not root) it is read directly.
+ */
+export async function uploadArtifact(endpoint: MasterEndpoint, stageRunId: number, epoch: number, file: MatchedFile, readAs?: ReadAs): Promise<UploadedArtifact> {
+  if (!readAs) return sendFile(endpoint, stageRunId, epoch, file.path, file.abs, file.size);
+  const tmp = await mkdtemp(join(readAs.stagingDir, `out-${stageRunId}-`));
+  try {
+    const staged = join(tmp, 'artifact');
+    const size = await copyOutAs(readAs.workspace, file.path, staged, readAs.runAs, file.size);
+    return await sendFile(endpoint, stageRunId, epoch, file.path, staged, size);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function sendFile(endpoint: MasterEndpoint, stageRunId: number, epoch: number, path: string, abs: string, size: number): Promise<UploadedArtifact> {
+  const sha256 = await sha256File(abs);
   const res = await request(
     endpoint,
     'PUT',
-    `/api/v1/agent/stage-runs/${stageRunId}/artifacts?path=${encodeURIComponent(file.path)}`,
-    { 'content-type': 'application/octet-stream', 'content-length': file.size, 'x-slipway-epoch': epoch, 'x-slipway-sha256': sha256 },
-    createReadStream(file.abs),
+    `/api/v1/agent/stage-runs/${stageRunId}/artifacts?path=${encodeURIComponent(path)}`,
+    { 'content-type': 'application/octet-stream', 'content-length': size, 'x-slipway-epoch': epoch, 'x-slipway-sha256': sha256 },
+    createReadStream(abs),
   );
-  if (res.statusCode !== 200 && res.statusCode !== 201) throw await failure(res, `upload of artifact '${file.path}' refused`);
+  if (res.statusCode !== 200 && res.statusCode !== 201) throw await failure(res, `upload of artifact '${path}' refused`);
   await readText(res);
-  return { path: file.path, size: file.size, sha256 };
+  return { path, size, sha256 };
 }
 
 /** Download an earlier stage's artifact to <workspace>/<path>; throws on HTTP error, size or checksum mismatch. */

@@ -1,7 +1,8 @@
 /**
  * The Slipway agent: connects to the master (connection.ts), runs the stages it is assigned (runner.ts,
  * stage-run.ts) through StepExecutor plugins (executors/), ships their logs with replay and secret masking
- * (log-shipper.ts, record-log.ts), moves artifacts (artifacts.ts) and keeps builds apart (workspace.ts).
+ * (log-shipper.ts, record-log.ts), moves artifacts (artifacts.ts) and keeps builds apart (workspace.ts: one
+ * build user per job when root, build-users.ts).
  *
  * startAgent resolves once the master accepted the agent's first hello and rejects when the master refuses it
  * for a reason retrying cannot fix (bad token, protocol version, environment). A master that is not up yet is
@@ -13,7 +14,8 @@ import { builtinExecutors, type ExecutorRegistry } from './executors/registry';
 import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
 import { Connection } from './connection';
 import { Runner } from './runner';
-import { ensureBuildUser, Workspaces } from './workspace';
+import { BuildUsers } from './build-users';
+import { Workspaces } from './workspace';
 
 export type { AgentOptions } from './config';
 
@@ -32,8 +34,7 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions, extra: { executors?: ExecutorRegistry; log?: Logger } = {}): Promise<RunningAgent> {
   const config = resolveConfig(options);
   const log = extra.log ?? pino({ name: `agent ${config.name}`, level: process.env.SLIPWAY_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const runAs = ensureBuildUser();
-  const workspaces = await Workspaces.open(config.workDir, runAs, {
+  const workspaces = await Workspaces.open(config.workDir, BuildUsers.ifRoot(), {
     retentionDays: config.workspaceDays,
     onSweep: (removed, err) => {
       if (err) log.warn({ err: err.message }, 'removing old job workspaces failed');

@@ -1,22 +1,22 @@
 /**
  * Runs one assigned stage on this agent: a workspace (fresh, or the job's pooled one, cleaned, when the stage
- * checks out a repository), input artifacts, the steps in order through their
+ * checks out a repository) owned by the job's build user when the agent is root (build-users.ts), input artifacts, the steps in order through their
  * StepExecutors, declared artifacts on success, and the ordered records the master stores (step-started,
  * log chunks, step-finished, stage-finished). Step and stage timeouts and master:cancel all abort through
  * one AbortSignal whose reason (StopReason) decides the status; continueOnError lets a failed step pass.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { SecretMasker } from '../shared/mask';
 import { LOG_HEADER_BYTES, type MasterAssign } from '../shared/protocol';
 import { collectArtifacts, downloadArtifact, uploadArtifact, type MasterEndpoint, type UploadedArtifact } from './artifacts';
 import type { ExecutorRegistry } from './executors/registry';
-import { removeAs } from './git/as-build-user';
+import { removeOwnedTree } from './git/as-build-user';
 import { gitEnv } from './git/credentials';
 import { runCommand } from './git/run-git';
 import { checkoutTarget, prepareReusedWorkspace } from './git/workspace-reuse';
-import type { StepResult, StepStatus, StopReason } from './executors/types';
+import type { RunAs, StepResult, StepStatus, StopReason } from './executors/types';
 import { LogShipper } from './log-shipper';
 import type { RecordLog } from './record-log';
 import type { PooledWorkspace, Workspaces } from './workspace';
@@ -82,21 +82,25 @@ export async function runStage(
   let workspace: string | undefined;
   let pooled: PooledWorkspace | undefined;
   try {
+    // Every build of the job runs as the job's user: other jobs' workspaces are another user's (0700).
+    const runAs = await deps.workspaces.userFor(a.build.jobId);
     if (a.source) {
       // Reused by the job's next build (an incremental checkout); cleaned before anything of this build lands in it.
-      pooled = await deps.workspaces.acquire(a.source.cacheKey);
+      pooled = await deps.workspaces.acquire(a.source.cacheKey, runAs);
       workspace = pooled.dir;
-      const notes = await prepareWorkspace(deps, a, workspace, stageSignal).catch(async (e: Error) => {
+      if (pooled.recreatedFrom !== undefined) shipper.write(`workspace belonged to uid ${pooled.recreatedFrom}, not this job's build user: emptied\n`);
+      const notes = await prepareWorkspace(deps, a, workspace, runAs, stageSignal).catch(async (e: Error) => {
         if (stageSignal.aborted) throw e;
         await deps.workspaces.wipe(pooled!);
         return [`workspace not cleanable (${e.message.split('\n')[0]}): emptied, the checkout starts afresh`];
       });
       for (const note of notes) shipper.write(`${note}\n`);
-      await placeInputArtifacts(deps, a, workspace);
+      await placeInputArtifacts(deps, a, workspace, runAs);
     } else {
+      // Root's until handed over: the agent's downloads cannot meet anything a build process planted.
       workspace = await deps.workspaces.create(a.build.id, a.stageRunId);
       for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
-      if (a.inputArtifacts.length) await deps.workspaces.handOver(workspace);
+      await deps.workspaces.handOver(workspace, runAs);
     }
     const env = stageEnv(a, workspace);
     // Repository credentials serve the checkout; steps see them only when the job asked for that secret too.
@@ -110,7 +114,7 @@ export async function runStage(
         error = stop.message;
         break;
       }
-      const result = await runStep(deps, a, i, { ...env, ...step.env, ...stepSecrets }, workspace, shipper, records, stageSignal);
+      const result = await runStep(deps, a, i, { ...env, ...step.env, ...stepSecrets }, workspace, runAs, shipper, records, stageSignal);
       if (result.status === 'success') continue;
       const stageStop = stopped(stageSignal);
       if (stageStop) {
@@ -126,8 +130,9 @@ export async function runStage(
     if (status === 'success' && a.stage.artifacts.length) {
       try {
         const files = await collectArtifacts(workspace, a.stage.artifacts);
+        const readAs = runAs && { workspace, runAs, stagingDir: join(deps.workspaces.workDir, 'builds') };
         artifacts = [];
-        for (const f of files) artifacts.push(await uploadArtifact(deps.endpoint, a.stageRunId, a.epoch, f));
+        for (const f of files) artifacts.push(await uploadArtifact(deps.endpoint, a.stageRunId, a.epoch, f, readAs));
       } catch (e) {
         status = 'failed';
         error = (e as Error).message;
@@ -148,13 +153,13 @@ export async function runStage(
 }
 
 /** Cleans a pooled workspace, keeping the repositories of the stage's checkout steps (workspace-reuse.ts). */
-async function prepareWorkspace(deps: StageRunDeps, a: MasterAssign, workspace: string, signal: AbortSignal): Promise<string[]> {
+async function prepareWorkspace(deps: StageRunDeps, a: MasterAssign, workspace: string, runAs: RunAs | undefined, signal: AbortSignal): Promise<string[]> {
   const paths = a.stage.steps.filter((s) => s.kind === 'checkout').map((s) => checkoutTarget(s.config.path));
   // A path the checkout step will refuse keeps nothing: the workspace is emptied.
   const targets = paths.filter((p): p is string => p !== undefined);
   const g = await gitEnv({ url: a.source!.url });
   try {
-    return await prepareReusedWorkspace({ workspace, targets, runAs: deps.workspaces.runAs, env: g.env, signal });
+    return await prepareReusedWorkspace({ workspace, targets, runAs, env: g.env, signal });
   } finally {
     await g.cleanup();
   }
@@ -164,9 +169,8 @@ async function prepareWorkspace(deps: StageRunDeps, a: MasterAssign, workspace: 
  * Input artifacts into a pooled workspace. As root they are downloaded into a root-only staging dir and copied in
  * by the build user: the workspace holds files of earlier builds (a committed symlink, say) that root must not follow.
  */
-async function placeInputArtifacts(deps: StageRunDeps, a: MasterAssign, workspace: string): Promise<void> {
+async function placeInputArtifacts(deps: StageRunDeps, a: MasterAssign, workspace: string, runAs: RunAs | undefined): Promise<void> {
   if (!a.inputArtifacts.length) return;
-  const runAs = deps.workspaces.runAs;
   if (!runAs) {
     for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
     return;
@@ -174,11 +178,11 @@ async function placeInputArtifacts(deps: StageRunDeps, a: MasterAssign, workspac
   const staging = await mkdtemp(join(deps.workspaces.workDir, 'builds', `in-${a.stageRunId}-`));
   try {
     for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, staging);
-    await deps.workspaces.handOver(staging);
+    await deps.workspaces.handOver(staging, runAs);
     const r = await runCommand('cp', ['-R', '--', `${staging}/.`, `${workspace}/`], { cwd: workspace, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, runAs });
     if (r.code !== 0) throw new Error(`placing input artifacts in the workspace failed: ${r.stderr.trim().split('\n').slice(-2).join('; ')}`);
   } finally {
-    await removeAs(dirname(staging), [basename(staging)], runAs).catch(() => rm(staging, { recursive: true, force: true }));
+    await removeOwnedTree(staging);
   }
 }
 
@@ -188,6 +192,7 @@ async function runStep(
   index: number,
   env: Record<string, string>,
   workspace: string,
+  runAs: RunAs | undefined,
   shipper: LogShipper,
   records: RecordLog,
   stageSignal: AbortSignal,
@@ -221,7 +226,7 @@ async function runStep(
         env,
         output: shipper,
         signal: controller.signal,
-        runAs: deps.workspaces.runAs,
+        runAs,
         started,
         source: a.source,
         secrets: a.secrets,

@@ -1,21 +1,24 @@
 /**
- * Workspaces and the build user. A stage run without a repository gets a fresh directory
+ * Workspaces. A stage run without a repository gets a fresh directory
  * `<workDir>/builds/<buildId>-<stageRunId>` (mode 0700), removed when the stage ends. A stage run with a
  * checkout (assign.source) gets a pooled workspace of its job, `<workDir>/jobs/<cacheKey>/ws-<n>`, reused by
  * the job's next build so that an incremental checkout writes only changed files (agent/git/workspace-reuse.ts
  * cleans it): ws-0 for the first build running, ws-1 for a concurrent second one (Jenkins' `@2`), each locked
  * while in use and kept afterwards. Pooled workspaces unused for more than `retentionDays` are removed at open
  * and daily after.
- * When the agent runs as root, steps run as the unprivileged user `slipway-build` (created with
- * `useradd --system` when missing) who owns the workspaces; workDir, builds/, jobs/ and jobs/<cacheKey>/ are
- * 0711 root, so the build user can enter a workspace but not list any, and cannot read anything the agent
- * keeps there. Limit: all builds share that one user, so a step that learns another workspace's path could
- * read it (pooled workspaces live longer than fresh ones, so that window is longer).
+ * When the agent runs as root, each job has its own unprivileged build user (build-users.ts) who owns that
+ * job's workspaces (0700); workDir, builds/, jobs/ and jobs/<cacheKey>/ are 0711 root, so a build user can
+ * enter its own workspace but list none, and cannot read anything the agent keeps there. Builds of different
+ * jobs cannot read each other's workspaces even when they guess the paths; builds of the same job share a
+ * user (they share the pooled workspaces anyway).
+ * The agent never walks a build user's tree with root's privileges: removals run as the directory's owner
+ * (removeOwnedTree), and a fresh workspace stays root's until the input artifacts root wrote are handed over.
  */
-import { execFileSync } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, readdir, rm, rmdir, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, rm, rmdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BuildUsers } from './build-users';
 import type { RunAs } from './executors/types';
+import { removeOwnedTree } from './git/as-build-user';
 
 /** Default of --workspace-days / SLIPWAY_WORKSPACE_DAYS. */
 export const DEFAULT_WORKSPACE_DAYS = 7;
@@ -27,6 +30,10 @@ export interface PooledWorkspace {
   dir: string;
   /** n of ws-<n>. */
   index: number;
+  /** The job's build user who owns dir (undefined when the agent is not root). */
+  owner: RunAs | undefined;
+  /** Set when acquire found the workspace owned by another user and recreated it empty (the old owner's uid). */
+  recreatedFrom?: number;
   release(): Promise<void>;
 }
 
@@ -46,39 +53,6 @@ export function workspaceDaysFromEnv(env: NodeJS.ProcessEnv = process.env): numb
   return days;
 }
 
-export const BUILD_USER = 'slipway-build';
-
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-/** The build user's uid/gid when the agent runs as root (created if missing); undefined otherwise. */
-export function ensureBuildUser(): RunAs | undefined {
-  if (!isRoot()) return undefined;
-  const lookup = (): RunAs | undefined => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', BUILD_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      const gid = Number(execFileSync('id', ['-g', BUILD_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      return { uid, gid };
-    } catch {
-      return undefined;
-    }
-  };
-  const found = lookup();
-  if (found) return found;
-  try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', BUILD_USER], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-  } catch (e) {
-    // Another agent on this host may have created it at the same moment.
-    if (!lookup()) throw new Error(`cannot create build user '${BUILD_USER}' with useradd: ${(e as Error).message}`);
-  }
-  const created = lookup();
-  if (!created) throw new Error(`build user '${BUILD_USER}' missing after useradd`);
-  return created;
-}
-
 export class Workspaces {
   /** Pooled workspace directories held by a stage run of this agent (each agent has its own workDir). */
   private readonly inUse = new Set<string>();
@@ -86,7 +60,8 @@ export class Workspaces {
 
   private constructor(
     readonly workDir: string,
-    readonly runAs: RunAs | undefined,
+    /** The per-job build users when the agent runs as root; undefined otherwise. */
+    readonly users: BuildUsers | undefined,
     readonly retentionDays: number,
   ) {}
 
@@ -94,17 +69,17 @@ export class Workspaces {
    * Creates workDir, builds/ and jobs/ (0711 when root, so builds cannot list each other), removes pooled
    * workspaces older than the retention, and schedules that sweep daily (an unref'd timer; close() stops it).
    */
-  static async open(workDir: string, runAs: RunAs | undefined, opts: WorkspacesOptions = {}): Promise<Workspaces> {
+  static async open(workDir: string, users: BuildUsers | undefined, opts: WorkspacesOptions = {}): Promise<Workspaces> {
     const retentionDays = opts.retentionDays ?? workspaceDaysFromEnv();
     if (!(retentionDays > 0)) throw new Error(`workspace retention must be > 0 days, got ${retentionDays}`);
     const builds = join(workDir, 'builds');
     const jobs = join(workDir, 'jobs');
     await mkdir(builds, { recursive: true, mode: 0o711 });
     await mkdir(jobs, { recursive: true, mode: 0o711 });
-    await chmod(workDir, runAs ? 0o711 : 0o700);
+    await chmod(workDir, users ? 0o711 : 0o700);
     await chmod(builds, 0o711);
     await chmod(jobs, 0o711);
-    const ws = new Workspaces(workDir, runAs, retentionDays);
+    const ws = new Workspaces(workDir, users, retentionDays);
     const sweep = () =>
       ws.sweep().then(
         (removed) => opts.onSweep?.(removed),
@@ -121,11 +96,18 @@ export class Workspaces {
     clearInterval(this.sweepTimer);
   }
 
+  /** The build user of a job (created on first use) when the agent is root; undefined otherwise. */
+  async userFor(jobId: number): Promise<RunAs | undefined> {
+    return this.users?.forJob(jobId);
+  }
+
   /**
-   * The lowest-numbered free pooled workspace of the job, created (0700, build user) when missing, held until
-   * release(). Its content is whatever the job's previous build left: the caller cleans it before use.
+   * The lowest-numbered free pooled workspace of the job, created (0700, owned by `owner`) when missing, held
+   * until release(). Its content is whatever the job's previous build left: the caller cleans it before use.
+   * A workspace owned by anyone but `owner` (another job's user, or `slipway-build` of older agents) is
+   * removed as its owner and recreated empty: the job's user must not inherit or keep files of another user.
    */
-  async acquire(cacheKey: string): Promise<PooledWorkspace> {
+  async acquire(cacheKey: string, owner: RunAs | undefined): Promise<PooledWorkspace> {
     if (!CACHE_KEY_RE.test(cacheKey) || cacheKey.startsWith('.')) throw new Error(`source.cacheKey '${cacheKey}' is not a safe directory name`);
     const jobDir = join(this.workDir, 'jobs', cacheKey);
     let index = 0;
@@ -133,15 +115,21 @@ export class Workspaces {
     const dir = join(jobDir, `ws-${index}`);
     // Claimed before the first await: a concurrent acquire of the same job takes the next number.
     this.inUse.add(dir);
+    let recreatedFrom: number | undefined;
     try {
       await mkdir(jobDir, { recursive: true, mode: 0o711 });
       await chmod(jobDir, 0o711);
-      const st = await lstat(dir).catch(() => undefined);
+      let st = await lstat(dir).catch(() => undefined);
       // jobs/<cacheKey> is root's, so only the agent itself could have put something else there.
       if (st && !st.isDirectory()) await rm(dir, { force: true });
+      else if (st && owner && (st.uid !== owner.uid || st.gid !== owner.gid)) {
+        recreatedFrom = st.uid;
+        await removeOwnedTree(dir);
+        st = undefined;
+      }
       if (!st?.isDirectory()) await mkdir(dir, { mode: 0o700 });
       await chmod(dir, 0o700);
-      if (this.runAs) await chown(dir, this.runAs.uid, this.runAs.gid);
+      if (owner) await chown(dir, owner.uid, owner.gid);
       await this.touch(dir);
     } catch (e) {
       this.inUse.delete(dir);
@@ -151,6 +139,8 @@ export class Workspaces {
     return {
       dir,
       index,
+      owner,
+      recreatedFrom,
       release: async () => {
         if (released) return;
         released = true;
@@ -161,14 +151,15 @@ export class Workspaces {
   }
 
   /**
-   * Empties a pooled workspace the build user could not clean (e.g. files it cannot remove): the agent removes
-   * and recreates the directory itself; its parent is root's, so the path cannot be redirected.
+   * Empties a pooled workspace the build user could not clean (e.g. files it cannot remove): removed as its
+   * owner (never walked by root), then recreated for pooled.owner; its parent is root's, so the path cannot be
+   * redirected.
    */
   async wipe(pooled: PooledWorkspace): Promise<void> {
-    await rm(pooled.dir, { recursive: true, force: true });
+    await removeOwnedTree(pooled.dir);
     await mkdir(pooled.dir, { mode: 0o700 });
     await chmod(pooled.dir, 0o700);
-    if (this.runAs) await chown(pooled.dir, this.runAs.uid, this.runAs.gid);
+    if (pooled.owner) await chown(pooled.dir, pooled.owner.uid, pooled.owner.gid);
   }
 
   /** The retention clock: a pooled workspace's own mtime, set by the agent on acquire and release. */
@@ -193,7 +184,7 @@ export class Workspaces {
         // Held while it is removed: an acquire meanwhile takes another number.
         this.inUse.add(dir);
         try {
-          await rm(dir, { recursive: true, force: true });
+          await removeOwnedTree(dir);
         } finally {
           this.inUse.delete(dir);
         }
@@ -210,29 +201,36 @@ export class Workspaces {
     return join(this.workDir, 'builds', `${buildId}-${stageRunId}`);
   }
 
-  /** A fresh, empty workspace (a stale one from a crashed run is removed first), mode 0700. */
+  /**
+   * A fresh, empty workspace (a stale one from a crashed run is removed first), mode 0700 and still root's
+   * when the agent is root: the agent writes input artifacts into it, then handOver() gives it to the job's
+   * user. Until then no build user can reach it, so nothing can be planted where root writes.
+   */
   async create(buildId: number, stageRunId: number): Promise<string> {
     const dir = this.pathFor(buildId, stageRunId);
-    await rm(dir, { recursive: true, force: true });
+    await removeOwnedTree(dir);
     await mkdir(dir, { mode: 0o700 });
     await chmod(dir, 0o700);
-    if (this.runAs) await chown(dir, this.runAs.uid, this.runAs.gid);
     return dir;
   }
 
-  /** Give everything under dir (files the agent wrote, e.g. input artifacts) to the build user. */
-  async handOver(dir: string): Promise<void> {
-    if (!this.runAs) return;
-    const { uid, gid } = this.runAs;
+  /**
+   * Gives a directory the agent filled itself (fresh workspace, staging dir) to the build user: children
+   * first, dir itself last, with lchown, so the user gets no access before the walk is over.
+   */
+  async handOver(dir: string, owner: RunAs | undefined): Promise<void> {
+    if (!owner) return;
+    const { uid, gid } = owner;
     const walk = async (p: string): Promise<void> => {
-      await chown(p, uid, gid);
       const st = await lstat(p);
       if (st.isDirectory()) for (const e of await readdir(p)) await walk(join(p, e));
+      await lchown(p, uid, gid);
     };
     await walk(dir);
   }
 
+  /** Removes a workspace (as its owner, see removeOwnedTree); a missing one is not an error. */
   async remove(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+    await removeOwnedTree(dir);
   }
 }

@@ -30,7 +30,7 @@ export interface StepOutput {
   readonly paused: boolean;
 }
 
-/** Build user the step runs as when the agent runs as root. */
+/** The job's build user (build-users.ts) the step runs as when the agent runs as root. */
 export interface RunAs {
   uid: number;
   gid: number;
@@ -45,6 +45,7 @@ export interface StepContext {
   output: StepOutput;
   /** Aborted on cancel or timeout; reason is a StopReason. */
   signal: AbortSignal;
+  /** The job's build user; undefined when the agent is not root (the step runs as the agent's user). */
   runAs?: RunAs;
   /** Call right after the step's process is spawned, with Date.now() (the dispatch benchmark's clock). */
   started(at: number): void;

@@ -17,7 +17,9 @@ import type { StepExecutor, StepResult, StopReason } from '../../agent/executors
 import { LogShipper } from '../../agent/log-shipper';
 import { RecordLog, type RecordTransport } from '../../agent/record-log';
 import { stageEnv } from '../../agent/stage-run';
-import { ensureBuildUser, Workspaces } from '../../agent/workspace';
+import { BuildUsers } from '../../agent/build-users';
+import type { RunAs } from '../../agent/executors/types';
+import { Workspaces } from '../../agent/workspace';
 
 interface Fixture {
   executor: StepExecutor;
@@ -74,9 +76,12 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 
 const workDir = mkdtempSync(join(tmpdir(), 'slipway-conformance-'));
 let workspaces: Workspaces;
+/** The build user of job 1 (the jobId of every assign here) when the suite runs as root. */
+let runAs: RunAs | undefined;
 let seq = 0;
 beforeAll(async () => {
-  workspaces = await Workspaces.open(workDir, ensureBuildUser());
+  workspaces = await Workspaces.open(workDir, BuildUsers.ifRoot());
+  runAs = await workspaces.userFor(1);
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
@@ -90,6 +95,7 @@ interface Ran {
 async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?: Record<string, string>; env?: Record<string, string>; stopAfterFile?: string; stop?: StopReason } = {}): Promise<Ran> {
   const id = ++seq;
   const workspace = await workspaces.create(1, id);
+  await workspaces.handOver(workspace, runAs);
   const transport = new CaptureTransport();
   const records = new RecordLog(id, 1, transport, 1 << 20);
   const output = new LogShipper(records, new SecretMasker(Object.values(opts.secrets ?? {})), { maxChunkBytes: 65536, flushMs: 50 });
@@ -113,7 +119,7 @@ async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?
     env: { ...stageEnv(assign, workspace), ...step.env, ...assign.secrets },
     output,
     signal: controller.signal,
-    runAs: workspaces.runAs,
+    runAs: runAs,
     started: (at) => (startedAt = at),
     secrets: assign.secrets,
     workDir,
@@ -186,7 +192,7 @@ for (const f of fixtures) {
       expect(r.output).toBe(`${r.workspace}\n`);
       const st = statSync(r.workspace);
       expect(st.mode & 0o777).toBe(0o700);
-      if (workspaces.runAs) expect(st.uid).toBe(workspaces.runAs.uid);
+      if (runAs) expect(st.uid).toBe(runAs.uid);
     });
 
     it.runIf(process.getuid?.() === 0)(
@@ -248,6 +254,7 @@ describe('StepExecutor conformance: checkout', () => {
   async function runCo(config: Record<string, unknown>, src: Source | undefined, stop?: StopReason) {
     const id = ++seq;
     const workspace = await workspaces.create(1, id);
+    await workspaces.handOver(workspace, runAs);
     const transport = new CaptureTransport();
     const output = new LogShipper(new RecordLog(id, 1, transport, 1 << 20), new SecretMasker([]), { maxChunkBytes: 65536, flushMs: 50 });
     const controller = new AbortController();
@@ -259,7 +266,7 @@ describe('StepExecutor conformance: checkout', () => {
       env: { PATH: process.env.PATH ?? '' },
       output,
       signal: controller.signal,
-      runAs: workspaces.runAs,
+      runAs: runAs,
       started: () => {},
       source: src,
       secrets: {},
@@ -296,6 +303,6 @@ describe('StepExecutor conformance: checkout', () => {
     expect(r.result).toEqual({ status: 'success', exitCode: 0 });
     expect(r.checkouts).toHaveLength(1);
     expect(statSync(r.workspace).mode & 0o777).toBe(0o700);
-    if (workspaces.runAs) expect(statSync(join(r.workspace, 'f.txt')).uid).toBe(workspaces.runAs.uid);
+    if (runAs) expect(statSync(join(r.workspace, 'f.txt')).uid).toBe(runAs.uid);
   });
 });

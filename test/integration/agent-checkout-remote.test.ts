@@ -13,7 +13,8 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspaces } from '../../agent/workspace';
-import { agentDir, runCheckout, sh, shAs, source, tempDir, TestRepo } from '../unit/agent-git-fixtures';
+import type { RunAs } from '../../agent/executors/types';
+import { agentDir, runCheckout, sh, shAs, source, tempDir, TestRepo, TEST_JOB_ID } from '../unit/agent-git-fixtures';
 
 const TOKEN = 'tok-3f9a1c77e2b54d0e';
 const dirs: string[] = [];
@@ -116,8 +117,11 @@ function grepTree(dir: string, needles: string[]): string[] {
   return hits;
 }
 
+let runAs: RunAs | undefined;
+
 beforeAll(async () => {
   ws = await agentDir();
+  runAs = await ws.userFor(TEST_JOB_ID);
   root = tempDir('remote');
   dirs.push(ws.workDir, root);
   repo = new TestRepo(join(root, 'shop', 'web'));
@@ -146,7 +150,7 @@ describe('checkout over HTTP with a token', () => {
 
       const r = await runCheckout(ws, source({ url, sha: head, credentials: 'GIT_TOKEN', cacheKey: 'http' }), { secrets: { GIT_TOKEN: TOKEN } });
       expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
-      expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(head);
+      expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(head);
       expect(r.log).not.toContain(TOKEN);
       const b64 = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
       expect(grepTree(r.workspace, [TOKEN, b64])).toEqual([]);
@@ -166,7 +170,7 @@ describe('checkout from a server that refuses fetching by sha', () => {
     const r = await runCheckout(ws, source({ url, sha: old, cacheKey: 'v0' }));
     expect(r.result, `${r.log}\n${r.result.error}`).toEqual({ status: 'success', exitCode: 0 });
     expect(r.log).toMatch(/refused to send commit [0-9a-f]{7} by sha \(.*(unadvertised|not our ref).*\); fetching refs\/heads\/main instead/);
-    expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(old);
+    expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(old);
     expect(readFileSync(join(r.workspace, 'v.txt'), 'utf8')).toBe('old\n');
     // The tip is advertised: fetched by sha directly.
     const tip = await runCheckout(ws, source({ url, sha: head, cacheKey: 'v0-tip' }));

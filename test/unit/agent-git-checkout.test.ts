@@ -7,7 +7,8 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspaces } from '../../agent/workspace';
-import { agentDir, runCheckout, sh, shAs, source, tempDir, TestRepo } from './agent-git-fixtures';
+import type { RunAs } from '../../agent/executors/types';
+import { agentDir, runCheckout, sh, shAs, source, tempDir, TestRepo, TEST_JOB_ID } from './agent-git-fixtures';
 
 const dirs: string[] = [];
 let ws: Workspaces;
@@ -16,8 +17,11 @@ let first: string;
 let second: string;
 let head: string;
 
+let runAs: RunAs | undefined;
+
 beforeAll(async () => {
   ws = await agentDir();
+  runAs = await ws.userFor(TEST_JOB_ID);
   const root = tempDir('repo');
   dirs.push(ws.workDir, root);
   repo = new TestRepo(join(root, 'app'));
@@ -31,10 +35,10 @@ describe('checkout executor', () => {
   it('checks out the exact older sha although the branch has moved on', async () => {
     const r = await runCheckout(ws, source({ url: repo.url, sha: second, cacheKey: 'exact' }));
     expect(r.result).toEqual({ status: 'success', exitCode: 0 });
-    expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(second);
+    expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(second);
     expect(readFileSync(join(r.workspace, 'README.md'), 'utf8')).toBe('v1\n');
     expect(readFileSync(join(r.workspace, 'src/a.ts'), 'utf8')).toBe('export const a = 2;\n');
-    expect(shAs(ws.runAs, r.workspace, 'status', '--porcelain')).toBe('');
+    expect(shAs(runAs, r.workspace, 'status', '--porcelain')).toBe('');
     expect(r.records).toEqual([{ sha: second, author: 'Ada Lovelace <ada@example.com>', message: 'second: change a\n\nLonger body\nline two' }]);
     expect(r.log).toContain(`@ ${second.slice(0, 7)} (refs/heads/main), depth 1`);
   });
@@ -42,8 +46,8 @@ describe('checkout executor', () => {
   it('hands the checked-out files to the build user and keeps the cache root-only', async () => {
     const r = await runCheckout(ws, source({ url: repo.url, sha: head, cacheKey: 'owner' }));
     expect(r.result.status).toBe('success');
-    if (ws.runAs) {
-      for (const p of ['README.md', 'src/a.ts', '.git', '.git/HEAD']) expect(statSync(join(r.workspace, p)).uid).toBe(ws.runAs.uid);
+    if (runAs) {
+      for (const p of ['README.md', 'src/a.ts', '.git', '.git/HEAD']) expect(statSync(join(r.workspace, p)).uid).toBe(runAs.uid);
     }
     expect(statSync(join(ws.workDir, 'git-cache')).mode & 0o777).toBe(0o700);
   });
@@ -57,7 +61,7 @@ describe('checkout executor', () => {
     expect(m, r2.log).not.toBeNull();
     // second changes src/a.ts and adds docs/x.md: commit, root tree, src/ and docs/ trees, two blobs.
     expect(Number(m![1])).toBeLessThanOrEqual(6);
-    expect(shAs(ws.runAs, r2.workspace, 'rev-parse', 'HEAD')).toBe(second);
+    expect(shAs(runAs, r2.workspace, 'rev-parse', 'HEAD')).toBe(second);
     // The same commit again needs no fetch at all.
     const r3 = await runCheckout(ws, source({ url: repo.url, sha: second, cacheKey: key }));
     expect(r3.log).toContain('already in the cache');
@@ -76,9 +80,9 @@ describe('checkout executor', () => {
     const r = await runCheckout(ws, source({ url: repo.url, sha: head, cacheKey: 'deep' }), { config: { depth: 0, path: 'sub/dir' } });
     expect(r.result.status).toBe('success');
     const dir = join(r.workspace, 'sub/dir');
-    expect(shAs(ws.runAs, dir, 'rev-list', '--count', 'HEAD')).toBe('3');
+    expect(shAs(runAs, dir, 'rev-list', '--count', 'HEAD')).toBe('3');
     expect(existsSync(join(r.workspace, 'README.md'))).toBe(false);
-    if (ws.runAs) expect(statSync(join(r.workspace, 'sub')).uid).toBe(ws.runAs.uid);
+    if (runAs) expect(statSync(join(r.workspace, 'sub')).uid).toBe(runAs.uid);
   });
 
   it('checks out submodules at the commit the superproject records', async () => {
@@ -93,7 +97,7 @@ describe('checkout executor', () => {
     const r = await runCheckout(ws, source({ url: app.url, sha: appSha, submodules: true, cacheKey: 'submod' }));
     expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
     expect(readFileSync(join(r.workspace, 'vendor/lib/lib.txt'), 'utf8')).toBe('lib v1\n');
-    expect(shAs(ws.runAs, join(r.workspace, 'vendor/lib'), 'rev-parse', 'HEAD')).toBe(libSha);
+    expect(shAs(runAs, join(r.workspace, 'vendor/lib'), 'rev-parse', 'HEAD')).toBe(libSha);
     const without = await runCheckout(ws, source({ url: app.url, sha: appSha, cacheKey: 'submod' }));
     expect(existsSync(join(without.workspace, 'vendor/lib/lib.txt'))).toBe(false);
   });
@@ -102,7 +106,7 @@ describe('checkout executor', () => {
     const runs = await Promise.all([first, second, head, first].map((sha) => runCheckout(ws, source({ url: repo.url, sha, cacheKey: 'concurrent' }))));
     runs.forEach((r, i) => {
       expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
-      expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([first, second, head, first][i]);
+      expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([first, second, head, first][i]);
     });
   });
 
@@ -114,8 +118,8 @@ describe('checkout executor', () => {
     expect(r2.log).toContain('workspace reused: only changed files written');
     expect(readFileSync(join(r1.workspace, 'src/a.ts'), 'utf8')).toBe('export const a = 1;\n');
     expect(existsSync(join(r1.workspace, 'docs/x.md'))).toBe(false);
-    expect(shAs(ws.runAs, r1.workspace, 'status', '--porcelain')).toBe('');
-    expect(shAs(ws.runAs, r1.workspace, 'rev-parse', 'HEAD')).toBe(first);
+    expect(shAs(runAs, r1.workspace, 'status', '--porcelain')).toBe('');
+    expect(shAs(runAs, r1.workspace, 'rev-parse', 'HEAD')).toBe(first);
   });
 
   it('fails with a clear error for a sha the repository does not have', async () => {

@@ -13,7 +13,8 @@ import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
 import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
 import { RecordLog, type RecordTransport } from '../../agent/record-log';
-import { ensureBuildUser, Workspaces } from '../../agent/workspace';
+import { BuildUsers } from '../../agent/build-users';
+import { Workspaces } from '../../agent/workspace';
 import { SecretMasker } from '../../shared/mask';
 import { decodeLogChunk, type Source } from '../../shared/protocol';
 
@@ -91,18 +92,26 @@ export interface CheckoutRun {
 
 let runSeq = 0;
 
-/** An agent work dir with its Workspaces (build user when root). */
+/** An agent work dir with its Workspaces (one build user per job when root). */
 export async function agentDir(): Promise<Workspaces> {
-  return Workspaces.open(tempDir('agent'), ensureBuildUser());
+  return Workspaces.open(tempDir('agent'), BuildUsers.ifRoot());
 }
+
+/** The job id the checkout fixtures run as unless told otherwise. */
+export const TEST_JOB_ID = 1;
 
 export async function runCheckout(
   workspaces: Workspaces,
   src: Source,
-  opts: { config?: Record<string, unknown>; secrets?: Record<string, string>; stop?: StopReason; workspace?: string } = {},
+  opts: { config?: Record<string, unknown>; secrets?: Record<string, string>; stop?: StopReason; workspace?: string; jobId?: number } = {},
 ): Promise<CheckoutRun> {
   const id = ++runSeq;
-  const workspace = opts.workspace ?? (await workspaces.create(1, id));
+  const runAs = await workspaces.userFor(opts.jobId ?? TEST_JOB_ID);
+  let workspace = opts.workspace;
+  if (!workspace) {
+    workspace = await workspaces.create(1, id);
+    await workspaces.handOver(workspace, runAs);
+  }
   const transport = new CaptureTransport();
   const recordLog = new RecordLog(id, 1, transport, 1 << 24);
   const secrets = opts.secrets ?? {};
@@ -116,7 +125,7 @@ export async function runCheckout(
     env: { PATH: process.env.PATH ?? '', HOME: workspace, ...secrets },
     output,
     signal: controller.signal,
-    runAs: workspaces.runAs,
+    runAs,
     started: () => {},
     source: src,
     secrets,
@@ -129,10 +138,10 @@ export async function runCheckout(
 }
 
 /** Cleans a pooled workspace for the next build as the stage run does (targets: the checkout paths). */
-export async function prepareWorkspace(workspaces: Workspaces, workspace: string, url: string, targets: string[] = ['']): Promise<string[]> {
+export async function prepareWorkspace(workspaces: Workspaces, workspace: string, url: string, targets: string[] = [''], jobId = TEST_JOB_ID): Promise<string[]> {
   const g = await checkoutGitEnv({ url });
   try {
-    return await prepareReusedWorkspace({ workspace, targets, runAs: workspaces.runAs, env: g.env });
+    return await prepareReusedWorkspace({ workspace, targets, runAs: await workspaces.userFor(jobId), env: g.env });
   } finally {
     await g.cleanup();
   }

@@ -10,8 +10,10 @@ import { chmodSync, existsSync, readFileSync, rmSync, statSync, utimesSync } fro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../agent/config';
-import { ensureBuildUser, workspaceDaysFromEnv, Workspaces } from '../../agent/workspace';
-import { agentDir, prepareWorkspace, runCheckout, shAs, source, tempDir, TestRepo } from './agent-git-fixtures';
+import { BuildUsers } from '../../agent/build-users';
+import { workspaceDaysFromEnv, Workspaces } from '../../agent/workspace';
+import type { RunAs } from '../../agent/executors/types';
+import { agentDir, prepareWorkspace, runCheckout, shAs, source, tempDir, TestRepo, TEST_JOB_ID } from './agent-git-fixtures';
 
 const dirs: string[] = [];
 let ws: Workspaces;
@@ -19,8 +21,11 @@ let repo: TestRepo;
 let c1: string;
 let c2: string;
 
+let runAs: RunAs | undefined;
+
 beforeAll(async () => {
   ws = await agentDir();
+  runAs = await ws.userFor(TEST_JOB_ID);
   const root = tempDir('pool-repo');
   dirs.push(ws.workDir, root);
   repo = new TestRepo(join(root, 'app'));
@@ -42,12 +47,12 @@ afterAll(() => {
 
 /** Runs a shell command in dir as a build step would (the build user when root). */
 function step(dir: string, script: string): void {
-  execFileSync('/bin/sh', ['-c', script], { cwd: dir, uid: ws.runAs?.uid, gid: ws.runAs?.gid, env: { PATH: process.env.PATH, HOME: dir }, stdio: 'pipe' });
+  execFileSync('/bin/sh', ['-c', script], { cwd: dir, uid: runAs?.uid, gid: runAs?.gid, env: { PATH: process.env.PATH, HOME: dir }, stdio: 'pipe' });
 }
 
 /** One build of the job: acquire its pooled workspace, clean it, check out sha. */
 async function build(key: string, sha: string, before?: (dir: string) => void) {
-  const pooled = await ws.acquire(key);
+  const pooled = await ws.acquire(key, runAs);
   try {
     before?.(pooled.dir);
     const notes = await prepareWorkspace(ws, pooled.dir, repo.url);
@@ -64,8 +69,8 @@ describe('pooled job workspaces', () => {
     expect(b.result, b.log).toEqual({ status: 'success', exitCode: 0 });
     expect(b.workspace).toBe(join(ws.workDir, 'jobs', 'layout', 'ws-0'));
     expect(statSync(b.workspace).mode & 0o777).toBe(0o700);
-    if (ws.runAs) {
-      expect(statSync(b.workspace).uid).toBe(ws.runAs.uid);
+    if (runAs) {
+      expect(statSync(b.workspace).uid).toBe(runAs.uid);
       expect(statSync(join(ws.workDir, 'jobs')).mode & 0o777).toBe(0o711);
       expect(statSync(join(ws.workDir, 'jobs', 'layout')).mode & 0o777).toBe(0o711);
       expect(statSync(join(ws.workDir, 'jobs', 'layout')).uid).toBe(0);
@@ -76,7 +81,7 @@ describe('pooled job workspaces', () => {
     const b1 = await build('incremental', c1);
     expect(b1.result, b1.log).toEqual({ status: 'success', exitCode: 0 });
     const keep = statSync(join(b1.workspace, 'keep.txt'));
-    const inPack = () => Number(/^in-pack: (\d+)$/m.exec(shAs(ws.runAs, b1.workspace, 'count-objects', '-v'))?.[1]);
+    const inPack = () => Number(/^in-pack: (\d+)$/m.exec(shAs(runAs, b1.workspace, 'count-objects', '-v'))?.[1]);
     const objectsBefore = inPack();
     const b2 = await build('incremental', c2, (dir) =>
       // What a build leaves behind: output, an ignored log, an untracked file, a local change, a nested repo.
@@ -96,8 +101,8 @@ describe('pooled job workspaces', () => {
     expect(readFileSync(join(b2.workspace, 'src/a.ts'), 'utf8')).toBe('a2\n');
     expect(readFileSync(join(b2.workspace, 'src/new.ts'), 'utf8')).toBe('new\n');
     for (const p of ['dist', 'debug.log', 'untracked.txt', 'src/gone.ts', 'vendor']) expect(existsSync(join(b2.workspace, p)), p).toBe(false);
-    expect(shAs(ws.runAs, b2.workspace, 'status', '--porcelain', '--ignored')).toBe('');
-    expect(shAs(ws.runAs, b2.workspace, 'rev-parse', 'HEAD')).toBe(c2);
+    expect(shAs(runAs, b2.workspace, 'status', '--porcelain', '--ignored')).toBe('');
+    expect(shAs(runAs, b2.workspace, 'rev-parse', 'HEAD')).toBe(c2);
   });
 
   it('resets a tracked file hidden by assume-unchanged', async () => {
@@ -108,17 +113,17 @@ describe('pooled job workspaces', () => {
   });
 
   it('gives concurrent builds of one job ws-0 and ws-1, and ws-0 again once free', async () => {
-    const a = await ws.acquire('concurrent');
-    const b = await ws.acquire('concurrent');
+    const a = await ws.acquire('concurrent', runAs);
+    const b = await ws.acquire('concurrent', runAs);
     expect([a.index, b.index]).toEqual([0, 1]);
     expect(b.dir).toBe(join(ws.workDir, 'jobs', 'concurrent', 'ws-1'));
     await a.release();
-    const c = await ws.acquire('concurrent');
+    const c = await ws.acquire('concurrent', runAs);
     expect(c.index).toBe(0);
     await Promise.all([b.release(), c.release()]);
     const runs = await Promise.all([build('concurrent-co', c1), build('concurrent-co', c2)]);
     expect(runs.map((r) => r.index).sort()).toEqual([0, 1]);
-    runs.forEach((r, i) => expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([c1, c2][i]));
+    runs.forEach((r, i) => expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([c1, c2][i]));
   });
 
   it('runs no hook, fsmonitor or config planted in .git by the previous build', async () => {
@@ -142,20 +147,20 @@ describe('pooled job workspaces', () => {
     expect(existsSync(marker)).toBe(false);
     expect(existsSync(join(b2.workspace, '.git/hooks'))).toBe(false);
     expect(readFileSync(join(b2.workspace, '.git/config'), 'utf8')).not.toMatch(/fsmonitor|hooksPath/);
-    expect(shAs(ws.runAs, b2.workspace, 'rev-parse', 'HEAD')).toBe(c2);
+    expect(shAs(runAs, b2.workspace, 'rev-parse', 'HEAD')).toBe(c2);
   });
 
   it('falls back to a fresh checkout, said in the log, when the workspace repository is broken', async () => {
     const b1 = await build('broken', c1);
     // Objects gone, and no clean before the step: the checkout step finds out.
     rmSync(join(b1.workspace, '.git/objects/pack'), { recursive: true, force: true });
-    const pooled = await ws.acquire('broken');
+    const pooled = await ws.acquire('broken', runAs);
     try {
       const r = await runCheckout(ws, source({ url: repo.url, sha: c1, cacheKey: 'broken' }), { workspace: pooled.dir });
       expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
       expect(r.log).toMatch(/workspace repository not reusable \(.+\): wiped, checked out afresh/);
-      expect(shAs(ws.runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(c1);
-      expect(shAs(ws.runAs, r.workspace, 'status', '--porcelain')).toBe('');
+      expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe(c1);
+      expect(shAs(runAs, r.workspace, 'status', '--porcelain')).toBe('');
     } finally {
       await pooled.release();
     }
@@ -165,11 +170,11 @@ describe('pooled job workspaces', () => {
     expect(b3.notes.join('\n')).toMatch(/not reused .*wiped, the checkout starts afresh/);
     expect(b3.result, b3.log).toEqual({ status: 'success', exitCode: 0 });
     expect(existsSync(join(b3.workspace, 'stale.txt'))).toBe(false);
-    expect(shAs(ws.runAs, b3.workspace, 'rev-parse', 'HEAD')).toBe(c2);
+    expect(shAs(runAs, b3.workspace, 'rev-parse', 'HEAD')).toBe(c2);
   });
 
   it('keeps only the checkout directories of the stage, removing the rest of the workspace', async () => {
-    const pooled = await ws.acquire('paths');
+    const pooled = await ws.acquire('paths', runAs);
     try {
       const r = await runCheckout(ws, source({ url: repo.url, sha: c1, cacheKey: 'paths' }), { workspace: pooled.dir, config: { path: 'app/src' } });
       expect(r.result, r.log).toEqual({ status: 'success', exitCode: 0 });
@@ -188,12 +193,12 @@ describe('workspace retention', () => {
   it('removes pooled workspaces unused for longer than the retention, at open and by sweep, never one in use', async () => {
     const workDir = tempDir('retention');
     dirs.push(workDir);
-    const runAs = ensureBuildUser();
-    const first = await Workspaces.open(workDir, runAs, { retentionDays: 7 });
-    const old = await first.acquire('old-job');
+    const users = BuildUsers.ifRoot();
+    const first = await Workspaces.open(workDir, users, { retentionDays: 7 });
+    const old = await first.acquire('old-job', runAs);
     await old.release();
-    const held = await first.acquire('held-job');
-    const recent = await first.acquire('recent-job');
+    const held = await first.acquire('held-job', runAs);
+    const recent = await first.acquire('recent-job', runAs);
     await recent.release();
     const eightDaysAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
     utimesSync(old.dir, eightDaysAgo, eightDaysAgo);
@@ -208,7 +213,7 @@ describe('workspace retention', () => {
     utimesSync(held.dir, eightDaysAgo, eightDaysAgo);
     // At agent start: the sweep runs in open().
     const swept: string[] = [];
-    const second = await Workspaces.open(workDir, runAs, { retentionDays: 7, onSweep: (removed) => swept.push(...removed) });
+    const second = await Workspaces.open(workDir, users, { retentionDays: 7, onSweep: (removed) => swept.push(...removed) });
     second.close();
     expect(swept).toEqual([held.dir]);
     expect(existsSync(recent.dir)).toBe(true);
