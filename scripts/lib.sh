@@ -44,6 +44,19 @@ ensure_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# Installs the Debian package $2 when the binary $1 is missing (a package may be installed yet not provide it
+# on PATH, e.g. sshd lives in /usr/sbin): `ensure_binary /usr/sbin/sshd openssh-server`.
+ensure_binary() {
+  local bin="$1" pkg="$2"
+  if [ -x "$bin" ] || command -v "$bin" >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then
+    die "$bin is missing. Install it as root: apt-get install -y $pkg"
+  fi
+  log "installing $pkg (for $bin)"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >&2
+}
+
 # The CLI, run from the repository root.
 slipway() { (cd "$REPO_ROOT" && node --import tsx bin/slipway.ts "$@"); }
 

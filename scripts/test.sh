@@ -25,6 +25,9 @@ trap stop_services EXIT
 
 require_node
 ensure_node_modules
+# The SSH host key tests start their own sshd on a loopback port (test/integration/ssh-server.ts).
+ensure_binary /usr/sbin/sshd openssh-server
+ensure_binary ssh-keygen openssh-client
 start_services
 
 status=0
