@@ -2,7 +2,7 @@
  * The checkout executor refuses input that could inject options or transports into git before git runs,
  * and leaves nothing of an SSH key behind. Real repositories, real executor runs.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitEnv } from '../../agent/git/credentials';
@@ -77,7 +77,9 @@ describe('SSH key credentials', () => {
 
   it('live in a 0600 file of a private 0700 dir named by GIT_SSH_COMMAND, removed by cleanup', async () => {
     const g = await gitEnv({ url: 'git@git.example:shop/web.git', credential: key });
-    const m = /-i (\S+) -o IdentitiesOnly=yes/.exec(g.env.GIT_SSH_COMMAND);
+    // GIT_SSH_COMMAND runs the strict host key wrapper (shared/ssh-host-keys.ts), which names the key file.
+    const wrapper = /^sh '([^']+)'$/.exec(g.env.GIT_SSH_COMMAND)?.[1];
+    const m = /-i '([^']+)' -o IdentitiesOnly=yes/.exec(wrapper ? readFileSync(wrapper, 'utf8') : '');
     expect(m).not.toBeNull();
     const file = m![1];
     expect(statSync(file).mode & 0o777).toBe(0o600);
