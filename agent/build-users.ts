@@ -18,6 +18,12 @@ const run = promisify(execFile);
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** useradd's exit code when /etc/passwd is locked by another process (e.g. another agent on the host). */
 const USERADD_LOCKED = 10;
+/**
+ * Host-wide lock held around useradd (flock(1), util-linux): concurrent useradd processes were seen here to
+ * lose each other's /etc/passwd update (one caller got a uid that vanished), so agents on one host take turns.
+ * In /run (root's, 0755), not the world-writable /run/lock where a user could plant a symlink.
+ */
+const USERADD_LOCK = '/run/slipway-build-users.lock';
 
 /** The build user of a job: `slipway-j<jobId>`; throws for an id that is not a positive integer. */
 export function buildUserName(jobId: number): string {
@@ -42,7 +48,7 @@ export async function lookupUser(name: string): Promise<RunAs | undefined> {
 /** Resolves (and creates) the build users of jobs; uid/gid are cached for the agent's lifetime. */
 export class BuildUsers {
   private readonly cache = new Map<number, RunAs>();
-  /** useradd calls run one at a time: concurrent ones in one process would fight over the passwd lock. */
+  /** useradd calls of this process run one at a time (and host-wide under USERADD_LOCK). */
   private chain: Promise<unknown> = Promise.resolve();
 
   /** BuildUsers when the process runs as root; undefined otherwise (steps then run as the agent's user). */
@@ -68,9 +74,9 @@ export class BuildUsers {
     let lastError = '';
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
-        await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--user-group', name], {
-          env: { PATH },
-        });
+        // Looked up again under the lock: another agent may have made the user since.
+        const create = 'getent passwd "$1" >/dev/null || exec useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$1"';
+        await run('flock', ['--wait', '60', USERADD_LOCK, '/bin/sh', '-c', create, 'sh', name], { env: { PATH } });
       } catch (e) {
         const err = e as { code?: number; stderr?: string; message: string };
         lastError = (err.stderr || err.message).trim();
