@@ -142,15 +142,12 @@ async function updateSubmodules(co: WorkspaceCheckout, run: Omit<GitRun, 'cwd'>)
   if (co.runAs) await chownTree(co.target, co.runAs);
 }
 
-/** Gives a directory tree to the build user (lchown: symlinks of the checkout are not followed). */
+/**
+ * Gives a directory tree (written by root: submodules) to the job's build user. GNU `chown -R -P` walks with
+ * descriptors and never follows symlinks, so a directory swapped for a symlink during the walk cannot make
+ * root give away files outside the tree (a path-based lstat-then-readdir walk could be raced that way).
+ */
 export async function chownTree(dir: string, owner: RunAs): Promise<void> {
-  const walk = async (p: string): Promise<void> => {
-    await lchown(p, owner.uid, owner.gid);
-    const st = await lstat(p);
-    if (!st.isDirectory()) return;
-    const entries = await readdir(p);
-    // Bounded parallelism: a 20 MB tree has thousands of files.
-    for (let i = 0; i < entries.length; i += 64) await Promise.all(entries.slice(i, i + 64).map((e) => walk(join(p, e))));
-  };
-  await walk(dir);
+  const r = await runCommand('chown', ['-R', '-P', '--no-dereference', '--', `${owner.uid}:${owner.gid}`, dir], { cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C' } });
+  if (r.code !== 0) throw new Error(`giving ${dir} to the build user failed: ${r.stderr.trim().split('\n').slice(-2).join('; ')}`);
 }
