@@ -12,7 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportBench } from '../helpers/bench';
 import type { Workspaces } from '../../agent/workspace';
-import { agentDir, prepareWorkspace, runCheckout, sh, source, tempDir } from '../unit/agent-git-fixtures';
+import { agentDir, prepareWorkspace, runCheckout, sh, source, tempDir, TEST_JOB_ID } from '../unit/agent-git-fixtures';
 
 const FILES = 2000;
 const FILE_BYTES = 10 * 1024;
@@ -54,7 +54,7 @@ async function makeRepo(dir: string): Promise<void> {
 
 /** One build's checkout: pooled workspace, clean, checkout step (what the stage run does before its steps). */
 async function build(ws: Workspaces, url: string, sha: string, previousSha?: string) {
-  const pooled = await ws.acquire('bench');
+  const pooled = await ws.acquire('bench', await ws.userFor(TEST_JOB_ID));
   try {
     await prepareWorkspace(ws, pooled.dir, url);
     return await runCheckout(ws, source({ url, sha, previousSha, cacheKey: 'bench' }), { workspace: pooled.dir });
