@@ -1,7 +1,9 @@
 /**
  * One unprivileged build user per job. When the agent runs as root, every step, checkout and workspace
  * write of a job runs as `slipway-j<jobId>` (jobId: master:assign.build.jobId), created on first use with
- * `useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group`.
+ * `useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin` and a group of its own,
+ * uid and gid JOB_UID_BASE + jobId: the system ranges useradd allocates from hold fewer than 1,000 ids, too
+ * few for an agent that serves many jobs.
  * Workspaces of different jobs therefore have different owners (mode 0700): a step of one job cannot read
  * another job's workspaces, even when it guesses their paths. One agent serves one master, so the job id
  * names the job without ambiguity on this host.
@@ -24,6 +26,10 @@ const USERADD_LOCKED = 10;
  * In /run (root's, 0755), not the world-writable /run/lock where a user could plant a symlink.
  */
 const USERADD_LOCK = '/run/slipway-build-users.lock';
+/** Build users get uid JOB_UID_BASE + jobId, far above the ranges useradd allocates from. */
+export const JOB_UID_BASE = 200_000;
+/** useradd's and groupadd's exit code when the id is already taken: then they pick one themselves. */
+const USERADD_UID_TAKEN = 4;
 
 /** The build user of a job: `slipway-j<jobId>`; throws for an id that is not a positive integer. */
 export function buildUserName(jobId: number): string {
@@ -61,25 +67,35 @@ export class BuildUsers {
     const name = buildUserName(jobId);
     const cached = this.cache.get(jobId);
     if (cached) return cached;
-    const next = this.chain.then(() => this.ensure(name));
+    const next = this.chain.then(() => this.ensure(name, jobId));
     this.chain = next.catch(() => {});
     const user = await next;
     this.cache.set(jobId, user);
     return user;
   }
 
-  private async ensure(name: string): Promise<RunAs> {
+  private async ensure(name: string, jobId: number): Promise<RunAs> {
     const found = await lookupUser(name);
     if (found) return found;
     let lastError = '';
+    let idArg = [String(JOB_UID_BASE + jobId)];
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         // Looked up again under the lock: another agent may have made the user since.
-        const create = 'getent passwd "$1" >/dev/null || exec useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$1"';
-        await run('flock', ['--wait', '60', USERADD_LOCK, '/bin/sh', '-c', create, 'sh', name], { env: { PATH } });
+        const create = [
+          'n="$1"; id="$2"',
+          'getent passwd "$n" >/dev/null && exit 0',
+          'getent group "$n" >/dev/null || groupadd --system ${id:+--gid "$id"} "$n" || exit $?',
+          'exec useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --gid "$n" ${id:+--uid "$id"} "$n"',
+        ].join('\n');
+        await run('flock', ['--wait', '60', USERADD_LOCK, '/bin/sh', '-c', create, 'sh', name, ...idArg], { env: { PATH } });
       } catch (e) {
         const err = e as { code?: number; stderr?: string; message: string };
         lastError = (err.stderr || err.message).trim();
+        if (err.code === USERADD_UID_TAKEN && idArg.length) {
+          idArg = [];
+          continue;
+        }
         // "already exists" (another agent on this host made it meanwhile) is success: the lookup below finds it.
         if (err.code === USERADD_LOCKED) {
           await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));

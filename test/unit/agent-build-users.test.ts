@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadArtifact } from '../../agent/artifacts';
-import { BuildUsers, buildUserName, lookupUser } from '../../agent/build-users';
+import { BuildUsers, buildUserName, JOB_UID_BASE, lookupUser } from '../../agent/build-users';
 import type { RunAs } from '../../agent/executors/types';
 import { removeOwnedTree } from '../../agent/git/as-build-user';
 import { Workspaces } from '../../agent/workspace';
@@ -68,7 +68,10 @@ describe.skipIf(!root)('per-job build users (as root)', () => {
     const all = await Promise.all([other.forJob(JOB_C), other.forJob(JOB_C), new BuildUsers().forJob(JOB_C)]);
     expect(new Set(all.map((u) => u.uid)).size).toBe(1);
     expect(await lookupUser(buildUserName(JOB_C))).toEqual(all[0]);
+    // uid and gid come from the job id, far above useradd's own small system range.
+    expect(all[0]).toMatchObject({ uid: JOB_UID_BASE + JOB_C, gid: JOB_UID_BASE + JOB_C });
     execFileSync('userdel', [buildUserName(JOB_C)]);
+    spawnSync('groupdel', [buildUserName(JOB_C)]);
   });
 
   it("gives each job's pooled workspace to the job's user; the other job's user can neither read nor list it", async () => {
