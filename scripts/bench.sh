@@ -9,6 +9,8 @@ cd "$REPO_ROOT"
 
 require_node
 ensure_node_modules
+ensure_binary git git
+ensure_binary curl curl
 
 WORK="$(mktemp -d -t slipway-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

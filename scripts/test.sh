@@ -25,6 +25,8 @@ trap stop_services EXIT
 
 require_node
 ensure_node_modules
+# Git everywhere (repositories, git http-backend and git daemon in the checkout tests).
+ensure_binary git git
 # The SSH host key tests start their own sshd on a loopback port (test/integration/ssh-server.ts).
 ensure_binary /usr/sbin/sshd openssh-server
 ensure_binary ssh-keygen openssh-client

@@ -19,6 +19,8 @@ unset SLIPWAY_URL SLIPWAY_TOKEN
 
 require_node
 ensure_node_modules
+# Agents check out Git repositories; the master resolves branch heads with git ls-remote.
+ensure_binary git git
 mkdir -p "$DATA/logs" "$WORK"
 chmod 700 "$DATA"
 
