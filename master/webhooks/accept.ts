@@ -23,7 +23,7 @@ export interface PushPipelineOptions {
 
 export function createPushPipeline(ctx: MasterContext, engine: EnginePort, options: PushPipelineOptions = {}): PushPipeline {
   const db = ctx.db;
-  // One MasterGit per pipeline: its RepoCache serialises git per repository only within one instance.
+  // Git work of path checks; RepoCache serialises git per repository across the whole process.
   const git = options.changedFiles ? undefined : createMasterGit(ctx);
   const pathChecks = createPathChecks(ctx, engine, options.changedFiles ?? ((job, push) => git!.changedFiles(job, push)));
   let resumed = false;
