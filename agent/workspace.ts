@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { BuildUsers } from './build-users';
 import type { RunAs } from './executors/types';
 import { removeOwnedTree } from './git/as-build-user';
+import { settleIndex } from './git/workspace-reuse';
 
 /** Default of --workspace-days / SLIPWAY_WORKSPACE_DAYS. */
 export const DEFAULT_WORKSPACE_DAYS = 7;
@@ -56,6 +57,8 @@ export function workspaceDaysFromEnv(env: NodeJS.ProcessEnv = process.env): numb
 export class Workspaces {
   /** Pooled workspace directories held by a stage run of this agent (each agent has its own workDir). */
   private readonly inUse = new Set<string>();
+  /** Pooled workspaces being released (index settling, see settleIndex), with the promise of that release. */
+  private readonly settling = new Map<string, Promise<void>>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -110,6 +113,10 @@ export class Workspaces {
   async acquire(cacheKey: string, owner: RunAs | undefined): Promise<PooledWorkspace> {
     if (!CACHE_KEY_RE.test(cacheKey) || cacheKey.startsWith('.')) throw new Error(`source.cacheKey '${cacheKey}' is not a safe directory name`);
     const jobDir = join(this.workDir, 'jobs', cacheKey);
+    // A workspace of this job still settling after its build is worth the wait: another number would mean
+    // a full checkout instead of an incremental one.
+    const settling = [...this.settling].find(([d]) => d.startsWith(`${jobDir}/`));
+    if (settling) await settling[1];
     let index = 0;
     while (this.inUse.has(join(jobDir, `ws-${index}`))) index++;
     const dir = join(jobDir, `ws-${index}`);
@@ -144,8 +151,17 @@ export class Workspaces {
       release: async () => {
         if (released) return;
         released = true;
-        await this.touch(dir).catch(() => {});
-        this.inUse.delete(dir);
+        const done = (async () => {
+          await settleIndex(dir, owner).catch(() => {});
+          await this.touch(dir).catch(() => {});
+        })();
+        this.settling.set(dir, done);
+        try {
+          await done;
+        } finally {
+          this.settling.delete(dir);
+          this.inUse.delete(dir);
+        }
       },
     };
   }

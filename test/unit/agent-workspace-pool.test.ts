@@ -126,6 +126,34 @@ describe('pooled job workspaces', () => {
     runs.forEach((r, i) => expect(shAs(runAs, r.workspace, 'rev-parse', 'HEAD')).toBe([c1, c2][i]));
   });
 
+  it('settles the index on release, so the next checkout does not re-read files as racily clean', async () => {
+    // Held across the release: the release waits out git's one-second racy window, then rewrites the index.
+    const first = await build('settle', c1);
+    const pooled = await ws.acquire('settle', runAs);
+    try {
+      const index = statSync(join(pooled.dir, '.git', 'index')).mtimeMs;
+      const newestFile = Math.max(...['keep.txt', 'src/a.ts', '.gitignore'].map((f) => statSync(join(pooled.dir, f)).mtimeMs));
+      expect(Math.floor(index / 1000)).toBeGreaterThan(Math.floor(newestFile / 1000));
+      // A racily clean entry is stored with size 0 ("smudged"); none may be left.
+      const sizes = shAs(runAs, pooled.dir, 'ls-files', '--debug').split('\n').filter((l) => l.trim().startsWith('size:'));
+      expect(sizes.length).toBeGreaterThan(0);
+      expect(sizes.filter((l) => /size: 0\b/.test(l))).toEqual([]);
+      expect(first.result.status).toBe('success');
+    } finally {
+      await pooled.release();
+    }
+  });
+
+  it('waits for a workspace of the job that is still settling rather than taking a new number', async () => {
+    await build('settle-wait', c1);
+    const a = await ws.acquire('settle-wait', runAs);
+    const releasing = a.release();
+    const b = await ws.acquire('settle-wait', runAs);
+    await releasing;
+    expect(b.index).toBe(0);
+    await b.release();
+  });
+
   it('runs no hook, fsmonitor or config planted in .git by the previous build', async () => {
     await build('planted', c1);
     const marker = join(tempDir('planted'), 'ran');
