@@ -4,7 +4,6 @@
  * GitLab-shaped HTTP server, and shows the history through GET /jobs/:job/triggers (404 outside the
  * team) and `slipway triggers JOB`.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +14,7 @@ import { SlipwayError } from '../../shared/errors';
 import { runCli } from '../helpers/cli';
 import { startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
+import { git } from '../helpers/git';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-poll-it-'));
 const bare = join(dir, 'origin.git');
@@ -22,14 +22,6 @@ const work = join(dir, 'work');
 const calls: { path: string; headers: IncomingHttpHeaders; body: Record<string, string> }[] = [];
 let statusServer: Server;
 let master: TestMaster;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x' },
-  }).trim();
-}
 
 function push(file: string): string {
   writeFileSync(join(work, file), file);

@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
 
@@ -110,37 +110,7 @@ export async function startSshd(): Promise<TestSshd> {
   };
 }
 
-const gitIdentity = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Ada Lovelace',
-  GIT_AUTHOR_EMAIL: 'ada@example.com',
-  GIT_COMMITTER_NAME: 'Ada Lovelace',
-  GIT_COMMITTER_EMAIL: 'ada@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-};
-
-/** Runs git in cwd for the test's own repositories; returns trimmed stdout. */
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: gitIdentity, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-/** A repository on branch main served over ssh; commit() writes files and returns the new sha. */
-export class SshTestRepo {
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    git(dir, 'init', '--quiet', '--initial-branch=main');
-    git(dir, 'config', 'uploadpack.allowReachableSHA1InWant', 'true');
-  }
-  commit(message: string, files: Record<string, string>): string {
-    for (const [p, content] of Object.entries(files)) {
-      mkdirSync(dirname(join(this.dir, p)), { recursive: true });
-      writeFileSync(join(this.dir, p), content);
-    }
-    git(this.dir, 'add', '-A');
-    git(this.dir, 'commit', '--quiet', '--allow-empty', '-m', message);
-    return git(this.dir, 'rev-parse', 'HEAD');
-  }
-}
+/** Repositories served over ssh are plain test repositories. */
+export { git, TestRepo as SshTestRepo } from '../helpers/git';
 
 export const sshdAvailable = existsSync(SSHD_PATH);

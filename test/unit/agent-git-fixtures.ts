@@ -4,9 +4,9 @@
  * and its agent:checkout record.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
 import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
@@ -17,47 +17,16 @@ import { BuildUsers } from '../../agent/build-users';
 import { Workspaces } from '../../agent/workspace';
 import { SecretMasker } from '../../shared/mask';
 import { decodeLogChunk, type Source } from '../../shared/protocol';
+import { git, gitIdentityEnv, TestRepo } from '../helpers/git';
 
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Ada Lovelace',
-  GIT_AUTHOR_EMAIL: 'ada@example.com',
-  GIT_COMMITTER_NAME: 'Ada Lovelace',
-  GIT_COMMITTER_EMAIL: 'ada@example.com',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-};
 
 /** Runs git in cwd for the test's own repositories; returns trimmed stdout. */
-export function sh(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
+export const sh = git;
+export { TestRepo };
 
 /** Runs git in a checked-out workspace as a build step would (the build user when root). */
 export function shAs(runAs: RunAs | undefined, cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: { ...gitEnv, HOME: cwd }, uid: runAs?.uid, gid: runAs?.gid, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-/** A non-bare repository on branch main; commit() writes files and returns the new sha. */
-export class TestRepo {
-  constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    sh(dir, 'init', '--quiet', '--initial-branch=main');
-    // Lets tests fetch any reachable sha over file:// and git daemon unless a test turns it off.
-    sh(dir, 'config', 'uploadpack.allowReachableSHA1InWant', 'true');
-  }
-  commit(message: string, files: Record<string, string>): string {
-    for (const [p, content] of Object.entries(files)) {
-      mkdirSync(dirname(join(this.dir, p)), { recursive: true });
-      writeFileSync(join(this.dir, p), content);
-    }
-    sh(this.dir, 'add', '-A');
-    sh(this.dir, 'commit', '--quiet', '--allow-empty', '-m', message);
-    return sh(this.dir, 'rev-parse', 'HEAD');
-  }
-  get url(): string {
-    return `file://${this.dir}`;
-  }
+  return execFileSync('git', args, { cwd, env: { ...gitIdentityEnv, HOME: cwd }, uid: runAs?.uid, gid: runAs?.gid, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 export function tempDir(prefix: string): string {

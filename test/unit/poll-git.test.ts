@@ -3,7 +3,6 @@
  * peeled), changed files from the bare cache (incremental, new branch, force push), credentials through
  * the environment only (a real HTTP server sees the header; errors never show the token), unsafe URLs.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,18 +10,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitAuth, lsRemote, maskSecrets, RepoCache } from '../../master/git';
+import { git } from '../helpers/git';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-poll-git-'));
 const bare = join(dir, 'origin.git');
 const work = join(dir, 'work');
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x' },
-  }).trim();
-}
 
 function commit(files: Record<string, string>, message: string): string {
   for (const [f, text] of Object.entries(files)) {

@@ -3,7 +3,6 @@
  * without building, a new head builds exactly once (poll_heads and the build in one transaction), only
  * watched refs count, path filters use the master's diff, and every decision lands in trigger_events.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +14,7 @@ import { createMasterGit } from '../../master/git';
 import { startPoller, type Poller } from '../../master/triggers/poll';
 import { createPushPipeline } from '../../master/webhooks/pipeline';
 import { engineFixture, type EngineFixture } from './engine-fixtures';
+import { git } from '../helpers/git';
 
 let f: EngineFixture;
 let dir: string;
@@ -23,14 +23,6 @@ let work: string;
 let jobs: Map<string, JobRecord>;
 let poller: Poller;
 let onChange: (job: JobRecord | undefined, name: string) => void;
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@x' },
-  }).trim();
-}
 
 /** Commits `files` on the current branch of the work tree and pushes it; returns the new head. */
 function push(files: Record<string, string>, branch = 'main'): string {
