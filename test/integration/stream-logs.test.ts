@@ -208,4 +208,17 @@ describe('stream connection', () => {
     expect(messages[1]).toMatchObject({ message: expect.stringMatching(/^buildId: /) });
     expect(messages[4]).toMatchObject({ type: 'stream:error', code: 'not_found' });
   });
+
+  it('closes a connection with 4001 at the next subscribe once its API token is revoked', async () => {
+    const created = await alice.createToken({ name: `stream-${suffix}`, scopes: ['read'] });
+    const { ws, messages } = await connect(created.token);
+    ws.send(JSON.stringify({ type: 'client:subscribe', buildId: 999_997 }));
+    await waitFor('an answer while the token is valid', () => messages.length >= 1);
+    expect(messages[0]).toMatchObject({ type: 'stream:error', code: 'not_found' });
+    await alice.revokeToken(created.id);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ type: 'client:subscribe', buildId: 999_997 }));
+    expect(await closed).toBe(4001);
+    expect(messages).toHaveLength(1);
+  });
 });

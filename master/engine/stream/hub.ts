@@ -49,6 +49,15 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
   const subs = new Subscriptions(ctx.db, logs, { maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024 });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false });
   const alive = new WeakMap<WebSocket, boolean>();
+  /** The bearer credential each connection authenticated with: checked again on every subscribe and ping. */
+  const credentials = new WeakMap<WebSocket, string>();
+  /** The caller as of now, or null (and the connection closed) once the credential was revoked or expired. */
+  const currentPrincipal = (ws: WebSocket): Principal | null => {
+    const token = credentials.get(ws);
+    const p = token ? ctx.authenticate(token) : null;
+    if (!p) ws.close(4001, 'credentials revoked or expired');
+    return p;
+  };
 
   const ping = setInterval(() => {
     for (const ws of wss.clients) {
@@ -56,13 +65,17 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
         ws.terminate();
         continue;
       }
+      if (!currentPrincipal(ws)) continue;
       alive.set(ws, false);
       ws.ping();
     }
   }, options.pingIntervalMs ?? 30_000);
   ping.unref();
 
-  const subscribe = (client: StreamClient, p: Principal, buildId: number): void => {
+  const subscribe = (client: StreamClient, buildId: number): void => {
+    // Fresh on every subscription: a revoked token or a changed membership counts from now on.
+    const p = currentPrincipal(client.ws);
+    if (!p) return;
     if (client.subs.has(buildId)) {
       // Already subscribed: replaying again would duplicate every chunk.
       send(client.ws, { type: 'stream:subscribed', buildId });
@@ -83,7 +96,7 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     subs.add(client, buildId, FINISHED.has(status) ? (status as BuildStatus) : undefined);
   };
 
-  const onMessage = (client: StreamClient, p: Principal, raw: RawData, isBinary: boolean): void => {
+  const onMessage = (client: StreamClient, raw: RawData, isBinary: boolean): void => {
     let parsed: unknown;
     try {
       if (isBinary) throw new Error('binary frames are not part of the stream protocol');
@@ -101,7 +114,7 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     }
     switch (msg.data.type) {
       case 'client:subscribe':
-        subscribe(client, p, msg.data.buildId);
+        subscribe(client, msg.data.buildId);
         break;
       case 'client:unsubscribe': {
         const sub = client.subs.get(msg.data.buildId);
@@ -115,13 +128,14 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     }
   };
 
-  const onConnection = (ws: WebSocket, p: Principal): void => {
+  const onConnection = (ws: WebSocket, p: Principal, token: string): void => {
     const client: StreamClient = { ws, subs: new Map() };
+    credentials.set(ws, token);
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (raw, isBinary) => {
       try {
-        onMessage(client, p, raw, isBinary);
+        onMessage(client, raw, isBinary);
       } catch (err) {
         ctx.log.error({ err, user: p.username }, 'stream message failed');
         send(ws, { type: 'stream:error', code: 'internal', message: 'internal error' });
@@ -136,12 +150,13 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     publishStatus: (msg) => subs.publishStatus(msg),
     publishEnd: (buildId, status) => subs.publishEnd(buildId, status),
     handleUpgrade(req, socket, head) {
-      const principal = authenticateUpgrade(ctx, req);
-      if (!principal) {
+      const token = bearerOf(req);
+      const principal = token ? ctx.authenticate(token) : null;
+      if (!token || !principal) {
         refuseUpgrade(socket, 401, 'unauthenticated', 'login required: Authorization: Bearer <token> or ?access_token=');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, principal, token));
     },
     close() {
       clearInterval(ping);
@@ -151,12 +166,12 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
   };
 }
 
-function authenticateUpgrade(ctx: MasterContext, req: IncomingMessage): Principal | null {
+/** The bearer credential of an upgrade request: Authorization header, else ?access_token= (browsers). */
+function bearerOf(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   let token: string | null = null;
   if (typeof header === 'string' && /^Bearer\s+/i.test(header)) token = header.replace(/^Bearer\s+/i, '').trim();
-  if (!token) token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('access_token');
-  return token ? ctx.authenticate(token) : null;
+  return token || new URL(req.url ?? '/', 'http://localhost').searchParams.get('access_token');
 }
 
 function refuseUpgrade(socket: Duplex, status: number, code: string, message: string): void {
