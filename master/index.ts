@@ -24,6 +24,7 @@ import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
 import { SecretStore } from './secrets/store';
 import { openDb, startCheckpointer } from './store/db';
+import { stopAllGit } from './git/run-git';
 import type { Platform } from './api';
 import { createPushPipeline } from './webhooks/pipeline';
 import { webhookRoutes } from './webhooks/routes';
@@ -103,6 +104,8 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
           } catch (err) {
             log.error({ err }, 'engine stop failed');
           }
+          // Polls and path checks may still be fetching: their rows stay and are taken up by the next start.
+          stopAllGit();
           await closeServer(server);
           await checkpointer.stop();
           db.close();

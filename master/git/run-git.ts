@@ -3,7 +3,7 @@
  * array, the environment is built by credentials.ts, and a timeout kills a hanging transfer. Errors carry
  * git's stderr with every credential value masked, so they can be logged and shown as they are.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { maskSecrets } from './credentials';
 
 export class GitError extends Error {
@@ -25,10 +25,26 @@ export interface RunGitOptions {
   timeoutMs?: number;
 }
 
+/** git processes of this master still running (polls, path-check diffs, head lookups). */
+const running = new Set<ChildProcess>();
+let stopping = false;
+
+/**
+ * Master shutdown: kills every git process still running and refuses new ones, so no fetch outlives the
+ * master (their callers see a GitError and leave their work for the next start).
+ */
+export function stopAllGit(): void {
+  stopping = true;
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /** Resolves with stdout on exit code 0; rejects with a GitError naming the git command (not its URL). */
 export function runGit(args: string[], opts: RunGitOptions): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (stopping) return reject(new GitError(`git ${args[0]}: the master is stopping`, null));
     const child = spawn('git', args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('close', () => running.delete(child));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let errBytes = 0;
@@ -47,7 +63,7 @@ export function runGit(args: string[], opts: RunGitOptions): Promise<string> {
       clearTimeout(timer);
       if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
       const stderr = maskSecrets(Buffer.concat(err).toString('utf8').trim(), opts.secrets);
-      const why = signal === 'SIGKILL' ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${code}`;
+      const why = stopping ? 'the master is stopping' : signal === 'SIGKILL' ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${code}`;
       reject(new GitError(`git ${args[0]} failed (${why})${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}`, code));
     });
   });
