@@ -9,17 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretMasker } from '../../shared/mask';
-import { decodeLogChunk, type AssignedStep, type Source } from '../../shared/protocol';
+import type { AssignedStep, Source } from '../../shared/protocol';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import { builtinExecutors } from '../../agent/executors/registry';
 import { shellExecutor } from '../../agent/executors/shell';
 import type { StepExecutor, StepResult, StopReason } from '../../agent/executors/types';
 import { LogShipper } from '../../agent/log-shipper';
-import { RecordLog, type RecordTransport } from '../../agent/record-log';
+import { RecordLog } from '../../agent/record-log';
 import { stageEnv } from '../../agent/stage-run';
 import { BuildUsers } from '../../agent/build-users';
 import type { RunAs } from '../../agent/executors/types';
 import { Workspaces } from '../../agent/workspace';
+import { CaptureTransport } from '../helpers/capture-transport';
 
 interface Fixture {
   executor: StepExecutor;
@@ -43,18 +44,6 @@ const fixtures: Fixture[] = [
     unstartable: () => ({ run: 'true', shell: '/nonexistent/sh' }),
   },
 ];
-
-class CaptureTransport implements RecordTransport {
-  ready = true;
-  frames: Buffer[] = [];
-  sendBinary(frame: Buffer): void {
-    this.frames.push(frame);
-  }
-  sendText(): void {}
-  text(): string {
-    return Buffer.concat(this.frames.map((f) => (decodeLogChunk(f) as { data: Buffer }).data)).toString();
-  }
-}
 
 /** Gone, or a zombie waiting for a reaper (it runs no more code). */
 function gone(pid: number): boolean {

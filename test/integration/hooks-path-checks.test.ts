@@ -7,7 +7,6 @@
  * uploadpack.packObjectsHook waits for a gate file, so every fetch from the test repository blocks while
  * the gate is closed (git honours that hook from global config only, which GIT_CONFIG_GLOBAL points at).
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import type { TriggerEventInfo, WebhookResult } from '../../shared/api';
 import { runCli } from '../helpers/cli';
 import { startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
+import { git } from '../helpers/git';
 
 const SECRET = 'paths-hook-secret';
 let master: TestMaster;
@@ -24,9 +24,6 @@ let dir: string;
 let bare: string;
 let work: string;
 let gate: string;
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.org', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.org' } }).trim();
 
 /** Commits one file and pushes; no hook on this repository, the test posts the deliveries itself. */
 function commit(file: string, message: string): string {

@@ -12,12 +12,13 @@ import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/ex
 import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
 import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
-import { RecordLog, type RecordTransport } from '../../agent/record-log';
+import { RecordLog } from '../../agent/record-log';
 import { BuildUsers } from '../../agent/build-users';
 import { Workspaces } from '../../agent/workspace';
 import { SecretMasker } from '../../shared/mask';
-import { decodeLogChunk, type Source } from '../../shared/protocol';
+import type { Source } from '../../shared/protocol';
 import { git, gitIdentityEnv, TestRepo } from '../helpers/git';
+import { CaptureTransport } from '../helpers/capture-transport';
 
 
 /** Runs git in cwd for the test's own repositories; returns trimmed stdout. */
@@ -35,21 +36,6 @@ export function tempDir(prefix: string): string {
 
 export function source(over: Partial<Source> & Pick<Source, 'url' | 'sha'>): Source {
   return { ref: 'refs/heads/main', branch: 'main', depth: 1, submodules: false, knowsChangedFiles: true, cacheKey: 'job-1', ...over };
-}
-
-class CaptureTransport implements RecordTransport {
-  ready = true;
-  frames: Buffer[] = [];
-  texts: string[] = [];
-  sendBinary(frame: Buffer): void {
-    this.frames.push(frame);
-  }
-  sendText(json: string): void {
-    this.texts.push(json);
-  }
-  log(): string {
-    return Buffer.concat(this.frames.map((f) => (decodeLogChunk(f) as { data: Buffer }).data)).toString();
-  }
 }
 
 export interface CheckoutRun {
@@ -103,7 +89,7 @@ export async function runCheckout(
   });
   output.flush();
   output.close();
-  return { result, log: transport.log(), workspace, records };
+  return { result, log: transport.text(), workspace, records };
 }
 
 /** Cleans a pooled workspace for the next build as the stage run does (targets: the checkout paths). */

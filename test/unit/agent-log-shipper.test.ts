@@ -1,21 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SecretMasker } from '../../shared/mask';
-import { decodeLogChunk } from '../../shared/protocol';
 import { LogShipper } from '../../agent/log-shipper';
-import { RecordLog, type RecordTransport } from '../../agent/record-log';
-
-class CaptureTransport implements RecordTransport {
-  ready = true;
-  frames: Buffer[] = [];
-  sendBinary(frame: Buffer): void {
-    this.frames.push(frame);
-  }
-  sendText(): void {}
-  text(): string {
-    return Buffer.concat(this.frames.map((f) => (decodeLogChunk(f) as { data: Buffer }).data)).toString();
-  }
-}
+import { RecordLog } from '../../agent/record-log';
+import { CaptureTransport } from '../helpers/capture-transport';
 
 describe('LogShipper', () => {
   it('masks a secret split across two reads and across a chunk boundary', () => {

@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLogChunk } from '../../shared/protocol';
-import { RecordLog, type RecordTransport } from '../../agent/record-log';
-
-/** A transport that records what the RecordLog sends. */
-class CaptureTransport implements RecordTransport {
-  ready = true;
-  sent: (Buffer | string)[] = [];
-  sendBinary(frame: Buffer): void {
-    this.sent.push(frame);
-  }
-  sendText(json: string): void {
-    this.sent.push(json);
-  }
-  seqs(): number[] {
-    return this.sent.map((f) => (typeof f === 'string' ? JSON.parse(f).seq : (decodeLogChunk(f) as { seq: number }).seq));
-  }
-}
+import { RecordLog } from '../../agent/record-log';
+import { CaptureTransport } from '../helpers/capture-transport';
 
 describe('RecordLog', () => {
   it('numbers log chunks and events in one sequence with byte offsets', () => {

@@ -2,7 +2,6 @@
  * Path filters decided after the answer (master/webhooks/path-checks.ts), on a real SQLite store, the real
  * engine core and real git: a bare repository in a temp dir diffed by the master's git cache.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { JobRecord } from '../../master/context';
 import { createTriggerPort } from '../../master/engine/builds/create-build';
 import { createPushPipeline, type PushEvent, type PushPipeline } from '../../master/webhooks/pipeline';
 import { engineFixture, type EngineFixture } from './engine-fixtures';
+import { git } from '../helpers/git';
 
 const ZERO = '0'.repeat(40);
 let f: EngineFixture;
@@ -21,9 +21,6 @@ let dir: string;
 let bare: string;
 let work: string;
 const shas: Record<'readme' | 'docs' | 'code', string> = { readme: '', docs: '', code: '' };
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'a@example.org', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'a@example.org' } }).trim();
 
 function commit(file: string, message: string): string {
   mkdirSync(join(work, file, '..'), { recursive: true });
