@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# `npm test`: installs what is missing, starts the services the tests need (none yet: later issues add
-# dockerd, the registry, etcd and nginx in start_services), type-checks, runs the whole vitest suite and
-# prints one line "Tests: N passed, N failed". Extra arguments go to vitest (e.g. npm test -- test/unit).
-# Exit code is non-zero when type-checking or any test fails.
+# `npm test`: installs what is missing, starts the services the tests need (the Docker engine when its socket
+# does not answer, and a private registry on a free loopback port; etcd and nginx come with discovery),
+# type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
+# go to vitest (e.g. npm test -- test/unit). Exit code is non-zero when type-checking or any test fails.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 cd "$REPO_ROOT"
 
 WORK="$(mktemp -d -t slipway-test.XXXXXX)"
@@ -12,7 +13,11 @@ WORK="$(mktemp -d -t slipway-test.XXXXXX)"
 # Services started for the tests register their stop command here; stop_services runs them in reverse.
 STOP_COMMANDS=()
 start_services() {
-  :
+  ensure_binary curl curl
+  # The OS base layer of test images is Debian's static busybox (no image can be pulled here).
+  ensure_apt_packages busybox-static
+  start_dockerd "$WORK/dockerd.log"
+  start_registry "$WORK/registry"
 }
 stop_services() {
   local i
