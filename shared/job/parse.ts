@@ -62,7 +62,7 @@ export function formatPath(path: Path): string {
   return out || '(top level)';
 }
 
-class Locator {
+export class Locator {
   constructor(
     private doc: Document,
     private lines: LineCounter,
