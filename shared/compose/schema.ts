@@ -30,6 +30,13 @@ const environmentSchema = z
     return Object.fromEntries(v.map((e) => (e.includes('=') ? [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] : [e, ''])));
   });
 
+/** A whole number, also as a string: interpolated values (`replicas: ${REPLICAS}`) are strings. */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, 'expected a whole number')])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 /** Memory like 256m, 1g, 512M or bytes -> bytes. */
 const memorySchema = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'number') return v;
@@ -53,7 +60,7 @@ export const healthSchema = z
     start_period: durationSchema.default(20_000),
     interval: durationSchema.default(2_000),
     timeout: durationSchema.default(2_000),
-    retries: z.number().int().min(1).max(100).default(3),
+    retries: int(1, 100).default(3),
     deadline: durationSchema.default(90_000),
   })
   .refine((h) => (h.http !== undefined) !== (h.tcp !== undefined), 'healthcheck needs exactly one of http: /path or tcp: true');
@@ -61,7 +68,7 @@ export type HealthConfig = z.infer<typeof healthSchema>;
 
 export const updateConfigSchema = z.strictObject({
   /** Instances replaced per batch. */
-  parallelism: z.number().int().min(1).default(1),
+  parallelism: int(1).default(1),
   /** Pause between batches. */
   delay: durationSchema.optional(),
   /** start-first: a new instance is healthy before an old one stops; stop-first frees the old one first. */
@@ -72,7 +79,7 @@ export const updateConfigSchema = z.strictObject({
 export type UpdateConfig = z.infer<typeof updateConfigSchema>;
 
 const deploySchema = z.strictObject({
-  replicas: z.number().int().min(0).max(100).default(1),
+  replicas: int(0, 100).default(1),
   resources: z
     .strictObject({ limits: z.strictObject({ cpus: cpusSchema.optional(), memory: memorySchema.optional() }).optional() })
     .optional(),
@@ -80,7 +87,7 @@ const deploySchema = z.strictObject({
   restart_policy: z
     .strictObject({
       condition: z.enum(['none', 'on-failure', 'any']).default('any'),
-      max_attempts: z.number().int().min(0).optional(),
+      max_attempts: int(0).optional(),
     })
     .optional(),
   labels: z.record(z.string(), z.string()).optional(),

@@ -7,8 +7,9 @@
  * layer FROM scratch out of Debian's static busybox.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { dockerClient } from '../../agent/docker/engine';
 
@@ -64,3 +65,48 @@ export async function registryDigest(registry: string, repo: string, tag: string
   });
   return res.ok ? res.headers.get('docker-content-digest') : null;
 }
+
+/**
+ * A build context for a Node runtime ("middleware") image FROM `base`: this machine's node binary and the
+ * shared libraries ldd lists for it (no package can be installed inside an image here).
+ */
+export function nodeRuntimeContext(dir: string, base: string): void {
+  const node = realpathSync(process.execPath);
+  const files = [node];
+  for (const line of execFileSync('ldd', [node], { encoding: 'utf8' }).split('\n')) {
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
+    if (m) files.push(m[1]);
+  }
+  for (const f of files) {
+    const dest = join(dir, 'rootfs', f === node ? '/usr/bin/node' : f);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(realpathSync(f), dest);
+  }
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}\nCOPY rootfs/ /\nENV PATH=/usr/bin:/bin\n`);
+}
+
+/**
+ * A small HTTP app for deploy tests: answers `VERSION on PORT`, /health (500 when BROKEN is set), /slow?ms=N,
+ * and on SIGTERM stops accepting and finishes the requests in flight before it exits.
+ */
+export const TEST_APP_JS = `
+const http = require('http');
+let draining = false;
+const srv = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  if (draining) res.setHeader('connection', 'close');
+  if (u.pathname === '/health') {
+    res.statusCode = process.env.BROKEN ? 500 : 200;
+    return res.end(process.env.BROKEN ? 'broken on purpose' : 'ok');
+  }
+  if (u.pathname === '/slow') return void setTimeout(() => res.end('slow done ' + process.env.VERSION), Number(u.searchParams.get('ms') || 1000));
+  res.end(process.env.VERSION + ' on ' + process.env.PORT + '\\n');
+});
+srv.listen(Number(process.env.PORT), () => console.log('listening on ' + process.env.PORT));
+process.on('SIGTERM', () => {
+  console.log('SIGTERM: finishing requests in flight');
+  draining = true;
+  srv.close(() => process.exit(0));
+  srv.closeIdleConnections();
+});
+`;
