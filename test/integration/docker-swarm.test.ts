@@ -1,0 +1,109 @@
+/**
+ * The Swarm target on a single-node swarm (`docker swarm init --advertise-addr 127.0.0.1`, left again at the
+ * end when this test created it): create a service, update it, and a broken update rolled back by the swarm.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../agent/docker/image-build';
+import { freePort } from '../../agent/deploy/instances';
+import { DeployError } from '../../agent/deploy/rollout';
+import { deploySwarm, removeSwarmService } from '../../agent/deploy/swarm';
+import { renderCompose } from '../../shared/compose/render';
+import { busyboxContext, nodeRuntimeContext, removeImages, requireDocker, TEST_APP_JS, uniqueName, type DockerTestEnv } from '../helpers/docker';
+
+let env: DockerTestEnv;
+let dir: string;
+let appImage: string;
+let port: number;
+let joinedSwarm = false;
+const images: string[] = [];
+const app = uniqueName('sw');
+let logText = '';
+const log = (l: string) => {
+  logText += l;
+};
+
+const COMPOSE = `services:
+  web:
+    image: \${IMAGE}
+    command: ["node", "/app/server.js"]
+    environment: { VERSION: "\${VERSION}", BROKEN: "\${BROKEN:-}" }
+    healthcheck: { http: /health, start_period: 1s, interval: 500ms, timeout: 1s, retries: 2 }
+    stop_grace_period: 5s
+    deploy: { replicas: 1, update_config: { parallelism: 1 } }
+`;
+const service = (vars: Record<string, string>) =>
+  renderCompose(COMPOSE, { file: 'compose.yml', environment: 'pre', vars: { IMAGE: appImage, ...vars } }).config.services.web;
+
+async function answer(): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/`).then((x) => x.text(), () => '');
+    if (r) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return '';
+}
+
+beforeAll(async () => {
+  env = await requireDocker();
+  const info = (await env.docker.info()) as { Swarm?: { LocalNodeState?: string } };
+  if (info.Swarm?.LocalNodeState !== 'active') {
+    await env.docker.swarmInit({ ListenAddr: '127.0.0.1:2377', AdvertiseAddr: '127.0.0.1' });
+    joinedSwarm = true;
+  }
+  dir = mkdtempSync(join(tmpdir(), 'slipway-swarm-'));
+  const ns = uniqueName('s');
+  const base = `slipway-test/busybox:${ns}`;
+  const runtime = `slipway-test/node-runtime:${ns}`;
+  appImage = `slipway-test/${ns}-web:1`;
+  busyboxContext(join(dir, 'base'));
+  await buildImage(env.docker, { context: join(dir, 'base'), tags: [base], log: () => undefined });
+  nodeRuntimeContext(join(dir, 'runtime'), base);
+  await buildImage(env.docker, { context: join(dir, 'runtime'), tags: [runtime], log: () => undefined });
+  mkdirSync(join(dir, 'app'));
+  writeFileSync(join(dir, 'app', 'server.js'), TEST_APP_JS);
+  writeFileSync(join(dir, 'app', 'Dockerfile'), `FROM ${runtime}\nCOPY server.js /app/server.js\n`);
+  await buildImage(env.docker, { context: join(dir, 'app'), tags: [appImage], log: () => undefined });
+  images.push(base, runtime, appImage);
+  port = await freePort(env.docker);
+}, 120_000);
+
+afterAll(async () => {
+  if (env) {
+    await removeSwarmService(env.docker, app, 'pre');
+    // Tasks stop asynchronously; give them a moment before leaving the swarm and removing images.
+    for (let i = 0; i < 50; i++) {
+      const left = await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } });
+      if (!left.length) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (joinedSwarm) await env.docker.swarmLeave({ force: true }).catch(() => undefined);
+    await removeImages(env.docker, images);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('swarm deploy', () => {
+  it('creates a service whose instance answers on the app port', async () => {
+    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v1' }), port, build: '1', log });
+    expect(r.state).toBe('created');
+    expect(r.runningTasks).toBe(1);
+    expect(await answer()).toBe(`v1 on ${port}\n`);
+  });
+
+  it('updates the service to v2', async () => {
+    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v2' }), port, build: '2', log });
+    expect(r.state).toBe('completed');
+    expect(await answer()).toBe(`v2 on ${port}\n`);
+  });
+
+  it('rolls a broken update back automatically', async () => {
+    const err = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v3', BROKEN: '1' }), port, build: '3', log }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.rolledBack).toBe(true);
+    expect(err.message).toMatch(/failed and was rolled back/);
+    expect(await answer()).toBe(`v2 on ${port}\n`);
+  }, 120_000);
+});
