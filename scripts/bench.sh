@@ -5,6 +5,7 @@
 # BENCH_TIMEOUT_S (default 300) bounds each file. Arguments select files: npm run bench -- dispatch
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 cd "$REPO_ROOT"
 
 require_node
@@ -13,7 +14,16 @@ ensure_binary git git
 ensure_binary curl curl
 
 WORK="$(mktemp -d -t slipway-bench.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+STOP_COMMANDS=()
+stop_services() {
+  run_stop_commands
+  rm -rf "$WORK"
+}
+trap stop_services EXIT
+# The images benchmark: the Docker engine, a registry, and debootstrap for its Debian OS layer.
+ensure_apt_packages debootstrap
+start_dockerd "$WORK/dockerd.log"
+start_registry "$WORK/registry"
 
 files=()
 for f in test/bench/*.bench.ts; do

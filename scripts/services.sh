@@ -4,6 +4,14 @@
 # the caller's STOP_COMMANDS array (stopped in reverse order). A service that already answers is reused and
 # never stopped by us.
 
+# Runs the registered stop commands, newest first (for an EXIT trap).
+run_stop_commands() {
+  local i
+  for ((i = ${#STOP_COMMANDS[@]} - 1; i >= 0; i--)); do
+    eval "${STOP_COMMANDS[$i]}" || true
+  done
+}
+
 # Docker engine: reused when /var/run/docker.sock answers; otherwise dockerd is started without iptables or
 # a bridge (host networking only, as deploys use it), its state under /var/lib/docker as usual.
 start_dockerd() {

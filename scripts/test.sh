@@ -20,10 +20,7 @@ start_services() {
   start_registry "$WORK/registry"
 }
 stop_services() {
-  local i
-  for ((i = ${#STOP_COMMANDS[@]} - 1; i >= 0; i--)); do
-    eval "${STOP_COMMANDS[$i]}" || true
-  done
+  run_stop_commands
   rm -rf "$WORK"
 }
 trap stop_services EXIT
