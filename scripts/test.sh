@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, starts the services the tests need (the Docker engine when its socket
-# does not answer, and a private registry on a free loopback port; etcd and nginx come with discovery),
+# does not answer, and a private registry on a free loopback port; etcd and nginx are installed and each
+# discovery test starts its own),
 # type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
 # go to vitest (e.g. npm test -- test/unit). Exit code is non-zero when type-checking or any test fails.
 set -euo pipefail
@@ -16,6 +17,8 @@ start_services() {
   ensure_binary curl curl
   # The OS base layer of test images is Debian's static busybox (no image can be pulled here).
   ensure_apt_packages busybox-static
+  # Discovery tests start their own etcd and nginx on free loopback ports (test/helpers/discovery.ts).
+  ensure_apt_packages etcd-server nginx-light
   start_dockerd "$WORK/dockerd.log"
   start_registry "$WORK/registry"
 }

@@ -1,0 +1,172 @@
+/**
+ * The edge role: keeps nginx routing to the live instances registered in etcd.
+ *
+ * It watches the key prefix of every routed app (an etcd watch, not polling), renders one nginx include file
+ * (an upstream and a server block per route), and applies it only when the text changed:
+ *   write `<file>.next` -> rename over `<file>` (atomic) -> `nginx -t` -> `nginx -s reload`;
+ * when the check fails, the previous file is put back and nginx keeps running on its old configuration.
+ * Bursts of changes are debounced (`debounceMs`). A route with no instance renders a server answering 503,
+ * never an empty upstream (which fails `nginx -t`).
+ */
+import { execFile } from 'node:child_process';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type { Etcd3, Watcher } from 'etcd3';
+import { appPrefix } from './registrar';
+
+const run = promisify(execFile);
+
+export interface EdgeRoute {
+  app: string;
+  environment: string;
+  /** Port (or address:port) nginx listens on for this route. */
+  listen: string;
+  /** server_name (default `_`). */
+  serverName?: string;
+}
+
+export interface NginxEdgeOptions {
+  etcd: Etcd3;
+  /** Registration key prefix (the registrar's; default `/`). */
+  prefix?: string;
+  routes: EdgeRoute[];
+  /** The include file this edge owns (nginx.conf includes it inside `http {}`). */
+  file: string;
+  /** nginx command line to check and reload: e.g. ['nginx', '-p', PREFIX, '-c', CONF]. */
+  nginx: string[];
+  debounceMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface EdgeStatus {
+  applied: number;
+  refused: number;
+  lastError?: string;
+  /** Instances per route as last applied: `app_env` -> ['ip:port', ...]. */
+  upstreams: Record<string, string[]>;
+}
+
+/** Names valid as nginx upstream identifiers. */
+function upstreamName(r: EdgeRoute): string {
+  return `slipway_${r.app}_${r.environment}`.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+const SERVER_RE = /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/;
+
+/** The include file for these routes and instances (pure; instances are `ip:port` values from etcd). */
+export function renderEdgeConfig(routes: EdgeRoute[], instances: Map<string, string[]>): string {
+  const out = ['# Written by the Slipway edge from etcd; do not edit (changes are overwritten).', ''];
+  for (const r of routes) {
+    const name = upstreamName(r);
+    // Values come from etcd: anything that is not host:port is skipped, never pasted into the config.
+    const servers = [...new Set((instances.get(`${r.app}_${r.environment}`) ?? []).filter((s) => SERVER_RE.test(s)))].sort();
+    if (servers.length) {
+      out.push(`upstream ${name} {`, ...servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`), '    keepalive 16;', '}');
+    }
+    out.push('server {', `    listen ${r.listen};`, `    server_name ${r.serverName ?? '_'};`);
+    if (servers.length) {
+      out.push(
+        '    location / {',
+        `        proxy_pass http://${name};`,
+        '        proxy_http_version 1.1;',
+        '        proxy_set_header Connection "";',
+        '        proxy_set_header Host $host;',
+        '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+        // An instance that stops mid-deploy refuses connections: try the next one instead of failing.
+        '        proxy_next_upstream error timeout http_502 http_503;',
+        '    }',
+      );
+    } else {
+      out.push(`    location / { return 503 "no live instance of ${r.app} in ${r.environment}\\n"; }`);
+    }
+    out.push('}', '');
+  }
+  return out.join('\n');
+}
+
+export class NginxEdge {
+  private readonly prefix: string;
+  private readonly instances = new Map<string, Map<string, string>>();
+  private watchers: Watcher[] = [];
+  private timer?: NodeJS.Timeout;
+  private applying: Promise<void> = Promise.resolve();
+  private lastText?: string;
+  readonly status: EdgeStatus = { applied: 0, refused: 0, upstreams: {} };
+
+  constructor(private readonly o: NginxEdgeOptions) {
+    this.prefix = o.prefix ?? '/';
+  }
+
+  async start(): Promise<void> {
+    this.lastText = await readFile(this.o.file, 'utf8').catch(() => undefined);
+    for (const r of this.o.routes) {
+      const id = `${r.app}_${r.environment}`;
+      const p = appPrefix(this.prefix, r.app, r.environment);
+      const w = await this.o.etcd.watch().prefix(p).create();
+      w.on('put', (kv) => {
+        this.route(id).set(kv.key.toString(), kv.value.toString());
+        this.schedule();
+      });
+      w.on('delete', (kv) => {
+        this.route(id).delete(kv.key.toString());
+        this.schedule();
+      });
+      this.watchers.push(w);
+      // Read after the watch exists, so nothing between the read and the watch is missed.
+      const all = await this.o.etcd.getAll().prefix(p).strings();
+      for (const [k, v] of Object.entries(all)) this.route(id).set(k, v);
+    }
+    await this.apply();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await Promise.all(this.watchers.map((w) => w.cancel()));
+    await this.applying;
+  }
+
+  /** Applies now (waits for any apply in progress first). */
+  apply(): Promise<void> {
+    this.applying = this.applying.then(() => this.applyNow());
+    return this.applying;
+  }
+
+  private route(id: string): Map<string, string> {
+    let m = this.instances.get(id);
+    if (!m) this.instances.set(id, (m = new Map()));
+    return m;
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.apply(), this.o.debounceMs ?? 50);
+  }
+
+  private async applyNow(): Promise<void> {
+    const snapshot = new Map([...this.instances].map(([id, m]) => [id, [...m.values()]]));
+    const text = renderEdgeConfig(this.o.routes, snapshot);
+    if (text === this.lastText) return;
+    const previous = this.lastText;
+    await writeFile(`${this.o.file}.next`, text);
+    await rename(`${this.o.file}.next`, this.o.file);
+    try {
+      await run(this.o.nginx[0], [...this.o.nginx.slice(1), '-t'], { timeout: 10_000 });
+    } catch (e) {
+      const msg = ((e as { stderr?: string }).stderr || (e as Error).message).trim();
+      // Put the last good file back; nginx was not reloaded, so it still runs on it.
+      if (previous !== undefined) {
+        await writeFile(`${this.o.file}.next`, previous);
+        await rename(`${this.o.file}.next`, this.o.file);
+      }
+      this.status.refused++;
+      this.status.lastError = msg;
+      this.o.log?.(`edge: nginx -t refused the new configuration, keeping the old one: ${msg}`);
+      return;
+    }
+    await run(this.o.nginx[0], [...this.o.nginx.slice(1), '-s', 'reload'], { timeout: 10_000 });
+    this.lastText = text;
+    this.status.applied++;
+    this.status.lastError = undefined;
+    this.status.upstreams = Object.fromEntries([...snapshot].map(([id, v]) => [id, [...v].sort()]));
+  }
+}

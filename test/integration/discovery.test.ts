@@ -1,0 +1,143 @@
+/**
+ * Registration in a real etcd and routing by a real nginx: keys under the agent's lease, re-registration after
+ * etcd lost everything, expiry when the agent dies, and the edge following etcd with a watch (instances
+ * appear and vanish from routing, 503 with none, a configuration nginx refuses is never applied).
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdRegistrar, MIN_TTL_S } from '../../agent/discovery/registrar';
+import { NginxEdge, renderEdgeConfig } from '../../agent/discovery/nginx-edge';
+import { freeTcpPort, startEtcd, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
+
+let dir: string;
+let etcd: TestEtcd;
+let nginx: TestNginx;
+let client: Etcd3;
+const servers: Server[] = [];
+
+async function until(what: string, check: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** An "instance": an HTTP server on a free port answering its own name. */
+async function instance(name: string): Promise<number> {
+  const port = await freeTcpPort();
+  const s = createServer((_req, res) => res.end(name));
+  await new Promise<void>((r) => s.listen(port, '127.0.0.1', r));
+  servers.push(s);
+  return port;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'slipway-discovery-'));
+  etcd = await startEtcd(dir);
+  nginx = await startNginx(dir);
+  client = new Etcd3({ hosts: [etcd.url] });
+});
+
+afterAll(async () => {
+  client?.close();
+  for (const s of servers) s.close();
+  await nginx?.stop();
+  await etcd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('etcd registration', () => {
+  it('refuses a TTL below 5 s', () => {
+    expect(() => new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 2 })).toThrow(`etcd lease TTL must be a whole number of seconds >= ${MIN_TTL_S} (got 2)`);
+  });
+
+  it('registers under the lease, deregisters at once, and registers again after etcd lost everything', async () => {
+    const r = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5, checkMs: 200 });
+    await r.start();
+    try {
+      const a = { app: 'shop-web', environment: 'pre', ip: '127.0.0.1', port: 40001 };
+      const b = { ...a, port: 40002 };
+      expect(await r.register(a)).toBe('/shop-web_pre/127.0.0.1-40001');
+      await r.register(b);
+      expect(await client.getAll().prefix('/shop-web_pre/').strings()).toEqual({
+        '/shop-web_pre/127.0.0.1-40001': '127.0.0.1:40001',
+        '/shop-web_pre/127.0.0.1-40002': '127.0.0.1:40002',
+      });
+      const lease = await client.get('/shop-web_pre/127.0.0.1-40001').exec();
+      expect(Number(lease.kvs[0].lease)).toBeGreaterThan(0);
+
+      await r.deregister(a);
+      expect(await client.get('/shop-web_pre/127.0.0.1-40001').string()).toBeNull();
+
+      await etcd.restart({ wipe: true });
+      await until('re-registration', async () => (await client.get('/shop-web_pre/127.0.0.1-40002').string().catch(() => null)) === '127.0.0.1:40002');
+      expect(r.reRegistrations).toBeGreaterThanOrEqual(1);
+      expect(await client.get('/shop-web_pre/127.0.0.1-40001').string()).toBeNull();
+    } finally {
+      await r.stop({ revoke: true });
+    }
+  });
+
+  it('lets the keys expire with the lease when the agent stops keeping it alive', async () => {
+    const r = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5 });
+    await r.start();
+    await r.register({ app: 'gone', environment: 'pre', ip: '127.0.0.1', port: 40003 });
+    await r.stop(); // no revoke: like a dead agent, the keys wait for the TTL
+    expect(await client.get('/gone_pre/127.0.0.1-40003').string()).toBe('127.0.0.1:40003');
+    await until('expiry', async () => (await client.get('/gone_pre/127.0.0.1-40003').string()) === null, 20_000);
+  });
+});
+
+describe('nginx edge', () => {
+  it('renders a 503 server for a route without instances and skips values that are not host:port', () => {
+    const text = renderEdgeConfig([{ app: 'a', environment: 'pre', listen: '8080' }], new Map([['a_pre', ['evil; } server { listen 1', '127.0.0.1:1']]]));
+    expect(text).toContain('server 127.0.0.1:1 max_fails=1 fail_timeout=2s;');
+    expect(text).not.toContain('evil');
+    const empty = renderEdgeConfig([{ app: 'a', environment: 'pre', listen: '8080' }], new Map());
+    expect(empty).not.toContain('upstream');
+    expect(empty).toContain('return 503 "no live instance of a in pre\\n";');
+  });
+
+  it('routes to registered instances, follows registrations and removals, and keeps its config when nginx -t refuses one', async () => {
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'edge-app', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
+    const reg = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5 });
+    await reg.start();
+    await edge.start();
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    try {
+      await until('503 without instances', async () => (await get()) === '503 no live instance of edge-app in pre\n');
+
+      const p1 = await instance('one');
+      const p2 = await instance('two');
+      await reg.register({ app: 'edge-app', environment: 'pre', ip: '127.0.0.1', port: p1 });
+      await until('instance one routed', async () => (await get()) === '200 one');
+      await reg.register({ app: 'edge-app', environment: 'pre', ip: '127.0.0.1', port: p2 });
+      await until('both routed', async () => {
+        const seen = new Set(await Promise.all([get(), get(), get(), get()]));
+        return seen.has('200 one') && seen.has('200 two');
+      });
+
+      await reg.deregister({ app: 'edge-app', environment: 'pre', ip: '127.0.0.1', port: p1 });
+      await until('one removed', async () => (await Promise.all([get(), get(), get(), get()])).every((x) => x === '200 two'));
+      const good = readFileSync(nginx.includeFile, 'utf8');
+
+      // A value that passes the host:port shape but that nginx refuses: the old file stays, traffic too.
+      await client.put('/edge-app_pre/bad').value('127.0.0.1:99999').exec();
+      await until('refusal', () => edge.status.refused === 1);
+      expect(edge.status.lastError).toMatch(/invalid port/);
+      expect(readFileSync(nginx.includeFile, 'utf8')).toBe(good);
+      expect(await get()).toBe('200 two');
+      await client.delete().key('/edge-app_pre/bad').exec();
+    } finally {
+      await edge.stop();
+      await reg.stop({ revoke: true });
+    }
+  });
+});
