@@ -15,6 +15,8 @@ export const LABEL = {
   port: 'io.slipway.port',
   /** Hash of the applied service config and image: equal hash, same instance. */
   spec: 'io.slipway.spec',
+  /** Creation time in ms and a sequence number (`1733222400123.7`): Docker's Created has only seconds. */
+  created: 'io.slipway.created',
   /** The applied service config (JSON): the template when scaling. */
   service: 'io.slipway.service',
 } as const;
@@ -29,6 +31,7 @@ export interface Instance {
   spec: string;
   image: string;
   running: boolean;
+  /** Creation time in ms (oldest first is the order instances are kept in when scaling down). */
   created: number;
 }
 
@@ -54,7 +57,7 @@ export async function listInstances(docker: Docker, t: InstanceTarget): Promise<
       spec: c.Labels[LABEL.spec] ?? '',
       image: c.Image,
       running: c.State === 'running',
-      created: c.Created,
+      created: Number(c.Labels[LABEL.created] ?? c.Created * 1000),
     }))
     .sort((a, b) => a.created - b.created || a.name.localeCompare(b.name));
 }
@@ -105,6 +108,8 @@ export async function freePort(docker: Docker): Promise<number> {
   throw new Error('no free port found in 20 tries');
 }
 
+let createdSeq = 0;
+
 export interface CreateInstance extends InstanceTarget {
   service: ServiceConfig;
   build: string;
@@ -138,6 +143,7 @@ export async function createInstance(docker: Docker, c: CreateInstance): Promise
       [LABEL.port]: String(c.port),
       [LABEL.spec]: specHash(s),
       [LABEL.service]: JSON.stringify(s),
+      [LABEL.created]: `${Date.now()}.${String(++createdSeq % 1e6).padStart(6, '0')}`,
     },
     HostConfig: {
       NetworkMode: 'host',

@@ -20,7 +20,7 @@ import type { HealthConfig, ServiceConfig } from '../../shared/compose/schema';
 import type { RegistryAuth } from '../docker/image-push';
 import { followProgress, progressError } from '../docker/engine';
 import { DEFAULT_HEALTH, describeFailure, waitHealthy } from './health';
-import { createInstance, freePort, listInstances, serviceOf, specHash, type Instance, type InstanceTarget } from './instances';
+import { createInstance, freePort, LABEL, listInstances, serviceOf, specHash, type Instance, type InstanceTarget } from './instances';
 
 export interface InstanceHooks {
   /** Called once an instance passed its health check (register it). */
@@ -184,7 +184,7 @@ async function startBatch(ctx: DeployContext, req: DeployRequest, n: number): Pr
         spec: specHash(req.service),
         image: req.service.image,
         running: true,
-        created: Date.parse(info.Created) / 1000,
+        created: Number(info.Config.Labels?.[LABEL.created] ?? Date.parse(info.Created)),
       };
       started.push(inst);
       ctx.log(`started ${inst.name} on port ${port}\n`);

@@ -87,6 +87,10 @@ export class EtcdRegistrar {
     await this.client.delete().key(key).exec();
   }
 
+  isRegistered(r: Registration): boolean {
+    return this.keys.has(registrationKey(this.prefix, r));
+  }
+
   /** The keys this agent holds now. */
   registered(): string[] {
     return [...this.keys.keys()].sort();

@@ -12,6 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFi
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { dockerClient } from '../../agent/docker/engine';
+import { buildImage } from '../../agent/docker/image-build';
 
 export interface DockerTestEnv {
   docker: Docker;
@@ -110,3 +111,22 @@ process.on('SIGTERM', () => {
   srv.closeIdleConnections();
 });
 `;
+
+/**
+ * Builds the deploy tests' app image: busybox OS layer, Node runtime layer, TEST_APP_JS as /app/server.js
+ * (run it with command ["node", "/app/server.js"]). Returns every image made, app last, for removeImages.
+ */
+export async function buildTestApp(docker: Docker, dir: string, appRef: string): Promise<string[]> {
+  const ns = uniqueName('fixture');
+  const base = `slipway-test/busybox:${ns}`;
+  const runtime = `slipway-test/node-runtime:${ns}`;
+  busyboxContext(join(dir, 'base'));
+  await buildImage(docker, { context: join(dir, 'base'), tags: [base], log: () => undefined });
+  nodeRuntimeContext(join(dir, 'runtime'), base);
+  await buildImage(docker, { context: join(dir, 'runtime'), tags: [runtime], log: () => undefined });
+  mkdirSync(join(dir, 'app'), { recursive: true });
+  writeFileSync(join(dir, 'app', 'server.js'), TEST_APP_JS);
+  writeFileSync(join(dir, 'app', 'Dockerfile'), `FROM ${runtime}\nCOPY server.js /app/server.js\n`);
+  await buildImage(docker, { context: join(dir, 'app'), tags: [appRef], log: () => undefined });
+  return [base, runtime, appRef];
+}

@@ -4,15 +4,14 @@
  * replicas) that lets a slow request on an old instance finish, an automatic rollback of a broken version
  * that says why, hooks called at the right moments, down, and a missing image.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage } from '../../agent/docker/image-build';
 import { deploy, DeployError, down, scale, type DeployContext } from '../../agent/deploy/rollout';
 import { listInstances, type Instance } from '../../agent/deploy/instances';
 import { renderCompose } from '../../shared/compose/render';
-import { busyboxContext, nodeRuntimeContext, removeImages, requireDocker, TEST_APP_JS, uniqueName, type DockerTestEnv } from '../helpers/docker';
+import { buildTestApp, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 
 let env: DockerTestEnv;
 let dir: string;
@@ -67,18 +66,8 @@ beforeAll(async () => {
   env = await requireDocker();
   dir = mkdtempSync(join(tmpdir(), 'slipway-deploy-'));
   const ns = uniqueName('d');
-  const base = `slipway-test/busybox:${ns}`;
-  const runtime = `slipway-test/node-runtime:${ns}`;
   appImage = `${env.registry}/${ns}/web:1`;
-  busyboxContext(join(dir, 'base'));
-  await buildImage(env.docker, { context: join(dir, 'base'), tags: [base], log: () => undefined });
-  nodeRuntimeContext(join(dir, 'runtime'), base);
-  await buildImage(env.docker, { context: join(dir, 'runtime'), tags: [runtime], log: () => undefined });
-  mkdirSync(join(dir, 'app'));
-  writeFileSync(join(dir, 'app', 'server.js'), TEST_APP_JS);
-  writeFileSync(join(dir, 'app', 'Dockerfile'), `FROM ${runtime}\nCOPY server.js /app/server.js\n`);
-  await buildImage(env.docker, { context: join(dir, 'app'), tags: [appImage], log: () => undefined });
-  images.push(base, runtime, appImage);
+  images.push(...(await buildTestApp(env.docker, dir, appImage)));
 }, 120_000);
 
 afterAll(async () => {
@@ -126,7 +115,7 @@ describe('compose deploy', () => {
       while (watching) {
         const list = await listInstances(env.docker, ctx());
         const ok = await Promise.all(
-          list.filter((i) => i.running).map((i) => fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(500) }).then((r) => r.ok, () => false)),
+          list.filter((i) => i.running).map((i) => fetch(`http://127.0.0.1:${i.port}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)),
         );
         minHealthy = Math.min(minHealthy, ok.filter(Boolean).length);
         await new Promise((r) => setTimeout(r, 20));

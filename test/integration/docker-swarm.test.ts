@@ -2,16 +2,15 @@
  * The Swarm target on a single-node swarm (`docker swarm init --advertise-addr 127.0.0.1`, left again at the
  * end when this test created it): create a service, update it, and a broken update rolled back by the swarm.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage } from '../../agent/docker/image-build';
 import { freePort } from '../../agent/deploy/instances';
 import { DeployError } from '../../agent/deploy/rollout';
 import { deploySwarm, removeSwarmService } from '../../agent/deploy/swarm';
 import { renderCompose } from '../../shared/compose/render';
-import { busyboxContext, nodeRuntimeContext, removeImages, requireDocker, TEST_APP_JS, uniqueName, type DockerTestEnv } from '../helpers/docker';
+import { buildTestApp, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 
 let env: DockerTestEnv;
 let dir: string;
@@ -55,18 +54,8 @@ beforeAll(async () => {
   }
   dir = mkdtempSync(join(tmpdir(), 'slipway-swarm-'));
   const ns = uniqueName('s');
-  const base = `slipway-test/busybox:${ns}`;
-  const runtime = `slipway-test/node-runtime:${ns}`;
   appImage = `slipway-test/${ns}-web:1`;
-  busyboxContext(join(dir, 'base'));
-  await buildImage(env.docker, { context: join(dir, 'base'), tags: [base], log: () => undefined });
-  nodeRuntimeContext(join(dir, 'runtime'), base);
-  await buildImage(env.docker, { context: join(dir, 'runtime'), tags: [runtime], log: () => undefined });
-  mkdirSync(join(dir, 'app'));
-  writeFileSync(join(dir, 'app', 'server.js'), TEST_APP_JS);
-  writeFileSync(join(dir, 'app', 'Dockerfile'), `FROM ${runtime}\nCOPY server.js /app/server.js\n`);
-  await buildImage(env.docker, { context: join(dir, 'app'), tags: [appImage], log: () => undefined });
-  images.push(base, runtime, appImage);
+  images.push(...(await buildTestApp(env.docker, dir, appImage)));
   port = await freePort(env.docker);
 }, 120_000);
 
