@@ -10,6 +10,7 @@ import { registerAdminCommands } from './commands/admin';
 import { registerBuildCommands } from './commands/builds';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
+import { registerRegisterCommand } from './commands/register';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
 import { registerTriggersCommand } from './commands/triggers';
 import { fail } from './lib/output';
@@ -26,6 +27,7 @@ registerLoginCommand(program);
 registerBuildCommands(program);
 registerLogsCommand(program);
 registerTriggersCommand(program);
+registerRegisterCommand(program);
 registerAdminCommands(program, agent);
 
 program.parseAsync(process.argv).catch(fail);
