@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Etcd3, Watcher } from 'etcd3';
+import Mustache from 'mustache';
 import { appPrefix } from './registrar';
 
 const run = promisify(execFile);
@@ -32,6 +33,8 @@ export interface NginxEdgeOptions {
   routes: EdgeRoute[];
   /** The include file this edge owns (nginx.conf includes it inside `http {}`). */
   file: string;
+  /** A user template (mustache, see DEFAULT_EDGE_TEMPLATE for the variables); default: the built-in one. */
+  template?: string;
   /** nginx command line to check and reload: e.g. ['nginx', '-p', PREFIX, '-c', CONF]. */
   nginx: string[];
   debounceMs?: number;
@@ -53,35 +56,69 @@ function upstreamName(r: EdgeRoute): string {
 
 const SERVER_RE = /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/;
 
+/**
+ * The default template (mustache syntax: `{{name}}`, sections `{{#list}}...{{/list}}`, inverted sections
+ * `{{^list}}...{{/list}}`). Variables, documented in the README for user templates:
+ *   routes[]: app, environment, listen, serverName, upstream (a valid nginx identifier),
+ *             instances[]: address (`ip:port`), ip, port;  empty: true when there is no instance.
+ * Values are inserted unescaped ({{{...}}} and {{...}} are the same here): addresses are checked to be
+ * `host:port` before they reach the template.
+ */
+export const DEFAULT_EDGE_TEMPLATE = `# Written by the Slipway edge from etcd; do not edit (changes are overwritten).
+{{#routes}}
+{{^empty}}
+upstream {{upstream}} {
+{{#instances}}
+    server {{address}} max_fails=1 fail_timeout=2s;
+{{/instances}}
+    keepalive 16;
+}
+{{/empty}}
+server {
+    listen {{listen}};
+    server_name {{serverName}};
+{{^empty}}
+    location / {
+        proxy_pass http://{{upstream}};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        # An instance that stops mid-deploy refuses connections: try the next one instead of failing.
+        proxy_next_upstream error timeout http_502 http_503;
+    }
+{{/empty}}
+{{#empty}}
+    location / { return 503 "no live instance of {{app}} in {{environment}}\\n"; }
+{{/empty}}
+}
+
+{{/routes}}
+`;
+
+/** The view a template is rendered with (see DEFAULT_EDGE_TEMPLATE). */
+export function edgeView(routes: EdgeRoute[], instances: Map<string, string[]>) {
+  return {
+    routes: routes.map((r) => {
+      // Values come from etcd: anything that is not host:port is skipped, never pasted into the config.
+      const servers = [...new Set((instances.get(`${r.app}_${r.environment}`) ?? []).filter((s) => SERVER_RE.test(s)))].sort();
+      return {
+        app: r.app,
+        environment: r.environment,
+        listen: r.listen,
+        serverName: r.serverName ?? '_',
+        upstream: upstreamName(r),
+        empty: servers.length === 0,
+        instances: servers.map((address) => ({ address, ip: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) })),
+      };
+    }),
+  };
+}
+
 /** The include file for these routes and instances (pure; instances are `ip:port` values from etcd). */
-export function renderEdgeConfig(routes: EdgeRoute[], instances: Map<string, string[]>): string {
-  const out = ['# Written by the Slipway edge from etcd; do not edit (changes are overwritten).', ''];
-  for (const r of routes) {
-    const name = upstreamName(r);
-    // Values come from etcd: anything that is not host:port is skipped, never pasted into the config.
-    const servers = [...new Set((instances.get(`${r.app}_${r.environment}`) ?? []).filter((s) => SERVER_RE.test(s)))].sort();
-    if (servers.length) {
-      out.push(`upstream ${name} {`, ...servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`), '    keepalive 16;', '}');
-    }
-    out.push('server {', `    listen ${r.listen};`, `    server_name ${r.serverName ?? '_'};`);
-    if (servers.length) {
-      out.push(
-        '    location / {',
-        `        proxy_pass http://${name};`,
-        '        proxy_http_version 1.1;',
-        '        proxy_set_header Connection "";',
-        '        proxy_set_header Host $host;',
-        '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-        // An instance that stops mid-deploy refuses connections: try the next one instead of failing.
-        '        proxy_next_upstream error timeout http_502 http_503;',
-        '    }',
-      );
-    } else {
-      out.push(`    location / { return 503 "no live instance of ${r.app} in ${r.environment}\\n"; }`);
-    }
-    out.push('}', '');
-  }
-  return out.join('\n');
+export function renderEdgeConfig(routes: EdgeRoute[], instances: Map<string, string[]>, template = DEFAULT_EDGE_TEMPLATE): string {
+  // No HTML escaping: this is an nginx file, and every value was checked above.
+  return Mustache.render(template, edgeView(routes, instances), {}, { escape: (v: unknown) => String(v) });
 }
 
 export class NginxEdge {
@@ -142,9 +179,21 @@ export class NginxEdge {
     this.timer = setTimeout(() => void this.apply(), this.o.debounceMs ?? 50);
   }
 
+  private refuse(msg: string): void {
+    this.status.refused++;
+    this.status.lastError = msg;
+    this.o.log?.(`edge: ${msg}`);
+  }
+
   private async applyNow(): Promise<void> {
     const snapshot = new Map([...this.instances].map(([id, m]) => [id, [...m.values()]]));
-    const text = renderEdgeConfig(this.o.routes, snapshot);
+    let text: string;
+    try {
+      text = renderEdgeConfig(this.o.routes, snapshot, this.o.template);
+    } catch (e) {
+      this.refuse(`the edge template does not render: ${(e as Error).message}`);
+      return;
+    }
     if (text === this.lastText) return;
     const previous = this.lastText;
     await writeFile(`${this.o.file}.next`, text);
@@ -158,9 +207,7 @@ export class NginxEdge {
         await writeFile(`${this.o.file}.next`, previous);
         await rename(`${this.o.file}.next`, this.o.file);
       }
-      this.status.refused++;
-      this.status.lastError = msg;
-      this.o.log?.(`edge: nginx -t refused the new configuration, keeping the old one: ${msg}`);
+      this.refuse(`nginx -t refused the new configuration, keeping the old one: ${msg}`);
       return;
     }
     await run(this.o.nginx[0], [...this.o.nginx.slice(1), '-s', 'reload'], { timeout: 10_000 });
