@@ -134,6 +134,8 @@ export interface JobInfo {
   stages: { name: string; environment: string }[];
   params: { name: string; default?: string; description?: string; choices?: string[] }[];
   lastBuild?: BuildInfo | null;
+  /** Problems that keep parts of the job from ever running (a stage's environment does not exist); absent when none. */
+  warnings?: string[];
 }
 export interface TriggerRequest {
   params?: Record<string, string>;

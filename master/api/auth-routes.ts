@@ -51,7 +51,10 @@ export function meRoutes(pf: Platform): Router {
     res.json(listApiTokens(db, p.userId));
   });
   r.post('/tokens', (req, res) => {
-    res.status(201).json(createApiToken(db, principal(req), body(req)));
+    // Creating a credential is a write; createApiToken also caps the new token's scopes at the caller's.
+    const p = principal(req);
+    requireScope(p, 'write', 'creating a token');
+    res.status(201).json(createApiToken(db, p, body(req)));
   });
   r.delete('/tokens/:id', (req, res) => {
     const p = principal(req);
