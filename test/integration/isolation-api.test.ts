@@ -79,7 +79,7 @@ describe('team isolation through the API', () => {
     const b = await put(`ghost-${suffix}`);
     expect([a.status, await a.text()]).toEqual([b.status, await b.text()]);
     // Nor does the member list tell them apart.
-    const members = (await maint.listTeams()).find((t) => t.name === shop)!.members;
+    const members = (await maint.listTeams()).find((t) => t.name === shop)!.members!;
     expect(members).toContainEqual({ username: known, role: 'viewer' });
     expect(members).toContainEqual({ username: `ghost-${suffix}`, role: 'viewer' });
     // Admins may still learn it.
@@ -93,7 +93,7 @@ describe('team isolation through the API', () => {
     const me = await (await master.login(later, 'later-password-1')).me();
     expect(me.teams).toEqual([{ name: shop, role: 'developer' }]);
     await maint.removeMember(shop, `ghost-${suffix}`);
-    expect((await maint.listTeams()).find((t) => t.name === shop)!.members.map((m) => m.username)).not.toContain(`ghost-${suffix}`);
+    expect((await maint.listTeams()).find((t) => t.name === shop)!.members!.map((m) => m.username)).not.toContain(`ghost-${suffix}`);
   });
 
   it('answers another team and a missing team with the same message', async () => {
