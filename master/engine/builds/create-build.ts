@@ -47,6 +47,12 @@ export interface NewBuild {
  * Checks given parameters against the job's params: unknown names and values outside `choices` are
  * refused (naming the parameter); missing ones get their default (or the first choice, or '').
  */
+/**
+ * Parameter values reach steps as environment variables: Linux refuses one over 128 KiB (E2BIG at exec),
+ * and the build detail shows them. Bounded well below that, refused at trigger time naming the parameter.
+ */
+export const MAX_PARAM_VALUE_BYTES = 8 * 1024;
+
 export function resolveParams(config: JobConfig, given: unknown): Record<string, string> {
   const issues: FieldIssue[] = [];
   const input = given ?? {};
@@ -67,6 +73,12 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
       continue;
     }
     const v = String(value);
+    const bytes = Buffer.byteLength(v);
+    if (bytes > MAX_PARAM_VALUE_BYTES) {
+      // Never echo the value: it is large by definition, and may be a secret pasted by mistake.
+      issues.push({ field: `params.${name}`, message: `value is ${bytes} bytes; a parameter value is at most ${MAX_PARAM_VALUE_BYTES} bytes` });
+      continue;
+    }
     if (p.choices && !p.choices.includes(v)) {
       issues.push({ field: `params.${name}`, message: `'${v}' is not one of ${p.choices.join(', ')}` });
       continue;
