@@ -7,6 +7,7 @@
 import { Router } from 'express';
 import type { AgentInfo, PluginInfo } from '../../../shared/api';
 import { badRequest, forbidden, notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import { stepKindFor, stepKindKeys } from '../../../shared/job';
 import type { EngineCore } from '../core';
 import type { AgentGateway } from '../gateway/agent-gateway';
@@ -59,8 +60,7 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
 
   r.post('/agents/:id/drain', (req, res) => {
     if (!req.principal?.isAdmin) throw forbidden('only instance admins drain agents');
-    if (!/^\d+$/.test(req.params.id)) throw badRequest(`agent id must be a positive integer, got '${req.params.id}'`);
-    const id = Number(req.params.id);
+    const id = parsePositiveInt(req.params.id, 'agent id');
     const [row] = rows('WHERE a.id = ?', id);
     if (!row) throw notFound(`agent ${id}`);
     if (!gateway.drain(id)) throw badRequest(`agent '${row.name}' is not connected`);

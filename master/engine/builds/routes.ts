@@ -6,6 +6,7 @@
 import { Router, type Request } from 'express';
 import type { CommitInfo, RequestInfo, TriggerRequest } from '../../../shared/api';
 import { badRequest, conflict, notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import type { Principal } from '../../context';
 import { createMasterGit } from '../../git';
 import { headForBuild } from '../../git/head';
@@ -19,10 +20,7 @@ function principal(req: Request): Principal {
   return req.principal;
 }
 
-function idParam(v: string | undefined, what: string): number {
-  if (!v || !/^\d+$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${v ?? ''}'`);
-  return Number(v);
-}
+const idParam = (v: unknown, what: string): number => parsePositiveInt(v, what);
 
 export function buildRoutes(core: EngineCore): Router {
   const { ctx, db } = core;
@@ -31,7 +29,7 @@ export function buildRoutes(core: EngineCore): Router {
 
   /** The build and the caller's right to do `action` on it (404 when outside its team). */
   function buildFor(req: Request, action: 'read' | 'trigger') {
-    const id = idParam(String(req.params.id), 'build id');
+    const id = idParam(req.params.id, 'build id');
     const row = getBuildRow(db, id);
     if (!row) throw notFound(`build ${id}`);
     ctx.access.check(principal(req), row.team_id, action, `build ${id}`);
@@ -69,8 +67,8 @@ export function buildRoutes(core: EngineCore): Router {
     const job = ctx.jobs.byName(req.params.job) ?? jobRowByName(req.params.job);
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(principal(req), job.teamId, 'read', `job '${req.params.job}'`);
-    const limit = req.query.limit === undefined ? 50 : idParam(String(req.query.limit), 'limit');
-    const before = req.query.before === undefined ? undefined : idParam(String(req.query.before), 'before');
+    const limit = req.query.limit === undefined ? 50 : idParam(req.query.limit, 'limit');
+    const before = req.query.before === undefined ? undefined : idParam(req.query.before, 'before');
     res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
   });
 

@@ -8,7 +8,8 @@
  */
 import { Router } from 'express';
 import type { TriggerEventInfo } from '../../../shared/api';
-import { badRequest, notFound } from '../../../shared/errors';
+import { notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
 
 interface EventRow {
@@ -26,8 +27,7 @@ interface EventRow {
 
 function positive(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^[1-9]\d*$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${String(v)}'`);
-  return Number(v);
+  return parsePositiveInt(v, what);
 }
 
 export function triggerRoutes(ctx: MasterContext): Router {
