@@ -3,7 +3,7 @@
  * secrets, members below maintainer get 403. Secret values are write-only: never returned, never logged.
  */
 import express, { type Request, type Router } from 'express';
-import { notFound } from '../../shared/errors';
+import { notFound, SlipwayError } from '../../shared/errors';
 import { requireAdmin, requireScope } from '../access';
 import type { Action } from '../context';
 import { createTeam, findTeam, removeMember, setMember, teamInfos, type TeamRow } from '../store/teams';
@@ -13,12 +13,20 @@ export function teamRoutes(pf: Platform): Router {
   const r = express.Router();
   const { db, access } = pf.ctx;
 
-  /** The route's team after the access check (404 for unknown teams and for outsiders alike). */
+  /**
+   * The route's team after the access check. Outsiders get exactly the answer of a team that does not
+   * exist (`team 'x' not found`), never a message naming what they asked for inside it.
+   */
   const team = (req: Request, action: Action, what: string): TeamRow => {
     const name = strParam(req, 'team');
     const t = findTeam(db, name);
     if (!t) throw notFound(`team '${name}'`);
-    access.check(principal(req), t.id, action, what.replace('%t', `team '${name}'`));
+    try {
+      access.check(principal(req), t.id, action, what.replace('%t', `team '${name}'`));
+    } catch (err) {
+      if (err instanceof SlipwayError && err.code === 'not_found') throw notFound(`team '${name}'`);
+      throw err;
+    }
     return t;
   };
 
