@@ -57,6 +57,7 @@ export function registerBuildCommands(program: Command): void {
       const job = await sessionClient().applyJob(text);
       if (flags.json) return printJson(job);
       process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
+      for (const w of job.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     });
 
   program

@@ -32,7 +32,8 @@ export function jobRoutes(pf: Platform): Router {
   r.post('/jobs', (req, res) => {
     const p = principal(req);
     const { job, created } = pf.jobs.saveFromApi(p, access, yamlOf(body(req)));
-    pf.ctx.log.info({ job: job.name, team: job.team, by: p.username, created }, 'job saved');
+    const warnings = pf.jobs.warnings(job);
+    pf.ctx.log.info({ job: job.name, team: job.team, by: p.username, created, ...(warnings.length ? { warnings } : {}) }, 'job saved');
     res.status(created ? 201 : 200).json(pf.jobs.info(job));
   });
   r.get('/jobs/:job', (req, res) => {
