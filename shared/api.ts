@@ -9,13 +9,14 @@
  *  [P] POST   /api/v1/auth/login        LoginRequest     -> LoginResponse     (rate-limited per IP+username: 429)
  *  [P] GET    /api/v1/me                                 -> Me
  *  [P] GET    /api/v1/tokens                             -> ApiTokenInfo[]
- *  [P] POST   /api/v1/tokens            CreateApiToken   -> CreatedToken      (token shown once)
+ *  [P] POST   /api/v1/tokens            CreateApiToken   -> CreatedToken      (write scope; never more scopes than the caller's; shown once)
  *  [P] DELETE /api/v1/tokens/:id                         -> 204               (revoke)
  *  [P] GET    /api/v1/users                              -> UserInfo[]        (admin)
  *  [P] POST   /api/v1/users             CreateUser       -> UserInfo          (admin)
  *  [P] GET    /api/v1/teams                              -> TeamInfo[]        (mine; all for admin)
  *  [P] POST   /api/v1/teams             { name }         -> TeamInfo          (admin)
- *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer)
+ *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer; for non-admins an
+ *             unknown name becomes a pending membership, listed like the others, applied when the user is created)
  *  [P] DELETE /api/v1/teams/:team/members/:username      -> 204
  *  [P] GET    /api/v1/teams/:team/secrets                -> { name, updatedAt }[]   (maintainer; never values)
  *  [P] PUT    /api/v1/teams/:team/secrets/:name { value } -> 204           (maintainer)

@@ -43,7 +43,10 @@ export function teamRoutes(pf: Platform): Router {
   });
   r.put('/teams/:team/members/:username', (req, res) => {
     const t = team(req, 'manage', 'members of %t');
-    setMember(db, t.id, strParam(req, 'username'), body(req).role);
+    const p = principal(req);
+    // Only instance admins learn whether a user name exists; for others an unknown name becomes a pending
+    // membership, listed and answered exactly like an existing user's.
+    setMember(db, t.id, strParam(req, 'username'), body(req).role, p.isAdmin ? 'not_found' : 'pending');
     res.status(204).end();
   });
   r.delete('/teams/:team/members/:username', (req, res) => {

@@ -4,6 +4,7 @@ import type { UserInfo } from '../../shared/api';
 import { badRequest, conflict } from '../../shared/errors';
 import { NAME_RE } from '../../shared/job';
 import type { Db } from '../store/db';
+import { claimPendingMemberships } from '../store/teams';
 import { hashPassword } from './passwords';
 
 export interface UserRow {
@@ -37,10 +38,16 @@ export async function createUser(db: Db, input: { username: unknown; password: u
   if (input.isAdmin !== undefined && typeof input.isAdmin !== 'boolean') throw badRequest('isAdmin: must be true or false');
   if (findUserByName(db, username)) throw conflict(`user '${username}' already exists`);
   const hash = await hashPassword(password);
-  const r = db
-    .prepare('INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)')
-    .run(username, hash, input.isAdmin ? 1 : 0, Date.now());
-  return { id: Number(r.lastInsertRowid), username, isAdmin: input.isAdmin === true };
+  const id = db.transaction(() => {
+    const r = db
+      .prepare('INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)')
+      .run(username, hash, input.isAdmin ? 1 : 0, Date.now());
+    const userId = Number(r.lastInsertRowid);
+    // Memberships a team maintainer gave this name before the user existed (store/teams.ts).
+    claimPendingMemberships(db, userId, username);
+    return userId;
+  })();
+  return { id, username, isAdmin: input.isAdmin === true };
 }
 
 /**
