@@ -12,7 +12,9 @@ import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
 import { registerTriggersCommand } from './commands/triggers';
-import { fail } from './lib/output';
+import { fail, guardOutput } from './lib/output';
+
+guardOutput();
 
 const program = new Command('slipway')
   .description('Slipway CI/CD: one master, environment-bound agents')
