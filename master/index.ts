@@ -10,6 +10,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Server } from 'node:http';
+import { createAccessEvents } from './auth/access-events';
 import { AgentTokens } from './auth/agent-tokens';
 import { createAuthenticator } from './auth/authenticate';
 import { createRateLimiter } from './auth/rate-limit';
@@ -59,6 +60,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     const agentTokens = new AgentTokens(db);
     const jobs = new JobsService(db, log.child({ part: 'jobs' }));
     const secrets = new SecretStore(db, config.masterKey);
+    const accessEvents = createAccessEvents(log.child({ part: 'access' }));
     const ctx: MasterContext = {
       config,
       db,
@@ -69,6 +71,8 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       authenticate: createAuthenticator(db, config.jwtSecret),
       authenticateAgent: (token) => agentTokens.authenticate(token),
       onAgentTokenRevoked: (listener) => agentTokens.onRevoked(listener),
+      accessChanged: (change) => accessEvents.emit(change),
+      onAccessChanged: (listener) => accessEvents.on(listener),
     };
     if (config.jobsDir) loadJobFiles(config.jobsDir, jobs, log.child({ part: 'jobs' }));
 

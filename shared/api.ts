@@ -13,6 +13,8 @@
  *  [P] DELETE /api/v1/tokens/:id                         -> 204               (revoke)
  *  [P] GET    /api/v1/users                              -> UserInfo[]        (admin)
  *  [P] POST   /api/v1/users             CreateUser       -> UserInfo          (admin)
+ *  [P] PUT    /api/v1/users/:username/disabled { disabled } -> UserInfo   (admin; a disabled user cannot log in, and their
+ *             sessions, tokens and open streams stop working at once)
  *  [P] GET    /api/v1/teams                              -> TeamInfo[]        (mine; all for admin)
  *  [P] POST   /api/v1/teams             { name }         -> TeamInfo          (admin)
  *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer; for non-admins an
@@ -103,6 +105,8 @@ export interface UserInfo {
   id: number;
   username: string;
   isAdmin: boolean;
+  /** True while the user is disabled (no login; sessions and tokens refused); absent otherwise. */
+  disabled?: boolean;
 }
 export interface TeamInfo {
   id: number;

@@ -3,7 +3,7 @@
  * user (the UI shows where stages run); everything else here is admin-only (403 for others).
  */
 import express, { type Router } from 'express';
-import { createUser, listUsers } from '../auth/users';
+import { createUser, listUsers, setUserDisabled } from '../auth/users';
 import { requireAdmin, requireScope } from '../access';
 import { createEnvironment, listEnvironments } from '../store/environments';
 import { body, intParam, principal, strParam, type Platform } from './platform';
@@ -19,6 +19,14 @@ export function adminRoutes(pf: Platform): Router {
     requireAdmin(principal(req), 'creating users');
     const b = body(req);
     res.status(201).json(await createUser(db, { username: b.username, password: b.password, isAdmin: b.isAdmin }));
+  });
+  r.put('/users/:username/disabled', (req, res) => {
+    const p = principal(req);
+    requireAdmin(p, 'disabling users');
+    const info = setUserDisabled(db, strParam(req, 'username'), body(req).disabled, p);
+    pf.ctx.accessChanged({ kind: 'user', userId: info.id });
+    pf.ctx.log.info({ user: info.username, disabled: info.disabled === true, by: p.username }, 'user disabled state set');
+    res.json(info);
   });
   r.get('/environments', (req, res) => {
     requireScope(principal(req), 'read', 'environments');

@@ -27,7 +27,8 @@ export function loginRoutes(pf: Platform): Router {
       throw new SlipwayError('rate_limited', `too many login attempts for '${username}'; retry in ${retryAfter} s`);
     }
     const user = findUserByName(pf.ctx.db, username);
-    if (!(await verifyPassword(password, user?.password_hash)) || !user) {
+    // A disabled user gets the answer of a wrong password: the login tells nothing about the account.
+    if (!(await verifyPassword(password, user?.password_hash)) || !user || user.disabled_at !== null) {
       pf.ctx.log.warn({ username, ip: req.ip }, 'failed login');
       throw unauthenticated('invalid username or password');
     }
@@ -59,7 +60,8 @@ export function meRoutes(pf: Platform): Router {
   r.delete('/tokens/:id', (req, res) => {
     const p = principal(req);
     requireScope(p, 'write', 'revoking a token');
-    revokeApiToken(db, p, intParam(req, 'id'));
+    const owner = revokeApiToken(db, p, intParam(req, 'id'));
+    pf.ctx.accessChanged({ kind: 'token-revoked', userId: owner });
     res.status(204).end();
   });
   return r;

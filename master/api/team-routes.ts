@@ -47,11 +47,13 @@ export function teamRoutes(pf: Platform): Router {
     // Only instance admins learn whether a user name exists; for others an unknown name becomes a pending
     // membership, listed and answered exactly like an existing user's.
     setMember(db, t.id, strParam(req, 'username'), body(req).role, p.isAdmin ? 'not_found' : 'pending');
+    pf.ctx.accessChanged({ kind: 'membership', teamId: t.id });
     res.status(204).end();
   });
   r.delete('/teams/:team/members/:username', (req, res) => {
     const t = team(req, 'manage', 'members of %t');
     removeMember(db, t.id, strParam(req, 'username'));
+    pf.ctx.accessChanged({ kind: 'membership', teamId: t.id });
     res.status(204).end();
   });
   r.get('/teams/:team/secrets', (req, res) => {

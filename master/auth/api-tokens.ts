@@ -60,11 +60,15 @@ export function listApiTokens(db: Db, userId: number): ApiTokenInfo[] {
   }));
 }
 
-/** Revokes one of the caller's tokens (admins: anyone's). not_found for others' or unknown ids. */
-export function revokeApiToken(db: Db, p: Principal, id: number): void {
+/**
+ * Revokes one of the caller's tokens (admins: anyone's). not_found for others' or unknown ids. Returns the
+ * token owner's user id (the caller tells the access-change listeners).
+ */
+export function revokeApiToken(db: Db, p: Principal, id: number): number {
   const row = db.prepare('SELECT user_id, revoked_at FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
   if (!row || (row.user_id !== p.userId && !p.isAdmin)) throw notFound(`token ${id}`);
   if (row.revoked_at === null) db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(Date.now(), id);
+  return row.user_id;
 }
 
 /** The live token's owner and scopes, or null (unknown, malformed or revoked). Updates last_used_at. */
