@@ -20,6 +20,7 @@ import { ConfigError, loadConfig, type MasterOptions } from './config';
 import type { MasterContext } from './context';
 import { createEngine, type Engine } from './engine';
 import { createApp } from './http/app';
+import { listRoutes, type RouteInfo } from './route-access';
 import { closeServer, listen } from './http/server';
 import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
@@ -36,6 +37,8 @@ export interface RunningMaster {
   /** http(s)://host:port */
   url: string;
   port: number;
+  /** The HTTP routes with their declared access rules (master/route-access.ts; the security matrix reads it). */
+  routes(): RouteInfo[];
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     const running: RunningMaster = {
       url,
       port,
+      routes: () => listRoutes(app),
       stop: () =>
         (stopping ??= (async () => {
           try {

@@ -14,6 +14,7 @@ import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
+import { allow } from '../../route-access';
 
 function principal(req: Request): Principal {
   if (!req.principal) throw new Error('engine router mounted without user authentication');
@@ -36,9 +37,9 @@ export function buildRoutes(core: EngineCore): Router {
     return row;
   }
 
-  r.post('/jobs/:job/builds', async (req, res) => {
+  r.post('/jobs/:job/builds', allow({ kind: 'team', action: 'trigger' }), async (req, res) => {
     const p = principal(req);
-    const job = ctx.jobs.byName(req.params.job);
+    const job = ctx.jobs.byName(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(p, job.teamId, 'trigger', `job '${job.name}'`);
     if (!job.enabled) throw conflict(`job '${job.name}' is disabled`);
@@ -63,8 +64,8 @@ export function buildRoutes(core: EngineCore): Router {
     res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
   });
 
-  r.get('/jobs/:job/builds', (req, res) => {
-    const job = ctx.jobs.byName(req.params.job) ?? jobRowByName(req.params.job);
+  r.get('/jobs/:job/builds', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    const job = ctx.jobs.byName(String(req.params.job)) ?? jobRowByName(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(principal(req), job.teamId, 'read', `job '${req.params.job}'`);
     const limit = req.query.limit === undefined ? 50 : idParam(req.query.limit, 'limit');
@@ -72,11 +73,11 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
   });
 
-  r.get('/builds/:id', (req, res) => {
+  r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
     res.json(toBuildDetail(db, buildFor(req, 'read')));
   });
 
-  r.post('/builds/:id/cancel', (req, res) => {
+  r.post('/builds/:id/cancel', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const row = buildFor(req, 'trigger');
     const fx = new Effects();
     db.transaction(() => requestStop(db, fx, row.id, 'cancelled', `cancelled by ${principal(req).username}`, Date.now()))();
@@ -84,7 +85,7 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
 
-  r.post('/builds/:id/rerun', (req, res) => {
+  r.post('/builds/:id/rerun', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const src = buildFor(req, 'trigger');
     const config = core.buildConfig(src.id);
     const stage = (req.body as { stage?: unknown } | undefined)?.stage;
@@ -119,7 +120,7 @@ export function buildRoutes(core: EngineCore): Router {
    * Approves a fork's request build ('waiting'): records the approver and queues its first stage.
    * Trigger role on the job's team; any other status is a conflict (409).
    */
-  r.post('/builds/:id/approve', (req, res) => {
+  r.post('/builds/:id/approve', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const row = buildFor(req, 'trigger');
     const user = principal(req).username;
     const fx = new Effects();

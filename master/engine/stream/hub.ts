@@ -23,7 +23,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SlipwayError } from '../../../shared/errors';
-import { ClientMessageSchema, type BuildStatus, type StreamMessage } from '../../../shared/protocol';
+import { ClientMessageSchema, type BuildStatus, type ClientMessage, type StreamMessage } from '../../../shared/protocol';
+import type { RouteAccess } from '../../route-access';
 import type { MasterContext, Principal } from '../../context';
 import { visibleBuild } from '../logs/http';
 import type { LogStore } from '../logs/log-store';
@@ -45,6 +46,16 @@ export interface StreamHubOptions {
   /** Ping interval; a client that did not answer the previous ping is dropped. Default 30 s. */
   pingIntervalMs?: number;
 }
+
+/**
+ * The access rule of each client message type, declared like the HTTP routes' (master/route-access.ts) and
+ * checked by the security matrix: subscribing is reading the build (visibleBuild, 'read' in its team);
+ * unsubscribing only touches the connection's own subscriptions. The connection itself needs a credential.
+ */
+export const STREAM_ACCESS: { readonly [K in ClientMessage['type']]: RouteAccess } = {
+  'client:subscribe': { kind: 'team', action: 'read' },
+  'client:unsubscribe': { kind: 'user', scope: 'read' },
+};
 
 /** Client frames are small JSON messages. */
 const MAX_CLIENT_FRAME_BYTES = 16 * 1024;

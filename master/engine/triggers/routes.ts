@@ -11,6 +11,7 @@ import type { TriggerEventInfo } from '../../../shared/api';
 import { notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
+import { allow } from '../../route-access';
 
 interface EventRow {
   id: number;
@@ -39,9 +40,9 @@ export function triggerRoutes(ctx: MasterContext): Router {
      FROM trigger_events WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
   );
 
-  r.get('/jobs/:job/triggers', (req, res) => {
+  r.get('/jobs/:job/triggers', allow({ kind: 'team', action: 'read' }), (req, res) => {
     if (!req.principal) throw new Error('trigger routes mounted without user authentication');
-    const job = jobOf.get(req.params.job);
+    const job = jobOf.get(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(req.principal, job.teamId, 'read', `job '${req.params.job}'`);
     const limit = Math.min(positive(req.query.limit, 'limit') ?? 50, 500);
