@@ -6,7 +6,7 @@
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
-import type { JobConfig } from '../../../shared/job';
+import { MAX_PARAM_VALUE_BYTES, type JobConfig } from '../../../shared/job';
 import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
@@ -47,12 +47,6 @@ export interface NewBuild {
  * Checks given parameters against the job's params: unknown names and values outside `choices` are
  * refused (naming the parameter); missing ones get their default (or the first choice, or '').
  */
-/**
- * Parameter values reach steps as environment variables: Linux refuses one over 128 KiB (E2BIG at exec),
- * and the build detail shows them. Bounded well below that, refused at trigger time naming the parameter.
- */
-export const MAX_PARAM_VALUE_BYTES = 8 * 1024;
-
 export function resolveParams(config: JobConfig, given: unknown): Record<string, string> {
   const issues: FieldIssue[] = [];
   const input = given ?? {};
@@ -75,7 +69,8 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
     const v = String(value);
     const bytes = Buffer.byteLength(v);
     if (bytes > MAX_PARAM_VALUE_BYTES) {
-      // Never echo the value: it is large by definition, and may be a secret pasted by mistake.
+      // The bound of the job schema (shared/job/schema.ts). Never echo the value: it is large by definition,
+      // and may be a secret pasted by mistake.
       issues.push({ field: `params.${name}`, message: `value is ${bytes} bytes; a parameter value is at most ${MAX_PARAM_VALUE_BYTES} bytes` });
       continue;
     }
