@@ -16,6 +16,8 @@
  *   else allowed.
  * "Allowed" means: no 401/403, no 5xx, and no 404 for the team's object itself (a 404 for a probe name
  * inside it, such as a member that does not exist, is an allowed answer).
+ * An outsider's 404 must also be exactly the answer for an object that does not exist (the same status and
+ * message, the names aside), so no route tells another team's objects from missing ones.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,6 +189,15 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
     // A 404 naming one of these is a denial, never an allowed answer.
     const objectNotFound = [`team '${shop}'`, `job '${job}'`, `job '${victim}'`, `build ${buildId}`, `artifact ${artifactId}`].map((o) => `${o} not found`);
 
+    /** The route's path with each parameter that names a team object replaced by a name that does not exist. */
+    const ghostValues: Record<string, string> = { team: `ghost-team-${suffix}`, job: `ghost-job-${suffix}`, id: '987654321' };
+    /** Status and message with every fixture or ghost value of `values` written as <name>. */
+    const normalized = (status: number, text: string, values: Record<string, string>) => {
+      let t = text;
+      for (const [name, v] of Object.entries(values)) t = t.replace(new RegExp(`(?<![\\w-])${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w-])`, 'g'), `<${name}>`);
+      return `${status} ${t}`;
+    };
+
     const routes = running.routes();
     const checks: MatrixCheck[] = [];
     const record = (route: string, caller: string, expected: string, got: string, ok: boolean) => {
@@ -211,14 +222,26 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
         continue;
       }
       const body = bodies[label] ?? (r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
-      let anonymousStatus = 0;
-      for (const c of callers) {
-        const res = await fetch(url + path, {
+      const call = async (p: string, token: string | undefined) => {
+        const res = await fetch(url + p, {
           method: r.method,
-          headers: { ...(c.token ? { authorization: `Bearer ${c.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
-        const text = await res.text();
+        return { status: res.status, text: await res.text() };
+      };
+      // The same route with its team object missing, as the outsider asks it.
+      const fixtureValues: Record<string, string> = {};
+      const ghostPath = r.path.replace(/:(\w+)/g, (_m, name: string) => {
+        const v = param(r.method, r.path, name)!;
+        if (ghostValues[name] === undefined) return encodeURIComponent(v);
+        fixtureValues[name] = v;
+        return encodeURIComponent(ghostValues[name]);
+      });
+      let anonymousStatus = 0;
+      for (const c of callers) {
+        const res = await call(path, c.token);
+        const text = res.text;
         if (!c.token) anonymousStatus = res.status;
         const got = `${res.status} ${text.slice(0, 160)}`;
         const want = expectedFor(r.access, c);
@@ -226,6 +249,11 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
         else if (want === 'allowed') {
           const denied = res.status === 401 || res.status === 403 || res.status >= 500 || (res.status === 404 && objectNotFound.some((m) => text.includes(m)));
           record(label, c.name, 'allowed', got, !denied);
+        } else if (want === 404 && Object.keys(fixtureValues).length) {
+          const ghost = await call(ghostPath, c.token);
+          const mine = normalized(res.status, text, fixtureValues);
+          const missing = normalized(ghost.status, ghost.text, Object.fromEntries(Object.keys(fixtureValues).map((k) => [k, ghostValues[k]])));
+          record(label, c.name, `404, exactly as for a missing object: ${missing}`, mine, res.status === 404 && mine === missing);
         } else record(label, c.name, String(want), got, res.status === want);
       }
     }
