@@ -128,8 +128,8 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
       } catch (err) {
         if (!(err instanceof SlipwayError)) throw err;
         subs.remove(sub);
-        // The same answer as a fresh subscribe to a build outside the caller's teams.
-        send(client.ws, { type: 'stream:error', buildId: sub.buildId, code: 'not_found', message: `build ${sub.buildId} not found` });
+        // The answer a fresh subscribe would get now (not_found outside the build's team).
+        send(client.ws, { type: 'stream:error', buildId: sub.buildId, code: err.code, message: err.message });
       }
     }
   };
