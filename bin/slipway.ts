@@ -13,7 +13,9 @@ import { registerLogsCommand } from './commands/logs';
 import { registerRegisterCommand } from './commands/register';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
 import { registerTriggersCommand } from './commands/triggers';
-import { fail } from './lib/output';
+import { fail, guardOutput } from './lib/output';
+
+guardOutput();
 
 const program = new Command('slipway')
   .description('Slipway CI/CD: one master, environment-bound agents')

@@ -10,7 +10,8 @@ import type { Db } from './store/db';
 
 const ROLE_RANK: Record<TeamRole, number> = { viewer: 0, developer: 1, maintainer: 2 };
 const NEEDED_ROLE: Record<Action, TeamRole> = { read: 'viewer', trigger: 'developer', edit: 'developer', manage: 'maintainer' };
-const NEEDED_SCOPE: Record<Action, TokenScope> = { read: 'read', trigger: 'write', edit: 'write', manage: 'write' };
+/** The credential scope each action needs (route-access.ts checks it before the handler runs). */
+export const NEEDED_SCOPE: Record<Action, TokenScope> = { read: 'read', trigger: 'write', edit: 'write', manage: 'write' };
 
 export function createAccess(db: Db): Access {
   const roleStmt = db.prepare('SELECT role FROM memberships WHERE user_id = ? AND team_id = ?');

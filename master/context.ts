@@ -88,6 +88,19 @@ export interface Secrets {
   resolve(teamId: number, names: string[]): Record<string, string>;
 }
 
+/**
+ * A change of who may see what, told after it committed: the client stream re-checks the open
+ * subscriptions it may affect at once (master/engine/stream/hub.ts). Job moves between teams and job
+ * disabling arrive through Jobs.onChange instead.
+ */
+export type AccessChange =
+  /** A membership of the team was added, changed or removed. */
+  | { kind: 'membership'; teamId: number }
+  /** One of the user's API tokens was revoked. */
+  | { kind: 'token-revoked'; userId: number }
+  /** The user was disabled or enabled (or lost admin powers). */
+  | { kind: 'user'; userId: number };
+
 export interface MasterContext {
   config: MasterConfig;
   db: Db;
@@ -104,4 +117,8 @@ export interface MasterContext {
    * revoked; the engine disconnects every agent connected with that token.
    */
   onAgentTokenRevoked(listener: (tokenId: number) => void): void;
+  /** Announces an access change; call it after the change committed. Listeners run synchronously. */
+  accessChanged(change: AccessChange): void;
+  /** Registers a listener for access changes (the client stream). */
+  onAccessChanged(listener: (change: AccessChange) => void): void;
 }

@@ -10,6 +10,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { Server } from 'node:http';
+import { createAccessEvents } from './auth/access-events';
 import { AgentTokens } from './auth/agent-tokens';
 import { createAuthenticator } from './auth/authenticate';
 import { createRateLimiter } from './auth/rate-limit';
@@ -19,6 +20,7 @@ import { ConfigError, loadConfig, type MasterOptions } from './config';
 import type { MasterContext } from './context';
 import { createEngine, type Engine } from './engine';
 import { createApp } from './http/app';
+import { listRoutes, type RouteInfo } from './route-access';
 import { closeServer, listen } from './http/server';
 import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
@@ -35,6 +37,8 @@ export interface RunningMaster {
   /** http(s)://host:port */
   url: string;
   port: number;
+  /** The HTTP routes with their declared access rules (master/route-access.ts; the security matrix reads it). */
+  routes(): RouteInfo[];
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     const agentTokens = new AgentTokens(db);
     const jobs = new JobsService(db, log.child({ part: 'jobs' }));
     const secrets = new SecretStore(db, config.masterKey);
+    const accessEvents = createAccessEvents(log.child({ part: 'access' }));
     const ctx: MasterContext = {
       config,
       db,
@@ -69,6 +74,8 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       authenticate: createAuthenticator(db, config.jwtSecret),
       authenticateAgent: (token) => agentTokens.authenticate(token),
       onAgentTokenRevoked: (listener) => agentTokens.onRevoked(listener),
+      accessChanged: (change) => accessEvents.emit(change),
+      onAccessChanged: (listener) => accessEvents.on(listener),
     };
     if (config.jobsDir) loadJobFiles(config.jobsDir, jobs, log.child({ part: 'jobs' }));
 
@@ -97,6 +104,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     const running: RunningMaster = {
       url,
       port,
+      routes: () => listRoutes(app),
       stop: () =>
         (stopping ??= (async () => {
           try {

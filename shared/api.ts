@@ -9,13 +9,16 @@
  *  [P] POST   /api/v1/auth/login        LoginRequest     -> LoginResponse     (rate-limited per IP+username: 429)
  *  [P] GET    /api/v1/me                                 -> Me
  *  [P] GET    /api/v1/tokens                             -> ApiTokenInfo[]
- *  [P] POST   /api/v1/tokens            CreateApiToken   -> CreatedToken      (token shown once)
+ *  [P] POST   /api/v1/tokens            CreateApiToken   -> CreatedToken      (write scope; never more scopes than the caller's; shown once)
  *  [P] DELETE /api/v1/tokens/:id                         -> 204               (revoke)
  *  [P] GET    /api/v1/users                              -> UserInfo[]        (admin)
  *  [P] POST   /api/v1/users             CreateUser       -> UserInfo          (admin)
+ *  [P] PUT    /api/v1/users/:username/disabled { disabled } -> UserInfo   (admin; a disabled user cannot log in, and their
+ *             sessions, tokens and open streams stop working at once)
  *  [P] GET    /api/v1/teams                              -> TeamInfo[]        (mine; all for admin)
  *  [P] POST   /api/v1/teams             { name }         -> TeamInfo          (admin)
- *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer)
+ *  [P] PUT    /api/v1/teams/:team/members/:username { role } -> 204          (admin or team maintainer; for non-admins an
+ *             unknown name becomes a pending membership, listed like the others, applied when the user is created)
  *  [P] DELETE /api/v1/teams/:team/members/:username      -> 204
  *  [P] GET    /api/v1/teams/:team/secrets                -> { name, updatedAt }[]   (maintainer; never values)
  *  [P] PUT    /api/v1/teams/:team/secrets/:name { value } -> 204           (maintainer)
@@ -102,6 +105,8 @@ export interface UserInfo {
   id: number;
   username: string;
   isAdmin: boolean;
+  /** True while the user is disabled (no login; sessions and tokens refused); absent otherwise. */
+  disabled?: boolean;
 }
 export interface TeamInfo {
   id: number;
@@ -134,6 +139,8 @@ export interface JobInfo {
   stages: { name: string; environment: string }[];
   params: { name: string; default?: string; description?: string; choices?: string[] }[];
   lastBuild?: BuildInfo | null;
+  /** Problems that keep parts of the job from ever running (a stage's environment does not exist); absent when none. */
+  warnings?: string[];
 }
 export interface TriggerRequest {
   params?: Record<string, string>;

@@ -58,7 +58,10 @@ export function unsafeRepoUrl(url: string): string | null {
     if (u.hostname.startsWith('-') || u.username.startsWith('-')) return `repository URL '${url}' has a host or user starting with '-'`;
     return null;
   }
-  if (/^(?:[^@/\s]+@)?[^:/\s-][^:/\s]*:[^\s]+$/.test(url)) return null;
+  // scp-like user@host:path. The host may not hold '@' (else `git@-oProxyCommand=x:repo` matches with the
+  // user skipped) nor start with '-' (ssh would read it as an option), exactly like ssh:// URLs above.
+  if (/^(?:[^@/\s]+@)?[^:/\s@-][^:/\s@]*:[^\s]+$/.test(url)) return null;
+  if (/^(?:[^@/\s]+@)?-/.test(url)) return `repository URL '${url}' has a host or user starting with '-'`;
   return `repository URL '${url}' is not an http(s), ssh, git or file URL, an scp-like address or an absolute path`;
 }
 

@@ -103,9 +103,22 @@ export function registerAdminCommands(program: Command, agent: Command): void {
       printTable(['NAME', 'YOUR ROLE'], teams.map((t) => [t.name, t.role]));
     });
 
-  program
-    .command('user')
-    .description('users')
+  const user = program.command('user').description('users');
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user
+      .command(`${verb} <username>`)
+      .description(disabled ? 'disable a user (admin): no login, and their sessions, tokens and log streams stop at once' : 'enable a disabled user again (admin)')
+      .option('--json', 'machine-readable output')
+      .action(async (username: string, flags: { json?: boolean }) => {
+        const u = await sessionClient().setUserDisabled(username, disabled);
+        if (flags.json) return printJson(u);
+        process.stdout.write(`user ${u.username} ${disabled ? 'disabled' : 'enabled'}\n`);
+      });
+  }
+  user
     .command('create <username>')
     .description('create a user (admin); the password is read from --password or stdin')
     .option('--password <password>', 'password (default: read from stdin)')

@@ -6,7 +6,7 @@ import { badRequest } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import { parseId, sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
-import { formatDuration, formatTime, printJson, printTable } from '../lib/output';
+import { formatDuration, formatTime, printJson, printTable, shortValue } from '../lib/output';
 
 /** `-p KEY=VALUE` collector. */
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
@@ -24,7 +24,7 @@ function printBuildDetail(b: BuildDetail): void {
   process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}\n`);
   process.stdout.write(`  team ${b.team}, triggered by ${b.trigger.user ?? b.trigger.kind} at ${formatTime(b.createdAt)}\n`);
   if (Object.keys(b.params).length) {
-    process.stdout.write(`  params ${Object.entries(b.params).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    process.stdout.write(`  params ${Object.entries(b.params).map(([k, v]) => `${k}=${shortValue(v)}`).join(' ')}\n`);
   }
   if (b.error) process.stdout.write(`  error: ${b.error}\n`);
   for (const s of b.stages) {
@@ -57,6 +57,7 @@ export function registerBuildCommands(program: Command): void {
       const job = await sessionClient().applyJob(text);
       if (flags.json) return printJson(job);
       process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
+      for (const w of job.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     });
 
   program

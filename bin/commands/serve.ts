@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { badRequest } from '../../shared/errors';
-import { parseIntOption } from '../lib/output';
+import { keepRunningWhenOutputCloses, parseIntOption } from '../lib/output';
 import type { MasterOptions } from '../../master/index';
 
 /** Keeps the process alive until a signal, then stops the service and exits. */
@@ -79,6 +79,7 @@ export function registerMasterCommands(program: Command): void {
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .action(async (flags: MasterStartFlags) => {
       if (!!flags.tlsCert !== !!flags.tlsKey) throw badRequest('--tls-cert and --tls-key go together');
+      keepRunningWhenOutputCloses();
       const { startMaster } = await import('../../master/index');
       const running = await startMaster(flags);
       stopOnSignal('master', () => running.stop());
@@ -106,6 +107,7 @@ export function registerAgentStartCommand(agent: Command): void {
         .split(',')
         .map((l) => l.trim())
         .filter(Boolean);
+      keepRunningWhenOutputCloses();
       const { startAgent } = await import('../../agent/index');
       // The agent owns its process (ownProcess defaults to true): it drains on SIGTERM/SIGINT and exits 1 on a
       // refusal it cannot recover from (bad token, protocol version), so there is no signal handler here.

@@ -1,5 +1,6 @@
 /** The API client for the stored (or env-given) session; commands call this instead of building one. */
 import { ApiClient } from '../../shared/client/api-client';
+import { positiveIntOf } from '../../shared/ids';
 import { resolveSession } from './config-file';
 
 export function sessionClient(): ApiClient {
@@ -8,6 +9,7 @@ export function sessionClient(): ApiClient {
 
 /** Parses a positive integer argument (build ids), naming the argument when it is not one. */
 export function parseId(what: string, value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${what} must be a positive integer, got '${value}'`);
-  return Number(value);
+  const n = positiveIntOf(value);
+  if (n === undefined) throw new Error(`${what} must be a positive integer up to ${Number.MAX_SAFE_INTEGER}, got '${value}'`);
+  return n;
 }

@@ -56,6 +56,34 @@ export function errorText(err: unknown): string {
   return String(err);
 }
 
+/**
+ * What happens when the reader of our stdout or stderr has gone (`slipway builds J | head -1`): a command
+ * whose output nobody reads any more has nothing left to do, so it exits with its exit code so far, quietly
+ * (no EPIPE stack trace). Long-running commands (master, agent) keep running and drop their console output:
+ * serve.ts calls keepRunningWhenOutputCloses().
+ */
+let onOutputClosed: () => void = () => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+
+export function keepRunningWhenOutputCloses(): void {
+  onOutputClosed = () => undefined;
+}
+
+/** Installs the EPIPE handling on stdout and stderr; other stream errors still fail the command. */
+export function guardOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') onOutputClosed();
+      else if (stream === process.stdout) fail(err);
+      else process.exit(1);
+    });
+  }
+}
+
+/** A value for a one-line display: long ones cut to `max` characters, with their size in bytes. */
+export function shortValue(value: string, max = 100): string {
+  return value.length <= max ? value : `${value.slice(0, max)}... (${Buffer.byteLength(value)} bytes)`;
+}
+
 export function fail(err: unknown): never {
   process.stderr.write(`error: ${errorText(err).split('\n').join('\nerror: ')}\n`);
   process.exit(1);

@@ -3,43 +3,43 @@
  * user (the UI shows where stages run); everything else here is admin-only (403 for others).
  */
 import express, { type Router } from 'express';
-import { createUser, listUsers } from '../auth/users';
-import { requireAdmin, requireScope } from '../access';
+import { createUser, listUsers, setUserDisabled } from '../auth/users';
 import { createEnvironment, listEnvironments } from '../store/environments';
 import { body, intParam, principal, strParam, type Platform } from './platform';
+import { allow } from '../route-access';
 
 export function adminRoutes(pf: Platform): Router {
   const r = express.Router();
   const db = pf.ctx.db;
-  r.get('/users', (req, res) => {
-    requireAdmin(principal(req), 'users');
+  r.get('/users', allow({ kind: 'admin' }), (req, res) => {
     res.json(listUsers(db));
   });
-  r.post('/users', async (req, res) => {
-    requireAdmin(principal(req), 'creating users');
+  r.post('/users', allow({ kind: 'admin' }), async (req, res) => {
     const b = body(req);
     res.status(201).json(await createUser(db, { username: b.username, password: b.password, isAdmin: b.isAdmin }));
   });
-  r.get('/environments', (req, res) => {
-    requireScope(principal(req), 'read', 'environments');
+  r.put('/users/:username/disabled', allow({ kind: 'admin' }), (req, res) => {
+    const p = principal(req);
+    const info = setUserDisabled(db, strParam(req, 'username'), body(req).disabled, p);
+    pf.ctx.accessChanged({ kind: 'user', userId: info.id });
+    pf.ctx.log.info({ user: info.username, disabled: info.disabled === true, by: p.username }, 'user disabled state set');
+    res.json(info);
+  });
+  r.get('/environments', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     res.json(listEnvironments(db));
   });
-  r.post('/environments', (req, res) => {
-    requireAdmin(principal(req), 'creating environments');
+  r.post('/environments', allow({ kind: 'admin' }), (req, res) => {
     res.status(201).json(createEnvironment(db, body(req)));
   });
-  r.get('/environments/:env/agent-tokens', (req, res) => {
-    requireAdmin(principal(req), 'agent tokens');
+  r.get('/environments/:env/agent-tokens', allow({ kind: 'admin' }), (req, res) => {
     res.json(pf.agentTokens.list(strParam(req, 'env')));
   });
-  r.post('/environments/:env/agent-tokens', (req, res) => {
-    requireAdmin(principal(req), 'creating agent tokens');
+  r.post('/environments/:env/agent-tokens', allow({ kind: 'admin' }), (req, res) => {
     const created = pf.agentTokens.create(strParam(req, 'env'), body(req));
     pf.ctx.log.info({ environment: req.params.env, tokenId: created.id }, 'agent token created');
     res.status(201).json(created);
   });
-  r.delete('/agent-tokens/:id', (req, res) => {
-    requireAdmin(principal(req), 'revoking agent tokens');
+  r.delete('/agent-tokens/:id', allow({ kind: 'admin' }), (req, res) => {
     const id = intParam(req, 'id');
     pf.agentTokens.revoke(id);
     pf.ctx.log.info({ tokenId: id }, 'agent token revoked');

@@ -9,14 +9,14 @@ import { createApiToken, listApiTokens, revokeApiToken } from '../auth/api-token
 import { signSession } from '../auth/authenticate';
 import { verifyPassword } from '../auth/passwords';
 import { findUserByName } from '../auth/users';
-import { requireScope } from '../access';
 import type { Db } from '../store/db';
 import { body, intParam, principal, type Platform } from './platform';
+import { allow } from '../route-access';
 
 /** Mounted before user authentication. */
 export function loginRoutes(pf: Platform): Router {
   const r = express.Router();
-  r.post('/auth/login', async (req, res) => {
+  r.post('/auth/login', allow({ kind: 'public' }), async (req, res) => {
     const { username, password } = body(req);
     if (typeof username !== 'string' || !username) throw badRequest('username: required');
     if (typeof password !== 'string' || !password) throw badRequest('password: required');
@@ -27,7 +27,8 @@ export function loginRoutes(pf: Platform): Router {
       throw new SlipwayError('rate_limited', `too many login attempts for '${username}'; retry in ${retryAfter} s`);
     }
     const user = findUserByName(pf.ctx.db, username);
-    if (!(await verifyPassword(password, user?.password_hash)) || !user) {
+    // A disabled user gets the answer of a wrong password: the login tells nothing about the account.
+    if (!(await verifyPassword(password, user?.password_hash)) || !user || user.disabled_at !== null) {
       pf.ctx.log.warn({ username, ip: req.ip }, 'failed login');
       throw unauthenticated('invalid username or password');
     }
@@ -42,21 +43,22 @@ export function loginRoutes(pf: Platform): Router {
 export function meRoutes(pf: Platform): Router {
   const r = express.Router();
   const db = pf.ctx.db;
-  r.get('/me', (req, res) => {
+  r.get('/me', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     res.json(me(db, principal(req).userId));
   });
-  r.get('/tokens', (req, res) => {
+  r.get('/tokens', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     const p = principal(req);
-    requireScope(p, 'read', 'tokens');
     res.json(listApiTokens(db, p.userId));
   });
-  r.post('/tokens', (req, res) => {
-    res.status(201).json(createApiToken(db, principal(req), body(req)));
-  });
-  r.delete('/tokens/:id', (req, res) => {
+  r.post('/tokens', allow({ kind: 'user', scope: 'write' }), (req, res) => {
+    // Creating a credential is a write; createApiToken also caps the new token's scopes at the caller's.
     const p = principal(req);
-    requireScope(p, 'write', 'revoking a token');
-    revokeApiToken(db, p, intParam(req, 'id'));
+    res.status(201).json(createApiToken(db, p, body(req)));
+  });
+  r.delete('/tokens/:id', allow({ kind: 'user', scope: 'write' }), (req, res) => {
+    const p = principal(req);
+    const owner = revokeApiToken(db, p, intParam(req, 'id'));
+    pf.ctx.accessChanged({ kind: 'token-revoked', userId: owner });
     res.status(204).end();
   });
   return r;

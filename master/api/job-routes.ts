@@ -5,8 +5,8 @@
 import express, { type Router } from 'express';
 import { badRequest, notFound } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
-import { requireScope } from '../access';
 import { body, principal, strParam, type Platform } from './platform';
+import { allow } from '../route-access';
 
 const MAX_YAML_BYTES = 256 * 1024;
 
@@ -20,29 +20,29 @@ export function jobRoutes(pf: Platform): Router {
   const r = express.Router();
   const { access } = pf.ctx;
 
-  r.get('/jobs', (req, res) => {
+  r.get('/jobs', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     const p = principal(req);
     res.json(pf.jobs.visible(access.visibleTeamIds(p)).map((j) => pf.jobs.info(j)));
   });
-  r.post('/jobs/validate', (req, res) => {
-    requireScope(principal(req), 'read', 'validating jobs');
+  r.post('/jobs/validate', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     parseJobYaml(yamlOf(body(req)), 'job.yml');
     res.json({ ok: true });
   });
-  r.post('/jobs', (req, res) => {
+  r.post('/jobs', allow({ kind: 'team', action: 'edit' }), (req, res) => {
     const p = principal(req);
     const { job, created } = pf.jobs.saveFromApi(p, access, yamlOf(body(req)));
-    pf.ctx.log.info({ job: job.name, team: job.team, by: p.username, created }, 'job saved');
+    const warnings = pf.jobs.warnings(job);
+    pf.ctx.log.info({ job: job.name, team: job.team, by: p.username, created, ...(warnings.length ? { warnings } : {}) }, 'job saved');
     res.status(created ? 201 : 200).json(pf.jobs.info(job));
   });
-  r.get('/jobs/:job', (req, res) => {
+  r.get('/jobs/:job', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const name = strParam(req, 'job');
     const job = pf.jobs.byName(name);
     if (!job) throw notFound(`job '${name}'`);
     access.check(principal(req), job.teamId, 'read', `job '${name}'`);
     res.json({ ...pf.jobs.info(job), yaml: job.yaml });
   });
-  r.delete('/jobs/:job', (req, res) => {
+  r.delete('/jobs/:job', allow({ kind: 'team', action: 'manage' }), (req, res) => {
     const p = principal(req);
     const name = strParam(req, 'job');
     pf.jobs.disableFromApi(p, access, name);

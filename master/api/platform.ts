@@ -1,6 +1,7 @@
 /** What the platform's API routes share: the master context plus the platform services behind it. */
 import type { Request } from 'express';
 import { badRequest, unauthenticated } from '../../shared/errors';
+import { parsePositiveInt } from '../../shared/ids';
 import type { AgentTokens } from '../auth/agent-tokens';
 import type { RateLimiter } from '../auth/rate-limit';
 import type { MasterContext, Principal } from '../context';
@@ -24,9 +25,7 @@ export function principal(req: Request): Principal {
 
 /** A positive integer route parameter; invalid_request naming it otherwise. */
 export function intParam(req: Request, name: string): number {
-  const raw = req.params[name];
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,15}$/.test(raw)) throw badRequest(`${name}: must be a positive integer (got ${JSON.stringify(raw)})`);
-  return Number(raw);
+  return parsePositiveInt(req.params[name], name);
 }
 
 /** A string route parameter. */

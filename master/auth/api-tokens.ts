@@ -1,7 +1,7 @@
 /**
  * Personal API tokens for the CLI and automation: `slp_` + 32 random bytes, stored as sha256, with scopes
- * (read < write < admin), revocable. A token can only be created with scopes its creator holds, so a
- * read-only token cannot mint a write token.
+ * (read < write < admin), revocable. Creating one needs the 'write' scope, and a token can only be created
+ * with scopes its creator holds, so a read-only token cannot mint any token and a write token no admin one.
  */
 import type { ApiTokenInfo, CreatedToken } from '../../shared/api';
 import { badRequest, forbidden, notFound } from '../../shared/errors';
@@ -39,6 +39,8 @@ export function createApiToken(db: Db, p: Principal, input: { name?: unknown; sc
     if (!hasScope(p.scopes, s)) throw forbidden(`scopes: your credential lacks the '${s}' scope it would grant`);
     if (s === 'admin' && !p.isAdmin) throw forbidden("scopes: only instance admins can create 'admin' tokens");
   }
+  // Checked here too, not only by the route: any caller of this function mints a credential.
+  if (!hasScope(p.scopes, 'write')) throw forbidden("creating a token needs the 'write' scope; your credential has only: " + p.scopes.join(', '));
   const token = newToken(API_TOKEN_PREFIX);
   const r = db
     .prepare('INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)')
@@ -58,11 +60,15 @@ export function listApiTokens(db: Db, userId: number): ApiTokenInfo[] {
   }));
 }
 
-/** Revokes one of the caller's tokens (admins: anyone's). not_found for others' or unknown ids. */
-export function revokeApiToken(db: Db, p: Principal, id: number): void {
+/**
+ * Revokes one of the caller's tokens (admins: anyone's). not_found for others' or unknown ids. Returns the
+ * token owner's user id (the caller tells the access-change listeners).
+ */
+export function revokeApiToken(db: Db, p: Principal, id: number): number {
   const row = db.prepare('SELECT user_id, revoked_at FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
   if (!row || (row.user_id !== p.userId && !p.isAdmin)) throw notFound(`token ${id}`);
   if (row.revoked_at === null) db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(Date.now(), id);
+  return row.user_id;
 }
 
 /** The live token's owner and scopes, or null (unknown, malformed or revoked). Updates last_used_at. */

@@ -1,7 +1,7 @@
 /**
  * Turns a bearer credential into a Principal: a login JWT (HS256, 12 h, all scopes) or a personal API
  * token (its scopes). The user row is re-read on every call so a deleted user or a lost admin flag takes
- * effect at once. A token without the 'admin' scope never carries admin powers, even for an admin user.
+ * effect at once, and so does disabling a user (neither their sessions nor their tokens work while disabled). A token without the 'admin' scope never carries admin powers, even for an admin user.
  */
 import jwt from 'jsonwebtoken';
 import type { Principal, TokenScope } from '../context';
@@ -26,7 +26,7 @@ export function createAuthenticator(db: Db, jwtSecret: string): (bearer: string)
     if (bearer.startsWith(API_TOKEN_PREFIX)) {
       const t = lookupApiToken(db, bearer);
       const user = t && findUserById(db, t.userId);
-      if (!t || !user) return null;
+      if (!t || !user || user.disabled_at !== null) return null;
       return { userId: user.id, username: user.username, isAdmin: user.is_admin === 1 && t.scopes.includes('admin'), scopes: t.scopes, via: 'token' };
     }
     let claims: jwt.JwtPayload;
@@ -37,7 +37,7 @@ export function createAuthenticator(db: Db, jwtSecret: string): (bearer: string)
       return null;
     }
     const user = findUserById(db, Number(claims.sub));
-    if (!user) return null;
+    if (!user || user.disabled_at !== null) return null;
     return { userId: user.id, username: user.username, isAdmin: user.is_admin === 1, scopes: [...ALL_SCOPES], via: 'jwt' };
   };
 }

@@ -1,4 +1,6 @@
 /**
+ * Every route declares who may call it (master/route-access.ts); createApp refuses to build an app with a
+ * route that declares none.
  * The express app: security headers, /healthz, the engine's agent routes (agent-token auth, before user
  * auth), the Git webhooks (their own credentials and raw bodies, before user auth), JSON bodies, login, user authentication, the platform routes, the engine's routes, a JSON 404 for
  * unknown /api paths, the web UI at `/`, and the one error handler.
@@ -9,6 +11,7 @@ import { loginRoutes, platformRoutes, type Platform } from '../api';
 import type { Engine } from '../engine';
 import { requireUser } from './authenticate';
 import { apiNotFound, errorHandler } from './errors';
+import { allow, assertEveryRouteDeclared, declareAll } from '../route-access';
 import { securityHeaders } from './security-headers';
 import { webRoot, webUi } from './static';
 
@@ -21,11 +24,12 @@ export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'ro
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders(Boolean(ctx.config.tls)));
-  app.get('/healthz', (_req, res) => {
+  app.get('/healthz', allow({ kind: 'public' }), (_req, res) => {
     res.json({ ok: true, version: VERSION });
   });
-  app.use('/api/v1/agent', engine.agentRouter);
-  if (hooks) app.use('/api/v1/hooks', hooks);
+  // These routers carry their own credential (agent tokens; the jobs' webhook secrets): one rule for each.
+  app.use('/api/v1/agent', declareAll({ kind: 'agent' }, engine.agentRouter));
+  if (hooks) app.use('/api/v1/hooks', declareAll({ kind: 'webhook' }, hooks));
   app.use('/api/v1', express.json({ limit: JSON_BODY_LIMIT }));
   app.use('/api/v1', loginRoutes(pf));
   app.use('/api/v1', requireUser(ctx));
@@ -35,5 +39,7 @@ export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'ro
   const web = webRoot();
   if (web) app.use(webUi(web));
   app.use(errorHandler(ctx.log));
+  // Deny by default: a route that declares no access rule stops the master here, at start.
+  assertEveryRouteDeclared(app);
   return app;
 }

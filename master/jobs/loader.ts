@@ -41,6 +41,7 @@ export function loadJobFiles(dir: string, jobs: JobsService, log: Logger): LoadR
       const { job, result } = jobs.applyFile(label, text);
       definedBy.set(job.name, label);
       report.applied.push({ file: label, job: job.name, result });
+      for (const warning of jobs.warnings(job)) log.warn({ job: job.name, file: label }, `job file ${label}: ${warning}`);
     } catch (err) {
       const lines = err instanceof ValidationError ? err.issues.map(formatIssue) : [`${label}: ${(err as Error).message}`];
       report.errors.push(...lines);

@@ -133,6 +133,7 @@ export class JobsService implements Jobs {
   info(job: JobRecord): JobInfo {
     const lastId = this.db.prepare('SELECT id FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1').pluck().get(job.id) as number | undefined;
     const last = lastId === undefined ? undefined : getBuildRow(this.db, lastId);
+    const warnings = this.warnings(job);
     return {
       id: job.id,
       name: job.name,
@@ -144,7 +145,19 @@ export class JobsService implements Jobs {
       stages: job.config.stages.map((s) => ({ name: s.name, environment: s.environment })),
       params: job.config.params,
       lastBuild: last ? toBuildInfo(last) : null,
+      ...(warnings.length ? { warnings } : {}),
     };
+  }
+
+  /**
+   * What keeps parts of the job from ever running, computed now (an environment created later clears it):
+   * a stage whose environment does not exist waits forever, as no agent can be bound to it.
+   */
+  warnings(job: JobRecord): string[] {
+    const known = new Set(this.db.prepare('SELECT name FROM environments').pluck().all() as string[]);
+    return job.config.stages
+      .filter((s) => !known.has(s.environment))
+      .map((s) => `stage '${s.name}': environment '${s.environment}' does not exist; this stage can never run`);
   }
 
   private setEnabled(job: JobRecord, enabled: boolean): void {

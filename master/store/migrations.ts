@@ -232,4 +232,18 @@ export const migrations: string[] = [
      every chunk's overflow pages, i.e. the whole log store, once an hour. */ `
   CREATE INDEX log_chunks_created ON log_chunks(created_at);
   `,
+  /* 5: memberships for user names that do not exist (yet), so team maintainers cannot probe user names;
+     disabled users */ `
+  -- A non-admin maintainer adding an unknown name gets the same answer as for an existing user; the
+  -- membership waits here (listed like any other) and becomes a row of memberships when the user is created.
+  CREATE TABLE pending_memberships (
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    username TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('maintainer','developer','viewer')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, username)
+  );
+  -- A disabled user keeps their rows but cannot log in; their sessions and tokens stop working at once.
+  ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+  `,
 ];

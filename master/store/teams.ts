@@ -40,10 +40,15 @@ export function ensureTeam(db: Db, name: string): TeamRow {
   return findTeam(db, name) ?? createTeam(db, name);
 }
 
+/** Members by name, pending ones (names without a user yet) listed exactly like the others. */
 export function members(db: Db, teamId: number): { username: string; role: Role }[] {
   return db
-    .prepare('SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.team_id = ? ORDER BY u.username')
-    .all(teamId) as { username: string; role: Role }[];
+    .prepare(
+      `SELECT u.username, m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.team_id = ?
+       UNION ALL SELECT username, role FROM pending_memberships WHERE team_id = ?
+       ORDER BY 1`,
+    )
+    .all(teamId, teamId) as { username: string; role: Role }[];
 }
 
 /** Teams given by id with the caller's role in each (computed by the caller) and their members. */
@@ -53,11 +58,22 @@ export function teamInfos(db: Db, ids: number[], roleOf: (teamId: number) => Rol
   return rows.map((t) => ({ id: t.id, name: t.name, role: roleOf(t.id), members: members(db, t.id) }));
 }
 
-/** Adds a member or changes their role. */
-export function setMember(db: Db, teamId: number, username: string, role: unknown): void {
+/**
+ * Adds a member or changes their role. `unknownUser` says what a name without a user does: 'not_found'
+ * (admins, who may list users anyway) or 'pending' (everyone else: the membership waits for the user, so
+ * the answer is the same whether the name exists or not).
+ */
+export function setMember(db: Db, teamId: number, username: string, role: unknown, unknownUser: 'not_found' | 'pending' = 'not_found'): void {
   if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw badRequest(`role: one of ${ROLES.join(', ')} (got ${JSON.stringify(role)})`);
+  if (!NAME_RE.test(username)) throw badRequest(`username: must be 1-63 characters of a-z, 0-9, '.', '_' or '-' (got ${JSON.stringify(username)})`);
   const user = db.prepare('SELECT id FROM users WHERE username = ?').get(username) as { id: number } | undefined;
-  if (!user) throw notFound(`user '${username}'`);
+  if (!user && unknownUser === 'not_found') throw notFound(`user '${username}'`);
+  if (!user) {
+    db.prepare(
+      'INSERT INTO pending_memberships (team_id, username, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (team_id, username) DO UPDATE SET role = excluded.role',
+    ).run(teamId, username, role, Date.now());
+    return;
+  }
   db.prepare('INSERT INTO memberships (user_id, team_id, role) VALUES (?, ?, ?) ON CONFLICT (user_id, team_id) DO UPDATE SET role = excluded.role').run(
     user.id,
     teamId,
@@ -65,7 +81,15 @@ export function setMember(db: Db, teamId: number, username: string, role: unknow
   );
 }
 
+/** Removes a member (or a pending membership of that name); not_found when the name is neither. */
 export function removeMember(db: Db, teamId: number, username: string): void {
   const r = db.prepare('DELETE FROM memberships WHERE team_id = ? AND user_id = (SELECT id FROM users WHERE username = ?)').run(teamId, username);
-  if (r.changes === 0) throw notFound(`member '${username}'`);
+  const pending = db.prepare('DELETE FROM pending_memberships WHERE team_id = ? AND username = ?').run(teamId, username);
+  if (r.changes === 0 && pending.changes === 0) throw notFound(`member '${username}'`);
+}
+
+/** Turns the pending memberships of a new user's name into memberships (called when the user is created). */
+export function claimPendingMemberships(db: Db, userId: number, username: string): void {
+  db.prepare('INSERT OR IGNORE INTO memberships (user_id, team_id, role) SELECT ?, team_id, role FROM pending_memberships WHERE username = ?').run(userId, username);
+  db.prepare('DELETE FROM pending_memberships WHERE username = ?').run(username);
 }

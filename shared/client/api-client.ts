@@ -139,6 +139,9 @@ export class ApiClient {
   createUser(req: CreateUser) {
     return this.post<UserInfo>('/users', req);
   }
+  setUserDisabled(username: string, disabled: boolean) {
+    return this.put<UserInfo>(`/users/${encodeURIComponent(username)}/disabled`, { disabled });
+  }
 
   listTeams() {
     return this.get<TeamInfo[]>('/teams');

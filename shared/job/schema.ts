@@ -30,11 +30,21 @@ export const envMapSchema = z
   .record(z.string().regex(ENV_KEY_RE, 'environment variable names are letters, digits and _'), z.union([z.string(), z.number(), z.boolean()]))
   .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])));
 
+/**
+ * Parameter values reach steps as environment variables: Linux refuses one over 128 KiB (E2BIG at exec),
+ * and build details show them. Defaults and choices are held to the bound the master applies to values
+ * given at trigger time (master/engine/builds/create-build.ts).
+ */
+export const MAX_PARAM_VALUE_BYTES = 8 * 1024;
+const paramValue = z
+  .string()
+  .refine((v) => new TextEncoder().encode(v).length <= MAX_PARAM_VALUE_BYTES, `a parameter value is at most ${MAX_PARAM_VALUE_BYTES} bytes`);
+
 export const paramSchema = z.strictObject({
   name: z.string().regex(ENV_KEY_RE, 'parameter names are letters, digits and _ (they become environment variables)'),
-  default: z.union([z.string(), z.number(), z.boolean()]).transform(String).optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).transform(String).pipe(paramValue).optional(),
   description: z.string().optional(),
-  choices: z.array(z.string()).optional(),
+  choices: z.array(paramValue).optional(),
 });
 
 export const retrySchema = z.strictObject({

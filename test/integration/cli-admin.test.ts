@@ -67,6 +67,20 @@ describe('slipway admin commands', () => {
     expect(JSON.parse(teams.stdout)).toEqual([expect.objectContaining({ name: team, role: 'viewer' })]);
   });
 
+  it('disables a user (their stored session stops working at once) and enables them again', async () => {
+    const user = `d-${suffix}`;
+    expect((await runCli(['user', 'create', user], { env, input: 'a-long-password-2\n' })).code).toBe(0);
+    const session = { SLIPWAY_CONFIG: join(dir, `${user}.json`), SLIPWAY_URL: '', SLIPWAY_TOKEN: '' };
+    expect((await runCli(['login', '--url', master.url, '--user', user, '--password', 'a-long-password-2'], { env: session })).code).toBe(0);
+    const off = await runCli(['user', 'disable', user], { env });
+    expect([off.code, off.stdout]).toEqual([0, `user ${user} disabled\n`]);
+    const refused = await runCli(['jobs'], { env: session });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: invalid, expired or revoked credential/);
+    expect((await runCli(['user', 'enable', user, '--json'], { env })).stdout).toContain(`"username": "${user}"`);
+    expect((await runCli(['jobs'], { env: session })).code).toBe(0);
+  });
+
   it('creates a personal API token that works as SLIPWAY_TOKEN and honours its scopes', async () => {
     const made = await runCli(['token', 'create', `ci-${suffix}`, '--scopes', 'read'], { env });
     expect(made.code).toBe(0);

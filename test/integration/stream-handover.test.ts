@@ -40,6 +40,9 @@ beforeAll(async () => {
     log: pino({ level: 'silent' }),
     access: createAccess(db),
     authenticate: (bearer: string) => (bearer === 'alice-token' ? alice : null),
+    // No access changes in this file; the hub registers for them.
+    onAccessChanged: () => {},
+    jobs: { onChange: () => {} },
   } as unknown as MasterContext;
   logs = createLogStoreOnDb(db, ctx.log);
   hub = createStreamHub(ctx, logs, { maxBufferedBytes: 256 * 1024 });

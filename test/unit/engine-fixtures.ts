@@ -68,6 +68,8 @@ export function engineFixture(): EngineFixture {
     authenticate: () => null,
     authenticateAgent: () => null,
     onAgentTokenRevoked: () => {},
+    accessChanged: () => {},
+    onAccessChanged: () => {},
   };
   const logs = createLogStoreOnDb(db, log);
   const hub = createStreamHub(ctx, logs);

@@ -56,6 +56,7 @@ describe('credentials', () => {
   it('does not let a read token mint a write token, nor a non-admin an admin token', () => {
     const read = auth(createApiToken(store.db, alice, { name: 'r', scopes: ['read'] }).token)!;
     expect(() => createApiToken(store.db, read, { name: 'w', scopes: ['write'] })).toThrow(/lacks the 'write' scope/);
+    expect(() => createApiToken(store.db, read, { name: 'r', scopes: ['read'] })).toThrow(/needs the 'write' scope/);
     expect(() => createApiToken(store.db, alice, { name: 'a', scopes: ['admin'] })).toThrow(/only instance admins/);
     expect(() => createApiToken(store.db, alice, { name: 'bad', scopes: ['root'] })).toThrow(/scopes: a non-empty list/);
     expect(hasScope(['admin'], 'read')).toBe(true);

@@ -19,10 +19,15 @@ describe('normalizeRepoUrl', () => {
 });
 
 describe('unsafe URLs and refs', () => {
-  it.each(['ext::sh -c touch% /tmp/pwned', 'fd::17', '-uhttps://x', 'ftp://x/y', 'rel/path', 'https://x/\ny'])('refuses %j', (u) =>
+  it.each(['ext::sh -c touch% /tmp/pwned', 'fd::17', '-uhttps://x', 'ftp://x/y', 'rel/path', 'https://x/\ny', 'a@b@-o:x'])('refuses %j', (u) =>
     expect(unsafeRepoUrl(u)).toBeTruthy(),
   );
-  it.each(['https://x/y.git', 'git@h:p.git', '/abs/p', 'file:///abs/p', 'ssh://git@h/p'])('accepts %s', (u) => expect(unsafeRepoUrl(u)).toBeNull());
+  // Option injection through the host: refused in the scp-like form exactly as in ssh:// URLs (issue 6).
+  it.each(['git@-oProxyCommand=x:repo', '-oProxyCommand=x:repo', 'ssh://-oProxyCommand=x/repo', 'ssh://git@-oProxyCommand=x/repo'])(
+    'refuses option injection %j',
+    (u) => expect(unsafeRepoUrl(u)).toMatch(/'-'/),
+  );
+  it.each(['https://x/y.git', 'git@h:p.git', 'h:p.git', 'git@git.example:shop/web-1.git', '/abs/p', 'file:///abs/p', 'ssh://git@h/p'])('accepts %s', (u) => expect(unsafeRepoUrl(u)).toBeNull());
   it.each(['-x', '--upload-pack=evil', 'a..b', 'x.lock', 'a b', 'a:b', '.hidden', ''])('refuses ref %j', (r) => expect(unsafeRef(r)).toBeTruthy());
   it.each(['main', 'refs/heads/feature/x', 'v1.2.3'])('accepts ref %s', (r) => expect(unsafeRef(r)).toBeNull());
 });

@@ -131,3 +131,13 @@ stages:
     expect(issues.map((i) => i.field)).toEqual(['triggers.push', 'triggers.requests', 'triggers.poll']);
   });
 });
+
+describe('parameter values are bounded (issue 6)', () => {
+  it('refuses a default or a choice over the bound a trigger value has, naming the field', () => {
+    const big = 'x'.repeat(9000);
+    const withParam = (p: string) => `name: p\nteam: t\nparams:\n  - ${p}\nstages:\n  - name: b\n    environment: ci\n    steps: [ { sh: env } ]\n`;
+    expect(issuesOf(withParam(`{ name: BIG, default: ${big} }`))[0]).toMatchObject({ field: 'params[0].default', message: expect.stringMatching(/at most 8192 bytes/) });
+    expect(issuesOf(withParam(`{ name: BIG, choices: [a, ${big}] }`))[0]).toMatchObject({ field: 'params[0].choices[1]' });
+    expect(() => parseJobYaml(withParam(`{ name: OK, default: ${'y'.repeat(8192)} }`), 'jobs/x.yml')).not.toThrow();
+  });
+});

@@ -6,10 +6,12 @@
  */
 import { Router } from 'express';
 import type { AgentInfo, PluginInfo } from '../../../shared/api';
-import { badRequest, forbidden, notFound } from '../../../shared/errors';
+import { badRequest, notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import { stepKindFor, stepKindKeys } from '../../../shared/job';
 import type { EngineCore } from '../core';
 import type { AgentGateway } from '../gateway/agent-gateway';
+import { allow } from '../../route-access';
 
 interface AgentRow {
   id: number;
@@ -53,21 +55,19 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
     };
   };
 
-  r.get('/agents', (_req, res) => {
+  r.get('/agents', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
     res.json(rows().map(toInfo));
   });
 
-  r.post('/agents/:id/drain', (req, res) => {
-    if (!req.principal?.isAdmin) throw forbidden('only instance admins drain agents');
-    if (!/^\d+$/.test(req.params.id)) throw badRequest(`agent id must be a positive integer, got '${req.params.id}'`);
-    const id = Number(req.params.id);
+  r.post('/agents/:id/drain', allow({ kind: 'admin' }), (req, res) => {
+    const id = parsePositiveInt(req.params.id, 'agent id');
     const [row] = rows('WHERE a.id = ?', id);
     if (!row) throw notFound(`agent ${id}`);
     if (!gateway.drain(id)) throw badRequest(`agent '${row.name}' is not connected`);
     res.json(toInfo(rows('WHERE a.id = ?', id)[0]));
   });
 
-  r.get('/plugins', (_req, res) => {
+  r.get('/plugins', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
     const byKind = new Map<string, PluginInfo>();
     for (const key of stepKindKeys()) {
       const def = stepKindFor(key);

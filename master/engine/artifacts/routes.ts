@@ -28,6 +28,7 @@ import type { MasterContext } from '../../context';
 import { positiveInt, principalOf, visibleBuild } from '../logs/http';
 import { checkArtifactPath, incomingDir, resolveStorage, storagePath } from './paths';
 import { receiveToFile } from './receive';
+import { allow } from '../../route-access';
 
 interface ArtifactRow extends ArtifactInfo {
   storagePath: string;
@@ -128,13 +129,13 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
 
   const router = Router();
 
-  router.get('/builds/:id/artifacts', (req, res) => {
+  router.get('/builds/:id/artifacts', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const build = visibleBuild(ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
     const rows = artifactsOfBuild.all(build.id) as ArtifactRow[];
     res.json(rows.map(toInfo));
   });
 
-  router.get('/artifacts/:id', async (req, res) => {
+  router.get('/artifacts/:id', allow({ kind: 'team', action: 'read' }), async (req, res) => {
     const p = principalOf(req);
     const id = positiveInt(req.params.id, 'artifact id');
     const a = artifactById.get(id) as ArtifactRow | undefined;

@@ -6,7 +6,7 @@
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
-import type { JobConfig } from '../../../shared/job';
+import { MAX_PARAM_VALUE_BYTES, type JobConfig } from '../../../shared/job';
 import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
@@ -67,6 +67,13 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
       continue;
     }
     const v = String(value);
+    const bytes = Buffer.byteLength(v);
+    if (bytes > MAX_PARAM_VALUE_BYTES) {
+      // The bound of the job schema (shared/job/schema.ts). Never echo the value: it is large by definition,
+      // and may be a secret pasted by mistake.
+      issues.push({ field: `params.${name}`, message: `value is ${bytes} bytes; a parameter value is at most ${MAX_PARAM_VALUE_BYTES} bytes` });
+      continue;
+    }
     if (p.choices && !p.choices.includes(v)) {
       issues.push({ field: `params.${name}`, message: `'${v}' is not one of ${p.choices.join(', ')}` });
       continue;

@@ -6,6 +6,7 @@
 import { Router, type Request } from 'express';
 import type { CommitInfo, RequestInfo, TriggerRequest } from '../../../shared/api';
 import { badRequest, conflict, notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import type { Principal } from '../../context';
 import { createMasterGit } from '../../git';
 import { headForBuild } from '../../git/head';
@@ -13,16 +14,14 @@ import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
+import { allow } from '../../route-access';
 
 function principal(req: Request): Principal {
   if (!req.principal) throw new Error('engine router mounted without user authentication');
   return req.principal;
 }
 
-function idParam(v: string | undefined, what: string): number {
-  if (!v || !/^\d+$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${v ?? ''}'`);
-  return Number(v);
-}
+const idParam = (v: unknown, what: string): number => parsePositiveInt(v, what);
 
 export function buildRoutes(core: EngineCore): Router {
   const { ctx, db } = core;
@@ -31,16 +30,16 @@ export function buildRoutes(core: EngineCore): Router {
 
   /** The build and the caller's right to do `action` on it (404 when outside its team). */
   function buildFor(req: Request, action: 'read' | 'trigger') {
-    const id = idParam(String(req.params.id), 'build id');
+    const id = idParam(req.params.id, 'build id');
     const row = getBuildRow(db, id);
     if (!row) throw notFound(`build ${id}`);
     ctx.access.check(principal(req), row.team_id, action, `build ${id}`);
     return row;
   }
 
-  r.post('/jobs/:job/builds', async (req, res) => {
+  r.post('/jobs/:job/builds', allow({ kind: 'team', action: 'trigger' }), async (req, res) => {
     const p = principal(req);
-    const job = ctx.jobs.byName(req.params.job);
+    const job = ctx.jobs.byName(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(p, job.teamId, 'trigger', `job '${job.name}'`);
     if (!job.enabled) throw conflict(`job '${job.name}' is disabled`);
@@ -65,20 +64,20 @@ export function buildRoutes(core: EngineCore): Router {
     res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
   });
 
-  r.get('/jobs/:job/builds', (req, res) => {
-    const job = ctx.jobs.byName(req.params.job) ?? jobRowByName(req.params.job);
+  r.get('/jobs/:job/builds', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    const job = ctx.jobs.byName(String(req.params.job)) ?? jobRowByName(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(principal(req), job.teamId, 'read', `job '${req.params.job}'`);
-    const limit = req.query.limit === undefined ? 50 : idParam(String(req.query.limit), 'limit');
-    const before = req.query.before === undefined ? undefined : idParam(String(req.query.before), 'before');
+    const limit = req.query.limit === undefined ? 50 : idParam(req.query.limit, 'limit');
+    const before = req.query.before === undefined ? undefined : idParam(req.query.before, 'before');
     res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
   });
 
-  r.get('/builds/:id', (req, res) => {
+  r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
     res.json(toBuildDetail(db, buildFor(req, 'read')));
   });
 
-  r.post('/builds/:id/cancel', (req, res) => {
+  r.post('/builds/:id/cancel', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const row = buildFor(req, 'trigger');
     const fx = new Effects();
     db.transaction(() => requestStop(db, fx, row.id, 'cancelled', `cancelled by ${principal(req).username}`, Date.now()))();
@@ -86,7 +85,7 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
 
-  r.post('/builds/:id/rerun', (req, res) => {
+  r.post('/builds/:id/rerun', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const src = buildFor(req, 'trigger');
     const config = core.buildConfig(src.id);
     const stage = (req.body as { stage?: unknown } | undefined)?.stage;
@@ -121,7 +120,7 @@ export function buildRoutes(core: EngineCore): Router {
    * Approves a fork's request build ('waiting'): records the approver and queues its first stage.
    * Trigger role on the job's team; any other status is a conflict (409).
    */
-  r.post('/builds/:id/approve', (req, res) => {
+  r.post('/builds/:id/approve', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const row = buildFor(req, 'trigger');
     const user = principal(req).username;
     const fx = new Effects();

@@ -5,14 +5,11 @@
  */
 import type { Request } from 'express';
 import { badRequest, notFound, SlipwayError, unauthenticated } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import type { Action, MasterContext, Principal } from '../../context';
 
 /** A positive integer from a path or query parameter; throws invalid_request naming it. */
-export function positiveInt(value: unknown, name: string): number {
-  const n = typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw badRequest(`${name}: must be a positive integer (got ${JSON.stringify(value)})`);
-  return n;
-}
+export const positiveInt = (value: unknown, name: string): number => parsePositiveInt(value, name);
 
 /** An optional single string query parameter; throws invalid_request when it is given twice or nested. */
 export function optionalString(req: Request, name: string): string | undefined {

@@ -11,13 +11,14 @@ import { stageRunsOf, writeBuildLog } from './build-log';
 import { optionalString, positiveInt, principalOf, visibleBuild } from './http';
 import type { LogStore } from './log-store';
 import { MAX_SEARCH_LIMIT, searchLogs } from './search';
+import { allow } from '../../route-access';
 
 const DEFAULT_SEARCH_LIMIT = 50;
 
 export function logRoutes(ctx: MasterContext, logs: LogStore): Router {
   const router = Router();
 
-  router.get('/builds/:id/log', async (req, res) => {
+  router.get('/builds/:id/log', allow({ kind: 'team', action: 'read' }), async (req, res) => {
     const build = visibleBuild(ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
     let runs = stageRunsOf(ctx.db, build.id);
     const only = optionalString(req, 'stageRunId');
@@ -31,7 +32,7 @@ export function logRoutes(ctx: MasterContext, logs: LogStore): Router {
     if (await writeBuildLog(logs, runs, res)) res.end();
   });
 
-  router.get('/logs/search', (req, res) => {
+  router.get('/logs/search', allow({ kind: 'user', scope: 'read' }), (req, res) => {
     const p = principalOf(req);
     const q = optionalString(req, 'q');
     if (q === undefined || q.trim() === '') throw badRequest('q: required, the words to search for');

@@ -9,6 +9,12 @@
  *  - client:subscribe is checked against the caller's teams: a build outside them gets stream:error
  *    'not_found', exactly like a build that does not exist. Then stream:subscribed, the stored log, live
  *    chunks, stream:end (see subscriptions.ts for the no-loss, no-duplicate hand-over and backpressure).
+ *  - Access changes end what the caller lost at once, through events, not the ping timer: on
+ *    ctx.onAccessChanged (membership or role change, token revoked, user disabled) and ctx.jobs.onChange
+ *    (a job moved to another team or was disabled) every affected connection re-authenticates its credential
+ *    (closed with 4001 when it no longer works) and re-checks each of its subscriptions; one the caller may no
+ *    longer read ends with stream:error 'not_found' (the answer a new subscription would get) and receives
+ *    nothing more.
  *
  * Contract with engine-core: publishLog only after the transaction holding the chunk committed;
  * publishEnd after the build's final status committed.
@@ -17,7 +23,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { SlipwayError } from '../../../shared/errors';
-import { ClientMessageSchema, type BuildStatus, type StreamMessage } from '../../../shared/protocol';
+import { ClientMessageSchema, type BuildStatus, type ClientMessage, type StreamMessage } from '../../../shared/protocol';
+import type { RouteAccess } from '../../route-access';
 import type { MasterContext, Principal } from '../../context';
 import { visibleBuild } from '../logs/http';
 import type { LogStore } from '../logs/log-store';
@@ -39,6 +46,16 @@ export interface StreamHubOptions {
   /** Ping interval; a client that did not answer the previous ping is dropped. Default 30 s. */
   pingIntervalMs?: number;
 }
+
+/**
+ * The access rule of each client message type, declared like the HTTP routes' (master/route-access.ts) and
+ * checked by the security matrix: subscribing is reading the build (visibleBuild, 'read' in its team);
+ * unsubscribing only touches the connection's own subscriptions. The connection itself needs a credential.
+ */
+export const STREAM_ACCESS: { readonly [K in ClientMessage['type']]: RouteAccess } = {
+  'client:subscribe': { kind: 'team', action: 'read' },
+  'client:unsubscribe': { kind: 'user', scope: 'read' },
+};
 
 /** Client frames are small JSON messages. */
 const MAX_CLIENT_FRAME_BYTES = 16 * 1024;
@@ -96,6 +113,58 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     subs.add(client, buildId, FINISHED.has(status) ? (status as BuildStatus) : undefined);
   };
 
+  /** Connections by the user they authenticated as (a connection never changes user). */
+  const clients = new Map<StreamClient, number>();
+
+  /** Re-authenticates the connection and ends each subscription its caller may no longer read. */
+  const recheck = (client: StreamClient, onlyBuilds?: (buildId: number) => boolean): void => {
+    if (client.ws.readyState !== client.ws.OPEN) return;
+    const p = currentPrincipal(client.ws);
+    if (!p) return;
+    for (const sub of [...client.subs.values()]) {
+      if (onlyBuilds && !onlyBuilds(sub.buildId)) continue;
+      try {
+        visibleBuild(ctx, p, sub.buildId);
+      } catch (err) {
+        if (!(err instanceof SlipwayError)) throw err;
+        subs.remove(sub);
+        // The answer a fresh subscribe would get now (not_found outside the build's team).
+        send(client.ws, { type: 'stream:error', buildId: sub.buildId, code: err.code, message: err.message });
+      }
+    }
+  };
+  const recheckAll = (which: (client: StreamClient, userId: number) => boolean, onlyBuilds?: (buildId: number) => boolean): void => {
+    for (const [client, userId] of clients) {
+      if (!which(client, userId)) continue;
+      try {
+        recheck(client, onlyBuilds);
+      } catch (err) {
+        ctx.log.error({ err }, 'stream access re-check failed; closing the connection');
+        client.ws.close(1011, 'internal error');
+      }
+    }
+  };
+  const buildsOfJob = ctx.db.prepare<[number, number], { one: number }>('SELECT 1 AS one FROM builds WHERE id = ? AND job_id = ?');
+  ctx.onAccessChanged((change) => {
+    switch (change.kind) {
+      case 'membership':
+        // Any subscriber may be that team's member (or have been): re-check every connection.
+        recheckAll(() => true);
+        break;
+      case 'token-revoked':
+      case 'user':
+        recheckAll((_c, userId) => userId === change.userId);
+        break;
+      default: {
+        const never: never = change;
+        throw new Error(`unhandled access change ${JSON.stringify(never)}`);
+      }
+    }
+  });
+  ctx.jobs.onChange((job) => {
+    if (job) recheckAll(() => true, (buildId) => buildsOfJob.get(buildId, job.id) !== undefined);
+  });
+
   const onMessage = (client: StreamClient, raw: RawData, isBinary: boolean): void => {
     let parsed: unknown;
     try {
@@ -130,6 +199,7 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
 
   const onConnection = (ws: WebSocket, p: Principal, token: string): void => {
     const client: StreamClient = { ws, subs: new Map() };
+    clients.set(client, p.userId);
     credentials.set(ws, token);
     alive.set(ws, true);
     ws.on('pong', () => alive.set(ws, true));
@@ -141,7 +211,10 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
         send(ws, { type: 'stream:error', code: 'internal', message: 'internal error' });
       }
     });
-    ws.on('close', () => subs.removeClient(client));
+    ws.on('close', () => {
+      clients.delete(client);
+      subs.removeClient(client);
+    });
     ws.on('error', (err) => ctx.log.warn({ err: err.message, user: p.username }, 'stream socket error'));
   };
 

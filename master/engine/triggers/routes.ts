@@ -8,8 +8,10 @@
  */
 import { Router } from 'express';
 import type { TriggerEventInfo } from '../../../shared/api';
-import { badRequest, notFound } from '../../../shared/errors';
+import { notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
+import { allow } from '../../route-access';
 
 interface EventRow {
   id: number;
@@ -26,8 +28,7 @@ interface EventRow {
 
 function positive(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^[1-9]\d*$/.test(v)) throw badRequest(`${what} must be a positive integer, got '${String(v)}'`);
-  return Number(v);
+  return parsePositiveInt(v, what);
 }
 
 export function triggerRoutes(ctx: MasterContext): Router {
@@ -39,9 +40,9 @@ export function triggerRoutes(ctx: MasterContext): Router {
      FROM trigger_events WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
   );
 
-  r.get('/jobs/:job/triggers', (req, res) => {
+  r.get('/jobs/:job/triggers', allow({ kind: 'team', action: 'read' }), (req, res) => {
     if (!req.principal) throw new Error('trigger routes mounted without user authentication');
-    const job = jobOf.get(req.params.job);
+    const job = jobOf.get(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(req.principal, job.teamId, 'read', `job '${req.params.job}'`);
     const limit = Math.min(positive(req.query.limit, 'limit') ?? 50, 500);
