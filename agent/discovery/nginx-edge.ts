@@ -124,7 +124,10 @@ export function renderEdgeConfig(routes: EdgeRoute[], instances: Map<string, str
 export class NginxEdge {
   private readonly prefix: string;
   private readonly instances = new Map<string, Map<string, string>>();
-  private watchers: Watcher[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private stopped = false;
+  /** Watches replaced after they failed for good (compaction, lost revision). */
+  rewatches = 0;
   private timer?: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
   private lastText?: string;
@@ -136,29 +139,58 @@ export class NginxEdge {
 
   async start(): Promise<void> {
     this.lastText = await readFile(this.o.file, 'utf8').catch(() => undefined);
-    for (const r of this.o.routes) {
-      const id = `${r.app}_${r.environment}`;
-      const p = appPrefix(this.prefix, r.app, r.environment);
-      const w = await this.o.etcd.watch().prefix(p).create();
-      w.on('put', (kv) => {
-        this.route(id).set(kv.key.toString(), kv.value.toString());
-        this.schedule();
-      });
-      w.on('delete', (kv) => {
-        this.route(id).delete(kv.key.toString());
-        this.schedule();
-      });
-      this.watchers.push(w);
-      // Read after the watch exists, so nothing between the read and the watch is missed.
-      const all = await this.o.etcd.getAll().prefix(p).strings();
-      for (const [k, v] of Object.entries(all)) this.route(id).set(k, v);
-    }
+    for (const r of this.o.routes) await this.watchRoute(r);
     await this.apply();
   }
 
+  /**
+   * Lists the route's prefix and watches it from the listed revision + 1, so no change between the two is
+   * missed or applied twice. A watch that fails for good (cancelled by compaction, a revision etcd no longer
+   * has after a restart with lost data) is replaced by a new list + watch; a watch that reconnects after a
+   * disconnection is replaced the same way, so the edge converges to etcd's current state either way.
+   */
+  private async watchRoute(r: EdgeRoute): Promise<void> {
+    if (this.stopped) return;
+    const id = `${r.app}_${r.environment}`;
+    const p = appPrefix(this.prefix, r.app, r.environment);
+    const revision = await this.relist(id, p);
+    const w = await this.o.etcd.watch().prefix(p).startRevision(String(revision + 1)).create();
+    this.watchers.add(w);
+    w.on('put', (kv) => {
+      this.route(id).set(kv.key.toString(), kv.value.toString());
+      this.schedule();
+    });
+    w.on('delete', (kv) => {
+      this.route(id).delete(kv.key.toString());
+      this.schedule();
+    });
+    const replace = (why: string) => {
+      if (!this.watchers.delete(w)) return;
+      void w.cancel().catch(() => undefined);
+      this.o.log?.(`edge: watch of ${p} ${why}; listing and watching again`);
+      this.rewatches++;
+      setTimeout(() => void this.watchRoute(r).catch((err: Error) => this.o.log?.(`edge: watching ${p} failed: ${err.message}`)), 200).unref();
+    };
+    // After a disconnection the watch would resume from its old revision, which a restarted etcd that lost
+    // its data may not reach for a long time: start again from a fresh list instead.
+    w.on('disconnected', () => replace('was disconnected'));
+    w.on('error', (e: Error) => replace(`ended (${e.message})`));
+  }
+
+  /** Replaces the route's instances with what etcd holds now; returns the revision read at. */
+  private async relist(id: string, p: string): Promise<number> {
+    const res = await this.o.etcd.getAll().prefix(p).exec();
+    const m = this.route(id);
+    m.clear();
+    for (const kv of res.kvs) m.set(kv.key.toString(), kv.value.toString());
+    this.schedule();
+    return Number(res.header.revision);
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.all(this.watchers.map((w) => w.cancel()));
+    await Promise.all([...this.watchers].map((w) => w.cancel()));
     await this.applying;
   }
 

@@ -140,4 +140,39 @@ describe('nginx edge', () => {
       await reg.stop({ revoke: true });
     }
   });
+
+  it('keeps the last good config and reports the error when a user template does not render', async () => {
+    const listen = await freeTcpPort();
+    const before = readFileSync(nginx.includeFile, 'utf8');
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'tpl', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, template: '{{#routes}}server { listen {{listen}}; }\n' });
+    await edge.start();
+    try {
+      expect(edge.status.refused).toBe(1);
+      expect(edge.status.lastError).toMatch(/^the edge template does not render: Unclosed section "routes"/);
+      expect(readFileSync(nginx.includeFile, 'utf8')).toBe(before);
+    } finally {
+      await edge.stop();
+    }
+  });
+
+  it('converges after etcd restarts with its data lost', async () => {
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'conv', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    await edge.start();
+    try {
+      const p1 = await instance('before');
+      await client.put(`/conv_pre/127.0.0.1-${p1}`).value(`127.0.0.1:${p1}`).exec();
+      await until('routed before restart', async () => (await get()) === '200 before');
+      await etcd.restart({ wipe: true });
+      const p2 = await instance('after');
+      await until('routed after restart', async () => {
+        await client.put(`/conv_pre/127.0.0.1-${p2}`).value(`127.0.0.1:${p2}`).exec().catch(() => undefined);
+        return (await Promise.all([get(), get(), get()])).every((x) => x === '200 after');
+      }, 20_000);
+      expect(edge.rewatches).toBeGreaterThanOrEqual(1);
+    } finally {
+      await edge.stop();
+    }
+  });
 });
