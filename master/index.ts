@@ -57,7 +57,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
     });
     const agentTokens = new AgentTokens(db);
-    const jobs = new JobsService(db, log.child({ part: 'jobs' }));
+    const jobs = new JobsService(db, log.child({ part: 'jobs' }), config);
     const secrets = new SecretStore(db, config.masterKey);
     const ctx: MasterContext = {
       config,

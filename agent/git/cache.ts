@@ -28,6 +28,23 @@ export interface FetchRequest {
   ref: string;
   /** 0 = whole history. */
   depth: number;
+  /**
+   * For a local repository: the upload-pack command that reads it (uploadPackAs: as the build user), so the
+   * repository is read with the build user's rights while the cache is written by the agent.
+   */
+  uploadPack?: string;
+}
+
+/**
+ * The `--upload-pack` command that serves a local repository to a fetch as `runAs` (setpriv, util-linux):
+ * git runs upload-pack itself for path and file:// URLs, so without this the agent (root) would read any
+ * repository on the host. safe.directory: the repository belongs to someone else; git drops GIT_CONFIG_*
+ * for local transports, so it is given on upload-pack's own command line. HOME: the agent's private git
+ * home is not readable by the build user.
+ */
+export function uploadPackAs(runAs: { uid: number; gid: number }): string {
+  if (!Number.isInteger(runAs.uid) || !Number.isInteger(runAs.gid)) throw new Error('build user ids must be integers');
+  return `setpriv --reuid=${runAs.uid} --regid=${runAs.gid} --clear-groups env HOME=/nonexistent git -c safe.directory='*' upload-pack`;
 }
 
 /** The ref that keeps the last fetched commit (and so its objects) alive in the cache. */
@@ -105,7 +122,7 @@ export class RepoCache {
       return { how: 'cached', objects: 0, warm };
     }
     const depthArgs = req.depth > 0 ? ['--depth', String(req.depth)] : (await this.isShallow()) ? ['--unshallow'] : [];
-    const base = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules'];
+    const base = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...(req.uploadPack ? ['--upload-pack', req.uploadPack] : [])];
     const bySha = await git([...base, ...depthArgs, '--end-of-options', req.url, `+${req.sha}:${KEEP_REF}`], r);
     if (bySha.code === 0 && (await this.has(req.sha, run))) {
       return { how: 'sha', objects: (await this.objectCount(run)) - before, warm };
@@ -124,10 +141,10 @@ export class RepoCache {
   }
 
   /** Fetches one more commit (depth 1) by sha, for diffs against the previous build; false when the server refuses. */
-  async fetchOne(url: string, sha: string, run: Omit<GitRun, 'cwd'>): Promise<boolean> {
+  async fetchOne(url: string, sha: string, run: Omit<GitRun, 'cwd'>, uploadPack?: string): Promise<boolean> {
     if (await this.has(sha, run)) return true;
     const r = await git(
-      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth', '1', '--end-of-options', url, `+${sha}:refs/slipway/previous`],
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth', '1', ...(uploadPack ? ['--upload-pack', uploadPack] : []), '--end-of-options', url, `+${sha}:refs/slipway/previous`],
       { ...run, cwd: this.dir },
     );
     return r.code === 0 && (await this.has(sha, run));

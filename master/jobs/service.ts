@@ -11,6 +11,7 @@ import { conflict, notFound } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import type { Db } from '../store/db';
+import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
 import { ensureTeam, getTeam } from '../store/teams';
 
 interface JobRow {
@@ -34,6 +35,8 @@ export class JobsService implements Jobs {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    /** Where local repositories may live (master/git/local-repos.ts); checked on every save and apply. */
+    private readonly localRepos: LocalRepoPolicy,
   ) {
     for (const row of db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id').all() as JobRow[]) this.cacheRow(row);
   }
@@ -65,6 +68,7 @@ export class JobsService implements Jobs {
    */
   saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
     const config = parseJobYaml(yaml, 'job.yml');
+    if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, 'job.yml');
     const existing = this.byName(config.name);
     if (existing) {
       access.check(p, existing.teamId, 'edit', `job '${existing.name}'`);
@@ -101,6 +105,7 @@ export class JobsService implements Jobs {
    */
   applyFile(label: string, yaml: string): { job: JobRecord; result: ApplyResult } {
     const config = parseJobYaml(yaml, label);
+    if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, label);
     const existing = this.byName(config.name);
     if (existing?.source === 'api') this.log.warn({ job: config.name, file: label }, 'job file takes over a job created through the API');
     if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)

@@ -9,6 +9,7 @@ import { unauthenticated } from '../../shared/errors';
 import { normalizeRepoUrl, ZERO_SHA_RE } from '../../shared/git';
 import type { JobRecord, MasterContext } from '../context';
 import { createMasterGit } from '../git';
+import { localRepoRefusal } from '../git/local-repos';
 import { matchJob, needsPathDecision, newBuildFor } from './match';
 import { createPathChecks, type ChangedFilesFn } from './path-checks';
 import type { EnginePort, PushEvent, PushPipeline } from './pipeline';
@@ -95,7 +96,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
         }
         const deleted = ZERO_SHA_RE.test(e.sha);
         for (const job of trusted) {
-          const why = deleted ? 'branch or tag deleted' : matchJob(job.config, e);
+          const why = deleted ? 'branch or tag deleted' : (localRepoRefusal(job.config.repo!.url, ctx.config, job.name) ?? matchJob(job.config, e));
           if (why) {
             record(e, repoKey, job.id, 'ignored', why, null, now);
             result.ignored.push({ job: job.name, reason: why });
