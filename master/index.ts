@@ -24,7 +24,7 @@ import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
 import { SecretStore } from './secrets/store';
 import { openDb, startCheckpointer } from './store/db';
-import { stopAllGit } from './git/run-git';
+import { stopAllGit } from '../shared/node/git/run';
 import type { Platform } from './api';
 import { createPushPipeline } from './webhooks/pipeline';
 import { webhookRoutes } from './webhooks/routes';

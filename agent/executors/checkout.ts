@@ -14,8 +14,8 @@ import { normalizeRepoUrl, SHA_RE, unsafeRef, unsafeRepoUrl } from '../../shared
 import type { Source } from '../../shared/protocol';
 import { isInsideDir, localRepoPath } from '../../shared/node/local-repos';
 import { RepoCache, uploadPackAs } from '../git/cache';
-import { gitEnv } from '../git/credentials';
-import { GitAborted } from '../git/run-git';
+import { gitEnv } from '../../shared/node/git/env';
+import { GitAborted } from '../../shared/node/git/run';
 import { checkoutIntoWorkspace } from '../git/workspace-checkout';
 import type { StepContext, StepExecutor, StepResult, StopReason } from './types';
 
@@ -116,7 +116,11 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     ctx.recordCheckout({ sha: src.sha, author: info.author, message: info.message, ...(changedFiles ? { changedFiles } : {}) });
     return { status: 'success', exitCode: 0 };
   } catch (e) {
-    if (e instanceof GitAborted) return { status: e.reason.status, exitCode: null, error: e.reason.message };
+    if (e instanceof GitAborted) {
+      // The step's signal is only ever aborted with a StopReason.
+      const reason = e.reason as StopReason;
+      return { status: reason.status, exitCode: null, error: reason.message };
+    }
     // The step's error skips the log masker: never let a credential through, whatever git printed.
     const credential = src.credentials ? ctx.secrets[src.credentials] : undefined;
     const message = credential ? (e as Error).message.split(credential).join('***') : (e as Error).message;

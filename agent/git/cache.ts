@@ -7,8 +7,7 @@
  */
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
-import { git, gitOk, type GitRun } from './run-git';
+import { git, gitOk, type GitRun } from '../../shared/node/git/run';
 
 const locks = new Map<string, Promise<unknown>>();
 const STALE_LOCKS = ['shallow.lock', 'packed-refs.lock', 'config.lock', 'refs/slipway/last.lock', 'refs/slipway/ref.lock', 'refs/slipway/previous.lock'];
@@ -156,19 +155,14 @@ export class RepoCache {
 
   /** Author ("Name <email>") and full message of a commit in the cache. */
   async commitInfo(sha: string): Promise<{ author: string; message: string }> {
-    const out = await this.simple().raw(['log', '-1', '--no-show-signature', '--format=%an <%ae>%x00%B', sha, '--']);
+    const out = (await gitOk('reading the commit', ['log', '-1', '--no-show-signature', '--format=%an <%ae>%x00%B', '--end-of-options', sha, '--'], { cwd: this.dir, env: this.env })).stdout;
     const nul = out.indexOf('\0');
     return { author: out.slice(0, nul).slice(0, 512), message: out.slice(nul + 1).replace(/\n+$/, '').slice(0, 65536) };
   }
 
   /** Paths that differ between two commits present in the cache (both trees are there even when shallow). */
   async changedFiles(from: string, to: string): Promise<string[]> {
-    const out = await this.simple().raw(['diff', '--name-only', '--no-renames', '-z', from, to, '--']);
+    const out = (await gitOk('listing changed files', ['diff', '--name-only', '--no-renames', '-z', '--end-of-options', from, to, '--'], { cwd: this.dir, env: this.env })).stdout;
     return out.split('\0').filter((p) => p && p.length <= 4096).slice(0, 100_000);
-  }
-
-  /** simple-git for read-only queries of the cache; a fixed minimal environment (no agent variables). */
-  private simple() {
-    return simpleGit({ baseDir: this.dir }).env({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, LANG: 'C' });
   }
 }

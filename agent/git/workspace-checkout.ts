@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import type { RunAs } from '../executors/types';
 import { copyInAs, removeAs } from './as-build-user';
 import type { RepoCache } from './cache';
-import { GitAborted, git, gitOk, runCommand, type GitRun } from './run-git';
+import { GitAborted, git, gitOk, runCommand, type GitRun } from '../../shared/node/git/run';
 import { hardenRepo } from './workspace-reuse';
 export interface WorkspaceCheckout {
   cache: RepoCache;

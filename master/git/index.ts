@@ -21,10 +21,11 @@ import { localRepoRefusal } from './local-repos';
 import { lsRemote } from './ls-remote';
 import { RepoCache } from './repo-cache';
 
-export { GitError } from './run-git';
+export { GitError } from '../../shared/node/git/run';
 export { lsRemote, parseLsRemote } from './ls-remote';
 export { RepoCache } from './repo-cache';
-export { gitAuth, maskSecrets } from './credentials';
+export { gitEnv } from '../../shared/node/git/env';
+export { maskSecrets } from '../../shared/node/git/run';
 
 export interface MasterGit {
   heads(job: JobRecord): Promise<Map<string, string>>;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
-import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
+import { gitEnv as checkoutGitEnv } from '../../shared/node/git/env';
 import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
 import { RecordLog } from '../../agent/record-log';
