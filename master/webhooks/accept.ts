@@ -1,5 +1,5 @@
 /**
- * createPushPipeline: the implementation of PushPipeline.accept (contract in pipeline.ts). Matching and
+ * createPushPipeline: the implementation of PushPipeline.receive and accept (contract in pipeline.ts). Matching and
  * filtering per job live in match.ts, path decisions that need git in path-checks.ts; this file owns the
  * transaction, dedup, secrets and trigger history (unverified deliveries: unverified.ts).
  */
@@ -39,7 +39,8 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
   const expire = db.prepare('DELETE FROM webhook_deliveries WHERE created_at < ?');
   const remember = db.prepare('INSERT OR IGNORE INTO webhook_deliveries (key, created_at) VALUES (?, ?)');
 
-  function record(e: Pick<PushEvent, 'provider' | 'event' | 'deliveryId' | 'ref' | 'sha'>, repo: string | null, jobId: number | null,
+  /** One row of a job's trigger history (only ever for a job whose secret verified the delivery, or its poll). */
+  function record(e: Pick<PushEvent, 'provider' | 'event' | 'deliveryId' | 'ref' | 'sha'>, repo: string | null, jobId: number,
     outcome: TriggerEventInfo['outcome'], reason: string, buildId: number | null, now: number): number {
     return Number(insertEvent.run(jobId, e.provider, e.event, e.deliveryId ?? null, repo, e.ref || null, e.sha || null, outcome, reason, buildId, now).lastInsertRowid);
   }
@@ -170,7 +171,6 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
     },
 
     settled: () => pathChecks.settled(),
-
 
     unverified(info, reason) {
       unverified.count([...repoKeys(info.repoUrls)][0] ?? '', info.provider, reason, Date.now());
