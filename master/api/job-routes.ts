@@ -4,7 +4,6 @@
  */
 import express, { type Router } from 'express';
 import { badRequest, notFound } from '../../shared/errors';
-import { parseJobYaml } from '../../shared/job';
 import { requireScope } from '../access';
 import { body, principal, strParam, type Platform } from './platform';
 
@@ -26,7 +25,7 @@ export function jobRoutes(pf: Platform): Router {
   });
   r.post('/jobs/validate', (req, res) => {
     requireScope(principal(req), 'read', 'validating jobs');
-    parseJobYaml(yamlOf(body(req)), 'job.yml');
+    pf.jobs.validate(yamlOf(body(req)));
     res.json({ ok: true });
   });
   r.post('/jobs', (req, res) => {

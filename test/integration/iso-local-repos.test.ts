@@ -140,6 +140,9 @@ stages:
         return (err as SlipwayError).message;
       };
       const outside = await refused(`file://${join(root, 'elsewhere', 'web.git')}`);
+      // Validation says the same as apply.
+      const validated = await other.api.validateJob(job('iso-x', 'team-x', `file://${join(root, 'elsewhere', 'web.git')}`)).catch((e: unknown) => e);
+      expect((validated as Error).message).toMatch(/SLIPWAY_ALLOW_LOCAL_REPOS/);
       expect(outside).toMatch(/iso-x/);
       expect(outside).toMatch(/repo\.url/);
       expect(outside).toMatch(/SLIPWAY_ALLOW_LOCAL_REPOS/);
