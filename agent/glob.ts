@@ -1,11 +1,12 @@
 /**
- * A small glob for artifact declarations (Node 20 has no fs.glob): `*` (within one path segment), `**`
- * (any number of directories), `?` (one character) and plain paths; a plain path naming a directory stands
- * for every file under it. Patterns are relative to the workspace and may not leave it: `..` and absolute
+ * Files matching artifact declarations (Node 20 has no fs.glob), with the glob of shared/node/glob.ts
+ * (picomatch): `*` (within one path segment), `**` (any number of directories), `?` (one character) and
+ * plain paths; a plain path naming a directory stands for every file under it. Patterns are relative to the workspace and may not leave it: `..` and absolute
  * paths are refused, symlinks are not followed out of the workspace, and only regular files match.
  */
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
+import { globMatcher, isGlob } from '../shared/node/glob';
 
 export interface MatchedFile {
   /** Workspace-relative POSIX path (the artifact's name). */
@@ -24,23 +25,7 @@ export function checkRelativePattern(pattern: string, what = 'artifact path'): s
 }
 
 export function hasWildcard(pattern: string): boolean {
-  return /[*?]/.test(pattern);
-}
-
-/** The RegExp a glob pattern stands for, matched against whole workspace-relative POSIX paths. */
-export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*' && pattern[i + 1] === '*') {
-      const slash = pattern[i + 2] === '/';
-      re += slash ? '(?:[^/]*/)*' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
+  return isGlob(pattern);
 }
 
 /** Files of root matching one pattern, sorted by path. A pattern that matches nothing returns []. */
@@ -76,9 +61,9 @@ export async function globFiles(root: string, pattern: string): Promise<MatchedF
     const segments = p.split('/');
     const firstWild = segments.findIndex(hasWildcard);
     const base = segments.slice(0, firstWild).join('/');
-    const re = globToRegExp(p);
+    const matches = globMatcher(p);
     const baseSt = await lstat(join(root, base || '.')).catch(() => null);
-    if (baseSt?.isDirectory()) await walk(base, async (rel) => (re.test(rel) ? addFile(rel) : undefined));
+    if (baseSt?.isDirectory()) await walk(base, async (rel) => (matches(rel) ? addFile(rel) : undefined));
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

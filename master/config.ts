@@ -21,6 +21,11 @@ export interface MasterOptions {
   tlsKey?: string;
   /** Password of the `admin` user created on first start (else SLIPWAY_ADMIN_PASSWORD, else random). */
   adminPassword?: string;
+  /**
+   * Directories under which jobs may use local repositories (repo.url an absolute path or file:// URL);
+   * else SLIPWAY_ALLOW_LOCAL_REPOS (':'-separated), else none: every local repository is refused.
+   */
+  allowLocalRepos?: string[] | string;
 }
 
 /** Raised for invalid configuration; the message names the variable or flag at fault. */
@@ -60,6 +65,11 @@ const envSchema = {
   SLIPWAY_KEEP_BUILDS: int(1).default(100),
   SLIPWAY_LOG_DAYS: int(1).default(30),
   SLIPWAY_LOGIN_MAX: int(1).default(10),
+  SLIPWAY_ALLOW_LOCAL_REPOS: z
+    .string()
+    .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
+    .pipe(z.array(z.string().refine((d) => d.startsWith('/'), 'every directory must be an absolute path')))
+    .default([]),
 } as const;
 
 type EnvKey = keyof typeof envSchema;
@@ -71,6 +81,7 @@ const flagFor: Partial<Record<EnvKey, { key: keyof MasterOptions; flag: string }
   SLIPWAY_HOST: { key: 'host', flag: '--host' },
   SLIPWAY_PORT: { key: 'port', flag: '--port' },
   SLIPWAY_JOBS_DIR: { key: 'jobsDir', flag: '--jobs-dir' },
+  SLIPWAY_ALLOW_LOCAL_REPOS: { key: 'allowLocalRepos', flag: '--allow-local-repos' },
 };
 
 /**
@@ -83,7 +94,8 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
   for (const key of Object.keys(envSchema) as EnvKey[]) {
     const flag = flagFor[key];
     const fromFlag = flag ? options[flag.key] : undefined;
-    const raw = fromFlag !== undefined ? String(fromFlag) : env[key] === '' ? undefined : env[key];
+    const flagText = Array.isArray(fromFlag) ? fromFlag.join(':') : fromFlag;
+    const raw = flagText !== undefined ? String(flagText) : env[key] === '' ? undefined : env[key];
     const parsed = envSchema[key].safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
     else {
@@ -120,6 +132,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     maxArtifactBytes: v.SLIPWAY_MAX_ARTIFACT_BYTES,
     retention: { builds: v.SLIPWAY_KEEP_BUILDS, logsDays: v.SLIPWAY_LOG_DAYS },
     loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
+    allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
   });
 }
 

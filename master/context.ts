@@ -51,6 +51,11 @@ export interface MasterConfig {
   maxArtifactBytes: number;
   retention: { builds: number; logsDays: number };
   loginRateLimit: { max: number; windowMs: number };
+  /**
+   * Directories (absolute) under which jobs may use local repositories; empty = none. The data dir is never
+   * allowed (master/git/local-repos.ts).
+   */
+  allowLocalRepos: readonly string[];
 }
 
 export interface JobRecord {

@@ -26,7 +26,7 @@ import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
 import { SecretStore } from './secrets/store';
 import { openDb, startCheckpointer } from './store/db';
-import { stopAllGit } from './git/run-git';
+import { stopAllGit } from '../shared/node/git/run';
 import type { Platform } from './api';
 import { createPushPipeline } from './webhooks/pipeline';
 import { webhookRoutes } from './webhooks/routes';
@@ -61,7 +61,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
     });
     const agentTokens = new AgentTokens(db);
-    const jobs = new JobsService(db, log.child({ part: 'jobs' }));
+    const jobs = new JobsService(db, log.child({ part: 'jobs' }), config);
     const secrets = new SecretStore(db, config.masterKey);
     const accessEvents = createAccessEvents(log.child({ part: 'access' }));
     const ctx: MasterContext = {

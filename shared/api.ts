@@ -196,7 +196,11 @@ export interface TriggerEventInfo {
   deliveryId: string | null;
   ref: string | null;
   sha: string | null;
-  /** 'pending': a path filter waiting for the master's git diff; the same event later reads 'queued' or 'ignored'. */
+  /**
+   * 'pending': a path filter waiting for the master's git diff; the same event later reads 'queued' or 'ignored'.
+   * 'rejected' is no longer recorded (a job's history holds only deliveries its own secret verified); kept
+   * for clients reading older masters.
+   */
   outcome: 'pending' | 'queued' | 'ignored' | 'rejected' | 'duplicate';
   reason: string;
   buildId: number | null;

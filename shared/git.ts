@@ -91,34 +91,6 @@ export function parseRef(ref: string): { branch?: string; tag?: string } {
   return {};
 }
 
-/**
- * Glob for branch, tag and path filters: `*` matches within one path segment, `**` across segments,
- * `?` one character. `release/*` matches release/1.2 but not release/1/2; `src/**` matches src/a/b.ts.
- */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === '*' && glob[i + 1] === '*') {
-      // `**/` also matches zero directories.
-      if (glob[i + 2] === '/') {
-        re += '(?:.*/)?';
-        i += 2;
-      } else {
-        re += '.*';
-        i += 1;
-      }
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-export function matchesAny(value: string, globs: string[]): boolean {
-  return globs.some((g) => globToRegExp(g).test(value));
-}
-
 /** "[ci skip]" or "[skip ci]" (any case) in a commit message. */
 export function hasSkipMarker(message: string | undefined): boolean {
   return !!message && /\[(ci skip|skip ci)\]/i.test(message);

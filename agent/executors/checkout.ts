@@ -12,9 +12,10 @@ import { realpath } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { normalizeRepoUrl, SHA_RE, unsafeRef, unsafeRepoUrl } from '../../shared/git';
 import type { Source } from '../../shared/protocol';
-import { RepoCache } from '../git/cache';
-import { gitEnv } from '../git/credentials';
-import { GitAborted } from '../git/run-git';
+import { isInsideDir, localRepoPath } from '../../shared/node/local-repos';
+import { RepoCache, uploadPackAs } from '../git/cache';
+import { gitEnv } from '../../shared/node/git/env';
+import { GitAborted } from '../../shared/node/git/run';
 import { checkoutIntoWorkspace } from '../git/workspace-checkout';
 import type { StepContext, StepExecutor, StepResult, StopReason } from './types';
 
@@ -66,6 +67,13 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
   if (typeof cfg === 'string') return fail(cfg);
   const unsafe = unsafeSource(src, ctx.secrets);
   if (unsafe) return fail(unsafe);
+  // A local repository is read by git with the rights of whoever runs it: never one in the agent's own work
+  // dir (its root-only cache of other jobs, other jobs' workspaces), and the others as the build user.
+  const localPath = localRepoPath(src.url);
+  if (localPath !== null && isInsideDir(localPath, ctx.workDir)) {
+    return fail(`source.url '${src.url}' is a local repository inside this agent's work dir (git caches and workspaces of other jobs): refused; point repo.url at a repository outside it`);
+  }
+  const uploadPack = localPath !== null && ctx.runAs ? uploadPackAs(ctx.runAs) : undefined;
   if (ctx.signal.aborted) {
     const r = ctx.signal.reason as StopReason;
     return { status: r.status, exitCode: null, error: r.message };
@@ -83,18 +91,18 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     );
     const cache = await RepoCache.open(ctx.workDir, src.cacheKey, g.env);
     const done = await cache.withLock(async () => {
-      const fetched = await cache.fetchExact({ url: src.url, sha: src.sha, ref: src.ref, depth }, run, (why) =>
+      const fetched = await cache.fetchExact({ url: src.url, sha: src.sha, ref: src.ref, depth, uploadPack }, run, (why) =>
         ctx.output.write(`the server refused to send commit ${src.sha.slice(0, 7)} by sha (${why}); fetching ${src.ref} instead\n`),
       );
       const fetchMs = Date.now() - t0;
       const info = await cache.commitInfo(src.sha);
       let changedFiles: string[] | undefined;
       if (!src.knowsChangedFiles && src.previousSha && src.previousSha !== src.sha) {
-        if (await cache.fetchOne(src.url, src.previousSha, run)) changedFiles = await cache.changedFiles(src.previousSha, src.sha);
+        if (await cache.fetchOne(src.url, src.previousSha, run, uploadPack)) changedFiles = await cache.changedFiles(src.previousSha, src.sha);
         else ctx.output.write(`previous build's commit ${src.previousSha.slice(0, 7)} could not be fetched: changed files unknown\n`);
       }
       await assertInside(ctx.workspace, target);
-      const ws = await checkoutIntoWorkspace({ cache, workspace: ctx.workspace, target, sha: src.sha, originUrl: src.url, submodules, runAs: ctx.runAs }, run);
+      const ws = await checkoutIntoWorkspace({ cache, workspace: ctx.workspace, target, sha: src.sha, originUrl: src.url, submodules, runAs: ctx.runAs, uploadPack }, run);
       await assertInside(ctx.workspace, target);
       return { fetched, fetchMs, info, changedFiles, ws };
     });
@@ -108,7 +116,11 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     ctx.recordCheckout({ sha: src.sha, author: info.author, message: info.message, ...(changedFiles ? { changedFiles } : {}) });
     return { status: 'success', exitCode: 0 };
   } catch (e) {
-    if (e instanceof GitAborted) return { status: e.reason.status, exitCode: null, error: e.reason.message };
+    if (e instanceof GitAborted) {
+      // The step's signal is only ever aborted with a StopReason.
+      const reason = e.reason as StopReason;
+      return { status: reason.status, exitCode: null, error: reason.message };
+    }
     // The step's error skips the log masker: never let a credential through, whatever git printed.
     const credential = src.credentials ? ctx.secrets[src.credentials] : undefined;
     const message = credential ? (e as Error).message.split(credential).join('***') : (e as Error).message;

@@ -12,7 +12,7 @@ import { chmod, lstat, open, rm, rmdir } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RunAs } from '../executors/types';
-import { GitError, runCommand } from './run-git';
+import { GitError, runCommand } from '../../shared/node/git/run';
 
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

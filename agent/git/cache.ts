@@ -7,8 +7,7 @@
  */
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
-import { git, gitOk, type GitRun } from './run-git';
+import { git, gitOk, type GitRun } from '../../shared/node/git/run';
 
 const locks = new Map<string, Promise<unknown>>();
 const STALE_LOCKS = ['shallow.lock', 'packed-refs.lock', 'config.lock', 'refs/slipway/last.lock', 'refs/slipway/ref.lock', 'refs/slipway/previous.lock'];
@@ -28,6 +27,23 @@ export interface FetchRequest {
   ref: string;
   /** 0 = whole history. */
   depth: number;
+  /**
+   * For a local repository: the upload-pack command that reads it (uploadPackAs: as the build user), so the
+   * repository is read with the build user's rights while the cache is written by the agent.
+   */
+  uploadPack?: string;
+}
+
+/**
+ * The `--upload-pack` command that serves a local repository to a fetch as `runAs` (setpriv, util-linux):
+ * git runs upload-pack itself for path and file:// URLs, so without this the agent (root) would read any
+ * repository on the host. safe.directory: the repository belongs to someone else; git drops GIT_CONFIG_*
+ * for local transports, so it is given on upload-pack's own command line. HOME: the agent's private git
+ * home is not readable by the build user.
+ */
+export function uploadPackAs(runAs: { uid: number; gid: number }): string {
+  if (!Number.isInteger(runAs.uid) || !Number.isInteger(runAs.gid)) throw new Error('build user ids must be integers');
+  return `setpriv --reuid=${runAs.uid} --regid=${runAs.gid} --clear-groups env HOME=/nonexistent git -c safe.directory='*' upload-pack`;
 }
 
 /** The ref that keeps the last fetched commit (and so its objects) alive in the cache. */
@@ -105,7 +121,7 @@ export class RepoCache {
       return { how: 'cached', objects: 0, warm };
     }
     const depthArgs = req.depth > 0 ? ['--depth', String(req.depth)] : (await this.isShallow()) ? ['--unshallow'] : [];
-    const base = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules'];
+    const base = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', ...(req.uploadPack ? ['--upload-pack', req.uploadPack] : [])];
     const bySha = await git([...base, ...depthArgs, '--end-of-options', req.url, `+${req.sha}:${KEEP_REF}`], r);
     if (bySha.code === 0 && (await this.has(req.sha, run))) {
       return { how: 'sha', objects: (await this.objectCount(run)) - before, warm };
@@ -124,10 +140,10 @@ export class RepoCache {
   }
 
   /** Fetches one more commit (depth 1) by sha, for diffs against the previous build; false when the server refuses. */
-  async fetchOne(url: string, sha: string, run: Omit<GitRun, 'cwd'>): Promise<boolean> {
+  async fetchOne(url: string, sha: string, run: Omit<GitRun, 'cwd'>, uploadPack?: string): Promise<boolean> {
     if (await this.has(sha, run)) return true;
     const r = await git(
-      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth', '1', '--end-of-options', url, `+${sha}:refs/slipway/previous`],
+      ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--depth', '1', ...(uploadPack ? ['--upload-pack', uploadPack] : []), '--end-of-options', url, `+${sha}:refs/slipway/previous`],
       { ...run, cwd: this.dir },
     );
     return r.code === 0 && (await this.has(sha, run));
@@ -139,19 +155,14 @@ export class RepoCache {
 
   /** Author ("Name <email>") and full message of a commit in the cache. */
   async commitInfo(sha: string): Promise<{ author: string; message: string }> {
-    const out = await this.simple().raw(['log', '-1', '--no-show-signature', '--format=%an <%ae>%x00%B', sha, '--']);
+    const out = (await gitOk('reading the commit', ['log', '-1', '--no-show-signature', '--format=%an <%ae>%x00%B', '--end-of-options', sha, '--'], { cwd: this.dir, env: this.env })).stdout;
     const nul = out.indexOf('\0');
     return { author: out.slice(0, nul).slice(0, 512), message: out.slice(nul + 1).replace(/\n+$/, '').slice(0, 65536) };
   }
 
   /** Paths that differ between two commits present in the cache (both trees are there even when shallow). */
   async changedFiles(from: string, to: string): Promise<string[]> {
-    const out = await this.simple().raw(['diff', '--name-only', '--no-renames', '-z', from, to, '--']);
+    const out = (await gitOk('listing changed files', ['diff', '--name-only', '--no-renames', '-z', '--end-of-options', from, to, '--'], { cwd: this.dir, env: this.env })).stdout;
     return out.split('\0').filter((p) => p && p.length <= 4096).slice(0, 100_000);
-  }
-
-  /** simple-git for read-only queries of the cache; a fixed minimal environment (no agent variables). */
-  private simple() {
-    return simpleGit({ baseDir: this.dir }).env({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, LANG: 'C' });
   }
 }

@@ -12,12 +12,13 @@
  * a planted symlink cannot make root write elsewhere; only pack-objects (reads the cache) and submodules
  * (need the credentials) run as the agent.
  */
-import { lchown, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { RunAs } from '../executors/types';
 import { copyInAs, removeAs } from './as-build-user';
 import type { RepoCache } from './cache';
-import { GitAborted, git, gitOk, runCommand, type GitRun } from './run-git';
+import { GitAborted, git, gitOk, runCommand, type GitRun } from '../../shared/node/git/run';
 import { hardenRepo } from './workspace-reuse';
 export interface WorkspaceCheckout {
   cache: RepoCache;
@@ -30,6 +31,11 @@ export interface WorkspaceCheckout {
   originUrl: string;
   submodules: boolean;
   runAs?: RunAs;
+  /**
+   * Set for a local repository (cache.ts uploadPackAs): its submodules are then updated as the build user,
+   * since git would clone local ones with the agent's rights otherwise.
+   */
+  uploadPack?: string;
 }
 
 /** The URL without user:password@, for .git/config on disk. */
@@ -138,6 +144,23 @@ async function recordOrigin(co: WorkspaceCheckout, asUser: GitRun): Promise<void
 
 async function updateSubmodules(co: WorkspaceCheckout, run: Omit<GitRun, 'cwd'>): Promise<void> {
   if (!co.submodules) return;
+  if (co.uploadPack && co.runAs) {
+    // Submodules of a local repository may be local too, and git clones them with its own rights: run the
+    // whole update as the build user (its workspace already), so it reads only what that user may read.
+    // SSH submodules of a local repository then fail: the key and known_hosts stay root-only.
+    // The submodules' repositories belong to someone else (safe.directory), and git drops GIT_CONFIG_* for
+    // the upload-pack of a local transport: only a global config file reaches it.
+    const cfgDir = await mkdtemp(join(tmpdir(), 'slipway-subcfg-'));
+    try {
+      await chmod(cfgDir, 0o755);
+      await writeFile(join(cfgDir, 'gitconfig'), '[safe]\n\tdirectory = *\n', { mode: 0o644 });
+      const env = { ...run.env, HOME: co.target, GIT_CONFIG_GLOBAL: join(cfgDir, 'gitconfig') };
+      await gitOk('updating submodules', ['submodule', '--quiet', 'update', '--init', '--recursive', '--force'], { ...run, env, cwd: co.target, runAs: co.runAs });
+    } finally {
+      await rm(cfgDir, { recursive: true, force: true });
+    }
+    return;
+  }
   await gitOk('updating submodules', ['submodule', '--quiet', 'update', '--init', '--recursive', '--force'], { ...run, cwd: co.target });
   if (co.runAs) await chownTree(co.target, co.runAs);
 }

@@ -14,8 +14,8 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { RunAs } from '../executors/types';
 import { removeAs } from './as-build-user';
-import { gitEnv } from './credentials';
-import { GitAborted, gitOk, type GitRun } from './run-git';
+import { gitEnv } from '../../shared/node/git/env';
+import { GitAborted, gitOk, type GitRun } from '../../shared/node/git/run';
 
 /** What stays of a reused .git; the rest (hooks, config, info, modules, logs, locks...) is the previous build's. */
 const KEEP_IN_GIT = new Set(['HEAD', 'objects', 'refs', 'packed-refs', 'index', 'shallow']);

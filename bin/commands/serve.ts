@@ -77,6 +77,11 @@ export function registerMasterCommands(program: Command): void {
     .option('--jobs-dir <dir>', 'directory whose *.yml job files are applied at start')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS and WSS')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option(
+      '--allow-local-repos <dir>',
+      'jobs may use local repositories (path or file:// repo.url) under this directory; repeatable (default $SLIPWAY_ALLOW_LOCAL_REPOS, else none)',
+      (dir: string, prev?: string[]) => [...(prev ?? []), dir],
+    )
     .action(async (flags: MasterStartFlags) => {
       if (!!flags.tlsCert !== !!flags.tlsKey) throw badRequest('--tls-cert and --tls-key go together');
       keepRunningWhenOutputCloses();

@@ -4,7 +4,6 @@
  */
 import express, { type Router } from 'express';
 import { badRequest, notFound } from '../../shared/errors';
-import { parseJobYaml } from '../../shared/job';
 import { body, principal, strParam, type Platform } from './platform';
 import { allow } from '../route-access';
 
@@ -25,7 +24,7 @@ export function jobRoutes(pf: Platform): Router {
     res.json(pf.jobs.visible(access.visibleTeamIds(p)).map((j) => pf.jobs.info(j)));
   });
   r.post('/jobs/validate', allow({ kind: 'user', scope: 'read' }), (req, res) => {
-    parseJobYaml(yamlOf(body(req)), 'job.yml');
+    pf.jobs.validate(yamlOf(body(req)));
     res.json({ ok: true });
   });
   r.post('/jobs', allow({ kind: 'team', action: 'edit' }), (req, res) => {

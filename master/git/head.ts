@@ -5,7 +5,7 @@
 import { SlipwayError } from '../../shared/errors';
 import type { JobRecord } from '../context';
 import type { MasterGit } from './index';
-import { GitError } from './run-git';
+import { GitError } from '../../shared/node/git/run';
 
 /**
  * {ref, sha} of `branch` now. Throws invalid_request when the branch does not exist (naming it) and

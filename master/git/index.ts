@@ -9,20 +9,23 @@
  *   await git.resolveHead(job, 'main')                 // {ref: 'refs/heads/main', sha} of the branch now
  *   await git.changedFiles(job, {ref, sha, before})    // string[], or null = unknown (treat as "all changed")
  *
- * Everything throws SlipwayError invalid_request for a job without a repo, unsafe URLs or refs, and
+ * Everything throws SlipwayError invalid_request for a job without a repo, unsafe URLs or refs, a local
+ * repository this master does not allow (local-repos.ts: SLIPWAY_ALLOW_LOCAL_REPOS), and
  * GitError (stderr with credentials masked) when git or the remote fails.
  */
 import { join } from 'node:path';
 import { badRequest, notFound } from '../../shared/errors';
 import { assertSafeRef, ZERO_SHA_RE } from '../../shared/git';
 import type { JobRecord, MasterContext } from '../context';
+import { localRepoRefusal } from './local-repos';
 import { lsRemote } from './ls-remote';
 import { RepoCache } from './repo-cache';
 
-export { GitError } from './run-git';
+export { GitError } from '../../shared/node/git/run';
 export { lsRemote, parseLsRemote } from './ls-remote';
 export { RepoCache } from './repo-cache';
-export { gitAuth, maskSecrets } from './credentials';
+export { gitEnv } from '../../shared/node/git/env';
+export { maskSecrets } from '../../shared/node/git/run';
 
 export interface MasterGit {
   heads(job: JobRecord): Promise<Map<string, string>>;
@@ -45,6 +48,9 @@ export function createMasterGit(ctx: MasterContext): MasterGit {
   function repoOf(job: JobRecord) {
     const repo = job.config.repo;
     if (!repo) throw badRequest(`job '${job.name}' has no repo`);
+    // The job was checked when saved; the operator may have narrowed SLIPWAY_ALLOW_LOCAL_REPOS since.
+    const refused = localRepoRefusal(repo.url, ctx.config, job.name);
+    if (refused) throw badRequest(refused);
     return repo;
   }
 
@@ -58,7 +64,7 @@ export function createMasterGit(ctx: MasterContext): MasterGit {
   }
 
   const git: MasterGit = {
-    heads(job) {
+    async heads(job) {
       const repo = repoOf(job);
       return lsRemote(repo.url, { credential: credentialOf(job), knownHosts: repo.knownHosts });
     },

@@ -4,8 +4,8 @@
  * out commits. The URL is refused first when it could inject options or transports (shared/git).
  */
 import { assertSafeRepoUrl } from '../../shared/git';
-import { gitAuth } from './credentials';
-import { runGit } from './run-git';
+import { gitEnv } from '../../shared/node/git/env';
+import { runGit } from './repo-cache';
 
 export interface LsRemoteOptions {
   /** Team secret value: HTTP token or SSH private key. */
@@ -17,13 +17,13 @@ export interface LsRemoteOptions {
 
 export async function lsRemote(url: string, opts: LsRemoteOptions = {}): Promise<Map<string, string>> {
   assertSafeRepoUrl(url);
-  const auth = gitAuth(url, opts.credential, { knownHosts: opts.knownHosts });
+  const g = await gitEnv({ url, credential: opts.credential, knownHosts: opts.knownHosts });
   try {
     // `--` ends the options: the URL is never read as one even if the check above were bypassed.
-    const out = await runGit(['ls-remote', '--heads', '--tags', '--', url], { env: auth.env, secrets: auth.secrets, timeoutMs: opts.timeoutMs });
+    const out = await runGit(['ls-remote', '--heads', '--tags', '--', url], g, { timeoutMs: opts.timeoutMs ?? 60_000 });
     return parseLsRemote(out);
   } finally {
-    auth.cleanup();
+    await g.cleanup();
   }
 }
 

@@ -9,8 +9,21 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertSafeRef, assertSafeRepoUrl, normalizeRepoUrl, SHA_RE, ZERO_SHA_RE } from '../../shared/git';
 import { badRequest } from '../../shared/errors';
-import { gitAuth, type GitAuth } from './credentials';
-import { runGit } from './run-git';
+import { gitEnv, type GitEnv } from '../../shared/node/git/env';
+import { git, GitError, gitOk, type GitRun } from '../../shared/node/git/run';
+
+/**
+ * Git of the master's caches: the shared runner, bounded in time (a remote that does not answer must not
+ * keep a diff forever); errors on one line (they end up in one-line trigger reasons and logs).
+ */
+export async function runGit(args: string[], auth: Pick<GitEnv, 'env' | 'secrets'>, opts: Pick<GitRun, 'cwd' | 'timeoutMs'> = {}): Promise<string> {
+  try {
+    return (await gitOk(`git ${args[0]}`, args, { env: auth.env, secrets: auth.secrets, timeoutMs: 60_000, ...opts })).stdout;
+  } catch (e) {
+    if (e instanceof GitError) throw new GitError(e.message.replace(/\s*\n\s*/g, ' | '), e.output);
+    throw e;
+  }
+}
 
 export interface DiffRequest {
   url: string;
@@ -53,50 +66,45 @@ export class RepoCache {
     if (!base) return Promise.resolve(null);
     const dir = this.dirFor(req.url);
     return this.serialised(dir, async () => {
-      const auth = gitAuth(req.url, req.credential, { knownHosts: req.knownHosts });
+      const auth = await gitEnv({ url: req.url, credential: req.credential, knownHosts: req.knownHosts });
       try {
         await this.ensureRepo(dir, auth);
         await this.fetch(dir, auth, req, [req.sha, base]);
         if (!(await this.hasCommit(dir, auth, base))) return null;
-        const out = await runGit(['diff', '--name-only', '--no-renames', '-z', base, req.sha, '--'], { cwd: dir, env: auth.env, secrets: auth.secrets });
+        const out = await runGit(['diff', '--name-only', '--no-renames', '-z', base, req.sha, '--'], auth, { cwd: dir });
         return out.split('\0').filter(Boolean);
       } finally {
-        auth.cleanup();
+        await auth.cleanup();
       }
     });
   }
 
-  private async ensureRepo(dir: string, auth: GitAuth): Promise<void> {
+  private async ensureRepo(dir: string, auth: GitEnv): Promise<void> {
     if (existsSync(join(dir, 'HEAD'))) return;
     mkdirSync(dir, { recursive: true });
-    await runGit(['init', '--bare', '--quiet', dir], { env: auth.env, secrets: auth.secrets });
+    await runGit(['init', '--bare', '--quiet', dir], auth);
   }
 
   /**
    * Fetches the commits by sha (GitHub, GitLab and git >= 2.x over protocol v2 allow it); when the server
    * refuses, fetches the ref instead, which brings the head and, usually, the base.
    */
-  private async fetch(dir: string, auth: GitAuth, req: DiffRequest, shas: string[]): Promise<void> {
+  private async fetch(dir: string, auth: GitEnv, req: DiffRequest, shas: string[]): Promise<void> {
     const missing: string[] = [];
     for (const s of shas) if (!(await this.hasCommit(dir, auth, s))) missing.push(s);
     if (!missing.length) return;
-    const opts = { cwd: dir, env: auth.env, secrets: auth.secrets, timeoutMs: 120_000 };
+    const opts = { cwd: dir, timeoutMs: 120_000 };
     try {
-      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', req.url, ...missing], opts);
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', req.url, ...missing], auth, opts);
     } catch {
       const local = `refs/slipway/${req.ref.replace(/^refs\//, '')}`;
-      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', req.url, `+${req.ref}:${local}`], opts);
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', req.url, `+${req.ref}:${local}`], auth, opts);
       if (!(await this.hasCommit(dir, auth, req.sha))) throw badRequest(`commit ${req.sha} is not on ${req.ref} of ${normalizeRepoUrl(req.url)}`);
     }
   }
 
-  private async hasCommit(dir: string, auth: GitAuth, sha: string): Promise<boolean> {
-    try {
-      await runGit(['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, env: auth.env, secrets: auth.secrets });
-      return true;
-    } catch {
-      return false;
-    }
+  private async hasCommit(dir: string, auth: GitEnv, sha: string): Promise<boolean> {
+    return (await git(['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, env: auth.env, secrets: auth.secrets, timeoutMs: 60_000 })).code === 0;
   }
 
   private serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {

@@ -8,9 +8,10 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, notFound } from '../../shared/errors';
-import { parseJobYaml } from '../../shared/job';
+import { parseJobYaml, type JobConfig } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import type { Db } from '../store/db';
+import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
 import { ensureTeam, getTeam } from '../store/teams';
 
 interface JobRow {
@@ -34,6 +35,8 @@ export class JobsService implements Jobs {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    /** Where local repositories may live (master/git/local-repos.ts); checked on every save and apply. */
+    private readonly localRepos: LocalRepoPolicy,
   ) {
     for (const row of db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id').all() as JobRow[]) this.cacheRow(row);
   }
@@ -58,13 +61,20 @@ export class JobsService implements Jobs {
     return [...this.cache.values()].filter((j) => teams.has(j.teamId)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
+  validate(yaml: string, file = 'job.yml'): JobConfig {
+    const config = parseJobYaml(yaml, file);
+    if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file);
+    return config;
+  }
+
   /**
    * API create or update. Throws invalid_job (with issues) for bad YAML, not_found/forbidden from the team
    * checks (edit role in the job's current team and in the team named by the YAML), conflict for a job
    * managed by a file.
    */
   saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
-    const config = parseJobYaml(yaml, 'job.yml');
+    const config = this.validate(yaml);
     const existing = this.byName(config.name);
     if (existing) {
       access.check(p, existing.teamId, 'edit', `job '${existing.name}'`);
@@ -100,7 +110,7 @@ export class JobsService implements Jobs {
    * must bootstrap an empty master), takes over an API job of the same name. Throws invalid_job.
    */
   applyFile(label: string, yaml: string): { job: JobRecord; result: ApplyResult } {
-    const config = parseJobYaml(yaml, label);
+    const config = this.validate(yaml, label);
     const existing = this.byName(config.name);
     if (existing?.source === 'api') this.log.warn({ job: config.name, file: label }, 'job file takes over a job created through the API');
     if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)

@@ -246,4 +246,22 @@ export const migrations: string[] = [
   -- A disabled user keeps their rows but cannot log in; their sessions and tokens stop working at once.
   ALTER TABLE users ADD COLUMN disabled_at INTEGER;
   `,
+  /* 6: trigger history per job holds only deliveries its own secret verified (master/webhooks/accept.ts) */ `
+  -- Deliveries no job's secret verified (wrong or missing secret, no job watching, unhandled events):
+  -- counted per normalised repository for admins, never per job. Bounded by master/webhooks/unverified.ts.
+  CREATE TABLE unverified_deliveries (
+    repo TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    last_provider TEXT NOT NULL,
+    last_reason TEXT NOT NULL
+  );
+  CREATE INDEX unverified_deliveries_last ON unverified_deliveries(last_at);
+  -- Such deliveries were rows of trigger_events: with job_id NULL, or 'rejected' in the history of every
+  -- job watching the repository (another team's pushes in a job's history). They go; dedup keys are now
+  -- per job, so the old global ones are of no use.
+  DELETE FROM trigger_events WHERE job_id IS NULL OR outcome = 'rejected';
+  DELETE FROM webhook_deliveries;
+  `,
 ];

@@ -16,7 +16,8 @@
  *    new baseline.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import { matchesAny, parseRef } from '../../shared/git';
+import { parseRef } from '../../shared/git';
+import { matchesAny } from '../../shared/node/glob';
 import type { WebhookResult } from '../../shared/api';
 import type { JobRecord, MasterContext } from '../context';
 import type { MasterGit } from '../git';

@@ -6,6 +6,11 @@
 import { badRequest } from '../../shared/errors';
 import { arr, checkRefAndSha, need, str, type Json, type ParsedDelivery } from './payload';
 
+/** The repository of a delivery: all the route reads of the body before a job's secret verified it. */
+export function genericRepoUrls(body: Json): string[] {
+  return typeof body.repository === 'string' && body.repository ? [body.repository] : [];
+}
+
 export function parseGeneric(body: Json): ParsedDelivery {
   const repository = need(body.repository, 'repository', 'generic');
   const ref = need(body.ref, 'ref', 'generic');

@@ -22,6 +22,17 @@ function repoUrls(repo: Json): unknown[] {
   return [repo.clone_url, repo.ssh_url, repo.html_url, repo.git_url];
 }
 
+/**
+ * The repository URLs of a delivery and nothing else: all the route reads of the body before a job's
+ * secret verified it (the secret to try depends on the jobs watching the repository).
+ */
+export function githubLikeRepoUrls(body: Json): string[] {
+  return urls(...repoUrls(obj(obj(obj(body.pull_request).base).repo)), ...repoUrls(obj(body.repository)));
+}
+
+/** Events this parser builds from or acknowledges; any other is answered 'not handled' without reading the body. */
+export const GITHUB_LIKE_EVENTS = new Set(['push', 'pull_request', 'ping']);
+
 function push(provider: 'github' | 'gitea', name: string, body: Json): ParsedDelivery {
   const ref = need(body.ref, 'ref', name);
   const after = need(body.after, 'after', name);

@@ -7,6 +7,20 @@
 import { ZERO_SHA_RE } from '../../shared/git';
 import { arr, changedFilesOf, checkRefAndSha, need, obj, str, urls, type Json, type ParsedDelivery } from './payload';
 
+/**
+ * The repository URLs of a delivery and nothing else: all the route reads of the body before a job's
+ * secret verified it.
+ */
+export function gitlabRepoUrls(body: Json): string[] {
+  const repo = obj(body.repository);
+  const project = obj(body.project);
+  const target = obj(obj(body.object_attributes).target);
+  return urls(repo.git_http_url, repo.git_ssh_url, repo.homepage, repo.url, project.git_http_url, project.git_ssh_url, project.web_url, target.git_http_url, target.git_ssh_url, target.web_url);
+}
+
+/** Events this parser builds from; any other is answered 'not handled' without reading the body. */
+export const GITLAB_EVENTS = new Set(['Push Hook', 'Tag Push Hook', 'Merge Request Hook']);
+
 /** Merge request actions that bring new code to build. */
 const MR_BUILD_ACTIONS = new Set(['open', 'reopen', 'update']);
 

@@ -4,7 +4,8 @@
  * the secret were already checked by the pipeline.
  */
 import type { CommitInfo } from '../../shared/api';
-import { hasSkipMarker, matchesAny, parseRef } from '../../shared/git';
+import { hasSkipMarker, parseRef } from '../../shared/git';
+import { matchesAny } from '../../shared/node/glob';
 import type { JobConfig } from '../../shared/job';
 import { resolveParams, type NewBuild } from '../engine/builds/create-build';
 import type { JobRecord } from '../context';

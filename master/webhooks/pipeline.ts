@@ -3,12 +3,15 @@
  * Gitea, generic) and by the poller (MASTER-POLL, provider 'poll'). Providers only parse and authenticate
  * a delivery into a PushEvent; everything else happens here, in ONE synchronous SQLite transaction:
  *
- *   dedup (webhook_deliveries: the delivery id, or (repository, ref, sha) without one; kept a day)
- *   -> candidate jobs (enabled, repo.url equal after normalizeRepoUrl to any URL of the event; e.keyJobId)
- *   -> secret check per job (the team secret named job.repo.webhookSecret, via e.verify; constant time)
+ *   candidate jobs (enabled, repo.url equal after normalizeRepoUrl to any URL of the event; e.jobId)
+ *   -> secret check per job (the team secret named job.repo.webhookSecret, via e.verify; constant time);
+ *      none verifies -> counted in unverified_deliveries per repository (admins only), nothing else kept
+ *   -> the full parse of the delivery (receive: only now, for a webhook)
+ *   -> dedup per verified job (webhook_deliveries, kept a day): one build per (job, ref, sha), and per
+ *      (job, provider, delivery id) — another team's delivery never makes this job's a duplicate
  *   -> filters (deleted branch, skip marker, triggers.push branches/tags/paths, triggers.requests branches)
  *   -> createBuild per matching job ('waiting' for fork requests), or a pending path check (below)
- *   -> trigger_events rows (one per candidate job, or one with job_id NULL for the delivery as a whole).
+ *   -> trigger_events rows, one per verified job: a job's history holds only what its own secret verified.
  *
  * Nothing touches git or the network before the answer. A branch push from a webhook that does not list
  * its changed files (generic without files, GitLab pushes over 20 commits, new branches, GitHub pushes over
@@ -16,10 +19,11 @@
  * by path-checks.ts (git diff on the master's cache; unreachable repository -> built anyway, reason kept).
  * Polls list their files themselves; tag pushes and requests ignore unknown files (they build).
  *
- * accept() throws SlipwayError 'unauthenticated' (HTTP 401) when jobs watch the repository but the
- * delivery carries none of their secrets; nothing is queued then (a 'rejected' trigger_events row is kept).
+ * receive() and accept() throw SlipwayError 'unauthenticated' (HTTP 401) when jobs watch the repository
+ * but the delivery carries none of their secrets; nothing is queued and no job's history changes then.
  */
 import type { RequestInfo, WebhookResult } from '../../shared/api';
+import type { ParsedDelivery } from './payload';
 import type { MasterContext } from '../context';
 import type { NewBuild } from '../engine/builds/create-build';
 
@@ -27,7 +31,7 @@ export interface PushEvent {
   provider: 'gitlab' | 'github' | 'gitea' | 'generic' | 'poll';
   /** 'push' | 'tag_push' | 'merge_request' | 'pull_request' */
   event: string;
-  /** The provider's delivery id (X-Gitlab-Event-UUID, X-GitHub-Delivery, X-Gitea-Delivery, GenericPush.deliveryId). */
+  /** The provider's delivery id, stable across retries (Idempotency-Key or X-Gitlab-Event-UUID, X-GitHub-Delivery, X-Gitea-Delivery, GenericPush.deliveryId). */
   deliveryId?: string;
   /** Every URL the payload gives for the repository (http and ssh forms); matched after normalizeRepoUrl. */
   repoUrls: string[];
@@ -51,6 +55,17 @@ export interface PushEvent {
   verify(secret: string): boolean;
 }
 
+/** A webhook delivery before its secret is checked: only what finding the jobs and verifying needs. */
+export interface Delivery {
+  provider: Exclude<PushEvent['provider'], 'poll'>;
+  deliveryId?: string;
+  /** The repository URLs the body names (read without parsing the rest). */
+  repoUrls: string[];
+  verify(secret: string): boolean;
+  /** The full parse; called only once a job's secret verified the delivery. Throws invalid_request (400). */
+  parse(): ParsedDelivery;
+}
+
 /** A build created by the pipeline. */
 export interface CreatedBuild {
   buildId: number;
@@ -67,7 +82,9 @@ export interface EnginePort {
 }
 
 export interface PushPipeline {
-  /** Validates, matches and queues in one transaction; see the file header. Throws 'unauthenticated' (401). */
+  /** A webhook delivery: finds the jobs, checks their secrets, then parses and accepts. Throws 'unauthenticated' (401). */
+  receive(d: Delivery): WebhookResult;
+  /** Validates, matches and queues an already parsed event in one transaction; see the file header. Throws 'unauthenticated' (401). */
   accept(e: PushEvent): WebhookResult;
   /**
    * Schedules the path checks a previous run of the master left pending. Called once at start (webhookRoutes
@@ -76,8 +93,8 @@ export interface PushPipeline {
   resumePending(): void;
   /** Resolves once no path check is scheduled or running (tests; a clean shutdown may await it). */
   settled(): Promise<void>;
-  /** Records a delivery that is not a push at all (unknown event, ping) as ignored, job NULL; answers 202 with the reason. */
-  ignoreDelivery(info: { provider: PushEvent['provider']; event: string; deliveryId?: string; ref?: string; sha?: string }, reason: string): WebhookResult;
+  /** Counts a delivery no job verified (an unhandled event) for its repository; answers 202 with the reason. */
+  unverified(info: { provider: PushEvent['provider']; repoUrls: string[] }, reason: string): WebhookResult;
 }
 
 export { createPushPipeline, type PushPipelineOptions } from './accept';

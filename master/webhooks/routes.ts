@@ -3,10 +3,15 @@
  * own credential). Bodies are read raw (express.raw) so HMAC signatures are computed over the exact bytes
  * sent; over WEBHOOK_BODY_LIMIT the answer is 413 before any parsing.
  *
- *   POST /gitlab   X-Gitlab-Event, X-Gitlab-Token, X-Gitlab-Event-UUID
+ *   POST /gitlab   X-Gitlab-Event, X-Gitlab-Token, Idempotency-Key (else X-Gitlab-Event-UUID)
  *   POST /github   X-GitHub-Event, X-Hub-Signature-256, X-GitHub-Delivery
  *   POST /gitea    X-Gitea-Event, X-Gitea-Signature, X-Gitea-Delivery
  *   POST /generic  GenericPush JSON, Authorization: Bearer <secret>
+ *
+ * Before a job's secret verified a delivery, only its JSON and repository URLs are read (to find the jobs
+ * whose secrets to try) and its event header (an event no parser handles is answered 'not handled'); the
+ * push itself is parsed after (PushPipeline.receive). The delivery id is the header the provider keeps
+ * stable across retries and redeliveries.
  *
  * Answers 202 WebhookResult (builds already queued: the pipeline works synchronously and touches no git;
  * path filters that need a git diff are listed as `pending` and decided afterwards), 401 when jobs watch the
@@ -16,62 +21,103 @@
  * left pending (PushPipeline.resumePending).
  */
 import express, { Router, type Request, type Response } from 'express';
-import { parseGeneric } from './generic';
-import { parseGitlab } from './gitlab';
-import { parseGithubLike } from './github';
-import { parseJsonBody, type ParsedDelivery } from './payload';
-import type { PushEvent, PushPipeline } from './pipeline';
+import { genericRepoUrls, parseGeneric } from './generic';
+import { GITLAB_EVENTS, gitlabRepoUrls, parseGitlab } from './gitlab';
+import { GITHUB_LIKE_EVENTS, githubLikeRepoUrls, parseGithubLike } from './github';
+import { parseJsonBody, str, type Json, type ParsedDelivery } from './payload';
+import type { Delivery, PushPipeline } from './pipeline';
 import { verifyGiteaSignature, verifyGithubSignature, verifyToken } from './signature';
 
 /** GitHub caps payloads at 25 MB, but a push worth building is far smaller; GitLab sends at most 20 commits. */
 export const WEBHOOK_BODY_LIMIT = 5 * 1024 * 1024;
 const MAX_DELIVERY_ID = 200;
 
-type Verify = (body: Buffer, req: Request) => (secret: string) => boolean;
+interface ProviderRoute {
+  provider: Delivery['provider'];
+  /** Name in error messages. */
+  label: string;
+  /** The event header (null: the provider has none, every delivery is a push). */
+  eventHeader: string | null;
+  /** Event header values the parser handles (ignored when eventHeader is null). */
+  events?: Set<string>;
+  /** Delivery id headers, the one the provider keeps stable across retries first. */
+  idHeaders: string[];
+  repoUrls(body: Json): string[];
+  parse(event: string | undefined, body: Json): ParsedDelivery;
+  verify(raw: Buffer, req: Request): (secret: string) => boolean;
+}
+
+const PROVIDERS: ProviderRoute[] = [
+  {
+    provider: 'gitlab',
+    label: 'GitLab',
+    eventHeader: 'X-Gitlab-Event',
+    events: GITLAB_EVENTS,
+    // Idempotency-Key stays the same when GitLab retries a delivery; the event UUID is per hook execution.
+    idHeaders: ['Idempotency-Key', 'X-Gitlab-Event-UUID'],
+    repoUrls: gitlabRepoUrls,
+    parse: parseGitlab,
+    verify: (_raw, req) => (secret) => verifyToken(req.get('X-Gitlab-Token'), secret),
+  },
+  {
+    provider: 'github',
+    label: 'GitHub',
+    eventHeader: 'X-GitHub-Event',
+    events: GITHUB_LIKE_EVENTS,
+    idHeaders: ['X-GitHub-Delivery'],
+    repoUrls: githubLikeRepoUrls,
+    parse: (event, body) => parseGithubLike('github', event, body),
+    verify: (raw, req) => (secret) => verifyGithubSignature(req.get('X-Hub-Signature-256'), raw, secret),
+  },
+  {
+    provider: 'gitea',
+    label: 'Gitea',
+    eventHeader: 'X-Gitea-Event',
+    events: GITHUB_LIKE_EVENTS,
+    idHeaders: ['X-Gitea-Delivery'],
+    repoUrls: githubLikeRepoUrls,
+    parse: (event, body) => parseGithubLike('gitea', event, body),
+    verify: (raw, req) => (secret) => verifyGiteaSignature(req.get('X-Gitea-Signature'), raw, secret),
+  },
+  {
+    provider: 'generic',
+    label: 'generic',
+    eventHeader: null,
+    idHeaders: [],
+    repoUrls: genericRepoUrls,
+    parse: (_event, body) => parseGeneric(body),
+    verify: (_raw, req) => (secret) => verifyToken(bearer(req), secret),
+  },
+];
 
 export function webhookRoutes(pipeline: PushPipeline): Router {
   const router = Router();
   const raw = express.raw({ type: () => true, limit: WEBHOOK_BODY_LIMIT });
   pipeline.resumePending();
 
-  function handle(provider: PushEvent['provider'], parse: (body: Buffer, req: Request) => ParsedDelivery, deliveryHeader: string | null, verify: Verify) {
-    return (req: Request, res: Response) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const parsed = parse(body, req);
-      const headerId = deliveryHeader ? req.get(deliveryHeader) : undefined;
-      const deliveryId = (headerId ?? (parsed.kind === 'event' ? parsed.event.deliveryId : undefined))?.slice(0, MAX_DELIVERY_ID);
-      if (parsed.kind === 'ignore') {
-        res.status(202).json(pipeline.ignoreDelivery({ provider, event: parsed.event, deliveryId, ref: parsed.ref, sha: parsed.sha }, parsed.reason));
+  for (const p of PROVIDERS) {
+    router.post(`/${p.provider}`, raw, (req: Request, res: Response) => {
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const event = p.eventHeader ? req.get(p.eventHeader) : undefined;
+      const headerId = p.idHeaders.map((h) => req.get(h)).find((v) => !!v);
+      if (p.eventHeader && (!event || !p.events!.has(event))) {
+        // Nothing to build whatever the body says: not read at all, and not verified either.
+        const reason = `${p.label} event '${event ?? `(no ${p.eventHeader} header)`}' is not handled`;
+        res.status(202).json(pipeline.unverified({ provider: p.provider, repoUrls: [] }, reason));
         return;
       }
-      const result = pipeline.accept({ ...parsed.event, deliveryId, verify: verify(body, req) });
+      const json = parseJsonBody(rawBody, p.label);
+      const deliveryId = (headerId ?? (p.provider === 'generic' ? str(json.deliveryId) : undefined))?.slice(0, MAX_DELIVERY_ID);
+      const result = pipeline.receive({
+        provider: p.provider,
+        deliveryId,
+        repoUrls: p.repoUrls(json),
+        verify: p.verify(rawBody, req),
+        parse: () => p.parse(event, json),
+      });
       res.status(202).json(result);
-    };
+    });
   }
-
-  router.post(
-    '/gitlab',
-    raw,
-    handle('gitlab', (body, req) => parseGitlab(req.get('X-Gitlab-Event'), parseJsonBody(body, 'GitLab')), 'X-Gitlab-Event-UUID',
-      (_body, req) => (secret) => verifyToken(req.get('X-Gitlab-Token'), secret)),
-  );
-  router.post(
-    '/github',
-    raw,
-    handle('github', (body, req) => parseGithubLike('github', req.get('X-GitHub-Event'), parseJsonBody(body, 'GitHub')), 'X-GitHub-Delivery',
-      (body, req) => (secret) => verifyGithubSignature(req.get('X-Hub-Signature-256'), body, secret)),
-  );
-  router.post(
-    '/gitea',
-    raw,
-    handle('gitea', (body, req) => parseGithubLike('gitea', req.get('X-Gitea-Event'), parseJsonBody(body, 'Gitea')), 'X-Gitea-Delivery',
-      (body, req) => (secret) => verifyGiteaSignature(req.get('X-Gitea-Signature'), body, secret)),
-  );
-  router.post(
-    '/generic',
-    raw,
-    handle('generic', (body) => parseGeneric(parseJsonBody(body, 'generic')), null, (_body, req) => (secret) => verifyToken(bearer(req), secret)),
-  );
   return router;
 }
 

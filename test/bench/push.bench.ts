@@ -26,6 +26,8 @@ const WARMUP = 3;
 const SECRET = 'bench-hook-token';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-push-bench-'));
+// The agent fetches local repositories as the build user: the repository must be readable by it.
+chmodSync(dir, 0o755);
 const bare = join(dir, 'web.git');
 const work = join(dir, 'work');
 const acks = join(dir, 'acks.txt');

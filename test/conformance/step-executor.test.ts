@@ -4,7 +4,7 @@
  * Executors run for real (real processes, real workspaces, as the build user when the test runs as root).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,7 +226,11 @@ for (const f of fixtures) {
  * of mode 0700 whose files belong to the build user.
  */
 describe('StepExecutor conformance: checkout', () => {
-  const repoDir = join(workDir, 'conformance-repo');
+  // Outside the agent's work dir (the checkout refuses local repositories there), readable by the build user.
+  const repoRoot = mkdtempSync(join(tmpdir(), 'slipway-conformance-repo-'));
+  chmodSync(repoRoot, 0o755);
+  const repoDir = join(repoRoot, 'conformance-repo');
+  afterAll(() => rmSync(repoRoot, { recursive: true, force: true }));
   let sha = '';
   const git = (...args: string[]) =>
     execFileSync('git', args, { cwd: repoDir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'c', GIT_AUTHOR_EMAIL: 'c@x', GIT_COMMITTER_NAME: 'c', GIT_COMMITTER_EMAIL: 'c@x' } }).trim();

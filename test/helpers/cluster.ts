@@ -101,7 +101,8 @@ export async function startMaster(opts: StartMasterOptions = {}): Promise<TestMa
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'slipway-master-'));
   const adminPassword = `admin-${randomBytes(9).toString('base64url')}`;
-  const env = { SLIPWAY_ADMIN_PASSWORD: adminPassword, ...opts.env };
+  // Tests keep their repositories in temp dirs: local repositories there are allowed unless a test says otherwise.
+  const env = { SLIPWAY_ADMIN_PASSWORD: adminPassword, SLIPWAY_ALLOW_LOCAL_REPOS: tmpdir(), ...opts.env };
   const agents = new Set<TestAgent>();
 
   const spawnMaster = async (port: number): Promise<{ proc: Spawned; url: string; port: number }> => {

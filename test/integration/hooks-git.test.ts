@@ -68,6 +68,8 @@ async function finished(id: number): Promise<BuildInfo> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-hooks-git-'));
+  // The agent fetches local repositories as the build user: the repository must be readable by it.
+  chmodSync(dir, 0o755);
   bare = join(dir, 'web.git');
   work = join(dir, 'work');
   git(dir, 'init', '-q', '--bare', '-b', 'main', bare);

@@ -89,7 +89,8 @@ describe('webhook endpoints', () => {
     const unknown = await post('github', '{}', { 'X-GitHub-Event': 'issues' });
     expect(unknown.status).toBe(202);
     expect(unknown.body.ignored?.[0].reason).toMatch(/'issues' is not handled/);
-    const malformed = await post('generic', '{"repository": "x", "ref": "--exec=sh", "sha": "HEAD"}', { Authorization: `Bearer ${SECRET}` });
+    // Parsed once the secret verified it: a malformed push to a watched repository.
+    const malformed = await post('generic', JSON.stringify({ repository: REPO, ref: '--exec=sh', sha: 'HEAD' }), { Authorization: `Bearer ${SECRET}` });
     expect(malformed.status).toBe(400);
     const huge = Buffer.alloc(5 * 1024 * 1024 + 10, 0x20);
     const tooBig = await post('github', huge, { 'X-GitHub-Event': 'push' });

@@ -4,10 +4,12 @@
  * history turns 'ignored' or 'queued' (builds carry the diffed files). A pending check survives a restart.
  *
  * Deterministic "restart between answer and decision": the master runs with a global git config whose
- * uploadpack.packObjectsHook waits for a gate file, so every fetch from the test repository blocks while
- * the gate is closed (git honours that hook from global config only, which GIT_CONFIG_GLOBAL points at).
+ * a `git` wrapper first on the master's PATH waits for a gate file before every fetch, so the master's
+ * fetches block while the gate is closed (the master's git reads no user or global config, so a config
+ * hook cannot do it).
  */
 import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,12 +72,13 @@ beforeAll(async () => {
   git(dir, 'init', '-q', '--bare', '-b', 'main', bare);
   git(dir, 'init', '-q', '-b', 'main', work);
   git(work, 'remote', 'add', 'origin', bare);
-  const hook = join(dir, 'gate.sh');
-  writeFileSync(hook, `#!/bin/sh\nwhile [ ! -e '${gate}' ]; do sleep 0.05; done\nexec "$@"\n`);
-  chmodSync(hook, 0o755);
-  writeFileSync(join(dir, 'gitconfig'), `[uploadpack]\n\tpackObjectsHook = ${hook}\n`);
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ "$1" = fetch ]; then while [ ! -e '${gate}' ]; do sleep 0.05; done; fi\nexec '${realGit}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
   writeFileSync(gate, '');
-  master = await startMaster({ env: { GIT_CONFIG_GLOBAL: join(dir, 'gitconfig') } });
+  master = await startMaster({ env: { PATH: `${bin}:${process.env.PATH}` } });
   await master.api.createTeam('paths');
   await master.api.setSecret('paths', 'WEBHOOK_SECRET', SECRET);
   await master.api.applyJob(jobYaml('paths-web', `file://${bare}`));

@@ -1,6 +1,6 @@
 /**
  * Strict SSH host key verification against a real sshd on loopback, for the environments the agent
- * (agent/git/credentials.ts gitEnv: checkout and submodules) and the master (master/git gitAuth: ls-remote,
+ * (shared/node/git/env.ts gitEnv, the one environment of both wings: checkout and submodules) and the master (ls-remote,
  * fetch for diffs) give git: the job's knownHosts (or the host's own known_hosts file) lets git in; an
  * unknown or a different host key stops it with a message naming the host and the repo.knownHosts fix.
  */
@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitEnv } from '../../agent/git/credentials';
-import { gitAuth, lsRemote, RepoCache } from '../../master/git';
+import { gitEnv } from '../../shared/node/git/env';
+import { gitEnv as masterGitEnv, lsRemote, RepoCache } from '../../master/git';
 import { git, SshTestRepo, sshdAvailable, startSshd, type TestSshd } from './ssh-server';
 
 let sshd: TestSshd;
@@ -137,17 +137,19 @@ describe.skipIf(!sshdAvailable)('SSH host keys against a real sshd', () => {
       expect(await cache.changedFiles({ ...req, knownHosts: sshd.hostLine })).toEqual(['src/a.ts']);
     });
 
-    it('keeps the key and trusted keys in one private dir, removed by cleanup', () => {
-      const a = gitAuth(sshd.url(repo.dir), sshd.userKey, { knownHosts: sshd.hostLine, hostKnownHostsFiles: [] });
+    it('keeps the key and trusted keys in one private dir, removed by cleanup', async () => {
+      const a = await masterGitEnv({ url: sshd.url(repo.dir), credential: sshd.userKey, knownHosts: sshd.hostLine, hostKnownHostsFiles: [] });
       const dir = /^sh '(.+)\/ssh'$/.exec(a.env.GIT_SSH_COMMAND ?? '')?.[1];
       expect(dir).toBeDefined();
       expect(statSync(dir!).mode & 0o777).toBe(0o700);
-      expect(readdirSync(dir!).sort()).toEqual(['key', 'known_hosts', 'ssh']);
-      a.cleanup();
+      expect(readdirSync(dir!).sort()).toEqual(['id', 'known_hosts', 'ssh']);
+      await a.cleanup();
       expect(existsSync(dir!)).toBe(false);
-      // No SSH URL and no key: nothing written, no temp dir.
-      const http = gitAuth('https://git.example/shop/web.git', 'token');
-      expect(http.env.GIT_SSH_COMMAND).toBeUndefined();
+      // An https URL with a token: no key file (the ssh wrapper stays for submodules).
+      const http = await masterGitEnv({ url: 'https://git.example/shop/web.git', credential: 'token' });
+      const httpDir = /^sh '(.+)\/ssh'$/.exec(http.env.GIT_SSH_COMMAND ?? '')?.[1];
+      expect(readdirSync(httpDir!).sort()).toEqual(['known_hosts', 'ssh']);
+      await http.cleanup();
     });
   });
 });

@@ -4,12 +4,12 @@
  * and its agent:checkout record.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
-import { gitEnv as checkoutGitEnv } from '../../agent/git/credentials';
+import { gitEnv as checkoutGitEnv } from '../../shared/node/git/env';
 import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
 import { RecordLog } from '../../agent/record-log';
@@ -30,8 +30,14 @@ export function shAs(runAs: RunAs | undefined, cwd: string, ...args: string[]): 
   return execFileSync('git', args, { cwd, env: { ...gitIdentityEnv, HOME: cwd }, uid: runAs?.uid, gid: runAs?.gid, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
+/**
+ * A temp dir the build users can read (0755): the agent fetches local repositories as the job's build user,
+ * so the tests' repositories must be readable by it, as a shared repository on a real host is.
+ */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `slipway-${prefix}-`));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 export function source(over: Partial<Source> & Pick<Source, 'url' | 'sha'>): Source {

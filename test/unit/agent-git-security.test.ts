@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitEnv } from '../../agent/git/credentials';
+import { gitEnv } from '../../shared/node/git/env';
 import type { Workspaces } from '../../agent/workspace';
 import { agentDir, runCheckout, sh, source, tempDir, TestRepo } from './agent-git-fixtures';
 

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkRelativePattern, globFiles, globToRegExp } from '../../agent/glob';
+import { checkRelativePattern, globFiles } from '../../agent/glob';
+import { globToRegExp } from '../../shared/node/glob';
 import { collectArtifacts } from '../../agent/artifacts';
 
 const root = mkdtempSync(join(tmpdir(), 'slipway-glob-'));

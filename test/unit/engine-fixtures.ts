@@ -53,6 +53,7 @@ export function engineFixture(): EngineFixture {
     maxArtifactBytes: 1 << 20,
     retention: { builds: 100, logsDays: 30 },
     loginRateLimit: { max: 10, windowMs: 60_000 },
+    allowLocalRepos: [tmpdir()],
   };
   const secrets = new SecretStore(db, config.masterKey);
   const unused = () => {

@@ -69,19 +69,21 @@ describe('push pipeline', () => {
     expect(events()).toEqual([{ job_id: web.id, outcome: 'queued', reason: 'queued', build_id: 1 }]);
   });
 
-  it('refuses a delivery without the secret (nothing queued, a rejected row), and ignores unknown repositories', () => {
+  it('refuses a delivery without the secret (nothing queued, no history row, counted for the repository), and ignores unknown repositories', () => {
     job('web', 'triggers: { push: true }');
     expect(() => pipeline.accept(push({ verify: () => false }))).toThrow(/webhook secret/);
     expect(builds()).toEqual([]);
-    expect(events()).toMatchObject([{ job_id: null, outcome: 'rejected' }]);
+    expect(events()).toEqual([]);
+    expect(f.db.prepare('SELECT repo, count FROM unverified_deliveries').all()).toEqual([{ repo: 'git.example/shop/web', count: 1 }]);
     const other = pipeline.accept(push({ repoUrls: ['https://git.example/shop/other.git'] }));
     expect(other.ignored[0].reason).toMatch(/no job watches repository git.example\/shop\/other/);
   });
 
-  it('queues a delivery once: same delivery id, or same repository, ref and sha without an id', () => {
+  it('queues a delivery once per job: same delivery id, or same ref and sha with or without a new id', () => {
     job('web', 'triggers: { push: true }');
     pipeline.accept(push({ deliveryId: 'd-1' }));
-    expect(pipeline.accept(push({ deliveryId: 'd-1' })).duplicate).toBe(true);
+    expect(pipeline.accept(push({ deliveryId: 'd-1', sha: SHA2 })).duplicate).toBe(true);
+    expect(pipeline.accept(push({ deliveryId: 'd-2' })).duplicate).toBe(true);
     pipeline.accept(push({ sha: SHA2 }));
     expect(pipeline.accept(push({ sha: SHA2, repoUrls: ['https://git.example/shop/web.git'] })).duplicate).toBe(true);
     expect(builds()).toHaveLength(2);
@@ -121,7 +123,8 @@ describe('push pipeline', () => {
     const res = pipeline.accept(push());
     expect(res.queued.map((q) => q.job)).toEqual(['web']);
     expect(JSON.stringify(res)).not.toContain('ops-web');
-    expect(events().find((e) => e.job_id === ops.id)?.outcome).toBe('rejected');
+    // Nothing of this delivery in the other team's history.
+    expect(events().find((e) => e.job_id === ops.id)).toBeUndefined();
   });
 
   it('creates a fork request build waiting with nothing dispatched', () => {

@@ -8,6 +8,8 @@ import { JobsService } from '../../master/jobs/service';
 import { createTeam, setMember } from '../../master/store/teams';
 import { SlipwayError, ValidationError } from '../../shared/errors';
 import { silentLog, tempStore } from './platform-fixtures';
+/** These jobs have no repository; no local repository is allowed. */
+const NO_LOCAL_REPOS = { allowLocalRepos: [], dataDir: '/nonexistent' };
 
 const job = (name: string, team = 'shop', env = 'ci') => `name: ${name}
 team: ${team}
@@ -26,7 +28,7 @@ describe('jobs/*.yml loader', () => {
     store = tempStore();
     dir = join(store.dir, 'jobs');
     mkdirSync(dir);
-    jobs = new JobsService(store.db, silentLog);
+    jobs = new JobsService(store.db, silentLog, NO_LOCAL_REPOS);
   });
   afterEach(() => store.cleanup());
 
@@ -38,7 +40,7 @@ describe('jobs/*.yml loader', () => {
     const rec = jobs.byName('web')!;
     expect(rec).toMatchObject({ source: 'file', filePath: 'jobs/web.yml', enabled: true, team: 'shop' });
     expect(rec.config.stages[0].environment).toBe('ci');
-    expect(loadJobFiles(dir, new JobsService(store.db, silentLog), silentLog).applied[0].result).toBe('unchanged');
+    expect(loadJobFiles(dir, new JobsService(store.db, silentLog, NO_LOCAL_REPOS), silentLog).applied[0].result).toBe('unchanged');
   });
 
   it('reports an invalid file with file:line and field, and still applies the others', () => {
@@ -56,7 +58,7 @@ describe('jobs/*.yml loader', () => {
     loadJobFiles(dir, jobs, silentLog);
     const id = jobs.byName('web')!.id;
     rmSync(join(dir, 'web.yml'));
-    const restarted = new JobsService(store.db, silentLog);
+    const restarted = new JobsService(store.db, silentLog, NO_LOCAL_REPOS);
     const report = loadJobFiles(dir, restarted, silentLog);
     expect(report.disabled).toEqual(['web']);
     expect(restarted.byName('web')).toMatchObject({ id, enabled: false });

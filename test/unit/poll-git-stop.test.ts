@@ -4,7 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GitError, runGit, stopAllGit } from '../../master/git/run-git';
+import { GitError, gitOk, stopAllGit } from '../../shared/node/git/run';
 
 const sockets: Socket[] = [];
 let server: Server;
@@ -20,7 +20,7 @@ describe('stopAllGit', () => {
     server = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const pending = runGit(['ls-remote', `git://127.0.0.1:${port}/repo.git`], { env: { PATH: process.env.PATH, HOME: '/nonexistent' }, secrets: [] });
+    const pending = gitOk('git ls-remote', ['ls-remote', `git://127.0.0.1:${port}/repo.git`], { env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
     await new Promise<void>((resolve) => {
       const wait = () => (sockets.length ? resolve() : setTimeout(wait, 10));
       wait();
@@ -29,6 +29,6 @@ describe('stopAllGit', () => {
     const err = await pending.then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(GitError);
     expect((err as Error).message).toMatch(/git ls-remote failed \(the master is stopping\)/);
-    await expect(runGit(['--version'], { env: { PATH: process.env.PATH }, secrets: [] })).rejects.toThrow(/the master is stopping/);
+    await expect(gitOk('git --version', ['--version'], { env: { PATH: process.env.PATH } })).rejects.toThrow(/the master is stopping/);
   });
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitAuth, lsRemote, maskSecrets, RepoCache } from '../../master/git';
+import { gitEnv, lsRemote, maskSecrets, RepoCache } from '../../master/git';
 import { git } from '../helpers/git';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-poll-git-'));
@@ -70,28 +70,34 @@ describe('lsRemote', () => {
       expect(err).toBeInstanceOf(Error);
       expect(String((err as Error).message)).not.toContain('tok-s3cret');
       const auth = seen.map((h) => h.authorization).find(Boolean);
-      expect(auth).toBe(`Basic ${Buffer.from('oauth2:tok-s3cret').toString('base64')}`);
+      // The one rule of shared/node/git/env.ts: the URL's user, else oauth2 for GitLab hosts, else x-access-token.
+      expect(auth).toBe(`Basic ${Buffer.from('x-access-token:tok-s3cret').toString('base64')}`);
     } finally {
       server.close();
     }
-    const a = gitAuth(url, 'tok-s3cret');
+    const a = await gitEnv({ url, credential: 'tok-s3cret' });
     expect(Object.values(a.env).join('\n')).toContain('Authorization: Basic');
     // Scoped to the repository's origin: another host gets no header.
-    expect(a.env.GIT_CONFIG_KEY_0).toBe(`http.${new URL(url).origin}/.extraHeader`);
+    const keys = Object.entries(a.env).filter(([k, v]) => k.startsWith('GIT_CONFIG_KEY_') && v.endsWith('.extraHeader')).map(([, v]) => v);
+    expect(keys).toEqual([`http.${new URL(url).origin}/.extraHeader`]);
+    // Config isolation: no system or user config, nothing of the master's own environment.
+    expect(a.env).toMatchObject({ GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' });
+    expect(Object.keys(a.env)).not.toContain('SLIPWAY_ADMIN_PASSWORD');
+    await a.cleanup();
   });
 
-  it('writes an SSH key only to a private temp file that cleanup removes', () => {
-    const a = gitAuth('git@git.example:shop/web.git', '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----');
+  it('writes an SSH key only to a private temp file that cleanup removes', async () => {
+    const a = await gitEnv({ url: 'git@git.example:shop/web.git', credential: '-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----' });
     // GIT_SSH_COMMAND runs the strict host key wrapper (shared/ssh-host-keys.ts), which names the key file.
     const wrapper = /^sh '([^']+)'$/.exec(a.env.GIT_SSH_COMMAND ?? '')?.[1];
     const file = /-i '([^']+)'/.exec(wrapper ? readFileSync(wrapper, 'utf8') : '')?.[1];
     expect(file && existsSync(file)).toBe(true);
-    a.cleanup();
+    await a.cleanup();
     expect(existsSync(file!)).toBe(false);
   });
 
   it('masks secrets and URL passwords', () => {
-    expect(maskSecrets('fatal: https://bob:pw@h/x tok tok', ['tok'])).toBe('fatal: https://bob:***@h/x *** ***');
+    expect(maskSecrets('fatal: https://bob:pw@h/x tok tok', ['tok'])).toBe('fatal: https://***@h/x *** ***');
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, hasSkipMarker, normalizeRepoUrl, parseRef, unsafeRef, unsafeRepoUrl } from '../../shared/git';
+import { hasSkipMarker, normalizeRepoUrl, parseRef, unsafeRef, unsafeRepoUrl } from '../../shared/git';
+import { globToRegExp } from '../../shared/node/glob';
 
 describe('normalizeRepoUrl', () => {
   it('gives https, ssh and scp-like forms of one repository the same key', () => {

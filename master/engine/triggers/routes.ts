@@ -5,6 +5,9 @@
  * event id later reads 'queued' (with its build) or 'ignored', so a client polling this list sees it evolve.
  * Read role in the job's team; a job of another team answers 404 like a job that does not exist.
  * `?limit=` (default 50, at most 500) and `?before=<event id>` page through older events.
+ * A job's history holds only deliveries its own webhook secret verified (and its polls): a delivery no job
+ * verified is counted per repository instead, for instance admins only:
+ *   [G] GET /api/v1/triggers/unverified -> [{repo, count, firstAt, lastAt, lastProvider, lastReason}], newest first
  */
 import { Router } from 'express';
 import type { TriggerEventInfo } from '../../../shared/api';
@@ -12,6 +15,7 @@ import { notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
 import { allow } from '../../route-access';
+import { MAX_REPOS, unverifiedDeliveries } from '../../webhooks/unverified';
 
 interface EventRow {
   id: number;
@@ -60,6 +64,11 @@ export function triggerRoutes(ctx: MasterContext): Router {
       createdAt: e.created_at,
     }));
     res.json(out);
+  });
+
+  const unverified = unverifiedDeliveries(ctx.db);
+  r.get('/triggers/unverified', allow({ kind: 'admin' }), (req, res) => {
+    res.json(unverified.list(Math.min(positive(req.query.limit, 'limit') ?? MAX_REPOS, MAX_REPOS)));
   });
 
   return r;

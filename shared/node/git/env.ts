@@ -1,9 +1,10 @@
 /**
- * The environment every checkout git command runs with, built from scratch (nothing of the agent's own
- * environment, no user or system git config) plus the job's credentials:
+ * The environment every git command of master and agent runs with (run.ts), built from scratch (nothing
+ * of the process's own environment, no user or system git config) plus the job's credentials:
  *  - HTTP(S) token: an `Authorization: Basic` extra header scoped to the repository's origin, passed through
  *    GIT_CONFIG_COUNT / GIT_CONFIG_KEY_n / GIT_CONFIG_VALUE_n: never on argv (visible in ps) nor in a
- *    .git/config on disk. User name `oauth2` for GitLab hosts, `x-access-token` otherwise (GitHub, Gitea).
+ *    .git/config on disk. User name: the URL's own when it names one, else `oauth2` for GitLab hosts and
+ *    `x-access-token` otherwise (GitHub, Gitea).
  *  - SSH private key ("-----BEGIN ..."): a 0600 file in a private 0700 temp dir outside the workspace, used
  *    with IdentitiesOnly. cleanup() removes the dir (call it in a finally).
  * SSH (the repository's, or a submodule's) always verifies host keys strictly: GIT_SSH_COMMAND runs the
@@ -11,11 +12,12 @@
  * host's own known_hosts files, copied into a known_hosts file in the same private dir. An unknown or
  * changed key fails the git command with a message naming the host and the repo.knownHosts fix.
  * The temp dir is also git's HOME, so nothing of ssh or git lands in the workspace.
+ * `secrets` lists the values to mask wherever git's output is shown (run.ts GitRun.secrets).
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { hostKnownHostsFiles, shellQuote, sshWrapperScript } from '../../shared/ssh-host-keys';
+import { hostKnownHostsFiles, shellQuote, sshWrapperScript } from '../../ssh-host-keys';
 
 export interface GitEnvOptions {
   /** Repository URL (already checked with unsafeRepoUrl). */
@@ -35,6 +37,8 @@ export interface GitEnvOptions {
 
 export interface GitEnv {
   env: Record<string, string>;
+  /** Credential values (token, Basic header, key) to mask in git's output. */
+  secrets: string[];
   /** Removes the private temp dir (key file, HOME). Idempotent. */
   cleanup(): Promise<void>;
 }
@@ -89,10 +93,13 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
   await writeFile(wrapper, sshWrapperScript({ dir: home, knownHostsFile, keyFile }), { mode: 0o600 });
   env.GIT_SSH_COMMAND = `sh ${shellQuote(wrapper)}`;
   const origin = cred && !sshKey ? httpOrigin(opts.url) : undefined;
+  const secrets: string[] = cred ? [cred] : [];
   if (cred && origin) {
-    const user = /gitlab/i.test(new URL(opts.url).hostname) ? 'oauth2' : 'x-access-token';
+    const u = new URL(opts.url);
+    const user = u.username ? decodeURIComponent(u.username) : /gitlab/i.test(u.hostname) ? 'oauth2' : 'x-access-token';
     const basic = Buffer.from(`${user}:${cred}`).toString('base64');
     config.push([`http.${origin}.extraHeader`, `Authorization: Basic ${basic}`]);
+    secrets.push(basic);
   }
   env.GIT_CONFIG_COUNT = String(config.length);
   config.forEach(([k, v], i) => {
@@ -102,6 +109,7 @@ export async function gitEnv(opts: GitEnvOptions): Promise<GitEnv> {
   let cleaned = false;
   return {
     env,
+    secrets,
     cleanup: async () => {
       if (cleaned) return;
       cleaned = true;
