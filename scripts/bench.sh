@@ -20,8 +20,8 @@ stop_services() {
   rm -rf "$WORK"
 }
 trap stop_services EXIT
-# The images benchmark: the Docker engine, a registry, and debootstrap for its Debian OS layer.
-ensure_apt_packages debootstrap
+# The images benchmark: the Docker engine, a registry, debootstrap for its Debian OS layer; discovery: etcd, nginx.
+ensure_apt_packages debootstrap etcd-server nginx-light
 start_dockerd "$WORK/dockerd.log"
 start_registry "$WORK/registry"
 

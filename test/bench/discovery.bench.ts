@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -44,12 +44,18 @@ try {
   await registrar.start();
   const edge = new NginxEdge({ etcd: client, routes: [{ app: 'bench', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 5 });
   await edge.start();
-  // A fresh connection per request (no keep-alive), as a new client would see it.
+  // A fresh connection per request (no keep-alive agent), as a new client would see it. fetch() would keep
+  // its connection to an old nginx worker alive across reloads and measure that worker's shutdown instead.
   const get = () =>
-    fetch(`http://127.0.0.1:${listen}/`, { headers: { connection: 'close' } }).then(
-      (r) => r.text(),
-      () => '',
-    );
+    new Promise<string>((resolve) => {
+      const req = httpGet({ host: '127.0.0.1', port: listen, path: '/', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d));
+        res.on('end', () => resolve(body));
+        res.on('error', () => resolve(''));
+      });
+      req.on('error', () => resolve(''));
+    });
   const reg = (port: number): Registration => ({ app: 'bench', environment: 'pre', ip: '127.0.0.1', port });
 
   // Baseline: write + nginx -t + reload, alone.
