@@ -59,7 +59,8 @@ const SERVER_RE = /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/;
 /**
  * The default template (mustache syntax: `{{name}}`, sections `{{#list}}...{{/list}}`, inverted sections
  * `{{^list}}...{{/list}}`). Variables, documented in the README for user templates:
- *   routes[]: app, environment, listen, serverName, upstream (a valid nginx identifier),
+ *   routes[]: app, environment, listen, listenOptions (` reuseport` on the first route of each listen
+ *             address, see below), serverName, upstream (a valid nginx identifier),
  *             instances[]: address (`ip:port`), ip, port;  empty: true when there is no instance.
  * Values are inserted unescaped ({{{...}}} and {{...}} are the same here): addresses are checked to be
  * `host:port` before they reach the template.
@@ -75,7 +76,7 @@ upstream {{upstream}} {
 }
 {{/empty}}
 server {
-    listen {{listen}};
+    listen {{listen}}{{listenOptions}};
     server_name {{serverName}};
 {{^empty}}
     location / {
@@ -96,16 +97,27 @@ server {
 {{/routes}}
 `;
 
-/** The view a template is rendered with (see DEFAULT_EDGE_TEMPLATE). */
+/**
+ * The view a template is rendered with (see DEFAULT_EDGE_TEMPLATE).
+ *
+ * `reuseport` gives each nginx worker its own listening socket: after a reload the kernel hands new
+ * connections to the new workers at once (about 7 ms here), instead of to the old worker that nginx keeps
+ * accepting for its fixed 100 ms hand-over (without it a new instance was routed only after ~100 ms). nginx
+ * allows the option once per address, so only the first route of an address carries it.
+ */
 export function edgeView(routes: EdgeRoute[], instances: Map<string, string[]>) {
+  const seenListen = new Set<string>();
   return {
     routes: routes.map((r) => {
+      const listenOptions = seenListen.has(r.listen) ? '' : ' reuseport';
+      seenListen.add(r.listen);
       // Values come from etcd: anything that is not host:port is skipped, never pasted into the config.
       const servers = [...new Set((instances.get(`${r.app}_${r.environment}`) ?? []).filter((s) => SERVER_RE.test(s)))].sort();
       return {
         app: r.app,
         environment: r.environment,
         listen: r.listen,
+        listenOptions,
         serverName: r.serverName ?? '_',
         upstream: upstreamName(r),
         empty: servers.length === 0,
