@@ -19,6 +19,7 @@ import type { Server } from 'node:http';
 import type { MasterContext } from '../context';
 import { artifactRoutes } from './artifacts/routes';
 import { agentRoutes } from './agents/routes';
+import { createReportIngest } from './reports/ingest';
 import type { EnginePort } from '../webhooks/pipeline';
 import { createTriggerPort } from './builds/create-build';
 import { buildRoutes } from './builds/routes';
@@ -70,7 +71,7 @@ export function createEngine(ctx: MasterContext): Engine {
   const poller = startPoller(ctx, createMasterGit(ctx), createPushPipeline(ctx, triggerPort));
   logs.start();
 
-  const artifacts = artifactRoutes(ctx);
+  const artifacts = artifactRoutes(ctx, createReportIngest(core.reports));
   const router = Router();
   router.use(buildRoutes(core));
   router.use(agentRoutes(core, gateway));

@@ -112,7 +112,6 @@ async function run(f: Fixture, config: Record<string, unknown>, opts: { secrets?
     started: (at) => (startedAt = at),
     secrets: assign.secrets,
     workDir,
-    recordCheckout: () => {},
   });
   if (opts.stopAfterFile) {
     const file = join(workspace, opts.stopAfterFile);
@@ -248,8 +247,7 @@ describe('StepExecutor conformance: checkout', () => {
     const output = new LogShipper(new RecordLog(id, 1, transport, 1 << 20), new SecretMasker([]), { maxChunkBytes: 65536, flushMs: 50 });
     const controller = new AbortController();
     if (stop) controller.abort(stop);
-    const checkouts: unknown[] = [];
-    const result = await checkoutExecutor.run({
+    const { outputs, ...result } = await checkoutExecutor.run({
       step: { name: 'checkout', kind: 'checkout', config, env: {}, continueOnError: false },
       workspace,
       env: { PATH: process.env.PATH ?? '' },
@@ -260,8 +258,8 @@ describe('StepExecutor conformance: checkout', () => {
       source: src,
       secrets: {},
       workDir,
-      recordCheckout: (c) => checkouts.push(c),
     });
+    const checkouts = outputs ? [outputs] : [];
     output.flush();
     output.close();
     return { result, workspace, checkouts };

@@ -12,6 +12,9 @@ import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
+import { queuedRun } from '../scheduler/dispatcher';
+import { connectedAgents, waitingReason } from '../scheduler/waiting';
+import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
 
 function principal(req: Request): Principal {
@@ -74,8 +77,44 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
   });
 
+  const queuedOfBuild = db.prepare<[number], { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }>(
+    `SELECT sr.id, b.job_id, sr.build_id, sr.stage_index, sr.environment, sr.labels, sr.queued_at
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.build_id = ? AND sr.status = 'queued'`,
+  );
+  const runningPerAgent = db.prepare<[], { agent_id: number; n: number }>(
+    "SELECT agent_id, COUNT(*) AS n FROM stage_runs WHERE status = 'running' AND agent_id IS NOT NULL GROUP BY agent_id",
+  );
+
   r.get('/builds/:id', (req, res) => {
-    res.json(toBuildDetail(db, buildFor(req, 'read')));
+    const row = buildFor(req, 'read');
+    const queued = new Map(queuedOfBuild.all(row.id).map((q) => [q.id, q]));
+    const agents = queued.size ? connectedAgents(core.sessions.values(), new Map(runningPerAgent.all().map((x) => [x.agent_id, x.n]))) : [];
+    res.json(
+      toBuildDetail(db, row, {
+        outputs: core.outputs.forBuild(row.id),
+        reports: core.reports.forBuild(row.id),
+        waiting: (id) => {
+          const q = queued.get(id);
+          return q ? waitingReason(queuedRun(core, q), agents) : null;
+        },
+      }),
+    );
+  });
+
+  r.get('/builds/:id/outputs', (req, res) => {
+    res.json(core.outputs.forBuild(buildFor(req, 'read').id));
+  });
+
+  r.get('/builds/:id/reports', (req, res) => {
+    res.json(core.reports.forBuild(buildFor(req, 'read').id));
+  });
+
+  r.get('/builds/:id/tests', (req, res) => {
+    const row = buildFor(req, 'read');
+    const status = req.query.status === undefined ? undefined : String(req.query.status);
+    if (status !== undefined && !['passed', 'failed', 'error', 'skipped'].includes(status)) throw badRequest('status must be passed, failed, error or skipped');
+    const limit = req.query.limit === undefined ? 1000 : idParam(String(req.query.limit), 'limit');
+    res.json(core.reports.tests(row.id, { status: status as TestResultInfo['status'] | undefined, limit: Math.min(limit, 100_000) }));
   });
 
   r.post('/builds/:id/cancel', (req, res) => {
