@@ -21,6 +21,8 @@ export class ServiceHost {
   private timer: NodeJS.Timeout | undefined;
   private report: (services: ServiceStatus[]) => void = () => {};
   private checking: Promise<void> | undefined;
+  /** Services whose start() failed: their status keeps the reason, health is not asked. */
+  private readonly notStarted = new Set<AgentService>();
 
   /** Throws naming the service and field for an unknown service or invalid settings. */
   constructor(
@@ -58,6 +60,7 @@ export class ServiceHost {
           this.set(s.name, await s.health());
           this.log.info({ service: s.name }, 'service started');
         } catch (e) {
+          this.notStarted.add(s);
           this.set(s.name, { state: 'failed', detail: `start failed: ${(e as Error).message}` });
           this.log.error({ service: s.name, err: (e as Error).message }, 'service failed to start');
         }
@@ -71,7 +74,7 @@ export class ServiceHost {
   async check(): Promise<void> {
     this.checking ??= (async () => {
       for (const s of this.services) {
-        if (this.statuses.get(s.name)?.state === 'stopped') continue;
+        if (this.notStarted.has(s) || this.statuses.get(s.name)?.state === 'stopped') continue;
         this.set(s.name, await s.health().catch((e: Error) => ({ state: 'failed' as const, detail: `health check threw: ${e.message}` })));
       }
       this.flush(false);

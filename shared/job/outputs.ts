@@ -28,6 +28,10 @@ export const OutputsSchema = z
 
 /** Why these outputs are not acceptable under `schema` (the step kind's), or null. */
 export function outputsProblem(outputs: unknown, schema: z.ZodType = OutputsSchema): string | null {
+  if (outputs && typeof outputs === 'object' && !Array.isArray(outputs)) {
+    const bad = Object.keys(outputs).find((k) => !OUTPUT_KEY_RE.test(k));
+    if (bad !== undefined) return `output ${JSON.stringify(bad.slice(0, 80))}: output names are letters, digits, _ and -, starting with a letter or _ (max 64)`;
+  }
   const general = OutputsSchema.safeParse(outputs);
   if (!general.success) return describe(general.error);
   const bytes = Buffer.byteLength(JSON.stringify(outputs));
