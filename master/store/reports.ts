@@ -72,14 +72,14 @@ export function createReportsStore(db: Db): ReportsStore {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${REPORT_COLS}`,
   );
   const insertCase = db.prepare(
-    'INSERT INTO test_results (report_id, build_id, suite, classname, name, status, duration_ms, message, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO test_results (report_id, suite, classname, name, status, duration_ms, message, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const ofBuild = db.prepare<[number], ReportRow>(`SELECT ${REPORT_COLS} FROM reports WHERE build_id = ? ORDER BY stage_run_id, step_index, id`);
   const testsOf = db.prepare<[number, string | null, string | null, number]>(
     `SELECT t.report_id AS reportId, r.stage_run_id AS stageRunId, r.step_index AS stepIndex, t.suite, t.classname, t.name, t.status,
             t.duration_ms AS durationMs, t.message, t.details
      FROM test_results t JOIN reports r ON r.id = t.report_id
-     WHERE t.build_id = ? AND (? IS NULL OR t.status = ?)
+     WHERE r.build_id = ? AND (? IS NULL OR t.status = ?)
      ORDER BY CASE t.status WHEN 'error' THEN 0 WHEN 'failed' THEN 1 WHEN 'skipped' THEN 2 ELSE 3 END, t.id LIMIT ?`,
   );
   const put = db.transaction((r: NewReport, parsed: ParsedReport | null, now: number): ReportInfo => {
@@ -88,7 +88,7 @@ export function createReportsStore(db: Db): ReportsStore {
       r.buildId, r.stageRunId, r.stepIndex, r.format, r.path, r.artifactId, r.status, r.error,
       parsed?.tests ?? 0, parsed?.failures ?? 0, parsed?.errors ?? 0, parsed?.skipped ?? 0, parsed?.durationMs ?? 0, now,
     ) as ReportRow;
-    for (const c of parsed?.cases ?? []) insertCase.run(row.id, r.buildId, c.suite, c.classname, c.name, c.status, c.durationMs, c.message, c.details);
+    for (const c of parsed?.cases ?? []) insertCase.run(row.id, c.suite, c.classname, c.name, c.status, c.durationMs, c.message, c.details);
     return toInfo(row);
   });
   return {
