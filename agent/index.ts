@@ -10,7 +10,7 @@
  * master to acknowledge every record, then closes.
  */
 import { pino, type Logger } from 'pino';
-import { builtinExecutors, type ExecutorRegistry } from './executors/registry';
+import { builtinExecutors, executorSettings, type ExecutorRegistry } from './executors/registry';
 import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
 import { Connection } from './connection';
 import { probeCapabilities } from './capabilities/probes';
@@ -39,6 +39,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   // Services are created (settings validated) before anything starts: a bad section fails the start.
   const services = new ServiceHost(config.file.services, { workDir: config.workDir, log }, log, undefined, config.serviceIntervalMs);
   const executors = extra.executors ?? builtinExecutors();
+  const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
   const capabilities = await probeCapabilities(needed, config.file);
   for (const e of executors.list()) {
@@ -100,7 +101,8 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       log,
       killGraceMs: config.killGraceMs,
       keepWorkspaces: config.keepWorkspaces,
-      executorSettings: config.file.executors,
+      executorSettings: settings,
+      host: { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx },
     },
     connection,
     log,

@@ -22,7 +22,7 @@ import { removeOwnedTree } from './git/as-build-user';
 import { gitEnv } from './git/credentials';
 import { runCommand } from './git/run-git';
 import { checkoutTarget, prepareReusedWorkspace } from './git/workspace-reuse';
-import type { RunAs, StepStatus, StopReason } from './executors/types';
+import type { HostSettings, RunAs, StepStatus, StopReason } from './executors/types';
 import { LogShipper } from './log-shipper';
 import { createOutputDir, createOutputFile } from './step-outputs';
 import { runStep, type StepRun } from './step-run';
@@ -44,8 +44,10 @@ export interface StageRunDeps {
   maxFrameBytes: number;
   killGraceMs: number;
   keepWorkspaces: boolean;
-  /** Per-executor sections of the agent config file, by kind (handed to the executor as ctx.settings). */
-  executorSettings?: Record<string, Record<string, unknown>>;
+  /** Per-executor sections of the agent config file, by kind, validated (handed to the executor as ctx.settings). */
+  executorSettings?: Record<string, unknown>;
+  /** Host sections of the agent config file (ctx.host). */
+  host?: HostSettings;
 }
 
 /** The environment every step of the stage sees, before the step's own env. */

@@ -88,6 +88,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         secrets: a.secrets,
         workDir: deps.workspaces.workDir,
         settings: deps.executorSettings?.[raw.kind],
+        host: deps.host ?? {},
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }

@@ -6,7 +6,9 @@
  * cancel) and knows no kind by name; an executor only runs the step.
  */
 import type { Readable } from 'node:stream';
+import type { z } from 'zod';
 import type { AnyStepKind, Outputs } from '../../shared/job';
+import type { AgentFile } from '../agent-file';
 import type { AssignedStep, Source } from '../../shared/protocol';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
@@ -58,9 +60,14 @@ export interface StepContext {
   secrets: Record<string, string>;
   /** The agent's work directory (root-only when the agent is root): executors keep caches under it. */
   workDir: string;
-  /** This executor's section of the agent config file (agent/agent-file.ts), validated by the executor. */
-  settings?: Record<string, unknown>;
+  /** This executor's section of the agent config file (`executors.<kind>`), validated by its `settings` schema at start. */
+  settings?: unknown;
+  /** The host sections of the agent config file (Docker socket and registry credentials reference, etcd endpoints, nginx). */
+  host: HostSettings;
 }
+
+/** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */
+export type HostSettings = Readonly<Pick<AgentFile, 'docker' | 'etcd' | 'nginx'>>;
 
 export interface StepResult {
   status: StepStatus;
@@ -82,6 +89,8 @@ export interface StepExecutor {
   readonly def: AnyStepKind;
   /** Reported to the master in agent:hello (plugin registry). */
   readonly version: string;
+  /** Schema of the executor's section of the agent config file (`executors.<kind>`); none: the section must be empty. */
+  readonly settings?: z.ZodType;
   /** Runs the step to completion. Never rejects for a failing step: failures are StepResults. */
   run(ctx: StepContext): Promise<StepResult>;
 }

@@ -99,6 +99,7 @@ export class Harness {
       source: opts.source,
       secrets: assign.secrets,
       workDir: this.workDir,
+      host: {},
     });
     if (opts.stopAfterFile) {
       const file = join(workspace, opts.stopAfterFile);

@@ -92,6 +92,7 @@ export async function runCheckout(
     source: src,
     secrets,
     workDir: workspaces.workDir,
+    host: {},
   });
   const records = outputs ? [outputs as unknown as CheckoutInfo] : [];
   output.flush();

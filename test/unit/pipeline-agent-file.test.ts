@@ -75,3 +75,12 @@ line</failure></testcase>
     expect(() => parseJunit('')).toThrow(/not a JUnit report|not well-formed/);
   });
 });
+
+describe('executor settings', () => {
+  it('refuses settings for a kind the agent has not, and for an executor that takes none, naming file and field', async () => {
+    const { builtinExecutors, executorSettings } = await import('../../agent/executors/registry');
+    expect(() => executorSettings(builtinExecutors(), { image: {} }, 'agent.yml')).toThrow(/^agent\.yml: executors\.image: no step executor of that kind on this agent \(has: shell, checkout\)/);
+    expect(() => executorSettings(builtinExecutors(), { shell: { x: 1 } }, 'agent.yml')).toThrow('agent.yml: executors.shell.x: the shell executor takes no settings');
+    expect(executorSettings(builtinExecutors(), { shell: {} }, 'agent.yml')).toEqual({});
+  });
+});

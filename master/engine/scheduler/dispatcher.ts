@@ -4,6 +4,7 @@
  * running with its deadline) and sends master:assign after the commit. Event-driven: the engine requests
  * a pass on trigger, agent hello, stage finish, capacity or drain changes (core.requestDispatch).
  */
+import type { StageConfig } from '../../../shared/job';
 import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
 import { buildAssign } from './assign-message';
@@ -79,7 +80,13 @@ export function createDispatcher(core: EngineCore): Dispatcher {
 
 /** A queued stage run as planDispatch sees it: the kinds and capabilities come from the build's config snapshot. */
 export function queuedRun(core: EngineCore, r: { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }): QueuedRun {
-  const stage = core.buildConfig(r.build_id).stages[r.stage_index];
+  let stage: StageConfig | undefined;
+  try {
+    stage = core.buildConfig(r.build_id).stages[r.stage_index];
+  } catch (err) {
+    // A snapshot a newer schema refuses must not stop the pass for every other build: matched on env and labels.
+    core.ctx.log.warn({ buildId: r.build_id, err: (err as Error).message }, 'build config snapshot does not parse; kinds and capabilities unknown');
+  }
   return {
     id: r.id,
     jobId: r.job_id,
