@@ -104,6 +104,14 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         if (result.status === 'success') result = { status: 'error', exitCode: result.exitCode, error: checked.error };
       } else if (Object.keys(checked.outputs).length) {
         published = maskOutputs(checked.outputs, run.secretValues);
+        // A record the master refuses as too large would be replayed forever: refuse the outputs here instead.
+        const bytes = Buffer.byteLength(JSON.stringify(published));
+        if (bytes > deps.maxFrameBytes - 8192) {
+          const error = `step outputs refused: ${bytes} bytes of JSON do not fit the master's frame limit (${deps.maxFrameBytes} bytes)`;
+          shipper.write(`${error}\n`);
+          published = undefined;
+          if (result.status === 'success') result = { status: 'error', exitCode: result.exitCode, error };
+        }
       }
     } catch (e) {
       shipper.write(`${(e as Error).message}\n`);

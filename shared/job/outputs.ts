@@ -15,7 +15,8 @@ import { z } from 'zod';
 
 export const OUTPUT_KEY_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 export const MAX_OUTPUTS = 100;
-export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Well below the master's default frame limit (1 MiB): outputs travel in one agent:step-finished frame. */
+export const MAX_OUTPUT_BYTES = 256 * 1024;
 
 export const OutputValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 export type OutputValue = z.infer<typeof OutputValueSchema>;
