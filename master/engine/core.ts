@@ -15,6 +15,7 @@ import { createAgentFactsStore, type AgentFactsStore } from '../store/agent-fact
 import type { Db } from '../store/db';
 import { createOutputsStore, type OutputsStore } from '../store/outputs';
 import { createReportsStore, type ReportsStore } from '../store/reports';
+import { createSchedulingStore, type SchedulingStore } from '../store/scheduling';
 import type { LogStore } from './logs/log-store';
 import type { StreamHub } from './stream/hub';
 
@@ -62,6 +63,7 @@ export interface EngineCore {
   outputs: OutputsStore;
   reports: ReportsStore;
   agentFacts: AgentFactsStore;
+  scheduling: SchedulingStore;
   /** Parsed job config snapshot of a build (builds.yaml); cached, builds never change their snapshot. */
   buildConfig(buildId: number, yaml?: string): JobConfig;
   /** Runs the effects of a committed transaction: stream messages, agent cancels, a dispatch pass. */
@@ -97,6 +99,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     outputs: createOutputsStore(ctx.db),
     reports: createReportsStore(ctx.db),
     agentFacts: createAgentFactsStore(ctx.db),
+    scheduling: createSchedulingStore(ctx.db),
     stopped: false,
     buildConfig(buildId, yaml) {
       let cfg = configs.get(buildId);

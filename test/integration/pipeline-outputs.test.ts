@@ -69,6 +69,15 @@ stages:
     expect(await master.api.buildLog(b.id)).toContain('deploying sha256:abc123');
     const cli = await runCli(['build', String(b.id)], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: await adminToken() } });
     expect(cli.stdout).toContain('output digest = sha256:abc123');
+
+    // A partial re-run from the deploy stage takes the skipped build stage's outputs from the build it re-runs.
+    const rerun = await master.api.rerunBuild(b.id, 'deploy');
+    const r = await waitFor(`re-run ${rerun.id} finished`, async () => {
+      const x = await master.api.getBuild(rerun.id);
+      return x.status !== 'queued' && x.status !== 'running' ? x : undefined;
+    });
+    expect(r.status, JSON.stringify(r.stages)).toBe('success');
+    expect(await master.api.buildLog(r.id)).toContain('deploying sha256:abc123');
   });
 
   it('refuses a reference to a missing output at apply, naming file:line:col', async () => {

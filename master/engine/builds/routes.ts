@@ -77,18 +77,10 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(listBuildRows(db, job.id, Math.min(limit, 500), before).map(toBuildInfo));
   });
 
-  const queuedOfBuild = db.prepare<[number], { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }>(
-    `SELECT sr.id, b.job_id, sr.build_id, sr.stage_index, sr.environment, sr.labels, sr.queued_at
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.build_id = ? AND sr.status = 'queued'`,
-  );
-  const runningPerAgent = db.prepare<[], { agent_id: number; n: number }>(
-    "SELECT agent_id, COUNT(*) AS n FROM stage_runs WHERE status = 'running' AND agent_id IS NOT NULL GROUP BY agent_id",
-  );
-
   r.get('/builds/:id', (req, res) => {
     const row = buildFor(req, 'read');
-    const queued = new Map(queuedOfBuild.all(row.id).map((q) => [q.id, q]));
-    const agents = queued.size ? connectedAgents(core.sessions.values(), new Map(runningPerAgent.all().map((x) => [x.agent_id, x.n]))) : [];
+    const queued = new Map(core.scheduling.queuedOfBuild(row.id).map((q) => [q.id, q]));
+    const agents = queued.size ? connectedAgents(core.sessions.values(), core.scheduling.runningPerAgent()) : [];
     res.json(
       toBuildDetail(db, row, {
         outputs: core.outputs.forBuild(row.id),

@@ -130,17 +130,16 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
  * stages: their outputs come from the build it re-ran (followed like inputArtifacts); this build's own win.
  */
 export function earlierOutputs(core: EngineCore, buildId: number, beforeIndex: number): Record<string, Record<string, string | number | boolean | string[]>> {
-  const triggerOf = core.db.prepare<[number], { trigger: string }>('SELECT trigger FROM builds WHERE id = ?');
   const out: ReturnType<typeof earlierOutputs> = {};
   let limit = beforeIndex;
   for (let id: number | undefined = buildId, hops = 0; id !== undefined && hops < 50; hops++) {
     for (const [step, outputs] of Object.entries(core.outputs.byStepId(id, limit))) out[step] ??= outputs;
-    const trig = JSON.parse(triggerOf.get(id)?.trigger ?? '{}') as { from?: number; stage?: string };
-    if (typeof trig.from !== 'number' || typeof trig.stage !== 'string') break;
-    const idx = core.buildConfig(id).stages.findIndex((s) => s.name === trig.stage);
+    const rerun = core.scheduling.rerunOf(id);
+    if (!rerun) break;
+    const idx = core.buildConfig(id).stages.findIndex((s) => s.name === rerun.stage);
     if (idx < 0) break;
     limit = Math.min(limit, idx);
-    id = trig.from;
+    id = rerun.from;
   }
   return out;
 }
