@@ -1,6 +1,7 @@
 /**
  * Shell: `sh: <command>` or `sh: { run, shell?, junit?, outputs? }` (aliases compile, test, run).
- * Outputs: whatever the command writes to $SLIPWAY_OUTPUT, limited to the names listed in `outputs`.
+ * Outputs: whatever the command writes to $SLIPWAY_OUTPUT (strings); all are stored and shown, and the names
+ * listed in `outputs` are the ones later steps may reference (checked at apply time).
  */
 import { z } from 'zod';
 import { OUTPUT_KEY_RE } from '../outputs';
