@@ -105,11 +105,14 @@ class Locator {
   }
 }
 
+/** The registry parseJobYaml uses unless given one; private to this module, so nothing else can add to it. */
+const BUILTIN_KINDS = builtinStepKinds();
+
 /**
  * Parse and validate a job file against the step kinds of `kinds` (default: the built-ins). Throws
  * ValidationError (code 'invalid_job') listing every problem found, output references included.
  */
-export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = builtinStepKinds()): JobConfig {
+export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = BUILTIN_KINDS): JobConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const loc = new Locator(doc, lines, file, text);

@@ -49,10 +49,10 @@ export class StepKinds {
   }
 }
 
-let builtins: StepKinds | undefined;
-
-/** The built-in kinds (shell, checkout). One shared registry; create your own StepKinds to add plugins. */
+/**
+ * A new registry holding the built-in kinds (shell, checkout). Each call makes its own, so no caller can change
+ * what another validates against; register third-party kinds on the one you keep.
+ */
 export function builtinStepKinds(): StepKinds {
-  builtins ??= new StepKinds().register(shellKind).register(checkoutKind);
-  return builtins;
+  return new StepKinds().register(shellKind).register(checkoutKind);
 }

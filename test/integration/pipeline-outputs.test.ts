@@ -80,6 +80,13 @@ stages:
     expect(await master.api.buildLog(r.id)).toContain('deploying sha256:abc123');
   });
 
+  it('exports the step kinds as JSON Schema', async () => {
+    const res = await fetch(`${master.url}/api/v1/plugins/schema`, { headers: { authorization: `Bearer ${await adminToken()}` } });
+    const body = (await res.json()) as { stepKeys: Record<string, unknown> };
+    expect(Object.keys(body.stepKeys)).toEqual(['checkout', 'compile', 'run', 'sh', 'shell', 'test']);
+    expect(JSON.stringify(body.stepKeys.sh)).toContain('"outputs"');
+  });
+
   it('refuses a reference to a missing output at apply, naming file:line:col', async () => {
     const yaml = `name: bad-ref-${suffix}
 team: ${team}
