@@ -142,21 +142,24 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
  */
 async function attachReports(run: StepRun, index: number, step: AssignedStep, result: StepResult): Promise<StepResult> {
   const { shipper, assign: a } = run;
+  const readAs = run.runAs && { workspace: run.workspace, runAs: run.runAs, stagingDir: run.stagingDir };
   for (const spec of step.reports ?? []) {
-    let summary: UploadedReport | undefined;
-    let problem: string | undefined;
-    try {
-      const files = await globFiles(run.workspace, spec.path).catch(() => []);
-      const readAs = run.runAs && { workspace: run.workspace, runAs: run.runAs, stagingDir: run.stagingDir };
-      summary = await uploadReport(run.deps.endpoint, a.stageRunId, a.epoch, index, spec, files[0], readAs);
-      shipper.write(`${describeReport(summary)}\n`);
-      if (summary.status !== 'parsed') problem = `${spec.format} report ${spec.path}: ${summary.error}`;
-      else if (summary.failures + summary.errors > 0) problem = `${spec.format} report ${spec.path}: ${summary.failures} failed, ${summary.errors} errors of ${summary.tests} tests`;
-    } catch (e) {
-      problem = `${spec.format} report ${spec.path} not stored: ${(e as Error).message}`;
-      shipper.write(`${problem}\n`);
+    // A glob (reports/*.xml) attaches every file it matches; nothing matched is one missing report.
+    const files = await globFiles(run.workspace, spec.path).catch(() => []);
+    for (const file of files.length ? files : [undefined]) {
+      const path = file?.path ?? spec.path;
+      let problem: string | undefined;
+      try {
+        const summary: UploadedReport = await uploadReport(run.deps.endpoint, a.stageRunId, a.epoch, index, spec, file, readAs);
+        shipper.write(`${describeReport(summary)}\n`);
+        if (summary.status !== 'parsed') problem = `${spec.format} report ${path}: ${summary.error}`;
+        else if (summary.failures + summary.errors > 0) problem = `${spec.format} report ${path}: ${summary.failures} failed, ${summary.errors} errors of ${summary.tests} tests`;
+      } catch (e) {
+        problem = `${spec.format} report ${path} not stored: ${(e as Error).message}`;
+        shipper.write(`${problem}\n`);
+      }
+      if (problem && spec.failStep && result.status === 'success') result = { status: 'failed', exitCode: result.exitCode, error: problem };
     }
-    if (problem && spec.failStep && result.status === 'success') result = { status: 'failed', exitCode: result.exitCode, error: problem };
   }
   return result;
 }

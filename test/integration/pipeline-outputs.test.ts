@@ -146,21 +146,25 @@ stages:
           junit: reports/junit.xml
         continueOnError: true
       - test: { run: 'true', junit: reports/missing.xml }
+      - test:
+          run: mkdir -p many && for n in 1 2; do printf '<testsuite name="s%s"><testcase name="t%s"/></testsuite>' $n $n > many/r$n.xml; done
+          junit: "many/*.xml"
 `);
     const b = await runBuild(job);
     // The failing test fails its step (exit code), continueOnError lets the stage pass; the missing report does
     // not fail the last step: the job did not say failStep.
     expect(b.status, JSON.stringify(b.stages)).toBe('success');
     expect(b.stages[0].steps[1].status).toBe('failed');
-    expect(b.reports).toHaveLength(2);
-    const [junit, missing] = b.reports;
+    expect(b.reports).toHaveLength(4);
+    const [junit, missing, many1, many2] = b.reports;
+    expect([many1.path, many2.path, many1.tests, many2.tests]).toEqual(['many/r1.xml', 'many/r2.xml', 1, 1]);
     expect(junit).toMatchObject({ format: 'junit', path: 'reports/junit.xml', status: 'parsed', tests: 3, failures: 1, errors: 0, skipped: 0 });
     expect(missing).toMatchObject({ path: 'reports/missing.xml', status: 'missing', error: expect.stringMatching(/did not write reports\/missing\.xml/) });
     const tests = await master.api.buildTests(b.id);
-    expect(tests).toHaveLength(3);
+    expect(tests).toHaveLength(5);
     expect(tests[0]).toMatchObject({ name: 'multiplies', status: 'failed', message: expect.stringMatching(/two times two/) });
-    expect(tests.filter((t) => t.status === 'passed').map((t) => t.name).sort()).toEqual(['adds', 'subtracts']);
-    expect(tests.every((t) => t.durationMs !== null && t.durationMs >= 0)).toBe(true);
+    expect(tests.filter((t) => t.status === 'passed').map((t) => t.name).sort()).toEqual(['adds', 'subtracts', 't1', 't2']);
+    expect(tests.filter((t) => !t.name.startsWith('t')).every((t) => t.durationMs !== null && t.durationMs >= 0)).toBe(true);
     const log = await master.api.buildLog(b.id);
     expect(log).toContain('junit report reports/junit.xml: 3 tests, 1 failed');
     expect(log).toContain('FAILED');

@@ -46,7 +46,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
   const stepStarted = db.prepare(
     "UPDATE step_runs SET status = 'running', started_at = ? WHERE stage_run_id = ? AND step_index = ? RETURNING name",
   );
-  const checkout = db.prepare(
+  const recordCommit = db.prepare(
     `UPDATE builds SET commit_sha = ?, commit_info = json_patch(?, COALESCE(commit_info, '{}')) WHERE id = ?`,
   );
   const stepFinished = db.prepare(
@@ -173,7 +173,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
     if (commit) {
       const info: Record<string, unknown> = { author: commit.author, message: commit.message };
       if (commit.changedFiles) info.changedFiles = commit.changedFiles;
-      checkout.run(commit.sha, JSON.stringify(info), run.build_id);
+      recordCommit.run(commit.sha, JSON.stringify(info), run.build_id);
     }
   }
 
