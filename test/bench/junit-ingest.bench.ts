@@ -1,6 +1,7 @@
 /**
  * junit_ingest_tests_per_s: the master's report ingestion (reports/ingest.ts) of a 50,000-test JUnit file, as
- * after an upload: the file read from disk, parsed by fast-xml-parser (well-formedness check included) and
+ * after an upload: the file read from disk and parsed by fast-xml-parser (well-formedness check included) on
+ * the parser worker thread, the results handed back to the main thread and
  * every case stored in the real SQLite store (WAL, migrations applied) in one transaction. 50 suites of 1,000
  * cases shaped like real runners' output (classname, time, about 1% failures with a message and a stack).
  * Median of ROUNDS rounds, each into a fresh report row, after one untimed warm-up parse. Also reported:

@@ -84,3 +84,24 @@ describe('executor settings', () => {
     expect(executorSettings(builtinExecutors(), { shell: {} }, 'agent.yml')).toEqual({});
   });
 });
+
+describe('report parse pool', () => {
+  it('parses like the parser, passes format errors through, and falls back to this thread without a worker', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createReportParsePool } = await import('../../master/reports/parse-pool');
+    const { reportParsers, ReportFormatError } = await import('../../master/reports');
+    const dir = mkdtempSync(join(tmpdir(), 'slipway-pool-'));
+    writeFileSync(join(dir, 'ok.xml'), '<testsuites><testcase name="a"/><testcase name="b"><failure message="x"/></testcase></testsuites>');
+    writeFileSync(join(dir, 'bad.xml'), '<html/>');
+    const reasons: string[] = [];
+    // Under vitest the worker cannot load TypeScript: the pool says so once and parses here.
+    for (const pool of [createReportParsePool(reportParsers(), { onFallback: (r) => reasons.push(r) }), createReportParsePool(reportParsers(), { useWorker: false })]) {
+      expect(await pool.parse('junit', join(dir, 'ok.xml'))).toMatchObject({ tests: 2, failures: 1 });
+      await expect(pool.parse('junit', join(dir, 'bad.xml'))).rejects.toBeInstanceOf(ReportFormatError);
+      await pool.close();
+    }
+    expect(reasons.length).toBeLessThanOrEqual(1);
+  });
+});

@@ -4,9 +4,10 @@
  * A missing file, an unknown format or a file the parser refuses is stored too, with a message saying why, so
  * the build shows it; the agent fails the step on it only when the job says so (ReportSpec.failStep).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { ReportSummary } from '../../../shared/api';
 import { ReportFormatError, reportParsers, type ParsedReport, type ReportParser } from '../../reports';
+import { createReportParsePool, type ReportParsePool } from '../../reports/parse-pool';
 import type { ReportsStore } from '../../store/reports';
 
 /** Larger reports are refused rather than parsed on the master's event loop. */
@@ -24,10 +25,15 @@ export interface ReportUpload {
   artifactId: number | null;
 }
 
-export type ReportIngest = (upload: ReportUpload, file: string | null) => Promise<ReportSummary>;
+export interface ReportIngest {
+  (upload: ReportUpload, file: string | null): Promise<ReportSummary>;
+  /** Stops the parser worker (master shutdown). */
+  close(): Promise<void>;
+}
 
-export function createReportIngest(store: ReportsStore, parsers: Map<string, ReportParser> = reportParsers()): ReportIngest {
-  return async (u, file) => {
+/** `pool` parses off the event loop (parse-pool.ts); pass one built with useWorker false to parse in-process. */
+export function createReportIngest(store: ReportsStore, parsers: Map<string, ReportParser> = reportParsers(), pool: ReportParsePool = createReportParsePool(parsers)): ReportIngest {
+  const ingest = async (u: ReportUpload, file: string | null): Promise<ReportSummary> => {
     const base = { buildId: u.buildId, stageRunId: u.stageRunId, stepIndex: u.stepIndex, format: u.format, path: u.path, artifactId: u.artifactId };
     const refuse = (status: 'missing' | 'malformed', error: string): ReportSummary => ({ ...store.put({ ...base, status, error }, null, Date.now()), failed: [] });
     if (file === null) return refuse('missing', `the step did not write ${u.path}`);
@@ -37,7 +43,7 @@ export function createReportIngest(store: ReportsStore, parsers: Map<string, Rep
     if (size > MAX_REPORT_PARSE_BYTES) return refuse('malformed', `${size} bytes, over the ${MAX_REPORT_PARSE_BYTES} bytes the master parses`);
     let parsed: ParsedReport;
     try {
-      parsed = parser.parse(await readFile(file, 'utf8'));
+      parsed = await pool.parse(u.format, file);
     } catch (e) {
       if (e instanceof ReportFormatError) return refuse('malformed', e.message);
       throw e;
@@ -49,4 +55,5 @@ export function createReportIngest(store: ReportsStore, parsers: Map<string, Rep
       .map((c) => ({ name: c.name, classname: c.classname, message: c.message }));
     return { ...info, failed };
   };
+  return Object.assign(ingest, { close: () => pool.close() });
 }
