@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fromBody } from '../shared/errors';
 import type { RunAs } from './executors/types';
@@ -158,5 +158,60 @@ export async function downloadArtifact(endpoint: MasterEndpoint, stageRunId: num
   if (size !== input.size || sha256 !== input.sha256) {
     await rm(dest, { force: true });
     throw new Error(`artifact '${input.path}' (id ${input.id}) arrived corrupted: ${size} bytes sha256 ${sha256}, expected ${input.size} bytes sha256 ${input.sha256}`);
+  }
+}
+
+/** What the master made of a report (shared/api.ts ReportSummary). */
+export interface UploadedReport {
+  id: number;
+  format: string;
+  path: string;
+  status: 'parsed' | 'missing' | 'malformed';
+  error: string | null;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  durationMs: number;
+  /** The first failing tests, for the step log. */
+  failed: { name: string; classname: string | null; message: string | null }[];
+}
+
+/**
+ * Uploads a step's report through the artifact path (stored as an artifact of the stage run, then parsed on the
+ * master by the format's parser). `file` undefined reports the file as missing, so the build shows why.
+ */
+export async function uploadReport(
+  endpoint: MasterEndpoint,
+  stageRunId: number,
+  epoch: number,
+  stepIndex: number,
+  spec: { format: string; path: string },
+  file: MatchedFile | undefined,
+  readAs?: ReadAs,
+): Promise<UploadedReport> {
+  const query = `step=${stepIndex}&format=${encodeURIComponent(spec.format)}&path=${encodeURIComponent(file?.path ?? spec.path)}`;
+  const url = `/api/v1/agent/stage-runs/${stageRunId}/reports?${query}${file ? '' : '&missing=1'}`;
+  const send = async (abs: string | undefined, size: number) => {
+    const sha256 = abs ? await sha256File(abs) : createHash('sha256').digest('hex');
+    const res = await request(
+      endpoint,
+      'PUT',
+      url,
+      { 'content-type': 'application/octet-stream', 'content-length': size, 'x-slipway-epoch': epoch, 'x-slipway-sha256': sha256 },
+      abs ? createReadStream(abs) : Readable.from([]),
+    );
+    if (res.statusCode !== 200 && res.statusCode !== 201) throw await failure(res, `upload of report '${spec.path}' refused`);
+    return JSON.parse(await readText(res)) as UploadedReport;
+  };
+  if (!file) return send(undefined, 0);
+  if (!readAs) return send(file.abs, file.size);
+  const tmp = await mkdtemp(join(readAs.stagingDir, `rep-${stageRunId}-`));
+  try {
+    const staged = join(tmp, 'report');
+    const size = await copyOutAs(readAs.workspace, file.path, staged, readAs.runAs, file.size);
+    return await send(staged, size);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }

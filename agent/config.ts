@@ -3,6 +3,7 @@
  */
 import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { EMPTY_AGENT_FILE, loadAgentFile, type AgentFile } from './agent-file';
 
 /** What `slipway agent start` passes to startAgent. */
 export interface AgentOptions {
@@ -31,6 +32,14 @@ export interface AgentOptions {
   keepWorkspaces?: boolean;
   /** Pooled job workspaces unused for longer are removed (days > 0; default env SLIPWAY_WORKSPACE_DAYS, else 7). */
   workspaceDays?: number | string;
+  /** The agent config file (agent-file.ts): docker/etcd/nginx settings, declared capabilities, executors, services. */
+  configFile?: string;
+  /** Services to run besides the file's (`--service disk-space`), with default settings. */
+  services?: string[];
+  /** Capabilities to declare besides the file's (`--capability docker`): taken as present without probing. */
+  capabilities?: string[];
+  /** Health check interval of the services (default 10 s). */
+  serviceIntervalMs?: number;
 }
 
 export interface AgentConfig {
@@ -47,6 +56,9 @@ export interface AgentConfig {
   killGraceMs: number;
   keepWorkspaces: boolean;
   workspaceDays: number;
+  /** The validated agent config file merged with --service/--capability (EMPTY_AGENT_FILE without one). */
+  file: AgentFile;
+  serviceIntervalMs: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
@@ -104,6 +116,14 @@ export function resolveConfig(o: AgentOptions, env: NodeJS.ProcessEnv = process.
   if (!(killGraceMs >= 0)) fail('killGraceMs', 'must be >= 0');
   const workspaceDays = Number(o.workspaceDays ?? env.SLIPWAY_WORKSPACE_DAYS ?? 7);
   if (!(workspaceDays > 0)) fail('--workspace-days', `must be a number of days > 0 (or SLIPWAY_WORKSPACE_DAYS), got ${o.workspaceDays ?? env.SLIPWAY_WORKSPACE_DAYS}`);
+  const file = o.configFile ? loadAgentFile(o.configFile) : structuredClone(EMPTY_AGENT_FILE);
+  for (const c of o.capabilities ?? []) {
+    if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(c)) fail('--capability', `'${c}' is not a capability name (a-z, 0-9, _ . -)`);
+    if (!file.capabilities.declare.includes(c)) file.capabilities.declare.push(c);
+  }
+  for (const name of o.services ?? []) file.services[name] ??= {};
+  const serviceIntervalMs = o.serviceIntervalMs ?? 10_000;
+  if (!(serviceIntervalMs >= 100)) fail('serviceIntervalMs', 'must be >= 100');
   return {
     url: url.toString().replace(/\/+$/, ''),
     wsUrl: toWsUrl(url.toString()),
@@ -118,5 +138,7 @@ export function resolveConfig(o: AgentOptions, env: NodeJS.ProcessEnv = process.
     killGraceMs,
     keepWorkspaces: o.keepWorkspaces ?? false,
     workspaceDays,
+    file,
+    serviceIntervalMs,
   };
 }

@@ -20,8 +20,8 @@ const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersi
 export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' }>;
 
 export interface ConnectionHandlers {
-  /** Fields of agent:hello that change between connections (running work, executors). */
-  hello(): Pick<AgentHello, 'executors' | 'running'>;
+  /** Fields of agent:hello that change between connections (running work, executors, capabilities, services). */
+  hello(): Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services'>;
   onAccepted(msg: MasterAccepted): void;
   onMessage(msg: ControlMessage): void;
   /** Leases to extend with each heartbeat. */

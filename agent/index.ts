@@ -10,9 +10,11 @@
  * master to acknowledge every record, then closes.
  */
 import { pino, type Logger } from 'pino';
-import { builtinExecutors, type ExecutorRegistry } from './executors/registry';
+import { builtinExecutors, executorSettings, type ExecutorRegistry } from './executors/registry';
 import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
 import { Connection } from './connection';
+import { probeCapabilities } from './capabilities/probes';
+import { ServiceHost } from './services/host';
 import { Runner } from './runner';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
@@ -34,6 +36,18 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions, extra: { executors?: ExecutorRegistry; log?: Logger } = {}): Promise<RunningAgent> {
   const config = resolveConfig(options);
   const log = extra.log ?? pino({ name: `agent ${config.name}`, level: process.env.SLIPWAY_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  // Services are created (settings validated) before anything starts: a bad section fails the start.
+  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log }, log, undefined, config.serviceIntervalMs);
+  const executors = extra.executors ?? builtinExecutors();
+  const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
+  const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
+  const capabilities = await probeCapabilities(needed, config.file);
+  for (const e of executors.list()) {
+    const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
+    // Still registered: the master will not assign its stages here, and the agent says why once.
+    if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);
+  }
+  log.info({ capabilities: capabilities.filter((c) => c.ok).map((c) => c.name) }, 'capabilities probed');
   const workspaces = await Workspaces.open(config.workDir, BuildUsers.ifRoot(), {
     retentionDays: config.workspaceDays,
     onSweep: (removed, err) => {
@@ -41,7 +55,6 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       else if (removed.length) log.info({ removed }, 'old job workspaces removed');
     },
   });
-  const executors = extra.executors ?? builtinExecutors();
 
   let runner!: Runner;
   let resolveStart!: () => void;
@@ -56,7 +69,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const connection = new Connection(
     config,
     {
-      hello: () => ({ executors: executors.list(), running: runner.running() }),
+      hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list() }),
       onAccepted: (msg) => {
         runner.onAccepted(msg);
         if (runner.draining) connection.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
@@ -67,6 +80,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       onFatal: (reason) => {
         log.error(reason);
         runner.cancelAll(reason, config.killGraceMs);
+        void services.stop();
         rejectStart(new Error(reason));
         resolveStopped();
         if (config.ownProcess) {
@@ -87,6 +101,8 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       log,
       killGraceMs: config.killGraceMs,
       keepWorkspaces: config.keepWorkspaces,
+      executorSettings: settings,
+      host: { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx },
     },
     connection,
     log,
@@ -100,6 +116,8 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       log.info('draining: finishing current work');
       await runner.idle();
       await runner.settled(SETTLE_TIMEOUT_MS);
+      // Stopped before the connection closes, so the master hears their final 'stopped'.
+      await services.stop();
       await connection.close();
       workspaces.close();
       resolveStopped();
@@ -116,6 +134,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
     process.once('SIGINT', onSignal);
   }
 
+  await services.start((list) => connection.sendText(JSON.stringify({ type: 'agent:services', services: list })));
   connection.start();
   await started;
   const { token: _token, ...visible } = config;

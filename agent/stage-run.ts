@@ -1,13 +1,19 @@
 /**
- * Runs one assigned stage on this agent: a workspace (fresh, or the job's pooled one, cleaned, when the stage
- * checks out a repository) owned by the job's build user when the agent is root (build-users.ts), input artifacts, the steps in order through their
- * StepExecutors, declared artifacts on success, and the ordered records the master stores (step-started,
- * log chunks, step-finished, stage-finished). Step and stage timeouts and master:cancel all abort through
- * one AbortSignal whose reason (StopReason) decides the status; continueOnError lets a failed step pass.
+ * Runs one assigned stage on this agent: a workspace (fresh, or the job's pooled one, cleaned, when a step's
+ * kind declares it needs a repository) owned by the job's build user when the agent is root (build-users.ts),
+ * input artifacts, the steps in order through their StepExecutors, declared artifacts on success, and the
+ * ordered records the master stores (step-started, log chunks, step-finished, stage-finished). Step and stage
+ * timeouts and master:cancel all abort through one AbortSignal whose reason (StopReason) decides the status;
+ * continueOnError lets a failed step pass.
+ *
+ * The loop knows no step kind: what a kind needs is read from its definition (workspace, reports), and every
+ * step gets the same things around it (step-run.ts): output references substituted, $SLIPWAY_OUTPUT, its
+ * outputs checked and masked, its reports uploaded.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { OutputsByStep } from '../shared/job/outputs';
 import { SecretMasker } from '../shared/mask';
 import { LOG_HEADER_BYTES, type MasterAssign } from '../shared/protocol';
 import { collectArtifacts, downloadArtifact, uploadArtifact, type MasterEndpoint, type UploadedArtifact } from './artifacts';
@@ -16,8 +22,10 @@ import { removeOwnedTree } from './git/as-build-user';
 import { gitEnv } from '../shared/node/git/env';
 import { runCommand } from '../shared/node/git/run';
 import { checkoutTarget, prepareReusedWorkspace } from './git/workspace-reuse';
-import type { RunAs, StepResult, StepStatus, StopReason } from './executors/types';
+import type { HostSettings, RunAs, StepStatus, StopReason } from './executors/types';
 import { LogShipper } from './log-shipper';
+import { createOutputDir, createOutputFile } from './step-outputs';
+import { runStep, type StepRun } from './step-run';
 import type { RecordLog } from './record-log';
 import type { PooledWorkspace, Workspaces } from './workspace';
 
@@ -36,6 +44,10 @@ export interface StageRunDeps {
   maxFrameBytes: number;
   killGraceMs: number;
   keepWorkspaces: boolean;
+  /** Per-executor sections of the agent config file, by kind, validated (handed to the executor as ctx.settings). */
+  executorSettings?: Record<string, unknown>;
+  /** Host sections of the agent config file (ctx.host). */
+  host?: HostSettings;
 }
 
 /** The environment every step of the stage sees, before the step's own env. */
@@ -81,15 +93,17 @@ export async function runStage(
   let artifacts: UploadedArtifact[] = [];
   let workspace: string | undefined;
   let pooled: PooledWorkspace | undefined;
+  let outputDir: string | undefined;
   try {
     // Every build of the job runs as the job's user: other jobs' workspaces are another user's (0700).
     const runAs = await deps.workspaces.userFor(a.build.jobId);
-    if (a.source) {
+    const repositories = repositoryTargets(deps, a);
+    if (a.source && repositories) {
       // Reused by the job's next build (an incremental checkout); cleaned before anything of this build lands in it.
       pooled = await deps.workspaces.acquire(a.source.cacheKey, runAs);
       workspace = pooled.dir;
       if (pooled.recreatedFrom !== undefined) shipper.write(`workspace belonged to uid ${pooled.recreatedFrom}, not this job's build user: emptied\n`);
-      const notes = await prepareWorkspace(deps, a, workspace, runAs, stageSignal).catch(async (e: Error) => {
+      const notes = await prepareWorkspace(a, repositories, workspace, runAs, stageSignal).catch(async (e: Error) => {
         if (stageSignal.aborted) throw e;
         await deps.workspaces.wipe(pooled!);
         return [`workspace not cleanable (${e.message.split('\n')[0]}): emptied, the checkout starts afresh`];
@@ -102,10 +116,17 @@ export async function runStage(
       for (const input of a.inputArtifacts) await downloadArtifact(deps.endpoint, a.stageRunId, a.epoch, input, workspace);
       await deps.workspaces.handOver(workspace, runAs);
     }
+    const stagingDir = join(deps.workspaces.workDir, 'builds');
+    outputDir = await createOutputDir(stagingDir, a.stageRunId);
+    for (const i of a.stage.steps.keys()) await createOutputFile(outputDir, i);
+    await deps.workspaces.handOver(outputDir, runAs);
     const env = stageEnv(a, workspace);
     // Repository credentials serve the checkout; steps see them only when the job asked for that secret too.
     const stepSecrets = { ...a.secrets };
     if (a.source?.credentials && !a.source.credentialsInEnv) delete stepSecrets[a.source.credentials];
+    const run: StepRun = { deps, assign: a, workspace, runAs, shipper, records, stageSignal, outputDir, stagingDir, secretValues: Object.values(a.secrets) };
+    // Outputs by step id: earlier stages' (from the master), then this stage's as its steps finish.
+    const outputs: OutputsByStep = { ...a.outputs };
 
     for (const [i, step] of a.stage.steps.entries()) {
       const stop = stopped(stageSignal);
@@ -114,7 +135,8 @@ export async function runStage(
         error = stop.message;
         break;
       }
-      const result = await runStep(deps, a, i, { ...env, ...step.env, ...stepSecrets }, workspace, runAs, shipper, records, stageSignal);
+      const result = await runStep(run, i, { ...env, ...step.env, ...stepSecrets }, outputs);
+      if (step.id && result.outputs) outputs[step.id] = result.outputs;
       if (result.status === 'success') continue;
       const stageStop = stopped(stageSignal);
       if (stageStop) {
@@ -130,7 +152,7 @@ export async function runStage(
     if (status === 'success' && a.stage.artifacts.length) {
       try {
         const files = await collectArtifacts(workspace, a.stage.artifacts);
-        const readAs = runAs && { workspace, runAs, stagingDir: join(deps.workspaces.workDir, 'builds') };
+        const readAs = runAs && { workspace, runAs, stagingDir };
         artifacts = [];
         for (const f of files) artifacts.push(await uploadArtifact(deps.endpoint, a.stageRunId, a.epoch, f, readAs));
       } catch (e) {
@@ -145,6 +167,7 @@ export async function runStage(
   }
   shipper.flush();
   shipper.close();
+  if (outputDir) await removeOwnedTree(outputDir).catch((e) => deps.log.warn({ err: (e as Error).message }, 'step output directory not removed'));
   // Freed before the slot: the job's next build, assigned as soon as the master sees the record, reuses it.
   if (pooled) await pooled.release();
   release();
@@ -152,11 +175,26 @@ export async function runStage(
   if (!pooled && workspace && !deps.keepWorkspaces) await deps.workspaces.remove(workspace).catch((e) => deps.log.warn({ err: (e as Error).message }, 'workspace not removed'));
 }
 
-/** Cleans a pooled workspace, keeping the repositories of the stage's checkout steps (workspace-reuse.ts). */
-async function prepareWorkspace(deps: StageRunDeps, a: MasterAssign, workspace: string, runAs: RunAs | undefined, signal: AbortSignal): Promise<string[]> {
-  const paths = a.stage.steps.filter((s) => s.kind === 'checkout').map((s) => checkoutTarget(s.config.path));
-  // A path the checkout step will refuse keeps nothing: the workspace is emptied.
-  const targets = paths.filter((p): p is string => p !== undefined);
+/**
+ * Directories of the workspace that steps declaring a 'repository' workspace occupy (kept when a pooled
+ * workspace is cleaned), or undefined when no step of the stage needs a repository. A path the step will
+ * refuse keeps nothing (undefined entry dropped): the workspace is emptied.
+ */
+function repositoryTargets(deps: StageRunDeps, a: MasterAssign): string[] | undefined {
+  let targets: string[] | undefined;
+  for (const step of a.stage.steps) {
+    const def = deps.executors.get(step.kind)?.def;
+    if (def?.workspace !== 'repository') continue;
+    targets ??= [];
+    const cfg = def.config.safeParse(step.config);
+    const target = cfg.success ? checkoutTarget(def.repositoryPath?.(cfg.data)) : undefined;
+    if (target !== undefined) targets.push(target);
+  }
+  return targets;
+}
+
+/** Cleans a pooled workspace, keeping the repositories at `targets` (workspace-reuse.ts). */
+async function prepareWorkspace(a: MasterAssign, targets: string[], workspace: string, runAs: RunAs | undefined, signal: AbortSignal): Promise<string[]> {
   const g = await gitEnv({ url: a.source!.url });
   try {
     return await prepareReusedWorkspace({ workspace, targets, runAs, env: g.env, signal });
@@ -184,74 +222,4 @@ async function placeInputArtifacts(deps: StageRunDeps, a: MasterAssign, workspac
   } finally {
     await removeOwnedTree(staging);
   }
-}
-
-async function runStep(
-  deps: StageRunDeps,
-  a: MasterAssign,
-  index: number,
-  env: Record<string, string>,
-  workspace: string,
-  runAs: RunAs | undefined,
-  shipper: LogShipper,
-  records: RecordLog,
-  stageSignal: AbortSignal,
-): Promise<StepResult> {
-  const step = a.stage.steps[index];
-  const controller = new AbortController();
-  const forward = () => controller.abort(stageSignal.reason);
-  if (stageSignal.aborted) forward();
-  else stageSignal.addEventListener('abort', forward, { once: true });
-  const timer = step.timeoutMs
-    ? setTimeout(
-        () => controller.abort({ status: 'timeout', graceMs: deps.killGraceMs, message: `step '${step.name}' timed out after ${step.timeoutMs} ms` } satisfies StopReason),
-        step.timeoutMs,
-      )
-    : undefined;
-  let startedAt: number | undefined;
-  const started = (at: number) => {
-    if (startedAt !== undefined) return;
-    startedAt = at;
-    records.appendEvent({ type: 'agent:step-started', stepIndex: index, at });
-  };
-  const executor = deps.executors.get(step.kind);
-  let result: StepResult;
-  if (!executor) {
-    result = { status: 'error', exitCode: null, error: `no executor for step kind '${step.kind}' on agent (has: ${deps.executors.list().map((e) => e.kind).join(', ')})` };
-  } else {
-    result = await executor
-      .run({
-        step,
-        workspace,
-        env,
-        output: shipper,
-        signal: controller.signal,
-        runAs,
-        started,
-        source: a.source,
-        secrets: a.secrets,
-        workDir: deps.workspaces.workDir,
-        recordCheckout: (info) => {
-          // The log line before it must be stored first: records share one seq order.
-          shipper.flush();
-          records.appendEvent({ type: 'agent:checkout', ...info });
-        },
-      })
-      .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${step.kind}' failed: ${(e as Error).message}` }));
-  }
-  clearTimeout(timer);
-  stageSignal.removeEventListener('abort', forward);
-  const now = Date.now();
-  started(now);
-  shipper.flush();
-  records.appendEvent({
-    type: 'agent:step-finished',
-    stepIndex: index,
-    exitCode: result.exitCode,
-    status: result.status,
-    durationMs: Math.max(0, now - (startedAt ?? now)),
-    error: result.error?.slice(0, 4096),
-    at: now,
-  });
-  return result;
 }

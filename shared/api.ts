@@ -40,11 +40,15 @@
  *  [E] POST   /api/v1/builds/:id/rerun  { stage? }       -> BuildInfo (201)   (new build; with stage: from that stage on)
  *  [E] GET    /api/v1/builds/:id/log    ?stageRunId      -> text/plain, whole stored log in order
  *  [E] GET    /api/v1/builds/:id/artifacts               -> ArtifactInfo[]
+ *  [E] GET    /api/v1/builds/:id/outputs                 -> StepOutputInfo[]  (every step output of the build)
+ *  [E] GET    /api/v1/builds/:id/reports                 -> ReportInfo[]      (reports with their totals)
+ *  [E] GET    /api/v1/builds/:id/tests  ?status&limit    -> TestResultInfo[]  (test cases, failures first)
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
  *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
+ *  [E] GET    /api/v1/plugins/schema                     -> JSON Schema of every step key (editors, UI forms)
  *  [G] POST   /api/v1/hooks/gitlab   GitLab Push Hook, Tag Push Hook, Merge Request Hook (X-Gitlab-Token)
  *  [G] POST   /api/v1/hooks/github   push, ping, pull_request (X-Hub-Signature-256 over the raw body)
  *  [G] POST   /api/v1/hooks/gitea    push, pull_request (X-Gitea-Signature, hex HMAC-SHA256 of the raw body)
@@ -59,6 +63,8 @@
  *  [E] PUT    /api/v1/agent/stage-runs/:id/artifacts?path=  body = file bytes; headers Authorization: Bearer <agent
  *             token>, X-Slipway-Epoch, X-Slipway-Sha256 -> ArtifactInfo (413 over maxArtifactBytes)
  *  [E] GET    /api/v1/agent/artifacts/:id              agent token of a connected agent holding a lease on that build
+ *  [E] PUT    /api/v1/agent/stage-runs/:id/reports?step=&format=&path=[&missing=1]  body = the report file; same
+ *             headers as an artifact upload. Stored as an artifact, parsed on the master -> ReportSummary
  */
 
 export type Role = 'maintainer' | 'developer' | 'viewer';
@@ -236,6 +242,8 @@ export interface StepInfo {
   startedAt: number | null;
   finishedAt: number | null;
   durationMs: number | null;
+  /** Outputs the step published (shared/job/outputs.ts). */
+  outputs: Record<string, string | number | boolean | string[]>;
 }
 export interface StageRunInfo {
   id: number;
@@ -250,10 +258,60 @@ export interface StageRunInfo {
   startedAt: number | null;
   finishedAt: number | null;
   logBytes: number;
+  /**
+   * Why a queued stage run is not running yet, e.g. 'waiting: no agent of environment pre with capability docker';
+   * null when it is not queued.
+   */
+  waiting: string | null;
   steps: StepInfo[];
 }
 export interface BuildDetail extends BuildInfo {
   stages: StageRunInfo[];
+  /** Reports attached by the build's steps, with their totals (test cases: GET /builds/:id/tests). */
+  reports: ReportInfo[];
+}
+export interface StepOutputInfo {
+  stageRunId: number;
+  stageIndex: number;
+  stepIndex: number;
+  /** The step's id in the job file (null: the step has none and cannot be referenced). */
+  stepId: string | null;
+  key: string;
+  value: string | number | boolean | string[];
+}
+export interface ReportInfo {
+  id: number;
+  stageRunId: number;
+  stepIndex: number;
+  format: string;
+  /** Workspace-relative path of the report file. */
+  path: string;
+  /** The file, downloadable as an artifact (null when it was missing). */
+  artifactId: number | null;
+  /** 'missing': the step did not write the file; 'malformed': the parser refused it (see error). */
+  status: 'parsed' | 'missing' | 'malformed';
+  error: string | null;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  durationMs: number;
+}
+/** What the reports upload answers the agent: the report plus its first failing tests (for the step log). */
+export interface ReportSummary extends ReportInfo {
+  failed: { name: string; classname: string | null; message: string | null }[];
+}
+export interface TestResultInfo {
+  reportId: number;
+  stageRunId: number;
+  stepIndex: number;
+  suite: string;
+  classname: string | null;
+  name: string;
+  status: 'passed' | 'failed' | 'error' | 'skipped';
+  durationMs: number | null;
+  message: string | null;
+  details: string | null;
 }
 export interface ArtifactInfo {
   id: number;
@@ -283,10 +341,18 @@ export interface AgentInfo {
   running: number;
   lastSeenAt: number | null;
   version: string | null;
+  /** Step kinds the agent runs (its executors). */
+  kinds: string[];
+  /** Host capabilities the agent probed at start; only ok ones count for scheduling. */
+  capabilities: { name: string; ok: boolean; detail: string }[];
+  /** The agent's services, as last reported. */
+  services: { name: string; state: string; detail: string; facts: Record<string, string | number | boolean>; at: number }[];
 }
 export interface PluginInfo {
   kind: string;
   aliases: string[];
+  /** Host capabilities an agent needs for this kind. */
+  capabilities: string[];
   /** Versions reported by connected agents' executors, by agent name. */
   agents: { agent: string; version: string }[];
 }

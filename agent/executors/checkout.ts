@@ -17,25 +17,9 @@ import { RepoCache, uploadPackAs } from '../git/cache';
 import { gitEnv } from '../../shared/node/git/env';
 import { GitAborted } from '../../shared/node/git/run';
 import { checkoutIntoWorkspace } from '../git/workspace-checkout';
-import type { StepContext, StepExecutor, StepResult, StopReason } from './types';
-
-interface CheckoutConfig {
-  depth?: number;
-  submodules?: boolean;
-  path?: string;
-}
-
-function parseConfig(config: Record<string, unknown>): CheckoutConfig | string {
-  const { depth, submodules, path, ...rest } = config;
-  const unknown = Object.keys(rest);
-  if (unknown.length) return `checkout step config: unknown key '${unknown[0]}' (allowed: depth, submodules, path)`;
-  if (depth !== undefined && (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 0))
-    return 'checkout step config: depth must be a whole number >= 0 (0 = whole history)';
-  if (submodules !== undefined && typeof submodules !== 'boolean') return 'checkout step config: submodules must be true or false';
-  if (path !== undefined && (typeof path !== 'string' || path.startsWith('/') || path.split('/').includes('..')))
-    return `checkout step config: path must be a relative path inside the workspace`;
-  return { depth, submodules, path: path as string | undefined };
-}
+import { checkoutKind, type CheckoutConfig } from '../../shared/job/kinds/checkout';
+import { MAX_OUTPUT_BYTES } from '../../shared/job/outputs';
+import { defineExecutor, type StepContext, type StepResult, type StopReason } from './types';
 
 /** Why the source cannot be used, naming the field; null when it is safe to hand to git. */
 export function unsafeSource(src: Source, secrets: Record<string, string>): string | null {
@@ -53,18 +37,12 @@ export function unsafeSource(src: Source, secrets: Record<string, string>): stri
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-export const checkoutExecutor: StepExecutor = {
-  kind: 'checkout',
-  version: '1.0.0',
-  run: runCheckout,
-};
+export const checkoutExecutor = defineExecutor<CheckoutConfig>(checkoutKind, '1.1.0', runCheckout);
 
-async function runCheckout(ctx: StepContext): Promise<StepResult> {
+async function runCheckout(ctx: StepContext, cfg: CheckoutConfig): Promise<StepResult> {
   const fail = (error: string): StepResult => ({ status: 'error', exitCode: null, error });
   const src = ctx.source;
   if (!src) return fail('checkout step without a source: the master sent no commit for this build (does the job have a repo?)');
-  const cfg = parseConfig(ctx.step.config);
-  if (typeof cfg === 'string') return fail(cfg);
   const unsafe = unsafeSource(src, ctx.secrets);
   if (unsafe) return fail(unsafe);
   // A local repository is read by git with the rights of whoever runs it: never one in the agent's own work
@@ -113,8 +91,12 @@ async function runCheckout(ctx: StepContext): Promise<StepResult> {
     ctx.output.write(`${how}; checked out in ${seconds(Date.now() - t0)}${done.ws.reused ? ' (workspace reused: only changed files written)' : ''}\n`);
     ctx.output.write(`commit ${src.sha} by ${info.author}: ${info.message.split('\n')[0]}\n`);
     if (changedFiles) ctx.output.write(`${changedFiles.length} files changed since ${src.previousSha!.slice(0, 7)}\n`);
-    ctx.recordCheckout({ sha: src.sha, author: info.author, message: info.message, ...(changedFiles ? { changedFiles } : {}) });
-    return { status: 'success', exitCode: 0 };
+    // The commit is an ordinary output; the master records it with the build (the kind's commitOf).
+    const outputs: Record<string, string | string[]> = { sha: src.sha, author: info.author.slice(0, 512), message: info.message.slice(0, 65536) };
+    // Leave room for the rest under the outputs limit: a huge diff is reported as unknown rather than failing the step.
+    if (changedFiles && Buffer.byteLength(JSON.stringify(changedFiles)) < MAX_OUTPUT_BYTES - 80_000) outputs.changedFiles = changedFiles;
+    else if (changedFiles) ctx.output.write(`the list of ${changedFiles.length} changed files is too large for the step outputs: not recorded\n`);
+    return { status: 'success', exitCode: 0, outputs };
   } catch (e) {
     if (e instanceof GitAborted) {
       // The step's signal is only ever aborted with a StopReason.

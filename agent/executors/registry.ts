@@ -32,3 +32,27 @@ export class ExecutorRegistry {
 export function builtinExecutors(): ExecutorRegistry {
   return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor);
 }
+
+/**
+ * Validates the agent file's `executors` section against the registered executors' settings schemas; throws
+ * naming the file and field (`agent.yml: executors.shell.x: ...`). Returns the parsed settings by kind.
+ */
+export function executorSettings(registry: ExecutorRegistry, section: Record<string, Record<string, unknown>>, file: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [kind, raw] of Object.entries(section)) {
+    const ex = registry.get(kind);
+    if (!ex) throw new Error(`${file}: executors.${kind}: no step executor of that kind on this agent (has: ${registry.list().map((e) => e.kind).join(', ')})`);
+    if (!ex.settings) {
+      const keys = Object.keys(raw);
+      if (keys.length) throw new Error(`${file}: executors.${kind}.${keys[0]}: the ${kind} executor takes no settings`);
+      continue;
+    }
+    const parsed = ex.settings.safeParse(raw);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new Error(`${file}: executors.${kind}${i.path.length ? `.${i.path.map(String).join('.')}` : ''}: ${i.message}`);
+    }
+    out[kind] = parsed.data;
+  }
+  return out;
+}

@@ -6,19 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { StepContext, StepExecutor, StepResult, StopReason } from './types';
-
-interface ShellConfig {
-  run: string;
-  shell?: string;
-}
-
-function parseConfig(config: Record<string, unknown>): ShellConfig | string {
-  if (typeof config.run !== 'string' || !config.run) return "shell step config needs 'run' (a non-empty command)";
-  if (config.shell !== undefined && (typeof config.shell !== 'string' || !config.shell))
-    return "shell step config 'shell' must be a non-empty string";
-  return { run: config.run, shell: config.shell as string | undefined };
-}
+import { shellKind, type ShellConfig } from '../../shared/job/kinds/shell';
+import { defineExecutor, type StepContext, type StepResult, type StopReason } from './types';
 
 /** Signal a whole process group; a group that is already gone is not an error. */
 export function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -43,15 +32,9 @@ function closeWhenIdle(ctx: StepContext, ...streams: Readable[]): NodeJS.Timeout
   }, 1000);
 }
 
-export const shellExecutor: StepExecutor = {
-  kind: 'shell',
-  version: '1.0.0',
-  run: runShell,
-};
+export const shellExecutor = defineExecutor<ShellConfig>(shellKind, '1.1.0', runShell);
 
-function runShell(ctx: StepContext): Promise<StepResult> {
-  const cfg = parseConfig(ctx.step.config);
-  if (typeof cfg === 'string') return Promise.resolve({ status: 'error', exitCode: null, error: cfg });
+function runShell(ctx: StepContext, cfg: ShellConfig): Promise<StepResult> {
   if (ctx.signal.aborted) {
     const r = ctx.signal.reason as StopReason;
     return Promise.resolve({ status: r.status, exitCode: null, error: r.message });

@@ -1,10 +1,15 @@
 /**
- * The StepExecutor interface: every step kind (shell now; checkout, scan, image, deploy and third-party
- * plugins later) implements it and registers by kind in registry.ts. The runner owns everything around a
- * step (workspace, env, secrets, log shipping, timeouts, cancel); an executor only runs the step.
+ * The StepExecutor interface: every step kind (shell, checkout; image, deploy and third-party plugins later)
+ * implements it for its shared definition (shared/job/step-kind.ts: config schema, capabilities, workspace
+ * need, outputs, reports) and is registered explicitly in registry.ts. The runner owns everything around a
+ * step (workspace, env, secrets, output references, $SLIPWAY_OUTPUT, reports, log shipping, timeouts,
+ * cancel) and knows no kind by name; an executor only runs the step.
  */
 import type { Readable } from 'node:stream';
-import type { AssignedStep, Checkout, Source } from '../../shared/protocol';
+import type { z } from 'zod';
+import type { AnyStepKind, Outputs } from '../../shared/job';
+import type { AgentFile } from '../agent-file';
+import type { AssignedStep, Source } from '../../shared/protocol';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
 
@@ -55,12 +60,14 @@ export interface StepContext {
   secrets: Record<string, string>;
   /** The agent's work directory (root-only when the agent is root): executors keep caches under it. */
   workDir: string;
-  /** Appends an agent:checkout record (commit metadata) to the stage run's ordered records. */
-  recordCheckout(info: CheckoutInfo): void;
+  /** This executor's section of the agent config file (`executors.<kind>`), validated by its `settings` schema at start. */
+  settings?: unknown;
+  /** The host sections of the agent config file (Docker socket and registry credentials reference, etcd endpoints, nginx). */
+  host: HostSettings;
 }
 
-/** What the checkout step found; becomes an agent:checkout record. */
-export type CheckoutInfo = Pick<Checkout, 'sha' | 'author' | 'message' | 'changedFiles'>;
+/** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */
+export type HostSettings = Readonly<Pick<AgentFile, 'docker' | 'etcd' | 'nginx'>>;
 
 export interface StepResult {
   status: StepStatus;
@@ -68,13 +75,47 @@ export interface StepResult {
   exitCode: number | null;
   /** Infrastructure problem (spawn failed, bad config), told apart from a non-zero exit. */
   error?: string;
+  /**
+   * Outputs the executor publishes itself (checkout's commit). The runner adds what the step wrote to
+   * $SLIPWAY_OUTPUT, checks them against the kind's schema and masks secrets.
+   */
+  outputs?: Outputs;
 }
 
 export interface StepExecutor {
-  /** Step kind as in shared/job/step-kinds.ts, e.g. 'shell'. */
+  /** Step kind as in the kind's definition, e.g. 'shell'. */
   readonly kind: string;
+  /** The kind's shared definition: the same schema the master validated the job with. */
+  readonly def: AnyStepKind;
   /** Reported to the master in agent:hello (plugin registry). */
   readonly version: string;
+  /** Schema of the executor's section of the agent config file (`executors.<kind>`); none: the section must be empty. */
+  readonly settings?: z.ZodType;
   /** Runs the step to completion. Never rejects for a failing step: failures are StepResults. */
   run(ctx: StepContext): Promise<StepResult>;
+}
+
+/**
+ * An executor for `def` whose `run` gets the config parsed by the kind's own schema (no second hand-written
+ * check); a config the schema refuses is a step error naming the field.
+ */
+export function defineExecutor<C extends Record<string, unknown>>(
+  def: AnyStepKind,
+  version: string,
+  run: (ctx: StepContext, config: C) => Promise<StepResult>,
+): StepExecutor {
+  return {
+    kind: def.kind,
+    def,
+    version,
+    run(ctx) {
+      const parsed = def.config.safeParse(ctx.step.config);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        const where = i?.path.length ? `'${i.path.map(String).join('.')}' ` : '';
+        return Promise.resolve({ status: 'error', exitCode: null, error: `${def.kind} step config: ${where}${i?.message ?? 'invalid'}` });
+      }
+      return run(ctx, parsed.data as C);
+    },
+  };
 }

@@ -41,14 +41,24 @@ export function registerAdminCommands(program: Command, agent: Command): void {
 
   program
     .command('agents')
-    .description('list agents and their state')
+    .description('list agents: state, capabilities (probed at start) and services (--json for details)')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
       const agents = await sessionClient().listAgents();
       if (flags.json) return printJson(agents);
       printTable(
-        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'RUNNING', 'LABELS', 'LAST SEEN'],
-        agents.map((a) => [a.id, a.name, a.environment, a.state, `${a.running}/${a.capacity}`, a.labels.join(','), formatTime(a.lastSeenAt)]),
+        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'RUNNING', 'LABELS', 'CAPABILITIES', 'SERVICES', 'LAST SEEN'],
+        agents.map((a) => [
+          a.id,
+          a.name,
+          a.environment,
+          a.state,
+          `${a.running}/${a.capacity}`,
+          a.labels.join(','),
+          (a.capabilities ?? []).filter((c) => c.ok).map((c) => c.name).join(',') || '-',
+          (a.services ?? []).map((s) => `${s.name}:${s.state}`).join(',') || '-',
+          formatTime(a.lastSeenAt),
+        ]),
       );
     });
 

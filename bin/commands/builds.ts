@@ -1,7 +1,7 @@
 /** Job and build commands: apply, jobs, trigger, builds, build, cancel. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { BuildDetail, BuildInfo } from '../../shared/api';
+import type { BuildDetail, BuildInfo, TestResultInfo } from '../../shared/api';
 import { badRequest } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import { parseId, sessionClient } from '../lib/client';
@@ -20,7 +20,14 @@ function buildRow(b: BuildInfo) {
 }
 const BUILD_HEADERS = ['ID', 'BUILD', 'STATUS', 'BY', 'CREATED', 'DURATION'];
 
-function printBuildDetail(b: BuildDetail): void {
+/** An output value on one line (lists joined, long values clipped). */
+function showValue(v: string | number | boolean | string[]): string {
+  const s = Array.isArray(v) ? `[${v.join(', ')}]` : String(v);
+  const line = s.replace(/\n/g, '\\n');
+  return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
   process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}\n`);
   process.stdout.write(`  team ${b.team}, triggered by ${b.trigger.user ?? b.trigger.kind} at ${formatTime(b.createdAt)}\n`);
   if (Object.keys(b.params).length) {
@@ -31,10 +38,27 @@ function printBuildDetail(b: BuildDetail): void {
     const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : '';
     process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
     if (s.error) process.stdout.write(`  error: ${s.error}\n`);
+    if (s.waiting) process.stdout.write(`  ${s.waiting}\n`);
     for (const st of s.steps) {
       const exit = st.exitCode === null ? '' : ` exit ${st.exitCode}`;
       const dur = st.durationMs === null ? '' : ` ${(st.durationMs / 1000).toFixed(1)}s`;
       process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.name} (${st.kind}) ${st.status}${exit}${dur}${st.error ? ` - ${st.error}` : ''}\n`);
+      for (const [k, v] of Object.entries(st.outputs ?? {})) process.stdout.write(`        output ${k} = ${showValue(v)}\n`);
+    }
+  }
+  if (b.reports?.length) {
+    process.stdout.write('\ntest results\n');
+    for (const r of b.reports) {
+      const stage = b.stages.find((s) => s.id === r.stageRunId);
+      const where = `${stage?.name ?? r.stageRunId} step ${r.stepIndex + 1}`;
+      if (r.status !== 'parsed') process.stdout.write(`  ${r.format} ${r.path} (${where}): ${r.status} - ${r.error}\n`);
+      else
+        process.stdout.write(
+          `  ${r.format} ${r.path} (${where}): ${r.tests} tests, ${r.tests - r.failures - r.errors - r.skipped} passed, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped, ${(r.durationMs / 1000).toFixed(2)}s\n`,
+        );
+    }
+    for (const t of tests.filter((t) => t.status === 'failed' || t.status === 'error')) {
+      process.stdout.write(`  ${t.status.toUpperCase()} ${t.classname ? `${t.classname} > ` : ''}${t.name}${t.message ? `: ${t.message.split('\n')[0].slice(0, 160)}` : ''}\n`);
     }
   }
 }
@@ -105,12 +129,14 @@ export function registerBuildCommands(program: Command): void {
 
   program
     .command('build <id>')
-    .description('show a build with its stages and steps')
+    .description('show a build with its stages, steps, step outputs and test results')
     .option('--json', 'machine-readable output')
     .action(async (id: string, flags: { json?: boolean }) => {
-      const build = await sessionClient().getBuild(parseId('build id', id));
+      const client = sessionClient();
+      const build = await client.getBuild(parseId('build id', id));
       if (flags.json) return printJson(build);
-      printBuildDetail(build);
+      const failing = build.reports?.some((r) => r.failures + r.errors > 0) ? await client.buildTests(build.id, { limit: 50 }) : [];
+      printBuildDetail(build, failing.filter((t) => t.status === 'failed' || t.status === 'error'));
     });
 
   const printBuild = (build: BuildInfo, json?: boolean) =>

@@ -46,6 +46,9 @@ interface AgentStartFlags {
   workDir?: string;
   caFile?: string;
   workspaceDays?: number;
+  config?: string;
+  service: string[];
+  capability: string[];
 }
 
 /** The agent token from --token, --token-file or SLIPWAY_AGENT_TOKEN (in that order). */
@@ -105,6 +108,9 @@ export function registerAgentStartCommand(agent: Command): void {
     .option('--work-dir <dir>', 'where build workspaces live')
     .option('--ca-file <file>', 'PEM CA to trust for an https master')
     .option('--workspace-days <n>', 'remove job workspaces unused for more than n days (default $SLIPWAY_WORKSPACE_DAYS or 7)', parseIntOption('--workspace-days'))
+    .option('--config <agent.yml>', 'agent config file: docker/etcd/nginx settings, declared capabilities, executor and service settings (README)')
+    .option('--service <name>', 'run this agent service with default settings, e.g. disk-space (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--capability <name>', 'declare a host capability without probing it, e.g. docker (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (flags: AgentStartFlags) => {
       if (!/^https?:\/\//.test(flags.url)) throw badRequest(`--url must start with http:// or https://, got ${flags.url}`);
       const token = resolveAgentToken(flags);
@@ -126,6 +132,9 @@ export function registerAgentStartCommand(agent: Command): void {
         workDir: flags.workDir,
         caFile: flags.caFile,
         workspaceDays: flags.workspaceDays,
+        configFile: flags.config,
+        services: flags.service,
+        capabilities: flags.capability,
       });
     });
 }

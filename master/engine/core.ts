@@ -8,10 +8,14 @@
  */
 import type { StreamMessage } from '../../shared/protocol/client';
 import type { BuildStatus } from '../../shared/protocol/client';
-import type { MasterMessage } from '../../shared/protocol/messages';
-import { parseJobYaml, type JobConfig } from '../../shared/job';
+import type { MasterMessage, ServiceStatus } from '../../shared/protocol/messages';
+import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { MasterContext } from '../context';
+import { createAgentFactsStore, type AgentFactsStore } from '../store/agent-facts';
 import type { Db } from '../store/db';
+import { createOutputsStore, type OutputsStore } from '../store/outputs';
+import { createReportsStore, type ReportsStore } from '../store/reports';
+import { createSchedulingStore, type SchedulingStore } from '../store/scheduling';
 import type { LogStore } from './logs/log-store';
 import type { StreamHub } from './stream/hub';
 
@@ -25,6 +29,10 @@ export interface AgentSession {
   labels: string[];
   capacity: number;
   executors: { kind: string; version: string }[];
+  /** Capabilities whose probe succeeded (or that the agent's config declares); the scheduler matches on them. */
+  capabilities: string[];
+  /** Latest status of the agent's services. */
+  services: ServiceStatus[];
   draining: boolean;
   /** Date.now() of the last frame of any kind; the sweeper marks the agent lost when it gets too old. */
   lastFrameAt: number;
@@ -50,6 +58,12 @@ export interface EngineCore {
   logs: LogStore;
   hub: StreamHub;
   sessions: Map<number, AgentSession>;
+  /** The step kinds jobs are validated against (what each needs of an agent, its outputs, its commit). */
+  stepKinds: StepKinds;
+  outputs: OutputsStore;
+  reports: ReportsStore;
+  agentFacts: AgentFactsStore;
+  scheduling: SchedulingStore;
   /** Parsed job config snapshot of a build (builds.yaml); cached, builds never change their snapshot. */
   buildConfig(buildId: number, yaml?: string): JobConfig;
   /** Runs the effects of a committed transaction: stream messages, agent cancels, a dispatch pass. */
@@ -81,13 +95,18 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     logs,
     hub,
     sessions: new Map(),
+    stepKinds: builtinStepKinds(),
+    outputs: createOutputsStore(ctx.db),
+    reports: createReportsStore(ctx.db),
+    agentFacts: createAgentFactsStore(ctx.db),
+    scheduling: createSchedulingStore(ctx.db),
     stopped: false,
     buildConfig(buildId, yaml) {
       let cfg = configs.get(buildId);
       if (cfg) return cfg;
       const text = yaml ?? yamlOf.get(buildId)?.yaml;
       if (text === undefined) throw new Error(`build ${buildId} has no config snapshot`);
-      cfg = parseJobYaml(text, `build ${buildId}`);
+      cfg = parseJobYaml(text, `build ${buildId}`, core.stepKinds);
       if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value as number);
       configs.set(buildId, cfg);
       return cfg;

@@ -19,6 +19,9 @@ import type { Server } from 'node:http';
 import type { MasterContext } from '../context';
 import { artifactRoutes } from './artifacts/routes';
 import { agentRoutes } from './agents/routes';
+import { createReportIngest } from './reports/ingest';
+import { reportParsers } from '../reports';
+import { createReportParsePool } from '../reports/parse-pool';
 import type { EnginePort } from '../webhooks/pipeline';
 import { createTriggerPort } from './builds/create-build';
 import { buildRoutes } from './builds/routes';
@@ -70,7 +73,13 @@ export function createEngine(ctx: MasterContext): Engine {
   const poller = startPoller(ctx, createMasterGit(ctx), createPushPipeline(ctx, triggerPort));
   logs.start();
 
-  const artifacts = artifactRoutes(ctx);
+  const parsers = reportParsers();
+  const reportIngest = createReportIngest(
+    core.reports,
+    parsers,
+    createReportParsePool(parsers, { onFallback: (why) => ctx.log.warn(`report parser worker unavailable (${why}): parsing reports on the main thread`) }),
+  );
+  const artifacts = artifactRoutes(ctx, reportIngest);
   const router = Router();
   router.use(buildRoutes(core));
   router.use(agentRoutes(core, gateway));
@@ -111,6 +120,7 @@ export function createEngine(ctx: MasterContext): Engine {
       gateway.close();
       hub.close();
       logs.stop();
+      await reportIngest.close();
     },
   };
 }

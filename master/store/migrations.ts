@@ -264,4 +264,59 @@ export const migrations: string[] = [
   DELETE FROM trigger_events WHERE job_id IS NULL OR outcome = 'rejected';
   DELETE FROM webhook_deliveries;
   `,
+  /* 7: step outputs, reports and test results, agents' capabilities and services (issue 7) */ `
+  -- One row per output a step published (master/store/outputs.ts). value: JSON (string, number, boolean or
+  -- list of strings); step_id: the job file's step id (NULL for steps without one, not referenceable).
+  CREATE TABLE step_outputs (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    stage_index INTEGER NOT NULL,
+    step_index INTEGER NOT NULL,
+    step_id TEXT,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (stage_run_id, step_index, key)
+  );
+  CREATE INDEX step_outputs_build ON step_outputs(build_id, stage_index);
+  -- A report a step attached (master/store/reports.ts). status: 'parsed' | 'missing' | 'malformed';
+  -- artifact_id: the uploaded file, kept as an artifact of the stage run.
+  CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    step_index INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    path TEXT NOT NULL,
+    artifact_id INTEGER REFERENCES artifacts(id) ON DELETE SET NULL,
+    status TEXT NOT NULL CHECK (status IN ('parsed','missing','malformed')),
+    error TEXT,
+    tests INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    duration_ms REAL NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    UNIQUE (stage_run_id, step_index, path)
+  );
+  CREATE INDEX reports_build ON reports(build_id);
+  -- One row per test case of a parsed report. status: 'passed' | 'failed' | 'error' | 'skipped'.
+  -- Reached through reports (per build): one index only, so storing 50,000 cases stays fast.
+  CREATE TABLE test_results (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    suite TEXT NOT NULL,
+    classname TEXT,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    duration_ms REAL,
+    message TEXT,
+    details TEXT
+  );
+  CREATE INDEX test_results_report ON test_results(report_id);
+  -- capabilities: JSON CapabilityInfo[] from the last hello; services: JSON ServiceStatus[], latest report.
+  ALTER TABLE agents ADD COLUMN capabilities TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE agents ADD COLUMN services TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

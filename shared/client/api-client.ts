@@ -10,6 +10,9 @@ import type {
   ApiTokenInfo,
   ArtifactInfo,
   BuildDetail,
+  ReportInfo,
+  StepOutputInfo,
+  TestResultInfo,
   BuildInfo,
   CreateApiToken,
   CreatedToken,
@@ -210,6 +213,20 @@ export class ApiClient {
   }
   getBuild(id: number) {
     return this.get<BuildDetail>(`/builds/${id}`);
+  }
+  buildOutputs(id: number) {
+    return this.get<StepOutputInfo[]>(`/builds/${id}/outputs`);
+  }
+  buildReports(id: number) {
+    return this.get<ReportInfo[]>(`/builds/${id}/reports`);
+  }
+  /** Test cases of the build's reports, failures and errors first. */
+  buildTests(id: number, opts: { status?: TestResultInfo['status']; limit?: number } = {}) {
+    const q = new URLSearchParams();
+    if (opts.status) q.set('status', opts.status);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    const qs = q.toString();
+    return this.get<TestResultInfo[]>(`/builds/${id}/tests${qs ? `?${qs}` : ''}`);
   }
   /** A job's trigger history (webhook deliveries and polls), newest first. */
   listTriggers(job: string, opts: { limit?: number; before?: number } = {}) {

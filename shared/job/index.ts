@@ -2,3 +2,6 @@
 export * from './schema';
 export * from './step-kinds';
 export * from './parse';
+export * from './outputs';
+export { shellKind, shellConfigSchema } from './kinds/shell';
+export { checkoutKind, checkoutConfigSchema } from './kinds/checkout';

@@ -6,8 +6,9 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 import type { AssignedStep } from '../protocol/messages';
-import { durationSchema, envMapSchema, jobSchema, stepCommonKeys } from './schema';
-import { stepKindFor, stepKindKeys } from './step-kinds';
+import { EXPRESSION_RE, findReferences } from './outputs';
+import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys } from './schema';
+import { builtinStepKinds, type StepKinds } from './step-kinds';
 
 export interface RepoConfig {
   url: string;
@@ -28,6 +29,10 @@ export interface StageConfig {
   env: Record<string, string>;
   artifacts: string[];
   retryLost: number;
+  /** Step kinds the stage uses: an agent must have an executor for each. */
+  kinds: string[];
+  /** Host capabilities the stage needs: its own `capabilities` plus those of its steps' kinds. */
+  capabilities: string[];
   steps: AssignedStep[];
 }
 
@@ -67,7 +72,18 @@ export class Locator {
     private doc: Document,
     private lines: LineCounter,
     private file: string,
+    private text = '',
   ) {}
+  /** Like issue(), pointing at `needle` inside the scalar at `path` when the source shows it verbatim. */
+  issueAt(path: Path, needle: string, message: string): FieldIssue {
+    const node = this.doc.getIn(path, true);
+    if (isNode(node) && node.range) {
+      const at = this.text.slice(node.range[0], node.range[1]).indexOf(needle);
+      const pos = this.lines.linePos(node.range[0] + Math.max(0, at));
+      return { file: this.file, line: pos.line, column: pos.col, field: formatPath(path), message };
+    }
+    return this.issue(path, message);
+  }
   issue(path: Path, message: string): FieldIssue {
     // Walk up until a node with a position exists (a missing key points at its parent map).
     for (let p = path; ; p = p.slice(0, -1)) {
@@ -89,11 +105,17 @@ export class Locator {
   }
 }
 
-/** Parse and validate a job file. Throws ValidationError (code 'invalid_job') listing every problem found. */
-export function parseJobYaml(text: string, file = 'job.yml'): JobConfig {
+/** The registry parseJobYaml uses unless given one; private to this module, so nothing else can add to it. */
+const BUILTIN_KINDS = builtinStepKinds();
+
+/**
+ * Parse and validate a job file against the step kinds of `kinds` (default: the built-ins). Throws
+ * ValidationError (code 'invalid_job') listing every problem found, output references included.
+ */
+export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = BUILTIN_KINDS): JobConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  const loc = new Locator(doc, lines, file);
+  const loc = new Locator(doc, lines, file, text);
   if (doc.errors.length) {
     const issues = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
@@ -110,26 +132,35 @@ export function parseJobYaml(text: string, file = 'job.yml'): JobConfig {
   const job = parsed.data;
 
   const issues: FieldIssue[] = [];
-  const stages: StageConfig[] = job.stages.map((stage, si) => ({
-    name: stage.name,
-    environment: stage.environment,
-    labels: stage.labels,
-    timeoutMs: stage.timeout,
-    env: stage.env,
-    artifacts: stage.artifacts,
-    retryLost: stage.retry?.lost ?? job.retry.lost,
-    steps: withCheckout(
+  const stages: StageConfig[] = job.stages.map((stage, si) => {
+    const steps = withCheckout(
       !!job.repo && stage.checkout !== false,
       stage.steps.flatMap((step, i) => {
-        const r = parseStep(step, ['stages', si, 'steps', i], loc);
+        const r = parseStep(step, ['stages', si, 'steps', i], loc, kinds);
         if ('issues' in r) {
           issues.push(...r.issues);
           return [];
         }
         return [r.step];
       }),
-    ),
-  }));
+    );
+    const stepKinds = [...new Set(steps.map((s) => s.kind))];
+    const capabilities = new Set(stage.capabilities);
+    for (const k of stepKinds) for (const c of kinds.get(k)?.capabilities ?? []) capabilities.add(c);
+    return {
+      name: stage.name,
+      environment: stage.environment,
+      labels: stage.labels,
+      timeoutMs: stage.timeout,
+      env: stage.env,
+      artifacts: stage.artifacts,
+      retryLost: stage.retry?.lost ?? job.retry.lost,
+      kinds: stepKinds,
+      capabilities: [...capabilities].sort(),
+      steps,
+    };
+  });
+  if (!issues.length) issues.push(...checkReferences(job.stages, stages, loc, kinds));
   if (!job.repo) {
     for (const key of ['push', 'requests', 'poll'] as const) {
       if (job.triggers[key] !== undefined && job.triggers[key] !== false) {
@@ -171,18 +202,18 @@ export function parseJobYaml(text: string, file = 'job.yml'): JobConfig {
   };
 }
 
-function parseStep(step: Record<string, unknown>, path: Path, loc: Locator): { step: AssignedStep } | { issues: FieldIssue[] } {
+function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kinds: StepKinds): { step: AssignedStep } | { issues: FieldIssue[] } {
   const common = new Set<string>(stepCommonKeys);
   const kindKeys = Object.keys(step).filter((k) => !common.has(k));
   if (kindKeys.length !== 1) {
     const msg = kindKeys.length
       ? `a step has exactly one step kind, found ${kindKeys.join(', ')}`
-      : `a step needs a step kind (one of ${stepKindKeys().join(', ')})`;
+      : `a step needs a step kind (one of ${kinds.keys().join(', ')})`;
     return { issues: [loc.issue(path, msg)] };
   }
   const key = kindKeys[0];
-  const def = stepKindFor(key);
-  if (!def) return { issues: [loc.issue([...path, key], `unknown step kind '${key}' (known: ${stepKindKeys().join(', ')})`)] };
+  const def = kinds.get(key);
+  if (!def) return { issues: [loc.issue([...path, key], `unknown step kind '${key}' (known: ${kinds.keys().join(', ')})`)] };
   const issues: FieldIssue[] = [];
   const config = def.config.safeParse(step[key]);
   if (!config.success) issues.push(...loc.fromZod(config.error, [...path, key]));
@@ -199,6 +230,8 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator): { s
     else issues.push(...loc.fromZod(e.error, [...path, 'env']));
   }
   if (step.name !== undefined && typeof step.name !== 'string') issues.push(loc.issue([...path, 'name'], 'step name must be a string'));
+  if (step.id !== undefined && (typeof step.id !== 'string' || !STEP_ID_RE.test(step.id)))
+    issues.push(loc.issue([...path, 'id'], 'step id must be 1-64 letters, digits, _ or -, starting with a letter or _'));
   if (step.continueOnError !== undefined && typeof step.continueOnError !== 'boolean')
     issues.push(loc.issue([...path, 'continueOnError'], 'continueOnError must be true or false'));
   if (issues.length || !config.success) return { issues };
@@ -209,11 +242,13 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator): { s
   return {
     step: {
       name: typeof step.name === 'string' ? step.name : autoName,
+      ...(typeof step.id === 'string' ? { id: step.id } : {}),
       kind: def.kind,
       config: cfg,
       env,
       timeoutMs,
       continueOnError: step.continueOnError === true,
+      reports: def.reports(cfg),
     },
   };
 }
@@ -221,10 +256,58 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator): { s
 /** Prepends the implicit checkout step unless the stage has its own. */
 function withCheckout(implicit: boolean, steps: AssignedStep[]): AssignedStep[] {
   if (!implicit || steps.some((s) => s.kind === 'checkout')) return steps;
-  return [{ name: 'checkout', kind: 'checkout', config: {}, env: {}, continueOnError: false }, ...steps];
+  return [{ name: 'checkout', kind: 'checkout', config: {}, env: {}, continueOnError: false, reports: [] }, ...steps];
 }
 
 function firstLine(cmd: string, fallback: string): string {
   const line = cmd.trim().split('\n')[0];
   return line.length > 60 ? `${line.slice(0, 57)}...` : line || fallback;
+}
+
+/** Every string inside a raw YAML value, with its path. */
+function strings(value: unknown, path: Path, out: { path: Path; s: string }[] = []): { path: Path; s: string }[] {
+  if (typeof value === 'string') out.push({ path, s: value });
+  else if (Array.isArray(value)) value.forEach((v, i) => strings(v, [...path, i], out));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) strings(v, [...path, k], out);
+  return out;
+}
+
+/**
+ * Step ids are unique in the job; `${{ steps.ID.outputs.KEY }}` may appear in a step's value and env only,
+ * and must name a step with that id that runs earlier (an earlier stage, or earlier in the same stage) and an
+ * output that step's kind says it publishes (a shell step lists its `outputs`).
+ */
+function checkReferences(raw: { env: Record<string, string>; steps: Record<string, unknown>[] }[], stages: StageConfig[], loc: Locator, kinds: StepKinds): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Map<string, { names: string[]; where: string }>();
+  const common = new Set<string>(stepCommonKeys);
+  raw.forEach((stage, si) => {
+    for (const { path, s } of strings(stage.env, ['stages', si, 'env'])) {
+      for (const m of s.matchAll(EXPRESSION_RE)) issues.push(loc.issueAt(path, m[0], `${m[0]}: output references are allowed in step values and step env only`));
+    }
+    // The implicit checkout step has no id: raw steps line up with the parsed ones after it.
+    const parsed = stages[si].steps.slice(stages[si].steps.length - stage.steps.length);
+    stage.steps.forEach((step, i) => {
+      const at: Path = ['stages', si, 'steps', i];
+      for (const key of Object.keys(step)) {
+        if (key !== 'env' && common.has(key)) continue;
+        for (const { path, s } of strings(step[key], [...at, key])) {
+          const { refs, bad } = findReferences(s);
+          for (const b of bad) issues.push(loc.issueAt(path, b.text, `${b.text}: not an output reference (write \${{ steps.ID.outputs.KEY }})`));
+          for (const r of refs) {
+            const target = seen.get(r.step);
+            if (!target) issues.push(loc.issueAt(path, r.text, `${r.text}: no step with id '${r.step}' runs before this step`));
+            else if (!target.names.includes(r.key))
+              issues.push(loc.issueAt(path, r.text, `${r.text}: step '${r.step}' (${target.where}) publishes no output '${r.key}'${target.names.length ? ` (it has: ${target.names.join(', ')})` : ' (a shell step lists its outputs: outputs: [NAME])'}`));
+          }
+        }
+      }
+      const p = parsed[i];
+      if (p?.id) {
+        if (seen.has(p.id)) issues.push(loc.issue([...at, 'id'], `step id '${p.id}' is used twice (${seen.get(p.id)!.where})`));
+        else seen.set(p.id, { names: kinds.get(p.kind)?.outputNames(p.config) ?? [], where: `stage ${stages[si].name}, step ${i + 1}` });
+      }
+    });
+  });
+  return issues;
 }

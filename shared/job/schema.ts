@@ -123,7 +123,8 @@ export const triggersSchema = z.strictObject({
   timezone: z.string().optional(),
 });
 
-export const stepCommonKeys = ['name', 'timeout', 'env', 'continueOnError'] as const;
+export const stepCommonKeys = ['name', 'id', 'timeout', 'env', 'continueOnError'] as const;
+export const STEP_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 export const stageSchema = z.strictObject({
   name: name('stage name'),
@@ -136,6 +137,8 @@ export const stageSchema = z.strictObject({
   /** Workspace-relative files or globs uploaded to the master when the stage succeeds. */
   artifacts: z.array(z.string().min(1)).default([]),
   retry: retrySchema.optional(),
+  /** Host capabilities the stage needs besides its step kinds' (e.g. docker for a shell step running docker). */
+  capabilities: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'capability names are a-z, 0-9, _ . -')).default([]),
   /** Check out the build's commit before the first step (default true when the job has a repo). */
   checkout: z.boolean().optional(),
   /** Raw steps; each is validated against its step kind by parseJobYaml. */

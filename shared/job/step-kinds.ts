@@ -1,69 +1,58 @@
 /**
- * Step kinds known to the job schema. Each kind has a zod schema for its config and may have aliases
- * (`compile:` and `test:` are shell steps). A StepExecutor on the agent registers under the same kind.
- * Later issues add checkout, scan, image and deploy here; third-party plugins call registerStepKind.
+ * Step kinds: one definition per kind, used by the master (job validation, JSON Schema export for editors and
+ * the UI), the CLI (apply -f) and the agent's executor (typed config, its host capabilities, the workspace it
+ * needs). Nothing registers itself on import: a StepKinds registry is filled explicitly, by builtinStepKinds()
+ * for the built-ins, and by whoever wires third-party plugins (register()).
  */
 import { z } from 'zod';
+import type { AnyStepKind } from './step-kind';
+import { checkoutKind } from './kinds/checkout';
+import { shellKind } from './kinds/shell';
 
-export interface StepKindDef {
-  kind: string;
-  aliases: string[];
-  /** Validates the value under the step key and returns the executor's config object. */
-  config: z.ZodType<Record<string, unknown>>;
-}
+export * from './step-kind';
 
-const registry = new Map<string, StepKindDef>();
+export class StepKinds {
+  private readonly byKey = new Map<string, AnyStepKind>();
 
-export function registerStepKind(def: StepKindDef): void {
-  for (const key of [def.kind, ...def.aliases]) {
-    if (registry.has(key)) throw new Error(`step kind '${key}' is registered twice`);
-    registry.set(key, def);
+  /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
+  register(def: AnyStepKind): this {
+    for (const key of [def.kind, ...def.aliases]) {
+      if (this.byKey.has(key)) throw new Error(`step kind '${key}' is registered twice`);
+    }
+    for (const key of [def.kind, ...def.aliases]) this.byKey.set(key, def);
+    return this;
+  }
+
+  /** By kind or alias. */
+  get(key: string): AnyStepKind | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Every key a job file may use, sorted. */
+  keys(): string[] {
+    return [...this.byKey.keys()].sort();
+  }
+
+  /** One entry per kind. */
+  list(): AnyStepKind[] {
+    return [...new Set(this.byKey.values())];
+  }
+
+  /**
+   * JSON Schema (draft 2020-12) of each key's step value, for editors and UI forms: `{ [key]: schema }`.
+   * The input side of the schema (what a job file may say), not the normalised config.
+   */
+  jsonSchema(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const key of this.keys()) out[key] = z.toJSONSchema(this.byKey.get(key)!.config, { io: 'input', unrepresentable: 'any' });
+    return out;
   }
 }
 
-export function stepKindFor(key: string): StepKindDef | undefined {
-  return registry.get(key);
-}
-
-export function stepKindKeys(): string[] {
-  return [...registry.keys()].sort();
-}
-
-/** Shell: `sh: <command>` or `sh: { run: <command>, shell?: bash, junit?: path }`. */
-export const shellConfigSchema = z
-  .union([
-    z.string().min(1),
-    z.strictObject({
-      run: z.string().min(1),
-      /** Interpreter; the command is passed to it with -c (default sh, or bash when installed). */
-      shell: z.string().optional(),
-      /** Test report path (JUnit XML), kept for a later issue's test results. */
-      junit: z.string().optional(),
-    }),
-  ])
-  .transform((v) => (typeof v === 'string' ? { run: v } : v));
-
-registerStepKind({ kind: 'shell', aliases: ['sh', 'compile', 'test', 'run'], config: shellConfigSchema });
-
 /**
- * Checkout: `checkout: {}` / `checkout: true`, or `{ depth?, submodules?, path? }` overriding the job's repo
- * settings. Added automatically as the first step of every stage of a job with a repo (unless the stage
- * says `checkout: false` or has its own checkout step).
+ * A new registry holding the built-in kinds (shell, checkout). Each call makes its own, so no caller can change
+ * what another validates against; register third-party kinds on the one you keep.
  */
-export const checkoutConfigSchema = z
-  .union([
-    z.literal(true),
-    z.null(),
-    z.strictObject({
-      depth: z.number().int().min(0).optional(),
-      submodules: z.boolean().optional(),
-      /** Sub-directory of the workspace to check out into (default: the workspace itself). */
-      path: z
-        .string()
-        .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must stay inside the workspace')
-        .optional(),
-    }),
-  ])
-  .transform((v) => (v === true || v === null ? {} : v));
-
-registerStepKind({ kind: 'checkout', aliases: [], config: checkoutConfigSchema });
+export function builtinStepKinds(): StepKinds {
+  return new StepKinds().register(shellKind).register(checkoutKind);
+}

@@ -6,7 +6,8 @@
  * (see log-frame.ts), so the log path is checked by a compact header, not by zod.
  *
  * Lifecycle (sender prefix first):
- *  1. agent:hello      token, name, environment, labels, capacity, executors, running work.
+ *  1. agent:hello      token, name, environment, labels, capacity, executors, capabilities (probed at
+ *                      start), services and running work.
  *                      master:accepted (with config and, per running stage, the last sequence it stored)
  *                      or master:refused + close with a CloseCode.
  *  2. master:assign    a stage run with a lease (stageRunId + epoch). The agent runs it.
@@ -20,8 +21,10 @@
  *  5. resume           after a disconnect or a master restart the agent reconnects with backoff, sends hello
  *                      with its running stage runs; master:accepted tells each one's stored seq and whether
  *                      to continue; the agent replays records after it. No record is lost or stored twice.
- *     agent:checkout  (a record too) what the checkout step found: commit metadata and, when the master
- *                      did not know them, the files changed since the previous built commit.
+ *     Step outputs travel in agent:step-finished (the checkout step's commit is one of them); reports are
+ *     uploaded over HTTP like artifacts before that record (shared/api.ts) and parsed on the master.
+ *  4b.agent:services   status of the agent's long-lived services (agent/services), sent after accept and
+ *                      whenever one changes; the master keeps the latest per agent.
  *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
  *                      reports agent:stage-finished with status 'cancelled'.
  *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
@@ -33,7 +36,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -74,6 +77,32 @@ export type RunningStage = z.infer<typeof RunningStageSchema>;
 export const ExecutorInfoSchema = z.object({ kind: z.string().min(1), version: z.string().min(1) });
 export type ExecutorInfo = z.infer<typeof ExecutorInfoSchema>;
 
+/** A host capability the agent probed at start (docker, etcd, nginx) or its config declares. */
+export const CapabilityInfoSchema = z.object({
+  name: z.string().min(1).max(64),
+  /** Only capabilities with ok true count for scheduling. */
+  ok: z.boolean(),
+  /** What the probe found ('Docker API 1.41 at /var/run/docker.sock', 'declared in agent.yml') or why it failed. */
+  detail: z.string().max(1024),
+});
+export type CapabilityInfo = z.infer<typeof CapabilityInfoSchema>;
+
+/** One agent service's state (agent/services/types.ts). */
+export const ServiceStatusSchema = z.object({
+  name: z.string().min(1).max(64),
+  state: z.enum(['starting', 'running', 'degraded', 'failed', 'stopped']),
+  /** Last health check's message. */
+  detail: z.string().max(1024),
+  /** Small service-specific facts (free bytes, instances watched...). */
+  facts: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  /** Agent clock, ms since epoch, of the last health check. */
+  at: z.number(),
+});
+export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
+
+/** Step outputs on the wire: shared/job/outputs.ts states the names, types and size limits. */
+const OutputsWire = z.record(z.string().max(64), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]));
+
 // ---------------------------------------------------------------- agent -> master
 
 export const AgentHelloSchema = z.object({
@@ -90,6 +119,10 @@ export const AgentHelloSchema = z.object({
   capacity: z.number().int().min(1).max(256),
   /** Step kinds the agent can run (its StepExecutor plugins). */
   executors: z.array(ExecutorInfoSchema).max(256),
+  /** Host capabilities probed at start; the scheduler assigns a stage only to an agent with all it needs. */
+  capabilities: z.array(CapabilityInfoSchema).max(64).optional(),
+  /** The agent's services as they stand at (re)connect. */
+  services: z.array(ServiceStatusSchema).max(64).optional(),
   /** Stage runs in progress or with unacknowledged records (resume). */
   running: z.array(RunningStageSchema).max(256),
   /** Agent software version, informational. */
@@ -129,6 +162,8 @@ export const StepFinishedSchema = z.object({
   durationMs: z.number().nonnegative(),
   /** Infrastructure problem (spawn failed...), told apart from a non-zero exit. */
   error: z.string().max(4096).optional(),
+  /** Outputs the step published (masked), checked by the agent against the kind's schema; the master re-checks. */
+  outputs: OutputsWire.optional(),
   at: z.number(),
 });
 
@@ -142,14 +177,10 @@ export const StageFinishedSchema = z.object({
   at: z.number(),
 });
 
-export const CheckoutSchema = z.object({
-  type: z.literal('agent:checkout'),
-  ...recordBase,
-  sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
-  author: z.string().max(512),
-  message: z.string().max(65536),
-  /** Files changed since source.previousSha; absent when the master already knew them or no base exists. */
-  changedFiles: z.array(z.string().max(4096)).max(100_000).optional(),
+/** Not a record: the latest state of the agent's services, sent whenever one changes. */
+export const AgentServicesSchema = z.object({
+  type: z.literal('agent:services'),
+  services: z.array(ServiceStatusSchema).max(64),
 });
 
 export const AgentMessageSchema = z.discriminatedUnion('type', [
@@ -159,7 +190,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   StepStartedSchema,
   StepFinishedSchema,
   StageFinishedSchema,
-  CheckoutSchema,
+  AgentServicesSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
@@ -167,14 +198,15 @@ export type StepStarted = z.infer<typeof StepStartedSchema>;
 export type StepFinished = z.infer<typeof StepFinishedSchema>;
 export type StageFinished = z.infer<typeof StageFinishedSchema>;
 /** The JSON records that share the seq space with log chunks. */
-export type Checkout = z.infer<typeof CheckoutSchema>;
-export type StageRecord = StepStarted | StepFinished | StageFinished | Checkout;
+export type StageRecord = StepStarted | StepFinished | StageFinished;
 
 // ---------------------------------------------------------------- master -> agent
 
 /** A step as the agent runs it: normalised from the job file by shared/job. */
 export const AssignedStepSchema = z.object({
   name: z.string(),
+  /** The job file's step `id`: later steps reference its outputs as ${{ steps.ID.outputs.KEY }}. */
+  id: z.string().optional(),
   /** StepExecutor kind, e.g. 'shell'. */
   kind: z.string(),
   /** Executor-specific, validated by the job schema on the master and again by the executor. */
@@ -182,6 +214,8 @@ export const AssignedStepSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   timeoutMs: z.number().int().positive().optional(),
   continueOnError: z.boolean().default(false),
+  /** Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`). */
+  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean() })).optional(),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
 
@@ -236,6 +270,8 @@ export const MasterAssignSchema = z.object({
   env: z.record(z.string(), z.string()),
   /** Secret values: injected as env, masked in every log line before it leaves the agent. */
   secrets: z.record(z.string(), z.string()),
+  /** Outputs of earlier stages' steps that have an id, by step id; the runner substitutes references with them. */
+  outputs: z.record(z.string(), OutputsWire).optional(),
   /** Artifacts of earlier stages of this build, downloaded into the workspace before the first step. */
   inputArtifacts: z.array(z.object({ id, path: z.string(), size: z.number().int(), sha256: z.string() })).default([]),
   leaseTtlMs: z.number().int().positive(),

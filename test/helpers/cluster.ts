@@ -67,6 +67,8 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** Resolve as soon as the process is spawned, without waiting for it to appear connected. */
   noWait?: boolean;
+  /** More `agent start` flags (--config, --service, --capability...). */
+  args?: string[];
 }
 
 const keepData = () => process.env.SLIPWAY_KEEP_TEST_DATA === '1';
@@ -169,6 +171,7 @@ export async function startAgent(master: TestMaster, opts: StartAgentOptions): P
   const args = ['agent', 'start', '--url', master.url, '--name', name, '--environment', opts.environment, '--work-dir', workDir];
   if (opts.labels?.length) args.push('--labels', opts.labels.join(','));
   if (opts.capacity !== undefined) args.push('--capacity', String(opts.capacity));
+  if (opts.args) args.push(...opts.args);
   // The token travels in the environment, not argv (argv is visible to every user on the host).
   const proc = spawnCli(args, { SLIPWAY_AGENT_TOKEN: token, ...opts.env });
   const agents = registry.get(master);

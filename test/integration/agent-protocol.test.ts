@@ -119,7 +119,7 @@ class Peer {
         return;
       }
       if (msg.type === 'agent:state') this.states.push(msg.draining);
-      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state') return;
+      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state' || msg.type === 'agent:services') return;
       this.store(msg.stageRunId, msg.seq, (s) => s.events.push(msg));
       ({ stageRunId: id, epoch } = msg);
     }

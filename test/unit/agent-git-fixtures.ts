@@ -8,7 +8,15 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkoutExecutor } from '../../agent/executors/checkout';
-import type { CheckoutInfo, RunAs, StepResult, StopReason } from '../../agent/executors/types';
+import type { RunAs, StepResult, StopReason } from '../../agent/executors/types';
+
+/** The commit the checkout step published as its outputs. */
+export interface CheckoutInfo {
+  sha: string;
+  author: string;
+  message: string;
+  changedFiles?: string[];
+}
 import { gitEnv as checkoutGitEnv } from '../../shared/node/git/env';
 import { prepareReusedWorkspace } from '../../agent/git/workspace-reuse';
 import { LogShipper } from '../../agent/log-shipper';
@@ -79,8 +87,7 @@ export async function runCheckout(
   const output = new LogShipper(recordLog, new SecretMasker(Object.values(secrets)), { maxChunkBytes: 65536, flushMs: 50 });
   const controller = new AbortController();
   if (opts.stop) controller.abort(opts.stop);
-  const records: CheckoutInfo[] = [];
-  const result = await checkoutExecutor.run({
+  const { outputs, ...result } = await checkoutExecutor.run({
     step: { name: 'checkout', kind: 'checkout', config: opts.config ?? {}, env: {}, continueOnError: false },
     workspace,
     env: { PATH: process.env.PATH ?? '', HOME: workspace, ...secrets },
@@ -91,8 +98,9 @@ export async function runCheckout(
     source: src,
     secrets,
     workDir: workspaces.workDir,
-    recordCheckout: (info) => records.push(info),
+    host: {},
   });
+  const records = outputs ? [outputs as unknown as CheckoutInfo] : [];
   output.flush();
   output.close();
   return { result, log: transport.text(), workspace, records };

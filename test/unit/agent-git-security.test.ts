@@ -51,7 +51,7 @@ describe('checkout refuses unsafe input before git runs', () => {
 
   it('refuses a step path leading out of the workspace', async () => {
     const r = await runCheckout(ws, source({ url: repo.url, sha, cacheKey: 'sec-link' }), { config: { path: '../out' } });
-    expect(r.result.error).toMatch(/path must be a relative path inside the workspace/);
+    expect(r.result.error).toMatch(/checkout step config: 'path' path must stay inside the workspace/);
   });
 
   it('refuses a submodule with an ext:: URL (only git, http(s), ssh and file for local repositories)', async () => {

@@ -31,7 +31,7 @@ export interface EngineFixture {
   teamId: number;
   addJob(yaml: string): { id: number; yaml: string };
   trigger(job: { id: number; yaml: string }, params?: Record<string, string>, branch?: string | null): number;
-  connect(name: string, environment: string, opts?: { labels?: string[]; capacity?: number }): TestSession;
+  connect(name: string, environment: string, opts?: { labels?: string[]; capacity?: number; capabilities?: string[]; kinds?: string[] }): TestSession;
   cleanup(): void;
 }
 
@@ -121,8 +121,10 @@ export function engineFixture(): EngineFixture {
         environmentId: envId,
         tokenId: ++nextAgent,
         labels: opts.labels ?? [],
+        capabilities: opts.capabilities ?? [],
+        services: [],
         capacity: opts.capacity ?? 1,
-        executors: [{ kind: 'shell', version: '1' }],
+        executors: (opts.kinds ?? ['shell', 'checkout']).map((kind) => ({ kind, version: '1' })),
         draining: false,
         lastFrameAt: Date.now(),
         lost: false,

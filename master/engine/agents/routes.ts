@@ -1,14 +1,14 @@
 /**
  * Agents and plugins API: GET /agents (every signed-in user; agents are not team objects),
  * POST /agents/:id/drain (instance admins: master:drain, the agent finishes its work and takes no more),
- * GET /plugins (step kinds of the job schema plus the executors connected agents reported).
+ * GET /plugins (step kinds of the job schema plus the executors connected agents reported), GET /plugins/schema
+ * (JSON Schema of every step key, from the same zod schemas the master validates jobs with).
  * An agent's API state is derived: 'busy' is a connected agent with at least one running lease.
  */
 import { Router } from 'express';
 import type { AgentInfo, PluginInfo } from '../../../shared/api';
-import { badRequest, notFound } from '../../../shared/errors';
+import { badRequest, forbidden, notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
-import { stepKindFor, stepKindKeys } from '../../../shared/job';
 import type { EngineCore } from '../core';
 import type { AgentGateway } from '../gateway/agent-gateway';
 import { allow } from '../../route-access';
@@ -40,6 +40,7 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
 
   const toInfo = (a: AgentRow): AgentInfo => {
     const live = core.sessions.get(a.id);
+    const facts = core.agentFacts.get(a.id);
     let state = a.state;
     if (live && !live.lost) state = live.draining ? 'draining' : a.running > 0 ? 'busy' : 'connected';
     return {
@@ -52,6 +53,9 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
       running: a.running,
       lastSeenAt: live ? live.lastFrameAt : a.last_seen_at,
       version: a.version,
+      kinds: (JSON.parse(a.executors) as { kind: string }[]).map((e) => e.kind),
+      capabilities: facts.capabilities,
+      services: live ? live.services : facts.services,
     };
   };
 
@@ -69,19 +73,24 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
 
   r.get('/plugins', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
     const byKind = new Map<string, PluginInfo>();
-    for (const key of stepKindKeys()) {
-      const def = stepKindFor(key);
-      if (def && !byKind.has(def.kind)) byKind.set(def.kind, { kind: def.kind, aliases: def.aliases, agents: [] });
-    }
+    for (const def of core.stepKinds.list()) byKind.set(def.kind, { kind: def.kind, aliases: def.aliases, capabilities: def.capabilities, agents: [] });
     for (const s of core.sessions.values()) {
       for (const ex of s.executors) {
-        const kind = stepKindFor(ex.kind)?.kind ?? ex.kind;
+        const kind = core.stepKinds.get(ex.kind)?.kind ?? ex.kind;
         let info = byKind.get(kind);
-        if (!info) byKind.set(kind, (info = { kind, aliases: [], agents: [] }));
+        if (!info) byKind.set(kind, (info = { kind, aliases: [], capabilities: [], agents: [] }));
         info.agents.push({ agent: s.name, version: ex.version });
       }
     }
     res.json([...byKind.values()].sort((a, b) => a.kind.localeCompare(b.kind)));
+  });
+
+  r.get('/plugins/schema', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
+    res.json({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      description: 'Slipway step kinds: the value of each step key in a job file',
+      stepKeys: core.stepKinds.jsonSchema(),
+    });
   });
 
   return r;

@@ -7,6 +7,10 @@
  *       unknown stage run 404, someone else's lease / old epoch / not running 403. Over maxArtifactBytes 413,
  *       checksum mismatch 400 (nothing kept in either case). Uploading the same path again replaces it.
  *       -> 201 ArtifactInfo
+ *   PUT /stage-runs/:id/reports?step=<index>&format=<junit...>&path=<workspace path>[&missing=1]   a step's
+ *       report: stored like an artifact (under .slipway/reports/step-<index>/, not handed to later stages), then
+ *       parsed (reports/ingest.ts). missing=1 (empty body) records that the step did not write the file.
+ *       -> 201 ReportSummary
  *   GET /artifacts/:id   for an agent holding a running lease on a build of the artifact's job (later stages
  *       of the same build, and partial re-runs, which take the artifacts of the build they re-run).
  *       Optional X-Slipway-Stage-Run + X-Slipway-Epoch pin the lease that is asking.
@@ -27,8 +31,12 @@ import { badRequest, conflict, forbidden, notFound, SlipwayError, unauthenticate
 import type { MasterContext } from '../../context';
 import { positiveInt, principalOf, visibleBuild } from '../logs/http';
 import { checkArtifactPath, incomingDir, resolveStorage, storagePath } from './paths';
+import type { ReportIngest } from '../reports/ingest';
 import { receiveToFile } from './receive';
 import { allow } from '../../route-access';
+
+/** Prefix of the artifact paths of report files; such artifacts are not input artifacts of later stages. */
+export const REPORTS_PREFIX = '.slipway/reports/';
 
 interface ArtifactRow extends ArtifactInfo {
   storagePath: string;
@@ -36,7 +44,7 @@ interface ArtifactRow extends ArtifactInfo {
 
 const ARTIFACT_COLUMNS = 'id, build_id AS buildId, stage_run_id AS stageRunId, path, size, sha256, storage_path AS storagePath';
 
-export function artifactRoutes(ctx: MasterContext): { router: Router; agentRouter: Router } {
+export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest): { router: Router; agentRouter: Router } {
   const db = ctx.db;
   const leaseOf = db.prepare(
     `SELECT sr.id, sr.build_id AS buildId, sr.status, sr.lease_epoch AS epoch, a.token_id AS tokenId
@@ -80,11 +88,8 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
 
   const agentRouter = Router();
 
-  agentRouter.put('/stage-runs/:id/artifacts', async (req, res) => {
-    const tokenId = agentTokenId(req);
-    const stageRunId = positiveInt(req.params.id, 'stage run id');
-    const epoch = headerInt(req, 'X-Slipway-Epoch');
-    const path = checkArtifactPath(req.query.path);
+  /** Receives an upload of the lease holder into the artifact store under `path` (see the header for the checks). */
+  const receiveArtifact = async (req: Request, stageRunId: number, tokenId: number, epoch: number, path: string): Promise<ArtifactInfo> => {
     const expected = req.get('x-slipway-sha256')?.toLowerCase();
     if (!expected || !/^[0-9a-f]{64}$/.test(expected)) throw badRequest('X-Slipway-Sha256: required, the sha256 of the body as 64 hex digits');
     const { buildId } = heldLease(stageRunId, tokenId, epoch);
@@ -107,11 +112,40 @@ export function artifactRoutes(ctx: MasterContext): { router: Router; agentRoute
       const dest = resolveStorage(ctx.config.dataDir, storage);
       await placeFile(tmp, dest, path);
       const id = Number(upsert.pluck().get(buildId, stageRunId, path, got.size, got.sha256, storage, Date.now()));
-      const info: ArtifactInfo = { id, buildId, stageRunId, path, size: got.size, sha256: got.sha256 };
-      res.status(201).json(info);
+      return { id, buildId, stageRunId, path, size: got.size, sha256: got.sha256 };
     } finally {
       await rm(tmp, { force: true });
     }
+  };
+
+  agentRouter.put('/stage-runs/:id/artifacts', async (req, res) => {
+    const tokenId = agentTokenId(req);
+    const stageRunId = positiveInt(req.params.id, 'stage run id');
+    const epoch = headerInt(req, 'X-Slipway-Epoch');
+    const path = checkArtifactPath(req.query.path);
+    res.status(201).json(await receiveArtifact(req, stageRunId, tokenId, epoch, path));
+  });
+
+  agentRouter.put('/stage-runs/:id/reports', async (req, res) => {
+    if (!ingestReport) throw notFound('report ingestion');
+    const tokenId = agentTokenId(req);
+    const stageRunId = positiveInt(req.params.id, 'stage run id');
+    const epoch = headerInt(req, 'X-Slipway-Epoch');
+    const path = checkArtifactPath(req.query.path);
+    const step = req.query.step;
+    if (typeof step !== 'string' || !/^[0-9]{1,4}$/.test(step)) throw badRequest('step: required, the step index');
+    const format = req.query.format;
+    if (typeof format !== 'string' || !/^[a-z0-9_-]{1,32}$/.test(format)) throw badRequest('format: required, e.g. junit');
+    const upload = { stageRunId, stepIndex: Number(step), format, path };
+    if (req.query.missing === '1') {
+      const { buildId } = heldLease(stageRunId, tokenId, epoch);
+      req.resume();
+      res.status(201).json(await ingestReport({ ...upload, buildId, artifactId: null }, null));
+      return;
+    }
+    const art = await receiveArtifact(req, stageRunId, tokenId, epoch, `${REPORTS_PREFIX}step-${step}/${path}`);
+    const file = resolveStorage(ctx.config.dataDir, storagePath(art.buildId, stageRunId, art.path));
+    res.status(201).json(await ingestReport({ ...upload, buildId: art.buildId, artifactId: art.id }, file));
   });
 
   agentRouter.get('/artifacts/:id', async (req, res) => {

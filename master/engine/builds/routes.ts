@@ -13,6 +13,9 @@ import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
+import { queuedRun } from '../scheduler/dispatcher';
+import { connectedAgents, waitingReason } from '../scheduler/waiting';
+import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
 import { allow } from '../../route-access';
 
@@ -74,7 +77,35 @@ export function buildRoutes(core: EngineCore): Router {
   });
 
   r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
-    res.json(toBuildDetail(db, buildFor(req, 'read')));
+    const row = buildFor(req, 'read');
+    const queued = new Map(core.scheduling.queuedOfBuild(row.id).map((q) => [q.id, q]));
+    const agents = queued.size ? connectedAgents(core.sessions.values(), core.scheduling.runningPerAgent()) : [];
+    res.json(
+      toBuildDetail(db, row, {
+        outputs: core.outputs.forBuild(row.id),
+        reports: core.reports.forBuild(row.id),
+        waiting: (id) => {
+          const q = queued.get(id);
+          return q ? waitingReason(queuedRun(core, q), agents) : null;
+        },
+      }),
+    );
+  });
+
+  r.get('/builds/:id/outputs', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    res.json(core.outputs.forBuild(buildFor(req, 'read').id));
+  });
+
+  r.get('/builds/:id/reports', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    res.json(core.reports.forBuild(buildFor(req, 'read').id));
+  });
+
+  r.get('/builds/:id/tests', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    const row = buildFor(req, 'read');
+    const status = req.query.status === undefined ? undefined : String(req.query.status);
+    if (status !== undefined && !['passed', 'failed', 'error', 'skipped'].includes(status)) throw badRequest('status must be passed, failed, error or skipped');
+    const limit = req.query.limit === undefined ? 1000 : idParam(String(req.query.limit), 'limit');
+    res.json(core.reports.tests(row.id, { status: status as TestResultInfo['status'] | undefined, limit: Math.min(limit, 100_000) }));
   });
 
   r.post('/builds/:id/cancel', allow({ kind: 'team', action: 'trigger' }), (req, res) => {

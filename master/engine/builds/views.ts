@@ -1,6 +1,15 @@
 /** Database rows -> the API shapes of shared/api.ts (BuildInfo, BuildDetail). Read-only queries. */
-import type { BuildDetail, BuildInfo, BuildStatus, StageRunInfo } from '../../../shared/api';
+import type { BuildDetail, BuildInfo, BuildStatus, ReportInfo, StageRunInfo } from '../../../shared/api';
 import type { Db } from '../../store/db';
+import type { StoredOutput } from '../../store/outputs';
+
+/** What a build's detail shows besides its rows: outputs and reports (their stores), waiting reasons (the scheduler). */
+export interface BuildExtras {
+  outputs: StoredOutput[];
+  reports: ReportInfo[];
+  /** Why a queued stage run waits (scheduler/waiting.ts). */
+  waiting(stageRunId: number): string | null;
+}
 
 export interface BuildJoinRow {
   id: number;
@@ -61,7 +70,7 @@ export function toBuildInfo(r: BuildJoinRow): BuildInfo {
   };
 }
 
-export function toBuildDetail(db: Db, r: BuildJoinRow): BuildDetail {
+export function toBuildDetail(db: Db, r: BuildJoinRow, extras: BuildExtras): BuildDetail {
   const runs = db
     .prepare<[number], { id: number; stage_index: number; name: string; environment: string; attempt: number; status: string; agent: string | null; error: string | null; queued_at: number | null; started_at: number | null; finished_at: number | null; log_bytes: number }>(
       `SELECT sr.id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, a.name AS agent, sr.error, sr.queued_at,
@@ -85,6 +94,7 @@ export function toBuildDetail(db: Db, r: BuildJoinRow): BuildDetail {
     startedAt: s.started_at,
     finishedAt: s.finished_at,
     logBytes: s.log_bytes,
+    waiting: s.status === 'queued' ? extras.waiting(s.id) : null,
     steps: steps.all(s.id).map((st) => ({
       index: st.step_index,
       name: st.name,
@@ -95,7 +105,8 @@ export function toBuildDetail(db: Db, r: BuildJoinRow): BuildDetail {
       startedAt: st.started_at,
       finishedAt: st.finished_at,
       durationMs: st.duration_ms,
+      outputs: Object.fromEntries(extras.outputs.filter((o) => o.stageRunId === s.id && o.stepIndex === st.step_index).map((o) => [o.key, o.value])),
     })),
   }));
-  return { ...toBuildInfo(r), stages };
+  return { ...toBuildInfo(r), stages, reports: extras.reports };
 }

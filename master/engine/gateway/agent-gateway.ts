@@ -145,12 +145,16 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       labels: hello.labels,
       capacity: hello.capacity,
       executors: hello.executors,
+      capabilities: (hello.capabilities ?? []).filter((c) => c.ok).map((c) => c.name),
+      services: hello.services ?? [],
       draining: false,
       lastFrameAt: Date.now(),
       lost: false,
       send: (msg) => sendRaw(ws, msg),
       close: (code, reason) => ws.close(code, clip(reason)),
     };
+    core.agentFacts.setCapabilities(session.agentId, hello.capabilities ?? []);
+    core.agentFacts.setServices(session.agentId, session.services);
     // Resume first: if it throws, no half-registered session stays behind.
     const { resume, fx } = resumeAgent(core, session.agentId, hello.running);
     const old = core.sessions.get(session.agentId);
@@ -186,8 +190,11 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       case 'agent:step-started':
       case 'agent:step-finished':
       case 'agent:stage-finished':
-      case 'agent:checkout':
         return records.addEvent(session, msg);
+      case 'agent:services':
+        session.services = msg.services;
+        core.agentFacts.setServices(session.agentId, msg.services);
+        return;
       default:
         assertNever(msg);
     }

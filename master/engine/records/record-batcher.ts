@@ -10,7 +10,8 @@
  * 'lease_mismatch' (logged, never stored). seq <= last_seq is a duplicate of a replay: re-acked, ignored.
  * seq > last_seq + 1 is a gap: master:error 'sequence_gap' and the agent replays from its last ack.
  */
-import type { StageRecord } from '../../../shared/protocol/messages';
+import { outputsProblem } from '../../../shared/job/outputs';
+import type { StageRecord, StepFinished } from '../../../shared/protocol/messages';
 import type { LogChunk } from '../../../shared/protocol/log-frame';
 import { assertNever } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
@@ -45,7 +46,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
   const stepStarted = db.prepare(
     "UPDATE step_runs SET status = 'running', started_at = ? WHERE stage_run_id = ? AND step_index = ? RETURNING name",
   );
-  const checkout = db.prepare(
+  const recordCommit = db.prepare(
     `UPDATE builds SET commit_sha = ?, commit_info = json_patch(?, COALESCE(commit_info, '{}')) WHERE id = ?`,
   );
   const stepFinished = db.prepare(
@@ -141,6 +142,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
       }
       case 'agent:step-finished': {
         const step = stepFinished.get(m.status, m.exitCode, m.error ?? null, now, m.durationMs, run.id, m.stepIndex) as { name: string } | undefined;
+        if (m.outputs && Object.keys(m.outputs).length) storeOutputs(run, m, now);
         if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: m.status });
         return;
       }
@@ -148,15 +150,30 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
         finishStage(core, fx, run, m.status, m.error ?? null, now);
         run.status = m.status;
         return;
-      case 'agent:checkout': {
-        // What the webhook told stays; the agent fills in what it did not (author, message, changed files).
-        const info: Record<string, unknown> = { author: m.author, message: m.message };
-        if (m.changedFiles) info.changedFiles = m.changedFiles;
-        checkout.run(m.sha, JSON.stringify(info), run.build_id);
-        return;
-      }
       default:
         assertNever(m);
+    }
+  }
+
+  /**
+   * Outputs of a finished step, checked again against the step kind's schema (an agent is not trusted to have
+   * done it). A kind whose outputs describe the build's commit (checkout) updates the build: what the webhook
+   * told stays, the agent fills in what it did not (author, message, changed files).
+   */
+  function storeOutputs(run: RunState, m: StepFinished, now: number): void {
+    const step = core.buildConfig(run.build_id).stages[run.stage_index]?.steps[m.stepIndex];
+    const def = step && core.stepKinds.get(step.kind);
+    const problem = outputsProblem(m.outputs, def?.outputs);
+    if (!step || problem) {
+      ctx.log.warn({ stageRunId: run.id, step: m.stepIndex }, `step outputs refused: ${problem ?? 'no such step'}`);
+      return;
+    }
+    core.outputs.put({ buildId: run.build_id, stageRunId: run.id, stageIndex: run.stage_index, stepIndex: m.stepIndex, stepId: step.id ?? null }, m.outputs!, now);
+    const commit = def?.commitOf?.(m.outputs!);
+    if (commit) {
+      const info: Record<string, unknown> = { author: commit.author, message: commit.message };
+      if (commit.changedFiles) info.changedFiles = commit.changedFiles;
+      recordCommit.run(commit.sha, JSON.stringify(info), run.build_id);
     }
   }
 

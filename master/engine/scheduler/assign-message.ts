@@ -86,6 +86,7 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
     },
     env,
     secrets,
+    outputs: earlierOutputs(core, r.build_id, r.stage_index),
     inputArtifacts: inputArtifacts(core, r.build_id, r.stage_index),
     leaseTtlMs: ctx.config.leaseTtlMs,
     ...(source ? { source } : {}),
@@ -124,12 +125,31 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
   };
 }
 
+/**
+ * Outputs of steps with an id in stages before `beforeIndex`, by step id. A partial re-run skipped the earlier
+ * stages: their outputs come from the build it re-ran (followed like inputArtifacts); this build's own win.
+ */
+export function earlierOutputs(core: EngineCore, buildId: number, beforeIndex: number): Record<string, Record<string, string | number | boolean | string[]>> {
+  const out: ReturnType<typeof earlierOutputs> = {};
+  let limit = beforeIndex;
+  for (let id: number | undefined = buildId, hops = 0; id !== undefined && hops < 50; hops++) {
+    for (const [step, outputs] of Object.entries(core.outputs.byStepId(id, limit))) out[step] ??= outputs;
+    const rerun = core.scheduling.rerunOf(id);
+    if (!rerun) break;
+    const idx = core.buildConfig(id).stages.findIndex((s) => s.name === rerun.stage);
+    if (idx < 0) break;
+    limit = Math.min(limit, idx);
+    id = rerun.from;
+  }
+  return out;
+}
+
 /** Artifacts of stages before `beforeIndex`; a later stage's file wins over an earlier one at the same path. */
 export function inputArtifacts(core: EngineCore, buildId: number, beforeIndex: number): ArtifactRow[] {
   const db = core.db;
   const q = db.prepare<[number, number], ArtifactRow>(
     `SELECT a.id, a.path, a.size, a.sha256 FROM artifacts a JOIN stage_runs sr ON sr.id = a.stage_run_id
-     WHERE a.build_id = ? AND sr.stage_index < ? ORDER BY sr.stage_index DESC, a.id DESC`,
+     WHERE a.build_id = ? AND sr.stage_index < ? AND a.path NOT LIKE '.slipway/reports/%' ORDER BY sr.stage_index DESC, a.id DESC`,
   );
   const triggerOf = db.prepare<[number], { trigger: string }>('SELECT trigger FROM builds WHERE id = ?');
   const byPath = new Map<string, ArtifactRow>();

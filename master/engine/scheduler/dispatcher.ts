@@ -4,7 +4,8 @@
  * running with its deadline) and sends master:assign after the commit. Event-driven: the engine requests
  * a pass on trigger, agent hello, stage finish, capacity or drain changes (core.requestDispatch).
  */
-import type { EngineCore } from '../core';
+import type { StageConfig } from '../../../shared/job';
+import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
 import { buildAssign } from './assign-message';
 import { planDispatch, type AgentSlots, type QueuedRun } from './plan';
@@ -18,8 +19,8 @@ export function createDispatcher(core: EngineCore): Dispatcher {
   const { db, ctx } = core;
   const lastServed = new Map<number, number>();
   let ticks = 0;
-  const queued = db.prepare<[], { id: number; job_id: number; build_id: number; environment: string; labels: string; queued_at: number }>(
-    `SELECT sr.id, b.job_id, sr.build_id, sr.environment, sr.labels, sr.queued_at
+  const queued = db.prepare<[], { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }>(
+    `SELECT sr.id, b.job_id, sr.build_id, sr.stage_index, sr.environment, sr.labels, sr.queued_at
      FROM stage_runs sr JOIN builds b ON b.id = sr.build_id
      WHERE sr.status = 'queued' ORDER BY sr.queued_at, sr.id`,
   );
@@ -39,13 +40,7 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     dispatch() {
       const agents = freeSlots();
       if (!agents.length) return 0;
-      const queue: QueuedRun[] = queued.all().map((r) => ({
-        id: r.id,
-        jobId: r.job_id,
-        environment: r.environment,
-        labels: JSON.parse(r.labels) as string[],
-        queuedAt: r.queued_at,
-      }));
+      const queue: QueuedRun[] = queued.all().map((r) => queuedRun(core, r));
       const plan = planDispatch(queue, agents, lastServed, () => ++ticks);
       if (!plan.length) return 0;
       const fx = new Effects();
@@ -77,8 +72,33 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     for (const s of core.sessions.values()) {
       if (s.draining || s.lost) continue;
       const free = s.capacity - (running.get(s.agentId) ?? 0);
-      if (free > 0) out.push({ agentId: s.agentId, environment: s.environment, labels: s.labels, free });
+      if (free > 0) out.push({ ...agentOffer(s), free });
     }
     return out;
   }
+}
+
+/** A queued stage run as planDispatch sees it: the kinds and capabilities come from the build's config snapshot. */
+export function queuedRun(core: EngineCore, r: { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }): QueuedRun {
+  let stage: StageConfig | undefined;
+  try {
+    stage = core.buildConfig(r.build_id).stages[r.stage_index];
+  } catch (err) {
+    // A snapshot a newer schema refuses must not stop the pass for every other build: matched on env and labels.
+    core.ctx.log.warn({ buildId: r.build_id, err: (err as Error).message }, 'build config snapshot does not parse; kinds and capabilities unknown');
+  }
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    environment: r.environment,
+    labels: JSON.parse(r.labels) as string[],
+    kinds: stage?.kinds,
+    capabilities: stage?.capabilities,
+    queuedAt: r.queued_at,
+  };
+}
+
+/** What an agent session offers the planner. */
+export function agentOffer(s: AgentSession): Omit<AgentSlots, 'free'> {
+  return { agentId: s.agentId, environment: s.environment, labels: s.labels, kinds: s.executors.map((e) => e.kind), capabilities: s.capabilities };
 }

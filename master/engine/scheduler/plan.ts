@@ -1,8 +1,9 @@
 /**
  * The scheduler's matching and fairness, as a pure function over the queue and the agents' free slots.
  *
- * Matching: a stage run may go to an agent of exactly its environment that carries all of its labels and
- * has a free slot (capacity minus running leases). Draining, lost and disconnected agents are not offered.
+ * Matching: a stage run may go to an agent of exactly its environment that carries all of its labels, has an
+ * executor for every step kind of the stage and every host capability it needs (docker, etcd...), and has a
+ * free slot (capacity minus running leases). Draining, lost and disconnected agents are not offered.
  * Order: FIFO by queue time within a job; between jobs, round-robin: each round gives at most one slot
  * to each job, jobs served least recently first (ties: oldest queued head first), so one job's 100
  * queued builds never starve another job. A run that cannot be placed does not block later runs of its
@@ -13,6 +14,10 @@ export interface QueuedRun {
   jobId: number;
   environment: string;
   labels: string[];
+  /** Step kinds of the stage; absent: not checked. */
+  kinds?: string[];
+  /** Host capabilities the stage needs; absent: none. */
+  capabilities?: string[];
   queuedAt: number;
 }
 
@@ -20,6 +25,10 @@ export interface AgentSlots {
   agentId: number;
   environment: string;
   labels: string[];
+  /** Step kinds the agent has executors for; absent: not checked. */
+  kinds?: string[];
+  /** Host capabilities the agent has. */
+  capabilities?: string[];
   free: number;
 }
 
@@ -29,9 +38,17 @@ export interface Placement {
   agentId: number;
 }
 
-/** Whether an agent may run a stage: same environment, every label of the stage present. */
-export function agentMatches(run: Pick<QueuedRun, 'environment' | 'labels'>, agent: Pick<AgentSlots, 'environment' | 'labels'>): boolean {
-  return run.environment === agent.environment && run.labels.every((l) => agent.labels.includes(l));
+/** Whether an agent may run a stage: same environment, every label, step kind and capability of the stage present. */
+export function agentMatches(
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities'>,
+  agent: Pick<AgentSlots, 'environment' | 'labels' | 'kinds' | 'capabilities'>,
+): boolean {
+  return (
+    run.environment === agent.environment &&
+    run.labels.every((l) => agent.labels.includes(l)) &&
+    (!run.kinds || !agent.kinds || run.kinds.every((k) => agent.kinds!.includes(k))) &&
+    (run.capabilities ?? []).every((c) => agent.capabilities?.includes(c) ?? false)
+  );
 }
 
 /**

@@ -1,0 +1,45 @@
+/**
+ * Agent services: long-lived work of an agent that outlives any step (etcd lease keep-alive, the nginx edge
+ * watcher, the container-log shipper come with later issues; disk-space.ts is the built-in example). Each one
+ * is made by a ServiceFactory from its section of the agent config file, started when the agent starts and
+ * stopped when it stops (after its stages drained). The ServiceHost (host.ts) checks health() every interval
+ * and reports each service's status to the master (agent:services), which shows it in GET /agents.
+ *
+ * Contract every service meets (test/conformance/agent-service.test.ts):
+ *  - start() resolves once the service runs, or rejects with why it cannot (the agent then reports it failed
+ *    and keeps running its other work);
+ *  - health() never rejects and answers within a few seconds;
+ *  - stop() resolves once everything the service started is released; it may be called once after start(),
+ *    also after a failed start, and must not throw.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ServiceStatus } from '../../shared/protocol';
+
+export interface ServiceHealth {
+  /** 'running': healthy; 'degraded': running but needs attention; 'failed': not doing its job. */
+  state: 'running' | 'degraded' | 'failed';
+  detail: string;
+  facts?: ServiceStatus['facts'];
+}
+
+export interface AgentService {
+  readonly name: string;
+  start(): Promise<void>;
+  health(): Promise<ServiceHealth>;
+  stop(): Promise<void>;
+}
+
+/** What a service gets from the agent. */
+export interface ServiceContext {
+  /** The agent's work directory. */
+  workDir: string;
+  log: Logger;
+}
+
+export interface ServiceFactory<S = unknown> {
+  name: string;
+  /** Validates the service's section of the agent config file. */
+  settings: z.ZodType<S>;
+  create(settings: S, ctx: ServiceContext): AgentService;
+}

@@ -1,0 +1,48 @@
+/**
+ * Shell: `sh: <command>` or `sh: { run, shell?, junit?, outputs? }` (aliases compile, test, run).
+ * Outputs: whatever the command writes to $SLIPWAY_OUTPUT (strings); all are stored and shown, and the names
+ * listed in `outputs` are the ones later steps may reference (checked at apply time).
+ */
+import { z } from 'zod';
+import { OUTPUT_KEY_RE } from '../outputs';
+import { defineStepKind, type ReportSpec } from '../step-kind';
+
+const junitSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    /** Fail the step when the report is missing, malformed or has failing tests (default false). */
+    failStep: z.boolean().default(false),
+  }),
+]);
+
+export const shellConfigSchema = z
+  .union([
+    z.string().min(1),
+    z.strictObject({
+      run: z.string().min(1),
+      /** Interpreter; the command is passed to it with -c (default sh). */
+      shell: z.string().min(1).optional(),
+      /** JUnit XML report the step writes: a workspace-relative path, or { path, failStep }. */
+      junit: junitSchema.optional(),
+      /** Names of the outputs the command writes to $SLIPWAY_OUTPUT; only these may be referenced. */
+      outputs: z.array(z.string().regex(OUTPUT_KEY_RE, 'output names are letters, digits, _ and -')).max(100).optional(),
+    }),
+  ])
+  .transform((v) => (typeof v === 'string' ? { run: v } : v));
+
+export type ShellConfig = z.output<typeof shellConfigSchema>;
+
+export const shellKind = defineStepKind<ShellConfig>({
+  kind: 'shell',
+  aliases: ['sh', 'compile', 'test', 'run'],
+  config: shellConfigSchema,
+  capabilities: [],
+  workspace: 'clean',
+  outputNames: (c) => c.outputs ?? [],
+  outputs: z.record(z.string(), z.string()),
+  reports: (c): ReportSpec[] => {
+    if (!c.junit) return [];
+    return [typeof c.junit === 'string' ? { format: 'junit', path: c.junit, failStep: false } : { format: 'junit', path: c.junit.path, failStep: c.junit.failStep }];
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * The agent service conformance suite: every built-in service passes the contract of agent/services/types.ts
+ * through its fixture (settings that work here, settings its schema refuses, settings whose start fails), and
+ * the ServiceHost reports start, health changes and stop the way the master expects.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diskSpaceService } from '../../agent/services/disk-space';
+import { builtinServices, ServiceHost } from '../../agent/services/host';
+import type { ServiceFactory } from '../../agent/services/types';
+import type { ServiceStatus } from '../../shared/protocol';
+
+interface ServiceFixture {
+  factory: ServiceFactory;
+  good: Record<string, unknown>;
+  invalid: { settings: Record<string, unknown>; field: RegExp };
+  /** Settings valid for the schema whose start() must fail (the service cannot do its job here). */
+  failing?: Record<string, unknown>;
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'slipway-services-'));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+const log = pino({ level: 'silent' });
+const ctx = { workDir, log };
+
+const fixtures: ServiceFixture[] = [
+  {
+    factory: diskSpaceService as ServiceFactory,
+    good: { minFreeMb: 0 },
+    invalid: { settings: { minFreeMb: -1 }, field: /minFreeMb/ },
+    failing: { path: '/nonexistent/slipway-disk' },
+  },
+];
+
+it('has a fixture for every built-in service', () => {
+  expect([...builtinServices().keys()].sort()).toEqual(fixtures.map((f) => f.factory.name).sort());
+});
+
+for (const f of fixtures) {
+  describe(`AgentService contract: ${f.factory.name}`, () => {
+    it('starts, is healthy within a few seconds, stops, and tolerates a second stop', async () => {
+      const s = f.factory.create(f.factory.settings.parse(f.good), ctx);
+      expect(s.name).toBe(f.factory.name);
+      await s.start();
+      const t = Date.now();
+      const h = await s.health();
+      expect(Date.now() - t).toBeLessThan(3000);
+      expect(h.state).toBe('running');
+      expect(h.detail).toBeTruthy();
+      await s.stop();
+      await expect(s.stop()).resolves.toBeUndefined();
+    });
+
+    it('refuses settings its schema refuses, naming the field', () => {
+      const r = f.factory.settings.safeParse(f.invalid.settings);
+      expect(r.success).toBe(false);
+      expect(() => new ServiceHost({ [f.factory.name]: f.invalid.settings }, ctx, log)).toThrow(f.invalid.field);
+    });
+
+    it.runIf(!!f.failing)('rejects start() with why when it cannot work, and still stops cleanly', async () => {
+      const s = f.factory.create(f.factory.settings.parse(f.failing), ctx);
+      await expect(s.start()).rejects.toThrow();
+      const h = await s.health();
+      expect(h.state).toBe('failed');
+      await expect(s.stop()).resolves.toBeUndefined();
+    });
+  });
+}
+
+describe('ServiceHost', () => {
+  it('refuses an unknown service naming the known ones', () => {
+    expect(() => new ServiceHost({ edge: {} }, ctx, log)).toThrow(/service 'edge': unknown \(known: disk-space\)/);
+  });
+
+  it('reports starting services, a failed start, health changes and the final stop', async () => {
+    const reports: ServiceStatus[][] = [];
+    let minFree = 0;
+    const flaky: ServiceFactory = {
+      name: 'flaky',
+      settings: diskSpaceService.settings as ServiceFactory['settings'],
+      create: () => ({
+        name: 'flaky',
+        start: async () => {},
+        health: async () => (minFree > 0 ? { state: 'degraded', detail: 'low' } : { state: 'running', detail: 'fine' }),
+        stop: async () => {},
+      }),
+    };
+    const factories = new Map<string, ServiceFactory>([...builtinServices(), ['flaky', flaky]]);
+    const host = new ServiceHost({ flaky: {}, 'disk-space': { path: '/nonexistent/x' } }, ctx, log, factories, 60_000);
+    await host.start((l) => reports.push(l));
+    const first = new Map(reports.at(-1)!.map((s) => [s.name, s]));
+    expect(first.get('flaky')).toMatchObject({ state: 'running', detail: 'fine' });
+    expect(first.get('disk-space')).toMatchObject({ state: 'failed', detail: expect.stringMatching(/start failed/) });
+    const n = reports.length;
+    await host.check();
+    expect(reports.length).toBe(n);
+    minFree = 1;
+    await host.check();
+    expect(reports.at(-1)!.find((s) => s.name === 'flaky')).toMatchObject({ state: 'degraded', detail: 'low' });
+    await host.stop();
+    expect(reports.at(-1)!.map((s) => s.state)).toEqual(['stopped', 'stopped']);
+  });
+});
