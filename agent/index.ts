@@ -103,6 +103,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       keepWorkspaces: config.keepWorkspaces,
       executorSettings: settings,
       host: { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx },
+      environment: config.environment,
     },
     connection,
     log,

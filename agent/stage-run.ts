@@ -48,6 +48,8 @@ export interface StageRunDeps {
   executorSettings?: Record<string, unknown>;
   /** Host sections of the agent config file (ctx.host). */
   host?: HostSettings;
+  /** The environment this agent serves (ctx.environment). */
+  environment: string;
 }
 
 /** The environment every step of the stage sees, before the step's own env. */

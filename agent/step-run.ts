@@ -89,6 +89,9 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         workDir: deps.workspaces.workDir,
         settings: deps.executorSettings?.[raw.kind],
         host: deps.host ?? {},
+        build: a.build,
+        environment: deps.environment,
+        registries: a.registries ?? [],
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }

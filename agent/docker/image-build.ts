@@ -29,6 +29,8 @@ export interface ImageBuildOptions {
   networkMode?: string;
   /** Disable the build cache (a cold build). */
   noCache?: boolean;
+  /** Credentials per registry host for pulling FROM images (X-Registry-Config). */
+  registryAuth?: Record<string, { username: string; password: string; serveraddress: string }>;
   /** The job's build user; the context is read as this user. */
   runAs?: RunAs;
   signal?: AbortSignal;
@@ -78,6 +80,7 @@ export async function buildImage(docker: Docker, o: ImageBuildOptions): Promise<
       nocache: o.noCache,
       rm: true,
       forcerm: true,
+      registryconfig: o.registryAuth,
       abortSignal: o.signal,
     });
   } catch (e) {

@@ -5,6 +5,8 @@
 import type { ExecutorInfo } from '../../shared/protocol';
 import type { StepExecutor } from './types';
 import { checkoutExecutor } from './checkout';
+import { deployExecutor } from './deploy';
+import { imageExecutor } from './image';
 import { shellExecutor } from './shell';
 
 export class ExecutorRegistry {
@@ -30,7 +32,7 @@ export class ExecutorRegistry {
 
 /** A registry holding the built-in executors. */
 export function builtinExecutors(): ExecutorRegistry {
-  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor);
+  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor).register(imageExecutor).register(deployExecutor);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { AnyStepKind, Outputs } from '../../shared/job';
 import type { AgentFile } from '../agent-file';
-import type { AssignedStep, Source } from '../../shared/protocol';
+import type { AssignedStep, MasterAssign, RegistryAccess, Source } from '../../shared/protocol';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
 
@@ -64,6 +64,12 @@ export interface StepContext {
   settings?: unknown;
   /** The host sections of the agent config file (Docker socket and registry credentials reference, etcd endpoints, nginx). */
   host: HostSettings;
+  /** The build the step belongs to (ids, number, job, team). */
+  build: MasterAssign['build'];
+  /** The environment of this agent (and so of the stage). */
+  environment: string;
+  /** Registries granted to the job's team (image and deploy steps). */
+  registries: RegistryAccess[];
 }
 
 /** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */

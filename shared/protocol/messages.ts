@@ -36,7 +36,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -251,6 +251,19 @@ export const SourceSchema = z.object({
 });
 export type Source = z.infer<typeof SourceSchema>;
 
+/**
+ * An image registry the build may use (image and deploy steps), as an admin granted it to the job's team on the
+ * master. The password travels like a secret: the agent masks it in every log line and output.
+ */
+export const RegistryAccessSchema = z.object({
+  name: z.string().min(1),
+  /** host[:port] (images are named `<url>/<repository>`), or a URL with scheme. */
+  url: z.string().min(1),
+  username: z.string().optional(),
+  password: z.string().optional(),
+});
+export type RegistryAccess = z.infer<typeof RegistryAccessSchema>;
+
 export const MasterAssignSchema = z.object({
   type: z.literal('master:assign'),
   stageRunId: id,
@@ -277,6 +290,8 @@ export const MasterAssignSchema = z.object({
   leaseTtlMs: z.number().int().positive(),
   /** The commit to check out, for jobs with a repo. The checkout executor fetches exactly `sha`. */
   source: SourceSchema.optional(),
+  /** Registries granted to the job's team, for stages with steps that need the docker capability. */
+  registries: z.array(RegistryAccessSchema).optional(),
 });
 export type MasterAssign = z.infer<typeof MasterAssignSchema>;
 

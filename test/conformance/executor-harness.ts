@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretMasker } from '../../shared/mask';
+import type { RegistryAccess } from '../../shared/protocol';
 import type { AssignedStep, Source } from '../../shared/protocol';
 import { BuildUsers } from '../../agent/build-users';
 import type { RunAs, StepExecutor, StepResult, StopReason } from '../../agent/executors/types';
@@ -19,6 +20,7 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   env?: Record<string, string>;
   source?: Source;
+  registries?: RegistryAccess[];
   /** Abort with `stop` once this workspace file exists and is not empty. */
   stopAfterFile?: string;
   /** Abort reason (with stopAfterFile), or abort before the run when alone. */
@@ -100,6 +102,9 @@ export class Harness {
       secrets: assign.secrets,
       workDir: this.workDir,
       host: {},
+      build: assign.build,
+      environment: 'conformance',
+      registries: opts.registries ?? [],
     });
     if (opts.stopAfterFile) {
       const file = join(workspace, opts.stopAfterFile);

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { builtinExecutors } from '../../agent/executors/registry';
 import type { StepExecutor } from '../../agent/executors/types';
 import { builtinStepKinds, outputsProblem } from '../../shared/job';
-import type { Source } from '../../shared/protocol';
+import type { RegistryAccess, Source } from '../../shared/protocol';
 import { gone, waitUntil, type Harness } from './executor-harness';
 
 export interface ProcessFixture {
@@ -31,7 +31,7 @@ export interface ProcessFixture {
 export interface KindFixture {
   executor: StepExecutor;
   /** A config (and the source it needs, if any) the executor runs to success on this host. */
-  good(): Promise<{ config: Record<string, unknown>; source?: Source }>;
+  good(): Promise<{ config: Record<string, unknown>; source?: Source; registries?: RegistryAccess[] }>;
   /** A config the kind's schema refuses, and the field the error must name. */
   invalid: { config: Record<string, unknown>; field: RegExp };
   process?: ProcessFixture;
@@ -65,7 +65,7 @@ export function executorContract(h: Harness, f: KindFixture): void {
 
     it('does nothing and reports the stop reason when stopped before it starts', async () => {
       const good = await f.good();
-      const r = await h.run(ex, good.config, { source: good.source, stop: { status: 'cancelled', graceMs: 100, message: 'cancelled by user' } });
+      const r = await h.run(ex, good.config, { source: good.source, registries: good.registries, stop: { status: 'cancelled', graceMs: 100, message: 'cancelled by user' } });
       expect(r.result).toMatchObject({ status: 'cancelled', error: 'cancelled by user' });
       expect(r.result.outputs).toBeUndefined();
     });
@@ -75,7 +75,7 @@ export function executorContract(h: Harness, f: KindFixture): void {
       const parsed = ex.def.config.parse(good.config);
       // The normalised config parses to itself: the executor re-parses what the master sent.
       expect(ex.def.config.parse(parsed)).toEqual(parsed);
-      const r = await h.run(ex, good.config, { source: good.source });
+      const r = await h.run(ex, good.config, { source: good.source, registries: good.registries });
       expect(r.result.status, r.output).toBe('success');
       expect(r.result.exitCode).toBe(0);
       expect(r.startedAt).toBeTypeOf('number');

@@ -11,13 +11,17 @@ import { builtinExecutors } from '../../agent/executors/registry';
 import { checkoutExecutor } from '../../agent/executors/checkout';
 import { Harness } from './executor-harness';
 import { checkoutFixture, checkoutSource, conformanceRepo } from './kinds/checkout';
+import { cleanUpDocker, deployFixture, imageFixture } from './kinds/docker';
 import { shellFixture } from './kinds/shell';
 import { executorContract, type KindFixture } from './step-executor.contract';
 
-const fixtures: KindFixture[] = [shellFixture, checkoutFixture];
+const fixtures: KindFixture[] = [shellFixture, checkoutFixture, imageFixture, deployFixture];
 const h = new Harness();
 beforeAll(() => h.open());
-afterAll(() => h.close());
+afterAll(async () => {
+  h.close();
+  await cleanUpDocker();
+});
 
 it('has a fixture for every built-in executor', () => {
   expect(builtinExecutors().list().map((e) => e.kind).sort()).toEqual(fixtures.map((f) => f.executor.kind).sort());

@@ -99,6 +99,9 @@ export async function runCheckout(
     secrets,
     workDir: workspaces.workDir,
     host: {},
+    build: { id: 1, number: 1, job: 'j', jobId: 1, team: 't' },
+    environment: 'ci',
+    registries: [],
   });
   const records = outputs ? [outputs as unknown as CheckoutInfo] : [];
   output.flush();

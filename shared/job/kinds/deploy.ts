@@ -1,0 +1,57 @@
+/**
+ * Deploy: applies one service of a compose file to the stage's environment on this agent's Docker engine
+ * (shared/compose: the supported subset and the health model), rolling, with rollback on failure.
+ *
+ *   - deploy:
+ *       app: shop-web                # app name (default: the job name): labels, container names, etcd keys
+ *       compose: deploy/compose.yml  # workspace path of the compose template, or
+ *       composeInline: |             # the template itself
+ *         services: { web: { image: "${IMAGE}", healthcheck: { http: /health } } }
+ *       service: web                 # which service (default: the only one)
+ *       image: ${{ steps.image.outputs.reference }}   # becomes ${IMAGE} in the template
+ *       replicas: 2                  # overrides deploy.replicas (also ${REPLICAS})
+ *       values: { LOG_LEVEL: info }  # more template variables for this environment
+ *
+ * Template variables: IMAGE, APP, ENVIRONMENT, BUILD_NUMBER, REPLICAS, the `values`, and the build's secrets
+ * (applied, but shown as ${NAME} in the recorded file). Outputs: app, environment, image, instances
+ * (`ip:port` of each live instance), replicas, compose (the rendered file applied).
+ */
+import { z } from 'zod';
+import { NAME_RE } from '../schema';
+import { defineStepKind } from '../step-kind';
+
+const insideWorkspace = (p: string) => !p.startsWith('/') && !p.split('/').includes('..');
+
+export const deployConfigSchema = z
+  .strictObject({
+    app: z.string().regex(NAME_RE, 'app names are 1-63 characters of a-z, 0-9, ., _ or -').optional(),
+    compose: z.string().min(1).refine(insideWorkspace, 'compose must be a path inside the workspace').optional(),
+    composeInline: z.string().min(1).optional(),
+    service: z.string().optional(),
+    image: z.string().min(1).optional(),
+    replicas: z.number().int().min(0).max(100).optional(),
+    values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  })
+  .refine((c) => (c.compose === undefined) !== (c.composeInline === undefined), 'give either compose: (a file in the workspace) or composeInline:');
+
+export type DeployConfig = z.output<typeof deployConfigSchema>;
+
+export const deployOutputsSchema = z.strictObject({
+  app: z.string(),
+  environment: z.string(),
+  image: z.string(),
+  instances: z.array(z.string()),
+  replicas: z.number(),
+  compose: z.string(),
+});
+
+export const deployKind = defineStepKind<DeployConfig>({
+  kind: 'deploy',
+  aliases: [],
+  config: deployConfigSchema,
+  capabilities: ['docker'],
+  workspace: 'clean',
+  outputNames: () => Object.keys(deployOutputsSchema.shape),
+  outputs: deployOutputsSchema as z.ZodType<Record<string, string | number | string[]>>,
+  reports: () => [],
+});
