@@ -122,6 +122,8 @@ export function engineFixture(): EngineFixture {
         executors: [{ kind: 'shell', version: '1' }],
         draining: false,
         lastFrameAt: Date.now(),
+        busy: 0,
+        refused: new Set(),
         lost: false,
         sent,
         send: (m) => sent.push(m),

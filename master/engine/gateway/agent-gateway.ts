@@ -26,6 +26,8 @@ import {
 } from '../../../shared/protocol/messages';
 import type { AgentSession, EngineCore } from '../core';
 import { handleHeartbeat } from '../leases/heartbeat';
+import { livenessOf } from '../leases/liveness';
+import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, resumeAgent } from './hello';
 
@@ -114,7 +116,11 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         session = accept(ws, hello.data);
         return;
       }
-      session.lastFrameAt = Date.now();
+      const now = Date.now();
+      // An agent in doubt was passed over by the dispatcher; now that it is heard from, look again.
+      const wasInDoubt = livenessOf(session, now, ctx.config) === 'in-doubt';
+      session.lastFrameAt = now;
+      if (wasInDoubt) core.requestDispatch();
       if (isBinary) {
         const chunk = decodeLogChunk(buf);
         if (typeof chunk === 'string') return fail(CloseCode.MalformedFrame, chunk);
@@ -147,6 +153,8 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       executors: hello.executors,
       draining: false,
       lastFrameAt: Date.now(),
+      busy: 0,
+      refused: new Set(),
       lost: false,
       send: (msg) => sendRaw(ws, msg),
       close: (code, reason) => ws.close(code, clip(reason)),
@@ -177,7 +185,10 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         return fail(CloseCode.MalformedFrame, 'agent:hello sent twice on one connection');
       case 'agent:heartbeat':
         if (session.lost) return;
-        return handleHeartbeat(core, session, msg.leases);
+        return handleHeartbeat(core, session, msg.leases, msg.busy);
+      case 'agent:refused':
+        if (session.lost) return;
+        return handleRefusal(core, session, msg);
       case 'agent:state':
         session.draining = msg.draining;
         db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);

@@ -1,0 +1,44 @@
+/**
+ * agent:refused: the agent turned down a master:assign before running anything of it (at capacity, a step
+ * kind it lacks, draining). A refusal is not a result: the stage run goes back to the queue with the same
+ * attempt and its place in the queue (queued_at unchanged), and the next dispatch pass offers it again,
+ * to another agent when this one cannot take it:
+ *  - 'capacity'     the agent's busy count is taken from the refusal: no slot is offered until a
+ *                   heartbeat says one freed up (no assign/refuse ping-pong with a full agent);
+ *  - 'draining'     the agent is marked draining, as agent:state would;
+ *  - 'unknown-kind' this stage run is never offered to this agent again (for this connection).
+ * A refusal of a lease the agent no longer holds (another epoch, already finished, or records already
+ * stored) is stale and ignored.
+ */
+import type { BuildStatus } from '../../../shared/protocol/client';
+import type { AgentRefused } from '../../../shared/protocol/messages';
+import { Effects, type AgentSession, type EngineCore } from '../core';
+
+export function handleRefusal(core: EngineCore, session: AgentSession, msg: AgentRefused): void {
+  const { db, ctx } = core;
+  session.busy = msg.busy;
+  if (msg.reason === 'draining' && !session.draining) {
+    session.draining = true;
+    db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(session.agentId);
+  }
+  if (msg.reason === 'unknown-kind') session.refused.add(msg.stageRunId);
+  const fx = new Effects();
+  let requeued = false;
+  db.transaction(() => {
+    const row = db
+      .prepare<[number, number, number], { build_id: number; name: string }>(
+        `UPDATE stage_runs SET status = 'queued', agent_id = NULL, lease_expires_at = NULL, started_at = NULL
+         WHERE id = ? AND status = 'running' AND agent_id = ? AND lease_epoch = ? AND last_seq = 0
+         RETURNING build_id, name`,
+      )
+      .get(msg.stageRunId, session.agentId, msg.epoch);
+    if (!row) return;
+    requeued = true;
+    const build = db.prepare<[number], { status: BuildStatus }>('SELECT status FROM builds WHERE id = ?').get(row.build_id);
+    fx.status.push({ type: 'stream:status', buildId: row.build_id, status: build?.status ?? 'running', stageRunId: msg.stageRunId, stage: row.name, stageStatus: 'queued' });
+    fx.dispatch = true;
+  })();
+  if (requeued) ctx.log.info({ agent: session.name, stageRunId: msg.stageRunId, reason: msg.reason }, `agent refused the stage run (${msg.message}): queued again`);
+  else ctx.log.warn({ agent: session.name, stageRunId: msg.stageRunId, epoch: msg.epoch }, 'stale refusal of a lease the agent does not hold: ignored');
+  core.apply(fx);
+}
