@@ -64,6 +64,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       },
       onMessage: (msg) => runner.handle(msg),
       leases: () => runner.leases(),
+      busy: () => runner.activeCount,
       onFatal: (reason) => {
         log.error(reason);
         runner.cancelAll(reason, config.killGraceMs);
@@ -90,6 +91,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
     },
     connection,
     log,
+    () => connection.heartbeat(),
   );
 
   let stopping: Promise<void> | undefined;
