@@ -187,7 +187,8 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         if (session.lost) return;
         return handleHeartbeat(core, session, msg.leases, msg.busy);
       case 'agent:refused':
-        if (session.lost) return;
+        // Even from an agent declared lost: the stage run never started there, so it is queued again
+        // now instead of waiting for its lease to expire and counting as a lost attempt.
         return handleRefusal(core, session, msg);
       case 'agent:state':
         session.draining = msg.draining;

@@ -60,8 +60,8 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
         ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, `lease expired: stage run ${stop ?? 'lost'}`);
         const session = run.agent_id === null ? undefined : core.sessions.get(run.agent_id);
         if (session && !session.lost) declareLost(session, `its lease on stage run ${run.id} expired (no heartbeat for ${ttl})`);
-        const agent = run.agent_name === null ? 'agent' : `agent '${run.agent_name}'`;
-        finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : `${agent} lost: no heartbeat for ${ttl}, lease expired`, now);
+        const agent = run.agent_name === null ? 'its agent' : `'${run.agent_name}'`;
+        finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : `agent lost: ${agent} sent no heartbeat for ${ttl}, its lease expired`, now);
       }
       for (const b of overdue.all(now)) {
         requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
