@@ -134,7 +134,8 @@ stages:
       },
       { timeoutMs: left(), intervalMs: 100 },
     );
-    const timeToFinalMs = Date.now() - t0;
+    // The master's finish time (same host clock): the wait above may only look after a freeze ends.
+    const timeToFinalMs = (done.finishedAt ?? Date.now()) - t0;
     await drained;
     return await check(m, c, p, job, done, side, timeToFinalMs);
   } catch (err) {

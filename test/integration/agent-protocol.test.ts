@@ -298,6 +298,14 @@ describe('agent protocol', () => {
     peer.send(assign(24, `trap '' TERM; echo $$ > "$SLIPWAY_WORKSPACE/pid"; while :; do sleep 0.1; done`));
     peer.send(assign(25, 'echo other; sleep 30'));
     const pidFile = join(workDir, 'builds', '10-24', 'pid');
+    // The step ignores SIGTERM: if this test fails before the agent kills it, do it here.
+    cleanups.push(() => {
+      try {
+        process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // Gone already (or never started).
+      }
+    });
     await peer.until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the step to start');
     await peer.until(() => peer.log(25).includes('other'), 'the other stage to start');
     peer.onHello = (h, ws) => {

@@ -8,6 +8,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentRefused, MasterAssign } from '../../shared/protocol/messages';
+import { resumeAgent } from '../../master/engine/gateway/hello';
 import { handleHeartbeat } from '../../master/engine/leases/heartbeat';
 import { handleRefusal } from '../../master/engine/leases/refusal';
 import { startSweeper, type Sweeper } from '../../master/engine/leases/sweeper';
@@ -145,6 +146,31 @@ describe('agent:refused', () => {
     const stale = { ...refusal(assigns(a)[0], 'capacity', 1), epoch: assigns(a)[0].epoch + 7 };
     handleRefusal(f.core, a, stale);
     expect(runsOf(b)[0].status).toBe('running');
+  });
+});
+
+describe('resume of an agent that does not report a stage run it holds', () => {
+  it('queues it again (same attempt) when nothing of it was stored: the assignment never reached the agent', () => {
+    const job = f.addJob(jobYaml('unsent', [['a', 'ci']]));
+    const a = f.connect('unsent-1', 'ci');
+    const b = f.trigger(job);
+    f.dispatch();
+    const { resume, fx } = resumeAgent(f.core, a.agentId, []);
+    f.core.apply(fx);
+    expect(resume).toEqual([]);
+    expect(runsOf(b)).toEqual([{ status: 'queued', attempt: 1, agent_id: null }]);
+    expect(buildOf(b).status).not.toBe('failed');
+  });
+
+  it('counts it lost when records of it were stored (the agent restarted mid-stage)', () => {
+    const job = f.addJob(jobYaml('restarted', [['a', 'ci']]));
+    const a = f.connect('restarted-1', 'ci');
+    const b = f.trigger(job);
+    f.dispatch();
+    f.db.prepare('UPDATE stage_runs SET last_seq = 3 WHERE build_id = ?').run(b);
+    f.core.apply(resumeAgent(f.core, a.agentId, []).fx);
+    expect(runsOf(b).map((r) => r.status)).toEqual(['lost']);
+    expect(buildOf(b).status).toBe('failed');
   });
 });
 

@@ -23,22 +23,29 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
   }
   if (msg.reason === 'unknown-kind') session.refused.add(msg.stageRunId);
   const fx = new Effects();
-  let requeued = false;
-  db.transaction(() => {
-    const row = db
-      .prepare<[number, number, number], { build_id: number; name: string }>(
-        `UPDATE stage_runs SET status = 'queued', agent_id = NULL, lease_expires_at = NULL, started_at = NULL
-         WHERE id = ? AND status = 'running' AND agent_id = ? AND lease_epoch = ? AND last_seq = 0
-         RETURNING build_id, name`,
-      )
-      .get(msg.stageRunId, session.agentId, msg.epoch);
-    if (!row) return;
-    requeued = true;
-    const build = db.prepare<[number], { status: BuildStatus }>('SELECT status FROM builds WHERE id = ?').get(row.build_id);
-    fx.status.push({ type: 'stream:status', buildId: row.build_id, status: build?.status ?? 'running', stageRunId: msg.stageRunId, stage: row.name, stageStatus: 'queued' });
-    fx.dispatch = true;
-  })();
+  const requeued = db.transaction(() => requeueUnstarted(core, fx, msg.stageRunId, session.agentId, msg.epoch))();
   if (requeued) ctx.log.info({ agent: session.name, stageRunId: msg.stageRunId, reason: msg.reason }, `agent refused the stage run (${msg.message}): queued again`);
   else ctx.log.warn({ agent: session.name, stageRunId: msg.stageRunId, epoch: msg.epoch }, 'stale refusal of a lease the agent does not hold: ignored');
   core.apply(fx);
+}
+
+/**
+ * Puts a stage run leased to `agentId` with `epoch` back in the queue when nothing of it was stored yet
+ * (the agent refused it, or never got it): same attempt, same place in the queue. Runs inside the
+ * caller's transaction; false when the run is not in that state (then nothing changes).
+ */
+export function requeueUnstarted(core: EngineCore, fx: Effects, stageRunId: number, agentId: number, epoch: number): boolean {
+  const { db } = core;
+  const row = db
+    .prepare<[number, number, number], { build_id: number; name: string }>(
+      `UPDATE stage_runs SET status = 'queued', agent_id = NULL, lease_expires_at = NULL, started_at = NULL
+       WHERE id = ? AND status = 'running' AND agent_id = ? AND lease_epoch = ? AND last_seq = 0
+       RETURNING build_id, name`,
+    )
+    .get(stageRunId, agentId, epoch);
+  if (!row) return false;
+  const build = db.prepare<[number], { status: BuildStatus }>('SELECT status FROM builds WHERE id = ?').get(row.build_id);
+  fx.status.push({ type: 'stream:status', buildId: row.build_id, status: build?.status ?? 'running', stageRunId, stage: row.name, stageStatus: 'queued' });
+  fx.dispatch = true;
+  return true;
 }
