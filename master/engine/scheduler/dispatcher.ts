@@ -2,7 +2,8 @@
  * The dispatch pass: reads the queue and the connected agents' free slots, plans with planDispatch,
  * leases every placement in one transaction (status running, lease epoch + 1, lease expiry, build
  * running with its deadline) and sends master:assign after the commit. Event-driven: the engine requests
- * a pass on trigger, agent hello, stage finish, capacity or drain changes (core.requestDispatch).
+ * a pass on trigger, agent hello, stage finish, capacity or drain changes, a refusal, a busy count that
+ * drops, and the first frame of an agent that was in doubt (core.requestDispatch).
  */
 import type { EngineCore } from '../core';
 import { Effects } from '../core';
