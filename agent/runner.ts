@@ -3,8 +3,9 @@
  * master's control messages (assign, ack, cancel, drain, error) and the resume list of master:accepted, and
  * tells the connection what hello and heartbeats carry. An assignment it cannot run (no free slot, a step
  * kind it lacks, draining) is answered agent:refused and forgotten. A slot is in use until the run's
- * processes are gone, also for a run the master aborted; the slot count goes into every heartbeat. A stage run stays known until its last record is
- * acknowledged, so a stage that finished while the master was away is replayed after reconnect.
+ * processes are gone, also for a run the master aborted; the slot count goes into every heartbeat. A stage
+ * run stays known until its last record is acknowledged, so a stage that finished while the master was
+ * away is replayed after reconnect.
  */
 import type { Logger } from 'pino';
 import type { AgentRefused, MasterAccepted, MasterAssign, RunningStage } from '../shared/protocol';
