@@ -138,6 +138,17 @@ describe('agent:refused', () => {
     expect(runsOf(other)[0].status).toBe('running');
   });
 
+  it('a capacity refusal counts the agent full even when its busy count says otherwise (no ping-pong)', () => {
+    const job = f.addJob(jobYaml('odd', [['a', 'ci']]));
+    const a = f.connect('odd-1', 'ci', { capacity: 2 });
+    f.trigger(job);
+    f.dispatch();
+    handleRefusal(f.core, a, refusal(assigns(a)[0], 'capacity', 0));
+    expect(f.dispatch()).toBe(0);
+    handleHeartbeat(f.core, a, [], 0);
+    expect(f.dispatch()).toBe(1);
+  });
+
   it('ignores a refusal of a lease the agent no longer holds', () => {
     const job = f.addJob(jobYaml('stale', [['a', 'ci']]));
     const a = f.connect('stale-1', 'ci');

@@ -3,8 +3,8 @@
  * kind it lacks, draining). A refusal is not a result: the stage run goes back to the queue with the same
  * attempt and its place in the queue (queued_at unchanged), and the next dispatch pass offers it again,
  * to another agent when this one cannot take it:
- *  - 'capacity'     the agent's busy count is taken from the refusal: no slot is offered until a
- *                   heartbeat says one freed up (no assign/refuse ping-pong with a full agent);
+ *  - 'capacity'     the agent counts as full: no slot is offered until a heartbeat says one freed up
+ *                   (no assign/refuse ping-pong with a full agent);
  *  - 'draining'     the agent is marked draining, as agent:state would;
  *  - 'unknown-kind' this stage run is never offered to this agent again (for this connection).
  * A refusal of a lease the agent no longer holds (another epoch, already finished, or records already
@@ -16,7 +16,9 @@ import { Effects, type AgentSession, type EngineCore } from '../core';
 
 export function handleRefusal(core: EngineCore, session: AgentSession, msg: AgentRefused): void {
   const { db, ctx } = core;
-  session.busy = msg.busy;
+  // Full as far as the agent is concerned, whatever count it sent, until a heartbeat says a slot freed:
+  // otherwise an agent that disagrees with its own count would be offered the stage again at once, forever.
+  session.busy = msg.reason === 'capacity' ? Math.max(msg.busy, session.capacity) : msg.busy;
   if (msg.reason === 'draining' && !session.draining) {
     session.draining = true;
     db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(session.agentId);
