@@ -53,13 +53,15 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
     }
     const fx = new Effects();
     const ttl = seconds(ctx.config.leaseTtlMs);
+    /** Agents whose lease expired: declared lost once the transaction committed (a side effect). */
+    const lapsed = new Map<AgentSession, string>();
     db.transaction(() => {
       for (const run of expired.all(now)) {
         // A stage of a stopping build ends with the stop's status: it was going to be killed anyway.
         const stop = stopKind({ status: run.build_status, error: run.build_error });
         ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, `lease expired: stage run ${stop ?? 'lost'}`);
         const session = run.agent_id === null ? undefined : core.sessions.get(run.agent_id);
-        if (session && !session.lost) declareLost(session, `its lease on stage run ${run.id} expired (no heartbeat for ${ttl})`);
+        if (session && !session.lost) lapsed.set(session, `its lease on stage run ${run.id} expired (no heartbeat for ${ttl})`);
         const agent = run.agent_name === null ? 'its agent' : `'${run.agent_name}'`;
         finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : `agent lost: ${agent} sent no heartbeat for ${ttl}, its lease expired`, now);
       }
@@ -80,6 +82,8 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
       }
       for (const id of stoppingSince.keys()) if (!live.has(id)) stoppingSince.delete(id);
     })();
+    // Before the effects: the dispatch pass they request must not offer the retry to the lapsed agent.
+    for (const [session, why] of lapsed) if (!session.lost) declareLost(session, why);
     core.apply(fx);
   }
 
