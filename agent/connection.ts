@@ -26,6 +26,8 @@ export interface ConnectionHandlers {
   onMessage(msg: ControlMessage): void;
   /** Leases to extend with each heartbeat. */
   leases(): { stageRunId: number; epoch: number }[];
+  /** Slots in use now (agent:heartbeat busy). */
+  busy(): number;
   /** The master refused us for a reason retrying cannot fix; the connection is closed for good. */
   onFatal(reason: string): void;
 }
@@ -165,8 +167,13 @@ export class Connection implements RecordTransport {
       }
       this.alive = false;
       ws.ping();
-      this.sendText(JSON.stringify({ type: 'agent:heartbeat', leases: this.handlers.leases() }));
+      this.heartbeat();
     }, intervalMs);
+  }
+
+  /** Sends agent:heartbeat now (on its timer, after master:accepted, and when a slot frees up). */
+  heartbeat(): void {
+    this.sendText(JSON.stringify({ type: 'agent:heartbeat', leases: this.handlers.leases(), busy: this.handlers.busy() }));
   }
 
   private dispatch(msg: MasterMessage): void {
@@ -178,6 +185,8 @@ export class Connection implements RecordTransport {
         this.startHeartbeat(this.ws!, msg.heartbeatIntervalMs);
         console.log(`slipway agent ${this.config.name} connected to ${this.config.url} (environment ${this.config.environment})`);
         this.handlers.onAccepted(msg);
+        // The master learns at once which slots are in use (aborted runs still being killed included).
+        this.heartbeat();
         return;
       case 'master:refused':
         this.refusal = msg.reason;

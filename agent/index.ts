@@ -77,6 +77,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       },
       onMessage: (msg) => runner.handle(msg),
       leases: () => runner.leases(),
+      busy: () => runner.activeCount,
       onFatal: (reason) => {
         log.error(reason);
         runner.cancelAll(reason, config.killGraceMs);
@@ -107,6 +108,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
     },
     connection,
     log,
+    () => connection.heartbeat(),
   );
 
   let stopping: Promise<void> | undefined;

@@ -1,11 +1,14 @@
 /**
  * The agent's work: up to `capacity` stage runs at once, each with its RecordLog. The runner answers the
  * master's control messages (assign, ack, cancel, drain, error) and the resume list of master:accepted, and
- * tells the connection what hello and heartbeats carry. A stage run stays known until its last record is
- * acknowledged, so a stage that finished while the master was away is replayed after reconnect.
+ * tells the connection what hello and heartbeats carry. An assignment it cannot run (no free slot, a step
+ * kind it lacks, draining) is answered agent:refused and forgotten. A slot is in use until the run's
+ * processes are gone, also for a run the master aborted; the slot count goes into every heartbeat. A stage
+ * run stays known until its last record is acknowledged, so a stage that finished while the master was
+ * away is replayed after reconnect.
  */
 import type { Logger } from 'pino';
-import type { MasterAccepted, MasterAssign, RunningStage } from '../shared/protocol';
+import type { AgentRefused, MasterAccepted, MasterAssign, RunningStage } from '../shared/protocol';
 import { assertNever } from '../shared/protocol';
 import type { ControlMessage } from './connection';
 import type { StopReason } from './executors/types';
@@ -38,6 +41,8 @@ export class Runner {
     private readonly deps: RunnerDeps,
     private readonly transport: RecordTransport,
     private readonly log: Logger,
+    /** Called when a slot frees up (a run's processes are gone): the agent tells the master at once. */
+    private readonly onSlotFreed: () => void = () => {},
   ) {}
 
   /** Stage runs in progress or with unacknowledged records (agent:hello.running). */
@@ -60,6 +65,7 @@ export class Runner {
     return [...this.runs.values()].filter((r) => !r.records.dropped);
   }
 
+  /** Slots in use: runs whose processes are alive, aborted ones still being killed included (agent:heartbeat busy). */
   get activeCount(): number {
     let n = 0;
     for (const r of this.runs.values()) if (r.active) n++;
@@ -145,15 +151,14 @@ export class Runner {
     const existing = this.runs.get(a.stageRunId);
     if (existing && existing.records.epoch === a.epoch) return;
     if (existing) this.abort(existing, 'assigned again with a new lease');
-    const records = new RecordLog(a.stageRunId, a.epoch, this.transport, this.maxUnackedBytes);
-    if (this.draining || this.activeCount >= this.deps.capacity) {
-      const why = this.draining ? 'agent is draining' : `agent is at capacity (${this.deps.capacity})`;
-      this.log.warn({ stageRunId: a.stageRunId }, `refusing assignment: ${why}`);
-      const run: Run = { assign: a, records, controller: new AbortController(), done: Promise.resolve(), active: false };
-      this.runs.set(a.stageRunId, run);
-      records.appendEvent({ type: 'agent:stage-finished', status: 'error', error: why, artifacts: [], at: Date.now() });
+    const refusal = this.refusalOf(a);
+    if (refusal) {
+      // A refusal is no result: nothing of this stage run is kept, the master queues it again.
+      this.log.warn({ stageRunId: a.stageRunId, reason: refusal.reason }, `refusing assignment: ${refusal.message}`);
+      this.transport.sendText(JSON.stringify({ type: 'agent:refused', stageRunId: a.stageRunId, epoch: a.epoch, ...refusal, busy: this.activeCount } satisfies AgentRefused));
       return;
     }
+    const records = new RecordLog(a.stageRunId, a.epoch, this.transport, this.maxUnackedBytes);
     const controller = new AbortController();
     const run: Run = { assign: a, records, controller, done: Promise.resolve(), active: true };
     this.runs.set(a.stageRunId, run);
@@ -167,7 +172,10 @@ export class Runner {
     this.log.info({ stageRunId: a.stageRunId, job: a.build.job, build: a.build.number, stage: a.stage.name }, 'stage assigned');
     const release = () => {
       clearTimeout(timer);
+      if (!run.active) return;
       run.active = false;
+      // The master counts this slot until the agent says it is free (busy in agent:heartbeat).
+      this.onSlotFreed();
     };
     run.done = runStage({ ...this.deps, maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal, release)
       .catch((e: unknown) => this.log.error({ stageRunId: a.stageRunId, err: (e as Error).message }, 'stage run crashed'))
@@ -175,6 +183,19 @@ export class Runner {
         release();
         this.forgetIfSettled(run);
       });
+  }
+
+  /** Why this agent cannot take the assignment now, or undefined when it can. */
+  private refusalOf(a: MasterAssign): Pick<AgentRefused, 'reason' | 'message'> | undefined {
+    if (this.draining) return { reason: 'draining', message: 'agent is draining' };
+    // A run being killed (aborted) still holds its slot: its process group is not gone yet.
+    if (this.activeCount >= this.deps.capacity) return { reason: 'capacity', message: `agent is at capacity (${this.activeCount} of ${this.deps.capacity} slots in use)` };
+    const missing = [...new Set(a.stage.steps.map((s) => s.kind).filter((k) => !this.deps.executors.get(k)))];
+    if (missing.length) {
+      const has = this.deps.executors.list().map((e) => e.kind).join(', ');
+      return { reason: 'unknown-kind', message: `no executor for step kind ${missing.map((k) => `'${k}'`).join(', ')} on this agent (has: ${has})` };
+    }
+    return undefined;
   }
 
   /** Kill the run's work (if any) and drop its records. */

@@ -34,8 +34,15 @@ export interface AgentSession {
   /** Latest status of the agent's services. */
   services: ServiceStatus[];
   draining: boolean;
-  /** Date.now() of the last frame of any kind; the sweeper marks the agent lost when it gets too old. */
+  /** Date.now() of the last frame of any kind: the agent's liveness (leases/liveness.ts). */
   lastFrameAt: number;
+  /**
+   * Slots in use as the agent last reported them (agent:heartbeat / agent:refused), aborted runs still
+   * being killed included. Free slots = capacity - max(running leases on the agent, busy).
+   */
+  busy: number;
+  /** Stage runs this agent refused as 'unknown-kind': never offered to it again (this connection). */
+  refused: Set<number>;
   /** Set when the sweeper declared the agent lost (the close then keeps state 'lost'). */
   lost: boolean;
   send(msg: MasterMessage): void;

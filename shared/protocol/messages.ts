@@ -10,14 +10,21 @@
  *                      start), services and running work.
  *                      master:accepted (with config and, per running stage, the last sequence it stored)
  *                      or master:refused + close with a CloseCode.
- *  2. master:assign    a stage run with a lease (stageRunId + epoch). The agent runs it.
+ *  2. master:assign    a stage run with a lease (stageRunId + epoch). The agent runs it, or answers
+ *                      agent:refused (at capacity, a step kind it lacks, draining) before producing any
+ *                      record: the master puts the stage back in the queue, same attempt. A refusal is
+ *                      never a build failure.
  *  3. records          everything the agent reports about a stage run travels as one ordered stream of
  *                      records numbered by `seq` (1, 2, 3... per stage run): log chunks (binary) and
  *                      agent:step-started / agent:step-finished / agent:stage-finished (JSON). The master
  *                      stores record N only after N-1, ignores (but re-acks) duplicates, and answers
  *                      master:ack with the highest seq committed. The agent keeps unacknowledged records.
- *  4. agent:heartbeat  every heartbeatIntervalMs; carries the leases the agent holds, which extends them.
- *                      A lease the master no longer grants is answered by master:cancel.
+ *  4. agent:heartbeat  every heartbeatIntervalMs; carries the leases the agent holds, which extends them,
+ *                      and `busy`, the slots in use. A lease the master no longer grants is answered by
+ *                      master:cancel. The agent also sends one at once when a slot frees up.
+ *     liveness         an agent silent (no frame of any kind) for more than two heartbeat intervals is in
+ *                      doubt and gets no new work; one whose lease expired, or silent for the lease TTL,
+ *                      is lost: its socket is dropped and its expired stage runs follow their retry policy.
  *  5. resume           after a disconnect or a master restart the agent reconnects with backoff, sends hello
  *                      with its running stage runs; master:accepted tells each one's stored seq and whether
  *                      to continue; the agent replays records after it. No record is lost or stored twice.
@@ -36,7 +43,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
@@ -133,12 +140,40 @@ export const AgentHeartbeatSchema = z.object({
   type: z.literal('agent:heartbeat'),
   /** Leases held; each one is extended by leaseTtlMs from now. */
   leases: z.array(z.object({ stageRunId: id, epoch })).max(256),
+  /**
+   * Slots in use now: stage runs whose processes are still alive, including aborted ones being killed
+   * (a slot frees when the step's process group is gone). The master never assigns more than
+   * capacity - max(its running leases on the agent, busy). Absent: the master counts its leases only.
+   */
+  busy: z.number().int().nonnegative().max(256).optional(),
 });
 
 export const AgentStateSchema = z.object({
   type: z.literal('agent:state'),
   /** 'draining' after master:drain or SIGTERM; 'idle'/'busy' are derived by the master from leases. */
   draining: z.boolean(),
+});
+
+/** Why an agent turns an assignment down. */
+export const RefusalReason = z.enum(['capacity', 'unknown-kind', 'draining']);
+export type RefusalReason = z.infer<typeof RefusalReason>;
+
+/**
+ * The agent does not run a master:assign it was sent. Sent instead of any record of that stage run (the
+ * agent keeps nothing of it). The master puts the stage run back in the queue (same attempt, its place
+ * kept) if it is still leased to this agent with this epoch, and offers it elsewhere: a refusal for
+ * capacity sets the agent's busy count, 'draining' marks it draining, 'unknown-kind' keeps this stage run
+ * away from this agent. Not a record: no seq, no ack.
+ */
+export const AgentRefusedSchema = z.object({
+  type: z.literal('agent:refused'),
+  stageRunId: id,
+  epoch,
+  reason: RefusalReason,
+  /** Human-readable, for the master's log. */
+  message: z.string().max(4096),
+  /** Slots in use on the agent when it refused (as in agent:heartbeat). */
+  busy: z.number().int().nonnegative().max(256),
 });
 
 /** Common fields of the ordered records of one stage run. */
@@ -187,6 +222,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
   AgentHeartbeatSchema,
   AgentStateSchema,
+  AgentRefusedSchema,
   StepStartedSchema,
   StepFinishedSchema,
   StageFinishedSchema,
@@ -194,6 +230,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
+export type AgentRefused = z.infer<typeof AgentRefusedSchema>;
 export type StepStarted = z.infer<typeof StepStartedSchema>;
 export type StepFinished = z.infer<typeof StepFinishedSchema>;
 export type StageFinished = z.infer<typeof StageFinishedSchema>;

@@ -32,8 +32,11 @@ export interface TestMaster {
   readonly process: ChildProcess;
   /** Everything the current master process printed. */
   output(): string;
-  /** Stops the master (SIGTERM) and starts it again on the same port and data dir; agents keep running. */
-  restart(): Promise<void>;
+  /**
+   * Stops the master (SIGTERM, or `signal`: SIGKILL for a crash), waits `downMs` (default 0) and starts it
+   * again on the same port and data dir; agents keep running.
+   */
+  restart(opts?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
   /** Stops the agents started for this master, then the master; removes the temp data dir it created. */
   stop(): Promise<void>;
 }
@@ -134,8 +137,9 @@ export async function startMaster(opts: StartMasterOptions = {}): Promise<TestMa
       return current.proc.process;
     },
     output: () => current.proc.output(),
-    async restart() {
-      await current.proc.stop('SIGTERM');
+    async restart({ signal = 'SIGTERM', downMs = 0 } = {}) {
+      await current.proc.stop(signal);
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       current = await spawnMaster(master.port);
       master.api = await login('admin', adminPassword);
     },

@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   type AgentHello,
   type AgentMessage,
+  type AgentRefused,
   type MasterAssign,
   type MasterMessage,
 } from '../../shared/protocol';
@@ -34,6 +35,8 @@ class Peer {
   readonly wss: WebSocketServer;
   readonly hellos: AgentHello[] = [];
   readonly states: boolean[] = [];
+  readonly refusals: AgentRefused[] = [];
+  readonly heartbeats: Extract<AgentMessage, { type: 'agent:heartbeat' }>[] = [];
   readonly stored = new Map<number, Stored>();
   socket: WebSocket | undefined;
   autoAck = true;
@@ -119,7 +122,12 @@ class Peer {
         return;
       }
       if (msg.type === 'agent:state') this.states.push(msg.draining);
-      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state' || msg.type === 'agent:services') return;
+      if (msg.type === 'agent:heartbeat') this.heartbeats.push(msg);
+      if (msg.type === 'agent:refused') this.refusals.push(msg);
+      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state' || msg.type === 'agent:refused' || msg.type === 'agent:services') {
+        for (const w of this.waiters.splice(0)) w();
+        return;
+      }
       this.store(msg.stageRunId, msg.seq, (s) => s.events.push(msg));
       ({ stageRunId: id, epoch } = msg);
     }
@@ -160,6 +168,16 @@ async function setup(name = 'a1'): Promise<{ peer: Peer; agent: RunningAgent; wo
   );
   cleanups.push(() => Promise.race([agent.stop(), new Promise<void>((r) => setTimeout(r, 3000))]));
   return { peer, agent, workDir };
+}
+
+/** A process that exited (zombie or reaped). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 const expectedLines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}\n`).join('');
@@ -247,6 +265,75 @@ describe('agent protocol', () => {
       { stepIndex: 1, status: 'timeout' },
     ]);
     expect(peer.log(9)).toBe('slow\n');
+  });
+
+  it('refuses an assignment beyond its capacity with agent:refused, not a stage error record', async () => {
+    const { peer } = await setup();
+    peer.send(assign(20, 'echo a; sleep 30'));
+    peer.send(assign(21, 'echo b; sleep 30'));
+    await peer.until(() => peer.log(20).includes('a') && peer.log(21).includes('b'), 'both slots busy');
+    peer.send(assign(22, 'echo never'));
+    await peer.until(() => peer.refusals.length > 0 || !!peer.finished(22), 'an answer to the third assignment');
+    expect(peer.refusals).toEqual([expect.objectContaining({ type: 'agent:refused', stageRunId: 22, epoch: 1, reason: 'capacity', busy: 2 })]);
+    expect(peer.events(22)).toEqual([]);
+    expect(peer.log(22)).toBe('');
+    // Refused, not kept: the master re-queues it, so the agent must not report it as running or held.
+    peer.heartbeats.length = 0;
+    await peer.until(() => peer.heartbeats.length > 0, 'a heartbeat');
+    expect(peer.heartbeats[0].leases.map((l) => l.stageRunId).sort()).toEqual([20, 21]);
+    const unknown = assign(23, 'x');
+    unknown.stage.steps = [{ name: 'odd', kind: 'no-such-kind', config: {}, env: {}, continueOnError: false }];
+    peer.send({ type: 'master:cancel', stageRunId: 20, epoch: 1, reason: 'test', graceMs: 200 });
+    await peer.until(() => !!peer.finished(20), 'stage 20 cancelled');
+    peer.send(unknown);
+    await peer.until(() => peer.refusals.length > 1, 'the unknown kind refused');
+    expect(peer.refusals[1]).toMatchObject({ stageRunId: 23, reason: 'unknown-kind' });
+    expect(peer.refusals[1].message).toContain('no-such-kind');
+    expect(peer.events(23)).toEqual([]);
+  });
+
+  it('an aborted stage run holds its slot until its process group is gone, and the agent says so at once', async () => {
+    const { peer, workDir } = await setup();
+    // The step ignores SIGTERM, so the kill takes the whole grace (killGraceMs) before SIGKILL.
+    peer.send(assign(24, `trap '' TERM; echo $$ > "$SLIPWAY_WORKSPACE/pid"; while :; do sleep 0.1; done`));
+    peer.send(assign(25, 'echo other; sleep 30'));
+    const pidFile = join(workDir, 'builds', '10-24', 'pid');
+    // The step ignores SIGTERM: if this test fails before the agent kills it, do it here.
+    cleanups.push(() => {
+      try {
+        process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+      } catch {
+        // Gone already (or never started).
+      }
+    });
+    await peer.until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the step to start');
+    await peer.until(() => peer.log(25).includes('other'), 'the other stage to start');
+    peer.onHello = (h, ws) => {
+      peer.send(
+        {
+          type: 'master:accepted',
+          agentId: 1,
+          heartbeatIntervalMs: 200,
+          leaseTtlMs: 5000,
+          maxFrameBytes: 1 << 20,
+          maxUnackedBytes: 1 << 20,
+          resume: h.running.map((r) => ({ stageRunId: r.stageRunId, epoch: r.epoch, storedSeq: peer.stored.get(r.stageRunId)?.lastSeq ?? 0, action: r.stageRunId === 24 ? 'abort' : 'continue' })),
+        },
+        ws,
+      );
+    };
+    peer.socket!.terminate();
+    await peer.until(() => peer.hellos.length === 2, 'reconnect');
+    const after = peer.heartbeats.length;
+    await peer.until(() => peer.heartbeats.length > after, 'a heartbeat after the abort');
+    // Still killing 24: both slots in use, though only 25 is leased.
+    expect(peer.heartbeats.at(-1)).toMatchObject({ busy: 2, leases: [{ stageRunId: 25, epoch: 1 }] });
+    peer.send(assign(26, 'echo third'));
+    await peer.until(() => peer.refusals.length > 0, 'the refusal');
+    expect(peer.refusals[0]).toMatchObject({ stageRunId: 26, reason: 'capacity', busy: 2 });
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await peer.until(() => peer.heartbeats.some((h) => h.busy === 1), 'busy 1 once the aborted group is gone');
+    expect(alive(pid)).toBe(false);
   });
 
   it('stop() drains: tells the master, finishes the running stage, waits for its acks', async () => {

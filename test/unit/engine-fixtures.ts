@@ -127,6 +127,8 @@ export function engineFixture(): EngineFixture {
         executors: (opts.kinds ?? ['shell', 'checkout']).map((kind) => ({ kind, version: '1' })),
         draining: false,
         lastFrameAt: Date.now(),
+        busy: 0,
+        refused: new Set(),
         lost: false,
         sent,
         send: (m) => sent.push(m),

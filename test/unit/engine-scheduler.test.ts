@@ -160,7 +160,7 @@ stages:
     const second = assigns(agent)[1];
     expect(second.stage.attempt).toBe(2);
     finish(second.stageRunId, 'lost');
-    expect(buildOf(b)).toMatchObject({ status: 'failed', error: "stage 'a': agent lost (attempt 2)" });
+    expect(buildOf(b)).toMatchObject({ status: 'failed', error: "stage 'a': agent lost (attempt 2); no retries left (retry.lost: 1)" });
   });
 
   it('cancels queued builds at once and asks the agent to cancel a running one', () => {

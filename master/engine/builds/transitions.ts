@@ -154,7 +154,9 @@ export function finishStage(
       fx.status.push({ type: 'stream:status', buildId: build.id, status: 'running', stageRunId: id, stage: run.name, stageStatus: 'queued' });
       return;
     }
-    return finalizeBuild(db, fx, build.id, 'failed', `stage '${run.name}': agent lost${run.attempt > 1 ? ` (attempt ${run.attempt})` : ''}`, now);
+    const retries = stage?.retryLost ?? 0;
+    const left = retries ? `no retries left (retry.lost: ${retries})` : 'no retries (retry.lost is 0)';
+    return finalizeBuild(db, fx, build.id, 'failed', `stage '${run.name}': ${error ?? 'agent lost'}${run.attempt > 1 ? ` (attempt ${run.attempt})` : ''}; ${left}`, now);
   }
   const buildStatus: BuildStatus = status === 'cancelled' ? 'cancelled' : status === 'timeout' ? 'timeout' : 'failed';
   const why = error ?? (status === 'timeout' ? `stage '${run.name}' timed out` : `stage '${run.name}' ${status}`);

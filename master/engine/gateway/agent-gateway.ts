@@ -26,6 +26,8 @@ import {
 } from '../../../shared/protocol/messages';
 import type { AgentSession, EngineCore } from '../core';
 import { handleHeartbeat } from '../leases/heartbeat';
+import { livenessOf } from '../leases/liveness';
+import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, resumeAgent } from './hello';
 
@@ -114,7 +116,11 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         session = accept(ws, hello.data);
         return;
       }
-      session.lastFrameAt = Date.now();
+      const now = Date.now();
+      // An agent in doubt was passed over by the dispatcher; now that it is heard from, look again.
+      const wasInDoubt = livenessOf(session, now, ctx.config) === 'in-doubt';
+      session.lastFrameAt = now;
+      if (wasInDoubt) core.requestDispatch();
       if (isBinary) {
         const chunk = decodeLogChunk(buf);
         if (typeof chunk === 'string') return fail(CloseCode.MalformedFrame, chunk);
@@ -149,6 +155,8 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       services: hello.services ?? [],
       draining: false,
       lastFrameAt: Date.now(),
+      busy: 0,
+      refused: new Set(),
       lost: false,
       send: (msg) => sendRaw(ws, msg),
       close: (code, reason) => ws.close(code, clip(reason)),
@@ -181,7 +189,11 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         return fail(CloseCode.MalformedFrame, 'agent:hello sent twice on one connection');
       case 'agent:heartbeat':
         if (session.lost) return;
-        return handleHeartbeat(core, session, msg.leases);
+        return handleHeartbeat(core, session, msg.leases, msg.busy);
+      case 'agent:refused':
+        // Even from an agent declared lost: the stage run never started there, so it is queued again
+        // now instead of waiting for its lease to expire and counting as a lost attempt.
+        return handleRefusal(core, session, msg);
       case 'agent:state':
         session.draining = msg.draining;
         db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);

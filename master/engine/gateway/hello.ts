@@ -5,11 +5,13 @@
  * Resume: a reported stage run still running, leased to this agent with the same epoch, continues (fresh
  * lease, storedSeq = stage_runs.last_seq so the agent replays what follows); if its build is being stopped
  * the agent also gets master:cancel. Anything else is answered 'abort'. Stage runs this agent holds but
- * did not report are lost work (the agent restarted): they go through the lost/retry path at once.
+ * did not report are lost work (the agent restarted): they go through the lost/retry path at once, except
+ * those with nothing stored, whose assignment never reached the agent: they are queued again (same attempt).
  */
 import { CloseCode, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
 import { Effects, type EngineCore } from '../core';
 import { finishStage, stopKind, type StageRunRow } from '../builds/transitions';
+import { requeueUnstarted } from '../leases/refusal';
 
 export type HelloResult =
   | { ok: true; agentId: number; environmentId: number; tokenId: number }
@@ -79,6 +81,12 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
       .all(agentId);
     for (const run of held) {
       if (reported.has(run.id)) continue;
+      // Nothing stored and the agent does not have it: the assignment never reached it (lost with the
+      // old connection). That is no attempt: queue it again.
+      if (requeueUnstarted(core, fx, run.id, agentId, run.lease_epoch)) {
+        ctx.log.warn({ agentId, stageRunId: run.id }, 'agent reconnected without a stage run it never started: queued again');
+        continue;
+      }
       ctx.log.warn({ agentId, stageRunId: run.id }, 'agent reconnected without a stage run it held: lost');
       finishStage(core, fx, run, 'lost', 'agent restarted and lost the stage', now);
     }

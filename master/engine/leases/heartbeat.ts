@@ -2,12 +2,18 @@
  * agent:heartbeat: extends every lease the agent still holds by leaseTtlMs from now. A lease the master
  * does not grant (expired, re-queued, another epoch, finished) is answered by master:cancel so the agent
  * stops that work; a lease of a build being stopped gets its master:cancel again (the first may have been
- * lost with a connection).
+ * lost with a connection). `busy` (the agent's slots in use) is kept on the session for the dispatcher;
+ * when it drops (an aborted run's process group is gone), a dispatch pass looks at the freed slot.
  */
 import type { AgentSession, EngineCore } from '../core';
 
-export function handleHeartbeat(core: EngineCore, session: AgentSession, leases: { stageRunId: number; epoch: number }[]): void {
+export function handleHeartbeat(core: EngineCore, session: AgentSession, leases: { stageRunId: number; epoch: number }[], busy?: number): void {
   const { db, ctx } = core;
+  if (busy !== undefined) {
+    const freed = busy < session.busy;
+    session.busy = busy;
+    if (freed) core.requestDispatch();
+  }
   const now = Date.now();
   const q = db.prepare<[number], { status: string; agent_id: number | null; lease_epoch: number; build_status: string; build_error: string | null }>(
     `SELECT sr.status, sr.agent_id, sr.lease_epoch, b.status AS build_status, b.error AS build_error

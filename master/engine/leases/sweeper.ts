@@ -1,13 +1,16 @@
 /**
- * The sweeper (every second) keeps the engine honest about time:
- *  - agents without any frame for agentLostAfterMs are marked 'lost' and their socket is dropped;
+ * The sweeper (every second) keeps the engine honest about time, by the one liveness rule of liveness.ts:
+ *  - agents silent for the lease TTL (or agentLostAfterMs if shorter) are marked 'lost' and their socket
+ *    is dropped;
  *  - stage runs whose lease expired become 'lost' and go through the retry policy (new attempt or build
- *    failed 'agent lost'); a stopping build takes its stop status instead;
+ *    failed 'agent lost'); a stopping build takes its stop status instead. The agent that held the lease
+ *    is declared lost in the same pass, so the retry is never offered to it while it is frozen;
  *  - running builds past deadline_at are stopped with status 'timeout' (master:cancel to the agent);
  *  - a stop the agent does not confirm within cancelGraceMs + leaseTtlMs is finished by the master,
  *    so no build is ever left running.
  */
-import { Effects, type EngineCore } from '../core';
+import { Effects, type AgentSession, type EngineCore } from '../core';
+import { livenessOf } from './liveness';
 import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason, type StageRunRow } from '../builds/transitions';
 
 export interface Sweeper {
@@ -19,10 +22,11 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
   const { db, ctx } = core;
   /** buildId -> when the master first saw it stopping (in memory: a restart restarts the grace). */
   const stoppingSince = new Map<number, number>();
-  const expired = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null }>(
+  const expired = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null; agent_name: string | null }>(
     `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
-            sr.last_seq, b.status AS build_status, b.error AS build_error
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.status = 'running' AND sr.lease_expires_at < ?`,
+            sr.last_seq, b.status AS build_status, b.error AS build_error, a.name AS agent_name
+     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id LEFT JOIN agents a ON a.id = sr.agent_id
+     WHERE sr.status = 'running' AND sr.lease_expires_at < ?`,
   );
   const overdue = db.prepare<[number], { id: number; started_at: number; deadline_at: number }>(
     "SELECT id, started_at, deadline_at FROM builds WHERE status = 'running' AND error IS NULL AND deadline_at < ?",
@@ -35,22 +39,31 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
      FROM stage_runs WHERE build_id = ? AND status = 'running'`,
   );
 
+  /** Marks the agent lost and drops its socket: it must say hello again before it gets any work. */
+  function declareLost(s: AgentSession, why: string): void {
+    s.lost = true;
+    db.prepare("UPDATE agents SET state = 'lost' WHERE id = ?").run(s.agentId);
+    ctx.log.warn({ agent: s.name }, `agent lost: ${why}`);
+    s.close(4000, why);
+  }
+
   function sweep(now = Date.now()): void {
     for (const s of core.sessions.values()) {
-      if (!s.lost && now - s.lastFrameAt > ctx.config.agentLostAfterMs) {
-        s.lost = true;
-        db.prepare("UPDATE agents SET state = 'lost' WHERE id = ?").run(s.agentId);
-        ctx.log.warn({ agent: s.name }, `agent silent for ${ctx.config.agentLostAfterMs} ms: lost`);
-        s.close(4000, 'no heartbeat');
-      }
+      if (!s.lost && livenessOf(s, now, ctx.config) === 'lost') declareLost(s, `no frame for ${seconds(now - s.lastFrameAt)}`);
     }
     const fx = new Effects();
+    const ttl = seconds(ctx.config.leaseTtlMs);
+    /** Agents whose lease expired: declared lost once the transaction committed (a side effect). */
+    const lapsed = new Map<AgentSession, string>();
     db.transaction(() => {
       for (const run of expired.all(now)) {
         // A stage of a stopping build ends with the stop's status: it was going to be killed anyway.
         const stop = stopKind({ status: run.build_status, error: run.build_error });
         ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, `lease expired: stage run ${stop ?? 'lost'}`);
-        finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : 'agent lost (lease expired)', now);
+        const session = run.agent_id === null ? undefined : core.sessions.get(run.agent_id);
+        if (session && !session.lost) lapsed.set(session, `its lease on stage run ${run.id} expired (no heartbeat for ${ttl})`);
+        const agent = run.agent_name === null ? 'its agent' : `'${run.agent_name}'`;
+        finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : `agent lost: ${agent} sent no heartbeat for ${ttl}, its lease expired`, now);
       }
       for (const b of overdue.all(now)) {
         requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
@@ -69,6 +82,8 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
       }
       for (const id of stoppingSince.keys()) if (!live.has(id)) stoppingSince.delete(id);
     })();
+    // Before the effects: the dispatch pass they request must not offer the retry to the lapsed agent.
+    for (const [session, why] of lapsed) if (!session.lost) declareLost(session, why);
     core.apply(fx);
   }
 
@@ -81,4 +96,9 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
   }, intervalMs);
   timer.unref();
   return { sweep, stop: () => clearInterval(timer) };
+}
+
+/** 30000 -> "30 s", 2500 -> "2.5 s". */
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
 }

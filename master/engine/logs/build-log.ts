@@ -34,6 +34,19 @@ export function sectionHeader(run: StageRunRef): string {
 }
 
 /**
+ * Waits until `out` drains or closes. Both once() listeners go away afterwards: the loser of a bare
+ * Promise.race would stay attached, one per wait, until Node warns (MaxListenersExceededWarning).
+ */
+async function drainOrClose(out: Writable): Promise<void> {
+  const ac = new AbortController();
+  try {
+    await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+  } finally {
+    ac.abort();
+  }
+}
+
+/**
  * Writes the log of `runs` to `out` (not ending it). Resolves false when the consumer went away midway.
  */
 export async function writeBuildLog(logs: LogStore, runs: StageRunRef[], out: Writable): Promise<boolean> {
@@ -41,9 +54,7 @@ export async function writeBuildLog(logs: LogStore, runs: StageRunRef[], out: Wr
   let endsWithNewline = true;
   const write = async (buf: Buffer | string): Promise<boolean> => {
     if (out.destroyed) return false;
-    if (!out.write(buf)) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
-    }
+    if (!out.write(buf)) await drainOrClose(out);
     return !out.destroyed;
   };
   for (const run of runs) {

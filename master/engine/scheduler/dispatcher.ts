@@ -2,11 +2,13 @@
  * The dispatch pass: reads the queue and the connected agents' free slots, plans with planDispatch,
  * leases every placement in one transaction (status running, lease epoch + 1, lease expiry, build
  * running with its deadline) and sends master:assign after the commit. Event-driven: the engine requests
- * a pass on trigger, agent hello, stage finish, capacity or drain changes (core.requestDispatch).
+ * a pass on trigger, agent hello, stage finish, capacity or drain changes, a refusal, a busy count that
+ * drops, and the first frame of an agent that was in doubt (core.requestDispatch).
  */
 import type { StageConfig } from '../../../shared/job';
 import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
+import { livenessOf } from '../leases/liveness';
 import { buildAssign } from './assign-message';
 import { planDispatch, type AgentSlots, type QueuedRun } from './plan';
 
@@ -36,11 +38,28 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     "UPDATE builds SET status = 'running', started_at = ?, deadline_at = ? WHERE id = ? AND status = 'queued'",
   );
 
+  /** stage run id -> the agents that refused it as 'unknown-kind'. */
+  function refusals(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const s of core.sessions.values()) {
+      for (const id of s.refused) {
+        const list = out.get(id);
+        if (list) list.push(s.agentId);
+        else out.set(id, [s.agentId]);
+      }
+    }
+    return out;
+  }
+
   return {
     dispatch() {
       const agents = freeSlots();
       if (!agents.length) return 0;
-      const queue: QueuedRun[] = queued.all().map((r) => queuedRun(core, r));
+      const refusedBy = refusals();
+      const queue: QueuedRun[] = queued.all().map((r) => ({
+        ...queuedRun(core, r),
+        ...(refusedBy.has(r.id) ? { avoid: refusedBy.get(r.id) } : {}),
+      }));
       const plan = planDispatch(queue, agents, lastServed, () => ++ticks);
       if (!plan.length) return 0;
       const fx = new Effects();
@@ -66,12 +85,18 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     },
   };
 
+  /**
+   * Agents that may take work now: live (not in doubt, not lost), not draining, with free slots counted
+   * as the agent counts them: its running leases, or the busy slots it reported if more (an aborted run
+   * holds its slot until its process group is gone).
+   */
   function freeSlots(): AgentSlots[] {
     const running = new Map(runningPerAgent.all().map((r) => [r.agent_id, r.n]));
+    const now = Date.now();
     const out: AgentSlots[] = [];
     for (const s of core.sessions.values()) {
-      if (s.draining || s.lost) continue;
-      const free = s.capacity - (running.get(s.agentId) ?? 0);
+      if (s.draining || livenessOf(s, now, ctx.config) !== 'live') continue;
+      const free = s.capacity - Math.max(running.get(s.agentId) ?? 0, s.busy);
       if (free > 0) out.push({ ...agentOffer(s), free });
     }
     return out;

@@ -19,6 +19,8 @@ export interface QueuedRun {
   /** Host capabilities the stage needs; absent: none. */
   capabilities?: string[];
   queuedAt: number;
+  /** Agents that refused this run (e.g. a step kind they lack): never offered it again. */
+  avoid?: number[];
 }
 
 export interface AgentSlots {
@@ -97,7 +99,7 @@ export function planDispatch(
 function pickAgent(run: QueuedRun, slots: AgentSlots[]): AgentSlots | undefined {
   let best: AgentSlots | undefined;
   for (const a of slots) {
-    if (a.free <= 0 || !agentMatches(run, a)) continue;
+    if (a.free <= 0 || !agentMatches(run, a) || run.avoid?.includes(a.agentId)) continue;
     if (!best || a.free > best.free || (a.free === best.free && a.agentId < best.agentId)) best = a;
   }
   return best;

@@ -35,7 +35,8 @@ export function connectedAgents(sessions: Iterable<AgentSession>, runningPerAgen
   const out: WaitingAgent[] = [];
   for (const s of sessions) {
     if (s.lost) continue;
-    out.push({ ...agentOffer(s), draining: s.draining, free: s.capacity - (runningPerAgent.get(s.agentId) ?? 0) });
+    // Slots counted as the dispatcher counts them: the agent's own busy count wins when it is higher.
+    out.push({ ...agentOffer(s), draining: s.draining, free: s.capacity - Math.max(runningPerAgent.get(s.agentId) ?? 0, s.busy) });
   }
   return out;
 }
