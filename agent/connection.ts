@@ -7,12 +7,12 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, type AgentHello, type MasterAccepted, type MasterMessage } from '../shared/protocol';
+import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, RECONNECT_MAX_MS, type AgentHello, type MasterAccepted, type MasterMessage } from '../shared/protocol';
 import type { AgentConfig } from './config';
 import type { RecordTransport } from './record-log';
 
 const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 10_000;
+const BACKOFF_MAX_MS = RECONNECT_MAX_MS;
 const HELLO_TIMEOUT_MS = 15_000;
 
 const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersion, CloseCode.EnvironmentMismatch, CloseCode.Replaced]);

@@ -11,6 +11,7 @@ import { registerBuildCommands } from './commands/builds';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerRegisterCommand } from './commands/register';
+import { registerRegistryCommands } from './commands/registry';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
 import { registerTriggersCommand } from './commands/triggers';
 import { fail, guardOutput } from './lib/output';
@@ -30,6 +31,7 @@ registerBuildCommands(program);
 registerLogsCommand(program);
 registerTriggersCommand(program);
 registerRegisterCommand(program);
+registerRegistryCommands(program);
 registerAdminCommands(program, agent);
 
 program.parseAsync(process.argv).catch(fail);

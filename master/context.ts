@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { JobConfig } from '../shared/job';
+import type { RegistryAccess } from '../shared/protocol';
 import type { Db } from './store/db';
 
 export type TeamRole = 'maintainer' | 'developer' | 'viewer';
@@ -88,6 +89,11 @@ export interface Jobs {
   onChange(listener: (job: JobRecord | undefined, name: string) => void): void;
 }
 
+export interface Registries {
+  /** The registries granted to a team, with credentials: only for that team's master:assign. */
+  grantedTo(teamId: number): RegistryAccess[];
+}
+
 export interface Secrets {
   /** Decrypted values of the named team secrets; missing names are omitted. */
   resolve(teamId: number, names: string[]): Record<string, string>;
@@ -113,6 +119,7 @@ export interface MasterContext {
   access: Access;
   jobs: Jobs;
   secrets: Secrets;
+  registries: Registries;
   /** Authenticates a bearer credential (JWT or personal API token); null when invalid or revoked. */
   authenticate(bearer: string): Principal | null;
   /** Authenticates an agent token; null when unknown or revoked. */

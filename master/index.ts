@@ -24,6 +24,7 @@ import { listRoutes, type RouteInfo } from './route-access';
 import { closeServer, listen } from './http/server';
 import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
+import { RegistryStore } from './store/registries';
 import { SecretStore } from './secrets/store';
 import { openDb, startCheckpointer } from './store/db';
 import { stopAllGit } from '../shared/node/git/run';
@@ -63,6 +64,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     const agentTokens = new AgentTokens(db);
     const jobs = new JobsService(db, log.child({ part: 'jobs' }), config);
     const secrets = new SecretStore(db, config.masterKey);
+    const registries = new RegistryStore(db, config.masterKey);
     const accessEvents = createAccessEvents(log.child({ part: 'access' }));
     const ctx: MasterContext = {
       config,
@@ -71,6 +73,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       access: createAccess(db),
       jobs,
       secrets,
+      registries,
       authenticate: createAuthenticator(db, config.jwtSecret),
       authenticateAgent: (token) => agentTokens.authenticate(token),
       onAgentTokenRevoked: (listener) => agentTokens.onRevoked(listener),
@@ -80,7 +83,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
     if (config.jobsDir) loadJobFiles(config.jobsDir, jobs, log.child({ part: 'jobs' }));
 
     engine = createEngine(ctx);
-    const pf: Platform = { ctx, jobs, secrets, agentTokens, loginLimiter: createRateLimiter(config.loginRateLimit.max, config.loginRateLimit.windowMs) };
+    const pf: Platform = { ctx, jobs, secrets, registries, agentTokens, loginLimiter: createRateLimiter(config.loginRateLimit.max, config.loginRateLimit.windowMs) };
     // Webhooks and the poller feed one pipeline; it creates builds through the engine's trigger port.
     const pushPipeline = createPushPipeline(ctx, engine.triggerPort);
     const app = createApp(pf, engine, webhookRoutes(pushPipeline));

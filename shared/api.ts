@@ -348,6 +348,32 @@ export interface AgentInfo {
   /** The agent's services, as last reported. */
   services: { name: string; state: string; detail: string; facts: Record<string, string | number | boolean>; at: number }[];
 }
+/** An image registry as listed to users: never its password. */
+export interface RegistryInfo {
+  name: string;
+  url: string;
+  username: string | null;
+  hasPassword: boolean;
+  /** Teams the registry is granted to: their image and deploy steps get its credentials. */
+  teams: string[];
+  createdAt: number;
+}
+
+/** A repository of a registry with its tags and their manifest digests. */
+export interface RegistryRepository {
+  name: string;
+  tags: { tag: string; digest: string | null }[];
+}
+
+/** POST /registries body (admin). */
+export interface RegistryInput {
+  name: string;
+  url: string;
+  username?: string;
+  password?: string;
+  teams: string[];
+}
+
 export interface PluginInfo {
   kind: string;
   aliases: string[];

@@ -6,6 +6,7 @@ import express, { type Router } from 'express';
 import { adminRoutes } from './admin-routes';
 import { meRoutes } from './auth-routes';
 import { jobRoutes } from './job-routes';
+import { registryRoutes } from './registry-routes';
 import type { Platform } from './platform';
 import { teamRoutes } from './team-routes';
 
@@ -14,6 +15,6 @@ export type { Platform } from './platform';
 
 export function platformRoutes(pf: Platform): Router {
   const r = express.Router();
-  r.use(meRoutes(pf), adminRoutes(pf), teamRoutes(pf), jobRoutes(pf));
+  r.use(meRoutes(pf), adminRoutes(pf), teamRoutes(pf), jobRoutes(pf), registryRoutes(pf));
   return r;
 }

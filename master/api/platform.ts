@@ -7,12 +7,14 @@ import type { RateLimiter } from '../auth/rate-limit';
 import type { MasterContext, Principal } from '../context';
 import '../http/principal';
 import type { JobsService } from '../jobs/service';
+import type { RegistryStore } from '../store/registries';
 import type { SecretStore } from '../secrets/store';
 
 export interface Platform {
   ctx: MasterContext;
   jobs: JobsService;
   secrets: SecretStore;
+  registries: RegistryStore;
   agentTokens: AgentTokens;
   loginLimiter: RateLimiter;
 }

@@ -37,6 +37,7 @@ import { createStreamHub } from './stream/hub';
 import { startCron } from './triggers/cron';
 import { triggerRoutes } from './triggers/routes';
 import { startStatusReporter } from '../status/reporter';
+import { RECONNECT_MAX_MS } from '../../shared/protocol';
 import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
@@ -95,6 +96,13 @@ export function createEngine(ctx: MasterContext): Engine {
     router,
     triggerPort,
     attach(server) {
+      // Agents reconnect with a backoff of up to RECONNECT_MAX_MS: the leases of stages that ran when the
+      // master went down last until each agent has had its chance, counted from now that the master listens
+      // (a slow start must not eat the window; regression: the short-form "master down > lease" case).
+      ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running' AND agent_id IS NOT NULL AND lease_expires_at < ?").run(
+        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
+        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
+      );
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

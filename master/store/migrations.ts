@@ -319,4 +319,22 @@ export const migrations: string[] = [
   ALTER TABLE agents ADD COLUMN capabilities TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE agents ADD COLUMN services TEXT NOT NULL DEFAULT '[]';
   `,
+  /* 8: image registries and the teams they are granted to (master/store/registries.ts) */ `
+  -- The password is sealed like a team secret (AES-256-GCM, bound to the registry's name); NULL without one.
+  CREATE TABLE registries (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    username TEXT,
+    iv BLOB,
+    tag BLOB,
+    ciphertext BLOB,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE registry_grants (
+    registry_id INTEGER NOT NULL REFERENCES registries(id) ON DELETE CASCADE,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    PRIMARY KEY (registry_id, team_id)
+  );
+  `,
 ];

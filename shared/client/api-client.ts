@@ -5,6 +5,9 @@
  * be reached becomes an 'unavailable' SlipwayError naming the URL.
  */
 import type {
+  RegistryInfo,
+  RegistryInput,
+  RegistryRepository,
   AgentInfo,
   AgentTokenInfo,
   ApiTokenInfo,
@@ -157,6 +160,18 @@ export class ApiClient {
   }
   removeMember(team: string, username: string) {
     return this.del(`/teams/${enc(team)}/members/${enc(username)}`);
+  }
+  listRegistries() {
+    return this.get<RegistryInfo[]>('/registries');
+  }
+  putRegistry(r: RegistryInput) {
+    return this.post<RegistryInfo>('/registries', r);
+  }
+  removeRegistry(name: string) {
+    return this.del(`/registries/${encodeURIComponent(name)}`);
+  }
+  listRepositories(registry: string, prefix?: string) {
+    return this.get<RegistryRepository[]>(`/registries/${encodeURIComponent(registry)}/repositories${prefix ? `?prefix=${encodeURIComponent(prefix)}` : ''}`);
   }
   listSecrets(team: string) {
     return this.get<{ name: string; updatedAt: number }[]>(`/teams/${enc(team)}/secrets`);

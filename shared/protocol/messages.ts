@@ -45,6 +45,13 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 7;
 
+/**
+ * The longest an agent waits between two reconnect attempts (its backoff doubles from 0.2 s up to this, half
+ * of it random). The master, after a restart, keeps the leases of running stages for the lease TTL plus this,
+ * counted from the moment it listens, so every agent gets its chance to reconnect and resume.
+ */
+export const RECONNECT_MAX_MS = 10_000;
+
 /** WebSocket close codes the master uses when it ends an agent connection. */
 export const CloseCode = {
   /** Token unknown, revoked or not an agent token. */

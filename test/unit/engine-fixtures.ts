@@ -64,6 +64,7 @@ export function engineFixture(): EngineFixture {
     db,
     log,
     secrets,
+    registries: { grantedTo: () => [] },
     access: { roleIn: unused, visibleTeamIds: unused, check: unused },
     jobs: { byName: unused, byId: unused, all: () => [], onChange: () => {} },
     authenticate: () => null,

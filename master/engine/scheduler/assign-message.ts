@@ -90,6 +90,8 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
     inputArtifacts: inputArtifacts(core, r.build_id, r.stage_index),
     leaseTtlMs: ctx.config.leaseTtlMs,
     ...(source ? { source } : {}),
+    // Registry credentials only reach stages that use the engine (image, deploy), and never a fork's build.
+    ...(stage.capabilities.includes('docker') && !fork ? { registries: ctx.registries.grantedTo(r.team_id) } : {}),
   };
 }
 
