@@ -5,6 +5,7 @@
 # runs is left alone. Logs: data/logs/. Stop everything with `npm run down`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 cd "$REPO_ROOT"
 
 DATA="$REPO_ROOT/data"
@@ -21,8 +22,29 @@ require_node
 ensure_node_modules
 # Agents check out Git repositories; the master resolves branch heads with git ls-remote.
 ensure_binary git git
+ensure_binary curl curl
 mkdir -p "$DATA/logs" "$WORK"
 chmod 700 "$DATA"
+
+# The platform the demo deploys with: the Docker engine (started only when its socket does not answer) and a
+# private registry kept in data/registry on 127.0.0.1:$SLIPWAY_REGISTRY_PORT (default 5000). The demo's OS
+# layer is Debian's static busybox. What this script starts, `npm run down` stops.
+ensure_apt_packages busybox-static
+REGISTRY_PORT="${SLIPWAY_REGISTRY_PORT:-5000}"
+STOP_COMMANDS=()
+if docker_answers; then
+  log "docker engine already running"
+else
+  start_dockerd "$DATA/logs/dockerd.log"
+  echo "${STOP_COMMANDS[-1]}" >"$DATA/dockerd.stop"
+fi
+if curl -fsS --max-time 1 "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
+  log "registry already answers on 127.0.0.1:$REGISTRY_PORT"
+  export SLIPWAY_REGISTRY="127.0.0.1:$REGISTRY_PORT"
+else
+  start_registry "$DATA/registry" "$REGISTRY_PORT"
+  echo "${STOP_COMMANDS[-1]}" >"$DATA/registry.stop"
+fi
 
 # The admin password is chosen here on the first run (the master uses it only when it creates the admin).
 if [ ! -f "$DATA/admin.password" ]; then
@@ -57,6 +79,10 @@ fi
 URL="$(node -p 'require(process.argv[1]).url' "$DATA/master.json")"
 
 slipway login --url "$URL" --user admin <"$DATA/admin.password" >/dev/null
+
+# The demo team (created by jobs/demo.yml) pushes to and deploys from the local registry.
+slipway registry add local --url "$SLIPWAY_REGISTRY" --teams demo >/dev/null
+log "registry local ($SLIPWAY_REGISTRY) granted to team demo"
 
 existing_envs="$(slipway env list --json)"
 for env in "${ENVIRONMENTS[@]}"; do
@@ -105,6 +131,9 @@ Slipway is running.
   Login:  user admin, password in data/admin.password
           node --import tsx bin/slipway.ts login --url $URL --user admin < data/admin.password
   Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
+          builds the demo's image layers, pushes them to $SLIPWAY_REGISTRY, deploys 2 replicas to pre;
+          the deploy step prints where each instance answers (also: slipway build <id>, outputs)
+  Images: node --import tsx bin/slipway.ts images local --prefix demo/
   Agents: local-ci (ci), local-pre (pre); logs in data/logs/
   Stop:   npm run down
 INFO

@@ -70,7 +70,9 @@ async function runImage(ctx: StepContext, cfg: ImageConfig): Promise<StepResult>
       dockerfile,
       tags: refs,
       buildArgs: cfg.buildArgs,
-      labels: { 'io.slipway.job': ctx.build.job, 'io.slipway.build': String(ctx.build.number) },
+      // Only stable labels: a per-build label would change every image's config, so base and middleware images
+      // would never come from the build cache and every layer above them would be rebuilt and pushed again.
+      labels: { 'io.slipway.job': ctx.build.job },
       runAs: ctx.runAs,
       signal: ctx.signal,
       registryAuth: auth ? { [host]: auth } : undefined,

@@ -1,37 +1,66 @@
-/** The demo job as `npm run up` serves it: loaded from jobs/, built on a ci agent, deployed by a pre agent. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * The demo job as `npm run up` serves it: loaded from jobs/, its three image layers built and pushed on a ci
+ * agent, the app digest deployed with 2 replicas by a pre agent, against the real engine and registry.
+ * The job file is used as it is, except for the deployed app's name (made unique, so a demo that
+ * `npm run up` keeps running on this host is not touched).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { dockerClient } from '../../agent/docker/engine';
+import { down } from '../../agent/deploy/rollout';
 import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
+import { removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 import { REPO_ROOT } from '../helpers/process';
 
 let master: TestMaster;
+let env: DockerTestEnv;
 let dir: string;
+const app = uniqueName('demo');
 
 beforeAll(async () => {
+  env = await requireDocker();
   dir = mkdtempSync(join(tmpdir(), 'slipway-cli-demo-'));
-  master = await startMaster({ jobsDir: join(REPO_ROOT, 'jobs') });
+  const jobs = join(dir, 'jobs');
+  mkdirSync(jobs);
+  const demo = readFileSync(join(REPO_ROOT, 'jobs', 'demo.yml'), 'utf8');
+  expect(demo).toMatch(/\n {10}app: demo\n/);
+  writeFileSync(join(jobs, 'demo.yml'), demo.replace(/\n {10}app: demo\n/, `\n          app: ${app}\n`));
+  master = await startMaster({ jobsDir: jobs });
+  await master.api.putRegistry({ name: 'local', url: env.registry, teams: ['demo'] });
   await startAgent(master, { environment: 'ci' });
   await startAgent(master, { environment: 'pre' });
-});
+}, 120_000);
 
 afterAll(async () => {
   await master?.stop();
+  if (env) {
+    await down({ docker: dockerClient(), app, environment: 'pre', host: '127.0.0.1', log: () => undefined });
+    const built = await env.docker.listImages({ filters: { reference: [`${env.registry}/demo/*`] } });
+    await removeImages(env.docker, built.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(':b')));
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('trigger demo --follow builds on ci, deploys the same artifact on pre and exits 0', async () => {
-  const env = { SLIPWAY_CONFIG: join(dir, 'none.json'), SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token! };
-  const r = await runCli(['trigger', 'demo', '-p', 'GREETING=bonjour', '--follow'], { env });
+it('trigger demo --follow builds the three layers on ci, deploys the app digest on pre and exits 0', async () => {
+  const cli = { SLIPWAY_CONFIG: join(dir, 'none.json'), SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token! };
+  const r = await runCli(['trigger', 'demo', '-p', 'GREETING=bonjour', '--follow'], { env: cli, timeoutMs: 300_000 });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
   expect(r.stdout).toContain('compiling demo-app (greeting: bonjour)');
-  expect(r.stdout).toContain('ok 1 - greeting is right');
-  expect(r.stdout).toContain('dist/app.sh: OK');
-  expect(r.stdout).toMatch(/deployed demo-app to pre:\nbonjour from demo-app/);
-  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(new RegExp(`pushed ${env.registry}/demo/app:b1: sha256:[0-9a-f]{64}`));
+  expect(r.stdout).toContain(`${app} in pre: 2 instance(s) live`);
+
   const build = (await master.api.listBuilds('demo'))[0];
   expect(build.status).toBe('success');
-  const artifacts = await master.api.listArtifacts(build.id);
-  expect(artifacts.map((a) => a.path).sort()).toEqual(['dist/app.sh', 'dist/app.sha256']);
+  const outputs = await master.api.request<{ stepId: string; key: string; value: unknown }[]>('GET', `/api/v1/builds/${build.id}/outputs`);
+  const out = (step: string, key: string) => outputs.find((o) => o.stepId === step && o.key === key)?.value;
+  expect(out('os', 'layers')).toBe(1);
+  expect(out('runtime', 'layers')).toBe(2);
+  expect(out('image', 'layers')).toBe(3);
+  expect(out('deploy', 'image')).toBe(out('image', 'reference'));
+  for (const addr of out('deploy', 'instances') as string[]) {
+    expect(await fetch(`http://${addr}/`).then((x) => x.text())).toBe(`bonjour from demo-app, build 1, port ${addr.split(':')[1]}\n`);
+  }
 });

@@ -5,15 +5,16 @@ import { parseJobYaml } from '../../shared/job';
 import { REPO_ROOT } from '../helpers/process';
 
 describe('job files shipped in jobs/', () => {
-  it('the demo job builds on ci and deploys the artifact on pre', () => {
+  it('the demo job builds three image layers on ci and deploys the app digest on pre', () => {
     const job = parseJobYaml(readFileSync(join(REPO_ROOT, 'jobs', 'demo.yml'), 'utf8'), 'jobs/demo.yml');
     expect(job.team).toBe('demo');
     expect(job.stages.map((s) => [s.name, s.environment])).toEqual([
       ['build', 'ci'],
       ['deploy-pre', 'pre'],
     ]);
-    expect(job.stages[0].steps.map((s) => s.name)).toEqual(['compile', 'test']);
-    expect(job.stages[0].artifacts).toContain('dist/app.sh');
+    expect(job.stages[0].steps.map((s) => s.kind)).toEqual(['shell', 'image', 'shell', 'image', 'shell', 'image']);
+    expect(job.stages[0].capabilities).toEqual(['docker']);
+    expect(job.stages[1].steps.map((s) => [s.kind, s.config.image])).toEqual([['deploy', '${{ steps.image.outputs.reference }}']]);
   });
 
   it('every example validates', () => {
