@@ -15,6 +15,7 @@ import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
 import { Connection } from './connection';
 import { probeCapabilities } from './capabilities/probes';
 import { ServiceHost } from './services/host';
+import { DeployHooksSlot } from './services/types';
 import { Runner } from './runner';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
@@ -37,7 +38,9 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const config = resolveConfig(options);
   const log = extra.log ?? pino({ name: `agent ${config.name}`, level: process.env.SLIPWAY_LOG_LEVEL ?? 'info' }, pino.destination(2));
   // Services are created (settings validated) before anything starts: a bad section fails the start.
-  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log }, log, undefined, config.serviceIntervalMs);
+  const host = { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx };
+  const deployHooks = new DeployHooksSlot();
+  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log, host, deployHooks }, log, undefined, config.serviceIntervalMs);
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
@@ -103,8 +106,9 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       killGraceMs: config.killGraceMs,
       keepWorkspaces: config.keepWorkspaces,
       executorSettings: settings,
-      host: { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx },
+      host,
       environment: config.environment,
+      deployHooks,
     },
     connection,
     log,

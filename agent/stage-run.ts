@@ -17,6 +17,7 @@ import type { OutputsByStep } from '../shared/job/outputs';
 import { SecretMasker } from '../shared/mask';
 import { LOG_HEADER_BYTES, type MasterAssign } from '../shared/protocol';
 import { collectArtifacts, downloadArtifact, uploadArtifact, type MasterEndpoint, type UploadedArtifact } from './artifacts';
+import type { DeployHooksSlot } from './services/types';
 import type { ExecutorRegistry } from './executors/registry';
 import { removeOwnedTree } from './git/as-build-user';
 import { gitEnv } from '../shared/node/git/env';
@@ -50,6 +51,8 @@ export interface StageRunDeps {
   host?: HostSettings;
   /** The environment this agent serves (ctx.environment). */
   environment: string;
+  /** Live/leaving hooks of deployed instances, when a service registers them (ctx.deployHooks). */
+  deployHooks?: DeployHooksSlot;
 }
 
 /** The environment every step of the stage sees, before the step's own env. */

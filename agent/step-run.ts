@@ -92,6 +92,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         build: a.build,
         environment: deps.environment,
         registries: a.registries ?? [],
+        deployHooks: deps.deployHooks?.get(),
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }

@@ -27,6 +27,12 @@ export interface InstanceHooks {
   live(i: Instance): Promise<void> | void;
   /** Called before an instance is stopped (deregister it). */
   leaving(i: Instance): Promise<void> | void;
+  /**
+   * How long to wait after announcing instances as leaving before stopping them, so routers (the nginx edge)
+   * have dropped them: a deregistered instance that stopped at once would still get the requests of an edge
+   * that has not reloaded yet.
+   */
+  drainMs?: number;
 }
 
 export interface DeployContext extends InstanceTarget {
@@ -203,6 +209,7 @@ async function startBatch(ctx: DeployContext, req: DeployRequest, n: number): Pr
 
 async function stopAll(ctx: DeployContext, instances: Instance[], into: Instance[]): Promise<void> {
   for (const i of instances) await ctx.hooks?.leaving(i);
+  if (instances.length && ctx.hooks?.drainMs) await sleep(ctx.hooks.drainMs);
   await Promise.all(
     instances.map(async (i) => {
       ctx.log(`stopping ${i.name} (port ${i.port})\n`);

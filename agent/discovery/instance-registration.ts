@@ -30,9 +30,14 @@ export class InstanceRegistration {
     private readonly host: string,
     private readonly log: (msg: string) => void = () => undefined,
     private readonly resyncMs = 5_000,
-  ) {}
+    /** Wait between deregistering instances and stopping them (InstanceHooks.drainMs). */
+    drainMs = 1_000,
+  ) {
+    this.hooks.drainMs = drainMs;
+  }
 
   readonly hooks: InstanceHooks = {
+    drainMs: 0,
     live: async (i) => {
       await this.registrar.register(this.registration(i.app, i.environment, i.port));
     },

@@ -70,7 +70,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   const auth = registry?.username ? { username: registry.username, password: registry.password ?? '', serveraddress: registryHost(registry.url) } : undefined;
   try {
     const r = await deploy(
-      { docker, app, environment: ctx.environment, host: DEFAULT_INSTANCE_HOST, log: (l) => ctx.output.write(l), signal: ctx.signal },
+      { docker, app, environment: ctx.environment, host: DEFAULT_INSTANCE_HOST, log: (l) => ctx.output.write(l), signal: ctx.signal, hooks: ctx.deployHooks },
       { service, replicas: cfg.replicas, build: String(ctx.build.number), auth },
     );
     const instances = r.instances.map((i) => `${DEFAULT_INSTANCE_HOST}:${i.port}`);

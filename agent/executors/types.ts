@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { AnyStepKind, Outputs } from '../../shared/job';
 import type { AgentFile } from '../agent-file';
 import type { AssignedStep, MasterAssign, RegistryAccess, Source } from '../../shared/protocol';
+import type { InstanceHooks } from '../deploy/rollout';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
 
@@ -70,6 +71,8 @@ export interface StepContext {
   environment: string;
   /** Registries granted to the job's team (image and deploy steps). */
   registries: RegistryAccess[];
+  /** Hooks of the agent's registration service: deployed instances announced live and leaving (deploy step). */
+  deployHooks?: InstanceHooks;
 }
 
 /** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */

@@ -6,13 +6,19 @@
 import type { Logger } from 'pino';
 import type { ServiceStatus } from '../../shared/protocol';
 import { diskSpaceService } from './disk-space';
+import { edgeService } from './edge';
+import { registrationService } from './registration';
 import type { AgentService, ServiceContext, ServiceFactory } from './types';
 
 export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 
 /** The built-in service factories, by name (third-party ones are added to this map explicitly). */
 export function builtinServices(): Map<string, ServiceFactory> {
-  return new Map<string, ServiceFactory>([[diskSpaceService.name, diskSpaceService as ServiceFactory]]);
+  return new Map<string, ServiceFactory>([
+    [diskSpaceService.name, diskSpaceService as ServiceFactory],
+    [registrationService.name, registrationService as ServiceFactory],
+    [edgeService.name, edgeService as ServiceFactory],
+  ]);
 }
 
 export class ServiceHost {

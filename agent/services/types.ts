@@ -15,6 +15,8 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ServiceStatus } from '../../shared/protocol';
+import type { InstanceHooks } from '../deploy/rollout';
+import type { HostSettings } from '../executors/types';
 
 export interface ServiceHealth {
   /** 'running': healthy; 'degraded': running but needs attention; 'failed': not doing its job. */
@@ -35,6 +37,24 @@ export interface ServiceContext {
   /** The agent's work directory. */
   workDir: string;
   log: Logger;
+  /** The host sections of the agent config file (Docker socket, etcd endpoints, nginx). */
+  host: HostSettings;
+  /**
+   * Where a service that keeps deployed instances registered (registration.ts) hands the deploy step its
+   * live/leaving hooks; deploys without such a service run without hooks.
+   */
+  deployHooks: DeployHooksSlot;
+}
+
+/** One place shared by the agent's services and its deploy steps. */
+export class DeployHooksSlot {
+  private hooks?: InstanceHooks;
+  set(h: InstanceHooks | undefined): void {
+    this.hooks = h;
+  }
+  get(): InstanceHooks | undefined {
+    return this.hooks;
+  }
 }
 
 export interface ServiceFactory<S = unknown> {

@@ -7,10 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diskSpaceService } from '../../agent/services/disk-space';
+import { edgeService } from '../../agent/services/edge';
 import { builtinServices, ServiceHost } from '../../agent/services/host';
-import type { ServiceFactory } from '../../agent/services/types';
+import { registrationService } from '../../agent/services/registration';
+import { DeployHooksSlot, type ServiceFactory } from '../../agent/services/types';
+import { freeTcpPort, startEtcd, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
 import type { ServiceStatus } from '../../shared/protocol';
 
 interface ServiceFixture {
@@ -24,7 +27,21 @@ interface ServiceFixture {
 const workDir = mkdtempSync(join(tmpdir(), 'slipway-services-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 const log = pino({ level: 'silent' });
-const ctx = { workDir, log };
+const ctx = { workDir, log, host: {}, deployHooks: new DeployHooksSlot() };
+
+// The discovery services run against a real etcd and nginx started here.
+let etcd: TestEtcd;
+let nginx: TestNginx;
+const listen = { port: 0 };
+beforeAll(async () => {
+  etcd = await startEtcd(workDir);
+  nginx = await startNginx(workDir);
+  listen.port = await freeTcpPort();
+});
+afterAll(async () => {
+  await nginx?.stop();
+  await etcd?.stop();
+});
 
 const fixtures: ServiceFixture[] = [
   {
@@ -32,6 +49,24 @@ const fixtures: ServiceFixture[] = [
     good: { minFreeMb: 0 },
     invalid: { settings: { minFreeMb: -1 }, field: /minFreeMb/ },
     failing: { path: '/nonexistent/slipway-disk' },
+  },
+  {
+    factory: registrationService as ServiceFactory,
+    get good() {
+      return { endpoints: [etcd.url], ttlSeconds: 5 };
+    },
+    invalid: { settings: { ttlSeconds: 2 }, field: /ttlSeconds: at least 5 seconds/ },
+    // No etcd endpoint anywhere (the agent file names none either).
+    failing: {},
+  },
+  {
+    factory: edgeService as ServiceFactory,
+    get good() {
+      return { endpoints: [etcd.url], file: nginx.includeFile, nginx: nginx.command, routes: [{ app: 'conf', environment: 'pre', listen: `127.0.0.1:${listen.port}` }] };
+    },
+    invalid: { settings: { file: 'relative.conf', routes: [] }, field: /file: must be an absolute path/ },
+    // No etcd endpoint anywhere (the agent file names none either).
+    failing: { file: '/nonexistent/slipway-edge.conf', routes: [{ app: 'conf', environment: 'pre', listen: '8080' }] },
   },
 ];
 
@@ -72,7 +107,7 @@ for (const f of fixtures) {
 
 describe('ServiceHost', () => {
   it('refuses an unknown service naming the known ones', () => {
-    expect(() => new ServiceHost({ edge: {} }, ctx, log)).toThrow(/service 'edge': unknown \(known: disk-space\)/);
+    expect(() => new ServiceHost({ shipper: {} }, ctx, log)).toThrow(/service 'shipper': unknown \(known: disk-space, registration, edge\)/);
   });
 
   it('reports starting services, a failed start, health changes and the final stop', async () => {
