@@ -12,9 +12,9 @@ if [ -f "$DATA/master.pid" ]; then
   log "stopping the master"
   stop_pid_file "$DATA/master.pid" 30
 fi
-# The registry and the Docker engine, only if `npm run up` started them. Deployed demo instances keep running
+# nginx, etcd, the registry and the Docker engine, only if `npm run up` started them. Deployed demo instances keep running
 # with the engine they run on; `docker ps --filter label=io.slipway.app` lists them.
-for svc in registry dockerd; do
+for svc in nginx etcd registry dockerd; do
   if [ -f "$DATA/$svc.stop" ]; then
     log "stopping $svc"
     eval "$(cat "$DATA/$svc.stop")" || true

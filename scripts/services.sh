@@ -76,3 +76,59 @@ YAML
   export SLIPWAY_REGISTRY="127.0.0.1:$port"
   STOP_COMMANDS+=("kill -TERM $pid")
 }
+
+# etcd (Debian's etcd-server) on 127.0.0.1:PORT (client) and PORT+1 (peer), data under DIR; exports
+# SLIPWAY_ETCD=http://127.0.0.1:PORT.
+start_etcd() {
+  local dir="$1" port="${2:-2379}" i
+  ensure_apt_packages etcd-server
+  mkdir -p "$dir"
+  local url="http://127.0.0.1:$port" peer="http://127.0.0.1:$((port + 1))"
+  nohup etcd --name slipway --data-dir "$dir/data" --listen-client-urls "$url" --advertise-client-urls "$url" \
+    --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "slipway=$peer" \
+    --log-level error >>"$dir/etcd.log" 2>&1 </dev/null &
+  local pid=$!
+  for ((i = 0; i < 150; i++)); do
+    curl -fsS --max-time 1 "$url/health" >/dev/null 2>&1 && break
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/etcd.log" >&2; die "etcd exited; see $dir/etcd.log"; }
+    sleep 0.1
+  done
+  curl -fsS --max-time 1 "$url/health" >/dev/null 2>&1 || die "etcd did not answer on $url"
+  log "etcd on $url"
+  export SLIPWAY_ETCD="$url"
+  STOP_COMMANDS+=("kill -TERM $pid")
+}
+
+# nginx (Debian's nginx-light) with its own prefix DIR: DIR/nginx.conf includes DIR/edge.conf, which the
+# Slipway edge service owns. Exports SLIPWAY_NGINX_CONF and SLIPWAY_NGINX_INCLUDE.
+start_nginx() {
+  local dir="$1" i
+  ensure_apt_packages nginx-light
+  mkdir -p "$dir/logs"
+  [ -f "$dir/edge.conf" ] || : >"$dir/edge.conf"
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+worker_processes 1;
+# Long connections must not keep old workers alive for ever after a reload.
+worker_shutdown_timeout 10s;
+events { worker_connections 512; }
+http {
+  access_log $dir/logs/access.log;
+  client_body_temp_path $dir/tmp-body;
+  proxy_temp_path $dir/tmp-proxy;
+  include $dir/edge.conf;
+}
+CONF
+  nohup nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/logs/nginx.out" 2>&1 </dev/null &
+  local pid=$!
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$dir/nginx.pid" ] && break
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/logs/error.log" >&2; die "nginx exited; see $dir/logs/error.log"; }
+    sleep 0.1
+  done
+  log "nginx with prefix $dir"
+  export SLIPWAY_NGINX_CONF="$dir/nginx.conf" SLIPWAY_NGINX_INCLUDE="$dir/edge.conf"
+  STOP_COMMANDS+=("kill -QUIT $pid")
+}

@@ -38,6 +38,35 @@ else
   start_dockerd "$DATA/logs/dockerd.log"
   echo "${STOP_COMMANDS[-1]}" >"$DATA/dockerd.stop"
 fi
+# Discovery: etcd for instance registration and nginx, which a local edge keeps routing to the demo's
+# instances in pre on 127.0.0.1:$SLIPWAY_EDGE_PORT (default 8081).
+ETCD_PORT="${SLIPWAY_ETCD_PORT:-2379}"
+EDGE_PORT="${SLIPWAY_EDGE_PORT:-8081}"
+if curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" >/dev/null 2>&1; then
+  log "etcd already answers on 127.0.0.1:$ETCD_PORT"
+  export SLIPWAY_ETCD="http://127.0.0.1:$ETCD_PORT"
+else
+  start_etcd "$DATA/etcd" "$ETCD_PORT"
+  echo "${STOP_COMMANDS[-1]}" >"$DATA/etcd.stop"
+fi
+if pid_alive "$DATA/nginx/nginx.pid"; then
+  log "nginx already running"
+  SLIPWAY_NGINX_CONF="$DATA/nginx/nginx.conf" SLIPWAY_NGINX_INCLUDE="$DATA/nginx/edge.conf"
+else
+  start_nginx "$DATA/nginx"
+  echo "${STOP_COMMANDS[-1]}" >"$DATA/nginx.stop"
+fi
+# The pre agent registers what it deploys in etcd and is the edge of this host (agent config file, README).
+cat >"$DATA/agent-pre.yml" <<YAML
+etcd: { endpoints: [$SLIPWAY_ETCD] }
+services:
+  registration: { ttlSeconds: 10 }
+  edge:
+    file: $SLIPWAY_NGINX_INCLUDE
+    nginx: [nginx, -p, $DATA/nginx, -c, $SLIPWAY_NGINX_CONF]
+    routes: [{ app: demo, environment: pre, listen: "127.0.0.1:$EDGE_PORT" }]
+YAML
+
 if curl -fsS --max-time 1 "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
   log "registry already answers on 127.0.0.1:$REGISTRY_PORT"
   export SLIPWAY_REGISTRY="127.0.0.1:$REGISTRY_PORT"
@@ -104,8 +133,10 @@ for env in "${ENVIRONMENTS[@]}"; do
   fi
   log "starting agent local-$env"
   mkdir -p "$WORK/$env"
+  config=()
+  [ -f "$DATA/agent-$env.yml" ] && config=(--config "$DATA/agent-$env.yml")
   nohup node --import tsx bin/slipway.ts agent start --url "$URL" --token-file "$tokenfile" --name "local-$env" \
-    --environment "$env" --work-dir "$WORK/$env" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
+    --environment "$env" --work-dir "$WORK/$env" "${config[@]}" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 done
 
@@ -133,6 +164,7 @@ Slipway is running.
   Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
           builds the demo's image layers, pushes them to $SLIPWAY_REGISTRY, deploys 2 replicas to pre;
           the deploy step prints where each instance answers (also: slipway build <id>, outputs)
+  App:    http://127.0.0.1:$EDGE_PORT/   (nginx, routed by the local edge to the demo's live instances in pre)
   Images: node --import tsx bin/slipway.ts images local --prefix demo/
   Agents: local-ci (ci), local-pre (pre); logs in data/logs/
   Stop:   npm run down
