@@ -40,6 +40,8 @@ export function backoffMs(attempt: number): number {
 
 export class Connection implements RecordTransport {
   private ws: WebSocket | undefined;
+  /** Date.now() of the last frame from the master (deploy fencing: agent/executors/deploy.ts). */
+  lastHeardAt = 0;
   private attempt = 0;
   private closed = false;
   private accepted = false;
@@ -125,6 +127,7 @@ export class Connection implements RecordTransport {
     ws.on('message', (data, isBinary) => {
       if (ws !== this.ws) return;
       this.alive = true;
+      this.lastHeardAt = Date.now();
       if (isBinary) {
         this.log.warn('ignoring a binary frame from the master');
         return;

@@ -109,6 +109,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       host,
       environment: config.environment,
       deployHooks,
+      masterSilentMs: () => Date.now() - connection.lastHeardAt,
     },
     connection,
     log,

@@ -53,6 +53,8 @@ export interface StageRunDeps {
   environment: string;
   /** Live/leaving hooks of deployed instances, when a service registers them (ctx.deployHooks). */
   deployHooks?: DeployHooksSlot;
+  /** Milliseconds since the agent last heard from the master (ctx.masterSilentMs). */
+  masterSilentMs?: () => number;
 }
 
 /** The environment every step of the stage sees, before the step's own env. */

@@ -93,6 +93,8 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         environment: deps.environment,
         registries: a.registries ?? [],
         deployHooks: deps.deployHooks?.get(),
+        leaseTtlMs: a.leaseTtlMs,
+        masterSilentMs: deps.masterSilentMs ?? (() => 0),
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }

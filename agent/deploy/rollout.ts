@@ -42,6 +42,11 @@ export interface DeployContext extends InstanceTarget {
   log: (line: string) => void;
   hooks?: InstanceHooks;
   signal?: AbortSignal;
+  /**
+   * Called before every change to a container (create, start, stop, remove); throws to refuse it. The deploy
+   * step refuses once the agent's lease is in doubt (deploy-lock fencing, master/engine/scheduler/deploy-locks.ts).
+   */
+  guard?: () => void;
 }
 
 export interface DeployRequest {
@@ -76,9 +81,13 @@ const PULL_ATTEMPTS = 3;
 export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<DeployResult> {
   const replicas = req.replicas ?? req.service.deploy?.replicas ?? 1;
   const spec = specHash(req.service);
-  const current = (await listInstances(ctx.docker, ctx)).filter((i) => i.running);
-  const stale = (await listInstances(ctx.docker, ctx)).filter((i) => !i.running);
-  await removeAll(ctx, stale);
+  const all = await listInstances(ctx.docker, ctx);
+  const current = all.filter((i) => i.running);
+  // Exited instances (crashed, or left by an interrupted deploy) are not part of the app any more.
+  await removeAll(
+    ctx,
+    all.filter((i) => !i.running),
+  );
   if (current.length && current.every((i) => i.spec === spec)) {
     ctx.log(`${ctx.app} in ${ctx.environment}: configuration unchanged, scaling ${current.length} -> ${replicas}\n`);
     return { ...(await scaleTo(ctx, req, current, replicas)), scaledOnly: true };
@@ -177,6 +186,7 @@ async function startBatch(ctx: DeployContext, req: DeployRequest, n: number): Pr
   await Promise.all(
     Array.from({ length: n }, async () => {
       const port = await freePort(ctx.docker);
+      ctx.guard?.();
       const c = await createInstance(ctx.docker, { app: ctx.app, environment: ctx.environment, service: req.service, build: req.build, port });
       await c.start();
       const info = await c.inspect();
@@ -212,6 +222,7 @@ async function stopAll(ctx: DeployContext, instances: Instance[], into: Instance
   if (instances.length && ctx.hooks?.drainMs) await sleep(ctx.hooks.drainMs);
   await Promise.all(
     instances.map(async (i) => {
+      ctx.guard?.();
       ctx.log(`stopping ${i.name} (port ${i.port})\n`);
       // docker stop sends the container's stop signal and kills after its StopTimeout (stop_grace_period).
       await ctx.docker
@@ -227,6 +238,7 @@ async function stopAll(ctx: DeployContext, instances: Instance[], into: Instance
 
 async function removeAll(ctx: DeployContext, instances: Instance[], announce = false): Promise<void> {
   for (const i of instances) {
+    ctx.guard?.();
     if (announce) await ctx.hooks?.leaving(i);
     await ctx.docker
       .getContainer(i.id)

@@ -70,7 +70,16 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   const auth = registry?.username ? { username: registry.username, password: registry.password ?? '', serveraddress: registryHost(registry.url) } : undefined;
   try {
     const r = await deploy(
-      { docker, app, environment: ctx.environment, host: DEFAULT_INSTANCE_HOST, log: (l) => ctx.output.write(l), signal: ctx.signal, hooks: ctx.deployHooks },
+      {
+        docker,
+        app,
+        environment: ctx.environment,
+        host: DEFAULT_INSTANCE_HOST,
+        log: (l) => ctx.output.write(l),
+        signal: ctx.signal,
+        hooks: ctx.deployHooks,
+        guard: () => fence(ctx),
+      },
       { service, replicas: cfg.replicas, build: String(ctx.build.number), auth },
     );
     const instances = r.instances.map((i) => `${DEFAULT_INSTANCE_HOST}:${i.port}`);
@@ -84,6 +93,18 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
     if (ctx.signal.aborted) return { status: stop().status, exitCode: null, error: stop().message };
     if (e instanceof DeployError) return fail(e.message, 'failed');
     return fail(`deploy step: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Deploy-lock fencing: the master fails or retries a stage elsewhere only after its lease expired, i.e. after it
+ * heard nothing from this agent for the lease TTL. An agent that has not heard from the master for half of it
+ * no longer changes containers, so a cut-off attempt stops before its retry can start deploying the same app.
+ */
+export function fence(ctx: Pick<StepContext, 'leaseTtlMs' | 'masterSilentMs'>): void {
+  const silent = ctx.masterSilentMs();
+  if (silent > ctx.leaseTtlMs / 2) {
+    throw new DeployError(`deploy stopped: no word from the master for ${Math.round(silent / 1000)} s, this stage's lease (${Math.round(ctx.leaseTtlMs / 1000)} s) is in doubt and the deploy may be retried elsewhere`, false);
   }
 }
 

@@ -73,6 +73,10 @@ export interface StepContext {
   registries: RegistryAccess[];
   /** Hooks of the agent's registration service: deployed instances announced live and leaving (deploy step). */
   deployHooks?: InstanceHooks;
+  /** The stage run's lease TTL (master:assign.leaseTtlMs). */
+  leaseTtlMs: number;
+  /** Milliseconds since the agent last heard from the master: past leaseTtlMs / 2 the lease is in doubt. */
+  masterSilentMs(): number;
 }
 
 /** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */

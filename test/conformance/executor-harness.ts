@@ -21,6 +21,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   source?: Source;
   registries?: RegistryAccess[];
+  /** What the step is told about the master's silence (deploy fencing). */
+  masterSilentMs?: number;
   /** Abort with `stop` once this workspace file exists and is not empty. */
   stopAfterFile?: string;
   /** Abort reason (with stopAfterFile), or abort before the run when alone. */
@@ -105,6 +107,8 @@ export class Harness {
       build: assign.build,
       environment: 'conformance',
       registries: opts.registries ?? [],
+      leaseTtlMs: 30_000,
+      masterSilentMs: () => opts.masterSilentMs ?? 0,
     });
     if (opts.stopAfterFile) {
       const file = join(workspace, opts.stopAfterFile);

@@ -102,6 +102,8 @@ export async function runCheckout(
     build: { id: 1, number: 1, job: 'j', jobId: 1, team: 't' },
     environment: 'ci',
     registries: [],
+    leaseTtlMs: 30_000,
+    masterSilentMs: () => 0,
   });
   const records = outputs ? [outputs as unknown as CheckoutInfo] : [];
   output.flush();

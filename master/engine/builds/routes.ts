@@ -13,7 +13,7 @@ import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
-import { queuedRun } from '../scheduler/dispatcher';
+import { queuedRun, queueLocks } from '../scheduler/dispatcher';
 import { connectedAgents, waitingReason } from '../scheduler/waiting';
 import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
@@ -79,6 +79,7 @@ export function buildRoutes(core: EngineCore): Router {
   r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const row = buildFor(req, 'read');
     const queued = new Map(core.scheduling.queuedOfBuild(row.id).map((q) => [q.id, q]));
+    const locks = queued.size ? queueLocks(core, core.scheduling.queuedAll()) : new Map<number, string>();
     const agents = queued.size ? connectedAgents(core.sessions.values(), core.scheduling.runningPerAgent()) : [];
     res.json(
       toBuildDetail(db, row, {
@@ -86,7 +87,7 @@ export function buildRoutes(core: EngineCore): Router {
         reports: core.reports.forBuild(row.id),
         waiting: (id) => {
           const q = queued.get(id);
-          return q ? waitingReason(queuedRun(core, q), agents) : null;
+          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents) : null;
         },
       }),
     );

@@ -10,6 +10,7 @@ import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
 import { livenessOf } from '../leases/liveness';
 import { buildAssign } from './assign-message';
+import { deployLocks, heldDeployLocks, lockWait } from './deploy-locks';
 import { planDispatch, type AgentSlots, type QueuedRun } from './plan';
 
 export interface Dispatcher {
@@ -56,9 +57,11 @@ export function createDispatcher(core: EngineCore): Dispatcher {
       const agents = freeSlots();
       if (!agents.length) return 0;
       const refusedBy = refusals();
+      const locks = queueLocks(core, queued.all());
       const queue: QueuedRun[] = queued.all().map((r) => ({
         ...queuedRun(core, r),
         ...(refusedBy.has(r.id) ? { avoid: refusedBy.get(r.id) } : {}),
+        ...(locks.has(r.id) ? { blocked: locks.get(r.id) } : {}),
       }));
       const plan = planDispatch(queue, agents, lastServed, () => ++ticks);
       if (!plan.length) return 0;
@@ -101,6 +104,31 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     }
     return out;
   }
+}
+
+/**
+ * Queued stage runs that must wait for a deploy lock (scheduler/deploy-locks.ts), with the reason: the lock is
+ * held by a running stage, or an older queued stage needs it too. `queue` is in FIFO order.
+ */
+export function queueLocks(core: EngineCore, queue: { id: number; build_id: number; stage_index: number }[]): Map<number, string> {
+  const out = new Map<number, string>();
+  let held: Map<string, string> | undefined;
+  const earlier = new Map<string, string>();
+  for (const r of queue) {
+    let locks: string[];
+    try {
+      locks = deployLocks(core.buildConfig(r.build_id), r.stage_index);
+    } catch {
+      continue;
+    }
+    if (!locks.length) continue;
+    held ??= heldDeployLocks(core);
+    const why = lockWait(locks, held, earlier);
+    if (why) out.set(r.id, why);
+    const build = core.buildConfig(r.build_id);
+    for (const l of locks) if (!earlier.has(l)) earlier.set(l, `a stage of ${build.name} (stage run ${r.id})`);
+  }
+  return out;
 }
 
 /** A queued stage run as planDispatch sees it: the kinds and capabilities come from the build's config snapshot. */

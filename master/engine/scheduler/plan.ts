@@ -21,6 +21,8 @@ export interface QueuedRun {
   queuedAt: number;
   /** Agents that refused this run (e.g. a step kind they lack): never offered it again. */
   avoid?: number[];
+  /** Why the run may not start now whatever the agents (a deploy lock): never placed while set. */
+  blocked?: string;
 }
 
 export interface AgentSlots {
@@ -99,7 +101,7 @@ export function planDispatch(
 function pickAgent(run: QueuedRun, slots: AgentSlots[]): AgentSlots | undefined {
   let best: AgentSlots | undefined;
   for (const a of slots) {
-    if (a.free <= 0 || !agentMatches(run, a) || run.avoid?.includes(a.agentId)) continue;
+    if (run.blocked || a.free <= 0 || !agentMatches(run, a) || run.avoid?.includes(a.agentId)) continue;
     if (!best || a.free > best.free || (a.free === best.free && a.agentId < best.agentId)) best = a;
   }
   return best;

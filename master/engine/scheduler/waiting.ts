@@ -10,7 +10,8 @@ import type { AgentSlots, QueuedRun } from './plan';
 
 export type WaitingAgent = Omit<AgentSlots, 'free'> & { free: number; draining?: boolean };
 
-export function waitingReason(run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities'>, agents: WaitingAgent[]): string {
+export function waitingReason(run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities' | 'blocked'>, agents: WaitingAgent[]): string {
+  if (run.blocked) return run.blocked;
   const env = run.environment;
   let left = agents.filter((a) => a.environment === env && !a.draining);
   if (!left.length) return `waiting: no agent of environment ${env} connected`;
