@@ -15,6 +15,7 @@ import { deployKind, type DeployConfig } from '../../shared/job/kinds/deploy';
 import { registryHost } from '../../shared/registry-client';
 import { checkEngine, dockerClient } from '../docker/engine';
 import { deploy, DeployError } from '../deploy/rollout';
+import { deploySwarm } from '../deploy/swarm';
 import { defineExecutor, type RunAs, type StepContext, type StepResult, type StopReason } from './types';
 
 /** Address instances are reached at from the edge (host networking: this host). */
@@ -59,15 +60,32 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   if (!service) return fail(`the compose file has no service '${serviceName}' (it has ${names.join(', ')})`);
 
   const docker = dockerClient({ socketPath: ctx.host.docker?.socket });
+  let engine;
   try {
-    await checkEngine(docker, ctx.host.docker?.socket);
+    engine = await checkEngine(docker, ctx.host.docker?.socket);
   } catch (e) {
     return fail((e as Error).message);
   }
+  if (cfg.swarm && !engine.swarmManager) return fail(`swarm: the Docker engine of this agent is not a Swarm manager (run the deploy on an agent of a manager node, or drop swarm:)`);
   ctx.started(Date.now());
   ctx.output.write(`rendered compose file for ${app} in ${ctx.environment}:\n${rendered.text}\n`);
   const registry = ctx.registries.find((r) => service.image.startsWith(`${registryHost(r.url)}/`));
   const auth = registry?.username ? { username: registry.username, password: registry.password ?? '', serveraddress: registryHost(registry.url) } : undefined;
+  if (cfg.swarm) {
+    try {
+      fence(ctx);
+      const r = await deploySwarm(docker, { app, environment: ctx.environment, service, replicas: cfg.replicas, port: cfg.swarm.port, build: String(ctx.build.number), auth, log: (l) => ctx.output.write(l) });
+      ctx.output.write(`${app} in ${ctx.environment}: swarm service ${r.serviceId}, ${r.runningTasks} task(s) running on port ${cfg.swarm.port}\n`);
+      return {
+        status: 'success',
+        exitCode: 0,
+        outputs: { app, environment: ctx.environment, image: service.image, instances: [`swarm:${cfg.swarm.port}`], replicas: r.runningTasks, compose: rendered.text },
+      };
+    } catch (e) {
+      if (e instanceof DeployError) return fail(e.message, 'failed');
+      return fail(`deploy step (swarm): ${(e as Error).message}`);
+    }
+  }
   try {
     const r = await deploy(
       {

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../agent/deploy/instances';
 import { DeployError } from '../../agent/deploy/rollout';
 import { deploySwarm, removeSwarmService } from '../../agent/deploy/swarm';
+import { deployExecutor } from '../../agent/executors/deploy';
+import { Harness } from '../conformance/executor-harness';
+import { waitFor } from '../helpers/wait';
 import { renderCompose } from '../../shared/compose/render';
 import { buildTestApp, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 
@@ -94,5 +97,23 @@ describe('swarm deploy', () => {
     expect(err.rolledBack).toBe(true);
     expect(err.message).toMatch(/failed and was rolled back/);
     expect(await answer()).toBe(`v2 on ${port}\n`);
+  }, 120_000);
+
+  it('is what a deploy step with swarm: { port } does', async () => {
+    const h = new Harness();
+    await h.open();
+    try {
+      const stepApp = `${app}-step`;
+      const stepPort = await freePort(env.docker);
+      const r = await h.run(deployExecutor, { app: stepApp, image: appImage, swarm: { port: stepPort }, composeInline: COMPOSE, values: { VERSION: 'v-step' } });
+      expect(r.result.status, r.output).toBe('success');
+      expect(r.result.outputs).toMatchObject({ app: stepApp, environment: 'conformance', instances: [`swarm:${stepPort}`], replicas: 1 });
+      expect(r.output).toContain(`creating swarm service ${stepApp}-conformance`);
+      const body = await waitFor("the step's service answers", async () => (await fetch(`http://127.0.0.1:${stepPort}/`).then((x) => x.text(), () => '')) || undefined);
+      expect(body).toBe(`v-step on ${stepPort}\n`);
+    } finally {
+      await removeSwarmService(env.docker, `${app}-step`, 'conformance');
+      h.close();
+    }
   }, 120_000);
 });

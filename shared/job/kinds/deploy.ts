@@ -11,6 +11,7 @@
  *       image: ${{ steps.image.outputs.reference }}   # becomes ${IMAGE} in the template
  *       replicas: 2                  # overrides deploy.replicas (also ${REPLICAS})
  *       values: { LOG_LEVEL: info }  # more template variables for this environment
+ *       swarm: { port: 8080 }        # optional: a Swarm service on this port instead of containers
  *
  * Template variables: IMAGE, APP, ENVIRONMENT, BUILD_NUMBER, REPLICAS, the `values`, and the build's secrets
  * (applied, but shown as ${NAME} in the recorded file). Outputs: app, environment, image, instances
@@ -31,6 +32,11 @@ export const deployConfigSchema = z
     image: z.string().min(1).optional(),
     replicas: z.number().int().min(0).max(100).optional(),
     values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+    /**
+     * Deploy as a Swarm service (the agent's engine must be a Swarm manager): one instance per node on this
+     * fixed port, stop-first updates, rollback by the swarm (agent/deploy/swarm.ts).
+     */
+    swarm: z.strictObject({ port: z.number().int().min(1).max(65535) }).optional(),
   })
   .refine((c) => (c.compose === undefined) !== (c.composeInline === undefined), 'give either compose: (a file in the workspace) or composeInline:');
 
