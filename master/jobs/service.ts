@@ -7,7 +7,7 @@
 import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
-import { conflict, notFound } from '../../shared/errors';
+import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
 import { parseJobYaml, type JobConfig } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import type { Db } from '../store/db';
@@ -26,6 +26,11 @@ interface JobRow {
 }
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
+
+/** The apps a job deploys (its deploy steps' `app`, or the job's name). */
+export function deployedApps(job: JobConfig): string[] {
+  return job.stages.flatMap((s) => s.steps.filter((st) => st.kind === 'deploy').map((st) => (typeof st.config.app === 'string' ? st.config.app : job.name)));
+}
 
 export class JobsService implements Jobs {
   private readonly cache = new Map<number, JobRecord>();
@@ -83,6 +88,7 @@ export class JobsService implements Jobs {
     }
     const team = getTeam(this.db, config.team);
     access.check(p, team.id, 'edit', `team '${team.name}'`);
+    this.assertAppsOwned(config, team.id, 'job.yml');
     const now = Date.now();
     if (existing) {
       this.db
@@ -118,6 +124,7 @@ export class JobsService implements Jobs {
     const now = Date.now();
     const id = this.db.transaction(() => {
       const team = ensureTeam(this.db, config.team);
+      this.assertAppsOwned(config, team.id, label);
       if (existing) {
         this.db
           .prepare("UPDATE jobs SET team_id = ?, yaml = ?, source = 'file', file_path = ?, enabled = 1, updated_at = ? WHERE id = ?")
@@ -130,6 +137,24 @@ export class JobsService implements Jobs {
       return Number(r.lastInsertRowid);
     })();
     return { job: this.refresh(id), result: existing ? 'updated' : 'created' };
+  }
+
+  /**
+   * An app belongs to the team whose enabled jobs deploy it: a job of another team may not deploy an app of the
+   * same name (its deploy would stop and replace the other team's containers and registrations). Throws
+   * invalid_job naming the step.
+   */
+  private assertAppsOwned(config: JobConfig, teamId: number, file: string): void {
+    const issues: FieldIssue[] = [];
+    config.stages.forEach((stage, si) =>
+      stage.steps.forEach((step, i) => {
+        if (step.kind !== 'deploy') return;
+        const app = typeof step.config.app === 'string' ? step.config.app : config.name;
+        const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.name !== config.name && deployedApps(j.config).includes(app));
+        if (other) issues.push({ file, field: `stages[${si}].steps[${i}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
+      }),
+    );
+    if (issues.length) throw new ValidationError('invalid_job', issues);
   }
 
   /** Disables enabled file jobs whose file is not among `presentFiles` (history kept). Returns their names. */

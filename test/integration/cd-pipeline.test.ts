@@ -25,7 +25,7 @@ const team = `${ns}-team`;
 const app = `${ns}-web`;
 const images: string[] = [];
 
-const jobYaml = (name: string, t: string) => `name: ${name}
+const jobYaml = (name: string, t: string, deployApp = app) => `name: ${name}
 team: ${t}
 stages:
   - name: build
@@ -45,7 +45,7 @@ stages:
     steps:
       - id: deploy
         deploy:
-          app: ${app}
+          app: ${deployApp}
           image: \${{ steps.image.outputs.reference }}
           replicas: 2
           values: { BUILD: "1" }
@@ -144,7 +144,7 @@ describe('build, push and deploy through the master', () => {
 
   it('fails an image step of a team without a registry, saying how to grant one', async () => {
     await master.api.createTeam(`${ns}-nogrant`).catch(() => undefined);
-    await master.api.applyJob(jobYaml(`${ns}-nogrant-job`, `${ns}-nogrant`));
+    await master.api.applyJob(jobYaml(`${ns}-nogrant-job`, `${ns}-nogrant`, `${app}-nogrant`));
     const b = await master.api.trigger(`${ns}-nogrant-job`);
     const done = await waitFor('build ends', async () => {
       const x = await master.api.getBuild(b.id);
@@ -152,5 +152,11 @@ describe('build, push and deploy through the master', () => {
     }, { timeoutMs: 60_000 });
     expect(done.status).toBe('failed');
     expect(JSON.stringify(done)).toContain("no registry is granted to this job's team");
+  });
+
+  it("refuses a job of another team that deploys an app of the same name", async () => {
+    await master.api.createTeam(`${ns}-rival`).catch(() => undefined);
+    const err = await master.api.applyJob(jobYaml(`${ns}-rival-job`, `${ns}-rival`)).catch((e) => e);
+    expect(err.message).toBe(`job.yml: stages[1].steps[0].deploy.app: app '${app}' is deployed by jobs of another team; choose another app name`);
   });
 });
