@@ -10,6 +10,7 @@ import { registerAdminCommands } from './commands/admin';
 import { registerBuildCommands } from './commands/builds';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
+import { registerDiscoveryCommands } from './commands/discovery';
 import { registerRegisterCommand } from './commands/register';
 import { registerRegistryCommands } from './commands/registry';
 import { registerAgentStartCommand, registerMasterCommands } from './commands/serve';
@@ -31,6 +32,7 @@ registerBuildCommands(program);
 registerLogsCommand(program);
 registerTriggersCommand(program);
 registerRegisterCommand(program);
+registerDiscoveryCommands(program);
 registerRegistryCommands(program);
 registerAdminCommands(program, agent);
 

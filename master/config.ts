@@ -26,6 +26,8 @@ export interface MasterOptions {
    * else SLIPWAY_ALLOW_LOCAL_REPOS (':'-separated), else none: every local repository is refused.
    */
   allowLocalRepos?: string[] | string;
+  /** etcd client URLs where agents register instances (else SLIPWAY_ETCD, comma-separated): `slipway instances`. */
+  etcd?: string;
 }
 
 /** Raised for invalid configuration; the message names the variable or flag at fault. */
@@ -65,6 +67,12 @@ const envSchema = {
   SLIPWAY_KEEP_BUILDS: int(1).default(100),
   SLIPWAY_LOG_DAYS: int(1).default(30),
   SLIPWAY_LOGIN_MAX: int(1).default(10),
+  SLIPWAY_ETCD: z
+    .string()
+    .transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'every endpoint is an http(s) URL such as http://127.0.0.1:2379')))
+    .default([]),
+  SLIPWAY_ETCD_PREFIX: z.string().startsWith('/', 'a key prefix starting with /').default('/'),
   SLIPWAY_ALLOW_LOCAL_REPOS: z
     .string()
     .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
@@ -82,6 +90,7 @@ const flagFor: Partial<Record<EnvKey, { key: keyof MasterOptions; flag: string }
   SLIPWAY_PORT: { key: 'port', flag: '--port' },
   SLIPWAY_JOBS_DIR: { key: 'jobsDir', flag: '--jobs-dir' },
   SLIPWAY_ALLOW_LOCAL_REPOS: { key: 'allowLocalRepos', flag: '--allow-local-repos' },
+  SLIPWAY_ETCD: { key: 'etcd', flag: '--etcd' },
 };
 
 /**
@@ -133,6 +142,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     retention: { builds: v.SLIPWAY_KEEP_BUILDS, logsDays: v.SLIPWAY_LOG_DAYS },
     loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
+    etcd: v.SLIPWAY_ETCD.length ? Object.freeze({ endpoints: Object.freeze(v.SLIPWAY_ETCD), prefix: v.SLIPWAY_ETCD_PREFIX }) : undefined,
   });
 }
 

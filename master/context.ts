@@ -57,6 +57,8 @@ export interface MasterConfig {
    * allowed (master/git/local-repos.ts).
    */
   allowLocalRepos: readonly string[];
+  /** Where agents register deployed instances; undefined: the master does not list instances. */
+  etcd?: { endpoints: readonly string[]; prefix: string };
 }
 
 export interface JobRecord {

@@ -348,6 +348,25 @@ export interface AgentInfo {
   /** The agent's services, as last reported. */
   services: { name: string; state: string; detail: string; facts: Record<string, string | number | boolean>; at: number }[];
 }
+/** The registered instances of one app in one environment (GET /instances), read from etcd by the master. */
+export interface InstanceInfo {
+  app: string;
+  environment: string;
+  /** The job whose deploy step deploys the app there. */
+  job: string;
+  instances: { address: string; reachable: boolean; detail: string }[];
+}
+
+/** An edge (an agent running the edge service) and its last reload and error (GET /edges). */
+export interface EdgeInfo {
+  agent: string;
+  environment: string;
+  state: string;
+  detail: string;
+  facts: Record<string, string | number | boolean>;
+  at: number;
+}
+
 /** An image registry as listed to users: never its password. */
 export interface RegistryInfo {
   name: string;

@@ -85,6 +85,7 @@ export function registerMasterCommands(program: Command): void {
       'jobs may use local repositories (path or file:// repo.url) under this directory; repeatable (default $SLIPWAY_ALLOW_LOCAL_REPOS, else none)',
       (dir: string, prev?: string[]) => [...(prev ?? []), dir],
     )
+    .option('--etcd <urls>', 'etcd client URLs (comma-separated) where agents register instances, for `slipway instances` (default $SLIPWAY_ETCD)')
     .action(async (flags: MasterStartFlags) => {
       if (!!flags.tlsCert !== !!flags.tlsKey) throw badRequest('--tls-cert and --tls-key go together');
       keepRunningWhenOutputCloses();

@@ -5,6 +5,7 @@
 import express, { type Router } from 'express';
 import { adminRoutes } from './admin-routes';
 import { meRoutes } from './auth-routes';
+import { discoveryRoutes } from './discovery-routes';
 import { jobRoutes } from './job-routes';
 import { registryRoutes } from './registry-routes';
 import type { Platform } from './platform';
@@ -15,6 +16,6 @@ export type { Platform } from './platform';
 
 export function platformRoutes(pf: Platform): Router {
   const r = express.Router();
-  r.use(meRoutes(pf), adminRoutes(pf), teamRoutes(pf), jobRoutes(pf), registryRoutes(pf));
+  r.use(meRoutes(pf), adminRoutes(pf), teamRoutes(pf), jobRoutes(pf), registryRoutes(pf), discoveryRoutes(pf));
   return r;
 }

@@ -5,6 +5,8 @@
  * be reached becomes an 'unavailable' SlipwayError naming the URL.
  */
 import type {
+  EdgeInfo,
+  InstanceInfo,
   RegistryInfo,
   RegistryInput,
   RegistryRepository,
@@ -160,6 +162,13 @@ export class ApiClient {
   }
   removeMember(team: string, username: string) {
     return this.del(`/teams/${enc(team)}/members/${enc(username)}`);
+  }
+  listInstances(filter: { app?: string; environment?: string } = {}) {
+    const q = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined) as [string, string][]).toString();
+    return this.get<InstanceInfo[]>(`/instances${q ? `?${q}` : ''}`);
+  }
+  listEdges() {
+    return this.get<EdgeInfo[]>('/edges');
   }
   listRegistries() {
     return this.get<RegistryInfo[]>('/registries');

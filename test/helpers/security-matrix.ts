@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { startMaster as startInProcessMaster, type RunningMaster } from '../../master/index';
+import { startEtcd } from './discovery';
 import type { RouteAccess, RouteInfo } from '../../master/route-access';
 import { NEEDED_SCOPE } from '../../master/access';
 import type { TokenScope, TeamRole } from '../../master/context';
@@ -91,8 +92,10 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
   const adminPassword = `admin-${suffix}-password`;
   process.env.SLIPWAY_LOG_LEVEL ??= 'silent';
   let running: RunningMaster | undefined;
+  // A real etcd, so that GET /instances answers (a master without one answers 503).
+  const etcd = await startEtcd(dataDir);
   try {
-    running = await startInProcessMaster({ dataDir, host: '127.0.0.1', port: 0, adminPassword });
+    running = await startInProcessMaster({ dataDir, host: '127.0.0.1', port: 0, adminPassword, etcd: etcd.url });
     const url = running.url;
     const anon = new ApiClient({ url });
     const login = async (u: string, pw: string) => anon.withToken((await anon.login(u, pw)).token);
@@ -280,6 +283,7 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
     return { routes, streamTypes, callers: callers.map((c) => c.name), checks, failures: checks.filter((c) => !c.ok) };
   } finally {
     await running?.stop();
+    await etcd.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

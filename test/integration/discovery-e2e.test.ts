@@ -97,7 +97,7 @@ beforeAll(async () => {
   listen = await freeTcpPort();
   appImage = `slipway-test/${ns}-web:1`;
   images.push(...(await buildTestApp(env.docker, dir, appImage)));
-  master = await startMaster();
+  master = await startMaster({ env: { SLIPWAY_ETCD: etcd.url } });
   await master.api.createTeam(ns);
   const preFile = join(dir, 'pre.yml');
   writeFileSync(preFile, `etcd: { endpoints: [${etcd.url}] }\nservices:\n  registration: { ttlSeconds: 5, resyncMs: 2000 }\n`);
@@ -131,6 +131,21 @@ describe('deploys routed by the edge', () => {
       return [...bodies].filter((b) => b.startsWith('200 v1 on ')).length === 2 ? bodies : undefined;
     });
     expect([...seen].every((b) => b.startsWith('200 v1 on '))).toBe(true);
+
+    // The master lists them from etcd for the app's team, and the edge with its reloads.
+    const [listed] = await master.api.listInstances({ app });
+    expect(listed).toMatchObject({ app, environment: 'pre', job });
+    expect(listed.instances).toHaveLength(2);
+    expect(listed.instances.every((i) => i.reachable)).toBe(true);
+    const edges = await master.api.listEdges();
+    const edge = edges.find((e) => e.agent === `${ns}-edge`);
+    expect(edge).toMatchObject({ environment: 'edge', state: 'running' });
+    expect(Number(edge!.facts.reloads)).toBeGreaterThan(0);
+    await master.api.createTeam(`${ns}-outsiders`);
+    await master.api.createUser({ username: `${ns}-outsider`, password: 'outsider-password-1' });
+    await master.api.setMember(`${ns}-outsiders`, `${ns}-outsider`, 'maintainer');
+    const outsider = await master.login(`${ns}-outsider`, 'outsider-password-1');
+    expect(await outsider.listInstances({ app })).toEqual([]);
   });
 
   it('scales 2 -> 4 -> 1 and rolls v1 -> v2 without a failed request through nginx', async () => {

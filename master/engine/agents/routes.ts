@@ -6,7 +6,7 @@
  * An agent's API state is derived: 'busy' is a connected agent with at least one running lease.
  */
 import { Router } from 'express';
-import type { AgentInfo, PluginInfo } from '../../../shared/api';
+import type { AgentInfo, EdgeInfo, PluginInfo } from '../../../shared/api';
 import { badRequest, forbidden, notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
 import type { EngineCore } from '../core';
@@ -61,6 +61,16 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
 
   r.get('/agents', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
     res.json(rows().map(toInfo));
+  });
+
+  // Edges: agents running the edge service, with its last reload count and error (service/discovery).
+  r.get('/edges', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
+    const out: EdgeInfo[] = [];
+    for (const a of rows().map(toInfo)) {
+      const edge = a.services?.find((s) => s.name === 'edge');
+      if (edge) out.push({ agent: a.name, environment: a.environment, state: edge.state, detail: edge.detail, facts: edge.facts, at: edge.at });
+    }
+    res.json(out);
   });
 
   r.post('/agents/:id/drain', allow({ kind: 'admin' }), (req, res) => {
