@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
 import { registerBuildCommands } from './commands/builds';
+import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerRegisterCommand } from './commands/register';
@@ -28,6 +29,7 @@ const agent = program.command('agent').description('run agents and manage agent 
 registerAgentStartCommand(agent);
 registerLoginCommand(program);
 registerBuildCommands(program);
+registerDeploymentCommands(program);
 registerLogsCommand(program);
 registerTriggersCommand(program);
 registerRegisterCommand(program);

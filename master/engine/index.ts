@@ -26,6 +26,7 @@ import type { EnginePort } from '../webhooks/pipeline';
 import { createTriggerPort } from './builds/create-build';
 import { buildRoutes } from './builds/routes';
 import { approvalRoutes } from './builds/approval-routes';
+import { deploymentRoutes } from './deployments/routes';
 import { createCore } from './core';
 import { createAgentGateway } from './gateway/agent-gateway';
 import { startSweeper } from './leases/sweeper';
@@ -85,6 +86,7 @@ export function createEngine(ctx: MasterContext): Engine {
   const router = Router();
   router.use(buildRoutes(core));
   router.use(approvalRoutes(core));
+  router.use(deploymentRoutes(core));
   router.use(agentRoutes(core, gateway));
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);
