@@ -128,7 +128,7 @@ export const TEAM_ROLES = ['viewer', 'developer', 'maintainer'] as const;
 
 export const approvalSchema = z.strictObject({
   /** Teams whose members may approve (an instance admin always may). */
-  teams: z.array(name('team name')).min(1, 'an approval names at least one team'),
+  teams: z.array(name('team name'), { error: 'a list of the teams whose members may approve, e.g. [shop-leads]' }).min(1, 'an approval names at least one team'),
   /** Roles accepted in those teams; the lowest one listed is the minimum (default developer). */
   roles: z.array(z.enum(TEAM_ROLES)).min(1).optional(),
   /** How long the build waits for a decision before it fails (default 24h). */
