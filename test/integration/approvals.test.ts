@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildDetail } from '../../shared/api';
 import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError } from '../../shared/errors';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -107,14 +108,18 @@ describe('approval gate', () => {
     expect(await codeOf(users.dev.approveBuild(id))).toMatch(/^conflict: build \d+ waits for the approval of stage 'release'/);
     expect((await master.api.getBuild(id)).status).toBe('waiting');
 
-    // The lead is not in the job's team, yet approves.
+    // The lead is not in the job's team, yet sees what it is asked to approve (the detail only), and approves.
+    expect((await users.lead.getBuild(id)).stages.find((s) => s.name === 'release')?.status).toBe('waiting');
+    expect(await codeOf(users.lead.buildLog(id))).toBe(`not_found: build ${id} not found`);
     const approved = await users.lead.approveStage(id, 'release', 'ship it');
     expect(['queued', 'running', 'success']).toContain(approved.status);
     const done = await settled(id);
     expect(done.status).toBe('success');
     expect(done.stages.find((s) => s.name === 'release')?.status).toBe('success');
     expect(done.approvals).toMatchObject([{ stage: 'release', status: 'approved', decidedBy: `lead-${suffix}`, comment: 'ship it' }]);
-    expect(await codeOf(users.lead.approveStage(id, 'release'))).toMatch(/^not_found|^conflict/);
+    expect(await codeOf(users.lead.approveStage(id, 'release'))).toBe(`not_found: build ${id} not found`);
+    expect(await codeOf(users.lead.getBuild(id))).toBe(`not_found: build ${id} not found`);
+    expect(await codeOf(users.dev.approveStage(id, 'release'))).toMatch(/^conflict: stage 'release' of build \d+ .* is not waiting for approval \(build status success\)/);
   }, 90_000);
 
   it('a rejection fails the build with who rejected and why', async () => {
@@ -187,4 +192,41 @@ describe('protected environment', () => {
     expect(b.approvals).toEqual([]);
     await master.api.updateEnvironment(prod, { protected: true, teams: [ops] });
   }, 90_000);
+});
+
+describe('CLI', () => {
+  const as = (api: ApiClient) => ({ SLIPWAY_URL: master.url, SLIPWAY_TOKEN: api.token!, SLIPWAY_CONFIG: '/nonexistent/slipway-cli.json' });
+
+  it('build shows who must approve; approve and reject find the waiting stage; env create/update/list show approvers', async () => {
+    const { id } = await users.dev.trigger(`gated-${suffix}`);
+    await waitingAt(id, 'release');
+    const shown = await runCli(['build', String(id)], { env: as(users.dev) });
+    expect(shown.stdout).toMatch(new RegExp(`build ${id}: gated-${suffix}#\\d+ waiting`));
+    expect(shown.stdout).toContain(`stage release [ci] waiting`);
+    expect(shown.stdout).toContain(`waiting for approval by a member of ${leads} (developer or higher), or an instance admin; expires`);
+    const refused = await runCli(['approve', String(id)], { env: as(users.dev) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(new RegExp(`^error: you may not approve stage 'release' of build ${id} .*it needs a member of ${leads}`));
+    const ok = await runCli(['approve', String(id), '--comment', 'go'], { env: as(users.lead) });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^build ${id} \\(gated-${suffix}#\\d+\\) (queued|running|success)`));
+    await settled(id);
+    const after = await runCli(['build', String(id)], { env: as(users.dev) });
+    expect(after.stdout).toMatch(new RegExp(`stage release \\[ci\\] approved by lead-${suffix} at .*: go`));
+
+    const second = await users.dev.trigger(`gated-${suffix}`);
+    await waitingAt(second.id, 'release');
+    const rejected = await runCli(['reject', String(second.id), '--stage', 'release', '--comment', 'broken'], { env: as(users.lead) });
+    expect(rejected.code, rejected.stderr).toBe(0);
+    expect((await settled(second.id)).error).toBe(`stage 'release' rejected by lead-${suffix}: broken`);
+    const nothing = await runCli(['reject', String(second.id)], { env: as(users.dev) });
+    expect(nothing.stderr.trim()).toBe(`error: build ${second.id} has no stage waiting for approval`);
+
+    const made = await runCli(['env', 'create', `vault-${suffix}`, '--protected', '--teams', `${ops},${leads}`], { env: as(master.api) });
+    expect(made.stdout).toBe(`environment vault-${suffix} created (protected; approvers: ${[leads, ops].sort().join(', ')})\n`);
+    const changed = await runCli(['env', 'update', `vault-${suffix}`, '--teams', ops], { env: as(master.api) });
+    expect(changed.stdout).toBe(`environment vault-${suffix}: protected; approvers: ${ops}\n`);
+    const list = await runCli(['env', 'list'], { env: as(master.api) });
+    expect(list.stdout).toMatch(new RegExp(`vault-${suffix}\\s+yes\\s+${ops}`));
+  }, 120_000);
 });

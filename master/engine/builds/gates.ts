@@ -75,6 +75,22 @@ export function mayDecide(core: EngineCore, p: Principal, g: Gate): boolean {
 }
 
 /**
+ * Whether `p` may decide an open gate of the build: such an approver may read the build's detail (what they are
+ * asked to approve) even outside the job's team.
+ */
+export function approverOfOpenGate(core: EngineCore, p: Principal, buildId: number): boolean {
+  const config = core.buildConfig(buildId);
+  return approvalsStore(core.db)
+    .forBuild(buildId)
+    .some((a) => {
+      if (a.status !== 'waiting') return false;
+      const stage = config.stages.find((s) => s.name === a.stage);
+      const gate = stage ? gateOf(core.db, stage) : null;
+      return gate !== null && mayDecide(core, p, gate);
+    });
+}
+
+/**
  * A stage run whose turn came: queued, or 'waiting' behind a gate (the build 'waiting' too). Returns the
  * status it got.
  */

@@ -13,7 +13,7 @@ import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
-import { queueOrGate } from './gates';
+import { approverOfOpenGate, queueOrGate } from './gates';
 import { queuedRun } from '../scheduler/dispatcher';
 import { connectedAgents, waitingReason } from '../scheduler/waiting';
 import type { TestResultInfo } from '../../../shared/api';
@@ -39,6 +39,17 @@ export function buildRoutes(core: EngineCore): Router {
     const row = getBuildRow(db, id);
     if (!row) throw notFound(`build ${id}`);
     ctx.access.check(principal(req), row.team_id, action, `build ${id}`);
+    return row;
+  }
+
+  /** Like buildFor(req, 'read'), and the approvers of an open approval gate of the build see it too. */
+  function detailFor(req: Request) {
+    const id = idParam(req.params.id, 'build id');
+    const row = getBuildRow(db, id);
+    if (!row) throw notFound(`build ${id}`);
+    const p = principal(req);
+    if (ctx.access.roleIn(p, row.team_id) === null && approverOfOpenGate(core, p, id)) return row;
+    ctx.access.check(p, row.team_id, 'read', `build ${id}`);
     return row;
   }
 
@@ -79,7 +90,7 @@ export function buildRoutes(core: EngineCore): Router {
   });
 
   r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
-    const row = buildFor(req, 'read');
+    const row = detailFor(req);
     const queued = new Map(core.scheduling.queuedOfBuild(row.id).map((q) => [q.id, q]));
     const agents = queued.size ? connectedAgents(core.sessions.values(), core.scheduling.runningPerAgent()) : [];
     res.json(
