@@ -12,6 +12,7 @@ import type { BuildDetail } from '../../shared/api';
 import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError } from '../../shared/errors';
 import type { MasterMessage } from '../../shared/protocol/messages';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 import { hello, openRaw, type RawAgent } from './engine-raw-agent';
@@ -194,5 +195,25 @@ describe('rollback', () => {
     const d = await settled(again.id);
     expect(d.stages.map((s) => `${s.name}:${s.status}`)).toEqual(['build:skipped', 'pre:success', 'prod:skipped']);
     expect((await users.dev.listDeployments({ app, environment: pre }))[0].digest).toBe(digest(1));
+  }, 90_000);
+});
+
+describe('CLI', () => {
+  it('deployments lists the history; rollback starts the build and says which image it goes back to', async () => {
+    const env = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: users.dev.token!, SLIPWAY_CONFIG: '/nonexistent/slipway-cli.json' };
+    const list = await runCli(['deployments', '--app', app, '--environment', pre], { env });
+    expect(list.code, list.stderr).toBe(0);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+APP\s+ENV\s+IMAGE\s+BUILD\s+BY\s+APPROVED\s+INSTANCES\s+WHEN/);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toContain(`registry.test/shop/web@${digest(1)}`);
+    expect(lines[1]).toContain('127.0.0.1:41001 127.0.0.1:41002');
+    const json = JSON.parse((await runCli(['deployments', '--app', app, '--json'], { env })).stdout) as { compose: string }[];
+    expect(json[0].compose).toContain('services:');
+
+    const rb = await runCli(['rollback', app, '--environment', pre, '--follow'], { env });
+    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
+    expect(rb.stdout).toMatch(new RegExp(`^build \\d+ \\(${job}#\\d+\\) queued: rolling ${app} in ${pre} back to registry\\.test/shop/web@${digest(2)}`));
+    expect((await users.dev.listDeployments({ app, environment: pre }))[0].digest).toBe(digest(2));
   }, 90_000);
 });
