@@ -37,7 +37,7 @@
  *  [P] POST   /api/v1/jobs/validate     { yaml }         -> { ok: true } | ErrorBody with issues
  *  [E] POST   /api/v1/jobs/:job/builds  TriggerRequest   -> BuildInfo (201)   (trigger role)
  *  [E] GET    /api/v1/jobs/:job/builds  ?limit&before    -> BuildInfo[]
- *  [E] GET    /api/v1/builds/:id                         -> BuildDetail
+ *  [E] GET    /api/v1/builds/:id                         -> BuildDetail (also for the approvers of an open approval gate)
  *  [E] POST   /api/v1/builds/:id/cancel                  -> BuildInfo
  *  [E] POST   /api/v1/builds/:id/rerun  { stage? }       -> BuildInfo (201)   (new build; with stage: from that stage on)
  *  [E] GET    /api/v1/builds/:id/log    ?stageRunId      -> text/plain, whole stored log in order
@@ -60,9 +60,9 @@
  *             jobs with path filters and a delivery without its changed files -> listed in `pending`, decided after.
  *  [G] GET    /api/v1/jobs/:job/triggers                 -> TriggerEventInfo[]  (read role)
  *  [G] POST   /api/v1/builds/:id/approve                 -> BuildInfo           (trigger role; fork request builds waiting for approval)
- *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildDetail (an approver of the stage's gate: a member
+ *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildInfo (an approver of the stage's gate: a member
  *             of a team the gate names, with the role it needs, or an admin; 403 naming who may; 409 unless the stage waits)
- *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildDetail (same approvers; the build fails)
+ *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildInfo (same approvers; the build fails)
  *  [E] GET    /api/v1/deployments       ?app&environment&limit -> DeploymentInfo[] (newest first; jobs of the caller's teams)
  *  [E] POST   /api/v1/deployments/rollback { app, environment } -> BuildInfo (201) (trigger role on the job of the
  *             deployment rolled back to: a new build re-running only its deploy stage, subject to its approval gates)
