@@ -1,8 +1,8 @@
 /**
  * Creating builds: manual triggers, cron, re-runs. Validates parameters against the job's declaration,
  * numbers the build per job, snapshots the job YAML (a build always runs the config it was created with),
- * inserts its stage runs (first one queued or waiting behind its approval gate, the rest pending) and, with cancelPrevious, cancels older
- * queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
+ * inserts its stage runs (first one queued or waiting behind its approval gate, the rest pending) and, with
+ * cancelPrevious, cancels older queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
