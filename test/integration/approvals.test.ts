@@ -222,6 +222,17 @@ describe('CLI', () => {
     const nothing = await runCli(['reject', String(second.id)], { env: as(users.dev) });
     expect(nothing.stderr.trim()).toBe(`error: build ${second.id} has no stage waiting for approval`);
 
+    // Following a build says when a stage waits for approval, and how to approve it.
+    const third = await users.dev.trigger(`gated-${suffix}`);
+    await waitingAt(third.id, 'release');
+    const following = runCli(['logs', String(third.id), '-f'], { env: as(users.dev) });
+    await new Promise((r) => setTimeout(r, 1500));
+    await users.lead.approveStage(third.id, 'release');
+    const followed = await following;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stderr).toContain(`==> stage release waits for approval: slipway approve ${third.id} --stage release (or reject)\n`);
+    expect(followed.stdout).toContain('released');
+
     const made = await runCli(['env', 'create', `vault-${suffix}`, '--protected', '--teams', `${ops},${leads}`], { env: as(master.api) });
     expect(made.stdout).toBe(`environment vault-${suffix} created (protected; approvers: ${[leads, ops].sort().join(', ')})\n`);
     const changed = await runCli(['env', 'update', `vault-${suffix}`, '--teams', ops], { env: as(master.api) });
