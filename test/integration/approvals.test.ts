@@ -143,6 +143,15 @@ describe('approval gate', () => {
     expect(b.approvals).toMatchObject([{ status: 'expired', decidedBy: null }]);
   }, 90_000);
 
+  it('an open gate survives a master restart (kill -9) and is approved after it', async () => {
+    const { id } = await users.dev.trigger(`gated-${suffix}`);
+    await waitingAt(id, 'release');
+    await master.restart({ signal: 'SIGKILL' });
+    expect((await master.api.getBuild(id)).stages.find((s) => s.name === 'release')?.status).toBe('waiting');
+    await users.lead.approveStage(id, 'release');
+    expect((await settled(id)).status).toBe('success');
+  }, 90_000);
+
   it('cancelling a waiting build closes its gate', async () => {
     const { id } = await users.dev.trigger(`gated-${suffix}`);
     await waitingAt(id, 'release');
