@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
 import { registerBuildCommands } from './commands/builds';
+import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerDiscoveryCommands } from './commands/discovery';
@@ -29,6 +30,7 @@ const agent = program.command('agent').description('run agents and manage agent 
 registerAgentStartCommand(agent);
 registerLoginCommand(program);
 registerBuildCommands(program);
+registerDeploymentCommands(program);
 registerLogsCommand(program);
 registerTriggersCommand(program);
 registerRegisterCommand(program);

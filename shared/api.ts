@@ -24,7 +24,9 @@
  *  [P] PUT    /api/v1/teams/:team/secrets/:name { value } -> 204           (maintainer)
  *  [P] DELETE /api/v1/teams/:team/secrets/:name          -> 204
  *  [P] GET    /api/v1/environments                       -> EnvironmentInfo[]
- *  [P] POST   /api/v1/environments      { name, description?, protected? } -> EnvironmentInfo (admin)
+ *  [P] POST   /api/v1/environments      { name, description?, protected?, teams? } -> EnvironmentInfo (admin)
+ *  [P] PUT    /api/v1/environments/:env { description?, protected?, teams? } -> EnvironmentInfo (admin; teams: who may
+ *             approve stages of a protected environment)
  *  [P] GET    /api/v1/environments/:env/agent-tokens     -> AgentTokenInfo[]  (admin)
  *  [P] POST   /api/v1/environments/:env/agent-tokens { name } -> CreatedToken (admin; token shown once)
  *  [P] DELETE /api/v1/agent-tokens/:id                   -> 204               (admin; revoke, disconnects agents)
@@ -35,7 +37,7 @@
  *  [P] POST   /api/v1/jobs/validate     { yaml }         -> { ok: true } | ErrorBody with issues
  *  [E] POST   /api/v1/jobs/:job/builds  TriggerRequest   -> BuildInfo (201)   (trigger role)
  *  [E] GET    /api/v1/jobs/:job/builds  ?limit&before    -> BuildInfo[]
- *  [E] GET    /api/v1/builds/:id                         -> BuildDetail
+ *  [E] GET    /api/v1/builds/:id                         -> BuildDetail (also for the approvers of an open approval gate)
  *  [E] POST   /api/v1/builds/:id/cancel                  -> BuildInfo
  *  [E] POST   /api/v1/builds/:id/rerun  { stage? }       -> BuildInfo (201)   (new build; with stage: from that stage on)
  *  [E] GET    /api/v1/builds/:id/log    ?stageRunId      -> text/plain, whole stored log in order
@@ -57,7 +59,13 @@
  *             413 over the size limit; unknown event -> 202 with ignored reason; duplicate delivery -> queued once;
  *             jobs with path filters and a delivery without its changed files -> listed in `pending`, decided after.
  *  [G] GET    /api/v1/jobs/:job/triggers                 -> TriggerEventInfo[]  (read role)
- *  [G] POST   /api/v1/builds/:id/approve                 -> BuildInfo           (trigger role; builds waiting for approval)
+ *  [G] POST   /api/v1/builds/:id/approve                 -> BuildInfo           (trigger role; fork request builds waiting for approval)
+ *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildInfo (an approver of the stage's gate: a member
+ *             of a team the gate names, with the role it needs, or an admin; 403 naming who may; 409 unless the stage waits)
+ *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildInfo (same approvers; the build fails)
+ *  [E] GET    /api/v1/deployments       ?app&environment&limit -> DeploymentInfo[] (newest first; jobs of the caller's teams)
+ *  [E] POST   /api/v1/deployments/rollback { app, environment } -> BuildInfo (201) (trigger role on the job of the
+ *             deployment rolled back to: a new build re-running only its deploy stage, subject to its approval gates)
  *  [E] WS     /api/v1/stream                             (shared/protocol/client.ts)
  *  [E] WS     /ws/agent                                  (shared/protocol/messages.ts)
  *  [E] PUT    /api/v1/agent/stage-runs/:id/artifacts?path=  body = file bytes; headers Authorization: Bearer <agent
@@ -125,7 +133,60 @@ export interface EnvironmentInfo {
   id: number;
   name: string;
   description: string;
+  /** Stages running here wait for an approval by a member of `teams` (or an admin), declared or not. */
   protected: boolean;
+  /** Teams whose members (developer or higher) may approve stages of this environment when it is protected. */
+  teams: string[];
+}
+/** POST /environments and PUT /environments/:env bodies (admin). */
+export interface EnvironmentInput {
+  name?: string;
+  description?: string;
+  protected?: boolean;
+  teams?: string[];
+}
+/** An approval gate a stage run waited (or waits) at. */
+export interface ApprovalInfo {
+  stage: string;
+  stageRunId: number;
+  environment: string;
+  status: 'waiting' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+  /** Who may decide, e.g. "a member of shop-leads (developer or higher), or an instance admin". */
+  required: string;
+  createdAt: number;
+  expiresAt: number;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  comment: string | null;
+}
+/** One successful deploy of an app to an environment (GET /deployments). */
+export interface DeploymentInfo {
+  id: number;
+  app: string;
+  environment: string;
+  job: string;
+  team: string;
+  /** Null once retention removed the build. */
+  buildId: number | null;
+  buildNumber: number;
+  stage: string;
+  /** The image reference applied; `digest` is its sha256 digest when the reference carries one. */
+  image: string;
+  digest: string | null;
+  replicas: number;
+  instances: string[];
+  /** The rendered compose file applied (secrets as references). */
+  compose: string;
+  /** The user who triggered the build (or the trigger's kind: push, cron...). */
+  triggeredBy: string;
+  /** Who approved the stage's gate, when it had one. */
+  approvedBy: string | null;
+  createdAt: number;
+}
+/** POST /deployments/rollback body. */
+export interface RollbackRequest {
+  app: string;
+  environment: string;
 }
 export interface AgentTokenInfo {
   id: number;
@@ -259,14 +320,16 @@ export interface StageRunInfo {
   finishedAt: number | null;
   logBytes: number;
   /**
-   * Why a queued stage run is not running yet, e.g. 'waiting: no agent of environment pre with capability docker';
-   * null when it is not queued.
+   * Why a queued stage run is not running yet, e.g. 'waiting: no agent of environment pre with capability docker',
+   * or who must approve a stage run in status 'waiting'; null otherwise.
    */
   waiting: string | null;
   steps: StepInfo[];
 }
 export interface BuildDetail extends BuildInfo {
   stages: StageRunInfo[];
+  /** Approval gates of the build's stages, oldest first (who decided what, when). */
+  approvals: ApprovalInfo[];
   /** Reports attached by the build's steps, with their totals (test cases: GET /builds/:id/tests). */
   reports: ReportInfo[];
 }

@@ -63,16 +63,36 @@ export function registerAdminCommands(program: Command, agent: Command): void {
     });
 
   const env = program.command('env').description('environments');
+  const teamList = (v: string) => v.split(',').map((t) => t.trim()).filter(Boolean);
   env
     .command('create <name>')
     .description('create an environment (admin)')
     .option('--description <text>', 'description')
-    .option('--protected', 'only named teams may deploy there')
+    .option('--protected', 'stages there wait for an approval by a member of --teams (or an admin)')
+    .option('--teams <a,b>', 'teams whose members may approve stages of this protected environment', teamList)
     .option('--json', 'machine-readable output')
-    .action(async (name: string, flags: { description?: string; protected?: boolean; json?: boolean }) => {
-      const e = await sessionClient().createEnvironment(name, { description: flags.description, protected: flags.protected ?? false });
+    .action(async (name: string, flags: { description?: string; protected?: boolean; teams?: string[]; json?: boolean }) => {
+      const e = await sessionClient().createEnvironment(name, { description: flags.description, protected: flags.protected ?? false, teams: flags.teams ?? [] });
       if (flags.json) return printJson(e);
-      process.stdout.write(`environment ${e.name} created\n`);
+      process.stdout.write(`environment ${e.name} created${e.protected ? ` (protected; approvers: ${e.teams.join(', ') || 'admins only'})` : ''}\n`);
+    });
+  env
+    .command('update <name>')
+    .description('change an environment: protection, approver teams, description (admin)')
+    .option('--description <text>', 'description')
+    .option('--protected', 'protect it')
+    .option('--unprotected', 'remove the protection')
+    .option('--teams <a,b>', 'teams whose members may approve its stages (replaces the list; "" clears it)', teamList)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, flags: { description?: string; protected?: boolean; unprotected?: boolean; teams?: string[]; json?: boolean }) => {
+      if (flags.protected && flags.unprotected) throw badRequest('give --protected or --unprotected, not both');
+      const e = await sessionClient().updateEnvironment(name, {
+        ...(flags.description !== undefined ? { description: flags.description } : {}),
+        ...(flags.protected ? { protected: true } : flags.unprotected ? { protected: false } : {}),
+        ...(flags.teams !== undefined ? { teams: flags.teams } : {}),
+      });
+      if (flags.json) return printJson(e);
+      process.stdout.write(`environment ${e.name}: ${e.protected ? `protected; approvers: ${e.teams.join(', ') || 'admins only'}` : 'not protected'}\n`);
     });
   env
     .command('list')
@@ -81,7 +101,7 @@ export function registerAdminCommands(program: Command, agent: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const envs = await sessionClient().listEnvironments();
       if (flags.json) return printJson(envs);
-      printTable(['NAME', 'PROTECTED', 'DESCRIPTION'], envs.map((e) => [e.name, e.protected ? 'yes' : 'no', e.description]));
+      printTable(['NAME', 'PROTECTED', 'APPROVERS', 'DESCRIPTION'], envs.map((e) => [e.name, e.protected ? 'yes' : 'no', e.teams.join(',') || '-', e.description]));
     });
 
   const team = program.command('team').description('teams and members');

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { BuildDetail, BuildInfo, TestResultInfo } from '../../shared/api';
-import { badRequest } from '../../shared/errors';
+import { badRequest, conflict } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
 import { parseId, sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
@@ -44,6 +44,15 @@ function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
       const dur = st.durationMs === null ? '' : ` ${(st.durationMs / 1000).toFixed(1)}s`;
       process.stdout.write(`  ${String(st.index + 1).padStart(2)}. ${st.name} (${st.kind}) ${st.status}${exit}${dur}${st.error ? ` - ${st.error}` : ''}\n`);
       for (const [k, v] of Object.entries(st.outputs ?? {})) process.stdout.write(`        output ${k} = ${showValue(v)}\n`);
+    }
+  }
+  if (b.approvals?.length) {
+    process.stdout.write('\napprovals\n');
+    for (const a of b.approvals) {
+      const by = a.decidedBy ? ` by ${a.decidedBy}` : '';
+      const when = a.decidedAt ? ` at ${formatTime(a.decidedAt)}` : a.status === 'waiting' ? `, expires ${formatTime(a.expiresAt)}` : '';
+      process.stdout.write(`  stage ${a.stage} [${a.environment}] ${a.status}${by}${when}${a.comment ? `: ${a.comment}` : ''}\n`);
+      if (a.status === 'waiting') process.stdout.write(`    needs ${a.required}\n`);
     }
   }
   if (b.reports?.length) {
@@ -150,7 +159,35 @@ export function registerBuildCommands(program: Command): void {
         printBuild(await run(parseId('build id', id)), flags.json);
       });
   act('cancel', 'cancel a queued or running build', (id) => sessionClient().cancelBuild(id));
-  act('approve', 'let a build waiting for approval (a merge/pull request from a fork) run', (id) => sessionClient().approveBuild(id));
+  /** The stage to decide on: --stage, else the one stage of the build waiting at its approval gate. */
+  const gatedStage = async (id: number, stage?: string): Promise<string | undefined> => {
+    if (stage) return stage;
+    return (await sessionClient().getBuild(id)).stages.find((s) => s.status === 'waiting')?.name;
+  };
+  program
+    .command('approve <id>')
+    .description("approve the stage of a build waiting at its approval gate (or let a fork's merge/pull request build run)")
+    .option('--stage <name>', 'the stage to approve (default: the one waiting)')
+    .option('--comment <text>', 'recorded with the approval')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { stage?: string; comment?: string; json?: boolean }) => {
+      const buildId = parseId('build id', id);
+      const stage = await gatedStage(buildId, flags.stage);
+      // No stage waits at a gate: a fork's request build waiting as a whole.
+      printBuild(stage ? await sessionClient().approveStage(buildId, stage, flags.comment) : await sessionClient().approveBuild(buildId), flags.json);
+    });
+  program
+    .command('reject <id>')
+    .description('reject the stage of a build waiting at its approval gate: the build fails')
+    .option('--stage <name>', 'the stage to reject (default: the one waiting)')
+    .option('--comment <text>', 'recorded with the rejection and shown in the build error')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { stage?: string; comment?: string; json?: boolean }) => {
+      const buildId = parseId('build id', id);
+      const stage = await gatedStage(buildId, flags.stage);
+      if (!stage) throw conflict(`build ${buildId} has no stage waiting for approval`);
+      printBuild(await sessionClient().rejectStage(buildId, stage, flags.comment), flags.json);
+    });
   program
     .command('rerun <id>')
     .description('start a new build with the same commit and parameters; --stage re-runs from that stage on')

@@ -25,18 +25,39 @@ export async function followBuild(client: ApiClient, buildId: number, out: NodeJ
     }
     out.write(m.data);
   };
+  // A stage waiting at its approval gate is said once, with the command that approves it.
+  const toldWaiting = new Set<number>();
+  const onWaiting = (stageRunId: number, stage: string) => {
+    if (toldWaiting.has(stageRunId)) return;
+    toldWaiting.add(stageRunId);
+    process.stderr.write(`==> stage ${stage} waits for approval: slipway approve ${buildId} --stage ${stage} (or reject)\n`);
+  };
+  const onSubscribed = () => {
+    // A gate reached before the subscription sent its status already: ask the build.
+    client.getBuild(buildId).then(
+      (b) => b.stages.filter((s) => s.status === 'waiting').forEach((s) => onWaiting(s.id, s.name)),
+      () => undefined,
+    );
+  };
   let lastReason = '';
   for (let attempt = 0; attempt <= RECONNECT_ATTEMPTS; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS));
-    const outcome = await followOnce(client, buildId, onLog);
+    const outcome = await followOnce(client, buildId, { onLog, onWaiting, onSubscribed });
     if (outcome.done) return outcome.status;
     lastReason = outcome.reason;
   }
   throw new SlipwayError('unavailable', `lost the log stream of build ${buildId}: ${lastReason}`);
 }
 
+interface FollowHandlers {
+  onLog(m: Extract<StreamMessage, { type: 'stream:log' }>): void;
+  /** A stage run of the build went to 'waiting' (its approval gate). */
+  onWaiting(stageRunId: number, stage: string): void;
+  onSubscribed(): void;
+}
+
 /** One connection: resolves done at stream:end, not done when the socket drops; throws on stream:error. */
-function followOnce(client: ApiClient, buildId: number, onLog: (m: Extract<StreamMessage, { type: 'stream:log' }>) => void): Promise<Outcome> {
+function followOnce(client: ApiClient, buildId: number, { onLog, onWaiting, onSubscribed }: FollowHandlers): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(client.streamUrl(), { headers: { authorization: `Bearer ${client.token ?? ''}` } });
     let settled = false;
@@ -68,7 +89,10 @@ function followOnce(client: ApiClient, buildId: number, onLog: (m: Extract<Strea
           break;
         }
         case 'stream:subscribed':
+          if (msg.buildId === buildId) onSubscribed();
+          break;
         case 'stream:status':
+          if (msg.buildId === buildId && msg.stageStatus === 'waiting' && msg.stageRunId !== undefined && msg.stage) onWaiting(msg.stageRunId, msg.stage);
           break;
         default: {
           const never: never = msg;

@@ -4,7 +4,7 @@
  */
 import express, { type Router } from 'express';
 import { createUser, listUsers, setUserDisabled } from '../auth/users';
-import { createEnvironment, listEnvironments } from '../store/environments';
+import { createEnvironment, listEnvironments, updateEnvironment } from '../store/environments';
 import { body, intParam, principal, strParam, type Platform } from './platform';
 import { allow } from '../route-access';
 
@@ -30,6 +30,11 @@ export function adminRoutes(pf: Platform): Router {
   });
   r.post('/environments', allow({ kind: 'admin' }), (req, res) => {
     res.status(201).json(createEnvironment(db, body(req)));
+  });
+  r.put('/environments/:env', allow({ kind: 'admin' }), (req, res) => {
+    const env = updateEnvironment(db, strParam(req, 'env'), body(req));
+    pf.ctx.log.info({ environment: env.name, protected: env.protected, teams: env.teams, by: principal(req).username }, 'environment updated');
+    res.json(env);
   });
   r.get('/environments/:env/agent-tokens', allow({ kind: 'admin' }), (req, res) => {
     res.json(pf.agentTokens.list(strParam(req, 'env')));

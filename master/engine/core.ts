@@ -14,6 +14,7 @@ import type { MasterContext } from '../context';
 import { createAgentFactsStore, type AgentFactsStore } from '../store/agent-facts';
 import type { Db } from '../store/db';
 import { createOutputsStore, type OutputsStore } from '../store/outputs';
+import { createDeploymentsStore, type DeploymentsStore } from '../store/deployments';
 import { createReportsStore, type ReportsStore } from '../store/reports';
 import { createSchedulingStore, type SchedulingStore } from '../store/scheduling';
 import type { LogStore } from './logs/log-store';
@@ -69,6 +70,8 @@ export interface EngineCore {
   stepKinds: StepKinds;
   outputs: OutputsStore;
   reports: ReportsStore;
+  /** The deployment history (deploy steps that succeeded). */
+  deployments: DeploymentsStore;
   agentFacts: AgentFactsStore;
   scheduling: SchedulingStore;
   /** Parsed job config snapshot of a build (builds.yaml); cached, builds never change their snapshot. */
@@ -104,6 +107,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     sessions: new Map(),
     stepKinds: builtinStepKinds(),
     outputs: createOutputsStore(ctx.db),
+    deployments: createDeploymentsStore(ctx.db),
     reports: createReportsStore(ctx.db),
     agentFacts: createAgentFactsStore(ctx.db),
     scheduling: createSchedulingStore(ctx.db),

@@ -25,6 +25,8 @@ import { createReportParsePool } from '../reports/parse-pool';
 import type { EnginePort } from '../webhooks/pipeline';
 import { createTriggerPort } from './builds/create-build';
 import { buildRoutes } from './builds/routes';
+import { approvalRoutes } from './builds/approval-routes';
+import { deploymentRoutes } from './deployments/routes';
 import { createCore } from './core';
 import { createAgentGateway } from './gateway/agent-gateway';
 import { startSweeper } from './leases/sweeper';
@@ -83,6 +85,8 @@ export function createEngine(ctx: MasterContext): Engine {
   const artifacts = artifactRoutes(ctx, reportIngest);
   const router = Router();
   router.use(buildRoutes(core));
+  router.use(approvalRoutes(core));
+  router.use(deploymentRoutes(core));
   router.use(agentRoutes(core, gateway));
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);

@@ -337,4 +337,53 @@ export const migrations: string[] = [
     PRIMARY KEY (registry_id, team_id)
   );
   `,
+  /* 9: approval gates, protected environments' approver teams, deployment history (issue 8 item 5) */ `
+  -- Teams whose members may approve stages running in a protected environment (master/store/environments.ts).
+  CREATE TABLE environment_teams (
+    environment_id INTEGER NOT NULL REFERENCES environments(id) ON DELETE CASCADE,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    PRIMARY KEY (environment_id, team_id)
+  );
+  -- One row per approval gate a stage run waited at (master/store/approvals.ts). The stage run is in status
+  -- 'waiting' while the gate is. status: 'waiting' | 'approved' | 'rejected' | 'expired' | 'cancelled'
+  -- (the build ended otherwise). decided_by: the user who approved or rejected.
+  CREATE TABLE approvals (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id) ON DELETE CASCADE,
+    stage_index INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    required TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('waiting','approved','rejected','expired','cancelled')),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    comment TEXT
+  );
+  CREATE INDEX approvals_build ON approvals(build_id, stage_index);
+  CREATE INDEX approvals_waiting ON approvals(status, expires_at);
+  -- One row per successful deploy step (master/store/deployments.ts), from the step's outputs. Kept when
+  -- retention removes the build (build_id set NULL; job, build number and the rest stay).
+  CREATE TABLE deployments (
+    id INTEGER PRIMARY KEY,
+    app TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    build_id INTEGER REFERENCES builds(id) ON DELETE SET NULL,
+    build_number INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    step_index INTEGER NOT NULL,
+    image TEXT NOT NULL,
+    digest TEXT,
+    replicas INTEGER NOT NULL,
+    instances TEXT NOT NULL,
+    compose TEXT NOT NULL,
+    triggered_by TEXT NOT NULL,
+    approved_by TEXT,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX deployments_app_env ON deployments(app, environment, id);
+  `,
 ];

@@ -23,6 +23,9 @@ import type {
   CreatedToken,
   CreateUser,
   EnvironmentInfo,
+  EnvironmentInput,
+  DeploymentInfo,
+  RollbackRequest,
   JobInfo,
   LoginResponse,
   Me,
@@ -195,8 +198,11 @@ export class ApiClient {
   listEnvironments() {
     return this.get<EnvironmentInfo[]>('/environments');
   }
-  createEnvironment(name: string, opts: { description?: string; protected?: boolean } = {}) {
+  createEnvironment(name: string, opts: Omit<EnvironmentInput, 'name'> = {}) {
     return this.post<EnvironmentInfo>('/environments', { name, ...opts });
+  }
+  updateEnvironment(name: string, changes: Omit<EnvironmentInput, 'name'>) {
+    return this.put<EnvironmentInfo>(`/environments/${enc(name)}`, changes);
   }
   listAgentTokens(environment: string) {
     return this.get<AgentTokenInfo[]>(`/environments/${enc(environment)}/agent-tokens`);
@@ -263,6 +269,24 @@ export class ApiClient {
   /** Lets a build waiting for approval (a fork's merge/pull request) run. */
   approveBuild(id: number) {
     return this.post<BuildInfo>(`/builds/${id}/approve`);
+  }
+  /** Approves the stage's approval gate (an approver of it: its teams, or an admin). */
+  approveStage(id: number, stage: string, comment?: string) {
+    return this.post<BuildInfo>(`/builds/${id}/stages/${enc(stage)}/approve`, comment ? { comment } : {});
+  }
+  /** Rejects the stage's approval gate: the build fails. */
+  rejectStage(id: number, stage: string, comment?: string) {
+    return this.post<BuildInfo>(`/builds/${id}/stages/${enc(stage)}/reject`, comment ? { comment } : {});
+  }
+  listDeployments(filter: { app?: string; environment?: string; limit?: number } = {}) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.get<DeploymentInfo[]>(`/deployments${qs ? `?${qs}` : ''}`);
+  }
+  /** A new build re-running the deploy stage of the app's previous deployment in that environment. */
+  rollback(req: RollbackRequest) {
+    return this.post<BuildInfo>('/deployments/rollback', req);
   }
   cancelBuild(id: number) {
     return this.post<BuildInfo>(`/builds/${id}/cancel`);

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 import type { AssignedStep } from '../protocol/messages';
 import { EXPRESSION_RE, findReferences } from './outputs';
-import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys } from './schema';
+import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys, TEAM_ROLES } from './schema';
 import { builtinStepKinds, type StepKinds } from './step-kinds';
 
 export interface RepoConfig {
@@ -21,6 +21,17 @@ export interface RepoConfig {
   knownHosts?: string;
 }
 
+/** An approval gate before a stage (the job's `approval:`). */
+export interface ApprovalConfig {
+  teams: string[];
+  /** The lowest role accepted in those teams. */
+  minRole: 'viewer' | 'developer' | 'maintainer';
+  timeoutMs: number;
+}
+
+/** How long an approval gate waits by default (also the gate a protected environment forces). */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 24 * 3600 * 1000;
+
 export interface StageConfig {
   name: string;
   environment: string;
@@ -29,6 +40,8 @@ export interface StageConfig {
   env: Record<string, string>;
   artifacts: string[];
   retryLost: number;
+  /** The approval gate the stage declares (a protected environment adds its own on the master). */
+  approval?: ApprovalConfig;
   /** Step kinds the stage uses: an agent must have an executor for each. */
   kinds: string[];
   /** Host capabilities the stage needs: its own `capabilities` plus those of its steps' kinds. */
@@ -155,6 +168,15 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
       env: stage.env,
       artifacts: stage.artifacts,
       retryLost: stage.retry?.lost ?? job.retry.lost,
+      ...(stage.approval
+        ? {
+            approval: {
+              teams: stage.approval.teams,
+              minRole: TEAM_ROLES.find((r) => stage.approval!.roles?.includes(r)) ?? 'developer',
+              timeoutMs: stage.approval.timeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+            },
+          }
+        : {}),
       kinds: stepKinds,
       capabilities: [...capabilities].sort(),
       steps,

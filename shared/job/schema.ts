@@ -123,6 +123,18 @@ export const triggersSchema = z.strictObject({
   timezone: z.string().optional(),
 });
 
+/** Roles of a team, lowest first (the approval gate's `roles` names the lowest accepted). */
+export const TEAM_ROLES = ['viewer', 'developer', 'maintainer'] as const;
+
+export const approvalSchema = z.strictObject({
+  /** Teams whose members may approve (an instance admin always may). */
+  teams: z.array(name('team name'), { error: 'a list of the teams whose members may approve, e.g. [shop-leads]' }).min(1, 'an approval names at least one team'),
+  /** Roles accepted in those teams; the lowest one listed is the minimum (default developer). */
+  roles: z.array(z.enum(TEAM_ROLES)).min(1).optional(),
+  /** How long the build waits for a decision before it fails (default 24h). */
+  timeout: durationSchema.optional(),
+});
+
 export const stepCommonKeys = ['name', 'id', 'timeout', 'env', 'continueOnError'] as const;
 export const STEP_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
@@ -137,6 +149,8 @@ export const stageSchema = z.strictObject({
   /** Workspace-relative files or globs uploaded to the master when the stage succeeds. */
   artifacts: z.array(z.string().min(1)).default([]),
   retry: retrySchema.optional(),
+  /** Pause the build before this stage until an authorised user approves (or rejects, or the timeout expires). */
+  approval: approvalSchema.optional(),
   /** Host capabilities the stage needs besides its step kinds' (e.g. docker for a shell step running docker). */
   capabilities: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'capability names are a-z, 0-9, _ . -')).default([]),
   /** Check out the build's commit before the first step (default true when the job has a repo). */

@@ -32,6 +32,20 @@ export interface CommitRecord {
   changedFiles?: string[];
 }
 
+/** A deployment as a step kind's outputs describe it (deploy); the master keeps it in the deployment history. */
+export interface DeploymentRecord {
+  app: string;
+  /** The environment the step reports; the master records the stage's own environment. */
+  environment: string;
+  /** The image reference applied (`host/name@sha256:...` when the image step's reference was used). */
+  image: string;
+  replicas: number;
+  /** `ip:port` of each live instance. */
+  instances: string[];
+  /** The rendered compose file applied (secrets shown as references). */
+  compose: string;
+}
+
 export interface StepKindDef<C extends Record<string, unknown> = Record<string, unknown>> {
   kind: string;
   /** Other keys for the same kind in a job file (`compile:` and `test:` are shell steps). */
@@ -54,6 +68,11 @@ export interface StepKindDef<C extends Record<string, unknown> = Record<string, 
   reports(config: C): ReportSpec[];
   /** When the kind's outputs describe the build's commit, how (the master records it with the build). */
   commitOf?(outputs: Record<string, OutputValue>): CommitRecord | undefined;
+  /**
+   * When a successful step of the kind deployed an app, the deployment its outputs describe (the master records
+   * it in the deployment history of the app and environment).
+   */
+  deploymentOf?(outputs: Record<string, OutputValue>): DeploymentRecord | undefined;
 }
 
 /** Any kind's definition, config type erased (what a registry holds). */

@@ -172,6 +172,8 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
           return 'MATRIX_PROBE';
         case 'env':
           return 'ci';
+        case 'stage':
+          return 'build';
         default:
           return undefined;
       }

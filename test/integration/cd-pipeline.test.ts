@@ -121,6 +121,14 @@ describe('build, push and deploy through the master', () => {
     expect(running).toHaveLength(2);
     for (const c of running) expect(c.Image).toBe(`${env.registry}/${ns}/web@${digest}`);
 
+    // The master recorded the deployment from the deploy step's outputs.
+    const history = await master.api.listDeployments({ app, environment: 'pre' });
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ app, environment: 'pre', job: `${ns}-job`, buildId: build.id, stage: 'deploy-pre', digest, replicas: 2, triggeredBy: 'admin', approvedBy: null });
+    expect(history[0].image).toBe(`${env.registry}/${ns}/web@${digest}`);
+    expect([...history[0].instances].sort()).toEqual([...instances].sort());
+    expect(history[0].compose).toBe(out('deploy', 'compose'));
+
     const imgs = await runCli(['images', 'local', '--prefix', `${ns}/`, '--json'], { env: admin });
     const repos = JSON.parse(imgs.stdout) as { name: string; tags: { tag: string; digest: string }[] }[];
     expect(repos.find((x) => x.name === `${ns}/web`)?.tags).toContainEqual({ tag: 'b1', digest });

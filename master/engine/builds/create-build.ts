@@ -1,8 +1,8 @@
 /**
  * Creating builds: manual triggers, cron, re-runs. Validates parameters against the job's declaration,
  * numbers the build per job, snapshots the job YAML (a build always runs the config it was created with),
- * inserts its stage runs (first one queued, the rest pending) and, with cancelPrevious, cancels older
- * queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
+ * inserts its stage runs (first one queued or waiting behind its approval gate, the rest pending) and, with
+ * cancelPrevious, cancels older queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
@@ -10,6 +10,7 @@ import { MAX_PARAM_VALUE_BYTES, type JobConfig } from '../../../shared/job';
 import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
+import { queueOrGate } from './gates';
 
 export interface BuildTrigger {
   kind: string;
@@ -29,6 +30,8 @@ export interface NewBuild {
   trigger: BuildTrigger;
   /** Stages before this index are created as 'skipped' (partial re-run). */
   fromStage?: number;
+  /** Only the stage at fromStage runs; the later ones are created as 'skipped' too (rollback). */
+  onlyStage?: boolean;
   /** Full ref to build (refs/heads/main, refs/tags/v1, refs/pull/7/head); push and request builds. */
   ref?: string | null;
   /** Exact commit to build; null lets the agent resolve the ref's head. */
@@ -109,12 +112,15 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
     );
     core.buildConfig(buildId, nb.yaml);
     const from = nb.fromStage ?? 0;
+    let first = 0;
     nb.config.stages.forEach((stage, i) => {
-      const status = i < from ? 'skipped' : i === from && !waiting ? 'queued' : 'pending';
-      insertStageRun(db, buildId, i, stage, 1, status, now);
+      const status = i < from || (nb.onlyStage && i > from) ? 'skipped' : 'pending';
+      const id = insertStageRun(db, buildId, i, stage, 1, status, now);
+      if (i === from) first = id;
     });
     fx.status.push({ type: 'stream:status', buildId, status: waiting ? 'waiting' : 'queued' });
-    fx.dispatch = !waiting;
+    // The first stage is queued, or waits behind its approval gate (gates.ts); a fork's build waits as a whole.
+    if (!waiting) queueOrGate(core, fx, buildId, { id: first, name: nb.config.stages[from].name, stage_index: from }, now);
 
     if (nb.config.cancelPrevious && !waiting) {
       const older = db

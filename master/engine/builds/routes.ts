@@ -13,11 +13,13 @@ import { headForBuild } from '../../git/head';
 import { Effects, type EngineCore } from '../core';
 import { createBuild, resolveParams } from './create-build';
 import { requestStop } from './transitions';
+import { approverOfOpenGate, queueOrGate } from './gates';
 import { queuedRun, queueLocks } from '../scheduler/dispatcher';
 import { connectedAgents, waitingReason } from '../scheduler/waiting';
 import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
 import { allow } from '../../route-access';
+import { approvalsStore } from '../../store/approvals';
 
 function principal(req: Request): Principal {
   if (!req.principal) throw new Error('engine router mounted without user authentication');
@@ -37,6 +39,17 @@ export function buildRoutes(core: EngineCore): Router {
     const row = getBuildRow(db, id);
     if (!row) throw notFound(`build ${id}`);
     ctx.access.check(principal(req), row.team_id, action, `build ${id}`);
+    return row;
+  }
+
+  /** Like buildFor(req, 'read'), and the approvers of an open approval gate of the build see it too. */
+  function detailFor(req: Request) {
+    const id = idParam(req.params.id, 'build id');
+    const row = getBuildRow(db, id);
+    if (!row) throw notFound(`build ${id}`);
+    const p = principal(req);
+    if (ctx.access.roleIn(p, row.team_id) === null && approverOfOpenGate(core, p, id)) return row;
+    ctx.access.check(p, row.team_id, 'read', `build ${id}`);
     return row;
   }
 
@@ -77,7 +90,7 @@ export function buildRoutes(core: EngineCore): Router {
   });
 
   r.get('/builds/:id', allow({ kind: 'team', action: 'read' }), (req, res) => {
-    const row = buildFor(req, 'read');
+    const row = detailFor(req);
     const queued = new Map(core.scheduling.queuedOfBuild(row.id).map((q) => [q.id, q]));
     const locks = queued.size ? queueLocks(core, core.scheduling.queuedAll()) : new Map<number, string>();
     const agents = queued.size ? connectedAgents(core.sessions.values(), core.scheduling.runningPerAgent()) : [];
@@ -85,6 +98,7 @@ export function buildRoutes(core: EngineCore): Router {
       toBuildDetail(db, row, {
         outputs: core.outputs.forBuild(row.id),
         reports: core.reports.forBuild(row.id),
+        approvals: approvalsStore(db).forBuild(row.id),
         waiting: (id) => {
           const q = queued.get(id);
           return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents) : null;
@@ -158,14 +172,19 @@ export function buildRoutes(core: EngineCore): Router {
     const fx = new Effects();
     const now = Date.now();
     db.transaction(() => {
+      // A build waiting at a stage's approval gate is approved on that stage (approval-routes.ts), by its approvers.
+      const gated = db.prepare<[number], { name: string }>("SELECT name FROM stage_runs WHERE build_id = ? AND status = 'waiting' LIMIT 1").get(row.id);
+      if (gated) throw conflict(`build ${row.id} waits for the approval of stage '${gated.name}': POST /api/v1/builds/${row.id}/stages/${gated.name}/approve (slipway approve ${row.id} --stage ${gated.name})`);
       const ok = db.prepare("UPDATE builds SET status = 'queued', approved_by = ? WHERE id = ? AND status = 'waiting'").run(user, row.id).changes;
       if (!ok) throw conflict(`build ${row.id} is not waiting for approval (status ${row.status})`);
-      db.prepare(
-        `UPDATE stage_runs SET status = 'queued', queued_at = ? WHERE id =
-           (SELECT id FROM stage_runs WHERE build_id = ? AND status = 'pending' ORDER BY stage_index, attempt LIMIT 1)`,
-      ).run(now, row.id);
       fx.status.push({ type: 'stream:status', buildId: row.id, status: 'queued' });
-      fx.dispatch = true;
+      const first = db
+        .prepare<[number], { id: number; name: string; stage_index: number }>(
+          "SELECT id, name, stage_index FROM stage_runs WHERE build_id = ? AND status = 'pending' ORDER BY stage_index, attempt LIMIT 1",
+        )
+        .get(row.id);
+      // Its first stage may itself wait behind an approval gate.
+      if (first) queueOrGate(core, fx, row.id, first, now);
     })();
     core.apply(fx);
     res.json(toBuildInfo(getBuildRow(db, row.id)!));

@@ -12,6 +12,8 @@ import type { BuildStatus, StageStatus } from '../../../shared/protocol/client';
 import type { StageConfig } from '../../../shared/job';
 import type { Db } from '../../store/db';
 import type { EngineCore, Effects } from '../core';
+import { approvalsStore } from '../../store/approvals';
+import { queueOrGate } from './gates';
 
 export const FINAL_BUILD: readonly string[] = ['success', 'failed', 'cancelled', 'timeout'];
 const TIMEOUT_PREFIX = 'build timed out';
@@ -66,11 +68,10 @@ function stmts(db: Db) {
     nextPending: db.prepare<[number, number], { id: number; name: string }>(
       "SELECT id, name FROM stage_runs WHERE build_id = ? AND stage_index = ? AND status = 'pending' ORDER BY attempt DESC LIMIT 1",
     ),
-    queueRun: db.prepare("UPDATE stage_runs SET status = 'queued', queued_at = ? WHERE id = ?"),
     finishBuild: db.prepare('UPDATE builds SET status = ?, error = ?, finished_at = ? WHERE id = ?'),
     setStop: db.prepare('UPDATE builds SET error = ? WHERE id = ?'),
     openRuns: db.prepare<[number], { id: number; name: string; status: string; agent_id: number | null; lease_epoch: number }>(
-      "SELECT id, name, status, agent_id, lease_epoch FROM stage_runs WHERE build_id = ? AND status IN ('pending','queued','running')",
+      "SELECT id, name, status, agent_id, lease_epoch FROM stage_runs WHERE build_id = ? AND status IN ('pending','waiting','queued','running')",
     ),
   };
 }
@@ -101,7 +102,10 @@ export function insertStageRun(
   return id;
 }
 
-/** Puts a build into a final status; open stage runs become 'cancelled' (queued) or 'skipped' (pending). */
+/**
+ * Puts a build into a final status; open stage runs become 'cancelled' (queued, waiting for approval) or
+ * 'skipped' (pending), and an open approval gate is closed 'cancelled'.
+ */
 export function finalizeBuild(db: Db, fx: Effects, buildId: number, status: BuildStatus, error: string | null, now: number): void {
   const st = s(db);
   for (const r of st.openRuns.all(buildId)) {
@@ -110,6 +114,7 @@ export function finalizeBuild(db: Db, fx: Effects, buildId: number, status: Buil
     st.finishSteps.run('cancelled', now, r.id);
     fx.status.push({ type: 'stream:status', buildId, status, stageRunId: r.id, stage: r.name, stageStatus: to });
   }
+  approvalsStore(db).cancelOpen(buildId, now);
   st.finishBuild.run(status, error, now, buildId);
   fx.status.push({ type: 'stream:status', buildId, status });
   fx.ends.push({ buildId, status });
@@ -143,8 +148,7 @@ export function finishStage(
   if (status === 'success') {
     const next = st.nextPending.get(build.id, run.stage_index + 1);
     if (!next) return finalizeBuild(db, fx, build.id, 'success', null, now);
-    st.queueRun.run(now, next.id);
-    fx.status.push({ type: 'stream:status', buildId: build.id, status: 'running', stageRunId: next.id, stage: next.name, stageStatus: 'queued' });
+    queueOrGate(core, fx, build.id, { id: next.id, name: next.name, stage_index: run.stage_index + 1 }, now);
     return;
   }
   if (status === 'lost') {

@@ -1,12 +1,16 @@
 /** Database rows -> the API shapes of shared/api.ts (BuildInfo, BuildDetail). Read-only queries. */
-import type { BuildDetail, BuildInfo, BuildStatus, ReportInfo, StageRunInfo } from '../../../shared/api';
+import type { ApprovalInfo, BuildDetail, BuildInfo, BuildStatus, ReportInfo, StageRunInfo } from '../../../shared/api';
 import type { Db } from '../../store/db';
 import type { StoredOutput } from '../../store/outputs';
 
-/** What a build's detail shows besides its rows: outputs and reports (their stores), waiting reasons (the scheduler). */
+/**
+ * What a build's detail shows besides its rows: outputs, reports and approval gates (their stores), waiting
+ * reasons (the scheduler).
+ */
 export interface BuildExtras {
   outputs: StoredOutput[];
   reports: ReportInfo[];
+  approvals: ApprovalInfo[];
   /** Why a queued stage run waits (scheduler/waiting.ts). */
   waiting(stageRunId: number): string | null;
 }
@@ -94,7 +98,7 @@ export function toBuildDetail(db: Db, r: BuildJoinRow, extras: BuildExtras): Bui
     startedAt: s.started_at,
     finishedAt: s.finished_at,
     logBytes: s.log_bytes,
-    waiting: s.status === 'queued' ? extras.waiting(s.id) : null,
+    waiting: s.status === 'queued' ? extras.waiting(s.id) : s.status === 'waiting' ? gateReason(extras.approvals, s.id) : null,
     steps: steps.all(s.id).map((st) => ({
       index: st.step_index,
       name: st.name,
@@ -108,5 +112,12 @@ export function toBuildDetail(db: Db, r: BuildJoinRow, extras: BuildExtras): Bui
       outputs: Object.fromEntries(extras.outputs.filter((o) => o.stageRunId === s.id && o.stepIndex === st.step_index).map((o) => [o.key, o.value])),
     })),
   }));
-  return { ...toBuildInfo(r), stages, reports: extras.reports };
+  return { ...toBuildInfo(r), stages, reports: extras.reports, approvals: extras.approvals };
+}
+
+/** Who must approve a stage run waiting at its gate, and until when. */
+function gateReason(approvals: ApprovalInfo[], stageRunId: number): string | null {
+  const g = approvals.find((a) => a.stageRunId === stageRunId && a.status === 'waiting');
+  if (!g) return null;
+  return `waiting for approval by ${g.required}; expires ${new Date(g.expiresAt).toISOString()}`;
 }

@@ -6,11 +6,13 @@
  *    failed 'agent lost'); a stopping build takes its stop status instead. The agent that held the lease
  *    is declared lost in the same pass, so the retry is never offered to it while it is frozen;
  *  - running builds past deadline_at are stopped with status 'timeout' (master:cancel to the agent);
+ *  - builds waiting at an approval gate past its timeout fail, saying nobody approved;
  *  - a stop the agent does not confirm within cancelGraceMs + leaseTtlMs is finished by the master,
  *    so no build is ever left running.
  */
 import { Effects, type AgentSession, type EngineCore } from '../core';
 import { livenessOf } from './liveness';
+import { expireGates } from '../builds/gates';
 import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason, type StageRunRow } from '../builds/transitions';
 
 export interface Sweeper {
@@ -65,6 +67,8 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
         const agent = run.agent_name === null ? 'its agent' : `'${run.agent_name}'`;
         finishStage(core, fx, run, stop ?? 'lost', stop ? run.build_error : `agent lost: ${agent} sent no heartbeat for ${ttl}, its lease expired`, now);
       }
+      // Approval gates whose timeout ran out fail their build (builds/gates.ts).
+      expireGates(core, fx, now);
       for (const b of overdue.all(now)) {
         requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
       }

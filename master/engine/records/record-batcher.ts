@@ -12,6 +12,7 @@
  */
 import { outputsProblem } from '../../../shared/job/outputs';
 import type { StageRecord, StepFinished } from '../../../shared/protocol/messages';
+import { approvalsStore } from '../../store/approvals';
 import type { LogChunk } from '../../../shared/protocol/log-frame';
 import { assertNever } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
@@ -158,7 +159,8 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
   /**
    * Outputs of a finished step, checked again against the step kind's schema (an agent is not trusted to have
    * done it). A kind whose outputs describe the build's commit (checkout) updates the build: what the webhook
-   * told stays, the agent fills in what it did not (author, message, changed files).
+   * told stays, the agent fills in what it did not (author, message, changed files). A kind whose outputs
+   * describe a deployment (deploy) records it in the deployment history when the step succeeded.
    */
   function storeOutputs(run: RunState, m: StepFinished, now: number): void {
     const step = core.buildConfig(run.build_id).stages[run.stage_index]?.steps[m.stepIndex];
@@ -174,6 +176,23 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
       const info: Record<string, unknown> = { author: commit.author, message: commit.message };
       if (commit.changedFiles) info.changedFiles = commit.changedFiles;
       recordCommit.run(commit.sha, JSON.stringify(info), run.build_id);
+    }
+    // A kind whose successful step deployed an app (deploy) adds to the app's deployment history.
+    const deployment = m.status === 'success' ? def?.deploymentOf?.(m.outputs!) : undefined;
+    if (deployment) {
+      const stage = core.buildConfig(run.build_id).stages[run.stage_index];
+      core.deployments.record(
+        {
+          buildId: run.build_id,
+          stageIndex: run.stage_index,
+          stage: run.name,
+          environment: stage?.environment ?? run.environment,
+          stepIndex: m.stepIndex,
+          approvedBy: approvalsStore(db).approverOf(run.build_id, run.stage_index),
+        },
+        deployment,
+        now,
+      );
     }
   }
 

@@ -60,4 +60,8 @@ export const deployKind = defineStepKind<DeployConfig>({
   outputNames: () => Object.keys(deployOutputsSchema.shape),
   outputs: deployOutputsSchema as z.ZodType<Record<string, string | number | string[]>>,
   reports: () => [],
+  deploymentOf: (o) => {
+    const p = deployOutputsSchema.safeParse(o);
+    return p.success ? p.data : undefined;
+  },
 });

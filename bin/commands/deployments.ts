@@ -1,0 +1,41 @@
+/** Deployment history and rollback: `deployments [--app A] [--environment E]`, `rollback APP --environment E`. */
+import type { Command } from 'commander';
+import { sessionClient } from '../lib/client';
+import { followBuild } from '../lib/follow';
+import { formatTime, printJson, printTable } from '../lib/output';
+
+export function registerDeploymentCommands(program: Command): void {
+  program
+    .command('deployments')
+    .description('deployment history of the apps of your teams, newest first')
+    .option('--app <app>', 'only this app')
+    .option('--environment <env>', 'only this environment')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'machine-readable output (with the compose file applied)')
+    .action(async (flags: { app?: string; environment?: string; limit: string; json?: boolean }) => {
+      const list = await sessionClient().listDeployments({ app: flags.app, environment: flags.environment, limit: Number(flags.limit) || 20 });
+      if (flags.json) return printJson(list);
+      printTable(
+        ['ID', 'APP', 'ENV', 'IMAGE', 'BUILD', 'BY', 'APPROVED', 'INSTANCES', 'WHEN'],
+        list.map((d) => [d.id, d.app, d.environment, d.image, `${d.job}#${d.buildNumber}`, d.triggeredBy, d.approvedBy ?? '-', d.instances.join(' ') || '-', formatTime(d.createdAt)]),
+      );
+    });
+
+  program
+    .command('rollback <app>')
+    .description('deploy the previous image of APP to an environment again (a new build re-running only the deploy stage that made it)')
+    .requiredOption('--environment <env>', 'environment')
+    .option('-f, --follow', 'follow the build until it ends; exit 1 unless it succeeded')
+    .option('--json', 'machine-readable output')
+    .action(async (app: string, flags: { environment: string; follow?: boolean; json?: boolean }) => {
+      const client = sessionClient();
+      const build = await client.rollback({ app, environment: flags.environment });
+      if (flags.json) printJson(build);
+      else process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}: rolling ${app} in ${flags.environment} back to ${String(build.trigger.image)}\n`);
+      if (flags.follow) {
+        const status = await followBuild(client, build.id, process.stdout);
+        process.stderr.write(`==> build ${build.id} ${status}\n`);
+        process.exitCode = status === 'success' ? 0 : 1;
+      }
+    });
+}

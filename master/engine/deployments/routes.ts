@@ -1,0 +1,92 @@
+/**
+ * Deployment history and rollback (shared/api.ts):
+ *  - GET /deployments?app&environment&limit: newest first, only deployments made by jobs of the caller's teams.
+ *  - POST /deployments/rollback { app, environment }: the previous deployment of the app in that environment
+ *    is the newest one before the current whose image differs; a new build of the job that made it re-runs only
+ *    the stage that deployed it (a partial re-run of that build, like `rerun --stage`, limited to the one stage),
+ *    so its `${{ steps.ID.outputs.reference }}` resolves to that build's image: the exact digest deployed then.
+ *    The new build passes the stage's approval gates like any other (a protected environment waits for its
+ *    approvers). Trigger role on the job's team; outside it, the deployment does not exist for the caller.
+ * Both routes are `user` routes: the team is found through the deployment, and the handlers check it.
+ */
+import { Router, type Request } from 'express';
+import type { CommitInfo, DeploymentInfo, RequestInfo, RollbackRequest } from '../../../shared/api';
+import { badRequest, conflict, notFound } from '../../../shared/errors';
+import { parsePositiveInt } from '../../../shared/ids';
+import { NAME_RE } from '../../../shared/job';
+import type { Principal } from '../../context';
+import { allow } from '../../route-access';
+import type { DeploymentRow } from '../../store/deployments';
+import { createBuild } from '../builds/create-build';
+import { getBuildRow, toBuildInfo } from '../builds/views';
+import { Effects, type EngineCore } from '../core';
+
+function principal(req: Request): Principal {
+  if (!req.principal) throw new Error('engine router mounted without user authentication');
+  return req.principal;
+}
+
+function nameField(v: unknown, field: string, required: boolean): string | undefined {
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || !NAME_RE.test(v)) throw badRequest(`${field}: a name of 1-63 characters of a-z, 0-9, '.', '_' or '-'`);
+  return v;
+}
+
+const toInfo = ({ jobId: _j, teamId: _t, ...d }: DeploymentRow): DeploymentInfo => d;
+
+export function deploymentRoutes(core: EngineCore): Router {
+  const { ctx, db } = core;
+  const r = Router();
+
+  r.get('/deployments', allow({ kind: 'user', scope: 'read' }), (req, res) => {
+    const app = nameField(req.query.app, 'app', false);
+    const environment = nameField(req.query.environment, 'environment', false);
+    const limit = req.query.limit === undefined ? 50 : parsePositiveInt(req.query.limit, 'limit');
+    const rows = core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(principal(req)), limit: Math.min(limit, 500) });
+    res.json(rows.map(toInfo));
+  });
+
+  r.post('/deployments/rollback', allow({ kind: 'user', scope: 'write' }), (req, res) => {
+    const p = principal(req);
+    const b = (req.body ?? {}) as Partial<RollbackRequest>;
+    const app = nameField(b.app, 'app', true)!;
+    const environment = nameField(b.environment, 'environment', true)!;
+    const what = `deployment of app '${app}' in environment '${environment}'`;
+    const history = core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(p), limit: 500 });
+    if (!history.length) throw notFound(what);
+    const current = history[0];
+    const target = history.find((d) => d.id < current.id && d.image !== current.image);
+    ctx.access.check(p, current.teamId, 'trigger', what);
+    if (!target) throw conflict(`app '${app}' in environment '${environment}' has no earlier deployment of another image to roll back to (current: ${current.image}, ${current.job}#${current.buildNumber})`);
+    ctx.access.check(p, target.teamId, 'trigger', what);
+    if (target.buildId === null) throw conflict(`the build that made the previous ${what} (${target.job}#${target.buildNumber}) was removed by retention`);
+    const src = getBuildRow(db, target.buildId)!;
+    const job = ctx.jobs.byName(src.job);
+    if (!job || job.id !== src.job_id) throw conflict(`job '${src.job}' is disabled`);
+    const config = core.buildConfig(src.id);
+    const fromStage = config.stages.findIndex((s) => s.name === target.stage);
+    if (fromStage < 0) throw conflict(`build ${src.id} has no stage '${target.stage}'`);
+    const yaml = db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?').get(src.id)!.yaml;
+    const fx = new Effects();
+    const id = createBuild(core, fx, {
+      jobId: src.job_id,
+      yaml,
+      config,
+      params: JSON.parse(src.params) as Record<string, string>,
+      branch: src.branch,
+      // from + stage make it a partial re-run of that build: earlier stages' outputs and artifacts come from it.
+      trigger: { kind: 'rollback', user: p.username, from: src.id, stage: target.stage, deployment: target.id, image: target.image },
+      fromStage,
+      onlyStage: true,
+      ref: src.ref,
+      sha: src.commit_sha,
+      commitInfo: src.commit_info ? (JSON.parse(src.commit_info) as CommitInfo) : null,
+      request: src.request ? (JSON.parse(src.request) as RequestInfo) : null,
+    });
+    core.apply(fx);
+    ctx.log.info({ app, environment, by: p.username, buildId: id, to: target.image }, 'rollback started');
+    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  return r;
+}
