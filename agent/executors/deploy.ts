@@ -31,6 +31,10 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
     return { status, exitCode: status === 'failed' ? 1 : null, error };
   };
   const app = cfg.app ?? ctx.build.job;
+  // A scale (POST /deployments/scale) re-runs this stage with SLIPWAY_REPLICAS: the same service, another count.
+  const scaleTo = ctx.env.SLIPWAY_REPLICAS;
+  if (scaleTo !== undefined && !/^\d{1,3}$/.test(scaleTo)) return fail(`SLIPWAY_REPLICAS: a whole number of replicas, not ${JSON.stringify(scaleTo)}`);
+  const replicas = scaleTo !== undefined ? Number(scaleTo) : cfg.replicas;
   let template = cfg.composeInline;
   const file = cfg.compose ?? 'composeInline';
   if (cfg.compose) {
@@ -43,7 +47,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
     ENVIRONMENT: ctx.environment,
     BUILD_NUMBER: String(ctx.build.number),
     ...(cfg.image ? { IMAGE: cfg.image } : {}),
-    ...(cfg.replicas !== undefined ? { REPLICAS: String(cfg.replicas) } : {}),
+    ...(replicas !== undefined ? { REPLICAS: String(replicas) } : {}),
     ...cfg.values,
   };
   let rendered;
@@ -74,7 +78,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   if (cfg.swarm) {
     try {
       fence(ctx);
-      const r = await deploySwarm(docker, { app, environment: ctx.environment, service, replicas: cfg.replicas, port: cfg.swarm.port, build: String(ctx.build.number), auth, log: (l) => ctx.output.write(l) });
+      const r = await deploySwarm(docker, { app, environment: ctx.environment, service, replicas, port: cfg.swarm.port, build: String(ctx.build.number), auth, log: (l) => ctx.output.write(l) });
       ctx.output.write(`${app} in ${ctx.environment}: swarm service ${r.serviceId}, ${r.runningTasks} task(s) running on port ${cfg.swarm.port}\n`);
       return {
         status: 'success',
@@ -98,7 +102,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
         hooks: ctx.deployHooks,
         guard: () => fence(ctx),
       },
-      { service, replicas: cfg.replicas, build: String(ctx.build.number), auth },
+      { service, replicas, build: String(ctx.build.number), auth },
     );
     const instances = r.instances.map((i) => `${DEFAULT_INSTANCE_HOST}:${i.port}`);
     ctx.output.write(`${app} in ${ctx.environment}: ${instances.length} instance(s) live: ${instances.join(', ') || 'none'}\n`);

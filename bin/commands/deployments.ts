@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
-import { formatTime, printJson, printTable } from '../lib/output';
+import { formatTime, parseIntOption, printJson, printTable } from '../lib/output';
 
 export function registerDeploymentCommands(program: Command): void {
   program
@@ -32,6 +32,25 @@ export function registerDeploymentCommands(program: Command): void {
       const build = await client.rollback({ app, environment: flags.environment });
       if (flags.json) printJson(build);
       else process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}: rolling ${app} in ${flags.environment} back to ${String(build.trigger.image)}\n`);
+      if (flags.follow) {
+        const status = await followBuild(client, build.id, process.stdout);
+        process.stderr.write(`==> build ${build.id} ${status}\n`);
+        process.exitCode = status === 'success' ? 0 : 1;
+      }
+    });
+
+  program
+    .command('scale <app>')
+    .description('scale APP in an environment to N instances without touching the ones kept (a new build re-running its deploy stage)')
+    .requiredOption('--environment <env>', 'environment')
+    .requiredOption('--replicas <n>', 'instances wanted', parseIntOption('--replicas'))
+    .option('-f, --follow', 'follow the build until it ends; exit 1 unless it succeeded')
+    .option('--json', 'machine-readable output')
+    .action(async (app: string, flags: { environment: string; replicas: number; follow?: boolean; json?: boolean }) => {
+      const client = sessionClient();
+      const build = await client.scale({ app, environment: flags.environment, replicas: flags.replicas });
+      if (flags.json) printJson(build);
+      else process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}: scaling ${app} in ${flags.environment} to ${flags.replicas}\n`);
       if (flags.follow) {
         const status = await followBuild(client, build.id, process.stdout);
         process.stderr.write(`==> build ${build.id} ${status}\n`);

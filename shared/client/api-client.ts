@@ -288,6 +288,10 @@ export class ApiClient {
   rollback(req: RollbackRequest) {
     return this.post<BuildInfo>('/deployments/rollback', req);
   }
+  /** A new build re-running the deploy stage of the app's current deployment with another replica count. */
+  scale(req: { app: string; environment: string; replicas: number }) {
+    return this.post<BuildInfo>('/deployments/scale', req);
+  }
   cancelBuild(id: number) {
     return this.post<BuildInfo>(`/builds/${id}/cancel`);
   }

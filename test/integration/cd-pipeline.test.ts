@@ -134,6 +134,26 @@ describe('build, push and deploy through the master', () => {
     expect(repos.find((x) => x.name === `${ns}/web`)?.tags).toContainEqual({ tag: 'b1', digest });
   });
 
+  it('scales the app through the CLI without touching the instances it keeps', async () => {
+    const admin = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: join(dir, 'none.json') };
+    const before = (await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } })).map((c) => c.Id).sort();
+    expect(before).toHaveLength(2);
+    const up = await runCli(['scale', app, '--environment', 'pre', '--replicas', '3', '--follow'], { env: admin });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(up.stdout).toContain(`${app} in pre: configuration unchanged, scaling 2 -> 3`);
+    const after = (await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } })).map((c) => c.Id);
+    expect(after).toHaveLength(3);
+    for (const id of before) expect(after).toContain(id);
+    const down1 = await runCli(['scale', app, '--environment', 'pre', '--replicas', '1', '--follow'], { env: admin });
+    expect(down1.code, down1.stdout + down1.stderr).toBe(0);
+    const left = (await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } })).map((c) => c.Id);
+    expect(left).toHaveLength(1);
+    expect(before).toContain(left[0]);
+    const bad = await runCli(['scale', app, '--environment', 'pre', '--replicas', '500'], { env: admin });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('replicas: a whole number from 0 to 100');
+  });
+
   it('lists registries without passwords and hides them from teams without a grant', async () => {
     const list = await master.api.listRegistries();
     expect(list.find((r) => r.name === 'local')).toMatchObject({ url: env.registry, username: null, hasPassword: false, teams: [team] });

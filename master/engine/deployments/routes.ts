@@ -59,6 +59,33 @@ export function deploymentRoutes(core: EngineCore): Router {
     ctx.access.check(p, current.teamId, 'trigger', what);
     if (!target) throw conflict(`app '${app}' in environment '${environment}' has no earlier deployment of another image to roll back to (current: ${current.image}, ${current.job}#${current.buildNumber})`);
     ctx.access.check(p, target.teamId, 'trigger', what);
+    const id = rerunDeployStage(target, what, { kind: 'rollback', user: p.username, deployment: target.id, image: target.image });
+    ctx.log.info({ app, environment, by: p.username, buildId: id, to: target.image }, 'rollback started');
+    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  /**
+   * Scale: the current deployment's deploy stage runs again (a partial re-run of its build, like a rollback, with
+   * the same approval gates and deploy lock) with SLIPWAY_REPLICAS set; the deploy step sees an unchanged service
+   * and only adds or removes instances, never touching the ones it keeps.
+   */
+  r.post('/deployments/scale', allow({ kind: 'user', scope: 'write' }), (req, res) => {
+    const p = principal(req);
+    const b = (req.body ?? {}) as { app?: unknown; environment?: unknown; replicas?: unknown };
+    const app = nameField(b.app, 'app', true)!;
+    const environment = nameField(b.environment, 'environment', true)!;
+    if (typeof b.replicas !== 'number' || !Number.isInteger(b.replicas) || b.replicas < 0 || b.replicas > 100) throw badRequest('replicas: a whole number from 0 to 100');
+    const what = `deployment of app '${app}' in environment '${environment}'`;
+    const [current] = core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(p), limit: 1 });
+    if (!current) throw notFound(what);
+    ctx.access.check(p, current.teamId, 'trigger', what);
+    const id = rerunDeployStage(current, what, { kind: 'scale', user: p.username, deployment: current.id, replicas: b.replicas }, { SLIPWAY_REPLICAS: String(b.replicas) });
+    ctx.log.info({ app, environment, by: p.username, buildId: id, replicas: b.replicas }, 'scale started');
+    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
+  });
+
+  /** A new build of the job that made `target`, running only the stage that deployed it (a partial re-run). */
+  function rerunDeployStage(target: DeploymentRow, what: string, trigger: Record<string, unknown> & { kind: string }, params: Record<string, string> = {}): number {
     if (target.buildId === null) throw conflict(`the build that made the previous ${what} (${target.job}#${target.buildNumber}) was removed by retention`);
     const src = getBuildRow(db, target.buildId)!;
     const job = ctx.jobs.byName(src.job);
@@ -72,10 +99,10 @@ export function deploymentRoutes(core: EngineCore): Router {
       jobId: src.job_id,
       yaml,
       config,
-      params: JSON.parse(src.params) as Record<string, string>,
+      params: { ...(JSON.parse(src.params) as Record<string, string>), ...params },
       branch: src.branch,
       // from + stage make it a partial re-run of that build: earlier stages' outputs and artifacts come from it.
-      trigger: { kind: 'rollback', user: p.username, from: src.id, stage: target.stage, deployment: target.id, image: target.image },
+      trigger: { ...trigger, from: src.id, stage: target.stage },
       fromStage,
       onlyStage: true,
       ref: src.ref,
@@ -84,9 +111,8 @@ export function deploymentRoutes(core: EngineCore): Router {
       request: src.request ? (JSON.parse(src.request) as RequestInfo) : null,
     });
     core.apply(fx);
-    ctx.log.info({ app, environment, by: p.username, buildId: id, to: target.image }, 'rollback started');
-    res.status(201).json(toBuildInfo(getBuildRow(db, id)!));
-  });
+    return id;
+  }
 
   return r;
 }
