@@ -94,6 +94,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         registries: a.registries ?? [],
         deployHooks: deps.deployHooks?.get(),
         leaseTtlMs: a.leaseTtlMs,
+        deployPolicy: a.deployPolicy,
         masterSilentMs: deps.masterSilentMs ?? (() => 0),
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));

@@ -137,6 +137,8 @@ export interface EnvironmentInfo {
   protected: boolean;
   /** Teams whose members (developer or higher) may approve stages of this environment when it is protected. */
   teams: string[];
+  /** What compose files deployed here may do beyond the default (all false: refused). */
+  deployPolicy: { allowBindMounts: boolean; allowPrivileged: boolean; allowDockerSocket: boolean };
 }
 /** POST /environments and PUT /environments/:env bodies (admin). */
 export interface EnvironmentInput {
@@ -144,6 +146,7 @@ export interface EnvironmentInput {
   description?: string;
   protected?: boolean;
   teams?: string[];
+  deployPolicy?: Partial<EnvironmentInfo['deployPolicy']>;
 }
 /** An approval gate a stage run waited (or waits) at. */
 export interface ApprovalInfo {

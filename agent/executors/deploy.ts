@@ -52,7 +52,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   };
   let rendered;
   try {
-    rendered = renderCompose(template!, { file, vars, secrets: ctx.secrets, environment: ctx.environment });
+    rendered = renderCompose(template!, { file, vars, secrets: ctx.secrets, environment: ctx.environment, policy: ctx.deployPolicy });
   } catch (e) {
     if (e instanceof ValidationError) return fail(`the compose file does not apply to ${ctx.environment}:\n${e.message}`, 'failed');
     throw e;

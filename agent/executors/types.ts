@@ -73,6 +73,8 @@ export interface StepContext {
   registries: RegistryAccess[];
   /** Hooks of the agent's registration service: deployed instances announced live and leaving (deploy step). */
   deployHooks?: InstanceHooks;
+  /** What the environment lets compose files do beyond the default (master:assign.deployPolicy). */
+  deployPolicy?: MasterAssign['deployPolicy'];
   /** The stage run's lease TTL (master:assign.leaseTtlMs). */
   leaseTtlMs: number;
   /** Milliseconds since the agent last heard from the master: past leaseTtlMs / 2 the lease is in doubt. */

@@ -83,13 +83,20 @@ export function registerAdminCommands(program: Command, agent: Command): void {
     .option('--protected', 'protect it')
     .option('--unprotected', 'remove the protection')
     .option('--teams <a,b>', 'teams whose members may approve its stages (replaces the list; "" clears it)', teamList)
+    .option('--allow <powers>', 'what compose files deployed here may do: bind-mounts,privileged,docker-socket (replaces the set; "" allows none)', teamList)
     .option('--json', 'machine-readable output')
-    .action(async (name: string, flags: { description?: string; protected?: boolean; unprotected?: boolean; teams?: string[]; json?: boolean }) => {
+    .action(async (name: string, flags: { description?: string; protected?: boolean; unprotected?: boolean; teams?: string[]; allow?: string[]; json?: boolean }) => {
       if (flags.protected && flags.unprotected) throw badRequest('give --protected or --unprotected, not both');
+      const powers = { 'bind-mounts': 'allowBindMounts', privileged: 'allowPrivileged', 'docker-socket': 'allowDockerSocket' } as const;
+      const unknown = (flags.allow ?? []).filter((p) => !(p in powers));
+      if (unknown.length) throw badRequest(`--allow: unknown ${unknown.join(', ')} (known: ${Object.keys(powers).join(', ')})`);
       const e = await sessionClient().updateEnvironment(name, {
         ...(flags.description !== undefined ? { description: flags.description } : {}),
         ...(flags.protected ? { protected: true } : flags.unprotected ? { protected: false } : {}),
         ...(flags.teams !== undefined ? { teams: flags.teams } : {}),
+        ...(flags.allow !== undefined
+          ? { deployPolicy: Object.fromEntries(Object.entries(powers).map(([k, v]) => [v, flags.allow!.includes(k)])) as Record<(typeof powers)[keyof typeof powers], boolean> }
+          : {}),
       });
       if (flags.json) return printJson(e);
       process.stdout.write(`environment ${e.name}: ${e.protected ? `protected; approvers: ${e.teams.join(', ') || 'admins only'}` : 'not protected'}\n`);

@@ -13,7 +13,11 @@ interface EnvRow {
   name: string;
   description: string;
   protected: number;
+  /** JSON of EnvironmentInfo['deployPolicy'] (migration 10). */
+  deploy_policy: string;
 }
+
+const NO_POWERS: EnvironmentInfo['deployPolicy'] = { allowBindMounts: false, allowPrivileged: false, allowDockerSocket: false };
 
 function teamsOf(db: Db, envId: number): string[] {
   return (
@@ -29,6 +33,7 @@ const toInfo = (db: Db, r: EnvRow): EnvironmentInfo => ({
   description: r.description,
   protected: r.protected === 1,
   teams: teamsOf(db, r.id),
+  deployPolicy: { ...NO_POWERS, ...(JSON.parse(r.deploy_policy || '{}') as Partial<EnvironmentInfo['deployPolicy']>) },
 });
 
 export function listEnvironments(db: Db): EnvironmentInfo[] {
@@ -53,6 +58,14 @@ function checkFields(input: EnvironmentInput): void {
   if (description !== undefined && (typeof description !== 'string' || description.length > 500))
     throw badRequest('description: a string of at most 500 characters');
   if (prot !== undefined && typeof prot !== 'boolean') throw badRequest('protected: must be true or false');
+  const policy = (input as Record<string, unknown>).deployPolicy;
+  if (policy !== undefined) {
+    if (!policy || typeof policy !== 'object' || Array.isArray(policy)) throw badRequest('deployPolicy: an object of allowBindMounts, allowPrivileged, allowDockerSocket');
+    for (const [k, v] of Object.entries(policy)) {
+      if (!(k in NO_POWERS)) throw badRequest(`deployPolicy.${k}: unknown (allowed: ${Object.keys(NO_POWERS).join(', ')})`);
+      if (typeof v !== 'boolean') throw badRequest(`deployPolicy.${k}: must be true or false`);
+    }
+  }
 }
 
 /** Team ids of `teams` (names); invalid_request naming the unknown ones (admins only call this). */
@@ -86,8 +99,8 @@ export function createEnvironment(db: Db, input: EnvironmentInput): EnvironmentI
   if (db.prepare('SELECT 1 FROM environments WHERE name = ?').get(name)) throw conflict(`environment '${name}' already exists`);
   return db.transaction(() => {
     const r = db
-      .prepare('INSERT INTO environments (name, description, protected, created_at) VALUES (?, ?, ?, ?)')
-      .run(name, description, prot ? 1 : 0, Date.now());
+      .prepare('INSERT INTO environments (name, description, protected, deploy_policy, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(name, description, prot ? 1 : 0, JSON.stringify({ ...NO_POWERS, ...(input.deployPolicy ?? {}) }), Date.now());
     setTeams(db, Number(r.lastInsertRowid), ids);
     return getEnvironment(db, name);
   })();
@@ -105,6 +118,9 @@ export function updateEnvironment(db: Db, name: string, input: EnvironmentInput)
     if (input.description !== undefined) db.prepare('UPDATE environments SET description = ? WHERE id = ?').run(input.description, env.id);
     if (input.protected !== undefined) db.prepare('UPDATE environments SET protected = ? WHERE id = ?').run(input.protected ? 1 : 0, env.id);
     if (ids) setTeams(db, env.id, ids);
+    if (input.deployPolicy !== undefined) {
+      db.prepare('UPDATE environments SET deploy_policy = ? WHERE id = ?').run(JSON.stringify({ ...env.deployPolicy, ...input.deployPolicy }), env.id);
+    }
     return getEnvironment(db, name);
   })();
 }

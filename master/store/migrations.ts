@@ -386,4 +386,8 @@ export const migrations: string[] = [
   );
   CREATE INDEX deployments_app_env ON deployments(app, environment, id);
   `,
+  /* 10: what compose files deployed to an environment may do beyond the default (shared/compose/schema.ts) */ `
+  -- JSON {allowBindMounts, allowPrivileged, allowDockerSocket}; all false: refused.
+  ALTER TABLE environments ADD COLUMN deploy_policy TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

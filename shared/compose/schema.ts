@@ -144,7 +144,9 @@ export const DEFAULT_DEPLOY_POLICY: DeployPolicy = { allowBindMounts: false, all
 /** Problems a service has under an environment's policy, as [field path, message]. */
 export function policyProblems(service: string, s: ServiceConfig, policy: DeployPolicy, environment: string): [(string | number)[], string][] {
   const out: [(string | number)[], string][] = [];
-  const setting = (name: keyof DeployPolicy) => `not allowed in environment ${environment} (an admin can allow it with the environment setting ${name})`;
+  const flag: Record<keyof DeployPolicy, string> = { allowBindMounts: 'bind-mounts', allowPrivileged: 'privileged', allowDockerSocket: 'docker-socket' };
+  const setting = (name: keyof DeployPolicy) =>
+    `not allowed in environment ${environment} (an admin can allow it: slipway env update ${environment} --allow ${flag[name]}, setting ${name})`;
   (s.volumes ?? []).forEach((v, i) => {
     const source = v.split(':')[0];
     const isHostPath = source.startsWith('/') || source.startsWith('.') || source.startsWith('~');

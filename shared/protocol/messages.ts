@@ -43,7 +43,7 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /**
  * The longest an agent waits between two reconnect attempts (its backoff doubles from 0.2 s up to this, half
@@ -336,6 +336,8 @@ export const MasterAssignSchema = z.object({
   source: SourceSchema.optional(),
   /** Registries granted to the job's team, for stages with steps that need the docker capability. */
   registries: z.array(RegistryAccessSchema).optional(),
+  /** What the stage environment lets compose files do beyond the default (deploy steps); absent: nothing. */
+  deployPolicy: z.object({ allowBindMounts: z.boolean(), allowPrivileged: z.boolean(), allowDockerSocket: z.boolean() }).optional(),
 });
 export type MasterAssign = z.infer<typeof MasterAssignSchema>;
 

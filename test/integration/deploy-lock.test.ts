@@ -56,7 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await master?.stop();
   if (env) {
-    for (const app of [`${ns}-a`, `${ns}-b`]) await down({ docker: dockerClient(), app, environment: 'pre', host: '127.0.0.1', log: () => undefined });
+    for (const app of [`${ns}-a`, `${ns}-b`, `${ns}-mount`]) await down({ docker: dockerClient(), app, environment: 'pre', host: '127.0.0.1', log: () => undefined });
     await removeImages(env.docker, images);
   }
   rmSync(dir, { recursive: true, force: true });
@@ -102,5 +102,35 @@ describe('deploy lock', () => {
     ).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(await listInstances(env.docker, { app, environment: 'pre' })).toEqual([]);
+  });
+
+  it('refuses a bind mount until an admin allows it for the environment', async () => {
+    const yaml = `name: ${ns}-mount
+team: ${ns}
+stages:
+  - name: deploy
+    environment: pre
+    steps:
+      - deploy:
+          image: ${appImage}
+          composeInline: |
+            services:
+              web:
+                image: \${IMAGE}
+                command: ["node", "/app/server.js"]
+                volumes: ["/tmp:/host-tmp:ro"]
+                healthcheck: { http: /health, start_period: 1s, interval: 200ms }
+`;
+    await master.api.applyJob(yaml);
+    const refused = await finished((await master.api.trigger(`${ns}-mount`)).id);
+    expect(refused.status).toBe('failed');
+    const log = await master.api.request<string>('GET', `/api/v1/builds/${refused.id}/log`).catch(() => '');
+    expect(JSON.stringify(refused) + String(log)).toContain('bind-mounting the host path /tmp is not allowed in environment pre (an admin can allow it: slipway env update pre --allow bind-mounts');
+    const env2 = await master.api.updateEnvironment('pre', { deployPolicy: { allowBindMounts: true } });
+    expect(env2.deployPolicy).toEqual({ allowBindMounts: true, allowPrivileged: false, allowDockerSocket: false });
+    const ok = await finished((await master.api.trigger(`${ns}-mount`)).id);
+    expect(ok.status).toBe('success');
+    const [c] = await env.docker.listContainers({ filters: { label: [`io.slipway.app=${ns}-mount`] } });
+    expect((await env.docker.getContainer(c.Id).inspect()).HostConfig.Binds).toEqual(['/tmp:/host-tmp:ro']);
   });
 });

@@ -16,6 +16,7 @@ import { normalizeRepoUrl, parseRef } from '../../../shared/git';
 import type { JobConfig } from '../../../shared/job';
 import type { MasterAssign, Source } from '../../../shared/protocol/messages';
 import type { EngineCore } from '../core';
+import { findEnvironment } from '../../store/environments';
 
 interface RunInfo {
   id: number;
@@ -92,6 +93,7 @@ export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign 
     ...(source ? { source } : {}),
     // Registry credentials only reach stages that use the engine (image, deploy), and never a fork's build.
     ...(stage.capabilities.includes('docker') && !fork ? { registries: ctx.registries.grantedTo(r.team_id) } : {}),
+    ...(stage.kinds.includes('deploy') ? { deployPolicy: findEnvironment(ctx.db, stage.environment)?.deployPolicy } : {}),
   };
 }
 
