@@ -10,7 +10,7 @@ cd "$REPO_ROOT"
 
 DATA="$REPO_ROOT/data"
 PORT="${SLIPWAY_PORT:-8080}"
-ENVIRONMENTS=(ci pre)
+ENVIRONMENTS=(ci pre prod)
 # Workspaces live outside data/ (kept 0700: database, keys, tokens) because, when the agent runs as root,
 # steps run as the unprivileged build user, who must be able to reach its workspace.
 WORK="$REPO_ROOT/.slipway/work"
@@ -42,6 +42,7 @@ fi
 # instances in pre on 127.0.0.1:$SLIPWAY_EDGE_PORT (default 8081).
 ETCD_PORT="${SLIPWAY_ETCD_PORT:-2379}"
 EDGE_PORT="${SLIPWAY_EDGE_PORT:-8081}"
+PROD_EDGE_PORT="${SLIPWAY_PROD_EDGE_PORT:-8082}"
 if curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" >/dev/null 2>&1; then
   log "etcd already answers on 127.0.0.1:$ETCD_PORT"
   export SLIPWAY_ETCD="http://127.0.0.1:$ETCD_PORT"
@@ -56,7 +57,8 @@ else
   start_nginx "$DATA/nginx"
   echo "${STOP_COMMANDS[-1]}" >"$DATA/nginx.stop"
 fi
-# The pre agent registers what it deploys in etcd and is the edge of this host (agent config file, README).
+# The pre and prod agents register what they deploy in etcd; the pre agent is also the edge of this host
+# (agent config files, README), routing the demo in pre and in prod.
 cat >"$DATA/agent-pre.yml" <<YAML
 etcd: { endpoints: [$SLIPWAY_ETCD] }
 services:
@@ -64,7 +66,14 @@ services:
   edge:
     file: $SLIPWAY_NGINX_INCLUDE
     nginx: [nginx, -p, $DATA/nginx, -c, $SLIPWAY_NGINX_CONF]
-    routes: [{ app: demo, environment: pre, listen: "127.0.0.1:$EDGE_PORT" }]
+    routes:
+      - { app: demo, environment: pre, listen: "127.0.0.1:$EDGE_PORT" }
+      - { app: demo, environment: prod, listen: "127.0.0.1:$PROD_EDGE_PORT" }
+YAML
+cat >"$DATA/agent-prod.yml" <<YAML
+etcd: { endpoints: [$SLIPWAY_ETCD] }
+services:
+  registration: { ttlSeconds: 10 }
 YAML
 
 if curl -fsS --max-time 1 "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
@@ -101,7 +110,7 @@ else
   log "starting the master on port $PORT"
   rm -f "$DATA/master.json"
   SLIPWAY_ADMIN_PASSWORD="$(cat "$DATA/admin.password")" nohup node --import tsx bin/slipway.ts master start \
-    --data-dir "$DATA" --port "$PORT" --jobs-dir "$REPO_ROOT/jobs" >>"$DATA/logs/master.log" 2>&1 </dev/null &
+    --data-dir "$DATA" --port "$PORT" --jobs-dir "$REPO_ROOT/jobs" --etcd "$SLIPWAY_ETCD" >>"$DATA/logs/master.log" 2>&1 </dev/null &
   echo $! >"$DATA/master.pid"
   wait_for_master "$(cat "$DATA/master.pid")"
 fi
@@ -163,9 +172,10 @@ Slipway is running.
           node --import tsx bin/slipway.ts login --url $URL --user admin < data/admin.password
   Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
           builds the demo's image layers, pushes them to $SLIPWAY_REGISTRY, deploys 2 replicas to pre;
-          the deploy step prints where each instance answers (also: slipway build <id>, outputs)
-  App:    http://127.0.0.1:$EDGE_PORT/   (nginx, routed by the local edge to the demo's live instances in pre)
+          then waits for your approval:  node --import tsx bin/slipway.ts approve <build id>
+          and promotes the same digest to prod
+  App:    pre  http://127.0.0.1:$EDGE_PORT/   prod  http://127.0.0.1:$PROD_EDGE_PORT/   (nginx, routed by the local edge)
   Images: node --import tsx bin/slipway.ts images local --prefix demo/
-  Agents: local-ci (ci), local-pre (pre); logs in data/logs/
+  Agents: local-ci (ci), local-pre (pre, edge), local-prod (prod); logs in data/logs/
   Stop:   npm run down
 INFO

@@ -57,4 +57,20 @@ export function registerDeploymentCommands(program: Command): void {
         process.exitCode = status === 'success' ? 0 : 1;
       }
     });
+
+  program
+    .command('down <app>')
+    .description('remove APP from an environment: its instances are deregistered, stopped and removed (a scale to 0)')
+    .requiredOption('--environment <env>', 'environment')
+    .option('-f, --follow', 'follow the build until it ends; exit 1 unless it succeeded')
+    .action(async (app: string, flags: { environment: string; follow?: boolean }) => {
+      const client = sessionClient();
+      const build = await client.scale({ app, environment: flags.environment, replicas: 0 });
+      process.stdout.write(`build ${build.id} (${build.job}#${build.number}) ${build.status}: removing ${app} from ${flags.environment}\n`);
+      if (flags.follow) {
+        const status = await followBuild(client, build.id, process.stdout);
+        process.stderr.write(`==> build ${build.id} ${status}\n`);
+        process.exitCode = status === 'success' ? 0 : 1;
+      }
+    });
 }

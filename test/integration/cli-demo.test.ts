@@ -14,6 +14,7 @@ import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 import { REPO_ROOT } from '../helpers/process';
+import { waitFor } from '../helpers/wait';
 
 let master: TestMaster;
 let env: DockerTestEnv;
@@ -26,28 +27,37 @@ beforeAll(async () => {
   const jobs = join(dir, 'jobs');
   mkdirSync(jobs);
   const demo = readFileSync(join(REPO_ROOT, 'jobs', 'demo.yml'), 'utf8');
-  expect(demo).toMatch(/\n {10}app: demo\n/);
-  writeFileSync(join(jobs, 'demo.yml'), demo.replace(/\n {10}app: demo\n/, `\n          app: ${app}\n`));
+  expect(demo.match(/\n {10}app: demo\n/g)).toHaveLength(2);
+  writeFileSync(join(jobs, 'demo.yml'), demo.replace(/\n {10}app: demo\n/g, `\n          app: ${app}\n`));
   master = await startMaster({ jobsDir: jobs });
   await master.api.putRegistry({ name: 'local', url: env.registry, teams: ['demo'] });
   await startAgent(master, { environment: 'ci' });
   await startAgent(master, { environment: 'pre' });
+  await startAgent(master, { environment: 'prod' });
 }, 120_000);
 
 afterAll(async () => {
   await master?.stop();
   if (env) {
-    await down({ docker: dockerClient(), app, environment: 'pre', host: '127.0.0.1', log: () => undefined });
+    for (const e of ['pre', 'prod']) await down({ docker: dockerClient(), app, environment: e, host: '127.0.0.1', log: () => undefined });
     const built = await env.docker.listImages({ filters: { reference: [`${env.registry}/demo/*`] } });
     await removeImages(env.docker, built.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(':b')));
   }
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('trigger demo --follow builds the three layers on ci, deploys the app digest on pre and exits 0', async () => {
+it('builds the three layers on ci, deploys the app digest on pre, and after an approval promotes the same digest to prod', async () => {
   const cli = { SLIPWAY_CONFIG: join(dir, 'none.json'), SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token! };
-  const r = await runCli(['trigger', 'demo', '-p', 'GREETING=bonjour', '--follow'], { env: cli, timeoutMs: 300_000 });
+  const following = runCli(['trigger', 'demo', '-p', 'GREETING=bonjour', '--follow'], { env: cli, timeoutMs: 300_000 });
+  const waiting = await waitFor('the prod stage waits for an approval', async () => {
+    const [b] = await master.api.listBuilds('demo');
+    return b?.status === 'waiting' ? b : undefined;
+  }, { timeoutMs: 240_000 });
+  const approved = await runCli(['approve', String(waiting.id)], { env: cli });
+  expect(approved.code, approved.stdout + approved.stderr).toBe(0);
+  const r = await following;
   expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stderr).toContain(`==> stage deploy-prod waits for approval: slipway approve ${waiting.id} --stage deploy-prod`);
   expect(r.stdout).toContain('compiling demo-app (greeting: bonjour)');
   expect(r.stdout).toMatch(new RegExp(`pushed ${env.registry}/demo/app:b1: sha256:[0-9a-f]{64}`));
   expect(r.stdout).toContain(`${app} in pre: 2 instance(s) live`);
@@ -60,7 +70,14 @@ it('trigger demo --follow builds the three layers on ci, deploys the app digest 
   expect(out('runtime', 'layers')).toBe(2);
   expect(out('image', 'layers')).toBe(3);
   expect(out('deploy', 'image')).toBe(out('image', 'reference'));
-  for (const addr of out('deploy', 'instances') as string[]) {
+  // Promotion: prod runs the very digest pre runs, without a rebuild.
+  expect(out('promote', 'image')).toBe(out('image', 'reference'));
+  for (const addr of [...(out('deploy', 'instances') as string[]), ...(out('promote', 'instances') as string[])]) {
     expect(await fetch(`http://${addr}/`).then((x) => x.text())).toBe(`bonjour from demo-app, build 1, port ${addr.split(':')[1]}\n`);
   }
+  const history = await master.api.request<{ environment: string; image: string; approvedBy: string | null }[]>('GET', `/api/v1/deployments?app=${app}`);
+  expect(history.map((d) => [d.environment, d.image, d.approvedBy])).toEqual([
+    ['prod', out('image', 'reference'), 'admin'],
+    ['pre', out('image', 'reference'), null],
+  ]);
 });

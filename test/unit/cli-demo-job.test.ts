@@ -11,7 +11,10 @@ describe('job files shipped in jobs/', () => {
     expect(job.stages.map((s) => [s.name, s.environment])).toEqual([
       ['build', 'ci'],
       ['deploy-pre', 'pre'],
+      ['deploy-prod', 'prod'],
     ]);
+    expect(job.stages[2].approval?.teams).toEqual(['demo']);
+    expect(job.stages[2].steps[0].config.image).toBe('${{ steps.image.outputs.reference }}');
     expect(job.stages[0].steps.map((s) => s.kind)).toEqual(['shell', 'image', 'shell', 'image', 'shell', 'image']);
     expect(job.stages[0].capabilities).toEqual(['docker']);
     expect(job.stages[1].steps.map((s) => [s.kind, s.config.image])).toEqual([['deploy', '${{ steps.image.outputs.reference }}']]);
