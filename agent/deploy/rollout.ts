@@ -42,6 +42,8 @@ export interface DeployContext extends InstanceTarget {
   log: (line: string) => void;
   hooks?: InstanceHooks;
   signal?: AbortSignal;
+  /** Chooses the port of a new instance (default: a free one); tests use it to hand out a taken port. */
+  pickPort?: (docker: Docker) => Promise<number>;
   /**
    * Called before every change to a container (create, start, stop, remove); throws to refuse it. The deploy
    * step refuses once the agent's lease is in doubt (deploy-lock fencing, master/engine/scheduler/deploy-locks.ts).
@@ -77,6 +79,9 @@ export class DeployError extends Error {
 }
 
 const PULL_ATTEMPTS = 3;
+/** Instances started on a port someone else took meanwhile are retried on another port this many times. */
+const PORT_ATTEMPTS = 3;
+const PORT_IN_USE = /EADDRINUSE|address already in use/i;
 
 export async function deploy(ctx: DeployContext, req: DeployRequest): Promise<DeployResult> {
   const replicas = req.replicas ?? req.service.deploy?.replicas ?? 1;
@@ -185,31 +190,41 @@ async function startBatch(ctx: DeployContext, req: DeployRequest, n: number): Pr
   const failures: string[] = [];
   await Promise.all(
     Array.from({ length: n }, async () => {
-      const port = await freePort(ctx.docker);
-      ctx.guard?.();
-      const c = await createInstance(ctx.docker, { app: ctx.app, environment: ctx.environment, service: req.service, build: req.build, port });
-      await c.start();
-      const info = await c.inspect();
-      const inst: Instance = {
-        id: info.Id,
-        name: info.Name.replace(/^\//, ''),
-        app: ctx.app,
-        environment: ctx.environment,
-        build: req.build,
-        port,
-        spec: specHash(req.service),
-        image: req.service.image,
-        running: true,
-        created: Number(info.Config.Labels?.[LABEL.created] ?? Date.parse(info.Created)),
-      };
-      started.push(inst);
-      ctx.log(`started ${inst.name} on port ${port}\n`);
-      const h = await waitHealthy(ctx.docker, inst.id, ctx.host, port, health, ctx.signal);
-      if (!h.healthy) {
-        failures.push(describeFailure(inst.name, port, h));
+      for (let attempt = 1; ; attempt++) {
+        const port = await (ctx.pickPort ?? freePort)(ctx.docker);
+        ctx.guard?.();
+        const c = await createInstance(ctx.docker, { app: ctx.app, environment: ctx.environment, service: req.service, build: req.build, port });
+        await c.start();
+        const info = await c.inspect();
+        const inst: Instance = {
+          id: info.Id,
+          name: info.Name.replace(/^\//, ''),
+          app: ctx.app,
+          environment: ctx.environment,
+          build: req.build,
+          port,
+          spec: specHash(req.service),
+          image: req.service.image,
+          running: true,
+          created: Number(info.Config.Labels?.[LABEL.created] ?? Date.parse(info.Created)),
+        };
+        ctx.log(`started ${inst.name} on port ${port}\n`);
+        const h = await waitHealthy(ctx.docker, inst.id, ctx.host, port, health, ctx.signal);
+        // The port was free when chosen, but another process may have bound it before the app did: the app then
+        // exits complaining the address is in use. Take another port (bounded), never report that as unhealthy.
+        if (!h.healthy && PORT_IN_USE.test(h.logTail ?? '') && attempt < PORT_ATTEMPTS) {
+          ctx.log(`${inst.name}: port ${port} was taken meanwhile; retrying on another port\n`);
+          await ctx.docker.getContainer(inst.id).remove({ force: true }).catch(() => undefined);
+          continue;
+        }
+        started.push(inst);
+        if (!h.healthy) {
+          failures.push(describeFailure(inst.name, port, h));
+          return;
+        }
+        ctx.log(`${inst.name} is healthy (${h.probes[h.probes.length - 1]?.detail})\n`);
         return;
       }
-      ctx.log(`${inst.name} is healthy (${h.probes[h.probes.length - 1]?.detail})\n`);
     }),
   );
   if (failures.length) throw new BatchFailed(failures.join('\n'), started);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, DeployError, down, scale, type DeployContext } from '../../agent/deploy/rollout';
-import { listInstances, type Instance } from '../../agent/deploy/instances';
+import { freePort, listInstances, type Instance } from '../../agent/deploy/instances';
+import { createServer } from 'node:net';
 import { renderCompose } from '../../shared/compose/render';
 import { buildTestApp, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 
@@ -165,5 +166,34 @@ describe('compose deploy', () => {
     const err = await deploy(ctx(uniqueName('missing')), { service: { ...service({ VERSION: 'x' }), image: missing }, build: '1' }).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.message).toMatch(new RegExp(`^cannot pull ${missing.replace(/[.]/g, '\\.')}: .*(not found|manifest unknown)`, 'i'));
+  });
+
+  it('retries on another port when the chosen one was taken before the app bound it', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '0.0.0.0', r));
+    const takenPort = (taken.address() as { port: number }).port;
+    const target = uniqueName('port');
+    const ports: number[] = [];
+    try {
+      logText = '';
+      const r = await deploy(
+        {
+          ...ctx(target),
+          pickPort: async (d) => {
+            const p = ports.length === 0 ? takenPort : await freePort(d);
+            ports.push(p);
+            return p;
+          },
+        },
+        { service: service({ VERSION: 'vp', REPLICAS: '1' }), replicas: 1, build: '1' },
+      );
+      expect(ports[0]).toBe(takenPort);
+      expect(r.instances.map((i) => i.port)).toEqual([ports[1]]);
+      expect(logText).toContain(`port ${takenPort} was taken meanwhile; retrying on another port`);
+      expect(await get(r.instances[0])).toBe(`vp on ${ports[1]}\n`);
+    } finally {
+      taken.close();
+      await down(ctx(target));
+    }
   });
 });
