@@ -19,10 +19,11 @@ import { DeployHooksSlot } from './services/types';
 import { Runner } from './runner';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
+import { AGENT_VERSION } from './version';
 
 export type { AgentOptions } from './config';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION } from './version';
 /** How long stop() waits for the master to acknowledge the last records. */
 const SETTLE_TIMEOUT_MS = 15_000;
 
