@@ -57,6 +57,8 @@ export interface MasterConfig {
    * allowed (master/git/local-repos.ts).
    */
   allowLocalRepos: readonly string[];
+  /** Where the agent bundle the master serves lives (SLIPWAY_AGENT_BUNDLE_DIR); default <repo>/dist/agent. */
+  agentBundleDir?: string;
 }
 
 export interface JobRecord {
