@@ -23,6 +23,7 @@ interface AgentStartFlags {
   config?: string;
   service: string[];
   capability: string[];
+  autoUpgrade?: boolean;
 }
 
 /** The agent token from --token, --token-file or SLIPWAY_AGENT_TOKEN (in that order). */
@@ -60,6 +61,7 @@ export function registerAgentStartCommand(agent: Command): void {
     .option('--config <agent.yml>', 'agent config file: docker/etcd/nginx settings, declared capabilities, executor and service settings (README)')
     .option('--service <name>', 'run this agent service with default settings, e.g. disk-space (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--capability <name>', 'declare a host capability without probing it, e.g. docker (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--auto-upgrade', 'follow the master\'s agent version: drain, download and verify its bundle, exit 75 to be restarted (the agent bundle only; the installer sets it)')
     .action(async (flags: AgentStartFlags) => {
       if (!/^https?:\/\//.test(flags.url)) throw badRequest(`--url must start with http:// or https://, got ${flags.url}`);
       const token = resolveAgentToken(flags);
@@ -84,6 +86,7 @@ export function registerAgentStartCommand(agent: Command): void {
         configFile: flags.config,
         services: flags.service,
         capabilities: flags.capability,
+        autoUpgrade: flags.autoUpgrade,
       });
     });
 }
