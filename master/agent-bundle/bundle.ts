@@ -13,6 +13,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { acceptsProtocolVersion, PROTOCOL_VERSION } from '../../shared/protocol/messages';
 
 /** From source: master/agent-bundle/ -> the repository root; built: dist/bin/ -> the same root. */
 const DEFAULT_DIR = fileURLToPath(new URL('../../dist/agent/', import.meta.url));
@@ -67,6 +68,10 @@ function load(infoPath: string, file: string): BundleState {
     info = parsed.data;
   } catch (err) {
     return { ok: false, problem: `${infoPath}: ${(err as Error).message}` };
+  }
+  // An agent that upgraded to a bundle this master refuses would be stranded: serve none instead.
+  if (!acceptsProtocolVersion(info.protocolVersion)) {
+    return { ok: false, problem: `${infoPath}: the bundle speaks protocol ${info.protocolVersion}, this master ${PROTOCOL_VERSION}: rebuild it with this master's sources` };
   }
   const body = readFileSync(file);
   const sha = createHash('sha256').update(body).digest('hex');

@@ -30,6 +30,8 @@ const SCRIPT = `#!/usr/bin/env bash
 # --foreground, runs the agent here). Run again, it upgrades in place. --uninstall removes it. --help: options.
 set -euo pipefail
 
+# Everything runs from main, called on the last line: a download cut short executes nothing.
+main() {
 MASTER_URL='__SLIPWAY_MASTER_URL__'
 ENVIRONMENT=''
 NAME="$(hostname)"
@@ -189,7 +191,7 @@ if [ "$FOREGROUND" = 1 ]; then
   child=''
   trap 'rm -f "$TMP"; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true' TERM INT
   while :; do
-    "$NODE" "$BUNDLE" "\${ARGS[@]}" &
+    "$NODE" "$BUNDLE" "\${ARGS[@]}" </dev/null &
     child=$!
     set +e
     wait "$child"
@@ -247,4 +249,7 @@ else
   systemctl start "$SERVICE"
   say "$SERVICE started: the agent $NAME connects to $MASTER_URL (journalctl -u $SERVICE)"
 fi
+}
+
+main "$@"
 `;

@@ -188,7 +188,7 @@ stages:
     }
   });
 
-  it('writes a systemd unit that drains on stop and restarts after a self-upgrade; refuses a Node that is too old', async () => {
+  it('writes a systemd unit that drains on stop and restarts after a self-upgrade, upgrades in place, uninstalls; refuses a Node that is too old', async () => {
     const host = join(tmp, 'host-unit');
     const run = runShell(`curl -fsSL ${master.url}/agent/install.sh | bash -s -- --environment ${env} --name unit-${suffix} --labels docker,linux --capacity 2 --no-start --prefix ${host}/opt --config-dir ${host}/etc --work-dir ${host}/work --unit-dir ${host}/systemd`, {
       SLIPWAY_AGENT_TOKEN: 'sla_unit-test-token',
@@ -210,6 +210,12 @@ stages:
     expect(again.output()).toContain('keeping the token');
     expect(again.output()).toMatch(/agent bundle .* replaced by /);
     expect(readFileSync(join(host, 'etc', 'slipway-agent.token'), 'utf8').trim()).toBe('sla_unit-test-token');
+
+    // --uninstall removes unit, token file, bundle and work dir, and names what to revoke on the master.
+    const gone = runShell(`curl -fsSL ${master.url}/agent/install.sh | bash -s -- --uninstall --prefix ${host}/opt --config-dir ${host}/etc --work-dir ${host}/work --unit-dir ${host}/systemd`);
+    expect(await gone.exited, gone.output()).toBe(0);
+    for (const f of ['systemd/slipway-agent.service', 'etc/slipway-agent.token', 'opt', 'work']) expect(existsSync(join(host, f)), f).toBe(false);
+    expect(gone.output()).toContain('the agent token was NOT revoked: revoke it on the master (slipway agent token list --environment ENV, slipway agent token revoke ID)');
 
     // A host with Node 18: the installer says what it needs, before it changes anything.
     const old = join(tmp, 'node18');
@@ -242,7 +248,7 @@ stages:
     expect(refusal && 'reason' in refusal && refusal.reason).toContain(`master speaks ${PROTOCOL_VERSION} and accepts agents from ${PROTOCOL_VERSION - 1}`);
   });
 
-  it('never serves a bundle that does not match its json', () => {
+  it('never serves a bundle that does not match its json or speaks a protocol the master refuses', () => {
     const dir = join(tmp, 'mismatch');
     mkdirSync(dir);
     copyFileSync(join(bundleOut, 'agent', 'slipway-agent.json'), join(dir, 'slipway-agent.json'));
@@ -252,6 +258,12 @@ stages:
     const state = new AgentBundle(dir).current();
     expect(state.ok).toBe(false);
     expect(!state.ok && state.problem).toMatch(/does not match slipway-agent\.json/);
+    // A bundle of a protocol this master refuses would strand every agent that upgrades to it.
+    copyFileSync(join(bundleOut, 'agent', 'slipway-agent.mjs'), join(dir, 'slipway-agent.mjs'));
+    const info = JSON.parse(readFileSync(join(dir, 'slipway-agent.json'), 'utf8'));
+    writeFileSync(join(dir, 'slipway-agent.json'), JSON.stringify({ ...info, protocolVersion: PROTOCOL_VERSION + 1 }));
+    const foreign = new AgentBundle(dir).current();
+    expect(!foreign.ok && foreign.problem).toContain(`the bundle speaks protocol ${PROTOCOL_VERSION + 1}, this master ${PROTOCOL_VERSION}`);
     expect(new AgentBundle(join(tmp, 'nowhere')).current()).toEqual({ ok: false, problem: expect.stringContaining('run `npm run build`') });
   });
 });
