@@ -53,7 +53,7 @@ export class SelfUpgrade {
 
   constructor(private readonly deps: SelfUpgradeDeps) {}
 
-  /** Checks at once, then every CHECK_INTERVAL_MS until stop(). */
+  /** Checks every CHECK_INTERVAL_MS until stop() (the agent also calls check() after each accept). */
   start(): void {
     this.timer ??= setInterval(() => void this.check(), CHECK_INTERVAL_MS).unref();
   }

@@ -3,7 +3,8 @@
 //   dist/bin/slipway.mjs         the CLI + master (+ agent); npm packages stay external (better-sqlite3 is native)
 //   dist/bin/parse-worker.mjs    the master's report parser worker (loaded next to slipway.mjs)
 //   dist/agent/slipway-agent.mjs the agent alone, ONE file with every pure-JS dependency inlined (ws, zod, yaml,
-//                                pino, dockerode, etcd3 + grpc, mustache, picomatch...): what the master serves
+//                                pino, dockerode, etcd3 + grpc, mustache, picomatch...; ssh2 stubbed, see below):
+//                                what the master serves
 //   dist/agent/slipway-agent.json {version, sha256, bytes, protocolVersion, node}: what the master announces
 // The agent's version is `<package version>+<first 12 hex of the sha256 of its code>`, so any change to the
 // agent's code is a new version (SLIPWAY_BUILD_VERSION overrides it: tests build a "newer" bundle with it).
@@ -62,6 +63,23 @@ const etcdProtoInline = {
   },
 };
 
+/**
+ * dockerode reaches a remote engine over SSH through ssh2 (~350 KB with its crypto). The agent talks to its
+ * host's engine socket (agent.yml docker.socket / DOCKER_HOST=unix://), so the bundle carries a stub that
+ * says so if a DOCKER_HOST=ssh:// ever asks for it; the agent run from the sources keeps real ssh2.
+ */
+const ssh2Stub = {
+  name: 'ssh2-stub',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'slipway-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'slipway-stub' }, () => ({
+      contents:
+        "export class Client { constructor() { throw new Error('Docker over ssh:// is not supported by the agent bundle: use the engine socket (docker.socket in agent.yml, or DOCKER_HOST=unix://...)'); } }",
+      loader: 'js',
+    }));
+  },
+};
+
 // -------------------------------------------------------------- the agent bundle
 const PLACEHOLDER = '0.0.0+000000000000';
 const agentDir = join(out, 'agent');
@@ -72,10 +90,9 @@ const agent = await build({
   write: false,
   outfile: join(agentDir, 'slipway-agent.mjs'),
   minify: true,
-  // Native add-ons are optional in ssh2 (dockerode's SSH transport): without them it uses pure JS.
-  external: ['cpu-features', '*.node'],
+  external: ['*.node'],
   define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(PLACEHOLDER) },
-  plugins: [etcdProtoInline],
+  plugins: [etcdProtoInline, ssh2Stub],
   metafile: true,
 });
 let code = Buffer.from(agent.outputFiles[0].contents).toString('utf8');
