@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleChecksumError, fetchBundleInfo, installBundle } from '../../agent/self-upgrade';
 import { AgentBundle } from '../../master/agent-bundle/bundle';
-import { CloseCode, PROTOCOL_VERSION, type MasterMessage } from '../../shared/protocol';
+import { CloseCode, decodeLogChunk, encodeLogChunk, PROTOCOL_VERSION, type MasterMessage } from '../../shared/protocol';
 import { runCli } from '../helpers/cli';
 import { ensureEnvironment, startMaster, type TestMaster } from '../helpers/cluster';
 import { REPO_ROOT } from '../helpers/process';
@@ -240,6 +240,12 @@ stages:
     await prev.next('master:accepted', (m): m is Extract<MasterMessage, { type: 'master:accepted' }> => m.type === 'master:accepted');
     expect((await agentNamed(`prev-${suffix}`))?.protocolVersion).toBe(PROTOCOL_VERSION - 1);
     prev.ws.close();
+    // Its log frames carry its own version byte; the layout is the same, so they are taken too.
+    const frame = encodeLogChunk({ stageRunId: 1, epoch: 0, seq: 1, offset: 0, data: Buffer.from('x') });
+    frame[1] = PROTOCOL_VERSION - 1;
+    expect(typeof decodeLogChunk(frame)).toBe('object');
+    frame[1] = PROTOCOL_VERSION - 2;
+    expect(decodeLogChunk(frame)).toMatch(/log frame version .* not accepted/);
 
     const older = await openRaw(master.url);
     older.sendJson(hello(token, `older-${suffix}`, env, { protocolVersion: PROTOCOL_VERSION - 2 }));
