@@ -110,6 +110,12 @@ have_systemd() { command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/syste
 
 if [ "$UNINSTALL" = 1 ]; then
   [ "$(id -u)" = 0 ] || die "run as root to uninstall"
+  # Checked before anything is removed: a mistyped --prefix or --work-dir must not take a system directory.
+  for d in "$PREFIX" "$WORK_DIR"; do
+    case "$(cd "$d" 2>/dev/null && pwd -P || echo "$d")" in
+      / | /bin | /boot | /dev | /etc | /home | /lib | /opt | /proc | /root | /run | /sbin | /srv | /sys | /tmp | /usr | /var | /var/lib) die "refusing to remove $d" ;;
+    esac
+  done
   if have_systemd && [ -f "$UNIT" ]; then systemctl disable --now "$SERVICE" >/dev/null 2>&1 || true; fi
   rm -f "$UNIT"
   if have_systemd; then systemctl daemon-reload || true; fi
