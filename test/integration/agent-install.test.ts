@@ -7,7 +7,7 @@
  * fetches, verifies, restarts and reconnects with the new version. A tampered download is refused, the
  * systemd unit's content is checked, an old Node is refused, and the master accepts one protocol version back.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -31,7 +31,8 @@ let tmp: string;
 let bundleOut: string;
 let master: TestMaster;
 let cliEnv: Record<string, string>;
-const children = new Set<ChildProcess>();
+/** Process groups of the shells started (each with the installer and the agent it runs): killed at the end. */
+const groups = new Set<number>();
 
 interface BundleInfo {
   version: string;
@@ -49,12 +50,13 @@ function buildBundle(version: string): BundleInfo {
 
 /** Runs a shell command line with bash (as the printed install command is run), capturing its output. */
 function runShell(command: string, extraEnv: Record<string, string> = {}) {
-  const child = spawn('bash', ['-c', command], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
+  // Its own process group, so that cleanup reaches the whole pipeline and the agent it started.
+  const child = spawn('bash', ['-c', command], { env: { ...process.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  groups.add(child.pid!);
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => (children.delete(child), res(code))));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   return { child, output: () => out, exited };
 }
 
@@ -76,7 +78,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // the whole group is gone already
+    }
+  }
   await master?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
