@@ -40,6 +40,11 @@ export interface AgentOptions {
   capabilities?: string[];
   /** Health check interval of the services (default 10 s). */
   serviceIntervalMs?: number;
+  /**
+   * Keep the agent's version equal to the master's agent bundle (agent/self-upgrade.ts): drain, replace the
+   * bundle file, exit 75 for the supervisor to restart it. Only an agent run from the bundle can; default false.
+   */
+  autoUpgrade?: boolean;
 }
 
 export interface AgentConfig {

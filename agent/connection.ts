@@ -28,8 +28,8 @@ export interface ConnectionHandlers {
   leases(): { stageRunId: number; epoch: number }[];
   /** Slots in use now (agent:heartbeat busy). */
   busy(): number;
-  /** The master refused us for a reason retrying cannot fix; the connection is closed for good. */
-  onFatal(reason: string): void;
+  /** The master refused us for a reason retrying cannot fix (`code`, a CloseCode); the connection is closed for good. */
+  onFatal(reason: string, code: number): void;
 }
 
 /** Backoff before reconnect attempt n (0-based): exponential, capped, half of it random. */
@@ -150,7 +150,7 @@ export class Connection implements RecordTransport {
       const reason = this.refusal ?? reasonBuf.toString();
       if (FATAL_CODES.has(code)) {
         this.closed = true;
-        this.handlers.onFatal(`master closed the connection (${code}): ${reason || 'no reason given'}`);
+        this.handlers.onFatal(`master closed the connection (${code}): ${reason || 'no reason given'}`, code);
         return;
       }
       if (this.closed) return;

@@ -7,7 +7,8 @@
  * startAgent resolves once the master accepted the agent's first hello and rejects when the master refuses it
  * for a reason retrying cannot fix (bad token, protocol version, environment). A master that is not up yet is
  * retried with backoff. stop() drains: it tells the master, finishes current work, waits (bounded) for the
- * master to acknowledge every record, then closes.
+ * master to acknowledge every record, then closes. With autoUpgrade (the bundle only) the agent follows the
+ * master's agent bundle version (self-upgrade.ts): drain, verified download, exit 75 to be restarted.
  */
 import { pino, type Logger } from 'pino';
 import { builtinExecutors, executorSettings, type ExecutorRegistry } from './executors/registry';
@@ -19,10 +20,14 @@ import { DeployHooksSlot } from './services/types';
 import { Runner } from './runner';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
+import { AGENT_VERSION, IS_BUNDLE } from './version';
+import { SelfUpgrade, UPGRADE_EXIT_CODE } from './self-upgrade';
+import { fileURLToPath } from 'node:url';
+import { CloseCode } from '../shared/protocol';
 
 export type { AgentOptions } from './config';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION } from './version';
 /** How long stop() waits for the master to acknowledge the last records. */
 const SETTLE_TIMEOUT_MS = 15_000;
 
@@ -60,6 +65,10 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   });
 
   let runner!: Runner;
+  let upgrade: SelfUpgrade | undefined;
+  /** The version the agent drains to upgrade to (sent with agent:state). */
+  let upgradingTo: string | undefined;
+  const sendState = () => connection.sendText(JSON.stringify({ type: 'agent:state', draining: runner.draining, ...(upgradingTo ? { upgradingTo } : {}) }));
   let resolveStart!: () => void;
   let rejectStart!: (e: Error) => void;
   const started = new Promise<void>((res, rej) => {
@@ -75,27 +84,38 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list() }),
       onAccepted: (msg) => {
         runner.onAccepted(msg);
-        if (runner.draining) connection.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
+        if (runner.draining) sendState();
         resolveStart();
+        // A master upgrade restarts the master, so every agent reconnects: the moment to compare versions.
+        if (!stopping) void upgrade?.check();
       },
       onMessage: (msg) => runner.handle(msg),
       leases: () => runner.leases(),
       busy: () => runner.activeCount,
-      onFatal: (reason) => {
+      onFatal: (reason, code) => {
         log.error(reason);
-        runner.cancelAll(reason, config.killGraceMs);
-        void services.stop();
-        rejectStart(new Error(reason));
-        resolveStopped();
-        if (config.ownProcess) {
-          process.stderr.write(`slipway agent ${config.name}: ${reason}\n`);
-          process.exit(1);
+        // Refused for its protocol version: a bundle agent can still catch up with the master's bundle.
+        if (upgrade && code === CloseCode.ProtocolVersion) {
+          void upgrade.check(false).then((restarting) => restarting || fatal(reason));
+          return;
         }
+        fatal(reason);
       },
     },
     log,
     AGENT_VERSION,
   );
+  /** A refusal retrying cannot fix: stop everything (exit 1 when the agent owns its process). */
+  const fatal = (reason: string) => {
+    runner.cancelAll(reason, config.killGraceMs);
+    void services.stop();
+    rejectStart(new Error(reason));
+    resolveStopped();
+    if (config.ownProcess) {
+      process.stderr.write(`slipway agent ${config.name}: ${reason}\n`);
+      process.exit(1);
+    }
+  };
   runner = new Runner(
     {
       capacity: config.capacity,
@@ -116,11 +136,46 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
     () => connection.heartbeat(),
   );
 
+  if (options.autoUpgrade && !IS_BUNDLE) log.warn('--auto-upgrade is ignored: only the agent bundle (npm run build) can replace itself');
+  if (options.autoUpgrade && IS_BUNDLE) {
+    upgrade = new SelfUpgrade({
+      url: config.url,
+      ca: config.ca,
+      version: AGENT_VERSION,
+      bundlePath: fileURLToPath(import.meta.url),
+      log,
+      drain: (version) => {
+        upgradingTo = version;
+        runner.draining = true;
+        sendState();
+      },
+      undrain: () => {
+        upgradingTo = undefined;
+        if (stopping) return;
+        runner.draining = false;
+        sendState();
+      },
+      idle: async () => {
+        await runner.idle();
+        await runner.settled(SETTLE_TIMEOUT_MS);
+      },
+      restart: async () => {
+        await services.stop();
+        await connection.close();
+        workspaces.close();
+        resolveStopped();
+        if (config.ownProcess) process.exit(UPGRADE_EXIT_CODE);
+      },
+    });
+    upgrade.start();
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       runner.draining = true;
-      connection.sendText(JSON.stringify({ type: 'agent:state', draining: true }));
+      upgrade?.stop();
+      sendState();
       log.info('draining: finishing current work');
       await runner.idle();
       await runner.settled(SETTLE_TIMEOUT_MS);

@@ -78,6 +78,7 @@ const envSchema = {
     .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
     .pipe(z.array(z.string().refine((d) => d.startsWith('/'), 'every directory must be an absolute path')))
     .default([]),
+  SLIPWAY_AGENT_BUNDLE_DIR: z.string().min(1).optional(),
 } as const;
 
 type EnvKey = keyof typeof envSchema;
@@ -143,6 +144,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
     etcd: v.SLIPWAY_ETCD.length ? Object.freeze({ endpoints: Object.freeze(v.SLIPWAY_ETCD), prefix: v.SLIPWAY_ETCD_PREFIX }) : undefined,
+    agentBundleDir: v.SLIPWAY_AGENT_BUNDLE_DIR ? resolve(v.SLIPWAY_AGENT_BUNDLE_DIR) : undefined,
   });
 }
 

@@ -59,6 +59,8 @@ export interface MasterConfig {
   allowLocalRepos: readonly string[];
   /** Where agents register deployed instances; undefined: the master does not list instances. */
   etcd?: { endpoints: readonly string[]; prefix: string };
+  /** Where the agent bundle the master serves lives (SLIPWAY_AGENT_BUNDLE_DIR); default <repo>/dist/agent. */
+  agentBundleDir?: string;
 }
 
 export interface JobRecord {

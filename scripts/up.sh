@@ -20,6 +20,11 @@ unset SLIPWAY_URL SLIPWAY_TOKEN
 
 require_node
 ensure_node_modules
+# The master, the CLI and the agents run from the build (no tsx at run time); the agent is the same bundle
+# the master serves to agent hosts at /agent/slipway-agent.mjs (see the README, "Installing an agent").
+log "building (npm run build)"
+node scripts/build.mjs >&2
+slipway() { (cd "$REPO_ROOT" && node dist/bin/slipway.mjs "$@"); }
 # Agents check out Git repositories; the master resolves branch heads with git ls-remote.
 ensure_binary git git
 ensure_binary curl curl
@@ -109,7 +114,7 @@ if pid_alive "$DATA/master.pid"; then
 else
   log "starting the master on port $PORT"
   rm -f "$DATA/master.json"
-  SLIPWAY_ADMIN_PASSWORD="$(cat "$DATA/admin.password")" nohup node --import tsx bin/slipway.ts master start \
+  SLIPWAY_ADMIN_PASSWORD="$(cat "$DATA/admin.password")" nohup node dist/bin/slipway.mjs master start \
     --data-dir "$DATA" --port "$PORT" --jobs-dir "$REPO_ROOT/jobs" --etcd "$SLIPWAY_ETCD" >>"$DATA/logs/master.log" 2>&1 </dev/null &
   echo $! >"$DATA/master.pid"
   wait_for_master "$(cat "$DATA/master.pid")"
@@ -144,7 +149,7 @@ for env in "${ENVIRONMENTS[@]}"; do
   mkdir -p "$WORK/$env"
   config=()
   [ -f "$DATA/agent-$env.yml" ] && config=(--config "$DATA/agent-$env.yml")
-  nohup node --import tsx bin/slipway.ts agent start --url "$URL" --token-file "$tokenfile" --name "local-$env" \
+  nohup node dist/agent/slipway-agent.mjs agent start --url "$URL" --token-file "$tokenfile" --name "local-$env" \
     --environment "$env" --work-dir "$WORK/$env" "${config[@]}" >>"$DATA/logs/agent-$env.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
 done
@@ -169,13 +174,14 @@ cat <<INFO
 Slipway is running.
   URL:    $URL   (health: $URL/healthz)
   Login:  user admin, password in data/admin.password
-          node --import tsx bin/slipway.ts login --url $URL --user admin < data/admin.password
-  Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
+          node dist/bin/slipway.mjs login --url $URL --user admin < data/admin.password
+  Demo:   node dist/bin/slipway.mjs trigger demo -p GREETING=hi --follow
           builds the demo's image layers, pushes them to $SLIPWAY_REGISTRY, deploys 2 replicas to pre;
-          then waits for your approval:  node --import tsx bin/slipway.ts approve <build id>
+          then waits for your approval:  node dist/bin/slipway.mjs approve <build id>
           and promotes the same digest to prod
   App:    pre  http://127.0.0.1:$EDGE_PORT/   prod  http://127.0.0.1:$PROD_EDGE_PORT/   (nginx, routed by the local edge)
-  Images: node --import tsx bin/slipway.ts images local --prefix demo/
-  Agents: local-ci (ci), local-pre (pre, edge), local-prod (prod); logs in data/logs/
+  Images: node dist/bin/slipway.mjs images local --prefix demo/
+  Agents: local-ci (ci), local-pre (pre, edge), local-prod (prod), from the agent bundle; logs in data/logs/
+          more hosts: slipway agent token create --environment ci --name HOST prints the install command
   Stop:   npm run down
 INFO

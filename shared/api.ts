@@ -407,6 +407,10 @@ export interface AgentInfo {
   running: number;
   lastSeenAt: number | null;
   version: string | null;
+  /** Set while the agent drains to replace itself with the master's agent bundle of this version. */
+  upgradingTo: string | null;
+  /** Protocol version of its connection (null when not connected). */
+  protocolVersion: number | null;
   /** Step kinds the agent runs (its executors). */
   kinds: string[];
   /** Host capabilities the agent probed at start; only ok ones count for scheduling. */

@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import type { Role } from '../../shared/api';
 import { badRequest } from '../../shared/errors';
-import { sessionClient } from '../lib/client';
+import { agentInstallCommand } from '../../shared/agent-install';
+import { parseId, sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
 const ROLES: Role[] = ['maintainer', 'developer', 'viewer'];
@@ -27,32 +28,57 @@ function printToken(json: boolean | undefined, t: { id: number; name: string; to
 }
 
 export function registerAdminCommands(program: Command, agent: Command): void {
-  agent
-    .command('token')
-    .description('agent tokens')
+  const agentToken = agent.command('token').description('agent tokens');
+  agentToken
     .command('create')
-    .description('create an agent token bound to one environment (admin)')
+    .description('create an agent token bound to one environment (admin); prints the command that installs the agent')
     .requiredOption('--environment <env>', 'environment')
-    .requiredOption('--name <name>', 'token name')
+    .requiredOption('--name <name>', 'token name (also the agent name in the install command)')
+    .option('--url <url>', 'the master as agent hosts reach it (default: the URL you are logged in to)')
+    .option('--foreground', 'the install command runs the agent in the foreground instead of installing a systemd unit')
+    .option('--json', 'machine-readable output (with installCommand)')
+    .action(async (flags: { environment: string; name: string; url?: string; foreground?: boolean; json?: boolean }) => {
+      const client = sessionClient();
+      const t = await client.createAgentToken(flags.environment, flags.name);
+      const installCommand = agentInstallCommand({ url: flags.url ?? client.url, environment: flags.environment, name: flags.name, token: t.token, foreground: flags.foreground });
+      if (flags.json) return printJson({ ...t, installCommand });
+      printToken(false, t, 'agent token');
+      // stdout keeps the token alone (scripts redirect it to a file); the install command goes to the terminal.
+      process.stderr.write(`install the agent: run this as root on the new host (it downloads the agent from the master, checks it and starts it):\n\n  ${installCommand}\n\n`);
+    });
+  agentToken
+    .command('list')
+    .description('list the agent tokens of an environment (admin)')
+    .requiredOption('--environment <env>', 'environment')
     .option('--json', 'machine-readable output')
-    .action(async (flags: { environment: string; name: string; json?: boolean }) => {
-      printToken(flags.json, await sessionClient().createAgentToken(flags.environment, flags.name), 'agent token');
+    .action(async (flags: { environment: string; json?: boolean }) => {
+      const tokens = await sessionClient().listAgentTokens(flags.environment);
+      if (flags.json) return printJson(tokens);
+      printTable(['ID', 'NAME', 'CREATED', 'REVOKED'], tokens.map((t) => [t.id, t.name, formatTime(t.createdAt), t.revokedAt ? formatTime(t.revokedAt) : '-']));
+    });
+  agentToken
+    .command('revoke <id>')
+    .description('revoke an agent token (admin): its agents are disconnected at once')
+    .action(async (id: string) => {
+      await sessionClient().revokeAgentToken(parseId('token id', id));
+      process.stdout.write(`agent token ${id} revoked\n`);
     });
 
   program
     .command('agents')
-    .description('list agents: state, capabilities (probed at start) and services (--json for details)')
+    .description('list agents: state (or the version an agent is upgrading to), version, capabilities (probed at start) and services (--json for details)')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
       const agents = await sessionClient().listAgents();
       if (flags.json) return printJson(agents);
       printTable(
-        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'RUNNING', 'LABELS', 'CAPABILITIES', 'SERVICES', 'LAST SEEN'],
+        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'VERSION', 'RUNNING', 'LABELS', 'CAPABILITIES', 'SERVICES', 'LAST SEEN'],
         agents.map((a) => [
           a.id,
           a.name,
           a.environment,
-          a.state,
+          a.upgradingTo ? `upgrading to ${a.upgradingTo}` : a.state,
+          a.version ?? '-',
           `${a.running}/${a.capacity}`,
           a.labels.join(','),
           (a.capabilities ?? []).filter((c) => c.ok).map((c) => c.name).join(',') || '-',

@@ -35,6 +35,10 @@ export interface AgentSession {
   /** Latest status of the agent's services. */
   services: ServiceStatus[];
   draining: boolean;
+  /** The agent bundle version the agent is draining to replace itself with (agent:state.upgradingTo). */
+  upgradingTo?: string;
+  /** The protocol version of its hello (MIN_AGENT_PROTOCOL_VERSION..PROTOCOL_VERSION). */
+  protocolVersion?: number;
   /** Date.now() of the last frame of any kind: the agent's liveness (leases/liveness.ts). */
   lastFrameAt: number;
   /**

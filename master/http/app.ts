@@ -1,13 +1,15 @@
 /**
  * Every route declares who may call it (master/route-access.ts); createApp refuses to build an app with a
  * route that declares none.
- * The express app: security headers, /healthz, the engine's agent routes (agent-token auth, before user
+ * The express app: security headers, /healthz, the agent bundle and installer at /agent/*, the engine's agent routes (agent-token auth, before user
  * auth), the Git webhooks (their own credentials and raw bodies, before user auth), JSON bodies, login, user authentication, the platform routes, the engine's routes, a JSON 404 for
  * unknown /api paths, the web UI at `/`, and the one error handler.
  */
 import express, { type Express, type Router } from 'express';
 import { readFileSync } from 'node:fs';
 import { loginRoutes, platformRoutes, type Platform } from '../api';
+import { AgentBundle } from '../agent-bundle/bundle';
+import { agentBundleRoutes } from '../agent-bundle/routes';
 import type { Engine } from '../engine';
 import { requireUser } from './authenticate';
 import { apiNotFound, errorHandler } from './errors';
@@ -27,6 +29,8 @@ export function createApp(pf: Platform, engine: Pick<Engine, 'agentRouter' | 'ro
   app.get('/healthz', allow({ kind: 'public' }), (_req, res) => {
     res.json({ ok: true, version: VERSION });
   });
+  // The agent bundle, its version and sha256, and the installer (public: code, no secret).
+  app.use(agentBundleRoutes(new AgentBundle(ctx.config.agentBundleDir), ctx.config.publicUrl));
   // These routers carry their own credential (agent tokens; the jobs' webhook secrets): one rule for each.
   app.use('/api/v1/agent', declareAll({ kind: 'agent' }, engine.agentRouter));
   if (hooks) app.use('/api/v1/hooks', declareAll({ kind: 'webhook' }, hooks));

@@ -36,7 +36,9 @@ export function createReportParsePool(
     if (broken) return undefined;
     if (worker) return worker;
     try {
-      const w = new Worker(new URL('./parse-worker.ts', import.meta.url));
+      // From source (tsx) the worker is the .ts file beside this one; in the build (scripts/build.mjs) it is
+      // dist/bin/parse-worker.mjs, beside the bundle this code is in.
+      const w = new Worker(new URL(import.meta.url.endsWith('.ts') ? './parse-worker.ts' : './parse-worker.mjs', import.meta.url));
       w.unref();
       w.on('message', (m: Reply) => {
         const p = pending.get(m.id);

@@ -12,7 +12,7 @@
  *   16     8    offset      f64 BE, byte offset of the payload in the stage run's log
  *   24     ...  payload     raw bytes of the step's output, secrets already masked
  */
-import { PROTOCOL_VERSION } from './messages';
+import { acceptsProtocolVersion, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION } from './messages';
 
 export const FrameKind = { LogChunk: 0x4c } as const;
 export const LOG_HEADER_BYTES = 24;
@@ -42,7 +42,8 @@ export function encodeLogChunk(c: LogChunk): Buffer {
 export function decodeLogChunk(buf: Buffer): LogChunk | string {
   if (buf.length < LOG_HEADER_BYTES) return `log frame shorter than its ${LOG_HEADER_BYTES}-byte header`;
   if (buf[0] !== FrameKind.LogChunk) return `unknown binary frame kind 0x${buf[0].toString(16)}`;
-  if (buf[1] !== (PROTOCOL_VERSION & 0xff)) return `log frame version ${buf[1]} != ${PROTOCOL_VERSION & 0xff}`;
+  // The frame layout is the same for every version the master accepts (acceptsProtocolVersion).
+  if (!acceptsProtocolVersion(buf[1])) return `log frame version ${buf[1]} not accepted (${MIN_AGENT_PROTOCOL_VERSION}..${PROTOCOL_VERSION & 0xff})`;
   const stageRunId = buf.readUInt32BE(4);
   const epoch = buf.readUInt32BE(8);
   const seq = buf.readUInt32BE(12);

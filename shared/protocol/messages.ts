@@ -35,6 +35,11 @@
  *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
  *                      reports agent:stage-finished with status 'cancelled'.
  *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
+ *  7. upgrade          an agent started from the bundle with --auto-upgrade compares its version with the
+ *                      master's (GET /agent/slipway-agent.json, over HTTP, not this socket) after each accept;
+ *                      when they differ it drains (agent:state with upgradingTo), replaces its bundle once the
+ *                      sha256 matches, and restarts. Meanwhile the master accepts agents one protocol version
+ *                      back (MIN_AGENT_PROTOCOL_VERSION).
  *
  * The master accepts a record only for a stage run currently leased to that agent with the same epoch;
  * anything else is answered by master:error (code 'lease_mismatch') and logged, never stored.
@@ -43,7 +48,22 @@
  */
 import { z } from 'zod';
 
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
+
+/**
+ * The oldest protocol version whose agents the master still accepts: agents of the previous release keep
+ * working (and replace themselves with the master's bundle, agent/self-upgrade.ts) while a new master rolls
+ * out. At most one version back, and only when the change from it was additive: what is new in agent
+ * frames is optional, and the master sends such an agent nothing it cannot parse (its schemas drop fields
+ * they do not know). A change that breaks this sets it to PROTOCOL_VERSION, and the commit says so.
+ * 7 -> 8: master:assign.deployPolicy (optional), 8 -> 9: agent:state.upgradingTo (optional); 8 is accepted.
+ */
+export const MIN_AGENT_PROTOCOL_VERSION: number = 8;
+
+/** Whether the master accepts an agent:hello of protocol version `v`. */
+export function acceptsProtocolVersion(v: number): boolean {
+  return v >= MIN_AGENT_PROTOCOL_VERSION && v <= PROTOCOL_VERSION;
+}
 
 /**
  * The longest an agent waits between two reconnect attempts (its backoff doubles from 0.2 s up to this, half
@@ -56,7 +76,7 @@ export const RECONNECT_MAX_MS = 10_000;
 export const CloseCode = {
   /** Token unknown, revoked or not an agent token. */
   BadToken: 4001,
-  /** agent:hello carried another protocolVersion. */
+  /** agent:hello carried a protocolVersion the master does not accept (acceptsProtocolVersion). */
   ProtocolVersion: 4002,
   /** Agent claims an environment its token is not bound to. */
   EnvironmentMismatch: 4003,
@@ -139,7 +159,7 @@ export const AgentHelloSchema = z.object({
   services: z.array(ServiceStatusSchema).max(64).optional(),
   /** Stage runs in progress or with unacknowledged records (resume). */
   running: z.array(RunningStageSchema).max(256),
-  /** Agent software version, informational. */
+  /** Agent software version (`slipway agents` shows it; a bundle agent upgrades itself when it differs from the master's bundle). */
   version: z.string().max(64).optional(),
 });
 
@@ -159,6 +179,11 @@ export const AgentStateSchema = z.object({
   type: z.literal('agent:state'),
   /** 'draining' after master:drain or SIGTERM; 'idle'/'busy' are derived by the master from leases. */
   draining: z.boolean(),
+  /**
+   * Set while the agent drains to replace itself with the master's agent bundle of this version (it then
+   * restarts and connects with it). Absent: not upgrading. Since protocol 8.
+   */
+  upgradingTo: z.string().max(64).optional(),
 });
 
 /** Why an agent turns an assignment down. */

@@ -53,6 +53,8 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
       running: a.running,
       lastSeenAt: live ? live.lastFrameAt : a.last_seen_at,
       version: a.version,
+      upgradingTo: live && !live.lost ? (live.upgradingTo ?? null) : null,
+      protocolVersion: live && !live.lost ? (live.protocolVersion ?? null) : null,
       kinds: (JSON.parse(a.executors) as { kind: string }[]).map((e) => e.kind),
       capabilities: facts.capabilities,
       services: live ? live.services : facts.services,

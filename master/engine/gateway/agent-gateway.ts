@@ -18,7 +18,7 @@ import {
   AgentHelloSchema,
   AgentMessageSchema,
   CloseCode,
-  PROTOCOL_VERSION,
+  acceptsProtocolVersion,
   assertNever,
   type AgentHello,
   type AgentMessage,
@@ -29,7 +29,7 @@ import { handleHeartbeat } from '../leases/heartbeat';
 import { livenessOf } from '../leases/liveness';
 import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
-import { admitAgent, resumeAgent } from './hello';
+import { admitAgent, protocolRefusal, resumeAgent } from './hello';
 
 export const HELLO_TIMEOUT_MS = 5000;
 
@@ -106,8 +106,8 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         const v = json.value as { type?: unknown; protocolVersion?: unknown } | null;
         if (v?.type !== 'agent:hello') return fail(CloseCode.HelloRequired, `first frame must be agent:hello, got ${String(v?.type ?? 'no type')}`);
         // Version first: a hello of another protocol version may not match this version's schema.
-        if (typeof v.protocolVersion === 'number' && v.protocolVersion !== PROTOCOL_VERSION) {
-          const reason = `protocol version ${v.protocolVersion} not supported; master speaks ${PROTOCOL_VERSION}`;
+        if (typeof v.protocolVersion === 'number' && !acceptsProtocolVersion(v.protocolVersion)) {
+          const reason = protocolRefusal(v.protocolVersion);
           sendRaw(ws, { type: 'master:refused', code: CloseCode.ProtocolVersion, reason });
           return fail(CloseCode.ProtocolVersion, reason);
         }
@@ -154,6 +154,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       capabilities: (hello.capabilities ?? []).filter((c) => c.ok).map((c) => c.name),
       services: hello.services ?? [],
       draining: false,
+      protocolVersion: hello.protocolVersion,
       lastFrameAt: Date.now(),
       busy: 0,
       refused: new Set(),
@@ -177,7 +178,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       maxUnackedBytes: 8 * ctx.config.maxFrameBytes,
       resume,
     });
-    ctx.log.info({ agent: hello.name, environment: hello.environment, capacity: hello.capacity, resumed: resume.length }, 'agent connected');
+    ctx.log.info({ agent: hello.name, environment: hello.environment, capacity: hello.capacity, version: hello.version, protocolVersion: hello.protocolVersion, resumed: resume.length }, 'agent connected');
     core.apply(fx);
     core.requestDispatch();
     return session;
@@ -196,6 +197,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         return handleRefusal(core, session, msg);
       case 'agent:state':
         session.draining = msg.draining;
+        session.upgradingTo = msg.upgradingTo;
         db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);
         if (!msg.draining) core.requestDispatch();
         return;

@@ -8,7 +8,7 @@
  * did not report are lost work (the agent restarted): they go through the lost/retry path at once, except
  * those with nothing stored, whose assignment never reached the agent: they are queued again (same attempt).
  */
-import { CloseCode, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
+import { acceptsProtocolVersion, CloseCode, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
 import { Effects, type EngineCore } from '../core';
 import { finishStage, stopKind, type StageRunRow } from '../builds/transitions';
 import { requeueUnstarted } from '../leases/refusal';
@@ -17,10 +17,16 @@ export type HelloResult =
   | { ok: true; agentId: number; environmentId: number; tokenId: number }
   | { ok: false; code: number; reason: string };
 
+/** Why an agent of protocol version `v` is refused; names the versions accepted and the way out. */
+export function protocolRefusal(v: number): string {
+  const from = MIN_AGENT_PROTOCOL_VERSION === PROTOCOL_VERSION ? '' : ` and accepts agents from ${MIN_AGENT_PROTOCOL_VERSION}`;
+  return `protocol version ${v} not supported; master speaks ${PROTOCOL_VERSION}${from}: install the master's agent (GET /agent/install.sh)`;
+}
+
 /** Checks version, token and environment; on success upserts the agents row (state 'connected'). */
 export function admitAgent(core: EngineCore, hello: Pick<AgentHello, 'protocolVersion' | 'token' | 'name' | 'environment' | 'labels' | 'capacity' | 'executors' | 'version'>): HelloResult {
-  if (hello.protocolVersion !== PROTOCOL_VERSION) {
-    return { ok: false, code: CloseCode.ProtocolVersion, reason: `protocol version ${hello.protocolVersion} not supported; master speaks ${PROTOCOL_VERSION}` };
+  if (!acceptsProtocolVersion(hello.protocolVersion)) {
+    return { ok: false, code: CloseCode.ProtocolVersion, reason: protocolRefusal(hello.protocolVersion) };
   }
   const tok = core.ctx.authenticateAgent(hello.token);
   if (!tok) return { ok: false, code: CloseCode.BadToken, reason: 'agent token unknown or revoked' };

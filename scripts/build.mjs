@@ -1,0 +1,131 @@
+// `npm run build`: compiles the CLI (with the master) and the agent to JavaScript with esbuild, so nothing
+// needs tsx at run time, and writes:
+//   dist/bin/slipway.mjs         the CLI + master (+ agent); npm packages stay external (better-sqlite3 is native)
+//   dist/bin/parse-worker.mjs    the master's report parser worker (loaded next to slipway.mjs)
+//   dist/agent/slipway-agent.mjs the agent alone, ONE file with every pure-JS dependency inlined (ws, zod, yaml,
+//                                pino, dockerode, etcd3 + grpc, mustache, picomatch...; ssh2 stubbed, see below):
+//                                what the master serves
+//   dist/agent/slipway-agent.json {version, sha256, bytes, protocolVersion, node}: what the master announces
+// The agent's version is `<package version>+<first 12 hex of the sha256 of its code>`, so any change to the
+// agent's code is a new version (SLIPWAY_BUILD_VERSION overrides it: tests build a "newer" bundle with it).
+// Options: --out DIR (default dist), --agent-only.
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const outIdx = args.indexOf('--out');
+const out = resolve(root, outIdx >= 0 ? args[outIdx + 1] : 'dist');
+const agentOnly = args.includes('--agent-only');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const require = createRequire(join(root, 'package.json'));
+const started = Date.now();
+
+// ESM output of CommonJS dependencies: give them require, __filename and __dirname.
+const cjsShim = [
+  "import { createRequire as __slipwayCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __slipwayFileURLToPath } from 'node:url';",
+  'const require = __slipwayCreateRequire(import.meta.url);',
+  'const __filename = __slipwayFileURLToPath(import.meta.url);',
+  "const __dirname = __slipwayFileURLToPath(new URL('.', import.meta.url));",
+].join('\n');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  banner: { js: cjsShim },
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+/**
+ * etcd3 reads its .proto files from its own directory at load time; inside one bundle they are not there.
+ * Parse them here (protobufjs, which etcd3 brings) and inline the descriptor: proto-loader's fromJSON takes it.
+ */
+const etcdProtoInline = {
+  name: 'etcd3-proto-inline',
+  setup(b) {
+    b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async (a) => {
+      const protobuf = require('protobufjs');
+      const protoFile = join(dirname(a.path), '..', 'proto', 'rpc.proto');
+      const json = protobuf.loadSync(protoFile).toJSON();
+      const src = readFileSync(a.path, 'utf8');
+      const call = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
+      if (!call.test(src)) throw new Error('etcd3 changed how it loads rpc.proto: update scripts/build.mjs');
+      return { contents: src.replace(call, `(0, proto_loader_1.fromJSON)(${JSON.stringify(json)},`), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * dockerode reaches a remote engine over SSH through ssh2 (~350 KB with its crypto). The agent talks to its
+ * host's engine socket (agent.yml docker.socket / DOCKER_HOST=unix://), so the bundle carries a stub that
+ * says so if a DOCKER_HOST=ssh:// ever asks for it; the agent run from the sources keeps real ssh2.
+ */
+const ssh2Stub = {
+  name: 'ssh2-stub',
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: 'ssh2', namespace: 'slipway-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'slipway-stub' }, () => ({
+      contents:
+        "export class Client { constructor() { throw new Error('Docker over ssh:// is not supported by the agent bundle: use the engine socket (docker.socket in agent.yml, or DOCKER_HOST=unix://...)'); } }",
+      loader: 'js',
+    }));
+  },
+};
+
+// -------------------------------------------------------------- the agent bundle
+const PLACEHOLDER = '0.0.0+000000000000';
+const agentDir = join(out, 'agent');
+mkdirSync(agentDir, { recursive: true });
+const agent = await build({
+  ...common,
+  entryPoints: [join(root, 'bin', 'slipway-agent.ts')],
+  write: false,
+  outfile: join(agentDir, 'slipway-agent.mjs'),
+  minify: true,
+  external: ['*.node'],
+  define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(PLACEHOLDER) },
+  plugins: [etcdProtoInline, ssh2Stub],
+  metafile: true,
+});
+let code = Buffer.from(agent.outputFiles[0].contents).toString('utf8');
+if (!code.includes(PLACEHOLDER)) throw new Error('the agent bundle does not carry its version');
+const codeHash = createHash('sha256').update(code).digest('hex');
+const version = process.env.SLIPWAY_BUILD_VERSION || `${pkg.version}+${codeHash.slice(0, 12)}`;
+code = code.replaceAll(PLACEHOLDER, version);
+const body = `#!/usr/bin/env node\n${code}`;
+const sha256 = createHash('sha256').update(body).digest('hex');
+writeFileSync(join(agentDir, 'slipway-agent.mjs'), body, { mode: 0o755 });
+const info = { version, sha256, bytes: Buffer.byteLength(body), protocolVersion: protocolFromSource(), node: pkg.engines.node };
+writeFileSync(join(agentDir, 'slipway-agent.json'), `${JSON.stringify(info, null, 2)}\n`);
+console.log(`agent bundle: ${join(agentDir, 'slipway-agent.mjs')} (${(info.bytes / 1024).toFixed(0)} KiB, version ${version})`);
+
+function protocolFromSource() {
+  const m = /export const PROTOCOL_VERSION = (\d+);/.exec(readFileSync(join(root, 'shared', 'protocol', 'messages.ts'), 'utf8'));
+  if (!m) throw new Error('PROTOCOL_VERSION not found in shared/protocol/messages.ts');
+  return Number(m[1]);
+}
+
+// -------------------------------------------------------------- the CLI and the master
+if (!agentOnly) {
+  // dist/bin/ keeps the source's depth (bin/, master/http/ are two levels below the root for
+  // new URL('../../package.json' | '../../web', import.meta.url)), so those paths resolve the same.
+  await build({
+    ...common,
+    entryPoints: { slipway: join(root, 'bin', 'slipway.ts'), 'parse-worker': join(root, 'master', 'reports', 'parse-worker.ts') },
+    outdir: join(out, 'bin'),
+    outExtension: { '.js': '.mjs' },
+    packages: 'external',
+    define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(version) },
+    sourcemap: 'linked',
+  });
+  console.log(`cli + master: ${join(out, 'bin', 'slipway.mjs')}`);
+}
+console.log(`built in ${Date.now() - started} ms`);

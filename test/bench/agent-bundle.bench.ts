@@ -1,0 +1,102 @@
+/**
+ * Agent distribution figures for bench-results.json (issue 13):
+ *   agent_bundle_kb   size of dist/agent/slipway-agent.mjs (target < 2048)
+ *   agent_start_ms    `node slipway-agent.mjs agent start` spawned -> its "connected" line, median of 5 (target < 300)
+ *   agent_upgrade_s   the master's version changes (new bundle + master restart) -> every one of 20 idle
+ *                     bundle agents with --auto-upgrade reconnected on the new version (target < 10)
+ * The agents run from their own copy of the bundle under a supervisor loop here that restarts them on exit
+ * 75, like the installer's --foreground loop. npm run bench -- agent-bundle
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { reportBench } from '../helpers/bench';
+import { ensureEnvironment, startMaster } from '../helpers/cluster';
+import { REPO_ROOT } from '../helpers/process';
+import { waitFor } from '../helpers/wait';
+
+const AGENTS = 20;
+const tmp = mkdtempSync(join(tmpdir(), 'slipway-bench-bundle-'));
+const out = join(tmp, 'dist');
+const build = (version: string) => {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--out', out, '--agent-only'], { env: { ...process.env, SLIPWAY_BUILD_VERSION: version }, stdio: 'pipe' });
+  return JSON.parse(readFileSync(join(out, 'agent', 'slipway-agent.json'), 'utf8')) as { version: string; bytes: number };
+};
+
+const first = build('0.0.0-bench-a');
+const master = await startMaster({ env: { SLIPWAY_AGENT_BUNDLE_DIR: join(out, 'agent') } });
+const env = 'bench-bundle';
+await ensureEnvironment(master.api, env);
+const token = (await master.api.createAgentToken(env, 'bench')).token;
+const children = new Set<ChildProcess>();
+let stopping = false;
+/** performance.now() of every exit 75 (an agent that replaced its bundle). */
+const upgradeExits: number[] = [];
+
+function agentArgs(name: string, bundle: string, upgrade: boolean): string[] {
+  return [bundle, 'agent', 'start', '--url', master.url, '--name', name, '--environment', env, '--work-dir', join(tmp, 'work', name), ...(upgrade ? ['--auto-upgrade'] : [])];
+}
+
+try {
+  // Start time: median of 5 cold starts of the bundle, up to the agent's own "connected" line.
+  const starts: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, agentArgs(`start-${i}`, join(out, 'agent', 'slipway-agent.mjs'), false), { env: { ...process.env, SLIPWAY_AGENT_TOKEN: token, SLIPWAY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('connected to') && resolve());
+      child.on('exit', (code) => reject(new Error(`agent exited ${code} before connecting`)));
+    });
+    starts.push(performance.now() - t0);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  starts.sort((a, b) => a - b);
+
+  // 20 idle agents, each from its own copy of the bundle, restarted on exit 75 like under systemd.
+  const supervise = (name: string) => {
+    const dir = join(tmp, 'hosts', name);
+    mkdirSync(dir, { recursive: true });
+    const bundle = join(dir, 'slipway-agent.mjs');
+    copyFileSync(join(out, 'agent', 'slipway-agent.mjs'), bundle);
+    const run = () => {
+      const child = spawn(process.execPath, agentArgs(name, bundle, true), { env: { ...process.env, SLIPWAY_AGENT_TOKEN: token, SLIPWAY_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+      children.add(child);
+      child.on('exit', (code) => {
+        children.delete(child);
+        if (code === 75) upgradeExits.push(performance.now());
+        if (code === 75 && !stopping) run();
+      });
+    };
+    run();
+  };
+  for (let i = 0; i < AGENTS; i++) supervise(`idle-${i}`);
+  const onVersion = async (version: string) =>
+    (await master.api.listAgents()).filter((a) => a.environment === env && a.name.startsWith('idle-') && a.state === 'connected' && a.version === version).length === AGENTS;
+  await waitFor(`${AGENTS} agents connected`, () => onVersion(first.version), { timeoutMs: 120_000, intervalMs: 200 });
+
+  const second = build('0.0.0-bench-b');
+  const t0 = performance.now();
+  await master.restart();
+  const restartedS = (performance.now() - t0) / 1000;
+  await waitFor(`${AGENTS} agents on ${second.version}`, () => onVersion(second.version), { timeoutMs: 120_000, intervalMs: 100 });
+  const upgradeS = (performance.now() - t0) / 1000;
+
+  reportBench({
+    agent_bundle_kb: Math.round(first.bytes / 1024),
+    agent_start_ms: Math.round(starts[2]),
+    agent_upgrade_s: Number(upgradeS.toFixed(2)),
+  });
+  // Where the time goes (stderr, not in bench-results.json): master restart, agents' exits 75, reconnects.
+  process.stderr.write(
+    `master restarted after ${restartedS.toFixed(2)} s; exits 75 from ${((upgradeExits[0] - t0) / 1000).toFixed(2)} to ${((upgradeExits.at(-1)! - t0) / 1000).toFixed(2)} s; all ${AGENTS} reconnected on the new version after ${upgradeS.toFixed(2)} s\n`,
+  );
+} finally {
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all([...children].map((c) => new Promise((r) => c.once('exit', r))));
+  await master.stop();
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.exit(0);
