@@ -54,7 +54,9 @@ const etcdProtoInline = {
     b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, async (a) => {
       const protobuf = require('protobufjs');
       const protoFile = join(dirname(a.path), '..', 'proto', 'rpc.proto');
-      const json = protobuf.loadSync(protoFile).toJSON();
+      // keepCase as etcd3's own loadSync asks: camelCased field names would make every request it builds empty
+      // (a watch, for one, would never start).
+      const json = new protobuf.Root().loadSync(protoFile, { keepCase: true }).toJSON();
       const src = readFileSync(a.path, 'utf8');
       const call = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
       if (!call.test(src)) throw new Error('etcd3 changed how it loads rpc.proto: update scripts/build.mjs');
