@@ -43,6 +43,7 @@
  *  [E] GET    /api/v1/builds/:id/outputs                 -> StepOutputInfo[]  (every step output of the build)
  *  [E] GET    /api/v1/builds/:id/reports                 -> ReportInfo[]      (reports with their totals)
  *  [E] GET    /api/v1/builds/:id/tests  ?status&limit    -> TestResultInfo[]  (test cases, failures first)
+ *  [E] GET    /api/v1/builds/:id/findings ?severity&new&limit -> FindingsPage (SARIF findings, new ones marked)
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
  *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
@@ -296,10 +297,60 @@ export interface ReportInfo {
   errors: number;
   skipped: number;
   durationMs: number;
+  /** Findings of a SARIF report (0 for test reports); `newFindings` of them are not in the previous build of the branch. */
+  findings: number;
+  newFindings: number;
 }
 /** What the reports upload answers the agent: the report plus its first failing tests (for the step log). */
 export interface ReportSummary extends ReportInfo {
   failed: { name: string; classname: string | null; message: string | null }[];
+  /** For SARIF reports: counts per severity (what a quality gate checks) and the first findings, worst first. */
+  findingsSummary?: FindingsSummary;
+}
+/**
+ * Severity of a finding: SARIF's `properties.security-severity` when the tool gives one (>= 7 high, >= 4
+ * medium, else low), else its level (error -> high, warning -> medium, note and none -> low).
+ */
+export type Severity = 'high' | 'medium' | 'low';
+export type SarifLevel = 'error' | 'warning' | 'note' | 'none';
+export interface SeverityCounts {
+  high: number;
+  medium: number;
+  low: number;
+}
+export interface FindingsSummary {
+  /** All findings per severity. */
+  total: SeverityCounts;
+  /** Findings whose fingerprint the previous build of the branch did not have. */
+  new: SeverityCounts;
+  /** The build compared with (the latest earlier build of the job and branch with a parsed SARIF report); null: none, all are new. */
+  previousBuildId: number | null;
+  top: { ruleId: string; severity: Severity; message: string; file: string | null; line: number | null; isNew: boolean }[];
+}
+export interface FindingInfo {
+  reportId: number;
+  stageRunId: number;
+  stepIndex: number;
+  /** The tool (SARIF run's driver name) that found it. */
+  tool: string;
+  ruleId: string;
+  level: SarifLevel;
+  severity: Severity;
+  message: string;
+  file: string | null;
+  line: number | null;
+  /** Stable across builds (tool, rule, file, message; not the line), what "new" is decided on. */
+  fingerprint: string;
+  isNew: boolean;
+}
+/** GET /builds/:id/findings */
+export interface FindingsPage {
+  buildId: number;
+  previousBuildId: number | null;
+  total: SeverityCounts;
+  new: SeverityCounts;
+  /** The findings asked for (filters, limit), high first, then file and line. */
+  findings: FindingInfo[];
 }
 export interface TestResultInfo {
   reportId: number;

@@ -20,6 +20,7 @@ import type { MasterContext } from '../context';
 import { artifactRoutes } from './artifacts/routes';
 import { agentRoutes } from './agents/routes';
 import { createReportIngest } from './reports/ingest';
+import { qualityRoutes } from './reports/routes';
 import { reportParsers } from '../reports';
 import { createReportParsePool } from '../reports/parse-pool';
 import type { EnginePort } from '../webhooks/pipeline';
@@ -86,6 +87,7 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(agentRoutes(core, gateway));
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);
+  router.use(qualityRoutes(core));
   router.use(triggerRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();

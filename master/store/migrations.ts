@@ -337,4 +337,25 @@ export const migrations: string[] = [
     PRIMARY KEY (registry_id, team_id)
   );
   `,
+  /* 9: SARIF findings of reports (issue 11, master/store/findings.ts) */ `
+  ALTER TABLE reports ADD COLUMN findings INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE reports ADD COLUMN new_findings INTEGER NOT NULL DEFAULT 0;
+  -- One row per result of a parsed SARIF report. level: 'error' | 'warning' | 'note' | 'none';
+  -- severity: 'high' | 'medium' | 'low'; fingerprint: sha1 of tool, rule, file and message (master/reports/sarif.ts);
+  -- is_new: 1 when the previous build of the job and branch (with a parsed SARIF report) had no such fingerprint.
+  CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    file TEXT,
+    line INTEGER,
+    fingerprint TEXT NOT NULL,
+    is_new INTEGER NOT NULL
+  );
+  CREATE INDEX findings_report ON findings(report_id);
+  `,
 ];

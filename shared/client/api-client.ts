@@ -5,6 +5,8 @@
  * be reached becomes an 'unavailable' SlipwayError naming the URL.
  */
 import type {
+  FindingsPage,
+  Severity,
   RegistryInfo,
   RegistryInput,
   RegistryRepository,
@@ -234,6 +236,15 @@ export class ApiClient {
   }
   buildReports(id: number) {
     return this.get<ReportInfo[]>(`/builds/${id}/reports`);
+  }
+  /** SARIF findings of the build with totals, high first; `onlyNew`: only those new since the previous build of the branch. */
+  buildFindings(id: number, opts: { severity?: Severity; onlyNew?: boolean; limit?: number } = {}) {
+    const q = new URLSearchParams();
+    if (opts.severity) q.set('severity', opts.severity);
+    if (opts.onlyNew) q.set('new', '1');
+    if (opts.limit) q.set('limit', String(opts.limit));
+    const qs = q.toString();
+    return this.get<FindingsPage>(`/builds/${id}/findings${qs ? `?${qs}` : ''}`);
   }
   /** Test cases of the build's reports, failures and errors first. */
   buildTests(id: number, opts: { status?: TestResultInfo['status']; limit?: number } = {}) {
