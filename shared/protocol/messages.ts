@@ -42,8 +42,9 @@
  * Bump PROTOCOL_VERSION on every change to this file or to log-frame.ts.
  */
 import { z } from 'zod';
+import { qualityGateSchema } from '../job/gate';
 
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /**
  * The longest an agent waits between two reconnect attempts (its backoff doubles from 0.2 s up to this, half
@@ -258,8 +259,11 @@ export const AssignedStepSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   timeoutMs: z.number().int().positive().optional(),
   continueOnError: z.boolean().default(false),
-  /** Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`). */
-  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean() })).optional(),
+  /**
+   * Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`, scan's SARIF), with the
+   * quality gate the agent checks a SARIF report's findings against (shared/job/gate.ts).
+   */
+  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean(), gate: qualityGateSchema.optional() })).optional(),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
 
