@@ -44,6 +44,9 @@
  *  [E] GET    /api/v1/builds/:id/reports                 -> ReportInfo[]      (reports with their totals)
  *  [E] GET    /api/v1/builds/:id/tests  ?status&limit    -> TestResultInfo[]  (test cases, failures first)
  *  [E] GET    /api/v1/builds/:id/findings ?severity&new&limit -> FindingsPage (SARIF findings, new ones marked)
+ *  [E] GET    /api/v1/builds/:id/test-report ?slowest    -> TestReport (newly failing vs the previous build of the
+ *             branch, fixed, flaky on the same commit, slowest)
+ *  [E] GET    /api/v1/jobs/:job/test-trend ?limit        -> TestTrendPoint[] (per build with test reports, newest first)
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
  *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
@@ -363,6 +366,43 @@ export interface TestResultInfo {
   durationMs: number | null;
   message: string | null;
   details: string | null;
+}
+/** One test, by suite, class and name (what "the same test" means across builds). */
+export interface TestRef {
+  suite: string;
+  classname: string | null;
+  name: string;
+  status: TestResultInfo['status'];
+  durationMs: number | null;
+  message: string | null;
+}
+/** GET /builds/:id/test-report */
+export interface TestReport {
+  buildId: number;
+  /** The latest earlier build of the job and branch with a parsed JUnit report; null: none. */
+  previousBuildId: number | null;
+  totals: { tests: number; passed: number; failed: number; errors: number; skipped: number; durationMs: number };
+  /** Failing (failed or error) here, but passed in the previous build of the branch, or not run there. */
+  newlyFailing: (TestRef & { before: 'passed' | 'skipped' | 'absent' })[];
+  /** Passing here, failing in the previous build of the branch. */
+  fixed: TestRef[];
+  /** Passed in one and failed in another build of the same job and commit (a re-run), this one included. */
+  flaky: (TestRef & { passedIn: number[]; failedIn: number[] })[];
+  /** The slowest tests of this build, slowest first. */
+  slowest: TestRef[];
+}
+/** GET /jobs/:job/test-trend: one point per build that stored test reports. */
+export interface TestTrendPoint {
+  buildId: number;
+  number: number;
+  branch: string | null;
+  status: string;
+  createdAt: number;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  durationMs: number;
 }
 export interface ArtifactInfo {
   id: number;

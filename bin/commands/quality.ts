@@ -1,9 +1,11 @@
 /**
  * `slipway findings BUILD`: a build's SARIF findings (scan steps, or any report in SARIF), high first, with the
  * ones new since the previous build of the branch marked NEW.
+ * `slipway tests BUILD`: the build's tests against history: totals, newly failing and fixed versus the
+ * previous build of the branch, flaky on the same commit, slowest, and the job's trend.
  */
 import type { Command } from 'commander';
-import type { FindingInfo, Severity } from '../../shared/api';
+import type { FindingInfo, Severity, TestRef } from '../../shared/api';
 import { parseId, sessionClient } from '../lib/client';
 import { parseIntOption, printJson, printTable } from '../lib/output';
 
@@ -13,7 +15,40 @@ function row(f: FindingInfo) {
   return [f.severity, f.isNew ? 'NEW' : '', f.tool, f.ruleId, f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : '-', f.message.split('\n')[0].slice(0, 120)];
 }
 
+const testName = (t: TestRef) => `${t.classname ? `${t.classname} > ` : ''}${t.name}`;
+const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(3)}s`);
+
 export function registerQualityCommands(program: Command): void {
+  program
+    .command('tests <build>')
+    .description("a build's tests over time: newly failing and fixed versus the previous build of the branch, flaky (failed and passed on the same commit), slowest, and the job's trend")
+    .option('--slowest <n>', 'how many slowest tests', parseIntOption('--slowest'), 10)
+    .option('--trend <n>', 'how many builds of the trend', parseIntOption('--trend'), 10)
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { slowest: number; trend: number; json?: boolean }) => {
+      const client = sessionClient();
+      const buildId = parseId('build id', id);
+      const [build, report] = await Promise.all([client.getBuild(buildId), client.buildTestReport(buildId, { slowest: flags.slowest })]);
+      const trend = await client.testTrend(build.job, flags.trend);
+      if (flags.json) return printJson({ report, trend });
+      const t = report.totals;
+      const out = process.stdout;
+      out.write(`build ${buildId} (${build.job}#${build.number}): ${t.tests} tests, ${t.passed} passed, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped, ${seconds(t.durationMs)}\n`);
+      out.write(report.previousBuildId === null ? 'no earlier build of the branch with test reports\n' : `compared with build ${report.previousBuildId}\n`);
+      for (const f of report.newlyFailing) out.write(`  NEWLY FAILING ${testName(f)} (${f.before} before)${f.message ? `: ${f.message.split('\n')[0].slice(0, 160)}` : ''}\n`);
+      for (const f of report.fixed) out.write(`  FIXED ${testName(f)}\n`);
+      for (const f of report.flaky) out.write(`  FLAKY ${testName(f)} (passed in build ${f.passedIn.join(', ')}; failed in build ${f.failedIn.join(', ')})\n`);
+      if (report.slowest.length) {
+        out.write('slowest:\n');
+        printTable(['DURATION', 'TEST', 'STATUS'], report.slowest.map((s) => [seconds(s.durationMs), testName(s), s.status]));
+      }
+      if (trend.length) {
+        out.write(`trend of ${build.job}:\n`);
+        printTable(['BUILD', 'BRANCH', 'STATUS', 'TESTS', 'FAILED', 'ERRORS', 'SKIPPED', 'DURATION'], trend.map((p) => [`#${p.number}`, p.branch ?? '-', p.status, p.tests, p.failures, p.errors, p.skipped, seconds(p.durationMs)]));
+      }
+    });
+
+
   program
     .command('findings <build>')
     .description('SARIF findings of a build (rule, severity, location, message), high first; NEW marks those the previous build of the branch did not have')

@@ -6,6 +6,8 @@
  */
 import type {
   FindingsPage,
+  TestReport,
+  TestTrendPoint,
   Severity,
   RegistryInfo,
   RegistryInput,
@@ -245,6 +247,14 @@ export class ApiClient {
     if (opts.limit) q.set('limit', String(opts.limit));
     const qs = q.toString();
     return this.get<FindingsPage>(`/builds/${id}/findings${qs ? `?${qs}` : ''}`);
+  }
+  /** The build's tests against history: newly failing, fixed, flaky, slowest. */
+  buildTestReport(id: number, opts: { slowest?: number } = {}) {
+    return this.get<TestReport>(`/builds/${id}/test-report${opts.slowest ? `?slowest=${opts.slowest}` : ''}`);
+  }
+  /** Test totals per build of a job, newest first. */
+  testTrend(job: string, limit = 30) {
+    return this.get<TestTrendPoint[]>(`/jobs/${encodeURIComponent(job)}/test-trend?limit=${limit}`);
   }
   /** Test cases of the build's reports, failures and errors first. */
   buildTests(id: number, opts: { status?: TestResultInfo['status']; limit?: number } = {}) {
