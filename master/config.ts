@@ -65,6 +65,11 @@ const envSchema = {
   SLIPWAY_KEEP_BUILDS: int(1).default(100),
   SLIPWAY_LOG_DAYS: int(1).default(30),
   SLIPWAY_LOGIN_MAX: int(1).default(10),
+  /** SMTP server of email notifications: smtp(s)://[user:password@]host:port. */
+  SLIPWAY_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'an smtp:// or smtps:// URL').optional(),
+  SLIPWAY_SMTP_FROM: z.string().min(3).default('slipway@localhost'),
+  /** First retry delay of a failed notification (doubled per attempt, 6 attempts). */
+  SLIPWAY_NOTIFY_BACKOFF_MS: int(10).default(5000),
   SLIPWAY_ALLOW_LOCAL_REPOS: z
     .string()
     .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
@@ -133,6 +138,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     retention: { builds: v.SLIPWAY_KEEP_BUILDS, logsDays: v.SLIPWAY_LOG_DAYS },
     loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
+    notify: Object.freeze({ smtpUrl: v.SLIPWAY_SMTP_URL, smtpFrom: v.SLIPWAY_SMTP_FROM, backoffMs: v.SLIPWAY_NOTIFY_BACKOFF_MS }),
   });
 }
 

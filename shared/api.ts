@@ -47,6 +47,7 @@
  *  [E] GET    /api/v1/builds/:id/test-report ?slowest    -> TestReport (newly failing vs the previous build of the
  *             branch, fixed, flaky on the same commit, slowest)
  *  [E] GET    /api/v1/jobs/:job/test-trend ?limit        -> TestTrendPoint[] (per build with test reports, newest first)
+ *  [E] GET    /api/v1/builds/:id/notifications           -> NotificationInfo[] (deliveries of the build's events, retries)
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
  *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
@@ -403,6 +404,21 @@ export interface TestTrendPoint {
   errors: number;
   skipped: number;
   durationMs: number;
+}
+/** One notification of a build event to one channel (GET /builds/:id/notifications). */
+export interface NotificationInfo {
+  id: number;
+  event: 'failure' | 'fixed' | 'deploy' | 'approval';
+  kind: 'webhook' | 'slack' | 'dingtalk' | 'feishu' | 'email';
+  /** Where it goes, without credentials: a webhook's host, a chat channel's secret name, the mail recipients. */
+  target: string;
+  /** 'pending' (retried with backoff), 'delivered', or 'failed' after the last attempt. */
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  nextAt: number | null;
+  createdAt: number;
+  deliveredAt: number | null;
 }
 export interface ArtifactInfo {
   id: number;

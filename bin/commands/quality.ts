@@ -3,11 +3,12 @@
  * ones new since the previous build of the branch marked NEW.
  * `slipway tests BUILD`: the build's tests against history: totals, newly failing and fixed versus the
  * previous build of the branch, flaky on the same commit, slowest, and the job's trend.
+ * `slipway notifications BUILD`: the build's notifications, delivered or retrying, with the last error.
  */
 import type { Command } from 'commander';
 import type { FindingInfo, Severity, TestRef } from '../../shared/api';
 import { parseId, sessionClient } from '../lib/client';
-import { parseIntOption, printJson, printTable } from '../lib/output';
+import { formatTime, parseIntOption, printJson, printTable } from '../lib/output';
 
 const HEADERS = ['SEVERITY', 'NEW', 'TOOL', 'RULE', 'LOCATION', 'MESSAGE'];
 
@@ -19,6 +20,19 @@ const testName = (t: TestRef) => `${t.classname ? `${t.classname} > ` : ''}${t.n
 const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(3)}s`);
 
 export function registerQualityCommands(program: Command): void {
+  program
+    .command('notifications <build>')
+    .description("a build's notifications (failure, fixed, deploy, approval) per channel: delivered, pending (retried with backoff) or failed, with the last error")
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const list = await sessionClient().buildNotifications(parseId('build id', id));
+      if (flags.json) return printJson(list);
+      printTable(
+        ['EVENT', 'CHANNEL', 'TARGET', 'STATUS', 'ATTEMPTS', 'NEXT', 'LAST ERROR'],
+        list.map((n) => [n.event, n.kind, n.target, n.status, n.attempts, n.nextAt ? formatTime(n.nextAt) : '-', n.lastError ?? '']),
+      );
+    });
+
   program
     .command('tests <build>')
     .description("a build's tests over time: newly failing and fixed versus the previous build of the branch, flaky (failed and passed on the same commit), slowest, and the job's trend")

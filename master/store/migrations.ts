@@ -358,4 +358,27 @@ export const migrations: string[] = [
   );
   CREATE INDEX findings_report ON findings(report_id);
   `,
+  /* 10: notification deliveries (issue 11, master/store/notifications.ts) */ `
+  -- One row per (build event, channel). channel: JSON of the job file's channel (secret NAMES, never values);
+  -- payload: the masked JSON event sent; status: 'pending' | 'delivered' | 'failed' (gave up after the last attempt);
+  -- next_at: when a pending delivery is tried next.
+  CREATE TABLE notification_deliveries (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (build_id, event, channel)
+  );
+  CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_at);
+  CREATE INDEX notification_deliveries_build ON notification_deliveries(build_id);
+  `,
 ];

@@ -6,6 +6,7 @@
  */
 import type {
   FindingsPage,
+  NotificationInfo,
   TestReport,
   TestTrendPoint,
   Severity,
@@ -247,6 +248,10 @@ export class ApiClient {
     if (opts.limit) q.set('limit', String(opts.limit));
     const qs = q.toString();
     return this.get<FindingsPage>(`/builds/${id}/findings${qs ? `?${qs}` : ''}`);
+  }
+  /** Notifications of the build's events: channel, status, attempts, last error. */
+  buildNotifications(id: number) {
+    return this.get<NotificationInfo[]>(`/builds/${id}/notifications`);
   }
   /** The build's tests against history: newly failing, fixed, flaky, slowest. */
   buildTestReport(id: number, opts: { slowest?: number } = {}) {

@@ -4,10 +4,12 @@
  *   GET /builds/:id/findings ?severity=high|medium|low &new=1 &limit=N (default 1000, max 100000) -> FindingsPage
  *   GET /builds/:id/test-report ?slowest=N (default 10, max 1000)  -> TestReport
  *   GET /jobs/:job/test-trend ?limit=N (default 30, max 500)       -> TestTrendPoint[], newest first
+ *   GET /builds/:id/notifications                                  -> NotificationInfo[] (master/notify)
  */
 import { Router } from 'express';
 import type { Severity } from '../../../shared/api';
 import { badRequest, notFound } from '../../../shared/errors';
+import { createNotificationsStore } from '../../store/notifications';
 import { createTestHistoryStore } from '../../store/test-history';
 import type { EngineCore } from '../core';
 import { optionalString, positiveInt, principalOf, visibleBuild } from '../logs/http';
@@ -18,6 +20,7 @@ const SEVERITIES = ['high', 'medium', 'low'];
 export function qualityRoutes(core: EngineCore): Router {
   const r = Router();
   const history = createTestHistoryStore(core.ctx.db);
+  const notifications = createNotificationsStore(core.ctx.db);
   const intQuery = (req: Parameters<typeof optionalString>[0], name: string, dflt: number, max: number) => {
     const raw = optionalString(req, name);
     return raw === undefined ? dflt : Math.min(positiveInt(raw, name), max);
@@ -36,6 +39,11 @@ export function qualityRoutes(core: EngineCore): Router {
   r.get('/builds/:id/test-report', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const build = visibleBuild(core.ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
     res.json(history.report(build.id, { slowest: intQuery(req, 'slowest', 10, 1000) }));
+  });
+
+  r.get('/builds/:id/notifications', allow({ kind: 'team', action: 'read' }), (req, res) => {
+    const build = visibleBuild(core.ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
+    res.json(notifications.forBuild(build.id));
   });
 
   r.get('/jobs/:job/test-trend', allow({ kind: 'team', action: 'read' }), (req, res) => {
