@@ -48,6 +48,9 @@
  *             branch, fixed, flaky on the same commit, slowest)
  *  [E] GET    /api/v1/jobs/:job/test-trend ?limit        -> TestTrendPoint[] (per build with test reports, newest first)
  *  [E] GET    /api/v1/builds/:id/notifications           -> NotificationInfo[] (deliveries of the build's events, retries)
+ *  [E] GET    /api/v1/teams/:team/notifications          -> TeamNotifierInfo[]  (maintainer; the team's own channels)
+ *  [E] PUT    /api/v1/teams/:team/notifications/:name  NotifyChannel -> TeamNotifierInfo (maintainer)
+ *  [E] DELETE /api/v1/teams/:team/notifications/:name    -> 204
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
  *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
@@ -419,6 +422,12 @@ export interface NotificationInfo {
   nextAt: number | null;
   createdAt: number;
   deliveredAt: number | null;
+}
+/** A team's own notification channel: told about every job of the team (the channel as in a job's notify entry). */
+export interface TeamNotifierInfo {
+  name: string;
+  channel: Record<string, unknown>;
+  updatedAt: number;
 }
 export interface ArtifactInfo {
   id: number;

@@ -4,8 +4,10 @@
  * `slipway tests BUILD`: the build's tests against history: totals, newly failing and fixed versus the
  * previous build of the branch, flaky on the same commit, slowest, and the job's trend.
  * `slipway notifications BUILD`: the build's notifications, delivered or retrying, with the last error.
+ * `slipway notify list|set|remove TEAM ...`: a team's own notification channels.
  */
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import type { FindingInfo, Severity, TestRef } from '../../shared/api';
 import { parseId, sessionClient } from '../lib/client';
 import { formatTime, parseIntOption, printJson, printTable } from '../lib/output';
@@ -20,6 +22,35 @@ const testName = (t: TestRef) => `${t.classname ? `${t.classname} > ` : ''}${t.n
 const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(3)}s`);
 
 export function registerQualityCommands(program: Command): void {
+  const notify = program.command('notify').description("a team's notification channels (told about every job of the team; maintainer)");
+  notify
+    .command('list <team>')
+    .option('--json', 'machine-readable output')
+    .action(async (team: string, flags: { json?: boolean }) => {
+      const list = await sessionClient().teamNotifiers(team);
+      if (flags.json) return printJson(list);
+      printTable(['NAME', 'CHANNEL'], list.map((n) => [n.name, JSON.stringify(n.channel)]));
+    });
+  notify
+    .command('set <team> <name> <channel>')
+    .description("create or replace a channel, written as a job's notify entry in YAML or JSON, e.g. '{ slack: SLACK_URL, on: [failure, fixed] }'")
+    .action(async (team: string, name: string, channel: string) => {
+      let value: unknown;
+      try {
+        value = parseYaml(channel);
+      } catch (e) {
+        throw new Error(`channel: not YAML: ${(e as Error).message.split('\n')[0]}`);
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error("channel: a map such as '{ slack: SLACK_URL }'");
+      const saved = await sessionClient().setTeamNotifier(team, name, value as Record<string, unknown>);
+      process.stdout.write(`team ${team}: channel ${saved.name} = ${JSON.stringify(saved.channel)}\n`);
+    });
+  notify
+    .command('remove <team> <name>')
+    .action(async (team: string, name: string) => {
+      await sessionClient().removeTeamNotifier(team, name);
+    });
+
   program
     .command('notifications <build>')
     .description("a build's notifications (failure, fixed, deploy, approval) per channel: delivered, pending (retried with backoff) or failed, with the last error")

@@ -22,6 +22,7 @@ import { agentRoutes } from './agents/routes';
 import { createReportIngest } from './reports/ingest';
 import { qualityRoutes } from './reports/routes';
 import { startNotifier } from '../notify/notifier';
+import { teamNotifierRoutes } from '../notify/routes';
 import { reportParsers } from '../reports';
 import { createReportParsePool } from '../reports/parse-pool';
 import type { EnginePort } from '../webhooks/pipeline';
@@ -90,6 +91,7 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);
   router.use(qualityRoutes(core));
+  router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();

@@ -1,5 +1,6 @@
 /**
- * Notifications of build events to the job's channels (`notify:` in the job file, shared/job/notify.ts).
+ * Notifications of build events to the job's channels (`notify:` in the job file, shared/job/notify.ts) and
+ * to its team's channels (set through the API, routes.ts).
  *
  * Told by core.onBuildStatus after the commit, like the commit status reporter: failed or timeout -> failure;
  * success -> fixed when the latest finished earlier build of the branch had failed, and deploy when the
@@ -86,12 +87,14 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
     if (stopped) return;
     try {
       const config = core.buildConfig(buildId);
-      if (!config.notify?.length) return;
-      const events = eventsFor(buildId, status, config);
-      if (!events.length) return;
       const b = store.build(buildId);
       if (!b) return;
-      const values = Object.values(ctx.secrets.resolve(b.teamId, secretNames(config)));
+      // The job's own channels, then its team's.
+      const channels = [...(config.notify ?? []), ...store.teamChannels(b.teamId).map((t) => JSON.parse(t.channel) as NotifyChannel)];
+      if (!channels.length) return;
+      const events = eventsFor(buildId, status, config);
+      if (!events.length) return;
+      const values = Object.values(ctx.secrets.resolve(b.teamId, [...secretNames(config), ...channels.flatMap(channelSecrets)]));
       const commit = b.commitInfo ? (JSON.parse(b.commitInfo) as CommitInfo) : null;
       const failedSteps = status === 'failed' || status === 'timeout' ? store.failedSteps(buildId) : [];
       const now = Date.now();
@@ -112,7 +115,7 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
           text: lines.join('\n'),
         };
         const payload = maskValues(JSON.stringify(e), values);
-        for (const channel of config.notify.filter((c) => c.on.includes(event))) {
+        for (const channel of channels.filter((c) => c.on.includes(event))) {
           store.add({ buildId, event, kind: channelKind(channel), channel: JSON.stringify(channel), target: targetOf(channel), payload }, now);
         }
       }

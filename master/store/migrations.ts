@@ -380,5 +380,14 @@ export const migrations: string[] = [
   );
   CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_at);
   CREATE INDEX notification_deliveries_build ON notification_deliveries(build_id);
+  -- A team's own channels (told about every job of the team besides the jobs' notify:); channel: JSON as in a
+  -- job file's notify entry (secret names only).
+  CREATE TABLE team_notifiers (
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, name)
+  );
   `,
 ];

@@ -49,6 +49,11 @@ export interface NotificationsStore {
   previousFinishedStatus(buildId: number): string | undefined;
   /** Names of the failed or errored steps of the build (what a failure notification lists). */
   failedSteps(buildId: number): string[];
+  /** A team's own channels (JSON as in a job's notify entry), by name. */
+  teamChannels(teamId: number): { name: string; channel: string; updatedAt: number }[];
+  setTeamChannel(teamId: number, name: string, channel: string, now: number): void;
+  /** False when the team has no channel of that name. */
+  removeTeamChannel(teamId: number, name: string): boolean;
 }
 
 export function createNotificationsStore(db: Db): NotificationsStore {
@@ -83,7 +88,17 @@ export function createNotificationsStore(db: Db): NotificationsStore {
     `SELECT sr.name || ' / ' || s.name FROM step_runs s JOIN stage_runs sr ON sr.id = s.stage_run_id
       WHERE sr.build_id = ? AND s.status IN ('failed', 'error', 'timeout') ORDER BY sr.stage_index, s.step_index`,
   );
+  const teamChannels = db.prepare<[number], { name: string; channel: string; updatedAt: number }>(
+    'SELECT name, channel, updated_at AS updatedAt FROM team_notifiers WHERE team_id = ? ORDER BY name',
+  );
+  const setTeamChannel = db.prepare(
+    'INSERT INTO team_notifiers (team_id, name, channel, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (team_id, name) DO UPDATE SET channel = excluded.channel, updated_at = excluded.updated_at',
+  );
+  const removeTeamChannel = db.prepare('DELETE FROM team_notifiers WHERE team_id = ? AND name = ?');
   return {
+    teamChannels: (teamId) => teamChannels.all(teamId),
+    setTeamChannel: (teamId, name, channel, now) => void setTeamChannel.run(teamId, name, channel, now),
+    removeTeamChannel: (teamId, name) => removeTeamChannel.run(teamId, name).changes > 0,
     add: (d, now) => insert.run(d.buildId, d.event, d.kind, d.channel, d.target, d.payload, now, now).changes > 0,
     due: (now, limit) => due.all(now, limit),
     delivered: (id, now) => void ok.run(now, id),

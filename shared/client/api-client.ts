@@ -6,6 +6,7 @@
  */
 import type {
   FindingsPage,
+  TeamNotifierInfo,
   NotificationInfo,
   TestReport,
   TestTrendPoint,
@@ -186,6 +187,17 @@ export class ApiClient {
   }
   deleteSecret(team: string, name: string) {
     return this.del(`/teams/${enc(team)}/secrets/${enc(name)}`);
+  }
+  /** The team's own notification channels (maintainer). */
+  teamNotifiers(team: string) {
+    return this.get<TeamNotifierInfo[]>(`/teams/${enc(team)}/notifications`);
+  }
+  /** Creates or replaces a team channel: `channel` as a job's notify entry (e.g. { slack: 'SLACK_URL', on: ['failure'] }). */
+  setTeamNotifier(team: string, name: string, channel: Record<string, unknown>) {
+    return this.put<TeamNotifierInfo>(`/teams/${enc(team)}/notifications/${enc(name)}`, channel);
+  }
+  removeTeamNotifier(team: string, name: string) {
+    return this.del(`/teams/${enc(team)}/notifications/${enc(name)}`);
   }
 
   listEnvironments() {

@@ -2,8 +2,8 @@
  * Notifications end to end with a real master and agent: a failing then a fixed build of a job notify a
  * local webhook receiver (JSON, HMAC-SHA256 signature checked here; its first delivery answered 500 to see
  * the retry), Slack-, DingTalk- and Feishu-shaped chat receivers, and a real SMTP server (smtp-server on
- * loopback, with authentication) that receives the mail. No secret value reaches any of them: the commit
- * message holds one, and only *** arrives.
+ * loopback, with authentication) that receives the mail; a team channel set with `slipway notify set` is told
+ * too. No secret value reaches any of them: the commit message holds one, and only *** arrives.
  */
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
@@ -145,13 +145,23 @@ it('delivers failure and fixed to webhook, chat and email channels, retrying a f
   expect(mails[0]).toMatchObject({ from: 'slipway@ci.test', to: ['dev@example.com', 'lead@example.com'] });
   expect(mails[0].data).toContain(`Subject: ${job} #1 failed`);
 
+  // A team channel (set with the CLI) is told about the team's jobs too.
+  const env = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token! };
+  const set = await runCli(['notify', 'set', team, 'team-hook', `{ webhook: "http://127.0.0.1:${(receiver.address() as AddressInfo).port}/team", on: [fixed] }`], { env });
+  expect(set.code, set.stderr).toBe(0);
+  expect((await runCli(['notify', 'list', team], { env })).stdout).toMatch(/team-hook\s+\{"webhook":"http:\/\/127\.0\.0\.1:\d+\/team","on":\["fixed"\]\}/);
+  const bad = await runCli(['notify', 'set', team, 'bad', '{ slack: "not a secret name" }'], { env });
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/channel/);
+
   const b2 = await finished((await master.api.trigger(job)).id);
   expect(b2.status).toBe('success');
   const n2 = await waitFor('fixed notifications delivered', async () => {
     const list = await master.api.buildNotifications(b2.id);
-    return list.length === 4 && list.every((n) => n.status === 'delivered') ? list : undefined;
+    return list.length === 5 && list.every((n) => n.status === 'delivered') ? list : undefined;
   }, { timeoutMs: 30_000 });
-  expect(n2.map((n) => n.kind).sort()).toEqual(['email', 'feishu', 'slack', 'webhook']);
+  expect(n2.map((n) => n.kind).sort()).toEqual(['email', 'feishu', 'slack', 'webhook', 'webhook']);
+  expect(JSON.parse(received.find((r) => r.path === '/team')!.body)).toMatchObject({ event: 'fixed', job, build: { number: 2 } });
   expect(JSON.parse(received.find((r) => r.path === '/feishu')!.body)).toMatchObject({ msg_type: 'text', content: { text: expect.stringContaining(`${job} #2 is fixed`) } });
 
   // The commit message carried a secret value: every notification shows only the mask.
@@ -159,7 +169,7 @@ it('delivers failure and fixed to webhook, chat and email channels, retrying a f
   expect(everything).toContain('release with key ***');
   for (const secret of [LEAKY, HMAC_KEY, 'mail-pw']) expect(everything).not.toContain(secret);
 
-  const cli = await runCli(['notifications', String(b1.id)], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token! } });
+  const cli = await runCli(['notifications', String(b1.id)], { env });
   expect(cli.code, cli.stderr).toBe(0);
   expect(cli.stdout).toMatch(/failure\s+webhook\s+127\.0\.0\.1:\d+\s+delivered\s+2/);
 }, 240_000);
