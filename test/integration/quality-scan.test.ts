@@ -96,6 +96,8 @@ describe('scan step', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(new RegExp(`new since build ${b2.id}: 1 high, 0 medium, 0 low`));
     expect(cli.stdout).toMatch(/high\s+NEW\s+slipway-secrets\s+aws-access-key-id\s+src\/leak\.ts:1/);
+    const detail = await runCli(['build', String(b3.id)], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: token } });
+    expect(detail.stdout).toMatch(/sarif \.slipway-scan\/scan\.sarif \(quality step 2\): 17 findings, 1 new/);
     const json = JSON.parse((await runCli(['findings', String(b3.id), '--new', '--json'], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: token } })).stdout);
     expect(json.findings).toHaveLength(1);
   }, 240_000);
