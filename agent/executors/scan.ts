@@ -5,7 +5,8 @@
  * step's quality gate is checked against. The step itself fails only when a scanner cannot run (a missing
  * tool, a crash); findings fail it only through the gate.
  */
-import { chown, mkdir, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { SCAN_REPORT_PATH, scanKind, type ScanConfig } from '../../shared/job/kinds/scan';
 import { builtinScanners, ScannerUnavailableError, type SarifRun, type ScannerRegistry } from '../scanners';
@@ -55,13 +56,10 @@ async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerRegis
     }
   }
 
-  const file = join(ctx.workspace, SCAN_REPORT_PATH);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify({ $schema: 'https://json.schemastore.org/sarif-2.1.0.json', version: '2.1.0', runs }));
-  // The runner reads reports as the build user.
-  if (ctx.runAs) {
-    await chown(dirname(file), ctx.runAs.uid, ctx.runAs.gid);
-    await chown(file, ctx.runAs.uid, ctx.runAs.gid);
+  const written = await writeReport(ctx, JSON.stringify({ $schema: 'https://json.schemastore.org/sarif-2.1.0.json', version: '2.1.0', runs }));
+  if (written) {
+    ctx.output.write(`scan: ${written}\n`);
+    return { status: 'error', exitCode: null, error: `scan: ${written}` };
   }
   const counts = { findings: 0, high: 0, medium: 0, low: 0 };
   for (const run of runs) {
@@ -71,4 +69,34 @@ async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerRegis
     }
   }
   return { status: 'success', exitCode: 0, outputs: counts };
+}
+
+/**
+ * Writes the report into the workspace with the build user's rights: the workspace is theirs, so anything in
+ * it (a `.slipway-scan` link to /etc planted by the repository) must not make the agent write or chown as
+ * root. As root, a `sh` of the build user creates the directory and takes the report on stdin. Returns why
+ * it failed, or undefined.
+ */
+async function writeReport(ctx: StepContext, text: string): Promise<string | undefined> {
+  const file = join(ctx.workspace, SCAN_REPORT_PATH);
+  if (!ctx.runAs) {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, text);
+    return undefined;
+  }
+  return new Promise((done) => {
+    const child = spawn('sh', ['-c', 'mkdir -p "$(dirname "$1")" && cat > "$1"', 'sh', SCAN_REPORT_PATH], {
+      cwd: ctx.workspace,
+      env: { PATH: '/usr/bin:/bin' },
+      uid: ctx.runAs!.uid,
+      gid: ctx.runAs!.gid,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-2000)));
+    child.once('error', (e) => done(`could not write ${SCAN_REPORT_PATH}: ${e.message}`));
+    child.once('close', (code) => done(code === 0 ? undefined : `could not write ${SCAN_REPORT_PATH} (exit ${code}): ${err.trim()}`));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(text);
+  });
 }

@@ -74,3 +74,21 @@ describe('scan specifics', () => {
     expect(r.result.outputs).toMatchObject({ findings: 0 });
   });
 });
+
+describe('scan report writing', () => {
+  it('writes its report as the build user: a planted .slipway-scan link does not make the agent write elsewhere', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'slipway-scan-target-'));
+    const r = await h.run(scanExecutor, { tools: ['dockerfile'] }, { prepare: (ws) => symlinkSync(outside, join(ws, '.slipway-scan')) });
+    try {
+      // Without root the agent and the step are one user: nothing to escalate, the link is followed.
+      if (h.runAs) {
+        // The build user may not write into a root-owned 0700 directory: the step errors, nothing lands there.
+        expect(r.result.status).toBe('error');
+        expect(r.result.error).toMatch(/could not write \.slipway-scan\/scan\.sarif/);
+        expect(() => statSync(join(outside, 'scan.sarif'))).toThrow();
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
