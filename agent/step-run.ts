@@ -182,7 +182,7 @@ function describeReport(r: UploadedReport): string {
   if (r.status !== 'parsed') return `${r.format} report ${r.path}: ${r.status}: ${r.error}`;
   const f = r.findingsSummary;
   if (f) {
-    const since = f.previousBuildId === null ? 'no earlier build of the branch' : `build ${f.previousBuildId}`;
+    const since = f.previousBuildId === null ? 'no successful build of the branch (all new)' : `build ${f.previousBuildId}`;
     const lines = [
       `${r.format} report ${r.path}: ${f.total.high} high, ${f.total.medium} medium, ${f.total.low} low findings; new since ${since}: ${f.new.high} high, ${f.new.medium} medium, ${f.new.low} low`,
     ];

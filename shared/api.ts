@@ -328,9 +328,12 @@ export interface SeverityCounts {
 export interface FindingsSummary {
   /** All findings per severity. */
   total: SeverityCounts;
-  /** Findings whose fingerprint the previous build of the branch did not have. */
+  /** Findings whose fingerprint the baseline build did not have. */
   new: SeverityCounts;
-  /** The build compared with (the latest earlier build of the job and branch with a parsed SARIF report); null: none, all are new. */
+  /**
+   * The baseline compared with: the latest earlier successful build of the job and branch with a parsed SARIF
+   * report (when the report was stored); null: none, all are new.
+   */
   previousBuildId: number | null;
   top: { ruleId: string; severity: Severity; message: string; file: string | null; line: number | null; isNew: boolean }[];
 }
@@ -346,7 +349,7 @@ export interface FindingInfo {
   message: string;
   file: string | null;
   line: number | null;
-  /** Stable across builds (tool, rule, file, message; not the line), what "new" is decided on. */
+  /** Stable across builds (tool, rule, file, message; not the line), what "new" is decided on (vs the baseline). */
   fingerprint: string;
   isNew: boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * `slipway findings BUILD`: a build's SARIF findings (scan steps, or any report in SARIF), high first, with the
- * ones new since the previous build of the branch marked NEW.
+ * ones new since the baseline (the last successful build of the branch) marked NEW.
  * `slipway tests BUILD`: the build's tests against history: totals, newly failing and fixed versus the
  * previous build of the branch, flaky on the same commit, slowest, and the job's trend.
  * `slipway notifications BUILD`: the build's notifications, delivered or retrying, with the last error.
@@ -96,9 +96,9 @@ export function registerQualityCommands(program: Command): void {
 
   program
     .command('findings <build>')
-    .description('SARIF findings of a build (rule, severity, location, message), high first; NEW marks those the previous build of the branch did not have')
+    .description('SARIF findings of a build (rule, severity, location, message), high first; NEW marks those the last successful build of the branch did not have')
     .option('--severity <s>', 'only high, medium or low')
-    .option('--new', 'only findings new since the previous build of the branch')
+    .option('--new', 'only findings new since the last successful build of the branch')
     .option('-n, --limit <n>', 'how many findings', parseIntOption('--limit'), 1000)
     .option('--json', 'machine-readable output')
     .action(async (build: string, flags: { severity?: string; new?: boolean; limit: number; json?: boolean }) => {
@@ -112,7 +112,7 @@ export function registerQualityCommands(program: Command): void {
       const { total, new: fresh } = page;
       process.stdout.write(
         `build ${page.buildId}: ${total.high} high, ${total.medium} medium, ${total.low} low; new since ${
-          page.previousBuildId === null ? 'no earlier build (all new)' : `build ${page.previousBuildId}`
+          page.previousBuildId === null ? 'no successful build of the branch (all new)' : `build ${page.previousBuildId}`
         }: ${fresh.high} high, ${fresh.medium} medium, ${fresh.low} low\n`,
       );
       if (page.findings.length) printTable(HEADERS, page.findings.map(row));

@@ -133,6 +133,7 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
       for (let batch = store.due(Date.now(), 20); batch.length && !stopped; batch = store.due(Date.now(), 20)) {
         for (const d of batch) {
           const channel = JSON.parse(d.channel) as NotifyChannel;
+          if (stopped) return;
           try {
             await sendNotification(channel, JSON.parse(d.payload) as NotificationEvent, {
               deliveryId: d.id,
@@ -140,8 +141,10 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
               smtp: ctx.config.notify && { url: ctx.config.notify.smtpUrl, from: ctx.config.notify.smtpFrom },
               timeoutMs: 10_000,
             });
+            if (stopped) return;
             store.delivered(d.id, Date.now());
           } catch (err) {
+            if (stopped) return;
             const attempt = d.attempts + 1;
             const next = attempt >= ATTEMPTS ? null : Date.now() + backoffMs * 2 ** (attempt - 1);
             store.attemptFailed(d.id, (err as Error).message, next);
@@ -149,6 +152,9 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
           }
         }
       }
+    } catch (err) {
+      // The store closed under a send in flight (shutdown), or the database failed: the delivery stays pending.
+      if (!stopped) log.error({ err: (err as Error).message }, 'notification pass failed');
     } finally {
       running = false;
     }

@@ -1,8 +1,11 @@
 /**
  * SARIF findings (table findings, one row per result of a parsed SARIF report; reports.ts owns the report
- * rows and calls insert() inside its own transaction). "New" is decided once, when a report is stored: a
- * finding is new when the previous build of the same job and branch that has a parsed SARIF report carries no
- * finding with its fingerprint (no such build: every finding is new). All SQL on findings lives here.
+ * rows and calls insert() inside its own transaction). "New" is decided once, when a report is stored, against
+ * a baseline kept with the report: the latest earlier *successful* build of the same job and branch that has
+ * a parsed SARIF report. A finding is new when the baseline has no finding with its fingerprint; without a
+ * baseline every finding is new. Successful, not merely previous: otherwise re-running a build that a gate
+ * failed (or pushing any other commit) would turn its new findings into old ones and pass the gate.
+ * All SQL on findings lives here.
  */
 import type { FindingInfo, FindingsPage, FindingsSummary, Severity, SeverityCounts } from '../../shared/api';
 import type { Finding } from '../reports/types';
@@ -22,10 +25,15 @@ export interface FindingsStore {
 
 export function createFindingsStore(db: Db): FindingsStore {
   // Builds of one job and branch are indexed (builds_job_branch); `IS` matches builds without a branch too.
-  const previousBuild = db.prepare<[number, number], { id: number }>(
-    `SELECT p.id FROM builds b JOIN builds p ON p.job_id = b.job_id AND p.branch IS b.branch AND p.id < b.id
-      WHERE b.id = ? AND EXISTS (SELECT 1 FROM reports r WHERE r.build_id = p.id AND r.format = 'sarif' AND r.status = 'parsed' AND r.id <> ?)
+  const baselineOf = db.prepare<[number], { id: number }>(
+    `SELECT p.id FROM builds b JOIN builds p ON p.job_id = b.job_id AND p.branch IS b.branch AND p.id < b.id AND p.status = 'success'
+      WHERE b.id = ? AND EXISTS (SELECT 1 FROM reports r WHERE r.build_id = p.id AND r.format = 'sarif' AND r.status = 'parsed')
       ORDER BY p.id DESC LIMIT 1`,
+  );
+  const setBaseline = db.prepare('UPDATE reports SET baseline_build_id = ? WHERE id = ?');
+  // The baseline of the build's latest SARIF report (one per build in practice; several reports of a build share it).
+  const storedBaseline = db.prepare<[number], { baseline: number | null }>(
+    "SELECT baseline_build_id AS baseline FROM reports WHERE build_id = ? AND format = 'sarif' AND status = 'parsed' ORDER BY id DESC LIMIT 1",
   );
   const fingerprintsOf = db.prepare<[number], string>(
     'SELECT DISTINCT f.fingerprint FROM findings f JOIN reports r ON r.id = f.report_id WHERE r.build_id = ?',
@@ -33,7 +41,6 @@ export function createFindingsStore(db: Db): FindingsStore {
   const insertOne = db.prepare(
     'INSERT INTO findings (report_id, tool, rule_id, level, severity, message, file, line, fingerprint, is_new) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const previousOfBuild = (buildId: number, exceptReport = 0) => previousBuild.get(buildId, exceptReport)?.id ?? null;
   const rows = db.prepare<[number, string | null, string | null, number, number]>(
     `SELECT f.report_id AS reportId, r.stage_run_id AS stageRunId, r.step_index AS stepIndex, f.tool, f.rule_id AS ruleId, f.level,
             f.severity, f.message, f.file, f.line, f.fingerprint, f.is_new AS isNew
@@ -47,7 +54,8 @@ export function createFindingsStore(db: Db): FindingsStore {
   );
   return {
     insert(reportId, buildId, findings) {
-      const prev = previousOfBuild(buildId, reportId);
+      const prev = baselineOf.get(buildId)?.id ?? null;
+      setBaseline.run(prev, reportId);
       const known = new Set(prev === null ? [] : fingerprintsOf.pluck().all(prev));
       const total = zero();
       const fresh = zero();
@@ -78,7 +86,7 @@ export function createFindingsStore(db: Db): FindingsStore {
       const list = rows.all(buildId, opts.severity ?? null, opts.severity ?? null, opts.onlyNew ? 1 : 0, opts.limit ?? 1000) as (Omit<FindingInfo, 'isNew'> & { isNew: number })[];
       return {
         buildId,
-        previousBuildId: previousOfBuild(buildId),
+        previousBuildId: storedBaseline.get(buildId)?.baseline ?? null,
         total,
         new: fresh,
         findings: list.map((f) => ({ ...f, isNew: f.isNew === 1 })),

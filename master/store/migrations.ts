@@ -340,9 +340,12 @@ export const migrations: string[] = [
   /* 9: SARIF findings of reports (issue 11, master/store/findings.ts) */ `
   ALTER TABLE reports ADD COLUMN findings INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE reports ADD COLUMN new_findings INTEGER NOT NULL DEFAULT 0;
+  -- The build a SARIF report's findings were compared with (the latest earlier successful build of the job and
+  -- branch with a parsed SARIF report, as it was at ingestion); NULL: none, every finding is new.
+  ALTER TABLE reports ADD COLUMN baseline_build_id INTEGER;
   -- One row per result of a parsed SARIF report. level: 'error' | 'warning' | 'note' | 'none';
   -- severity: 'high' | 'medium' | 'low'; fingerprint: sha1 of tool, rule, file and message (master/reports/sarif.ts);
-  -- is_new: 1 when the previous build of the job and branch (with a parsed SARIF report) had no such fingerprint.
+  -- is_new: 1 when the baseline build (reports.baseline_build_id) had no finding with this fingerprint.
   CREATE TABLE findings (
     id INTEGER PRIMARY KEY,
     report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,

@@ -1,6 +1,6 @@
 /**
- * Quality gates: limits on a SARIF report's findings, per severity and for those new since the previous build
- * of the branch ("no new high" is `newHigh: 0`). The agent checks a report's gate against the counts the
+ * Quality gates: limits on a SARIF report's findings, per severity and for those new since the baseline (the
+ * last successful build of the branch, master/store/findings.ts; "no new high" is `newHigh: 0`). The agent checks a report's gate against the counts the
  * master answered the upload with and fails the step naming every limit exceeded (agent/step-run.ts).
  */
 import { z } from 'zod';
@@ -13,7 +13,7 @@ export const qualityGateSchema = z.strictObject({
   high: limit.optional(),
   medium: limit.optional(),
   low: limit.optional(),
-  /** Most findings of each severity that the previous build of the branch did not have. */
+  /** Most findings of each severity that the baseline build did not have. */
   newHigh: limit.optional(),
   newMedium: limit.optional(),
   newLow: limit.optional(),

@@ -4,7 +4,7 @@
  * fingerprint) on the parser worker thread, handed back, and every finding stored in the real SQLite store
  * with its "new since the previous build of the branch" mark, in one transaction. 5 runs of 20,000 results
  * (50 rules, 2,000 files, mixed levels), shaped like a linter's output. Median of ROUNDS rounds, each into a
- * fresh build of the same branch (so from the second on every finding is compared with the previous build's).
+ * fresh build of the same branch (so from the second on every finding is compared with the baseline build's).
  * Also: secret_scan_mb_per_s, the scan step's secrets scanner over a generated checkout (SCAN_MB, default
  * 200 MB of source-like text with a planted token per file), files read as the agent reads them.
  * Targets: sarif_ingest_findings_per_s >= 50,000; secret_scan_mb_per_s >= 100.
@@ -60,6 +60,8 @@ try {
     const r = await ingest({ buildId, stageRunId, stepIndex: 1, format: 'sarif', path: 'scan.sarif', artifactId: null }, file);
     const ms = performance.now() - t0;
     if (r.status !== 'parsed' || r.findings !== total) throw new Error(`round ${round}: ${r.status} ${r.error ?? ''} (${r.findings} findings)`);
+    // Finished well: the baseline of the next round.
+    db.prepare("UPDATE builds SET status = 'success' WHERE id = ?").run(buildId);
     // Round 0 warms up (and is the first build of the branch: all new); the timed ones compare with it.
     if (round > 0) {
       if (r.newFindings !== 0) throw new Error(`round ${round}: ${r.newFindings} findings new, expected 0`);

@@ -77,16 +77,25 @@ describe('findings store', () => {
       now,
     );
 
-  it('marks findings new against the previous build of the same branch only', () => {
+  const finish = (b: { id: number }, status: string) => db.prepare('UPDATE builds SET status = ? WHERE id = ?').run(status, b.id);
+
+  it('marks findings new against the latest successful build of the same branch only', () => {
     const b1 = build('main');
     const first = put(b1, [result('a', 'error', 'one', 'x.js', 1), result('b', 'warning', 'two', 'y.js', 2)]);
     expect(first.findingsSummary).toMatchObject({ previousBuildId: null, total: { high: 1, medium: 1, low: 0 }, new: { high: 1, medium: 1, low: 0 } });
+    finish(b1, 'success');
     const other = build('feature');
     expect(put(other, [result('a', 'error', 'one', 'x.js', 1)]).findingsSummary!.previousBuildId).toBeNull();
+    // A failed build (a gate said no) is no baseline: its findings stay new for the next build too.
+    const failed = build('main');
+    expect(put(failed, [result('c', 'error', 'three', 'z.js', 3)]).findingsSummary).toMatchObject({ previousBuildId: b1.id, new: { high: 1 } });
+    finish(failed, 'failed');
     const b2 = build('main');
     const second = put(b2, [result('a', 'error', 'one', 'x.js', 7), result('c', 'error', 'three', 'z.js', 3)]);
     expect(second).toMatchObject({ findings: 2, newFindings: 1 });
     expect(second.findingsSummary).toMatchObject({ previousBuildId: b1.id, total: { high: 2 }, new: { high: 1, medium: 0 } });
+    // The baseline is kept with the report: a build finishing later does not change what was compared.
+    finish(failed, 'success');
     const page = store.findings(b2.id);
     expect(page.previousBuildId).toBe(b1.id);
     expect(page.findings.map((f) => [f.ruleId, f.isNew, f.line])).toEqual([

@@ -1,6 +1,6 @@
 /**
  * Scan: runs scanners over the workspace and attaches their findings as one SARIF 2.1.0 report, checked
- * against the step's quality gate on the master's counts (new = not in the previous build of the branch).
+ * against the step's quality gate on the master's counts (new = not in the last successful build of the branch).
  *
  *   - scan: { tools: [secrets, dockerfile, shellcheck, eslint], gate: { high: 0, newMedium: 0 } }
  *   - scan: true                     # the defaults: secrets and dockerfile, no gate
