@@ -33,6 +33,17 @@ export interface SendContext {
 
 export const signBody = (key: string, body: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
 
+/**
+ * Signatures of chat robots with signing on. DingTalk: timestamp in ms, sign = base64(HMAC-SHA256(key = secret,
+ * "timestamp\nsecret")), both in the URL. Feishu: timestamp in seconds, sign = base64(HMAC-SHA256(key =
+ * "timestamp\nsecret", empty message)), both in the body.
+ */
+export function signChat(kind: 'dingtalk' | 'feishu', secret: string, nowMs: number): { timestamp: number; sign: string } {
+  if (kind === 'dingtalk') return { timestamp: nowMs, sign: createHmac('sha256', secret).update(`${nowMs}\n${secret}`).digest('base64') };
+  const ts = Math.floor(nowMs / 1000);
+  return { timestamp: ts, sign: createHmac('sha256', `${ts}\n${secret}`).update('').digest('base64') };
+}
+
 /** The JSON body each chat robot accepts. */
 export function chatBody(kind: 'slack' | 'dingtalk' | 'feishu', e: NotificationEvent): unknown {
   const text = `${e.title}\n${e.text}`;
@@ -89,9 +100,18 @@ export async function sendNotification(channel: NotifyChannel, e: NotificationEv
   }
   const kind = 'slack' in channel ? 'slack' : 'dingtalk' in channel ? 'dingtalk' : 'feishu';
   const name = 'slack' in channel ? channel.slack : 'dingtalk' in channel ? channel.dingtalk : channel.feishu;
-  const url = ctx.secrets[name];
+  let url = ctx.secrets[name];
   if (url === undefined) throw new Error(`${kind}: team secret '${name}' (the webhook URL) does not exist`);
-  const answer = await post(url, JSON.stringify(chatBody(kind, e)), {}, ctx.timeoutMs, `${kind} (secret ${name})`);
+  let body = chatBody(kind, e) as Record<string, unknown>;
+  const signName = 'sign' in channel ? channel.sign : undefined;
+  if (signName) {
+    const key = ctx.secrets[signName];
+    if (key === undefined) throw new Error(`${kind}: team secret '${signName}' (the signing secret) does not exist`);
+    const signed = signChat(kind as 'dingtalk' | 'feishu', key, Date.now());
+    if (kind === 'dingtalk') url += `${url.includes('?') ? '&' : '?'}timestamp=${signed.timestamp}&sign=${encodeURIComponent(signed.sign)}`;
+    else body = { timestamp: String(signed.timestamp), sign: signed.sign, ...body };
+  }
+  const answer = await post(url, JSON.stringify(body), {}, ctx.timeoutMs, `${kind} (secret ${name})`);
   // DingTalk and Feishu answer 200 with an error code in the body.
   try {
     const j = JSON.parse(answer) as { errcode?: number; code?: number; errmsg?: string; msg?: string };

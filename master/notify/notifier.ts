@@ -45,8 +45,8 @@ function secretNames(config: JobConfig): string[] {
 function channelSecrets(c: NotifyChannel): string[] {
   if ('webhook' in c) return c.secret ? [c.secret] : [];
   if ('slack' in c) return [c.slack];
-  if ('dingtalk' in c) return [c.dingtalk];
-  if ('feishu' in c) return [c.feishu];
+  if ('dingtalk' in c) return c.sign ? [c.dingtalk, c.sign] : [c.dingtalk];
+  if ('feishu' in c) return c.sign ? [c.feishu, c.sign] : [c.feishu];
   return [];
 }
 

@@ -6,8 +6,8 @@
  *       secret: NOTIFY_HMAC                 # team secret: the HMAC-SHA256 key
  *       on: [failure, fixed, deploy, approval]
  *     - slack: SLACK_HOOK_URL               # team secret holding the incoming-webhook URL (the URL is a credential)
- *     - dingtalk: DINGTALK_HOOK_URL         # same, DingTalk robot
- *     - feishu: FEISHU_HOOK_URL             # same, Feishu/Lark bot
+ *     - dingtalk: DINGTALK_HOOK_URL         # same, DingTalk robot; `sign: NAME` for a robot with signing on
+ *     - feishu: FEISHU_HOOK_URL             # same, Feishu/Lark bot; `sign: NAME` likewise
  *     - email: [dev@example.com]            # over the master's SMTP server (SLIPWAY_SMTP_URL)
  *
  * Events: failure (a build failed or timed out), fixed (a build succeeded after a failed one of the same
@@ -25,8 +25,9 @@ const on = z.array(z.enum(NOTIFY_EVENTS)).min(1).default(['failure', 'fixed']);
 export const notifyChannelSchema = z.union([
   z.strictObject({ webhook: z.string().url().refine((u) => /^https?:/.test(u), 'an http(s) URL'), secret: SECRET_NAME.optional(), on }),
   z.strictObject({ slack: SECRET_NAME, on }),
-  z.strictObject({ dingtalk: SECRET_NAME, on }),
-  z.strictObject({ feishu: SECRET_NAME, on }),
+  /** `sign`: team secret of a robot with signing on (DingTalk: timestamp and sign in the URL; Feishu: in the body). */
+  z.strictObject({ dingtalk: SECRET_NAME, sign: SECRET_NAME.optional(), on }),
+  z.strictObject({ feishu: SECRET_NAME, sign: SECRET_NAME.optional(), on }),
   z.strictObject({ email: z.array(z.string().email()).min(1).max(50), on }),
 ]);
 export type NotifyChannel = z.output<typeof notifyChannelSchema>;

@@ -23,9 +23,11 @@ const team = `qn-${suffix}`;
 const job = `notify-${suffix}`;
 const HMAC_KEY = `hmac-key-${suffix}`;
 const LEAKY = `s3cr3t-${suffix}-value`;
+const DING_SECRET = `SEC-ding-${suffix}`;
 
 interface Received {
   path: string;
+  query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
   body: string;
 }
@@ -55,8 +57,9 @@ beforeAll(async () => {
         res.writeHead(500).end('try again');
         return;
       }
-      received.push({ path: req.url!, headers: req.headers, body });
-      res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/dingtalk' ? '{"errcode":0}' : req.url === '/feishu' ? '{"code":0}' : 'ok');
+      const path = req.url!.split('?')[0];
+      received.push({ path, query: new URL(req.url!, 'http://x').searchParams, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'application/json' }).end(path === '/dingtalk' ? '{"errcode":0}' : path === '/feishu' ? '{"code":0}' : 'ok');
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
@@ -89,7 +92,8 @@ beforeAll(async () => {
   await master.api.setSecret(team, 'NOTIFY_HMAC', HMAC_KEY);
   await master.api.setSecret(team, 'LEAKY', LEAKY);
   await master.api.setSecret(team, 'SLACK_URL', `${hookBase}/slack`);
-  await master.api.setSecret(team, 'DINGTALK_URL', `${hookBase}/dingtalk`);
+  await master.api.setSecret(team, 'DINGTALK_URL', `${hookBase}/dingtalk?access_token=tok-${suffix}`);
+  await master.api.setSecret(team, 'DINGTALK_SIGN', DING_SECRET);
   await master.api.setSecret(team, 'FEISHU_URL', `${hookBase}/feishu`);
   await startAgent(master, { environment: 'ci', name: `ci-${suffix}` });
   await master.api.applyJob(`name: ${job}
@@ -102,6 +106,7 @@ notify:
     on: [failure, fixed]
   - slack: SLACK_URL
   - dingtalk: DINGTALK_URL
+    sign: DINGTALK_SIGN
     on: [failure]
   - feishu: FEISHU_URL
     on: [fixed]
@@ -141,6 +146,11 @@ it('delivers failure and fixed to webhook, chat and email channels, retrying a f
   expect(event).toMatchObject({ event: 'failure', job, build: { id: b1.id, number: 1, status: 'failed' }, failedSteps: ['build / must be build 2'] });
   expect(JSON.parse(received.find((r) => r.path === '/slack')!.body).text).toMatch(new RegExp(`^${job} #1 failed`));
   expect(JSON.parse(received.find((r) => r.path === '/dingtalk')!.body)).toMatchObject({ msgtype: 'text', text: { content: expect.stringContaining(`${job} #1 failed`) } });
+  // DingTalk robot with signing on: timestamp and sign = base64(HMAC-SHA256(secret, "timestamp\nsecret")) in the URL.
+  const ding = received.find((r) => r.path === '/dingtalk')!;
+  const ts = ding.query.get('timestamp')!;
+  expect(ding.query.get('access_token')).toBe(`tok-${suffix}`);
+  expect(ding.query.get('sign')).toBe(createHmac('sha256', DING_SECRET).update(`${ts}\n${DING_SECRET}`).digest('base64'));
   expect(mails).toHaveLength(1);
   expect(mails[0]).toMatchObject({ from: 'slipway@ci.test', to: ['dev@example.com', 'lead@example.com'] });
   expect(mails[0].data).toContain(`Subject: ${job} #1 failed`);
@@ -167,7 +177,7 @@ it('delivers failure and fixed to webhook, chat and email channels, retrying a f
   // The commit message carried a secret value: every notification shows only the mask.
   const everything = [...received.map((r) => r.body), ...mails.map((m) => m.data)].join('\n');
   expect(everything).toContain('release with key ***');
-  for (const secret of [LEAKY, HMAC_KEY, 'mail-pw']) expect(everything).not.toContain(secret);
+  for (const secret of [LEAKY, HMAC_KEY, 'mail-pw', DING_SECRET]) expect(everything).not.toContain(secret);
 
   const cli = await runCli(['notifications', String(b1.id)], { env });
   expect(cli.code, cli.stderr).toBe(0);
