@@ -7,6 +7,7 @@
  * staging file, which is then hashed and sent: a step that swaps a symlink into the path after the glob looked
  * cannot make the agent send a file only root may read (the agent's token, another job's workspace).
  */
+import type { FindingsSummary } from '../shared/api';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -175,6 +176,8 @@ export interface UploadedReport {
   durationMs: number;
   /** The first failing tests, for the step log. */
   failed: { name: string; classname: string | null; message: string | null }[];
+  /** SARIF reports: counts per severity (total and new) and the first findings. */
+  findingsSummary?: FindingsSummary;
 }
 
 /**

@@ -4,6 +4,7 @@
  * read, checked against the kind's schema and masked, its reports uploaded (and the step failed on them only
  * when the job says so), then the agent:step-finished record.
  */
+import { gateProblems } from '../shared/job/gate';
 import type { OutputsByStep, OutputValue } from '../shared/job/outputs';
 import { substitute } from '../shared/job/outputs';
 import type { AssignedStep, MasterAssign } from '../shared/protocol';
@@ -161,6 +162,13 @@ async function attachReports(run: StepRun, index: number, step: AssignedStep, re
         shipper.write(`${describeReport(summary)}\n`);
         if (summary.status !== 'parsed') problem = `${spec.format} report ${path}: ${summary.error}`;
         else if (summary.failures + summary.errors > 0) problem = `${spec.format} report ${path}: ${summary.failures} failed, ${summary.errors} errors of ${summary.tests} tests`;
+        // A quality gate fails the step whatever failStep says: that is what a gate is for.
+        const gated = spec.gate && summary.status === 'parsed' ? gateProblems(spec.gate, summary.findingsSummary ?? { total: ZERO, new: ZERO }) : [];
+        if (gated.length) {
+          const error = `quality gate failed (${path}): ${gated.join(', ')}`;
+          shipper.write(`${error}\n`);
+          if (result.status === 'success') result = { status: 'failed', exitCode: result.exitCode, error };
+        } else if (spec.gate && summary.status === 'parsed') shipper.write(`quality gate passed (${path})\n`);
       } catch (e) {
         problem = `${spec.format} report ${path} not stored: ${(e as Error).message}`;
         shipper.write(`${problem}\n`);
@@ -171,8 +179,19 @@ async function attachReports(run: StepRun, index: number, step: AssignedStep, re
   return result;
 }
 
+const ZERO = { high: 0, medium: 0, low: 0 };
+
 function describeReport(r: UploadedReport): string {
   if (r.status !== 'parsed') return `${r.format} report ${r.path}: ${r.status}: ${r.error}`;
+  const f = r.findingsSummary;
+  if (f) {
+    const since = f.previousBuildId === null ? 'no successful build of the branch (all new)' : `build ${f.previousBuildId}`;
+    const lines = [
+      `${r.format} report ${r.path}: ${f.total.high} high, ${f.total.medium} medium, ${f.total.low} low findings; new since ${since}: ${f.new.high} high, ${f.new.medium} medium, ${f.new.low} low`,
+    ];
+    for (const x of f.top) lines.push(`  ${x.severity.toUpperCase()}${x.isNew ? ' NEW' : ''} ${x.ruleId} ${x.file ?? ''}${x.line ? `:${x.line}` : ''}: ${x.message.split('\n')[0].slice(0, 200)}`);
+    return lines.join('\n');
+  }
   const lines = [
     `${r.format} report ${r.path}: ${r.tests} tests, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped (${(r.durationMs / 1000).toFixed(2)} s)`,
   ];

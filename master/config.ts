@@ -73,6 +73,11 @@ const envSchema = {
     .pipe(z.array(z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'every endpoint is an http(s) URL such as http://127.0.0.1:2379')))
     .default([]),
   SLIPWAY_ETCD_PREFIX: z.string().startsWith('/', 'a key prefix starting with /').default('/'),
+  /** SMTP server of email notifications: smtp(s)://[user:password@]host:port. */
+  SLIPWAY_SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, 'an smtp:// or smtps:// URL').optional(),
+  SLIPWAY_SMTP_FROM: z.string().min(3).default('slipway@localhost'),
+  /** First retry delay of a failed notification (doubled per attempt, 6 attempts). */
+  SLIPWAY_NOTIFY_BACKOFF_MS: int(10).default(5000),
   SLIPWAY_ALLOW_LOCAL_REPOS: z
     .string()
     .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
@@ -145,6 +150,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
     etcd: v.SLIPWAY_ETCD.length ? Object.freeze({ endpoints: Object.freeze(v.SLIPWAY_ETCD), prefix: v.SLIPWAY_ETCD_PREFIX }) : undefined,
     agentBundleDir: v.SLIPWAY_AGENT_BUNDLE_DIR ? resolve(v.SLIPWAY_AGENT_BUNDLE_DIR) : undefined,
+    notify: Object.freeze({ smtpUrl: v.SLIPWAY_SMTP_URL, smtpFrom: v.SLIPWAY_SMTP_FROM, backoffMs: v.SLIPWAY_NOTIFY_BACKOFF_MS }),
   });
 }
 

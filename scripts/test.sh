@@ -35,6 +35,8 @@ ensure_binary git git
 # The SSH host key tests start their own sshd on a loopback port (test/integration/ssh-server.ts).
 ensure_binary /usr/sbin/sshd openssh-server
 ensure_binary ssh-keygen openssh-client
+# The scan step's shellcheck adapter runs Debian's shellcheck (test/unit/quality-scanners.test.ts, quality-scan).
+ensure_binary shellcheck shellcheck
 start_services
 
 status=0

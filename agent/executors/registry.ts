@@ -7,6 +7,7 @@ import type { StepExecutor } from './types';
 import { checkoutExecutor } from './checkout';
 import { deployExecutor } from './deploy';
 import { imageExecutor } from './image';
+import { scanExecutor } from './scan';
 import { shellExecutor } from './shell';
 
 export class ExecutorRegistry {
@@ -32,7 +33,7 @@ export class ExecutorRegistry {
 
 /** A registry holding the built-in executors. */
 export function builtinExecutors(): ExecutorRegistry {
-  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor).register(imageExecutor).register(deployExecutor);
+  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor).register(imageExecutor).register(deployExecutor).register(scanExecutor);
 }
 
 /**

@@ -56,11 +56,12 @@ function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
     }
   }
   if (b.reports?.length) {
-    process.stdout.write('\ntest results\n');
+    process.stdout.write('\nreports\n');
     for (const r of b.reports) {
       const stage = b.stages.find((s) => s.id === r.stageRunId);
       const where = `${stage?.name ?? r.stageRunId} step ${r.stepIndex + 1}`;
       if (r.status !== 'parsed') process.stdout.write(`  ${r.format} ${r.path} (${where}): ${r.status} - ${r.error}\n`);
+      else if (r.format === 'sarif') process.stdout.write(`  ${r.format} ${r.path} (${where}): ${r.findings} findings, ${r.newFindings} new (slipway findings ${b.id})\n`);
       else
         process.stdout.write(
           `  ${r.format} ${r.path} (${where}): ${r.tests} tests, ${r.tests - r.failures - r.errors - r.skipped} passed, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped, ${(r.durationMs / 1000).toFixed(2)}s\n`,

@@ -20,6 +20,9 @@ import type { MasterContext } from '../context';
 import { artifactRoutes } from './artifacts/routes';
 import { agentRoutes } from './agents/routes';
 import { createReportIngest } from './reports/ingest';
+import { qualityRoutes } from './reports/routes';
+import { startNotifier } from '../notify/notifier';
+import { teamNotifierRoutes } from '../notify/routes';
 import { reportParsers } from '../reports';
 import { createReportParsePool } from '../reports/parse-pool';
 import type { EnginePort } from '../webhooks/pipeline';
@@ -71,6 +74,7 @@ export function createEngine(ctx: MasterContext): Engine {
   // target_url of commit statuses: the configured public URL, else the address the server listens on.
   let listenUrl = `${ctx.config.tls ? 'https' : 'http'}://${ctx.config.host}:${ctx.config.port}`;
   const statusReporter = startStatusReporter(core, { baseUrl: () => ctx.config.publicUrl ?? listenUrl });
+  const notifier = startNotifier(core, { baseUrl: () => ctx.config.publicUrl ?? listenUrl });
   // The poller feeds its own instance of the push pipeline (stateless beyond the store) through the trigger port.
   const triggerPort = createTriggerPort(core);
   const poller = startPoller(ctx, createMasterGit(ctx), createPushPipeline(ctx, triggerPort));
@@ -90,6 +94,8 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(agentRoutes(core, gateway));
   router.use(logRoutes(ctx, logs));
   router.use(artifacts.router);
+  router.use(qualityRoutes(core));
+  router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
@@ -125,6 +131,7 @@ export function createEngine(ctx: MasterContext): Engine {
       core.stopped = true;
       cron.stop();
       statusReporter.stop();
+      notifier.stop();
       poller.stop();
       sweeper.stop();
       retention.stop();

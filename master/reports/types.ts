@@ -1,5 +1,7 @@
+import type { SarifLevel, Severity } from '../../shared/api';
+
 /**
- * Report parsers: one per format (junit now; sarif belongs to the quality issue), registered explicitly in
+ * Report parsers: one per format (junit.ts, sarif.ts), registered explicitly in
  * index.ts. A parser turns the uploaded file's text into structured results or throws ReportFormatError.
  */
 export interface TestCaseResult {
@@ -14,6 +16,20 @@ export interface TestCaseResult {
   details: string | null;
 }
 
+/** One result of a SARIF report. */
+export interface Finding {
+  tool: string;
+  ruleId: string;
+  level: SarifLevel;
+  severity: Severity;
+  message: string;
+  /** Repository-relative path as the tool wrote it (file:// and %SRCROOT% prefixes removed). */
+  file: string | null;
+  line: number | null;
+  /** sha1 of tool, rule, file and message (not the line: moving code keeps a finding old). */
+  fingerprint: string;
+}
+
 export interface ParsedReport {
   tests: number;
   failures: number;
@@ -21,6 +37,8 @@ export interface ParsedReport {
   skipped: number;
   durationMs: number;
   cases: TestCaseResult[];
+  /** SARIF reports: every finding (test counts are 0). */
+  findings?: Finding[];
 }
 
 export interface ReportParser {

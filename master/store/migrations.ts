@@ -390,4 +390,60 @@ export const migrations: string[] = [
   -- JSON {allowBindMounts, allowPrivileged, allowDockerSocket}; all false: refused.
   ALTER TABLE environments ADD COLUMN deploy_policy TEXT NOT NULL DEFAULT '{}';
   `,
+  /* 11: SARIF findings of reports (issue 11, master/store/findings.ts) */ `
+  ALTER TABLE reports ADD COLUMN findings INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE reports ADD COLUMN new_findings INTEGER NOT NULL DEFAULT 0;
+  -- The build a SARIF report's findings were compared with (the latest earlier successful build of the job and
+  -- branch with a parsed SARIF report, as it was at ingestion); NULL: none, every finding is new.
+  ALTER TABLE reports ADD COLUMN baseline_build_id INTEGER;
+  -- One row per result of a parsed SARIF report. level: 'error' | 'warning' | 'note' | 'none';
+  -- severity: 'high' | 'medium' | 'low'; fingerprint: sha1 of tool, rule, file and message (master/reports/sarif.ts);
+  -- is_new: 1 when the baseline build (reports.baseline_build_id) had no finding with this fingerprint.
+  CREATE TABLE findings (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    level TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    message TEXT NOT NULL,
+    file TEXT,
+    line INTEGER,
+    fingerprint TEXT NOT NULL,
+    is_new INTEGER NOT NULL
+  );
+  CREATE INDEX findings_report ON findings(report_id);
+  `,
+  /* 12: notification deliveries (issue 11, master/store/notifications.ts) */ `
+  -- One row per (build event, channel). channel: JSON of the job file's channel (secret NAMES, never values);
+  -- payload: the masked JSON event sent; status: 'pending' | 'delivered' | 'failed' (gave up after the last attempt);
+  -- next_at: when a pending delivery is tried next.
+  CREATE TABLE notification_deliveries (
+    id INTEGER PRIMARY KEY,
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    target TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    next_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    UNIQUE (build_id, event, channel)
+  );
+  CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_at);
+  CREATE INDEX notification_deliveries_build ON notification_deliveries(build_id);
+  -- A team's own channels (told about every job of the team besides the jobs' notify:); channel: JSON as in a
+  -- job file's notify entry (secret names only).
+  CREATE TABLE team_notifiers (
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, name)
+  );
+  `,
 ];

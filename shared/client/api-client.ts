@@ -7,6 +7,12 @@
 import type {
   EdgeInfo,
   InstanceInfo,
+  FindingsPage,
+  TeamNotifierInfo,
+  NotificationInfo,
+  TestReport,
+  TestTrendPoint,
+  Severity,
   RegistryInfo,
   RegistryInput,
   RegistryRepository,
@@ -194,6 +200,17 @@ export class ApiClient {
   deleteSecret(team: string, name: string) {
     return this.del(`/teams/${enc(team)}/secrets/${enc(name)}`);
   }
+  /** The team's own notification channels (maintainer). */
+  teamNotifiers(team: string) {
+    return this.get<TeamNotifierInfo[]>(`/teams/${enc(team)}/notifications`);
+  }
+  /** Creates or replaces a team channel: `channel` as a job's notify entry (e.g. { slack: 'SLACK_URL', on: ['failure'] }). */
+  setTeamNotifier(team: string, name: string, channel: Record<string, unknown>) {
+    return this.put<TeamNotifierInfo>(`/teams/${enc(team)}/notifications/${enc(name)}`, channel);
+  }
+  removeTeamNotifier(team: string, name: string) {
+    return this.del(`/teams/${enc(team)}/notifications/${enc(name)}`);
+  }
 
   listEnvironments() {
     return this.get<EnvironmentInfo[]>('/environments');
@@ -249,6 +266,27 @@ export class ApiClient {
   }
   buildReports(id: number) {
     return this.get<ReportInfo[]>(`/builds/${id}/reports`);
+  }
+  /** SARIF findings of the build with totals, high first; `onlyNew`: only those new since the previous build of the branch. */
+  buildFindings(id: number, opts: { severity?: Severity; onlyNew?: boolean; limit?: number } = {}) {
+    const q = new URLSearchParams();
+    if (opts.severity) q.set('severity', opts.severity);
+    if (opts.onlyNew) q.set('new', '1');
+    if (opts.limit) q.set('limit', String(opts.limit));
+    const qs = q.toString();
+    return this.get<FindingsPage>(`/builds/${id}/findings${qs ? `?${qs}` : ''}`);
+  }
+  /** Notifications of the build's events: channel, status, attempts, last error. */
+  buildNotifications(id: number) {
+    return this.get<NotificationInfo[]>(`/builds/${id}/notifications`);
+  }
+  /** The build's tests against history: newly failing, fixed, flaky, slowest. */
+  buildTestReport(id: number, opts: { slowest?: number } = {}) {
+    return this.get<TestReport>(`/builds/${id}/test-report${opts.slowest ? `?slowest=${opts.slowest}` : ''}`);
+  }
+  /** Test totals per build of a job, newest first. */
+  testTrend(job: string, limit = 30) {
+    return this.get<TestTrendPoint[]>(`/jobs/${encodeURIComponent(job)}/test-trend?limit=${limit}`);
   }
   /** Test cases of the build's reports, failures and errors first. */
   buildTests(id: number, opts: { status?: TestResultInfo['status']; limit?: number } = {}) {

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 import type { AssignedStep } from '../protocol/messages';
 import { EXPRESSION_RE, findReferences } from './outputs';
+import type { NotifyChannel } from './notify';
 import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys, TEAM_ROLES } from './schema';
 import { builtinStepKinds, type StepKinds } from './step-kinds';
 
@@ -67,6 +68,8 @@ export interface JobConfig {
     poll?: string;
   };
   status?: { provider: 'gitlab' | 'github' | 'gitea'; apiUrl: string; token: string; context?: string };
+  /** Notification channels (shared/job/notify.ts); absent in configs stored before notifications existed. */
+  notify?: NotifyChannel[];
   timeoutMs?: number;
   cancelPrevious: boolean;
   stages: StageConfig[];
@@ -218,6 +221,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
       poll: job.triggers.poll,
     },
     status: job.status,
+    notify: job.notify,
     timeoutMs: job.timeout,
     cancelPrevious: job.cancelPrevious,
     stages,

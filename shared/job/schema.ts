@@ -7,6 +7,7 @@
  * keys name / timeout / env / continueOnError. Step kinds are registered in step-kinds.ts.
  */
 import { z } from 'zod';
+import { notifyChannelSchema } from './notify';
 import { parseDuration } from '../duration';
 import { unsafeRef, unsafeRepoUrl } from '../git';
 import { knownHostsProblem } from '../ssh-host-keys';
@@ -176,5 +177,7 @@ export const jobSchema = z.strictObject({
   retry: retrySchema.default({ lost: 0 }),
   /** Report pending/success/failure of builds to the Git provider's commit status API. */
   status: statusSchema.optional(),
+  /** Notifications on failure, fixed, deploy and approval requested (shared/job/notify.ts). */
+  notify: z.array(notifyChannelSchema).max(20).default([]),
   stages: z.array(stageSchema).min(1, 'a job needs at least one stage'),
 });

@@ -3,16 +3,19 @@
  * reports. The registry of kinds is step-kinds.ts; the built-in definitions are in kinds/.
  */
 import type { z } from 'zod';
+import type { QualityGate } from './gate';
 import type { OutputValue } from './outputs';
 
 /** A report a step attaches after it ran: a file of a declared format, parsed on the master. */
 export interface ReportSpec {
-  /** 'junit' now; 'sarif' and more later (the master refuses formats it has no parser for). */
+  /** 'junit' or 'sarif' (the master refuses formats it has no parser for). */
   format: string;
   /** Workspace-relative path of the file. */
   path: string;
   /** Fail the step when the report is missing or malformed, or records failing tests. Default false. */
   failStep: boolean;
+  /** SARIF reports: limits on the findings; exceeding one fails the step with a summary (shared/job/gate.ts). */
+  gate?: QualityGate;
 }
 
 /**

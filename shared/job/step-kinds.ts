@@ -9,6 +9,7 @@ import type { AnyStepKind } from './step-kind';
 import { checkoutKind } from './kinds/checkout';
 import { deployKind } from './kinds/deploy';
 import { imageKind } from './kinds/image';
+import { scanKind } from './kinds/scan';
 import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
@@ -52,9 +53,9 @@ export class StepKinds {
 }
 
 /**
- * A new registry holding the built-in kinds (shell, checkout, image, deploy). Each call makes its own, so no caller can change
+ * A new registry holding the built-in kinds (shell, checkout, image, deploy, scan). Each call makes its own, so no caller can change
  * what another validates against; register third-party kinds on the one you keep.
  */
 export function builtinStepKinds(): StepKinds {
-  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind);
+  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind).register(scanKind);
 }

@@ -47,8 +47,9 @@
  * Bump PROTOCOL_VERSION on every change to this file or to log-frame.ts.
  */
 import { z } from 'zod';
+import { qualityGateSchema } from '../job/gate';
 
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 
 /**
  * The oldest protocol version whose agents the master still accepts: agents of the previous release keep
@@ -56,9 +57,9 @@ export const PROTOCOL_VERSION = 9;
  * out. At most one version back, and only when the change from it was additive: what is new in agent
  * frames is optional, and the master sends such an agent nothing it cannot parse (its schemas drop fields
  * they do not know). A change that breaks this sets it to PROTOCOL_VERSION, and the commit says so.
- * 7 -> 8: master:assign.deployPolicy (optional), 8 -> 9: agent:state.upgradingTo (optional); 8 is accepted.
+ * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 9 is accepted.
  */
-export const MIN_AGENT_PROTOCOL_VERSION: number = 8;
+export const MIN_AGENT_PROTOCOL_VERSION: number = 9;
 
 /** Whether the master accepts an agent:hello of protocol version `v`. */
 export function acceptsProtocolVersion(v: number): boolean {
@@ -283,8 +284,11 @@ export const AssignedStepSchema = z.object({
   env: z.record(z.string(), z.string()).default({}),
   timeoutMs: z.number().int().positive().optional(),
   continueOnError: z.boolean().default(false),
-  /** Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`). */
-  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean() })).optional(),
+  /**
+   * Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`, scan's SARIF), with the
+   * quality gate the agent checks a SARIF report's findings against (shared/job/gate.ts).
+   */
+  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean(), gate: qualityGateSchema.optional() })).optional(),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
 

@@ -27,6 +27,8 @@ export interface RunOptions {
   stopAfterFile?: string;
   /** Abort reason (with stopAfterFile), or abort before the run when alone. */
   stop?: StopReason;
+  /** Fills the fresh workspace before the step runs (it is handed to the build user afterwards). */
+  prepare?: (workspace: string) => void;
 }
 
 export interface Ran {
@@ -73,6 +75,7 @@ export class Harness {
   async run(executor: StepExecutor, config: Record<string, unknown>, opts: RunOptions = {}): Promise<Ran> {
     const id = ++this.seq;
     const workspace = await this.workspaces.create(1, id);
+    opts.prepare?.(workspace);
     await this.workspaces.handOver(workspace, this.runAs);
     const transport = new CaptureTransport();
     const records = new RecordLog(id, 1, transport, 1 << 20);

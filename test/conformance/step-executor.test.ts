@@ -4,18 +4,22 @@
  * for real (real processes, real workspaces, as the build user when the test runs as root). A new kind adds a
  * fixture to `fixtures` and passes the same checks.
  */
-import { statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinExecutors } from '../../agent/executors/registry';
 import { checkoutExecutor } from '../../agent/executors/checkout';
+import { scanExecutor } from '../../agent/executors/scan';
+import { SCAN_REPORT_PATH } from '../../shared/job/kinds/scan';
 import { Harness } from './executor-harness';
 import { checkoutFixture, checkoutSource, conformanceRepo } from './kinds/checkout';
 import { cleanUpDocker, deployFixture, imageFixture } from './kinds/docker';
+import { scanFixture } from './kinds/scan';
 import { shellFixture } from './kinds/shell';
 import { executorContract, type KindFixture } from './step-executor.contract';
 
-const fixtures: KindFixture[] = [shellFixture, checkoutFixture, imageFixture, deployFixture];
+const fixtures: KindFixture[] = [shellFixture, checkoutFixture, imageFixture, deployFixture, scanFixture];
 const h = new Harness();
 beforeAll(() => h.open());
 afterAll(async () => {
@@ -40,5 +44,51 @@ describe('checkout specifics', () => {
     expect(r.result.outputs).toEqual({ sha: conformanceRepo().sha, author: 'c <c@x>', message: 'c1' });
     expect(checkoutExecutor.def.commitOf?.(r.result.outputs!)).toEqual({ sha: conformanceRepo().sha, author: 'c <c@x>', message: 'c1' });
     if (h.runAs) expect(statSync(join(r.workspace, 'f.txt')).uid).toBe(h.runAs.uid);
+  });
+});
+
+describe('scan specifics', () => {
+  const repo = join(import.meta.dirname, '..', 'fixtures', 'quality', 'scan-repo');
+  it('writes one SARIF run per tool into its report file, findings counted in its outputs', async () => {
+    const r = await h.run(scanExecutor, { tools: ['secrets', 'dockerfile', 'shellcheck', 'eslint'] }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }) });
+    expect(r.result.status, r.output).toBe('success');
+    const sarif = JSON.parse(readFileSync(join(r.workspace, SCAN_REPORT_PATH), 'utf8')) as { version: string; runs: { tool: { driver: { name: string } }; results: unknown[] }[] };
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs.map((x) => x.tool.driver.name)).toEqual(['slipway-secrets', 'slipway-dockerfile', 'shellcheck', 'eslint']);
+    expect(r.result.outputs).toMatchObject({ findings: sarif.runs.reduce((n, x) => n + x.results.length, 0) });
+    expect(r.output).toMatch(/eslint: skipped/);
+    // The report never carries a planted token.
+    expect(readFileSync(join(r.workspace, SCAN_REPORT_PATH), 'utf8')).not.toContain('ghp_Zq9vT3kLmN8pR2sW5xY7aB4cD6eF1gH0jK2L');
+  });
+
+  it('names an unknown tool', async () => {
+    const r = await h.run(scanExecutor, { tools: ['nope'] });
+    expect(r.result).toMatchObject({ status: 'error', error: expect.stringMatching(/no scanner 'nope'.*secrets, dockerfile, eslint, shellcheck/) });
+  });
+
+  it('does not follow a symbolic link out of the workspace', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'slipway-scan-outside-'));
+    writeFileSync(join(outside, 'creds.txt'), 'AKIAQ7EXAMPLEZZ3OUTS\n');
+    const r = await h.run(scanExecutor, { tools: ['secrets'] }, { prepare: (ws) => { symlinkSync(outside, join(ws, 'linked')); symlinkSync(join(outside, 'creds.txt'), join(ws, 'creds.txt')); } });
+    rmSync(outside, { recursive: true, force: true });
+    expect(r.result.outputs).toMatchObject({ findings: 0 });
+  });
+});
+
+describe('scan report writing', () => {
+  it('writes its report as the build user: a planted .slipway-scan link does not make the agent write elsewhere', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'slipway-scan-target-'));
+    const r = await h.run(scanExecutor, { tools: ['dockerfile'] }, { prepare: (ws) => symlinkSync(outside, join(ws, '.slipway-scan')) });
+    try {
+      // Without root the agent and the step are one user: nothing to escalate, the link is followed.
+      if (h.runAs) {
+        // The build user may not write into a root-owned 0700 directory: the step errors, nothing lands there.
+        expect(r.result.status).toBe('error');
+        expect(r.result.error).toMatch(/could not write \.slipway-scan\/scan\.sarif/);
+        expect(() => statSync(join(outside, 'scan.sarif'))).toThrow();
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

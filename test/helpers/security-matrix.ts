@@ -188,6 +188,7 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
       'POST /api/v1/teams': { name: `team-${suffix}` },
       'PUT /api/v1/teams/:team/members/:username': { role: 'viewer' },
       'PUT /api/v1/teams/:team/secrets/:name': { value: 'matrix-value' },
+      'PUT /api/v1/teams/:team/notifications/:name': { webhook: 'http://127.0.0.1:9/matrix', on: ['failure'] },
       'POST /api/v1/jobs': { yaml: jobYaml(`applied-${suffix}`) },
       'POST /api/v1/jobs/validate': { yaml: jobYaml(`validated-${suffix}`) },
     };

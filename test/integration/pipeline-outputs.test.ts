@@ -83,7 +83,7 @@ stages:
   it('exports the step kinds as JSON Schema', async () => {
     const res = await fetch(`${master.url}/api/v1/plugins/schema`, { headers: { authorization: `Bearer ${await adminToken()}` } });
     const body = (await res.json()) as { stepKeys: Record<string, unknown> };
-    expect(Object.keys(body.stepKeys)).toEqual(['checkout', 'compile', 'deploy', 'image', 'run', 'sh', 'shell', 'test']);
+    expect(Object.keys(body.stepKeys)).toEqual(['checkout', 'compile', 'deploy', 'image', 'run', 'scan', 'sh', 'shell', 'test']);
     expect(JSON.stringify(body.stepKeys.sh)).toContain('"outputs"');
   });
 

@@ -79,7 +79,7 @@ line</failure></testcase>
 describe('executor settings', () => {
   it('refuses settings for a kind the agent has not, and for an executor that takes none, naming file and field', async () => {
     const { builtinExecutors, executorSettings } = await import('../../agent/executors/registry');
-    expect(() => executorSettings(builtinExecutors(), { scan: {} }, 'agent.yml')).toThrow(/^agent\.yml: executors\.scan: no step executor of that kind on this agent \(has: shell, checkout, image, deploy\)/);
+    expect(() => executorSettings(builtinExecutors(), { lint: {} }, 'agent.yml')).toThrow(/^agent\.yml: executors\.lint: no step executor of that kind on this agent \(has: shell, checkout, image, deploy, scan\)/);
     expect(() => executorSettings(builtinExecutors(), { shell: { x: 1 } }, 'agent.yml')).toThrow('agent.yml: executors.shell.x: the shell executor takes no settings');
     expect(executorSettings(builtinExecutors(), { shell: {} }, 'agent.yml')).toEqual({});
   });

@@ -102,12 +102,12 @@ describe('step kinds', () => {
     const kinds = new StepKinds().register(shellKind);
     expect(kinds.keys()).toEqual(['compile', 'run', 'sh', 'shell', 'test']);
     expect(() => kinds.register(shellKind)).toThrow(/registered twice/);
-    expect(builtinStepKinds().list().map((k) => k.kind)).toEqual(['shell', 'checkout', 'image', 'deploy']);
+    expect(builtinStepKinds().list().map((k) => k.kind)).toEqual(['shell', 'checkout', 'image', 'deploy', 'scan']);
   });
 
   it('export JSON Schema for every step key', () => {
     const schema = builtinStepKinds().jsonSchema() as Record<string, { anyOf?: unknown[] }>;
-    expect(Object.keys(schema)).toEqual(['checkout', 'compile', 'deploy', 'image', 'run', 'sh', 'shell', 'test']);
+    expect(Object.keys(schema)).toEqual(['checkout', 'compile', 'deploy', 'image', 'run', 'scan', 'sh', 'shell', 'test']);
     expect(JSON.stringify(schema.sh)).toContain('"junit"');
     expect(JSON.stringify(schema.checkout)).toContain('"depth"');
   });

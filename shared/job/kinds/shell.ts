@@ -1,9 +1,11 @@
 /**
- * Shell: `sh: <command>` or `sh: { run, shell?, junit?, outputs? }` (aliases compile, test, run).
+ * Shell: `sh: <command>` or `sh: { run, shell?, junit?, sarif?, outputs? }` (aliases compile, test, run).
+ * `sarif` attaches a SARIF 2.1.0 file any scanner wrote (Semgrep, CodeQL...), with an optional quality gate.
  * Outputs: whatever the command writes to $SLIPWAY_OUTPUT (strings); all are stored and shown, and the names
  * listed in `outputs` are the ones later steps may reference (checked at apply time).
  */
 import { z } from 'zod';
+import { qualityGateSchema } from '../gate';
 import { OUTPUT_KEY_RE } from '../outputs';
 import { defineStepKind, type ReportSpec } from '../step-kind';
 
@@ -16,6 +18,17 @@ const junitSchema = z.union([
   }),
 ]);
 
+const sarifSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    /** Fail the step when the report is missing or malformed (default false). */
+    failStep: z.boolean().default(false),
+    /** Limits on the findings; exceeding one fails the step. */
+    gate: qualityGateSchema.optional(),
+  }),
+]);
+
 export const shellConfigSchema = z
   .union([
     z.string().min(1),
@@ -25,6 +38,8 @@ export const shellConfigSchema = z
       shell: z.string().min(1).optional(),
       /** JUnit XML report the step writes: a workspace-relative path, or { path, failStep }. */
       junit: junitSchema.optional(),
+      /** SARIF 2.1.0 report the step writes: a workspace-relative path, or { path, failStep, gate }. */
+      sarif: sarifSchema.optional(),
       /** Names of the outputs the command writes to $SLIPWAY_OUTPUT; only these may be referenced. */
       outputs: z.array(z.string().regex(OUTPUT_KEY_RE, 'output names are letters, digits, _ and -')).max(100).optional(),
     }),
@@ -42,7 +57,15 @@ export const shellKind = defineStepKind<ShellConfig>({
   outputNames: (c) => c.outputs ?? [],
   outputs: z.record(z.string(), z.string()),
   reports: (c): ReportSpec[] => {
-    if (!c.junit) return [];
-    return [typeof c.junit === 'string' ? { format: 'junit', path: c.junit, failStep: false } : { format: 'junit', path: c.junit.path, failStep: c.junit.failStep }];
+    const out: ReportSpec[] = [];
+    if (c.junit) out.push(typeof c.junit === 'string' ? { format: 'junit', path: c.junit, failStep: false } : { format: 'junit', path: c.junit.path, failStep: c.junit.failStep });
+    if (c.sarif) {
+      out.push(
+        typeof c.sarif === 'string'
+          ? { format: 'sarif', path: c.sarif, failStep: false }
+          : { format: 'sarif', path: c.sarif.path, failStep: c.sarif.failStep, ...(c.sarif.gate ? { gate: c.sarif.gate } : {}) },
+      );
+    }
+    return out;
   },
 });
