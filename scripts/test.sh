@@ -2,7 +2,7 @@
 # `npm test`: installs what is missing, starts the services the tests need (the Docker engine when its socket
 # does not answer, and a private registry on a free loopback port; etcd and nginx are installed and each
 # discovery test starts its own),
-# type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
+# builds the web UI when web/dist is missing or stale, type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
 # go to vitest (e.g. npm test -- test/unit). Exit code is non-zero when type-checking or any test fails.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,6 +35,9 @@ ensure_binary git git
 # The SSH host key tests start their own sshd on a loopback port (test/integration/ssh-server.ts).
 ensure_binary /usr/sbin/sshd openssh-server
 ensure_binary ssh-keygen openssh-client
+# The browser test (test/e2e/web-ui.test.ts) drives Debian's chromium with playwright-core.
+ensure_binary /usr/bin/chromium chromium
+ensure_web_build
 start_services
 
 status=0

@@ -20,6 +20,8 @@ unset SLIPWAY_URL SLIPWAY_TOKEN
 
 require_node
 ensure_node_modules
+# The web UI the master serves at its URL (built when web/dist is missing or older than its sources).
+ensure_web_build
 # Agents check out Git repositories; the master resolves branch heads with git ls-remote.
 ensure_binary git git
 ensure_binary curl curl
@@ -128,6 +130,7 @@ cat <<INFO
 
 Slipway is running.
   URL:    $URL   (health: $URL/healthz)
+  Web UI: open $URL in a browser, log in as admin with the password in data/admin.password
   Login:  user admin, password in data/admin.password
           node --import tsx bin/slipway.ts login --url $URL --user admin < data/admin.password
   Demo:   node --import tsx bin/slipway.ts trigger demo -p GREETING=hi --follow
