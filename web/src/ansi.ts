@@ -26,9 +26,10 @@ export interface AnsiSegment {
   style: AnsiStyle;
 }
 
-// CSI (ESC [ params intermediates final), OSC (ESC ] ... BEL or ESC \), and two-byte escapes.
+// CSI (ESC [ parameter bytes, intermediate bytes, final byte: ECMA-48), OSC (ESC ] ... BEL or ESC \\),
+// and any other escape with the one character after it.
 // eslint-disable-next-line no-control-regex
-const ESCAPES = /\x1b\[([0-9;:?]*)[ -/]*([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?/g;
+const ESCAPES = /\x1b\[([0-?]*)([ -/]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
@@ -107,7 +108,7 @@ export function parseAnsiLine(line: string): AnsiSegment[] {
   for (let m = ESCAPES.exec(text); m; m = ESCAPES.exec(text)) {
     push(text.slice(last, m.index));
     last = m.index + m[0].length;
-    if (m[2] === 'm') style = applySgr(style, m[1]);
+    if (m[3] === 'm' && !m[2]) style = applySgr(style, m[1]);
   }
   push(text.slice(last));
   return out;

@@ -53,13 +53,14 @@ export class LogLines {
     this.partial = null;
   }
 
-  /** Indexes of the lines whose text (without escapes) contains `query`, case-insensitive. */
+  /** Indexes of the output lines (not stage headers) whose text without escapes contains `query`, case-insensitive. */
   search(query: string): number[] {
     const q = query.toLowerCase();
     if (!q) return [];
     const hits: number[] = [];
     for (let i = 0; i < this.count; i++) {
-      const t = this.line(i).text;
+      const { text: t, header } = this.line(i);
+      if (header) continue;
       // Most lines hold no escape or carriage return: skip stripping those.
       const plain = t.includes('\x1b') || t.includes('\r') ? stripAnsi(t) : t;
       if (plain.toLowerCase().includes(q)) hits.push(i);
