@@ -1,0 +1,154 @@
+/**
+ * The web UI in a real browser (Debian's chromium driven by playwright-core) against a real master and a real
+ * agent started like the integration tests do: log in, see only the jobs of one's teams, trigger a build with
+ * a parameter, watch its log arrive live, search it, see a log line with <script>, HTML and ANSI codes
+ * rendered as coloured text, cancel a running build, log out. Screenshots go to test/artifacts/ (git-ignored).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiClient } from '../../shared/client/api-client';
+import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
+import { waitFor } from '../helpers/wait';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test/artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const suffix = Math.random().toString(36).slice(2, 8);
+const team = `web-${suffix}`;
+const otherTeam = `web-other-${suffix}`;
+const user = `dev-${suffix}`;
+const password = 'dev-password-123';
+const job = `web-job-${suffix}`;
+const slowJob = `web-slow-${suffix}`;
+const hiddenJob = `web-hidden-${suffix}`;
+
+let master: TestMaster;
+let dev: ApiClient;
+let browser: Browser;
+let page: Page;
+
+// The hostile line: a script tag, markup and an image with an onerror handler, in red and bold.
+const HOSTILE = String.raw`printf '\033[1;31mRED <script>window.__pwned=1</script> <b>bold?</b> <img src=x onerror="window.__pwned=2">\033[0m plain\n'`;
+
+function jobYaml(name: string, teamName: string, script: string, params = ''): string {
+  const lines = [`name: ${name}`, `team: ${teamName}`, params, 'stages:', '  - name: build', '    environment: ci', '    steps:', '      - name: run', '        sh: |'];
+  for (const l of script.split('\n')) lines.push(`          ${l}`);
+  return lines.filter(Boolean).join('\n') + '\n';
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (npm test installs it)`);
+  // The master serves web/dist; npm test builds it first, this covers running the file alone.
+  if (!existsSync(join(ROOT, 'web/dist/index.html'))) execFileSync('npx', ['vite', 'build', 'web'], { cwd: ROOT, stdio: 'inherit' });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const started = Date.now();
+  [master, browser] = await Promise.all([
+    startMaster(),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    }),
+  ]);
+  await Promise.all([master.api.createTeam(team), master.api.createTeam(otherTeam), master.api.createUser({ username: user, password })]);
+  await master.api.setMember(team, user, 'developer');
+  await startAgent(master, { environment: 'ci', capacity: 2 });
+  await master.api.applyJob(
+    jobYaml(job, team, [HOSTILE, 'for i in 1 2 3 4 5 6; do echo "tick $i of $GREETING"; sleep 0.4; done', 'echo "done $GREETING"'].join('\n'), 'params:\n  - name: GREETING\n    default: hello'),
+  );
+  await master.api.applyJob(jobYaml(slowJob, team, 'echo started slowly\nsleep 60'));
+  await master.api.applyJob(jobYaml(hiddenJob, otherTeam, 'echo secret'));
+  dev = await master.login(user, password);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('pageerror', (err) => console.error('page error:', err.message));
+  console.log(`web-ui setup: ${Date.now() - started} ms`);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await master?.stop();
+});
+
+describe('web UI in a real browser', () => {
+  it('logs in and lists only the jobs of the teams one belongs to', async () => {
+    await page.goto(master.url);
+    await page.getByLabel('User').fill(user);
+    await page.getByLabel('Password').fill('wrong-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await shot('dashboard');
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByRole('link', { name: job, exact: true }).waitFor();
+    expect(await page.getByRole('link', { name: slowJob }).count()).toBe(1);
+    expect(await page.getByText(hiddenJob).count()).toBe(0);
+    await shot('jobs');
+  });
+
+  it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {
+    await page.getByRole('link', { name: job, exact: true }).click();
+    await page.getByLabel('GREETING').fill('hi-from-the-browser');
+    await page.getByRole('button', { name: 'Run build' }).click();
+    await page.waitForURL(/\/builds\/\d+$/);
+    const buildId = Number(/\/builds\/(\d+)$/.exec(page.url())![1]);
+
+    // Live: a line printed while the build still runs is on the page before the build ends.
+    const log = page.getByTestId('log');
+    await log.getByText('tick 2 of hi-from-the-browser').waitFor({ timeout: 20_000 });
+    expect((await dev.getBuild(buildId)).status).toBe('running');
+    await log.getByText('done hi-from-the-browser').waitFor({ timeout: 20_000 });
+    await page.locator('.page-head .status-success').waitFor({ timeout: 10_000 });
+
+    // The hostile line is text: no element came out of it, nothing ran, and its colour is the ANSI red.
+    const red = log.locator('span.ansi-fg-1', { hasText: 'RED <script>' });
+    await red.waitFor();
+    expect(await red.textContent()).toBe('RED <script>window.__pwned=1</script> <b>bold?</b> <img src=x onerror="window.__pwned=2">');
+    expect(await red.getAttribute('class')).toBe('ansi-fg-1 ansi-bold');
+    expect(await red.evaluate((el) => getComputedStyle(el).color)).toBe('rgb(224, 108, 117)');
+    expect(await log.locator('script, b, img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await log.getByText('plain', { exact: false }).last().textContent()).toContain(' plain');
+
+    // Stages and steps with their status and duration.
+    await page.locator('.stage', { hasText: 'build' }).locator('.status-success').first().waitFor();
+    expect(await page.locator('.steps li', { hasText: 'run' }).locator('.step-dur').textContent()).toMatch(/\d+(\.\d+)? ?(ms|s)/);
+
+    // Search within the log.
+    await page.getByLabel('Search the log').fill('tick 4');
+    await page.getByText('1 / 1').waitFor();
+    await page.getByLabel('Search the log').press('Enter');
+    expect(await log.locator('.log-current').textContent()).toContain('tick 4 of hi-from-the-browser');
+    await shot('build');
+  }, 60_000);
+
+  it('cancels a running build', async () => {
+    const b = await dev.trigger(slowJob);
+    await page.goto(`${master.url}/builds/${b.id}`);
+    // A reload loses the in-memory session: log in again, the page stays on the build.
+    await page.getByLabel('User').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByTestId('log').getByText('started slowly').waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('.page-head .status-cancelled').waitFor({ timeout: 20_000 });
+    await waitFor('build cancelled', async () => (await dev.getBuild(b.id)).status === 'cancelled');
+    expect(await page.getByRole('button', { name: 'Re-run' }).count()).toBe(1);
+  }, 45_000);
+
+  it('shows agents per environment and logs out', async () => {
+    await page.getByRole('link', { name: 'Agents' }).click();
+    await page.getByTestId('env-ci').locator('.status-connected, .status-busy').first().waitFor();
+    await shot('agents');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+});
