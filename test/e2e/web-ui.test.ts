@@ -25,6 +25,8 @@ const password = 'dev-password-123';
 const job = `web-job-${suffix}`;
 const slowJob = `web-slow-${suffix}`;
 const hiddenJob = `web-hidden-${suffix}`;
+const bigJob = `web-big-${suffix}`;
+const BIG_LINES = 200_000;
 
 let master: TestMaster;
 let dev: ApiClient;
@@ -34,11 +36,24 @@ let page: Page;
 // The hostile line: a script tag, markup and an image with an onerror handler, in red and bold.
 const HOSTILE = String.raw`printf '\033[1;31mRED <script>window.__pwned=1</script> <b>bold?</b> <img src=x onerror="window.__pwned=2">\033[0m plain\n'`;
 
-function jobYaml(name: string, teamName: string, script: string, params = ''): string {
-  const lines = [`name: ${name}`, `team: ${teamName}`, params, 'stages:', '  - name: build', '    environment: ci', '    steps:', '      - name: run', '        sh: |'];
-  for (const l of script.split('\n')) lines.push(`          ${l}`);
+/** A job of one ci stage; each step is [name, script, extra YAML lines of its `sh` map]. */
+function jobYaml(name: string, teamName: string, steps: [string, string, string[]?][], params = ''): string {
+  const lines = [`name: ${name}`, `team: ${teamName}`, params, 'stages:', '  - name: build', '    environment: ci', '    steps:'];
+  for (const [stepName, script, extra = []] of steps) {
+    lines.push(`      - name: ${stepName}`, '        sh:', ...extra.map((e) => `          ${e}`), '          run: |');
+    for (const l of script.split('\n')) lines.push(`            ${l}`);
+  }
   return lines.filter(Boolean).join('\n') + '\n';
 }
+
+// A JUnit report with one failing and one passing test (the step itself does not fail on it).
+const JUNIT = [
+  'mkdir -p reports',
+  `cat > reports/junit.xml <<'XML'`,
+  '<testsuite name="ui" tests="2" failures="1"><testcase classname="ui.cart" name="adds an item" time="0.01"/>',
+  '<testcase classname="ui.cart" name="removes an item" time="0.02"><failure message="expected 0 items">boom</failure></testcase></testsuite>',
+  'XML',
+].join('\n');
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true });
@@ -61,10 +76,20 @@ beforeAll(async () => {
   await master.api.setMember(team, user, 'developer');
   await startAgent(master, { environment: 'ci', capacity: 2 });
   await master.api.applyJob(
-    jobYaml(job, team, [HOSTILE, 'for i in 1 2 3 4 5 6; do echo "tick $i of $GREETING"; sleep 0.4; done', 'echo "done $GREETING"'].join('\n'), 'params:\n  - name: GREETING\n    default: hello'),
+    jobYaml(
+      job,
+      team,
+      [
+        ['run', [HOSTILE, 'for i in 1 2 3 4 5 6; do echo "tick $i of $GREETING"; sleep 0.4; done', 'echo "done $GREETING"'].join('\n')],
+        ['image meta', 'echo "digest=sha256:0123456789abcdef" >> "$SLIPWAY_OUTPUT"', ['outputs: [digest]']],
+        ['unit tests', JUNIT, ['junit: reports/junit.xml']],
+      ],
+      'params:\n  - name: GREETING\n    default: hello',
+    ),
   );
-  await master.api.applyJob(jobYaml(slowJob, team, 'echo started slowly\nsleep 60'));
-  await master.api.applyJob(jobYaml(hiddenJob, otherTeam, 'echo secret'));
+  await master.api.applyJob(jobYaml(slowJob, team, [['wait', 'echo started slowly\nsleep 60']]));
+  await master.api.applyJob(jobYaml(hiddenJob, otherTeam, [['secret', 'echo secret']]));
+  await master.api.applyJob(jobYaml(bigJob, team, [['print', `seq -f 'line %g of the big log' 1 ${BIG_LINES}`]]));
   dev = await master.login(user, password);
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (err) => console.error('page error:', err.message));
@@ -122,6 +147,12 @@ describe('web UI in a real browser', () => {
     await page.locator('.stage', { hasText: 'build' }).locator('.status-success').first().waitFor();
     expect(await page.locator('.steps li', { hasText: 'run' }).locator('.step-dur').textContent()).toMatch(/\d+(\.\d+)? ?(ms|s)/);
 
+    // Step outputs and test results, failures first.
+    await page.getByTestId('outputs').getByText('sha256:0123456789abcdef').waitFor();
+    const firstTest = page.getByTestId('tests').locator('tbody tr').first();
+    expect(await firstTest.textContent()).toContain('removes an item');
+    expect(await firstTest.locator('.status').textContent()).toBe('failed');
+
     // Search within the log.
     await page.getByLabel('Search the log').fill('tick 4');
     await page.getByText('1 / 1').waitFor();
@@ -142,6 +173,26 @@ describe('web UI in a real browser', () => {
     await page.locator('.page-head .status-cancelled').waitFor({ timeout: 20_000 });
     await waitFor('build cancelled', async () => (await dev.getBuild(b.id)).status === 'cancelled');
     expect(await page.getByRole('button', { name: 'Re-run' }).count()).toBe(1);
+  }, 45_000);
+
+  it('opens a 200,000-line log with its last line in view, rendering only the visible rows', async () => {
+    const b = await dev.trigger(bigJob);
+    await waitFor('big build finished', async () => (await dev.getBuild(b.id)).status === 'success', { timeoutMs: 30_000 });
+    const t0 = Date.now();
+    await page.evaluate((to) => {
+      window.history.pushState(null, '', to);
+      window.dispatchEvent(new PopStateEvent('popstate'));
+    }, `/builds/${b.id}`);
+    const last = page.getByTestId('log').getByText(`line ${BIG_LINES} of the big log`, { exact: true });
+    await last.waitFor({ timeout: 20_000 });
+    const ms = Date.now() - t0;
+    console.log(`ui_log_200k_render_ms: ${ms}`);
+    expect(await page.getByText(`${(BIG_LINES + 1).toLocaleString('en-US')} lines`).count()).toBe(1);
+    expect(await page.locator('.log-line').count()).toBeLessThan(200);
+    // Scrolled to the top, the first lines are drawn instead.
+    await page.getByTestId('log').evaluate((el) => (el.scrollTop = 0));
+    await page.getByTestId('log').getByText('line 1 of the big log', { exact: true }).waitFor();
+    await shot('big-log');
   }, 45_000);
 
   it('shows agents per environment and logs out', async () => {
