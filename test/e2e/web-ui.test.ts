@@ -2,7 +2,8 @@
  * The web UI in a real browser (Debian's chromium driven by playwright-core) against a real master and a real
  * agent started like the integration tests do: log in, see only the jobs of one's teams, trigger a build with
  * a parameter, watch its log arrive live, search it, see a log line with <script>, HTML and ANSI codes
- * rendered as coloured text, cancel a running build, log out. Screenshots go to test/artifacts/ (git-ignored).
+ * rendered as coloured text, cancel a running build, open a 200,000-line log, log out, and lose the session
+ * when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -201,5 +202,17 @@ describe('web UI in a real browser', () => {
     await shot('agents');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
+  it('ends the session when the master refuses the token (user disabled)', async () => {
+    await page.goto(master.url);
+    await page.getByLabel('User').fill(user);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await master.api.setUserDisabled(user, true);
+    await page.getByRole('link', { name: 'Jobs' }).click();
+    await page.getByText('session expired or revoked: log in again').waitFor();
+    expect(await page.getByRole('button', { name: 'Log in' }).count()).toBe(1);
   });
 });

@@ -171,7 +171,11 @@ export function Build({ id }: { id: number }) {
         reloadSoon();
       },
       onError: (message, fatal) => (fatal ? setStreamError(message) : console.warn(message)),
-      onConnection: setConnected,
+      onConnection: (up) => {
+        setConnected(up);
+        // A browser does not tell why an upgrade failed: ask the API, whose 401 ends an expired session.
+        if (!up) s.client.me().catch(() => undefined);
+      },
     });
     return () => {
       stop();
