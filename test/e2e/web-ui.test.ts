@@ -160,6 +160,18 @@ describe('web UI in a real browser', () => {
     await page.getByLabel('Search the log').press('Enter');
     expect(await log.locator('.log-current').textContent()).toContain('tick 4 of hi-from-the-browser');
     await shot('build');
+    // At phone width the page still fits: nothing wider than the viewport but the log's own scroller.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot('build-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Re-run: a new build of the same job with the same parameters, opened at once.
+    await page.getByRole('button', { name: 'Re-run' }).click();
+    await page.waitForURL((u) => /\/builds\/\d+$/.test(u.pathname) && u.pathname !== `/builds/${buildId}`);
+    const rerun = await dev.getBuild(Number(/\/builds\/(\d+)$/.exec(page.url())![1]));
+    expect(rerun.params).toEqual({ GREETING: 'hi-from-the-browser' });
+    await page.getByRole('heading', { name: `${job} #2` }).waitFor();
   }, 60_000);
 
   it('cancels a running build', async () => {
@@ -190,9 +202,11 @@ describe('web UI in a real browser', () => {
     console.log(`ui_log_200k_render_ms: ${ms}`);
     expect(await page.getByText(`${(BIG_LINES + 1).toLocaleString('en-US')} lines`).count()).toBe(1);
     expect(await page.locator('.log-line').count()).toBeLessThan(200);
-    // Scrolled to the top, the first lines are drawn instead.
+    expect(await page.getByLabel('Follow').isChecked()).toBe(true);
+    // Scrolled to the top, the first lines are drawn instead, and follow mode pauses.
     await page.getByTestId('log').evaluate((el) => (el.scrollTop = 0));
     await page.getByTestId('log').getByText('line 1 of the big log', { exact: true }).waitFor();
+    expect(await page.getByLabel('Follow').isChecked()).toBe(false);
     await shot('big-log');
   }, 45_000);
 
