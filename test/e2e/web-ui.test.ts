@@ -2,8 +2,8 @@
  * The web UI in a real browser (Debian's chromium driven by playwright-core) against a real master and a real
  * agent started like the integration tests do: log in, see only the jobs of one's teams, trigger a build with
  * a parameter, watch its log arrive live, search it, see a log line with <script>, HTML and ANSI codes
- * rendered as coloured text, cancel a running build, open a 200,000-line log, log out, and lose the session
- * when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
+ * rendered as coloured text, search logs across builds, cancel a running build, open a 200,000-line log,
+ * log out, manage agent tokens as an admin, and lose the session when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -174,6 +174,24 @@ describe('web UI in a real browser', () => {
     await page.getByRole('heading', { name: `${job} #2` }).waitFor();
   }, 60_000);
 
+  it('searches logs across builds with the words highlighted, the log still only text', async () => {
+    await page.getByRole('link', { name: 'Log search' }).click();
+    await page.getByLabel('Search all logs').fill('pwned');
+    const hits = page.getByTestId('search-hits');
+    // The full-text index trails the stored log by up to a second or so: search again until it answers.
+    await waitFor('a search hit', async () => {
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.waitForTimeout(200);
+      return (await hits.count()) > 0;
+    });
+    expect(await hits.getByRole('link', { name: `${job} #1` }).count()).toBe(1);
+    expect(await hits.locator('mark').first().textContent()).toMatch(/pwned/i);
+    expect(await hits.getByText('<script>', { exact: false }).count()).toBeGreaterThan(0);
+    expect(await hits.locator('script, b, img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    await shot('search');
+  }, 30_000);
+
   it('cancels a running build', async () => {
     const b = await dev.trigger(slowJob);
     await page.goto(`${master.url}/builds/${b.id}`);
@@ -216,6 +234,25 @@ describe('web UI in a real browser', () => {
     await shot('agents');
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('button', { name: 'Log in' }).waitFor();
+  });
+
+  it('lets an admin create an agent token (with the command to start an agent) and revoke it', async () => {
+    await page.goto(`${master.url}/agents`);
+    await page.getByLabel('User').fill('admin');
+    await page.getByLabel('Password').fill(master.adminPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const tokens = page.getByTestId('tokens-ci');
+    await tokens.locator('summary').click();
+    await tokens.getByLabel('New agent name').fill(`ui-agent-${suffix}`);
+    await tokens.getByRole('button', { name: 'Create token' }).click();
+    const created = tokens.getByTestId('created-token');
+    await created.waitFor();
+    expect(await created.locator('pre').textContent()).toContain(`--name ui-agent-${suffix} --environment ci`);
+    expect((await created.getByLabel('Agent token').inputValue()).length).toBeGreaterThan(20);
+    page.once('dialog', (d) => void d.accept());
+    await tokens.locator('li', { hasText: `ui-agent-${suffix}` }).getByRole('button', { name: 'Revoke' }).click();
+    await tokens.locator('li', { hasText: `ui-agent-${suffix}` }).getByText('revoked').waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
   });
 
   it('ends the session when the master refuses the token (user disabled)', async () => {

@@ -62,3 +62,12 @@ describe('LogLines', () => {
     expect(l.search('32m')).toEqual([]);
   });
 });
+
+describe('log search highlighting', () => {
+  it('splits around every word, case-insensitive, with regex characters taken literally', async () => {
+    const { splitMatches } = await import('../../web/src/pages/Search');
+    expect(splitMatches('Error: a.b failed (ERROR)', ['error', 'a.b'])).toEqual(['', 'Error', ': ', 'a.b', ' failed (', 'ERROR', ')']);
+    expect(splitMatches('axb', ['a.b'])).toEqual(['axb']);
+    expect(splitMatches('text', [])).toEqual(['text']);
+  });
+});

@@ -8,6 +8,7 @@ import { Dashboard } from './pages/Dashboard';
 import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
+import { Search } from './pages/Search';
 import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
 import './styles.css';
@@ -24,6 +25,8 @@ function Page({ route }: { route: Route }) {
       return <Build key={route.id} id={route.id} />;
     case 'agents':
       return <Agents />;
+    case 'search':
+      return <Search />;
     case 'not-found':
       return <p class="error">No page at {route.path}.</p>;
     default: {

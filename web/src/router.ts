@@ -10,6 +10,7 @@ export type Route =
   | { page: 'job'; name: string }
   | { page: 'build'; id: number }
   | { page: 'agents' }
+  | { page: 'search' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(path: string): Route {
@@ -19,6 +20,7 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'jobs' && parts.length === 2) return { page: 'job', name: parts[1] };
   if (parts[0] === 'builds' && parts.length === 2 && /^[1-9]\d{0,15}$/.test(parts[1])) return { page: 'build', id: Number(parts[1]) };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
+  if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
   return { page: 'not-found', path };
 }
 
@@ -28,6 +30,7 @@ export const paths = {
   job: (name: string) => `/jobs/${encodeURIComponent(name)}`,
   build: (id: number) => `/builds/${id}`,
   agents: () => '/agents',
+  search: () => '/search',
 };
 
 const listeners = new Set<() => void>();

@@ -7,6 +7,7 @@ const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Dashboard', href: paths.dashboard(), pages: ['dashboard'] },
   { label: 'Jobs', href: paths.jobs(), pages: ['jobs', 'job', 'build'] },
   { label: 'Agents', href: paths.agents(), pages: ['agents'] },
+  { label: 'Log search', href: paths.search(), pages: ['search'] },
 ];
 
 export function Layout({ route, children }: { route: Route; children: ComponentChildren }) {

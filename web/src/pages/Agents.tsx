@@ -1,5 +1,7 @@
 /** Agents per environment: state, slots in use, labels, step kinds, probed capabilities and agent services. */
+import { useState } from 'preact/hooks';
 import type { AgentInfo } from '../../../shared/api';
+import { AgentTokens } from '../components/AgentTokens';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago } from '../format';
@@ -10,7 +12,7 @@ export function groupByEnvironment(agents: AgentInfo[], environments: string[]):
   return names.map((env) => [env, agents.filter((a) => a.environment === env)]);
 }
 
-function AgentCard({ a }: { a: AgentInfo }) {
+function AgentCard({ a, onDrain }: { a: AgentInfo; onDrain?: () => void }) {
   return (
     <li class="card agent">
       <div class="stage-head">
@@ -18,6 +20,11 @@ function AgentCard({ a }: { a: AgentInfo }) {
         <span class="muted small">
           {a.running}/{a.capacity} slots
         </span>
+        {onDrain && (a.state === 'connected' || a.state === 'busy') && (
+          <button type="button" class="link small" onClick={onDrain} title="Finish current work, take no more">
+            Drain
+          </button>
+        )}
       </div>
       <div class="muted small">
         {a.version ? `v${a.version} · ` : ''}seen {ago(a.lastSeenAt) || 'never'}
@@ -61,12 +68,28 @@ export function Agents() {
   const s = session()!;
   const agents = useLoad(() => s.client.listAgents(), [], 5000);
   const envs = useLoad(() => s.client.listEnvironments(), []);
+  const [error, setError] = useState<string | null>(null);
+  const admin = s.me.isAdmin;
+  const drain = async (a: AgentInfo) => {
+    if (!window.confirm(`Drain ${a.name}? It finishes its current work and takes no more.`)) return;
+    try {
+      await s.client.drainAgent(a.id);
+      agents.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
   if (agents.error) return <p class="error">{agents.error}</p>;
   if (!agents.data) return <p class="muted">Loading…</p>;
   const groups = groupByEnvironment(agents.data, (envs.data ?? []).map((e) => e.name));
   return (
     <>
       <h1>Agents</h1>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {!groups.length && <p class="muted">No environments or agents yet.</p>}
       {groups.map(([env, list]) => {
         const info = envs.data?.find((e) => e.name === env);
@@ -82,12 +105,13 @@ export function Agents() {
             {list.length ? (
               <ul class="cards">
                 {list.map((a) => (
-                  <AgentCard a={a} />
+                  <AgentCard a={a} onDrain={admin ? () => drain(a) : undefined} />
                 ))}
               </ul>
             ) : (
               <p class="muted small">No agent in this environment.</p>
             )}
+            {admin && info && <AgentTokens environment={env} />}
           </section>
         );
       })}
