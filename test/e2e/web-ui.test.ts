@@ -1,6 +1,7 @@
 /**
  * The web UI in a real browser (Debian's chromium driven by playwright-core) against a real master and a real
- * agent started like the integration tests do: log in, see only the jobs of one's teams, trigger a build with
+ * agent started like the integration tests do: log in, see only the jobs of one's teams, create a job in the
+ * YAML editor (live validation by the shared schema), trigger a build with
  * a parameter, watch its log arrive live, search it, see a log line with <script>, HTML and ANSI codes
  * rendered as coloured text, search logs across builds, cancel a running build, open a 200,000-line log,
  * log out, manage agent tokens as an admin, and lose the session when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
@@ -27,6 +28,7 @@ const job = `web-job-${suffix}`;
 const slowJob = `web-slow-${suffix}`;
 const hiddenJob = `web-hidden-${suffix}`;
 const bigJob = `web-big-${suffix}`;
+const madeJob = `web-made-${suffix}`;
 const BIG_LINES = 200_000;
 
 let master: TestMaster;
@@ -120,7 +122,31 @@ describe('web UI in a real browser', () => {
     await shot('jobs');
   });
 
+  it('creates a job in the YAML editor, validated live by the shared schema with errors at their line', async () => {
+    await page.getByRole('link', { name: 'New job' }).click();
+    const editor = page.getByLabel('Job YAML');
+    await editor.waitFor();
+    const bad = [`name: ${madeJob}`, `team: ${team}`, 'stages:', '  - name: build', '    environment: ci', '    timeoutz: 5m', '    steps:', '      - sh: echo made in the browser', ''].join('\n');
+    await editor.fill(bad);
+    const issues = page.getByTestId('job-issues');
+    await issues.getByText("unknown field 'timeoutz'").waitFor();
+    expect(await issues.locator('li').textContent()).toMatch(/^line 6:\d+ stages\[0\]\.timeoutz/);
+    // A click on the problem selects its line in the editor.
+    await issues.locator('li').getByRole('button').click();
+    expect(await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd))).toBe('    timeoutz: 5m');
+    expect(await page.getByRole('button', { name: 'Save job' }).isDisabled()).toBe(true);
+    await editor.fill(bad.replace('timeoutz:', 'timeout:'));
+    await page.getByText('Valid job.').waitFor();
+    expect(await page.getByTestId('job-preview').textContent()).toContain('on ci');
+    await shot('job-editor');
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${madeJob}`);
+    await page.getByRole('heading', { name: madeJob }).waitFor();
+    expect((await dev.getJob(madeJob)).yaml).toContain('echo made in the browser');
+  });
+
   it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('link', { name: job, exact: true }).click();
     await page.getByLabel('GREETING').fill('hi-from-the-browser');
     await page.getByRole('button', { name: 'Run build' }).click();

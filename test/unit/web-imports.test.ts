@@ -67,6 +67,10 @@ describe('web/ imports only browser-safe code', () => {
     expect(scan([join(ROOT, 'shared/protocol/index.ts')]).problems).toEqual([]);
   });
 
+  it('shared/job, the schema the job editor validates with', () => {
+    expect(scan([join(ROOT, 'shared/job/index.ts')]).problems).toEqual([]);
+  });
+
   it('the scan notices a Node-only module (shared/mask.ts)', () => {
     expect(scan([join(ROOT, 'shared/mask.ts')]).problems.join('\n')).toMatch(/shared\/node\/mask\.ts/);
   });

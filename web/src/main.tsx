@@ -1,5 +1,6 @@
 /** The web UI's entry: the login page until there is a session, then the page of the current route. */
 import { render } from 'preact';
+import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Layout } from './components/Layout';
 import { Agents } from './pages/Agents';
@@ -13,6 +14,19 @@ import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
 import './styles.css';
 
+/** The job editor brings the YAML parser and the job schema: loaded the first time it is opened. */
+let editor: Promise<ComponentType<{ name?: string }>> | undefined;
+function LazyJobEditor({ name }: { name?: string }) {
+  const [Editor, setEditor] = useState<ComponentType<{ name?: string }> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    editor ??= import('./pages/JobEditor').then((m) => m.default);
+    editor.then((c) => setEditor(() => c), (err: Error) => setError(err.message));
+  }, []);
+  if (error) return <p class="error">{error}</p>;
+  return Editor ? <Editor name={name} /> : <p class="muted">Loading the editor…</p>;
+}
+
 function Page({ route }: { route: Route }) {
   switch (route.page) {
     case 'dashboard':
@@ -21,6 +35,8 @@ function Page({ route }: { route: Route }) {
       return <Jobs />;
     case 'job':
       return <Job key={route.name} name={route.name} />;
+    case 'job-edit':
+      return <LazyJobEditor key={route.name ?? ''} name={route.name} />;
     case 'build':
       return <Build key={route.id} id={route.id} />;
     case 'agents':

@@ -8,6 +8,7 @@ export type Route =
   | { page: 'dashboard' }
   | { page: 'jobs' }
   | { page: 'job'; name: string }
+  | { page: 'job-edit'; name?: string }
   | { page: 'build'; id: number }
   | { page: 'agents' }
   | { page: 'search' }
@@ -17,7 +18,9 @@ export function parseRoute(path: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: 'dashboard' };
   if (parts[0] === 'jobs' && parts.length === 1) return { page: 'jobs' };
+  if (parts[0] === 'jobs' && parts.length === 2 && parts[1] === 'new') return { page: 'job-edit' };
   if (parts[0] === 'jobs' && parts.length === 2) return { page: 'job', name: parts[1] };
+  if (parts[0] === 'jobs' && parts.length === 3 && parts[2] === 'edit') return { page: 'job-edit', name: parts[1] };
   if (parts[0] === 'builds' && parts.length === 2 && /^[1-9]\d{0,15}$/.test(parts[1])) return { page: 'build', id: Number(parts[1]) };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
@@ -28,6 +31,8 @@ export const paths = {
   dashboard: () => '/',
   jobs: () => '/jobs',
   job: (name: string) => `/jobs/${encodeURIComponent(name)}`,
+  newJob: () => '/jobs/new',
+  editJob: (name: string) => `/jobs/${encodeURIComponent(name)}/edit`,
   build: (id: number) => `/builds/${id}`,
   agents: () => '/agents',
   search: () => '/search',

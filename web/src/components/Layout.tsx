@@ -5,7 +5,7 @@ import { paths, type Route } from '../router';
 
 const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Dashboard', href: paths.dashboard(), pages: ['dashboard'] },
-  { label: 'Jobs', href: paths.jobs(), pages: ['jobs', 'job', 'build'] },
+  { label: 'Jobs', href: paths.jobs(), pages: ['jobs', 'job', 'job-edit', 'build'] },
   { label: 'Agents', href: paths.agents(), pages: ['agents'] },
   { label: 'Log search', href: paths.search(), pages: ['search'] },
 ];

@@ -82,6 +82,10 @@ export function Job({ name }: { name: string }) {
         <h1>{j.name}</h1>
         <span class="muted">team {j.team}</span>
         {j.source === 'file' && <span class="tag" title={j.filePath ?? ''}>managed as code</span>}
+        <span class="spacer" />
+        <a class="button" href={paths.editJob(j.name)}>
+          {j.source === 'file' ? 'View YAML' : 'Edit'}
+        </a>
       </div>
       {j.description && <p>{j.description}</p>}
       {j.warnings?.map((w) => (

@@ -25,6 +25,10 @@ export function Jobs() {
             ))}
           </select>
         </label>
+        <span class="spacer" />
+        <a class="button" href={paths.newJob()}>
+          New job
+        </a>
       </div>
       {jobs.error && <p class="error">{jobs.error}</p>}
       {jobs.data && !shown.length && <p class="muted">No jobs in your teams yet. Apply one with <code>slipway apply -f job.yml</code>.</p>}
