@@ -4,7 +4,7 @@
  * YAML editor (live validation by the shared schema), trigger a build with
  * a parameter, watch its log arrive live, search it, see a log line with <script>, HTML and ANSI codes
  * rendered as coloured text, search logs across builds, cancel a running build, open a 200,000-line log,
- * log out, manage agent tokens as an admin, and lose the session when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
+ * log out, manage agent tokens, teams, members and secrets as an admin, and lose the session when the master refuses the token. Screenshots go to test/artifacts/ (git-ignored).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -278,6 +278,28 @@ describe('web UI in a real browser', () => {
     page.once('dialog', (d) => void d.accept());
     await tokens.locator('li', { hasText: `ui-agent-${suffix}` }).getByRole('button', { name: 'Revoke' }).click();
     await tokens.locator('li', { hasText: `ui-agent-${suffix}` }).getByText('revoked').waitFor();
+  });
+
+  it('lets an admin create a team, add a member and set a write-only secret', async () => {
+    const newTeam = `ui-team-${suffix}`;
+    await page.getByRole('link', { name: 'Teams' }).click();
+    await page.getByLabel('New team name').fill(newTeam);
+    await page.getByRole('button', { name: 'Create team' }).click();
+    const card = page.getByTestId(`team-${newTeam}`);
+    await card.waitFor();
+    await card.getByLabel('User name').fill(user);
+    await card.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await card.getByRole('button', { name: 'Add member' }).click();
+    await card.getByLabel(`Role of ${user}`).waitFor();
+    expect(await card.getByLabel(`Role of ${user}`).inputValue()).toBe('viewer');
+    await card.getByLabel('Secret name').fill('DEPLOY_KEY');
+    await card.getByLabel('Secret value').fill('s3cret-value-never-shown');
+    await card.getByRole('button', { name: 'Set secret' }).click();
+    await card.getByTestId(`secrets-${newTeam}`).getByText('DEPLOY_KEY').waitFor();
+    expect(await card.getByLabel('Secret value').inputValue()).toBe('');
+    expect(await page.content()).not.toContain('s3cret-value-never-shown');
+    expect((await master.api.listTeams()).find((t) => t.name === newTeam)?.members).toEqual([{ username: user, role: 'viewer' }]);
+    await shot('teams');
     await page.getByRole('button', { name: 'Log out' }).click();
   });
 

@@ -10,6 +10,7 @@ import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
 import { Search } from './pages/Search';
+import { Teams } from './pages/Teams';
 import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
 import './styles.css';
@@ -43,6 +44,8 @@ function Page({ route }: { route: Route }) {
       return <Agents />;
     case 'search':
       return <Search />;
+    case 'teams':
+      return <Teams />;
     case 'not-found':
       return <p class="error">No page at {route.path}.</p>;
     default: {
