@@ -262,11 +262,14 @@ describe('web UI in a real browser', () => {
     await page.getByRole('button', { name: 'Log in' }).waitFor();
   });
 
-  it('lets an admin create an agent token (with the command to start an agent) and revoke it', async () => {
+  it('lets an admin create an environment, an agent token (with the command to start an agent) and revoke it', async () => {
     await page.goto(`${master.url}/agents`);
     await page.getByLabel('User').fill('admin');
     await page.getByLabel('Password').fill(master.adminPassword);
     await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByLabel('New environment name').fill(`uienv${suffix}`);
+    await page.getByRole('button', { name: 'Create environment' }).click();
+    await page.getByTestId(`env-uienv${suffix}`).getByText('No agent in this environment.').waitFor();
     const tokens = page.getByTestId('tokens-ci');
     await tokens.locator('summary').click();
     await tokens.getByLabel('New agent name').fill(`ui-agent-${suffix}`);

@@ -79,12 +79,38 @@ export function Agents() {
       setError((err as Error).message);
     }
   };
+  const [envName, setEnvName] = useState('');
+  const [envProtected, setEnvProtected] = useState(false);
+  const createEnv = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      await s.client.createEnvironment(envName, { protected: envProtected });
+      setEnvName('');
+      setEnvProtected(false);
+      envs.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
   if (agents.error) return <p class="error">{agents.error}</p>;
   if (!agents.data) return <p class="muted">Loading…</p>;
   const groups = groupByEnvironment(agents.data, (envs.data ?? []).map((e) => e.name));
   return (
     <>
-      <h1>Agents</h1>
+      <div class="page-head">
+        <h1>Agents</h1>
+        <span class="spacer" />
+        {admin && (
+          <form class="inline-form" onSubmit={createEnv} aria-label="New environment">
+            <input aria-label="New environment name" placeholder="environment, e.g. prod" required value={envName} onInput={(e) => setEnvName((e.target as HTMLInputElement).value)} />
+            <label class="check">
+              <input type="checkbox" checked={envProtected} onChange={(e) => setEnvProtected((e.target as HTMLInputElement).checked)} /> protected
+            </label>
+            <button type="submit">Create environment</button>
+          </form>
+        )}
+      </div>
       {error && (
         <p class="error" role="alert">
           {error}
