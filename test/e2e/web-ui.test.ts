@@ -252,6 +252,18 @@ describe('web UI in a real browser', () => {
     await page.getByTestId('log').getByText('line 1 of the big log', { exact: true }).waitFor();
     expect(await page.getByLabel('Follow').isChecked()).toBe(false);
     await shot('big-log');
+    // A line link (#L<n>) opens the log at that line, follow mode off.
+    const go = (to: string) =>
+      page.evaluate((path) => {
+        window.history.pushState(null, '', path);
+        window.dispatchEvent(new PopStateEvent('popstate'));
+      }, to);
+    await go('/agents');
+    await page.getByRole('heading', { name: 'Agents' }).waitFor();
+    await go(`/builds/${b.id}#L150001`);
+    await page.getByTestId('log').getByText('line 150000 of the big log', { exact: true }).waitFor();
+    expect(await page.getByLabel('Follow').isChecked()).toBe(false);
+    expect(await page.getByTestId('log').getByText(`line ${BIG_LINES} of the big log`, { exact: true }).count()).toBe(0);
   }, 45_000);
 
   it('shows agents per environment and logs out', async () => {
