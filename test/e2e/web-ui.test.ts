@@ -120,9 +120,17 @@ describe('web UI in a real browser', () => {
     expect(await page.getByRole('link', { name: slowJob }).count()).toBe(1);
     expect(await page.getByText(hiddenJob).count()).toBe(0);
     await shot('jobs');
+    // Another team's job by its URL: the master answers 404, and the page says so without its content.
+    await page.evaluate((path) => {
+      window.history.pushState(null, '', path);
+      window.dispatchEvent(new PopStateEvent('popstate'));
+    }, `/jobs/${hiddenJob}`);
+    await page.locator('main .error', { hasText: 'not found' }).waitFor();
+    expect(await page.getByText('echo secret').count()).toBe(0);
   });
 
   it('creates a job in the YAML editor, validated live by the shared schema with errors at their line', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('link', { name: 'New job' }).click();
     const editor = page.getByLabel('Job YAML');
     await editor.waitFor();
