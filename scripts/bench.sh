@@ -12,6 +12,8 @@ require_node
 ensure_node_modules
 ensure_binary git git
 ensure_binary curl curl
+# The web UI benchmark drives Debian's chromium with playwright-core.
+ensure_binary /usr/bin/chromium chromium
 
 WORK="$(mktemp -d -t slipway-bench.XXXXXX)"
 STOP_COMMANDS=()

@@ -78,3 +78,14 @@ stop_pid_file() {
   fi
   rm -f "$file"
 }
+
+# Builds the web UI (web/ -> web/dist, served by the master) with Vite when web/dist is missing or older
+# than any of its sources (web/src, web/index.html, web/vite.config.ts, shared/). About a second.
+ensure_web_build() {
+  local index="$REPO_ROOT/web/dist/index.html"
+  if [ -f "$index" ] && [ -z "$(cd "$REPO_ROOT" && find web/src web/index.html web/vite.config.ts shared -newer "$index" -print -quit 2>/dev/null)" ]; then
+    return 0
+  fi
+  log "building the web UI (vite build web)"
+  (cd "$REPO_ROOT" && npx vite build web) >&2
+}

@@ -2,7 +2,7 @@
 # `npm test`: installs what is missing, starts the services the tests need (the Docker engine when its socket
 # does not answer, and a private registry on a free loopback port; etcd and nginx are installed and each
 # discovery test starts its own),
-# type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
+# builds the web UI when web/dist is missing or stale, type-checks, runs the whole vitest suite and prints one line "Tests: N passed, N failed". Extra arguments
 # go to vitest (e.g. npm test -- test/unit). Exit code is non-zero when type-checking or any test fails.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +37,9 @@ ensure_binary /usr/sbin/sshd openssh-server
 ensure_binary ssh-keygen openssh-client
 # The scan step's shellcheck adapter runs Debian's shellcheck (test/unit/quality-scanners.test.ts, quality-scan).
 ensure_binary shellcheck shellcheck
+# The browser test (test/e2e/web-ui.test.ts) drives Debian's chromium with playwright-core.
+ensure_binary /usr/bin/chromium chromium
+ensure_web_build
 start_services
 
 status=0

@@ -25,6 +25,8 @@ ensure_node_modules
 log "building (npm run build)"
 node scripts/build.mjs >&2
 slipway() { (cd "$REPO_ROOT" && node dist/bin/slipway.mjs "$@"); }
+# The web UI the master serves at its URL (built when web/dist is missing or older than its sources).
+ensure_web_build
 # Agents check out Git repositories; the master resolves branch heads with git ls-remote.
 ensure_binary git git
 ensure_binary curl curl
@@ -173,6 +175,7 @@ cat <<INFO
 
 Slipway is running.
   URL:    $URL   (health: $URL/healthz)
+  Web UI: open $URL in a browser, log in as admin with the password in data/admin.password
   Login:  user admin, password in data/admin.password
           node dist/bin/slipway.mjs login --url $URL --user admin < data/admin.password
   Demo:   node dist/bin/slipway.mjs trigger demo -p GREETING=hi --follow

@@ -1,12 +1,13 @@
 /**
  * Follows a build over the client stream (/api/v1/stream, shared/protocol/client.ts): prints the stored log
  * and then live chunks until stream:end, and resolves with the build's final status. When the connection
- * drops (master restart) it reconnects and skips chunks it already printed, by stage run and seq.
+ * drops (master restart) it reconnects and skips chunks it already printed, by stage run and seq. Every frame
+ * is parsed with the stream's zod schema before it is used.
  */
 import WebSocket from 'ws';
 import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError, type ErrorCode } from '../../shared/errors';
-import type { BuildStatus, StreamMessage } from '../../shared/protocol/client';
+import { parseStreamMessage, type BuildStatus, type StreamMessage } from '../../shared/protocol/client';
 
 const RECONNECT_ATTEMPTS = 30;
 const RECONNECT_DELAY_MS = 1000;
@@ -70,12 +71,9 @@ function followOnce(client: ApiClient, buildId: number, { onLog, onWaiting, onSu
     ws.on('open', () => ws.send(JSON.stringify({ type: 'client:subscribe', buildId })));
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      let msg: StreamMessage;
-      try {
-        msg = JSON.parse(data.toString()) as StreamMessage;
-      } catch {
-        return settle(() => reject(new SlipwayError('internal', 'the master sent a stream frame that is not JSON')));
-      }
+      // Validated like the web UI does (shared/protocol/client.ts): a frame that does not match is refused.
+      const msg = parseStreamMessage(data.toString());
+      if (typeof msg === 'string') return settle(() => reject(new SlipwayError('internal', `the master sent a bad stream frame: ${msg}`)));
       switch (msg.type) {
         case 'stream:log':
           if (msg.buildId === buildId) onLog(msg);

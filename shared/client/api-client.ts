@@ -66,7 +66,8 @@ export class ApiClient {
   constructor(options: ApiClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.token = options.token;
-    this.fetchImpl = options.fetch ?? fetch;
+    // Called as a method of this object; a browser's fetch must be called on the window (else: Illegal invocation).
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   /** A client for the same master with another credential. */

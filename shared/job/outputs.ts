@@ -35,7 +35,8 @@ export function outputsProblem(outputs: unknown, schema: z.ZodType = OutputsSche
   }
   const general = OutputsSchema.safeParse(outputs);
   if (!general.success) return describe(general.error);
-  const bytes = Buffer.byteLength(JSON.stringify(outputs));
+  // TextEncoder, not Buffer: this module is part of the job schema the web UI validates with too.
+  const bytes = new TextEncoder().encode(JSON.stringify(outputs)).length;
   if (bytes > MAX_OUTPUT_BYTES) return `outputs are ${bytes} bytes of JSON, over the limit of ${MAX_OUTPUT_BYTES}`;
   const typed = schema.safeParse(outputs);
   return typed.success ? null : describe(typed.error);
