@@ -130,11 +130,15 @@ describe('slipway CLI', () => {
     expect(missing.stderr.trim()).toMatch(/^error: .*nope-\w+.*not found$/);
   });
 
-  it('the master serves the web placeholder page linking to /healthz', async () => {
+  it('the master serves the web UI (built by npm test and npm run up) with its assets', async () => {
     const res = await fetch(`${master.url}/`);
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('<title>Slipway</title>');
-    expect(html).toContain('href="/healthz"');
+    const script = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(html);
+    expect(script, html).not.toBeNull();
+    const js = await fetch(`${master.url}${script![1]}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
   });
 });
