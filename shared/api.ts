@@ -192,6 +192,8 @@ export interface DeploymentInfo {
   triggeredBy: string;
   /** Who approved the stage's gate, when it had one. */
   approvedBy: string | null;
+  /** Why the deploy failed and was rolled back (health probes, exit code, log tail); null when it succeeded. */
+  failure: string | null;
   createdAt: number;
 }
 /** POST /deployments/rollback body. */

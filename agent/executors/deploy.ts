@@ -14,6 +14,7 @@ import { ValidationError } from '../../shared/errors';
 import { deployKind, type DeployConfig } from '../../shared/job/kinds/deploy';
 import { registryHost } from '../../shared/registry-client';
 import { checkEngine, dockerClient } from '../docker/engine';
+import { listInstances } from '../deploy/instances';
 import { deploy, DeployError } from '../deploy/rollout';
 import { deploySwarm } from '../deploy/swarm';
 import { defineExecutor, type RunAs, type StepContext, type StepResult, type StopReason } from './types';
@@ -113,8 +114,15 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
     };
   } catch (e) {
     if (ctx.signal.aborted) return { status: stop().status, exitCode: null, error: stop().message };
-    if (e instanceof DeployError) return fail(e.message, 'failed');
-    return fail(`deploy step: ${(e as Error).message}`);
+    if (!(e instanceof DeployError)) return fail(`deploy step: ${(e as Error).message}`);
+    const failed = fail(e.message, 'failed');
+    // The history keeps the failed attempt and why (health probes, exit code, log tail), with what runs now.
+    const now = await listInstances(docker, { app, environment: ctx.environment }).catch(() => []);
+    const instances = now.filter((i) => i.running).map((i) => `${DEFAULT_INSTANCE_HOST}:${i.port}`);
+    return {
+      ...failed,
+      outputs: { app, environment: ctx.environment, image: service.image, instances, replicas: instances.length, compose: rendered.text, failure: e.message.slice(0, 16_000) },
+    };
   }
 }
 

@@ -16,9 +16,22 @@ export function registerDeploymentCommands(program: Command): void {
       const list = await sessionClient().listDeployments({ app: flags.app, environment: flags.environment, limit: Number(flags.limit) || 20 });
       if (flags.json) return printJson(list);
       printTable(
-        ['ID', 'APP', 'ENV', 'IMAGE', 'BUILD', 'BY', 'APPROVED', 'INSTANCES', 'WHEN'],
-        list.map((d) => [d.id, d.app, d.environment, d.image, `${d.job}#${d.buildNumber}`, d.triggeredBy, d.approvedBy ?? '-', d.instances.join(' ') || '-', formatTime(d.createdAt)]),
+        ['ID', 'APP', 'ENV', 'IMAGE', 'BUILD', 'BY', 'APPROVED', 'RESULT', 'INSTANCES', 'WHEN'],
+        list.map((d) => [
+          d.id,
+          d.app,
+          d.environment,
+          d.image,
+          `${d.job}#${d.buildNumber}`,
+          d.triggeredBy,
+          d.approvedBy ?? '-',
+          d.failure ? 'failed, rolled back' : 'deployed',
+          d.instances.join(' ') || '-',
+          formatTime(d.createdAt),
+        ]),
       );
+      // Why the newest failures failed (the whole text is in --json and the build's log).
+      for (const d of list.filter((x) => x.failure).slice(0, 3)) process.stdout.write(`\n#${d.id} ${d.app} in ${d.environment}: ${d.failure!.split('\n').slice(0, 6).join('\n  ')}\n`);
     });
 
   program

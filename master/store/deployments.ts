@@ -1,5 +1,6 @@
 /**
- * Deployment history (table deployments): one row per successful step whose kind describes a deployment
+ * Deployment history (table deployments): one row per step whose kind describes a deployment, successful or
+ * failed with a description (`failure`: then the current deployment is still the one before; see current())
  * (StepKindDef.deploymentOf: the deploy kind), written when the agent's step-finished record is stored, inside
  * that transaction. Read per app and environment for the API (team-scoped through the job) and for rollback.
  * All SQL on the table lives here.
@@ -37,8 +38,13 @@ export interface DeploymentRow extends DeploymentInfo {
 export interface DeploymentsStore {
   /** Records a deployment from a successful step's outputs (inside the caller's transaction). */
   record(src: DeploymentSource, d: DeploymentRecord, now: number): void;
-  /** Newest first. */
+  /** Newest first, failed attempts included. */
   list(filter: DeploymentFilter): DeploymentRow[];
+}
+
+/** The deployment that runs now: the newest that did not fail (a failed one was rolled back). */
+export function current(history: DeploymentRow[]): DeploymentRow | undefined {
+  return history.find((d) => d.failure === null);
 }
 
 interface Row {
@@ -59,6 +65,7 @@ interface Row {
   compose: string;
   triggered_by: string;
   approved_by: string | null;
+  failure: string | null;
   created_at: number;
 }
 
@@ -72,7 +79,7 @@ export function createDeploymentsStore(db: Db): DeploymentsStore {
   const buildOf = db.prepare<[number], { job_id: number; number: number; trigger: string }>('SELECT job_id, number, trigger FROM builds WHERE id = ?');
   const insert = db.prepare(
     `INSERT INTO deployments (app, environment, job_id, build_id, build_number, stage, step_index, image, digest, replicas, instances, compose,
-       triggered_by, approved_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       triggered_by, approved_by, failure, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return {
     record(src, d, now) {
@@ -80,7 +87,7 @@ export function createDeploymentsStore(db: Db): DeploymentsStore {
       if (!b) return;
       const trigger = JSON.parse(b.trigger) as { kind?: string; user?: string };
       insert.run(d.app, src.environment, b.job_id, src.buildId, b.number, src.stage, src.stepIndex, d.image, digestOf(d.image), d.replicas,
-        JSON.stringify(d.instances), d.compose, trigger.user ?? trigger.kind ?? 'unknown', src.approvedBy, now);
+        JSON.stringify(d.instances), d.compose, trigger.user ?? trigger.kind ?? 'unknown', src.approvedBy, d.failure ?? null, now);
     },
     list(f) {
       if (!f.teamIds.length) return [];
@@ -119,6 +126,7 @@ export function createDeploymentsStore(db: Db): DeploymentsStore {
         compose: r.compose,
         triggeredBy: r.triggered_by,
         approvedBy: r.approved_by,
+        failure: r.failure,
         createdAt: r.created_at,
       }));
     },

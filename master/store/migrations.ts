@@ -446,4 +446,7 @@ export const migrations: string[] = [
     PRIMARY KEY (team_id, name)
   );
   `,
+  /* 13: a deploy that failed and was rolled back is kept in the history with why (master/store/deployments.ts) */ `
+  ALTER TABLE deployments ADD COLUMN failure TEXT;
+  `,
 ];

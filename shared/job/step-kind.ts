@@ -47,6 +47,11 @@ export interface DeploymentRecord {
   instances: string[];
   /** The rendered compose file applied (secrets shown as references). */
   compose: string;
+  /**
+   * Why the deploy failed (the last health probes, exit code and log tail), when it did: the instances are
+   * then what runs after the rollback. Absent for a successful deployment.
+   */
+  failure?: string;
 }
 
 export interface StepKindDef<C extends Record<string, unknown> = Record<string, unknown>> {

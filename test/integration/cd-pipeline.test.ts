@@ -154,6 +154,40 @@ describe('build, push and deploy through the master', () => {
     expect(bad.stderr).toContain('replicas: a whole number from 0 to 100');
   });
 
+  it('keeps a failed deploy in the history with why, and the app on what ran before', async () => {
+    const running = (await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } })).map((c) => c.Id);
+    await master.api.applyJob(`name: ${ns}-broken
+team: ${team}
+stages:
+  - name: deploy-pre
+    environment: pre
+    steps:
+      - deploy:
+          app: ${app}
+          image: ${env.registry}/${ns}/node-runtime:1
+          composeInline: |
+            services:
+              web:
+                image: \${IMAGE}
+                command: ["node", "-e", "require('http').createServer((q, r) => { r.statusCode = 500; r.end('broken on purpose'); }).listen(Number(process.env.PORT))"]
+                healthcheck: { http: /health, start_period: 1s, interval: 200ms, timeout: 1s, retries: 3, deadline: 20s }
+                deploy: { replicas: 1 }
+`);
+    const b = await master.api.trigger(`${ns}-broken`);
+    const done = await waitFor('broken deploy ends', async () => {
+      const x = await master.api.getBuild(b.id);
+      return ['success', 'failed'].includes(x.status) ? x : undefined;
+    }, { timeoutMs: 60_000 });
+    expect(done.status).toBe('failed');
+    const [last] = await master.api.request<{ job: string; failure: string | null; instances: string[] }[]>('GET', `/api/v1/deployments?app=${app}&environment=pre`);
+    expect(last.job).toBe(`${ns}-broken`);
+    expect(last.failure).toMatch(/failed and was rolled back/);
+    expect(last.failure).toContain('HTTP 500: broken on purpose');
+    expect(last.instances).toHaveLength(running.length);
+    // What ran before still runs.
+    expect((await env.docker.listContainers({ filters: { label: [`io.slipway.app=${app}`] } })).map((c) => c.Id).sort()).toEqual(running.sort());
+  });
+
   it('lists registries without passwords and hides them from teams without a grant', async () => {
     const list = await master.api.listRegistries();
     expect(list.find((r) => r.name === 'local')).toMatchObject({ url: env.registry, username: null, hasPassword: false, teams: [team] });

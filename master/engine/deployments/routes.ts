@@ -16,7 +16,7 @@ import { parsePositiveInt } from '../../../shared/ids';
 import { NAME_RE } from '../../../shared/job';
 import type { Principal } from '../../context';
 import { allow } from '../../route-access';
-import type { DeploymentRow } from '../../store/deployments';
+import { current as currentDeployment, type DeploymentRow } from '../../store/deployments';
 import { createBuild } from '../builds/create-build';
 import { getBuildRow, toBuildInfo } from '../builds/views';
 import { Effects, type EngineCore } from '../core';
@@ -54,8 +54,12 @@ export function deploymentRoutes(core: EngineCore): Router {
     const what = `deployment of app '${app}' in environment '${environment}'`;
     const history = core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(p), limit: 500 });
     if (!history.length) throw notFound(what);
-    const current = history[0];
-    const target = history.find((d) => d.id < current.id && d.image !== current.image);
+    // Failed attempts were rolled back: what runs is the newest successful deployment, and the target is an
+    // earlier successful one of another image.
+    const done = history.filter((d) => d.failure === null);
+    const current = done[0];
+    if (!current) throw notFound(what);
+    const target = done.find((d) => d.id < current.id && d.image !== current.image);
     ctx.access.check(p, current.teamId, 'trigger', what);
     if (!target) throw conflict(`app '${app}' in environment '${environment}' has no earlier deployment of another image to roll back to (current: ${current.image}, ${current.job}#${current.buildNumber})`);
     ctx.access.check(p, target.teamId, 'trigger', what);
@@ -76,7 +80,7 @@ export function deploymentRoutes(core: EngineCore): Router {
     const environment = nameField(b.environment, 'environment', true)!;
     if (typeof b.replicas !== 'number' || !Number.isInteger(b.replicas) || b.replicas < 0 || b.replicas > 100) throw badRequest('replicas: a whole number from 0 to 100');
     const what = `deployment of app '${app}' in environment '${environment}'`;
-    const [current] = core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(p), limit: 1 });
+    const current = currentDeployment(core.deployments.list({ app, environment, teamIds: ctx.access.visibleTeamIds(p), limit: 50 }));
     if (!current) throw notFound(what);
     ctx.access.check(p, current.teamId, 'trigger', what);
     const id = rerunDeployStage(current, what, { kind: 'scale', user: p.username, deployment: current.id, replicas: b.replicas }, { SLIPWAY_REPLICAS: String(b.replicas) });

@@ -177,8 +177,10 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
       if (commit.changedFiles) info.changedFiles = commit.changedFiles;
       recordCommit.run(commit.sha, JSON.stringify(info), run.build_id);
     }
-    // A kind whose successful step deployed an app (deploy) adds to the app's deployment history.
-    const deployment = m.status === 'success' ? def?.deploymentOf?.(m.outputs!) : undefined;
+    // A kind whose step deployed an app (deploy) adds to the app's deployment history: a success, or a failure
+    // the step described (rolled back; the record keeps why).
+    const described = def?.deploymentOf?.(m.outputs!);
+    const deployment = described && (m.status === 'success' || described.failure) ? described : undefined;
     if (deployment) {
       const stage = core.buildConfig(run.build_id).stages[run.stage_index];
       core.deployments.record(

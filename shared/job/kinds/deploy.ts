@@ -49,6 +49,8 @@ export const deployOutputsSchema = z.strictObject({
   instances: z.array(z.string()),
   replicas: z.number(),
   compose: z.string(),
+  /** Set when the deploy failed (and was rolled back): why, with the last health probes and log lines. */
+  failure: z.string().max(16_384).optional(),
 });
 
 export const deployKind = defineStepKind<DeployConfig>({
