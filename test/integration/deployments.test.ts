@@ -204,7 +204,7 @@ describe('CLI', () => {
     const list = await runCli(['deployments', '--app', app, '--environment', pre], { env });
     expect(list.code, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+APP\s+ENV\s+IMAGE\s+BUILD\s+BY\s+APPROVED\s+INSTANCES\s+WHEN/);
+    expect(lines[0]).toMatch(/^ID\s+APP\s+ENV\s+IMAGE\s+BUILD\s+BY\s+APPROVED\s+RESULT\s+INSTANCES\s+WHEN/);
     expect(lines).toHaveLength(4);
     expect(lines[1]).toContain(`registry.test/shop/web@${digest(1)}`);
     expect(lines[1]).toContain('127.0.0.1:41001 127.0.0.1:41002');
