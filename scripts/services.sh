@@ -6,9 +6,10 @@
 
 # Runs the registered stop commands, newest first (for an EXIT trap).
 run_stop_commands() {
-  local i
-  for ((i = ${#STOP_COMMANDS[@]} - 1; i >= 0; i--)); do
-    eval "${STOP_COMMANDS[$i]}" || true
+  # The loop variable has a name no stop command uses (they are eval'ed in this scope).
+  local __stop_index
+  for ((__stop_index = ${#STOP_COMMANDS[@]} - 1; __stop_index >= 0; __stop_index--)); do
+    eval "${STOP_COMMANDS[$__stop_index]}" || true
   done
 }
 
@@ -31,7 +32,7 @@ start_dockerd() {
     sleep 0.1
   done
   docker_answers || die "dockerd did not answer within 30 s; see $logfile"
-  STOP_COMMANDS+=("kill -TERM $pid; for i in \$(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done")
+  STOP_COMMANDS+=("kill -TERM $pid; for _ in \$(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done")
 }
 
 docker_answers() {
