@@ -168,6 +168,16 @@ describe('compose deploy', () => {
     expect(err.message).toMatch(new RegExp(`^cannot pull ${missing.replace(/[.]/g, '\\.')}: .*(not found|manifest unknown)`, 'i'));
   });
 
+  it('fails with a clear message after bounded retries when the registry does not answer', async () => {
+    const port = await freePort(env.docker);
+    const unreachable = `127.0.0.1:${port}/${uniqueName('gone')}/web:1`;
+    logText = '';
+    const err = await deploy(ctx(uniqueName('unreachable')), { service: { ...service({ VERSION: 'x' }), image: unreachable }, build: '1' }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.message).toMatch(new RegExp(`^cannot pull ${unreachable.replace(/[.]/g, '\\.')}: .*(connection refused|connect)`, 'i'));
+    expect(logText).toContain('(attempt 3 of 3)');
+  });
+
   it('retries on another port when the chosen one was taken before the app bound it', async () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '0.0.0.0', r));
