@@ -45,7 +45,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   // Services are created (settings validated) before anything starts: a bad section fails the start.
   const host = { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx };
   const deployHooks = new DeployHooksSlot();
-  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log, host, deployHooks }, log, undefined, config.serviceIntervalMs);
+  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log, host, deployHooks, environment: config.environment }, log, undefined, config.serviceIntervalMs);
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);

@@ -32,6 +32,11 @@ export class InstanceRegistration {
     private readonly resyncMs = 5_000,
     /** Wait between deregistering instances and stopping them (InstanceHooks.drainMs). */
     drainMs = 1_000,
+    /**
+     * Only instances of this environment are resynced: agents of several environments may share one engine
+     * (each registers what it deployed, never the others' instances under its own lease).
+     */
+    private readonly environment?: string,
   ) {
     this.hooks.drainMs = drainMs;
   }
@@ -74,7 +79,8 @@ export class InstanceRegistration {
 
   /** Registers every running, healthy instance on this engine. */
   async resync(): Promise<number> {
-    const list = await this.docker.listContainers({ filters: { label: [LABEL.app], status: ['running'] } });
+    const labels = this.environment ? [LABEL.app, `${LABEL.environment}=${this.environment}`] : [LABEL.app];
+    const list = await this.docker.listContainers({ filters: { label: labels, status: ['running'] } });
     let n = 0;
     for (const c of list) {
       if (this.leavingIds.has(c.Id)) continue;

@@ -38,7 +38,7 @@ export const registrationService: ServiceFactory<z.output<typeof settings>> = {
         if (!endpoints?.length) throw new Error('no etcd endpoints: set services.registration.endpoints or etcd.endpoints');
         registrar = new EtcdRegistrar({ endpoints, ttlSeconds: s.ttlSeconds, prefix: s.prefix, log: (m) => ctx.log.warn({ service: 'registration' }, m) });
         await registrar.start();
-        reg = new InstanceRegistration(dockerClient({ socketPath: ctx.host.docker?.socket }), registrar, s.address, (m) => ctx.log.info({ service: 'registration' }, m), s.resyncMs, s.drainMs);
+        reg = new InstanceRegistration(dockerClient({ socketPath: ctx.host.docker?.socket }), registrar, s.address, (m) => ctx.log.info({ service: 'registration' }, m), s.resyncMs, s.drainMs, ctx.environment);
         await reg.start();
         ctx.deployHooks.set(reg.hooks);
       },

@@ -39,6 +39,8 @@ export interface ServiceContext {
   log: Logger;
   /** The host sections of the agent config file (Docker socket, etcd endpoints, nginx). */
   host: HostSettings;
+  /** The environment the agent serves (services that act on deployed instances keep to it). */
+  environment: string;
   /**
    * Where a service that keeps deployed instances registered (registration.ts) hands the deploy step its
    * live/leaving hooks; deploys without such a service run without hooks.

@@ -27,7 +27,7 @@ interface ServiceFixture {
 const workDir = mkdtempSync(join(tmpdir(), 'slipway-services-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 const log = pino({ level: 'silent' });
-const ctx = { workDir, log, host: {}, deployHooks: new DeployHooksSlot() };
+const ctx = { workDir, log, host: {}, deployHooks: new DeployHooksSlot(), environment: 'conformance' };
 
 // The discovery services run against a real etcd and nginx started here.
 let etcd: TestEtcd;

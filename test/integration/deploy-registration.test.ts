@@ -111,11 +111,17 @@ describe('deploy + registration', () => {
       reg.stop();
       await registrar.stop({ revoke: true });
       expect(await keys()).toEqual([]);
+      // An instance of another environment on the same engine (an agent of prod on this host) is not this
+      // agent's to register.
+      const other = await deploy({ ...ctx, environment: 'prod', hooks: undefined }, { service: service('p'), replicas: 1, build: '1' });
       const registrar2 = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5 });
       await registrar2.start();
-      const reg2 = new InstanceRegistration(env.docker, registrar2, '127.0.0.1');
+      const reg2 = new InstanceRegistration(env.docker, registrar2, '127.0.0.1', () => undefined, 5_000, 1_000, 'pre');
       await reg2.start();
       expect(await keys()).toEqual(expected([v2.instances[1].port]));
+      expect(Object.keys(await client.getAll().prefix(`/${app}_prod/`).strings())).toEqual([]);
+      expect(other.instances).toHaveLength(1);
+      await down({ ...ctx, environment: 'prod', hooks: undefined });
       reg2.stop();
       await registrar2.stop({ revoke: true });
     } finally {
