@@ -13,10 +13,25 @@ run_stop_commands() {
   done
 }
 
+# Waits up to SECONDS for CHECK (a command) to succeed while the service's process PID lives; dies naming
+# WHAT and its LOG otherwise.  wait_for_service WHAT PID LOG SECONDS CHECK...
+wait_for_service() {
+  local what="$1" pid="$2" logfile="$3" seconds="$4" n
+  shift 4
+  for ((n = 0; n < seconds * 10; n++)); do
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "$what exited; see $logfile"; }
+    sleep 0.1
+  done
+  "$@" || die "$what did not answer within $seconds s; see $logfile"
+}
+
+http_answers() { curl -fsS --max-time 1 "$1" >/dev/null 2>&1; }
+
 # Docker engine: reused when /var/run/docker.sock answers; otherwise dockerd is started without iptables or
 # a bridge (host networking only, as deploys use it), its state under /var/lib/docker as usual.
 start_dockerd() {
-  local logfile="$1" i
+  local logfile="$1"
   ensure_apt_packages docker.io
   if docker_answers; then
     log "docker engine already running"
@@ -26,12 +41,7 @@ start_dockerd() {
   nohup dockerd --iptables=false --ip6tables=false --bridge=none --host unix:///var/run/docker.sock \
     >>"$logfile" 2>&1 </dev/null &
   local pid=$!
-  for ((i = 0; i < 300; i++)); do
-    docker_answers && break
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "dockerd exited; see $logfile"; }
-    sleep 0.1
-  done
-  docker_answers || die "dockerd did not answer within 30 s; see $logfile"
+  wait_for_service dockerd "$pid" "$logfile" 30 docker_answers
   STOP_COMMANDS+=("kill -TERM $pid; for _ in \$(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done")
 }
 
@@ -49,7 +59,7 @@ free_port() {
 # storage under DIR and delete enabled; exports SLIPWAY_REGISTRY=127.0.0.1:PORT. Docker pushes to a loopback
 # registry over plain HTTP without further configuration.
 start_registry() {
-  local dir="$1" port="${2:-}" i
+  local dir="$1" port="${2:-}"
   ensure_apt_packages docker-registry
   [ -n "$port" ] || port="$(free_port)"
   mkdir -p "$dir/storage"
@@ -67,12 +77,7 @@ http:
 YAML
   nohup docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 </dev/null &
   local pid=$!
-  for ((i = 0; i < 200; i++)); do
-    curl -fsS --max-time 1 "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/registry.log" >&2; die "docker-registry exited; see $dir/registry.log"; }
-    sleep 0.1
-  done
-  curl -fsS --max-time 1 "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 || die "the registry did not answer on 127.0.0.1:$port"
+  wait_for_service docker-registry "$pid" "$dir/registry.log" 20 http_answers "http://127.0.0.1:$port/v2/"
   log "registry on 127.0.0.1:$port"
   export SLIPWAY_REGISTRY="127.0.0.1:$port"
   STOP_COMMANDS+=("kill -TERM $pid")
@@ -81,7 +86,7 @@ YAML
 # etcd (Debian's etcd-server) on 127.0.0.1:PORT (client) and PORT+1 (peer), data under DIR; exports
 # SLIPWAY_ETCD=http://127.0.0.1:PORT.
 start_etcd() {
-  local dir="$1" port="${2:-2379}" i
+  local dir="$1" port="${2:-2379}"
   ensure_apt_packages etcd-server
   mkdir -p "$dir"
   local url="http://127.0.0.1:$port" peer="http://127.0.0.1:$((port + 1))"
@@ -89,12 +94,7 @@ start_etcd() {
     --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" --initial-cluster "slipway=$peer" \
     --log-level error >>"$dir/etcd.log" 2>&1 </dev/null &
   local pid=$!
-  for ((i = 0; i < 150; i++)); do
-    curl -fsS --max-time 1 "$url/health" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/etcd.log" >&2; die "etcd exited; see $dir/etcd.log"; }
-    sleep 0.1
-  done
-  curl -fsS --max-time 1 "$url/health" >/dev/null 2>&1 || die "etcd did not answer on $url"
+  wait_for_service etcd "$pid" "$dir/etcd.log" 15 http_answers "$url/health"
   log "etcd on $url"
   export SLIPWAY_ETCD="$url"
   STOP_COMMANDS+=("kill -TERM $pid")
@@ -103,7 +103,7 @@ start_etcd() {
 # nginx (Debian's nginx-light) with its own prefix DIR: DIR/nginx.conf includes DIR/edge.conf, which the
 # Slipway edge service owns. Exports SLIPWAY_NGINX_CONF and SLIPWAY_NGINX_INCLUDE.
 start_nginx() {
-  local dir="$1" i
+  local dir="$1"
   ensure_apt_packages nginx-light
   mkdir -p "$dir/logs"
   [ -f "$dir/edge.conf" ] || : >"$dir/edge.conf"
@@ -124,11 +124,7 @@ http {
 CONF
   nohup nginx -p "$dir" -c "$dir/nginx.conf" >>"$dir/logs/nginx.out" 2>&1 </dev/null &
   local pid=$!
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$dir/nginx.pid" ] && break
-    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$dir/logs/error.log" >&2; die "nginx exited; see $dir/logs/error.log"; }
-    sleep 0.1
-  done
+  wait_for_service nginx "$pid" "$dir/logs/error.log" 10 test -s "$dir/nginx.pid"
   log "nginx with prefix $dir"
   export SLIPWAY_NGINX_CONF="$dir/nginx.conf" SLIPWAY_NGINX_INCLUDE="$dir/edge.conf"
   STOP_COMMANDS+=("kill -QUIT $pid")

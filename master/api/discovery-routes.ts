@@ -4,7 +4,7 @@
  */
 import express, { type Router } from 'express';
 import { SlipwayError } from '../../shared/errors';
-import { deployTargets, InstanceDirectory } from '../discovery/instances';
+import { appTargets, InstanceDirectory } from '../discovery/instances';
 import { allow } from '../route-access';
 import { principal, type Platform } from './platform';
 
@@ -21,7 +21,7 @@ export function discoveryRoutes(pf: Platform): Router {
     const jobs = teams ? pf.jobs.visible(teams) : pf.jobs.all();
     const targets = jobs
       .filter((j) => j.enabled)
-      .flatMap((j) => deployTargets(j.config))
+      .flatMap((j) => appTargets(j.config))
       .filter((t) => (app === undefined || t.app === app) && (environment === undefined || t.environment === environment));
     try {
       res.json(await directory.list(targets));

@@ -7,7 +7,7 @@
 import { connect } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import type { InstanceInfo } from '../../shared/api';
-import type { JobConfig } from '../../shared/job';
+import { deployTargets, type JobConfig } from '../../shared/job';
 
 export interface AppTarget {
   app: string;
@@ -16,10 +16,8 @@ export interface AppTarget {
 }
 
 /** The (app, environment) pairs a job deploys, with the job's name. */
-export function deployTargets(job: JobConfig): AppTarget[] {
-  return job.stages.flatMap((stage) =>
-    stage.steps.filter((s) => s.kind === 'deploy').map((s) => ({ app: typeof s.config.app === 'string' ? s.config.app : job.name, environment: stage.environment, job: job.name })),
-  );
+export function appTargets(job: JobConfig): AppTarget[] {
+  return deployTargets(job).map((t) => ({ app: t.app, environment: t.environment, job: job.name }));
 }
 
 export class InstanceDirectory {

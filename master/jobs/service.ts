@@ -8,7 +8,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
-import { parseJobYaml, type JobConfig } from '../../shared/job';
+import { deployTargets, parseJobYaml, type JobConfig } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import type { Db } from '../store/db';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
@@ -26,11 +26,6 @@ interface JobRow {
 }
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
-
-/** The apps a job deploys (its deploy steps' `app`, or the job's name). */
-export function deployedApps(job: JobConfig): string[] {
-  return job.stages.flatMap((s) => s.steps.filter((st) => st.kind === 'deploy').map((st) => (typeof st.config.app === 'string' ? st.config.app : job.name)));
-}
 
 export class JobsService implements Jobs {
   private readonly cache = new Map<number, JobRecord>();
@@ -146,14 +141,10 @@ export class JobsService implements Jobs {
    */
   private assertAppsOwned(config: JobConfig, teamId: number, file: string): void {
     const issues: FieldIssue[] = [];
-    config.stages.forEach((stage, si) =>
-      stage.steps.forEach((step, i) => {
-        if (step.kind !== 'deploy') return;
-        const app = typeof step.config.app === 'string' ? step.config.app : config.name;
-        const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.name !== config.name && deployedApps(j.config).includes(app));
-        if (other) issues.push({ file, field: `stages[${si}].steps[${i}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
-      }),
-    );
+    for (const { app, stageIndex, stepIndex } of deployTargets(config)) {
+      const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.name !== config.name && deployTargets(j.config).some((t) => t.app === app));
+      if (other) issues.push({ file, field: `stages[${stageIndex}].steps[${stepIndex}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
+    }
     if (issues.length) throw new ValidationError('invalid_job', issues);
   }
 

@@ -1,4 +1,4 @@
-import type { SarifLevel, Severity } from '../../shared/api';
+import type { FindingInfo } from '../../shared/api';
 
 /**
  * Report parsers: one per format (junit.ts, sarif.ts), registered explicitly in
@@ -16,19 +16,11 @@ export interface TestCaseResult {
   details: string | null;
 }
 
-/** One result of a SARIF report. */
-export interface Finding {
-  tool: string;
-  ruleId: string;
-  level: SarifLevel;
-  severity: Severity;
-  message: string;
-  /** Repository-relative path as the tool wrote it (file:// and %SRCROOT% prefixes removed). */
-  file: string | null;
-  line: number | null;
-  /** sha1 of tool, rule, file and message (not the line: moving code keeps a finding old). */
-  fingerprint: string;
-}
+/**
+ * One result of a SARIF report, as parsed: the API's FindingInfo without where it is stored and whether it is
+ * new (both decided when it is stored). file is repository-relative (file:// and %SRCROOT% prefixes removed).
+ */
+export type Finding = Omit<FindingInfo, 'reportId' | 'stageRunId' | 'stepIndex' | 'isNew'>;
 
 export interface ParsedReport {
   tests: number;

@@ -46,7 +46,8 @@ stages:
                 environment: { VERSION: "\${VERSION}" }
                 healthcheck: { http: /health, start_period: 1s, interval: 200ms, timeout: 1s, retries: 3, deadline: 30s }
                 stop_grace_period: 5s
-                deploy: { replicas: ${replicas}, update_config: { parallelism: 1, order: start-first } }
+                # No restart: a killed instance stays dead (one its restart policy brings back is routed again).
+                deploy: { replicas: ${replicas}, update_config: { parallelism: 1, order: start-first }, restart_policy: { condition: none } }
 `;
 
 async function deploy(version: string, replicas: number): Promise<void> {

@@ -10,20 +10,12 @@
  * expired, and an agent that has not heard from the master for half the lease stops touching containers
  * (agent/executors/deploy.ts), so the lost attempt and its retry never deploy at the same time.
  */
-import type { JobConfig } from '../../../shared/job';
+import { deployTargets, type JobConfig } from '../../../shared/job';
 import type { EngineCore } from '../core';
 
 /** The locks a stage of this job needs: `<app>@<environment>` of each of its deploy steps. */
 export function deployLocks(job: JobConfig, stageIndex: number): string[] {
-  const stage = job.stages[stageIndex];
-  if (!stage) return [];
-  const out = new Set<string>();
-  for (const s of stage.steps) {
-    if (s.kind !== 'deploy') continue;
-    const app = typeof s.config.app === 'string' ? s.config.app : job.name;
-    out.add(`${app}@${stage.environment}`);
-  }
-  return [...out];
+  return [...new Set(deployTargets(job).filter((t) => t.stageIndex === stageIndex).map((t) => `${t.app}@${t.environment}`))];
 }
 
 /** Locks held now by running stage runs: lock -> a sentence naming the holder. */

@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import { NAME_RE } from '../schema';
+import type { JobConfig } from '../parse';
 import { defineStepKind } from '../step-kind';
 
 const insideWorkspace = (p: string) => !p.startsWith('/') && !p.split('/').includes('..');
@@ -41,6 +42,15 @@ export const deployConfigSchema = z
   .refine((c) => (c.compose === undefined) !== (c.composeInline === undefined), 'give either compose: (a file in the workspace) or composeInline:');
 
 export type DeployConfig = z.output<typeof deployConfigSchema>;
+
+/** What a job deploys: each deploy step's app (its `app`, or the job's name) in its stage's environment. */
+export function deployTargets(job: JobConfig): { app: string; environment: string; stageIndex: number; stepIndex: number }[] {
+  return job.stages.flatMap((stage, stageIndex) =>
+    stage.steps.flatMap((s, stepIndex) =>
+      s.kind === 'deploy' ? [{ app: typeof s.config.app === 'string' ? s.config.app : job.name, environment: stage.environment, stageIndex, stepIndex }] : [],
+    ),
+  );
+}
 
 export const deployOutputsSchema = z.strictObject({
   app: z.string(),
