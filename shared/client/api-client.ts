@@ -31,6 +31,7 @@ import type {
   EnvironmentInfo,
   EnvironmentInput,
   DeploymentInfo,
+  PendingApproval,
   RollbackRequest,
   JobInfo,
   LoginResponse,
@@ -316,6 +317,10 @@ export class ApiClient {
   /** Rejects the stage's approval gate: the build fails. */
   rejectStage(id: number, stage: string, comment?: string) {
     return this.post<BuildInfo>(`/builds/${id}/stages/${enc(stage)}/reject`, comment ? { comment } : {});
+  }
+  /** Open approval gates of the caller's teams' builds and those the caller may decide (`mayDecide`). */
+  listApprovals() {
+    return this.get<PendingApproval[]>('/approvals');
   }
   listDeployments(filter: { app?: string; environment?: string; limit?: number } = {}) {
     const q = new URLSearchParams();
