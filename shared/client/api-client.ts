@@ -381,6 +381,10 @@ export class ApiClient {
   listPlugins() {
     return this.get<PluginInfo[]>('/plugins');
   }
+  /** JSON Schema of the value of every step key a job file may use (built-in and plugin kinds): `{ stepKeys }`. */
+  stepSchema() {
+    return this.get<{ stepKeys: Record<string, unknown> }>('/plugins/schema');
+  }
 
   /** The WebSocket URL of the client stream (/api/v1/stream), http->ws and https->wss. */
   streamUrl(): string {
