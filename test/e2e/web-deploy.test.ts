@@ -42,6 +42,7 @@ const pre = `${ns}-pre`;
 const prod = `${ns}-prod`;
 const app = `${ns}-site`;
 const job = `${ns}-release`;
+const quality = `${ns}-quality`;
 const password = 'a-long-password-1';
 const users: Record<'dev' | 'op' | 'outsider', { name: string; api?: ApiClient }> = {
   dev: { name: `${ns}-dev` },
@@ -87,6 +88,39 @@ ${deployStep}  - name: prod
     environment: ${prod}
     steps:
 ${deployStep}`;
+
+/**
+ * A job whose step writes a JUnit report and a SARIF report: with BREAK=1 the test 'saves' fails and the
+ * scanner finds one more (high) problem.
+ */
+const qualityYaml = () => {
+  const result = (rule: string, level: string, file: string, line: number, text: string) =>
+    `{"ruleId":"${rule}","level":"${level}","message":{"text":"${text}"},"locations":[{"physicalLocation":{"artifactLocation":{"uri":"${file}"},"region":{"startLine":${line}}}}]}`;
+  const sarif = (results: string[]) => `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"lintr"}},"results":[${results.join(',')}]}]}`;
+  const script = [
+    'mkdir -p reports',
+    `if [ "$BREAK" = 1 ]; then SAVE='<testcase classname="shop.cart" name="saves" time="0.3"><failure message="expected 1, got 2">diff</failure></testcase>'; else SAVE='<testcase classname="shop.cart" name="saves" time="0.3"/>'; fi`,
+    `printf '%s%s%s' '<testsuite name="shop" tests="2"><testcase classname="shop.cart" name="adds" time="0.1"/>' "$SAVE" '</testsuite>' > reports/junit.xml`,
+    `if [ "$BREAK" = 1 ]; then printf '%s' '${sarif([result('no-eval', 'warning', 'src/a.js', 3, 'eval is evil'), result('hardcoded-key', 'error', 'src/keys.js', 9, 'a key in the code')])}' > reports/lint.sarif;`,
+    `else printf '%s' '${sarif([result('no-eval', 'warning', 'src/a.js', 3, 'eval is evil')])}' > reports/lint.sarif; fi`,
+  ];
+  return `name: ${quality}
+team: ${shop}
+params:
+  - name: BREAK
+    default: "0"
+stages:
+  - name: check
+    environment: ${pre}
+    steps:
+      - name: checks
+        sh:
+          junit: reports/junit.xml
+          sarif: reports/lint.sarif
+          run: |
+${script.map((l) => `            ${l}`).join('\n')}
+`;
+};
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: true });
@@ -183,6 +217,7 @@ beforeAll(async () => {
   await startAgent(master, { environment: pre, name: `${ns}-pre-agent`, args: ['--config', preConfig] });
   await startAgent(master, { environment: prod, name: `${ns}-prod-agent` });
   await master.api.applyJob(jobYaml());
+  await master.api.applyJob(qualityYaml());
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (err) => console.error('page error:', err.message));
 }, 180_000);
@@ -318,6 +353,38 @@ describe('environments and deployments in a real browser', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await logout();
   }, 240_000);
+
+  it('shows scan findings (new ones marked, filterable) and tests against history on the build page', async () => {
+    const before = await users.dev.api!.trigger(quality);
+    expect((await settled(before.id)).status).toBe('success');
+    const after = await users.dev.api!.trigger(quality, { params: { BREAK: '1' } });
+    expect((await settled(after.id)).status).toBe('success');
+    await login(users.dev.name);
+    await go(`/builds/${after.id}`);
+    const findings = page.getByTestId('findings');
+    await findings.getByText('1 high (1 new)').waitFor();
+    expect(await findings.getByText('1 medium').textContent()).toBe('1 medium');
+    expect(await findings.getByRole('link', { name: `build ${before.id}` }).count()).toBe(1);
+    // High first, the new one marked.
+    const first = findings.locator('tbody tr').first();
+    expect(await first.textContent()).toContain('hardcoded-key');
+    expect(await first.textContent()).toContain('src/keys.js:9');
+    expect(await first.locator('.tag', { hasText: 'new' }).count()).toBe(1);
+    await findings.getByLabel('only new').check();
+    await waitFor('only the new finding', async () => (await findings.locator('tbody tr').count()) === 1);
+    await findings.getByLabel('only new').uncheck();
+    await findings.getByLabel('Severity').selectOption('medium');
+    await waitFor('only the medium finding', async () => (await findings.locator('tbody tr').count()) === 1 && (await findings.locator('tbody tr').textContent())!.includes('no-eval'));
+    // Tests: failures first, and against the previous build: 'saves' newly failing, the slowest listed.
+    expect(await page.getByTestId('tests').locator('tbody tr').first().textContent()).toContain('saves');
+    const report = page.getByTestId('test-report');
+    await report.getByTestId('newly-failing').getByText('shop.cart › saves').waitFor();
+    expect(await report.getByTestId('newly-failing').textContent()).toContain('(was passed)');
+    expect(await report.getByTestId('slowest').locator('li').first().textContent()).toContain('saves');
+    expect(await report.textContent()).toContain('2 tests: 1 passed, 1 failed');
+    await shot('build-quality');
+    await logout();
+  }, 90_000);
 
   it('lets an admin add a registry with a write-only password, browse it and remove it', async () => {
     await login('admin', master.adminPassword);

@@ -37,6 +37,14 @@ export function Findings({ build }: { build: BuildDetail }) {
                 {p.new[sev] ? ` (${p.new[sev]} new)` : ''}
               </span>
             ))}{' '}
+            {build.reports
+              .filter((r) => r.format === 'sarif' && r.status !== 'parsed')
+              .map((r) => (
+                <span class="error small">
+                  {r.path}: {r.status}
+                  {r.error ? ` (${r.error})` : ''}{' '}
+                </span>
+              ))}
             <span class="muted">
               {p.previousBuildId ? (
                 <>

@@ -101,13 +101,15 @@ function Outputs({ build, outputs }: { build: BuildDetail; outputs: StepOutputIn
 
 function Tests({ build }: { build: BuildDetail }) {
   const s = session()!;
-  const tests = useLoad(() => (build.reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, build.reports.length]);
-  if (!build.reports.length) return null;
+  // SARIF reports are scan results (Findings); the others hold test cases.
+  const reports = build.reports.filter((r) => r.format !== 'sarif');
+  const tests = useLoad(() => (reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, reports.length]);
+  if (!reports.length) return null;
   return (
     <section>
       <h2>Test results</h2>
       <ul class="plain">
-        {build.reports.map((r) => (
+        {reports.map((r) => (
           <li>
             <span class="mono">{r.path}</span> ({r.format}): {r.status === 'parsed' ? `${r.tests} tests, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped` : r.status}
             {r.error && <span class="error small"> {r.error}</span>}
