@@ -7,7 +7,8 @@
  */
 import { stepCommonKeys } from '../../../shared/job';
 import { Check, Group, idOf, Issues, KeyValues, List, Text, useForm } from './fields';
-import { initialValue, SchemaField, type JsonSchema } from './SchemaField';
+import { SchemaField } from './SchemaField';
+import { initialValue, type JsonSchema } from './schema';
 import type { Path } from './doc';
 
 type Raw = Record<string, unknown>;

@@ -11,6 +11,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { BuildDetail, DeploymentInfo, PendingApproval } from '../../../shared/api';
+import { currentDeployments, promoteTargets } from '../deployments';
 import { useAction } from '../action';
 import { ApprovalGate } from '../components/ApprovalGate';
 import { EnvironmentSettings } from '../components/EnvironmentSettings';
@@ -19,16 +20,6 @@ import { useLoad } from '../data';
 import { ago } from '../format';
 import { navigate, paths } from '../router';
 import { session } from '../session';
-
-/** The newest successful deployment of each app and environment (the list is newest first). */
-export function currentDeployments(list: DeploymentInfo[]): DeploymentInfo[] {
-  const seen = new Map<string, DeploymentInfo>();
-  for (const d of list) {
-    const key = `${d.app}\u0000${d.environment}`;
-    if (d.failure === null && !seen.has(key)) seen.set(key, d);
-  }
-  return [...seen.values()].sort((a, b) => a.app.localeCompare(b.app) || a.environment.localeCompare(b.environment));
-}
 
 const shortDigest = (d: string | null) => (d ? d.replace(/^sha256:/, '').slice(0, 12) : null);
 
@@ -81,17 +72,6 @@ function Approvals({ list, reload }: { list: PendingApproval[]; reload: () => vo
       </ul>
     </section>
   );
-}
-
-/** Later stages of the deploying build that run in another environment: where its digest can be promoted. */
-function promoteTargets(d: DeploymentInfo, build: BuildDetail | undefined): { stage: string; environment: string }[] {
-  if (!build) return [];
-  const at = build.stages.find((s) => s.name === d.stage);
-  if (!at) return [];
-  const seen = new Set<string>();
-  return build.stages
-    .filter((s) => s.index > at.index && s.environment !== d.environment && !seen.has(s.name) && seen.add(s.name))
-    .map((s) => ({ stage: s.name, environment: s.environment }));
 }
 
 function CurrentRow({ d, build, reload }: { d: DeploymentInfo; build: BuildDetail | undefined; reload: () => void }) {
