@@ -449,4 +449,30 @@ export const migrations: string[] = [
   /* 13: a deploy that failed and was rolled back is kept in the history with why (master/store/deployments.ts) */ `
   ALTER TABLE deployments ADD COLUMN failure TEXT;
   `,
+  /* 14: why a build or stage run ended, as columns instead of builds.error prefixes (master/store/builds.ts) */ `
+  -- end_reason (builds and stage_runs): NULL while open, then 'succeeded' | 'failed' | 'cancelled' | 'timeout'
+  -- | 'lost' (agent lost, no retry left) | 'gate_rejected' | 'gate_expired' | 'skipped' (stage runs only);
+  -- error stays the human message. stop_requested: 'cancelled' | 'timeout' while a stop of a running build
+  -- waits for its agent (formerly told apart by error starting with 'build timed out').
+  ALTER TABLE builds ADD COLUMN end_reason TEXT;
+  ALTER TABLE builds ADD COLUMN stop_requested TEXT CHECK (stop_requested IN ('cancelled','timeout'));
+  ALTER TABLE stage_runs ADD COLUMN end_reason TEXT;
+  UPDATE builds SET stop_requested = CASE WHEN error LIKE 'build timed out%' THEN 'timeout' ELSE 'cancelled' END
+    WHERE status = 'running' AND error IS NOT NULL;
+  UPDATE builds SET end_reason = CASE
+      WHEN status = 'success' THEN 'succeeded'
+      WHEN status IN ('cancelled', 'timeout') THEN status
+      WHEN error GLOB 'stage ''*'' rejected by *' THEN 'gate_rejected'
+      WHEN error GLOB 'stage ''*'': approval expired after *' THEN 'gate_expired'
+      WHEN error GLOB '*; no retries left (retry.lost: *)' OR error GLOB '*; no retries (retry.lost is 0)' THEN 'lost'
+      ELSE 'failed' END
+    WHERE status IN ('success', 'failed', 'cancelled', 'timeout');
+  UPDATE stage_runs SET end_reason = CASE
+      WHEN status = 'success' THEN 'succeeded'
+      WHEN status IN ('cancelled', 'timeout', 'lost', 'skipped') THEN status
+      WHEN status = 'failed' AND error GLOB 'stage ''*'' rejected by *' THEN 'gate_rejected'
+      WHEN status = 'failed' AND error GLOB 'stage ''*'': approval expired after *' THEN 'gate_expired'
+      ELSE 'failed' END
+    WHERE status IN ('success', 'failed', 'cancelled', 'timeout', 'lost', 'skipped', 'error');
+  `,
 ];

@@ -56,9 +56,9 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
   const { db, ctx } = core;
   const fx = new Effects();
   const resume: MasterAccepted['resume'] = [];
-  const runQ = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null }>(
+  const runQ = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null; stop_requested: string | null }>(
     `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
-            sr.last_seq, b.status AS build_status, b.error AS build_error
+            sr.last_seq, b.status AS build_status, b.error AS build_error, b.stop_requested
      FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
   );
   const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
@@ -75,7 +75,7 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
       }
       extend.run(now + ctx.config.leaseTtlMs, run.id);
       resume.push({ stageRunId: run.id, epoch: run.lease_epoch, storedSeq: run.last_seq, action: 'continue' });
-      if (stopKind({ status: run.build_status, error: run.build_error })) {
+      if (stopKind({ status: run.build_status, stop_requested: run.stop_requested })) {
         fx.cancels.push({ agentId, stageRunId: run.id, epoch: run.lease_epoch, reason: run.build_error ?? 'cancelled' });
       }
     }

@@ -15,8 +15,8 @@ export function handleHeartbeat(core: EngineCore, session: AgentSession, leases:
     if (freed) core.requestDispatch();
   }
   const now = Date.now();
-  const q = db.prepare<[number], { status: string; agent_id: number | null; lease_epoch: number; build_status: string; build_error: string | null }>(
-    `SELECT sr.status, sr.agent_id, sr.lease_epoch, b.status AS build_status, b.error AS build_error
+  const q = db.prepare<[number], { status: string; agent_id: number | null; lease_epoch: number; build_status: string; build_error: string | null; stop_requested: string | null }>(
+    `SELECT sr.status, sr.agent_id, sr.lease_epoch, b.status AS build_status, b.error AS build_error, b.stop_requested
      FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
   );
   const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
@@ -30,7 +30,7 @@ export function handleHeartbeat(core: EngineCore, session: AgentSession, leases:
         continue;
       }
       extend.run(now + ctx.config.leaseTtlMs, l.stageRunId);
-      if (r.build_status === 'running' && r.build_error !== null) cancels.push({ ...l, reason: r.build_error });
+      if (r.build_status === 'running' && r.stop_requested !== null) cancels.push({ ...l, reason: r.build_error ?? r.stop_requested });
     }
   })();
   for (const c of cancels) {
