@@ -475,4 +475,32 @@ export const migrations: string[] = [
       ELSE 'failed' END
     WHERE status IN ('success', 'failed', 'cancelled', 'timeout', 'lost', 'skipped', 'error');
   `,
+  /* 15: logs and reports move to their own file, logs.db (master/store/logs-migrations.ts). openDb attaches it
+     as 'logs' with its schema before this runs. In WAL mode a transaction over two files is atomic per file
+     only, so this starts by emptying what an interrupted earlier run may have copied: nothing else writes
+     logs.db before main reaches version 15. */ `
+  DELETE FROM logs.findings;
+  DELETE FROM logs.test_results;
+  DELETE FROM logs.reports;
+  DELETE FROM logs.log_fts;
+  DELETE FROM logs.log_chunks;
+  INSERT INTO logs.log_chunks (id, stage_run_id, seq, offset, data, created_at)
+    SELECT id, stage_run_id, seq, offset, data, created_at FROM main.log_chunks;
+  INSERT INTO logs.log_fts (rowid, content) SELECT rowid, content FROM main.log_fts;
+  UPDATE logs.log_index_state SET last_rowid = (SELECT last_rowid FROM main.log_index_state WHERE id = 1) WHERE id = 1;
+  INSERT INTO logs.reports (id, build_id, stage_run_id, step_index, format, path, artifact_id, status, error, tests, failures,
+      errors, skipped, duration_ms, created_at, findings, new_findings, baseline_build_id)
+    SELECT id, build_id, stage_run_id, step_index, format, path, artifact_id, status, error, tests, failures,
+      errors, skipped, duration_ms, created_at, findings, new_findings, baseline_build_id FROM main.reports;
+  INSERT INTO logs.test_results (id, report_id, suite, classname, name, status, duration_ms, message, details)
+    SELECT id, report_id, suite, classname, name, status, duration_ms, message, details FROM main.test_results;
+  INSERT INTO logs.findings (id, report_id, tool, rule_id, level, severity, message, file, line, fingerprint, is_new)
+    SELECT id, report_id, tool, rule_id, level, severity, message, file, line, fingerprint, is_new FROM main.findings;
+  DROP TABLE main.findings;
+  DROP TABLE main.test_results;
+  DROP TABLE main.reports;
+  DROP TABLE main.log_fts;
+  DROP TABLE main.log_index_state;
+  DROP TABLE main.log_chunks;
+  `,
 ];
