@@ -8,6 +8,7 @@
  * did not report are lost work (the agent restarted): they go through the lost/retry path at once, except
  * those with nothing stored, whose assignment never reached the agent: they are queued again (same attempt).
  */
+import { agentsStore } from '../../store/agents';
 import { acceptsProtocolVersion, CloseCode, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
 import { Effects, type EngineCore } from '../core';
 import { finishStage, stopKind, type StageRunRow } from '../builds/transitions';
@@ -34,18 +35,11 @@ export function admitAgent(core: EngineCore, hello: Pick<AgentHello, 'protocolVe
     return { ok: false, code: CloseCode.EnvironmentMismatch, reason: `token is bound to environment '${tok.environment}', not '${hello.environment}'` };
   }
   const now = Date.now();
-  const row = core.db
-    .prepare<unknown[], { id: number }>(
-      `INSERT INTO agents (name, environment_id, token_id, labels, capacity, executors, version, state, last_seen_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?, ?)
-       ON CONFLICT (environment_id, name) DO UPDATE SET token_id = excluded.token_id, labels = excluded.labels,
-         capacity = excluded.capacity, executors = excluded.executors, version = excluded.version,
-         state = 'connected', last_seen_at = excluded.last_seen_at
-       RETURNING id`,
-    )
-    .get(hello.name, tok.environmentId, tok.tokenId, JSON.stringify(hello.labels), hello.capacity,
-      JSON.stringify(hello.executors), hello.version ?? null, now, now)!;
-  return { ok: true, agentId: row.id, environmentId: tok.environmentId, tokenId: tok.tokenId };
+  const agentId = agentsStore(core.db).admit(
+    { name: hello.name, environmentId: tok.environmentId, tokenId: tok.tokenId, labels: hello.labels, capacity: hello.capacity, executors: hello.executors, version: hello.version ?? null },
+    now,
+  );
+  return { ok: true, agentId, environmentId: tok.environmentId, tokenId: tok.tokenId };
 }
 
 /**

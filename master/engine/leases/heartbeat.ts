@@ -6,6 +6,7 @@
  * when it drops (an aborted run's process group is gone), a dispatch pass looks at the freed slot.
  */
 import type { AgentSession, EngineCore } from '../core';
+import { agentsStore } from '../../store/agents';
 
 export function handleHeartbeat(core: EngineCore, session: AgentSession, leases: { stageRunId: number; epoch: number }[], busy?: number): void {
   const { db, ctx } = core;
@@ -22,7 +23,7 @@ export function handleHeartbeat(core: EngineCore, session: AgentSession, leases:
   const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
   const cancels: { stageRunId: number; epoch: number; reason: string }[] = [];
   db.transaction(() => {
-    db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, session.agentId);
+    agentsStore(db).setLastSeen(session.agentId, now);
     for (const l of leases) {
       const r = q.get(l.stageRunId);
       if (!r || r.status !== 'running' || r.agent_id !== session.agentId || r.lease_epoch !== l.epoch) {

@@ -14,6 +14,7 @@ import { Effects, type AgentSession, type EngineCore } from '../core';
 import { livenessOf } from './liveness';
 import { expireGates } from '../builds/gates';
 import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason, type StageRunRow } from '../builds/transitions';
+import { agentsStore } from '../../store/agents';
 
 export interface Sweeper {
   sweep(now?: number): void;
@@ -44,7 +45,7 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
   /** Marks the agent lost and drops its socket: it must say hello again before it gets any work. */
   function declareLost(s: AgentSession, why: string): void {
     s.lost = true;
-    db.prepare("UPDATE agents SET state = 'lost' WHERE id = ?").run(s.agentId);
+    agentsStore(db).setState(s.agentId, 'lost');
     ctx.log.warn({ agent: s.name }, `agent lost: ${why}`);
     s.close(4000, why);
   }

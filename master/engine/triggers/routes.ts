@@ -19,7 +19,6 @@ import { MAX_REPOS, unverifiedDeliveries } from '../../webhooks/unverified';
 import { createJobsTable } from '../../store/jobs';
 import { triggersStore } from '../../store/triggers';
 
-
 function positive(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
   return parsePositiveInt(v, what);
