@@ -71,6 +71,8 @@
  *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildInfo (an approver of the stage's gate: a member
  *             of a team the gate names, with the role it needs, or an admin; 403 naming who may; 409 unless the stage waits)
  *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildInfo (same approvers; the build fails)
+ *  [E] GET    /api/v1/approvals                          -> PendingApproval[] (open gates of builds of the caller's teams
+ *             and those the caller may decide, oldest first; `mayDecide` says which)
  *  [E] GET    /api/v1/deployments       ?app&environment&limit -> DeploymentInfo[] (newest first; jobs of the caller's teams)
  *  [E] POST   /api/v1/deployments/rollback { app, environment } -> BuildInfo (201) (trigger role on the job of the
  *             deployment rolled back to: a new build re-running only its deploy stage, subject to its approval gates)
@@ -173,6 +175,15 @@ export interface ApprovalInfo {
   decidedBy: string | null;
   decidedAt: number | null;
   comment: string | null;
+}
+/** An open approval gate with its build (GET /approvals): what the deployments page lists to approve or reject. */
+export interface PendingApproval extends ApprovalInfo {
+  buildId: number;
+  job: string;
+  team: string;
+  number: number;
+  /** Whether the caller may approve or reject it (an approver of the gate as its rules are now, or an admin). */
+  mayDecide: boolean;
 }
 export interface AgentTokenInfo {
   id: number;
