@@ -270,6 +270,11 @@ export interface TriggerEventInfo {
   buildId: number | null;
   createdAt: number;
 }
+/**
+ * Why a build or stage run ended (null while it is open): 'lost' is an agent lost with no retry left,
+ * 'gate_rejected' / 'gate_expired' an approval gate rejected or timed out, 'skipped' (stage runs) never ran.
+ */
+export type EndReason = 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'lost' | 'gate_rejected' | 'gate_expired' | 'skipped';
 export interface BuildInfo {
   id: number;
   job: string;
@@ -286,6 +291,8 @@ export interface BuildInfo {
   request: RequestInfo | null;
   approvedBy: string | null;
   error: string | null;
+  /** Why the build ended (null while open); `error` says it in words. */
+  endReason: EndReason | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -312,6 +319,8 @@ export interface StageRunInfo {
   status: string;
   agent: string | null;
   error: string | null;
+  /** Why the stage run ended (null while open). */
+  endReason: EndReason | null;
   queuedAt: number | null;
   startedAt: number | null;
   finishedAt: number | null;

@@ -130,6 +130,8 @@ describe('approval gate', () => {
     expect(b.status).toBe('failed');
     expect(b.error).toBe(`stage 'release' rejected by lead-${suffix}: not today`);
     expect(b.stages.find((s) => s.name === 'release')?.status).toBe('failed');
+    expect(b.endReason).toBe('gate_rejected');
+    expect(b.stages.find((s) => s.name === 'release')?.endReason).toBe('gate_rejected');
     expect(b.approvals).toMatchObject([{ status: 'rejected', decidedBy: `lead-${suffix}` }]);
   }, 90_000);
 
@@ -140,6 +142,7 @@ describe('approval gate', () => {
     const b = await settled(id);
     expect(b.status).toBe('failed');
     expect(b.error).toMatch(/^stage 'release': approval expired after \d+s; nobody approved it/);
+    expect(b.endReason).toBe('gate_expired');
     expect(b.approvals).toMatchObject([{ status: 'expired', decidedBy: null }]);
   }, 90_000);
 
@@ -239,6 +242,9 @@ describe('CLI', () => {
     const rejected = await runCli(['reject', String(second.id), '--stage', 'release', '--comment', 'broken'], { env: as(users.lead) });
     expect(rejected.code, rejected.stderr).toBe(0);
     expect((await settled(second.id)).error).toBe(`stage 'release' rejected by lead-${suffix}: broken`);
+    const rejectedShown = await runCli(['build', String(second.id)], { env: as(users.dev) });
+    expect(rejectedShown.stdout).toMatch(new RegExp(`build ${second.id}: gated-${suffix}#\\d+ failed \\(gate_rejected\\)`));
+    expect(rejectedShown.stdout).toContain('stage release [ci] failed (gate_rejected) on -');
     const nothing = await runCli(['reject', String(second.id)], { env: as(users.dev) });
     expect(nothing.stderr.trim()).toBe(`error: build ${second.id} has no stage waiting for approval`);
 
