@@ -260,8 +260,12 @@ describe('environments and deployments in a real browser', () => {
     expect(await preRow.textContent()).toContain(digests[0].slice(7, 19));
     await logout();
 
-    // The ops member approves it in the browser; the prod stage then deploys the same digest.
+    // The ops member is told on the dashboard and approves it on the deployments page; the prod stage then
+    // deploys the same digest.
     await login(users.op.name);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByTestId('dashboard-approvals').getByText('you may decide').waitFor();
+    await page.getByRole('link', { name: 'Decide on the deployments page' }).click();
     const opGate = page.getByTestId(`approval-${first}-prod`);
     await opGate.getByLabel('Comment on stage prod').fill('ship it');
     await shot('deployments-approval');
@@ -316,7 +320,9 @@ describe('environments and deployments in a real browser', () => {
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId(`gate-${promoted}-prod`).getByRole('button', { name: 'Approve' }).click();
-    // (Once decided, the gate no longer opens the build to ops, who are not in the job's team.)
+    // Once decided, the gate no longer opens the build to ops, who are not in the job's team: the page says so.
+    await page.getByText(`You approved stage prod of ${job} #`).waitFor();
+    expect(await page.getByText('so it is no longer shown to you').count()).toBe(1);
     expect((await settled(promoted)).status).toBe('success');
     await logout();
 

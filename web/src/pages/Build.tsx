@@ -17,7 +17,7 @@ import { navigate, paths } from '../router';
 import { session } from '../session';
 import { followBuild } from '../stream';
 
-function Stages({ build, stages, reload }: { build: BuildDetail; stages: StageRunInfo[]; reload: () => void }) {
+function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: StageRunInfo[]; onDecided: (stage: string, decision: string) => void }) {
   return (
     <ol class="stages" aria-label="Stages">
       {stages.map((st) => (
@@ -32,7 +32,7 @@ function Stages({ build, stages, reload }: { build: BuildDetail; stages: StageRu
           </div>
           {st.waiting && <div class="warning small">{st.waiting}</div>}
           {st.status === 'waiting' && build.approvals.some((a) => a.stageRunId === st.id && a.status === 'waiting') && (
-            <ApprovalGate buildId={build.id} stage={st.name} onDone={reload} />
+            <ApprovalGate buildId={build.id} stage={st.name} onDone={(d) => onDecided(st.name, d)} />
           )}
           {st.error && <div class="error small">{st.error}</div>}
           <ul class="steps">
@@ -156,6 +156,7 @@ export function Build({ id }: { id: number }) {
   const [connected, setConnected] = useState(true);
   const [ended, setEnded] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [decided, setDecided] = useState<string | null>(null);
   const refresh = useRef<ReturnType<typeof setTimeout>>();
 
   useEffect(() => {
@@ -192,6 +193,8 @@ export function Build({ id }: { id: number }) {
     };
   }, [id]);
 
+  // An approver outside the job's team sees the build only while its gate is open.
+  if (detail.error && decided) return <p class="notice">{decided} The build belongs to a team you are not in, so it is no longer shown to you.</p>;
   if (detail.error) return <p class="error">{detail.error}</p>;
   const b = detail.data;
   if (!b) return <p class="muted">Loading…</p>;
@@ -277,7 +280,14 @@ export function Build({ id }: { id: number }) {
           </>
         )}
       </dl>
-      <Stages build={b} stages={b.stages} reload={detail.reload} />
+      <Stages
+        build={b}
+        stages={b.stages}
+        onDecided={(stage, decision) => {
+          setDecided(`You ${decision} stage ${stage} of ${b.job} #${b.number}.`);
+          detail.reload();
+        }}
+      />
       {b.approvals.some((a) => a.status !== 'waiting') && (
         <section>
           <h2>Approvals</h2>

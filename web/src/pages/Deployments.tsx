@@ -66,7 +66,7 @@ function Approvals({ list, reload }: { list: PendingApproval[]; reload: () => vo
               waiting {ago(a.createdAt)}; expires {new Date(a.expiresAt).toLocaleString()}
             </div>
             <div class="small">needs {a.required}</div>
-            {a.mayDecide ? <ApprovalGate buildId={a.buildId} stage={a.stage} onDone={reload} /> : <p class="muted small">You are not one of its approvers.</p>}
+            {a.mayDecide ? <ApprovalGate buildId={a.buildId} stage={a.stage} onDone={() => reload()} /> : <p class="muted small">You are not one of its approvers.</p>}
           </li>
         ))}
       </ul>
