@@ -196,6 +196,11 @@ describe('web UI in a real browser', () => {
     await field('Stage 2 waits for an approval').check();
     await page.getByText('Valid job.').waitFor();
     await shot('job-form');
+    // At phone width the form and the YAML stack and fit.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot('job-form-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
     const saved = parseYaml(await yaml.inputValue());
     expect(saved).toMatchObject({
       name: formJob,
