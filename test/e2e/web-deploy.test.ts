@@ -269,7 +269,10 @@ describe('environments and deployments in a real browser', () => {
     const opGate = page.getByTestId(`approval-${first}-prod`);
     await opGate.getByLabel('Comment on stage prod').fill('ship it');
     await shot('deployments-approval');
-    await opGate.getByRole('button', { name: 'Approve' }).click();
+    // By keyboard: from the comment, Tab reaches Approve and Enter presses it.
+    await opGate.getByLabel('Comment on stage prod').press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Approve');
+    await page.keyboard.press('Enter');
     await page.getByTestId('approvals').getByText('No stage waits for an approval.').waitFor();
     const done = await settled(first);
     expect(done.status, done.error ?? '').toBe('success');
@@ -392,8 +395,16 @@ describe('environments and deployments in a real browser', () => {
     await logout();
   }, 90_000);
 
-  it('lets an admin add a registry with a write-only password, browse it and remove it', async () => {
+  it('lets an admin add a registry with a write-only password, browse it and remove it, and set who may approve an environment', async () => {
     await login('admin', master.adminPassword);
+    const prodSettings = page.getByTestId(`environment-${prod}`);
+    await prodSettings.getByLabel(`Approver teams of ${prod}`).fill(`${ops}, ${shop}`);
+    await prodSettings.getByRole('button', { name: 'Save' }).click();
+    await waitFor('approver teams saved', async () => (await master.api.listEnvironments()).find((e) => e.name === prod)?.teams.length === 2);
+    expect((await master.api.listEnvironments()).find((e) => e.name === prod)).toMatchObject({ protected: true, teams: [ops, shop].sort() });
+    await page.getByTestId(`environment-${pre}`).getByLabel('protected').check();
+    await page.getByTestId(`environment-${pre}`).getByRole('button', { name: 'Save' }).click();
+    await waitFor('pre protected', async () => (await master.api.listEnvironments()).find((e) => e.name === pre)?.protected === true);
     await page.getByRole('link', { name: 'Registries' }).click();
     const form = page.getByRole('form', { name: 'Add a registry' });
     await form.getByLabel('Name', { exact: true }).fill(`${ns}-reg`);
