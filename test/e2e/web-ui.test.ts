@@ -230,6 +230,17 @@ describe('web UI in a real browser', () => {
       { name: 'build', environment: 'ci' },
       { name: 'stage2', environment: 'ci' },
     ]);
+    // Editing it again opens the form on the stored job; a change touches only its own line of the YAML.
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await field('Description (optional)').waitFor();
+    expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
+    await field('Step 1.2 deploy replicas (optional)').fill('3');
+    await page.getByText('Valid job.').waitFor();
+    const edited = await page.getByLabel('Job YAML').inputValue();
+    expect(edited).toBe(stored.yaml.replace('replicas: 2', 'replicas: 3'));
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${formJob}`);
+    expect((await dev.getJob(formJob)).yaml).toBe(edited);
   }, 60_000);
 
   it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {

@@ -1,10 +1,9 @@
 /**
- * The form's inputs. Each knows the path of its value in the job, writes changes through `onSet(path, value)`
+ * The form's inputs. Each knows the path of its value in the job, writes changes through the FormApi (`set(path, value)`)
  * and shows the shared schema's issues for that path under itself (aria-invalid + aria-describedby).
  */
-import type { ComponentChildren } from 'preact';
+import { createContext, type ComponentChildren } from 'preact';
 import { useContext } from 'preact/hooks';
-import { createContext } from 'preact';
 import type { FieldIssue } from '../../../shared/errors';
 import { formatPath } from '../../../shared/job';
 import { issuesAt, type Path } from './doc';
@@ -20,9 +19,8 @@ export interface FormApi {
 export const Form = createContext<FormApi>(null as unknown as FormApi);
 export const useForm = () => useContext(Form);
 
-const idOf = (path: Path) => `f-${formatPath(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
-
-export { idOf };
+/** The element id of the input at a path (labels point at it with `for`). */
+export const idOf = (path: Path) => `f-${formatPath(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 export function Issues({ path, id }: { path: Path; id?: string }) {
   const here = issuesAt(useForm().issues, path);
@@ -98,18 +96,18 @@ export function Check({ label, path, value, defaultValue = false }: { label: str
   const on = value === undefined ? defaultValue : value === true;
   return (
     <div class="field">
-    <label class="check">
-      <input
-        type="checkbox"
-        checked={on}
-        disabled={f.readOnly}
-        onChange={(e) => {
-          const c = (e.target as HTMLInputElement).checked;
-          f.set(path, c === defaultValue ? undefined : c);
-        }}
-      />{' '}
-      {label}
-    </label>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={on}
+          disabled={f.readOnly}
+          onChange={(e) => {
+            const c = (e.target as HTMLInputElement).checked;
+            f.set(path, c === defaultValue ? undefined : c);
+          }}
+        />{' '}
+        {label}
+      </label>
       <Issues path={path} id={id} />
     </div>
   );
