@@ -8,7 +8,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, parseJobYaml, type JobConfig } from '../../shared/job';
+import { deployTargets, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import type { Db } from '../store/db';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
@@ -37,6 +37,11 @@ export class JobsService implements Jobs {
     private readonly log: Logger,
     /** Where local repositories may live (master/git/local-repos.ts); checked on every save and apply. */
     private readonly localRepos: LocalRepoPolicy,
+    /**
+     * The step kinds with plugins (master/plugins/service.ts): jobs are validated with the enabled ones, and
+     * stored jobs read with all installed ones (a disabled plugin does not make a job disappear). Default: built-ins.
+     */
+    private readonly kinds?: { allKinds(): StepKinds; enabledKinds(): StepKinds },
   ) {
     for (const row of db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id').all() as JobRow[]) this.cacheRow(row);
   }
@@ -63,7 +68,7 @@ export class JobsService implements Jobs {
 
   /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
   validate(yaml: string, file = 'job.yml'): JobConfig {
-    const config = parseJobYaml(yaml, file);
+    const config = parseJobYaml(yaml, file, this.kinds?.enabledKinds());
     if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file);
     return config;
   }
@@ -207,7 +212,7 @@ export class JobsService implements Jobs {
   private cacheRow(row: JobRow): JobRecord | undefined {
     let config;
     try {
-      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`);
+      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`, this.kinds?.allKinds());
     } catch (err) {
       // Stored YAML passed validation when saved; only a schema change can make it fail later.
       this.log.error({ job: row.name, err: (err as Error).message }, 'stored job no longer validates; it is ignored until fixed');
