@@ -46,6 +46,7 @@ import { RECONNECT_MAX_MS } from '../../shared/protocol';
 import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
+import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
 
 export interface Engine {
   agentRouter: Router;
@@ -97,12 +98,15 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(qualityRoutes(core));
   router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
+  router.use(pluginRoutes(core));
+  const agentRouter = Router();
+  agentRouter.use(artifacts.agentRouter, pluginAgentRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
   let stopped = false;
   return {
-    agentRouter: artifacts.agentRouter,
+    agentRouter,
     router,
     triggerPort,
     attach(server) {

@@ -58,6 +58,7 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
       kinds: (JSON.parse(a.executors) as { kind: string }[]).map((e) => e.kind),
       capabilities: facts.capabilities,
       services: live ? live.services : facts.services,
+      plugins: live && !live.lost ? (live.plugins ?? []) : [],
     };
   };
 
