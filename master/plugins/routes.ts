@@ -84,14 +84,14 @@ export function pluginRoutes(core: EngineCore): Router {
     },
   );
 
-  r.post('/plugins/packages/:name/:action', allow({ kind: 'admin' }), (req, res) => {
-    const p = named(req);
-    const action = String(req.params.action);
-    if (action !== 'enable' && action !== 'disable') throw notFound(`plugin action '${action}' (enable or disable)`);
-    const row = service(ctx).setEnabled(p.name, action === 'enable');
-    ctx.log.info({ plugin: p.name, by: req.principal!.username }, `plugin ${action}d`);
-    res.json(info(row));
-  });
+  for (const action of ['enable', 'disable'] as const) {
+    r.post(`/plugins/packages/:name/${action}`, allow({ kind: 'admin' }), (req, res) => {
+      const p = named(req);
+      const row = service(ctx).setEnabled(p.name, action === 'enable');
+      ctx.log.info({ plugin: p.name, by: req.principal!.username }, `plugin ${action}d`);
+      res.json(info(row));
+    });
+  }
 
   r.delete('/plugins/packages/:name', allow({ kind: 'admin' }), async (req, res) => {
     const p = named(req);

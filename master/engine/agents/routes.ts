@@ -102,7 +102,8 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
     res.json({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       description: 'Slipway step kinds: the value of each step key in a job file',
-      stepKeys: core.stepKinds.jsonSchema(),
+      // What a job file may use now: built-ins and enabled plugins' kinds (each plugin kind as its manifest's JSON Schema).
+      stepKeys: (core.ctx.plugins?.enabledKinds() ?? core.stepKinds).jsonSchema(),
     });
   });
 
