@@ -48,6 +48,16 @@ export class ExecutorRegistry {
     return this;
   }
 
+  /**
+   * A copy that later registrations and removals do not change: a stage run takes one when it starts, so all its
+   * steps run on the plugin versions it started with even if an update lands meanwhile.
+   */
+  snapshot(): ExecutorRegistry {
+    const copy = new ExecutorRegistry();
+    for (const [kind, e] of this.byKind) copy.register(e, this.pluginOf.get(kind));
+    return copy;
+  }
+
   /** Removes the executors of plugin `name` (no-op when it has none). */
   removePlugin(name: string): void {
     for (const [kind, owner] of this.pluginOf) {
