@@ -7,7 +7,7 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, RECONNECT_MAX_MS, type AgentHello, type MasterAccepted, type MasterMessage } from '../shared/protocol';
+import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, RECONNECT_MAX_MS, type AgentHello, type MasterAccepted, type MasterMessage, type PluginRef } from '../shared/protocol';
 import type { AgentConfig } from './config';
 import type { RecordTransport } from './record-log';
 
@@ -17,13 +17,15 @@ const HELLO_TIMEOUT_MS = 15_000;
 
 const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersion, CloseCode.EnvironmentMismatch, CloseCode.Replaced]);
 
-export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' }>;
+export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' } | { type: 'master:plugins' }>;
 
 export interface ConnectionHandlers {
   /** Fields of agent:hello that change between connections (running work, executors, capabilities, services). */
-  hello(): Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services'>;
+  hello(): Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services' | 'plugins'>;
   onAccepted(msg: MasterAccepted): void;
   onMessage(msg: ControlMessage): void;
+  /** The plugins the master names (master:accepted.plugins, master:plugins): the agent runs exactly these. */
+  onPlugins(plugins: PluginRef[]): void;
   /** Leases to extend with each heartbeat. */
   leases(): { stageRunId: number; epoch: number }[];
   /** Slots in use now (agent:heartbeat busy). */
@@ -188,12 +190,16 @@ export class Connection implements RecordTransport {
         this.startHeartbeat(this.ws!, msg.heartbeatIntervalMs);
         console.log(`slipway agent ${this.config.name} connected to ${this.config.url} (environment ${this.config.environment})`);
         this.handlers.onAccepted(msg);
+        this.handlers.onPlugins(msg.plugins ?? []);
         // The master learns at once which slots are in use (aborted runs still being killed included).
         this.heartbeat();
         return;
       case 'master:refused':
         this.refusal = msg.reason;
         this.log.error({ code: msg.code }, `master refused the agent: ${msg.reason}`);
+        return;
+      case 'master:plugins':
+        this.handlers.onPlugins(msg.plugins);
         return;
       case 'master:assign':
       case 'master:ack':

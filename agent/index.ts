@@ -18,6 +18,7 @@ import { probeCapabilities } from './capabilities/probes';
 import { ServiceHost } from './services/host';
 import { DeployHooksSlot } from './services/types';
 import { Runner } from './runner';
+import { PluginManager } from './plugins/manager';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
 import { AGENT_VERSION, IS_BUNDLE } from './version';
@@ -65,6 +66,14 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   });
 
   let runner!: Runner;
+  // Third-party plugins: the master names them after accept; each change is reported with the executors.
+  const plugins = new PluginManager({
+    registry: executors,
+    endpoint: { url: config.url, token: config.token, ca: config.ca },
+    workDir: config.workDir,
+    log,
+    onChange: () => connection.sendText(JSON.stringify({ type: 'agent:plugins', plugins: plugins.states(), executors: executors.list() })),
+  });
   let upgrade: SelfUpgrade | undefined;
   /** The version the agent drains to upgrade to (sent with agent:state). */
   let upgradingTo: string | undefined;
@@ -81,7 +90,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const connection = new Connection(
     config,
     {
-      hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list() }),
+      hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list(), plugins: plugins.states() }),
       onAccepted: (msg) => {
         runner.onAccepted(msg);
         if (runner.draining) sendState();
@@ -90,6 +99,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
         if (!stopping) void upgrade?.check();
       },
       onMessage: (msg) => runner.handle(msg),
+      onPlugins: (wanted) => void plugins.sync(wanted),
       leases: () => runner.leases(),
       busy: () => runner.activeCount,
       onFatal: (reason, code) => {

@@ -386,6 +386,8 @@ export interface AgentInfo {
   capabilities: { name: string; ok: boolean; detail: string }[];
   /** The agent's services, as last reported. */
   services: { name: string; state: string; detail: string; facts: Record<string, string | number | boolean>; at: number }[];
+  /** Plugins a connected agent runs ('builtin' included), with the reason one failed to load. Since protocol 11. */
+  plugins?: { name: string; version: string; state: 'loaded' | 'failed'; error?: string }[];
 }
 export interface PluginInfo {
   kind: string;

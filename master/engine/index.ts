@@ -47,6 +47,7 @@ import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
 import { agentsStore } from '../store/agents';
+import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
 
 export interface Engine {
   agentRouter: Router;
@@ -98,12 +99,15 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(qualityRoutes(core));
   router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
+  router.use(pluginRoutes(core));
+  const agentRouter = Router();
+  agentRouter.use(artifacts.agentRouter, pluginAgentRoutes(ctx));
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
   let stopped = false;
   return {
-    agentRouter: artifacts.agentRouter,
+    agentRouter,
     router,
     triggerPort,
     attach(server) {
