@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/client/api-client';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -31,6 +32,7 @@ const hiddenJob = `web-hidden-${suffix}`;
 const bigJob = `web-big-${suffix}`;
 const madeJob = `web-made-${suffix}`;
 const formJob = `web-form-${suffix}`;
+const pluginJob = `web-plugin-${suffix}`;
 const BIG_LINES = 200_000;
 
 let master: TestMaster;
@@ -241,6 +243,33 @@ describe('web UI in a real browser', () => {
     await page.getByRole('button', { name: 'Save job' }).click();
     await page.waitForURL(`${master.url}/jobs/${formJob}`);
     expect((await dev.getJob(formJob)).yaml).toBe(edited);
+  }, 60_000);
+
+  it("validates a job using a plugin's step kind with the enabled plugins' manifests, and gives the kind a form from its schema", async () => {
+    const installed = await runCli(['plugin', 'install', join(ROOT, 'plugins', 'dockerfile-lint')], {
+      env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: join(ARTIFACTS, 'no-cli-config.json') },
+    });
+    expect(installed.stderr).toBe('');
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const editor = page.getByLabel('Job YAML');
+    await editor.fill([`name: ${pluginJob}`, `team: ${team}`, 'stages:', '  - name: lint', '    environment: ci', '    steps:', '      - dockerfile-lint: { failOn: warning }', ''].join('\n'));
+    await page.getByText('Valid job.').waitFor();
+    expect(await page.getByTestId('job-preview').textContent()).toContain('dockerfile-lint');
+    // The plugin's own schema still applies.
+    await editor.fill((await editor.inputValue()).replace('failOn: warning', 'failOn: sometimes'));
+    await page.getByTestId('job-issues').getByText('stages[0].steps[0].dockerfile-lint.failOn').waitFor();
+    await editor.fill((await editor.inputValue()).replace('failOn: sometimes', 'failOn: warning'));
+    // In the form: its fields from the manifest's JSON Schema, a choice for an enum.
+    await page.getByRole('tab', { name: 'Form' }).click();
+    const form = page.getByTestId('job-form');
+    expect(await form.getByLabel('Step 1.1 kind', { exact: true }).inputValue()).toBe('dockerfile-lint');
+    await form.getByLabel('Step 1.1 dockerfile-lint failOn (optional)', { exact: true }).selectOption('none');
+    expect(await editor.inputValue()).toContain('dockerfile-lint: { failOn: none }');
+    await page.getByText('Valid job.').waitFor();
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${pluginJob}`);
   }, 60_000);
 
   it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {

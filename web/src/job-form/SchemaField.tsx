@@ -4,7 +4,7 @@
  * lists of strings, maps (NAME=value lines), nested objects, and unions (string shorthand or options, `true`
  * or options) with a choice of form. Anything else is left to the YAML view.
  */
-import { Check, Group, idOf, Issues, KeyValues, List, NumberField, Text, useForm } from './fields';
+import { Check, Choice, Group, idOf, Issues, KeyValues, List, NumberField, Text, useForm } from './fields';
 import type { Path } from './doc';
 import { initialValue, typeOf, variantLabel, variantOf, type JsonSchema } from './schema';
 
@@ -63,9 +63,23 @@ export function SchemaField({ schema, path, value, label }: { schema: JsonSchema
   return <Property name={label} schema={schema} path={path} value={value} label={label} required />;
 }
 
-function Property({ name, schema, path, value, label, required }: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean }) {
+function Property(props: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean }) {
+  const { description } = props.schema;
+  // A schema's description (plugin manifests have them) is shown under its field's label.
+  return description ? (
+    <div class="described">
+      <PropertyField {...props} />
+      <p class="hint muted small">{description}</p>
+    </div>
+  ) : (
+    <PropertyField {...props} />
+  );
+}
+
+function PropertyField({ name, schema, path, value, label, required }: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean }) {
   const t = typeOf(schema);
   const shown = `${label}${required ? '' : ' (optional)'}`;
+  if (schema.enum) return <Choice label={shown} path={path} value={value} options={schema.enum} defaultValue={schema.default} />;
   if (schema.anyOf) {
     return (
       <Group title={shown}>

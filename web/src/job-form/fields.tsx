@@ -90,6 +90,26 @@ export function NumberField({ label, path, value, min, max }: { label: string; p
   );
 }
 
+/** One of a fixed list of values (a JSON Schema enum); the first option leaves the key out (its default). */
+export function Choice({ label, path, value, options, defaultValue }: { label: string; path: Path; value: unknown; options: unknown[]; defaultValue?: unknown }) {
+  const { f, bad, id, inputId, aria } = useInvalid(path);
+  const current = value === undefined ? '' : JSON.stringify(value);
+  return (
+    <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
+      <select id={inputId} value={current} disabled={f.readOnly} onChange={(e) => {
+        const v = (e.target as HTMLSelectElement).value;
+        f.set(path, v === '' ? undefined : (JSON.parse(v) as unknown));
+      }} {...aria}>
+        <option value="">{defaultValue === undefined ? '(not set)' : `(default: ${String(defaultValue)})`}</option>
+        {current && !options.some((o) => JSON.stringify(o) === current) && <option value={current}>{String(value)} (not allowed)</option>}
+        {options.map((o) => (
+          <option value={JSON.stringify(o)}>{String(o)}</option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /** A yes/no key: checked writes true; unchecked removes the key, or writes false when the default is true. */
 export function Check({ label, path, value, defaultValue = false }: { label: string; path: Path; value: unknown; defaultValue?: boolean }) {
   const { f, id } = useInvalid(path);

@@ -11,6 +11,8 @@ export interface JsonSchema {
   default?: unknown;
   minimum?: number;
   maximum?: number;
+  enum?: unknown[];
+  description?: string;
 }
 
 export const typeOf = (s: JsonSchema) => (Array.isArray(s.type) ? s.type[0] : s.type);
