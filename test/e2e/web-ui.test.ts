@@ -445,6 +445,33 @@ describe('web UI in a real browser', () => {
     await page.getByRole('button', { name: 'Log out' }).click();
   });
 
+  it('lets an admin see, disable, enable and (re)install plugins; removing one a job uses is refused, naming the job', async () => {
+    await page.goto(`${master.url}/plugins`);
+    await page.getByLabel('User').fill('admin');
+    await page.getByLabel('Password').fill(master.adminPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const card = page.getByTestId('plugin-dockerfile-lint');
+    await card.getByText('1.0.0', { exact: true }).waitFor();
+    expect(await card.textContent()).toContain('dockerfile-lint');
+    await page.getByTestId('step-kinds').getByText('dockerfile-lint', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Disable' }).click();
+    await card.locator('.status-disabled').waitFor();
+    expect((await master.api.listPluginPackages()).find((p) => p.name === 'dockerfile-lint')?.enabled).toBe(false);
+    await card.getByRole('button', { name: 'Enable' }).click();
+    await card.locator('.status-enabled').waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await card.getByRole('button', { name: 'Remove' }).click();
+    await card.getByRole('alert').getByText(`used by job '${pluginJob}'`, { exact: false }).waitFor();
+    // The same package uploaded from a file: unchanged.
+    const tgz = join(ARTIFACTS, 'dockerfile-lint.tgz');
+    execFileSync('tar', ['-czf', tgz, '-C', join(ROOT, 'plugins', 'dockerfile-lint'), '--exclude=./node_modules', '--transform', 's,^\\.,package,', '.']);
+    await page.getByLabel('Plugin package').setInputFiles(tgz);
+    await page.getByRole('button', { name: 'Install' }).click();
+    await page.getByText('dockerfile-lint 1.0.0 unchanged').waitFor();
+    await shot('plugins');
+    await page.getByRole('button', { name: 'Log out' }).click();
+  });
+
   it('ends the session when the master refuses the token (user disabled)', async () => {
     await page.goto(master.url);
     await page.getByLabel('User').fill(user);
