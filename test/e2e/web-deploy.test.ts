@@ -258,6 +258,10 @@ describe('environments and deployments in a real browser', () => {
     const preRow = page.getByTestId(`current-${app}-${pre}`);
     await preRow.waitFor();
     expect(await preRow.textContent()).toContain(digests[0].slice(7, 19));
+    // The build page says the same: the stage waits, and the developer is not one of its approvers.
+    await go(`/builds/${first}`);
+    await page.locator('.stage', { hasText: prod }).getByText('You are not one of its approvers.').waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     await logout();
 
     // The ops member is told on the dashboard and approves it on the deployments page; the prod stage then

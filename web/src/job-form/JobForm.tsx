@@ -109,6 +109,10 @@ function Stage({ stage, path, n, opts }: { stage: Raw; path: Path; n: number; op
           <Text label={`Stage ${n} approval timeout (optional)`} path={[...path, 'approval', 'timeout']} value={approval.timeout} placeholder="24h" />
         </div>
       )}
+      <div class="form-row">
+        <List label={`Stage ${n} agent labels (optional)`} path={[...path, 'labels']} value={stage.labels} placeholder="e.g. linux, large" />
+        <List label={`Stage ${n} artifacts (optional)`} path={[...path, 'artifacts']} value={stage.artifacts} placeholder="e.g. dist/**" />
+      </div>
       <KeyValues label={`Stage ${n} environment variables`} path={[...path, 'env']} value={stage.env} />
       <Issues path={[...path, 'steps']} />
       {steps.map((st, i) => (
@@ -204,6 +208,10 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
           </div>
         </div>
         <Text label="Description (optional)" path={['description']} value={raw.description} />
+        <div class="form-row">
+          <Text label="Build timeout (optional)" path={['timeout']} value={raw.timeout} placeholder="e.g. 1h" />
+          <Check label="A new build cancels older queued builds of its branch" path={['cancelPrevious']} value={raw.cancelPrevious} />
+        </div>
       </Group>
       <Group title="Repository">
         <label class="check field">

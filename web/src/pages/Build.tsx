@@ -17,6 +17,16 @@ import { navigate, paths } from '../router';
 import { session } from '../session';
 import { followBuild } from '../stream';
 
+/** Approve / reject for the caller's open gates of the build; others are told they are not an approver. */
+function Gate({ build, stage, onDecided }: { build: BuildDetail; stage: StageRunInfo; onDecided: (stage: string, decision: string) => void }) {
+  const s = session()!;
+  const open = useLoad(() => s.client.listApprovals(), [build.id, stage.id]);
+  const mine = open.data?.find((a) => a.buildId === build.id && a.stageRunId === stage.id);
+  if (!open.data) return null;
+  if (!mine?.mayDecide) return <div class="muted small">You are not one of its approvers.</div>;
+  return <ApprovalGate buildId={build.id} stage={stage.name} onDone={(d) => onDecided(stage.name, d)} />;
+}
+
 function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: StageRunInfo[]; onDecided: (stage: string, decision: string) => void }) {
   return (
     <ol class="stages" aria-label="Stages">
@@ -32,7 +42,7 @@ function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: Stag
           </div>
           {st.waiting && <div class="warning small">{st.waiting}</div>}
           {st.status === 'waiting' && build.approvals.some((a) => a.stageRunId === st.id && a.status === 'waiting') && (
-            <ApprovalGate buildId={build.id} stage={st.name} onDone={(d) => onDecided(st.name, d)} />
+            <Gate build={build} stage={st} onDecided={onDecided} />
           )}
           {st.error && <div class="error small">{st.error}</div>}
           <ul class="steps">
