@@ -8,6 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -33,6 +35,7 @@ const bigJob = `web-big-${suffix}`;
 const madeJob = `web-made-${suffix}`;
 const formJob = `web-form-${suffix}`;
 const pluginJob = `web-plugin-${suffix}`;
+const failJob = `web-fail-${suffix}`;
 const BIG_LINES = 200_000;
 
 let master: TestMaster;
@@ -444,6 +447,59 @@ describe('web UI in a real browser', () => {
     await shot('teams');
     await page.getByRole('button', { name: 'Log out' }).click();
   });
+
+  it("lets an admin (any maintainer) set a team notification channel; the build page shows its delivery to a real HTTP receiver", async () => {
+    // The receiver stands in for a chat service's webhook endpoint: a real HTTP server recording the calls.
+    const calls: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        calls.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      await page.goto(`${master.url}/teams`);
+      await page.getByLabel('User').fill('admin');
+      await page.getByLabel('Password').fill(master.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      const channels = page.getByTestId(`notifiers-${team}`);
+      await channels.getByLabel('Channel name').fill('ui-hook');
+      await channels.getByLabel('Channel target').fill(url);
+      await channels.getByLabel('fixed').uncheck();
+      await channels.getByRole('button', { name: 'Save channel' }).click();
+      await channels.getByText(`webhook ${url} on failure`).waitFor();
+      expect(await master.api.teamNotifiers(team)).toMatchObject([{ name: 'ui-hook', channel: { webhook: url, on: ['failure'] } }]);
+      // A bad channel: the master's answer names the problem.
+      await channels.getByLabel('Channel name').fill('bad-hook');
+      await channels.getByLabel('Channel kind').selectOption('email');
+      await channels.getByLabel('Channel target').fill('not-an-address');
+      await channels.getByRole('button', { name: 'Save channel' }).click();
+      await channels.getByRole('alert').waitFor();
+      expect(await channels.getByRole('alert').textContent()).toMatch(/email/i);
+
+      await master.api.applyJob(jobYaml(failJob, team, [['fail', 'echo about to fail\nexit 3']]));
+      const b = await master.api.trigger(failJob);
+      await waitFor('the failure delivered', async () => calls.length > 0, { timeoutMs: 30_000 });
+      await page.evaluate((to) => {
+        window.history.pushState(null, '', to);
+        window.dispatchEvent(new PopStateEvent('popstate'));
+      }, `/builds/${b.id}`);
+      const notes = page.getByTestId('notifications');
+      await notes.getByText('delivered', { exact: false }).waitFor();
+      expect(await notes.textContent()).toContain(`failure to webhook 127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+      await page.getByRole('link', { name: 'Teams' }).click();
+      page.once('dialog', (d) => void d.accept());
+      await page.getByTestId(`notifiers-${team}`).locator('li', { hasText: 'ui-hook' }).getByRole('button', { name: 'Remove' }).click();
+      await page.getByTestId(`notifiers-${team}`).getByText('No channels', { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Log out' }).click();
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
 
   it('lets an admin see, disable, enable and (re)install plugins; removing one a job uses is refused, naming the job', async () => {
     await page.goto(`${master.url}/plugins`);

@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { BuildDetail, StageRunInfo, StepOutputInfo } from '../../../shared/api';
 import { ApprovalGate } from '../components/ApprovalGate';
+import { BuildNotifications } from '../components/BuildNotifications';
 import { Findings, TestHistory } from '../components/BuildQuality';
 import { LogView } from '../components/LogView';
 import { Status } from '../components/Status';
@@ -316,6 +317,7 @@ export function Build({ id }: { id: number }) {
       {outputs.data && <Outputs build={b} outputs={outputs.data} />}
       <Tests build={b} />
       <Findings build={b} />
+      <BuildNotifications build={b} />
       <h2>Log</h2>
       {streamError && <p class="error">{streamError}</p>}
       {!connected && !ended && <p class="warning">Reconnecting to the log stream…</p>}
