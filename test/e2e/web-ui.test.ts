@@ -199,6 +199,16 @@ describe('web UI in a real browser', () => {
     await form.getByRole('button', { name: 'Add a stage' }).click();
     await field('Stage 2 environment').fill('ci');
     await field('Stage 2 waits for an approval').check();
+    // The short form and the options carry the command both ways.
+    await field('Step 2.1 sh form').selectOption({ label: 'options' });
+    expect(await field('Step 2.1 sh run').inputValue()).toBe('echo hello');
+    await field('Step 2.1 sh form').selectOption({ label: 'short form' });
+    expect(await field('Step 2.1 sh').inputValue()).toBe('echo hello');
+    // A required field emptied to be retyped keeps its place in the YAML.
+    await field('Job name').fill('');
+    expect((await yaml.inputValue()).split('\n')[0]).toBe('name: ""');
+    await field('Job name').fill(formJob);
+    expect((await yaml.inputValue()).split('\n')[0]).toBe(`name: ${formJob}`);
     await page.getByText('Valid job.').waitFor();
     await shot('job-form');
     // At phone width the form and the YAML stack and fit.

@@ -44,6 +44,12 @@ describe('editing the job YAML at a path', () => {
     expect(parseJobYaml(t).stages[0].steps.map((s) => s.kind)).toEqual(['checkout', 'shell', 'deploy']);
   });
 
+  it('keeps a required key emptied (a name being retyped stays where it is)', () => {
+    const out = setAt(JOB, ['name'], '', true);
+    expect(out.split('\n')[1]).toBe('name: "" # kept');
+    expect(setAt(out, ['name'], 'shop2', true)).toBe(JOB.replace('name: shop', 'name: shop2'));
+  });
+
   it('leaves text whose YAML does not parse alone (the form waits for the YAML view)', () => {
     const broken = 'name: [shop\n';
     expect(rawOf(broken)).toBeNull();

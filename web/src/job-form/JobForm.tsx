@@ -88,8 +88,8 @@ function Stage({ stage, path, n, opts }: { stage: Raw; path: Path; n: number; op
   return (
     <Group title={`Stage ${n}${typeof stage.name === 'string' && stage.name ? `: ${stage.name}` : ''}`} actions={<RemoveButton label={`Remove stage ${n}`} path={path} />}>
       <div class="form-row">
-        <Text label={`Stage ${n} name`} path={[...path, 'name']} value={stage.name} />
-        <Text label={`Stage ${n} environment`} path={[...path, 'environment']} value={stage.environment} list="form-environments" />
+        <Text label={`Stage ${n} name`} required path={[...path, 'name']} value={stage.name} />
+        <Text label={`Stage ${n} environment`} required path={[...path, 'environment']} value={stage.environment} list="form-environments" />
         <Text label={`Stage ${n} timeout (optional)`} path={[...path, 'timeout']} value={stage.timeout} placeholder="e.g. 30m" />
       </div>
       <label class="check field">
@@ -137,7 +137,7 @@ function Params({ raw }: { raw: Raw }) {
         const path: Path = ['params', i];
         return (
           <div class="form-row">
-            <Text label={`Parameter ${i + 1} name`} path={[...path, 'name']} value={m.name} />
+            <Text label={`Parameter ${i + 1} name`} required path={[...path, 'name']} value={m.name} />
             <Text label={`Parameter ${i + 1} default`} path={[...path, 'default']} value={m.default} />
             <List label={`Parameter ${i + 1} choices (optional)`} path={[...path, 'choices']} value={m.choices} />
             <RemoveButton label={`Remove parameter ${i + 1}`} path={path} />
@@ -195,7 +195,7 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
       </datalist>
       <Group title="Job">
         <div class="form-row">
-          <Text label="Job name" path={['name']} value={raw.name} />
+          <Text label="Job name" path={['name']} required value={raw.name} />
           <div class="field">
             <label for="f-team">Team</label>
             <select id="f-team" value={typeof raw.team === 'string' ? raw.team : ''} disabled={f.readOnly} onChange={(e) => f.set(['team'], (e.target as HTMLSelectElement).value)}>
@@ -220,7 +220,7 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
         </label>
         {repo && (
           <div class="form-row">
-            <Text label="Repository URL" path={['repo', 'url']} value={repo.url} placeholder="https://git.example/team/app.git" />
+            <Text label="Repository URL" required path={['repo', 'url']} value={repo.url} placeholder="https://git.example/team/app.git" />
             <Text label="Branch" path={['repo', 'branch']} value={repo.branch} placeholder="main" />
             <Text label="Credentials secret (optional)" path={['repo', 'credentials']} value={repo.credentials} list="form-secrets" />
           </div>

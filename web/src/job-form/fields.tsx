@@ -11,7 +11,8 @@ import { issuesAt, type Path } from './doc';
 export interface FormApi {
   issues: FieldIssue[] | null;
   readOnly: boolean;
-  set(path: Path, value: unknown): void;
+  /** Writes `value` at `path`; an empty value removes the key unless `keep`. */
+  set(path: Path, value: unknown, keep?: boolean): void;
   add(path: Path, value: unknown): void;
   remove(path: Path): void;
 }
@@ -51,11 +52,12 @@ function Field({ label, inputId, bad, path, id, children }: { label: string; inp
   );
 }
 
-/** A text (or multi-line) field; an emptied field removes the key. */
-export function Text({ label, path, value, multiline, placeholder, list }: { label: string; path: Path; value: unknown; multiline?: boolean; placeholder?: string; list?: string }) {
+/** A text (or multi-line) field; an emptied optional field removes the key, a required one keeps it empty. */
+export function Text(props: { label: string; path: Path; value: unknown; multiline?: boolean; placeholder?: string; list?: string; required?: boolean }) {
+  const { label, path, value, multiline, placeholder, list, required } = props;
   const { f, bad, id, inputId, aria } = useInvalid(path);
   const v = value === undefined || value === null ? '' : String(value);
-  const onInput = (e: Event) => f.set(path, (e.target as HTMLInputElement).value);
+  const onInput = (e: Event) => f.set(path, (e.target as HTMLInputElement).value, required);
   return (
     <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
       {multiline ? (

@@ -186,7 +186,7 @@ export default function JobEditor({ name }: { name?: string }) {
   const formApi: FormApi = {
     issues,
     readOnly: !!managed,
-    set: (path: Path, value: unknown) => edit((t) => setAt(t, path, value)),
+    set: (path: Path, value: unknown, keep?: boolean) => edit((t) => setAt(t, path, value, keep)),
     add: (path: Path, value: unknown) => edit((t) => addAt(t, path, value)),
     remove: (path: Path) => edit((t) => removeAt(t, path)),
   };
