@@ -191,6 +191,11 @@ describe('web UI in a real browser', () => {
     await field('Step 1.2 deploy app (optional)').fill('shop-web');
     await field('Step 1.2 deploy composeInline (optional)').fill('services: { web: { image: "${IMAGE}" } }');
     await field('Step 1.2 deploy replicas (optional)').fill('2');
+    // Steps reorder: the deploy step moved up comes first, moved back the shell step does.
+    await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
+    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('deploy');
+    await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
+    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('sh');
     // Environment variables, secrets by name, and a second stage behind an approval.
     await field('Job environment variables').fill('APP=shop\nLEVEL=info');
     await field('Job environment variables').blur();

@@ -8,7 +8,7 @@ import type { BuildDetail, DeploymentInfo } from '../../shared/api';
 import { ValidationError } from '../../shared/errors';
 import { builtinStepKinds, parseJobYaml } from '../../shared/job';
 import { currentDeployments, promoteTargets } from '../../web/src/deployments';
-import { addAt, issuesAt, rawOf, removeAt, setAt } from '../../web/src/job-form/doc';
+import { addAt, issuesAt, moveUpAt, rawOf, removeAt, setAt } from '../../web/src/job-form/doc';
 import { initialValue, variantOf, type JsonSchema } from '../../web/src/job-form/schema';
 
 const JOB = `# the shop's job
@@ -48,6 +48,15 @@ describe('editing the job YAML at a path', () => {
     const out = setAt(JOB, ['name'], '', true);
     expect(out.split('\n')[1]).toBe('name: "" # kept');
     expect(setAt(out, ['name'], 'shop2', true)).toBe(JOB.replace('name: shop', 'name: shop2'));
+  });
+
+  it('moves a list item up with its comments; the first item and other paths stay', () => {
+    const two = addAt(JOB, ['stages', 0, 'steps'], { sh: 'test' });
+    const moved = moveUpAt(two, ['stages', 0, 'steps', 1]);
+    expect(rawOf(moved)?.stages).toEqual([{ name: 'build', environment: 'ci', steps: [{ sh: 'test' }, { sh: 'make' }] }]);
+    expect(moved).toContain('- sh: make # build it');
+    expect(moveUpAt(two, ['stages', 0, 'steps', 0])).toBe(two);
+    expect(moveUpAt(two, ['name', 1])).toBe(two);
   });
 
   it('leaves text whose YAML does not parse alone (the form waits for the YAML view)', () => {

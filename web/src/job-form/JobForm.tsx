@@ -39,13 +39,29 @@ function RemoveButton({ label, path }: { label: string; path: Path }) {
   );
 }
 
+/** Remove, and Move up for all but the first item of a list. */
+function ItemActions({ what, path }: { what: string; path: Path }) {
+  const f = useForm();
+  if (f.readOnly) return null;
+  return (
+    <>
+      {Number(path[path.length - 1]) > 0 && (
+        <button type="button" class="link small" aria-label={`Move ${what} up`} onClick={() => f.moveUp(path)}>
+          Move up
+        </button>
+      )}{' '}
+      <RemoveButton label={`Remove ${what}`} path={path} />
+    </>
+  );
+}
+
 function Step({ step, path, label, opts }: { step: Raw; path: Path; label: string; opts: FormOptions }) {
   const f = useForm();
   const kindKey = Object.keys(step).find((k) => !COMMON.has(k));
   const keys = [...new Set([...PREFERRED.filter((k) => k in opts.stepKeys), ...Object.keys(opts.stepKeys).sort()])];
   const schema = kindKey ? opts.stepKeys[kindKey] : undefined;
   return (
-    <Group title={label} actions={<RemoveButton label={`Remove ${label.toLowerCase()}`} path={path} />}>
+    <Group title={label} actions={<ItemActions what={label.toLowerCase()} path={path} />}>
       <div class="form-row">
         <div class="field">
           <label for={idOf([...path, 'kind'])}>{label} kind</label>
@@ -86,7 +102,7 @@ function Stage({ stage, path, n, opts }: { stage: Raw; path: Path; n: number; op
   const approval = stage.approval === undefined ? undefined : asMap(stage.approval);
   const steps = asList(stage.steps);
   return (
-    <Group title={`Stage ${n}${typeof stage.name === 'string' && stage.name ? `: ${stage.name}` : ''}`} actions={<RemoveButton label={`Remove stage ${n}`} path={path} />}>
+    <Group title={`Stage ${n}${typeof stage.name === 'string' && stage.name ? `: ${stage.name}` : ''}`} actions={<ItemActions what={`stage ${n}`} path={path} />}>
       <div class="form-row">
         <Text label={`Stage ${n} name`} required path={[...path, 'name']} value={stage.name} />
         <Text label={`Stage ${n} environment`} required path={[...path, 'environment']} value={stage.environment} list="form-environments" />

@@ -5,7 +5,7 @@
  * the shared parser's (shared/job) on that same text; its issues name a field path, which the form shows at
  * the field with that path.
  */
-import { isCollection, isScalar, parseDocument, type Document } from 'yaml';
+import { isCollection, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import type { FieldIssue } from '../../../shared/errors';
 import { formatPath } from '../../../shared/job';
 
@@ -65,6 +65,16 @@ export function removeAt(text: string, path: Path): string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) return text;
   doc.deleteIn(path);
+  return doc.toString();
+}
+
+/** The text with the list item at `path` swapped with the one before it (comments travel with their items). */
+export function moveUpAt(text: string, path: Path): string {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const i = Number(path[path.length - 1]);
+  const seq = doc.getIn(path.slice(0, -1), true);
+  if (doc.errors.length || !isSeq(seq) || !(i > 0 && i < seq.items.length)) return text;
+  [seq.items[i - 1], seq.items[i]] = [seq.items[i], seq.items[i - 1]];
   return doc.toString();
 }
 

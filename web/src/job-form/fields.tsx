@@ -15,6 +15,8 @@ export interface FormApi {
   set(path: Path, value: unknown, keep?: boolean): void;
   add(path: Path, value: unknown): void;
   remove(path: Path): void;
+  /** Moves the list item at `path` one place up. */
+  moveUp(path: Path): void;
 }
 
 export const Form = createContext<FormApi>(null as unknown as FormApi);

@@ -9,7 +9,7 @@
  * Loaded on demand (its own chunk: the YAML parser stays out of the first page).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { addAt, rawOf, removeAt, setAt, type Path } from '../job-form/doc';
+import { addAt, moveUpAt, rawOf, removeAt, setAt, type Path } from '../job-form/doc';
 import { Form, type FormApi } from '../job-form/fields';
 import { JobForm, type FormOptions } from '../job-form/JobForm';
 import type { JsonSchema } from '../job-form/SchemaField';
@@ -189,6 +189,7 @@ export default function JobEditor({ name }: { name?: string }) {
     set: (path: Path, value: unknown, keep?: boolean) => edit((t) => setAt(t, path, value, keep)),
     add: (path: Path, value: unknown) => edit((t) => addAt(t, path, value)),
     remove: (path: Path) => edit((t) => removeAt(t, path)),
+    moveUp: (path: Path) => edit((t) => moveUpAt(t, path)),
   };
   if (loadError) return <p class="error">{loadError}</p>;
   if (text === null) return <p class="muted">Loading…</p>;
