@@ -293,6 +293,12 @@ describe('environments and deployments in a real browser', () => {
     expect(await page.getByTestId('history').locator('tbody tr').count()).toBe(2);
     await go(`/builds/${first}`);
     await page.getByTestId('approval-history').getByText(`by ${users.op.name}`).waitFor();
+    // A deploy step links to the deployments of its app and environment (the filter is in the URL).
+    await page.getByRole('link', { name: `${app} in ${prod}: deployments` }).click();
+    await page.waitForURL((u) => u.pathname === '/deployments' && u.searchParams.get('environment') === prod && u.searchParams.get('app') === app);
+    await page.getByTestId(`current-${app}-${prod}`).waitFor();
+    expect(await page.getByTestId(`current-${app}-${pre}`).count()).toBe(0);
+    expect(await page.getByTestId('history').locator('tbody tr').count()).toBe(1);
   }, 180_000);
 
   it('rejects, promotes the digest running in pre to prod, approves on the build page, scales and rolls back', async () => {

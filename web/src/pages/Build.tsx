@@ -55,6 +55,13 @@ function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: Stag
                   {step.exitCode !== null && step.exitCode !== 0 ? ` · exit ${step.exitCode}` : ''}
                 </span>
                 {step.error && <div class="error small">{step.error}</div>}
+                {typeof step.outputs.app === 'string' && typeof step.outputs.environment === 'string' && (
+                  <div class="small">
+                    <a href={`${paths.deployments()}?${new URLSearchParams({ app: step.outputs.app, environment: step.outputs.environment })}`}>
+                      {step.outputs.app} in {step.outputs.environment}: deployments
+                    </a>
+                  </div>
+                )}
               </li>
             ))}
           </ul>

@@ -294,8 +294,24 @@ function Discovery({ app, environment }: { app?: string; environment?: string })
 
 export function Deployments() {
   const s = session()!;
-  const [app, setApp] = useState('');
-  const [environment, setEnvironment] = useState('');
+  // The filters live in the URL (?app=&environment=), so a filtered view can be linked to and reloaded.
+  const query = new URLSearchParams(window.location.search);
+  const [app, setAppState] = useState(query.get('app') ?? '');
+  const [environment, setEnvState] = useState(query.get('environment') ?? '');
+  const syncUrl = (a: string, e: string) => {
+    const q = new URLSearchParams();
+    if (a) q.set('app', a);
+    if (e) q.set('environment', e);
+    window.history.replaceState(null, '', `${paths.deployments()}${q.toString() ? `?${q}` : ''}`);
+  };
+  const setApp = (a: string) => {
+    setAppState(a);
+    syncUrl(a, environment);
+  };
+  const setEnvironment = (e: string) => {
+    setEnvState(e);
+    syncUrl(app, e);
+  };
   const approvals = useLoad(() => s.client.listApprovals(), [], 5000);
   const all = useLoad(() => s.client.listDeployments({ limit: 500 }), [], 5000);
   const reload = () => {
@@ -303,8 +319,8 @@ export function Deployments() {
     all.reload();
   };
   const list = (all.data ?? []).filter((d) => (!app || d.app === app) && (!environment || d.environment === environment));
-  const apps = [...new Set((all.data ?? []).map((d) => d.app))].sort();
-  const envs = [...new Set((all.data ?? []).map((d) => d.environment))].sort();
+  const apps = [...new Set([...(all.data ?? []).map((d) => d.app), ...(app ? [app] : [])])].sort();
+  const envs = [...new Set([...(all.data ?? []).map((d) => d.environment), ...(environment ? [environment] : [])])].sort();
   return (
     <>
       <div class="page-head">
