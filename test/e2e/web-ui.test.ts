@@ -459,6 +459,18 @@ describe('web UI in a real browser', () => {
     expect(await card.getByLabel('Secret value').inputValue()).toBe('');
     expect(await page.content()).not.toContain('s3cret-value-never-shown');
     expect((await master.api.listTeams()).find((t) => t.name === newTeam)?.members).toEqual([{ username: user, role: 'viewer' }]);
+    // Users: create one, who can log in; disable them, and their login is refused.
+    const users = page.getByTestId('users');
+    await users.getByLabel('New user name').fill(`ui-user-${suffix}`);
+    await users.getByLabel('New user password').fill('ui-user-password-1');
+    await users.getByRole('button', { name: 'Create user' }).click();
+    await users.getByRole('button', { name: `Disable ui-user-${suffix}` }).waitFor();
+    await master.login(`ui-user-${suffix}`, 'ui-user-password-1');
+    page.once('dialog', (d) => void d.accept());
+    await users.getByRole('button', { name: `Disable ui-user-${suffix}` }).click();
+    await users.getByRole('button', { name: `Enable ui-user-${suffix}` }).waitFor();
+    expect(await master.login(`ui-user-${suffix}`, 'ui-user-password-1').then(() => 'logged in', (e: Error) => e.message)).toMatch(/disabled|invalid/i);
+    expect(await page.content()).not.toContain('ui-user-password-1');
     await shot('teams');
     await page.getByRole('button', { name: 'Log out' }).click();
   });

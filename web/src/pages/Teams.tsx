@@ -1,12 +1,13 @@
 /**
- * Teams (GET /teams: mine; every team for admins). Admins create teams; maintainers (and admins) manage
- * members and roles, the team's secrets and its notification channels. Secrets are write-only: the form sends
- * a value once and the page lists names and dates only, as the API does.
+ * Teams (GET /teams: mine; every team for admins). Admins create teams and users (and disable users);
+ * maintainers (and admins) manage members and roles, the team's secrets and its notification channels. Secrets
+ * are write-only: the form sends a value once and the page lists names and dates only, as the API does.
  */
 import { useState } from 'preact/hooks';
 import type { Role, TeamInfo } from '../../../shared/api';
 import { useAction } from '../action';
 import { TeamNotifiers } from '../components/TeamNotifiers';
+import { Users } from '../components/Users';
 import { useLoad } from '../data';
 import { ago } from '../format';
 import { session } from '../session';
@@ -156,6 +157,7 @@ export function Teams() {
       {(teams.data ?? []).map((t) => (
         <TeamCard key={t.name} team={t} reload={teams.reload} />
       ))}
+      {s.me.isAdmin && <Users />}
     </>
   );
 }
