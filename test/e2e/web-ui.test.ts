@@ -522,6 +522,21 @@ describe('web UI in a real browser', () => {
       page.once('dialog', (d) => void d.accept());
       await page.getByTestId(`notifiers-${team}`).locator('li', { hasText: 'ui-hook' }).getByRole('button', { name: 'Remove' }).click();
       await page.getByTestId(`notifiers-${team}`).getByText('No channels', { exact: false }).waitFor();
+      // The job page: tests per build, and deleting a job (disabled: its history is kept).
+      await page.evaluate((to) => {
+        window.history.pushState(null, '', to);
+        window.dispatchEvent(new PopStateEvent('popstate'));
+      }, `/jobs/${job}`);
+      await page.getByTestId('test-trend').locator('p').getByText('2 tests, 1 failed', { exact: false }).waitFor();
+      expect(await page.getByTestId('test-trend').locator('svg rect').count()).toBeGreaterThanOrEqual(2);
+      await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+      await page.getByRole('link', { name: failJob, exact: true }).click();
+      page.once('dialog', (d) => void d.accept());
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await page.waitForURL(`${master.url}/jobs`);
+      await page.locator('tr', { has: page.getByRole('link', { name: failJob, exact: true }) }).getByText('(disabled)').waitFor();
+      expect((await master.api.getJob(failJob)).enabled).toBe(false);
+      expect((await master.api.getBuild(b.id)).status).toBe('failed');
       await page.getByRole('button', { name: 'Log out' }).click();
     } finally {
       receiver.close();

@@ -1,6 +1,7 @@
 /** One job: its build history and the trigger form (parameters with defaults and choices, branch). */
 import { useState } from 'preact/hooks';
 import type { JobInfo } from '../../../shared/api';
+import { TestTrend, TriggerHistory } from '../components/JobHistory';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago, span } from '../format';
@@ -73,6 +74,7 @@ export function Job({ name }: { name: string }) {
   const s = session()!;
   const job = useLoad(() => s.client.getJob(name), [name]);
   const builds = useLoad(() => s.client.listBuilds(name, { limit: 50 }), [name], 5000);
+  const [deleteError, setDeleteError] = useState<string | null>(null);
   if (job.error) return <p class="error">{job.error}</p>;
   if (!job.data) return <p class="muted">Loading…</p>;
   const j = job.data;
@@ -86,7 +88,25 @@ export function Job({ name }: { name: string }) {
         <a class="button" href={paths.editJob(j.name)}>
           {j.source === 'file' ? 'View YAML' : 'Edit'}
         </a>
+        {j.source === 'api' && j.enabled && (
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              window.confirm(`Delete job ${j.name}? Its builds stay in the history; it no longer runs.`) &&
+              s.client.deleteJob(j.name).then(() => navigate(paths.jobs()), (err: Error) => setDeleteError(err.message))
+            }
+          >
+            Delete
+          </button>
+        )}
       </div>
+      {deleteError && (
+        <p class="error" role="alert">
+          {deleteError}
+        </p>
+      )}
+      {!j.enabled && <p class="notice">This job is disabled: its history is kept, it no longer runs.</p>}
       {j.description && <p>{j.description}</p>}
       {j.warnings?.map((w) => (
         <p class="warning">{w}</p>
@@ -132,6 +152,8 @@ export function Job({ name }: { name: string }) {
         </section>
         <aside>
           <TriggerForm job={j} />
+          <TestTrend job={j.name} />
+          <TriggerHistory job={j.name} />
           <details class="card">
             <summary>YAML</summary>
             <pre class="yaml">{j.yaml}</pre>
