@@ -411,6 +411,20 @@ describe('web UI in a real browser', () => {
     expect(await page.getByTestId('log').getByText(`line ${BIG_LINES} of the big log`, { exact: true }).count()).toBe(0);
   }, 45_000);
 
+  it('creates a personal API token (shown once) that works, and revokes it', async () => {
+    await page.getByRole('link', { name: user, exact: true }).click();
+    await page.getByRole('heading', { name: 'API tokens' }).waitFor();
+    await page.getByLabel('Token name').fill('ui-token');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const value = await page.getByTestId('created-api-token').getByLabel('New API token value').inputValue();
+    const client = dev.withToken(value);
+    expect((await client.listJobs()).some((j) => j.name === job)).toBe(true);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Revoke ui-token' }).click();
+    await page.getByTestId('tokens').getByText('revoked', { exact: false }).waitFor();
+    expect(await client.listJobs().then(() => 'ok', (e: Error) => e.message)).not.toBe('ok');
+  });
+
   it('shows agents per environment and logs out', async () => {
     await page.getByRole('link', { name: 'Agents' }).click();
     await page.getByTestId('env-ci').locator('.status-connected, .status-busy').first().waitFor();

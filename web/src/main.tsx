@@ -14,6 +14,7 @@ import { Plugins } from './pages/Plugins';
 import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
 import { Teams } from './pages/Teams';
+import { Tokens } from './pages/Tokens';
 import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
 import './styles.css';
@@ -51,6 +52,8 @@ function Page({ route }: { route: Route }) {
       return <Registries />;
     case 'plugins':
       return <Plugins />;
+    case 'tokens':
+      return <Tokens />;
     case 'search':
       return <Search />;
     case 'teams':

@@ -14,6 +14,7 @@ export type Route =
   | { page: 'deployments' }
   | { page: 'registries' }
   | { page: 'plugins' }
+  | { page: 'tokens' }
   | { page: 'search' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
@@ -30,6 +31,7 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
   if (parts[0] === 'registries' && parts.length === 1) return { page: 'registries' };
   if (parts[0] === 'plugins' && parts.length === 1) return { page: 'plugins' };
+  if (parts[0] === 'tokens' && parts.length === 1) return { page: 'tokens' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
@@ -46,6 +48,7 @@ export const paths = {
   deployments: () => '/deployments',
   registries: () => '/registries',
   plugins: () => '/plugins',
+  tokens: () => '/tokens',
   search: () => '/search',
   teams: () => '/teams',
 };

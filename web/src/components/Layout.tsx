@@ -28,10 +28,10 @@ export function Layout({ route, children }: { route: Route; children: ComponentC
           ))}
         </nav>
         <span class="spacer" />
-        <span class="user" title={me?.teams.map((t) => `${t.name} (${t.role})`).join(', ')}>
+        <a class="user" href={paths.tokens()} title={`${me?.teams.map((t) => `${t.name} (${t.role})`).join(', ') ?? ''}: your API tokens`}>
           {me?.username}
           {me?.isAdmin ? ' (admin)' : ''}
-        </span>
+        </a>
         <button type="button" class="link" onClick={() => logout()}>
           Log out
         </button>
