@@ -413,8 +413,10 @@ describe('environments and deployments in a real browser', () => {
     await waitFor('approver teams saved', async () => (await master.api.listEnvironments()).find((e) => e.name === prod)?.teams.length === 2);
     expect((await master.api.listEnvironments()).find((e) => e.name === prod)).toMatchObject({ protected: true, teams: [ops, shop].sort() });
     await page.getByTestId(`environment-${pre}`).getByLabel('protected').check();
+    await page.getByTestId(`environment-${pre}`).getByLabel('allow bind mounts').check();
     await page.getByTestId(`environment-${pre}`).getByRole('button', { name: 'Save' }).click();
     await waitFor('pre protected', async () => (await master.api.listEnvironments()).find((e) => e.name === pre)?.protected === true);
+    expect((await master.api.listEnvironments()).find((e) => e.name === pre)?.deployPolicy).toEqual({ allowBindMounts: true, allowPrivileged: false, allowDockerSocket: false });
     await page.getByRole('link', { name: 'Registries' }).click();
     const form = page.getByRole('form', { name: 'Add a registry' });
     await form.getByLabel('Name', { exact: true }).fill(`${ns}-reg`);

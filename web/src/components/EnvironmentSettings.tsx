@@ -1,13 +1,16 @@
 /**
  * Environments: which are protected and which teams may approve their stages (the deploy permission of a
  * protected environment), and what compose files deployed there may do. Admins change protection and approver
- * teams (PUT /environments/:env); everyone else sees the settings.
+ * teams and the deploy policy (PUT /environments/:env); everyone else sees the settings.
  */
 import { useState } from 'preact/hooks';
 import type { EnvironmentInfo } from '../../../shared/api';
 import { useAction } from '../action';
 import { useLoad } from '../data';
 import { session } from '../session';
+
+/** What compose files deployed to the environment may do beyond the default (each refused unless allowed). */
+const POLICY_LABELS = { allowBindMounts: 'bind mounts', allowPrivileged: 'privileged', allowDockerSocket: 'the Docker socket' } as const;
 
 const splitList = (v: string) =>
   v
@@ -19,10 +22,11 @@ function EnvironmentRow({ env, reload }: { env: EnvironmentInfo; reload: () => v
   const s = session()!;
   const [isProtected, setProtected] = useState(env.protected);
   const [teams, setTeams] = useState(env.teams.join(', '));
+  const [policy, setPolicy] = useState(env.deployPolicy);
   const [error, act] = useAction(reload);
-  const policy = Object.entries(env.deployPolicy)
+  const allowed = Object.entries(env.deployPolicy)
     .filter(([, v]) => v)
-    .map(([k]) => k.replace(/^allow/, '').toLowerCase());
+    .map(([k]) => POLICY_LABELS[k as keyof typeof POLICY_LABELS]);
   return (
     <tr data-testid={`environment-${env.name}`}>
       <td>
@@ -35,13 +39,18 @@ function EnvironmentRow({ env, reload }: { env: EnvironmentInfo; reload: () => v
             class="inline-form"
             onSubmit={(e) => {
               e.preventDefault();
-              void act(() => s.client.updateEnvironment(env.name, { protected: isProtected, teams: splitList(teams) }));
+              void act(() => s.client.updateEnvironment(env.name, { protected: isProtected, teams: splitList(teams), deployPolicy: policy }));
             }}
           >
             <label class="check">
               <input type="checkbox" checked={isProtected} onChange={(e) => setProtected((e.target as HTMLInputElement).checked)} /> protected
             </label>
             <input aria-label={`Approver teams of ${env.name}`} placeholder="approver teams, e.g. ops, leads" value={teams} onInput={(e) => setTeams((e.target as HTMLInputElement).value)} />
+            {(Object.keys(POLICY_LABELS) as (keyof typeof POLICY_LABELS)[]).map((k) => (
+              <label class="check">
+                <input type="checkbox" checked={policy[k]} onChange={(e) => setPolicy({ ...policy, [k]: (e.target as HTMLInputElement).checked })} /> allow {POLICY_LABELS[k]}
+              </label>
+            ))}
             <button type="submit">Save</button>
           </form>
           {error && (
@@ -53,7 +62,7 @@ function EnvironmentRow({ env, reload }: { env: EnvironmentInfo; reload: () => v
       ) : (
         <td>{env.protected ? `protected; approvers: ${env.teams.join(', ') || 'admins only'}` : 'not protected'}</td>
       )}
-      <td class="small">{policy.length ? `allows ${policy.join(', ')}` : 'default policy'}</td>
+      {!s.me.isAdmin && <td class="small">{allowed.length ? `compose files may use ${allowed.join(', ')}` : 'default deploy policy'}</td>}
     </tr>
   );
 }
@@ -69,7 +78,7 @@ export function EnvironmentSettings() {
         <table class="table" data-testid="environments">
           <tbody>
             {envs.data.map((e) => (
-              <EnvironmentRow key={`${e.name}:${e.protected}:${e.teams.join()}`} env={e} reload={envs.reload} />
+              <EnvironmentRow key={`${e.name}:${e.protected}:${e.teams.join()}:${JSON.stringify(e.deployPolicy)}`} env={e} reload={envs.reload} />
             ))}
           </tbody>
         </table>
