@@ -174,10 +174,17 @@ describe('plugin install, run, update, disable', () => {
     const rm = await runCli(['plugin', 'remove', 'dockerfile-lint'], { env: cliEnv });
     expect(rm.stderr).toContain(`plugin 'dockerfile-lint' is used by job '${job}'`);
 
-    // Enabled again, the job runs again on the version installed last.
+    // Enabled again, the job runs again on the version installed last, also after a master restart.
     await runCli(['plugin', 'enable', 'dockerfile-lint'], { env: cliEnv });
     const b3 = await finished((await master.api.trigger(job)).id);
     expect(await master.api.buildLog(b3.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
+    const schema = (await master.api.request<{ stepKeys: Record<string, unknown> }>('GET', '/api/v1/plugins/schema')).stepKeys;
+    expect(schema['dockerfile-lint']).toEqual(JSON.parse(readFileSync(join(SAMPLE, 'package.json'), 'utf8')).slipway.provides.stepKinds[0].config);
+    await master.restart();
+    cliEnv.SLIPWAY_TOKEN = master.api.token!;
+    const b4 = await finished((await master.api.trigger(job)).id);
+    expect(b4.status).toBe('success');
+    expect(await master.api.buildLog(b4.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
   }, 240_000);
 });
 
