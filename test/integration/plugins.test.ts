@@ -7,6 +7,7 @@
  * cannot install; a package whose bytes do not match the recorded sha256 is refused by the agent; a plugin
  * that throws, crashes or exits fails its step while the agent keeps running other builds.
  */
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ function pluginCopy(src: string, file: 'package.json' | 'slipway-plugin.json', e
   return dir;
 }
 
-/** A .tgz of a folder, laid out as npm pack does (package/...), made by the CLI's own packing through `tar`. */
+/** `slipway plugin install PATH`: a .tgz, or a folder the CLI packs as npm pack does (package/...). */
 async function install(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runCli(['plugin', 'install', path], { env: cliEnv });
 }
@@ -116,7 +117,9 @@ describe('plugin install, run, update, disable', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/lint\.yml:8:26: stages\[0\]\.steps\[1\]\.dockerfile-lint: unknown step kind 'dockerfile-lint'/);
 
-    const r1 = await install(SAMPLE);
+    // v1 as npm pack makes it (the real npm client, offline: pack reads the folder only).
+    execFileSync('npm', ['pack', SAMPLE, '--pack-destination', root, '--silent'], { stdio: 'ignore' });
+    const r1 = await install(join(root, 'dockerfile-lint-1.0.0.tgz'));
     expect(r1.stderr).toBe('');
     expect(r1.stdout).toBe('plugin dockerfile-lint@1.0.0 installed: step kinds dockerfile-lint\n');
     await waitFor('agent runs dockerfile-lint 1.0.0', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'dockerfile-lint' && p.version === '1.0.0' && p.state === 'loaded'));
