@@ -8,7 +8,7 @@
  * that throws, crashes or exits fails its step while the agent keeps running other builds.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,7 @@ stages:
   }, 120_000);
 
   it('an agent refuses a package whose bytes do not match the sha256 the master recorded', async () => {
+    await install(FAILING); // installed by the test before; "unchanged" then
     const tampered = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
       m.name = 'tampered';
       m.provides.stepKinds[0].kind = 'tampered-kind';
@@ -230,14 +231,21 @@ stages:
     expect((await install(tampered)).stdout).toContain('plugin tampered@1.0.0 installed');
     // Someone changes the stored package behind the master's back; an agent that has not fetched it yet starts.
     appendFileSync(join(master.dataDir, 'plugins', 'tampered', '1.0.0.tgz'), Buffer.from('evil'));
-    const fresh = await startAgent(master, { environment: 'ci', name: `fresh-${suffix}` });
+    // Its work dir holds a version the master no longer names, from an earlier life: removed at the first sync.
+    // (Not under root: that is 0700, and plugin code runs as the build user, who must reach the work dir.)
+    const workDir = mkdtempSync(join(tmpdir(), 'slipway-agent-seeded-'));
+    mkdirSync(join(workDir, 'plugins', 'failing@0.9.0'), { recursive: true });
+    const fresh = await startAgent(master, { environment: 'ci', name: `fresh-${suffix}`, args: ['--work-dir', workDir] });
     const state = await waitFor('fresh agent reports tampered', async () => (await agentPlugins(fresh.name)).find((p) => p.name === 'tampered'));
     expect(state.state).toBe('failed');
     expect(state.error).toMatch(/^plugin tampered@1\.0\.0 failed to load: sha256 mismatch: the master announced [0-9a-f]{64}, the package downloaded \(\d+ bytes\) has [0-9a-f]{64}; refused$/);
     // It provides no kind there, so nothing of it is scheduled on that agent; the other plugins load fine.
     expect((await agentPlugins(fresh.name)).find((p) => p.name === 'failing')?.state).toBe('loaded');
+    await waitFor('stale plugin version removed', () => !existsSync(join(workDir, 'plugins', 'failing@0.9.0')));
+    expect(existsSync(join(workDir, 'plugins', 'failing@1.0.0', 'agent.mjs'))).toBe(true);
     const info = (await master.api.listAgents()).find((a) => a.name === fresh.name)!;
     expect(info.kinds).not.toContain('tampered-kind');
     await fresh.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }, 90_000);
 });
