@@ -179,6 +179,32 @@ describe('plugin install, run, update, disable', () => {
 
     // Enabled again, the job runs again on the version installed last, also after a master restart.
     await runCli(['plugin', 'enable', 'dockerfile-lint'], { env: cliEnv });
+    await waitFor('agent runs dockerfile-lint 1.1.0 again', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'dockerfile-lint' && p.state === 'loaded'));
+
+    // A stage queued while the plugin is disabled waits, saying why, and runs once it is enabled again.
+    const twoStages = `name: two-${suffix}
+team: ${team}
+stages:
+  - name: first
+    environment: ci
+    steps: [ { sh: 'sleep 2' } ]
+  - name: lint
+    environment: ci
+    steps:
+      - sh: printf 'FROM node:20\\n' > Dockerfile
+      - dockerfile-lint: {}
+`;
+    await master.api.applyJob(twoStages);
+    const queuedBuild = (await master.api.trigger(`two-${suffix}`)).id;
+    await waitFor('first stage running', async () => (await master.api.getBuild(queuedBuild)).stages[0].status === 'running');
+    await runCli(['plugin', 'disable', 'dockerfile-lint'], { env: cliEnv });
+    const reason = "waiting: no agent of environment ci with step kind dockerfile-lint (step kind 'dockerfile-lint' is provided by plugin 'dockerfile-lint', which is disabled (slipway plugin enable dockerfile-lint))";
+    await waitFor('the waiting reason', async () => (await master.api.getBuild(queuedBuild)).stages[1].waiting === reason, { timeoutMs: 30_000 });
+    await runCli(['plugin', 'enable', 'dockerfile-lint'], { env: cliEnv });
+    const two = await finished(queuedBuild);
+    expect(two.status, await master.api.buildLog(queuedBuild)).toBe('success');
+    expect(await master.api.buildLog(queuedBuild)).toContain('dockerfile-lint 1.1.0: 0 finding(s) in 1 Dockerfile(s)');
+
     const b3 = await finished((await master.api.trigger(job)).id);
     expect(await master.api.buildLog(b3.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
     const schema = (await master.api.request<{ stepKeys: Record<string, unknown> }>('GET', '/api/v1/plugins/schema')).stepKeys;
