@@ -241,6 +241,12 @@ stages:
       expect(b.status).toBe('failed');
       expect(b.stages[0].steps[0].error).toMatch(expected[how]);
     }
+    // A secret in what a plugin throws is masked like in its log (regression: step errors were not masked).
+    await master.api.setSecret(team, 'PLUGIN_TOKEN', 'tok-9f8e7d6c5b4a');
+    await master.api.applyJob(`${job('leak')}secrets: [PLUGIN_TOKEN]\n`);
+    const leak = await finished((await master.api.trigger(`fail-leak-${suffix}`)).id);
+    expect(leak.stages[0].steps[0].error).toMatch(/the 'fail-how' executor threw: Error: the API refused token \*\*\*/);
+    expect(JSON.stringify(leak)).not.toContain('tok-9f8e7d6c5b4a');
     // The same agent process is still there and runs the next build.
     expect(agent.process.exitCode).toBeNull();
     const ok = await finished((await master.api.trigger(`fail-ok-${suffix}`)).id);
