@@ -71,6 +71,8 @@
  *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildInfo (an approver of the stage's gate: a member
  *             of a team the gate names, with the role it needs, or an admin; 403 naming who may; 409 unless the stage waits)
  *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildInfo (same approvers; the build fails)
+ *  [E] GET    /api/v1/approvals                          -> PendingApproval[] (open gates of builds of the caller's teams
+ *             and those the caller may decide, oldest first; `mayDecide` says which)
  *  [E] GET    /api/v1/deployments       ?app&environment&limit -> DeploymentInfo[] (newest first; jobs of the caller's teams)
  *  [E] POST   /api/v1/deployments/rollback { app, environment } -> BuildInfo (201) (trigger role on the job of the
  *             deployment rolled back to: a new build re-running only its deploy stage, subject to its approval gates)
@@ -174,6 +176,15 @@ export interface ApprovalInfo {
   decidedAt: number | null;
   comment: string | null;
 }
+/** An open approval gate with its build (GET /approvals): what the deployments page lists to approve or reject. */
+export interface PendingApproval extends ApprovalInfo {
+  buildId: number;
+  job: string;
+  team: string;
+  number: number;
+  /** Whether the caller may approve or reject it (an approver of the gate as its rules are now, or an admin). */
+  mayDecide: boolean;
+}
 export interface AgentTokenInfo {
   id: number;
   name: string;
@@ -259,6 +270,11 @@ export interface TriggerEventInfo {
   buildId: number | null;
   createdAt: number;
 }
+/**
+ * Why a build or stage run ended (null while it is open): 'lost' is an agent lost with no retry left,
+ * 'gate_rejected' / 'gate_expired' an approval gate rejected or timed out, 'skipped' (stage runs) never ran.
+ */
+export type EndReason = 'succeeded' | 'failed' | 'cancelled' | 'timeout' | 'lost' | 'gate_rejected' | 'gate_expired' | 'skipped';
 export interface BuildInfo {
   id: number;
   job: string;
@@ -275,6 +291,8 @@ export interface BuildInfo {
   request: RequestInfo | null;
   approvedBy: string | null;
   error: string | null;
+  /** Why the build ended (null while open); `error` says it in words. */
+  endReason: EndReason | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -301,6 +319,8 @@ export interface StageRunInfo {
   status: string;
   agent: string | null;
   error: string | null;
+  /** Why the stage run ended (null while open). */
+  endReason: EndReason | null;
   queuedAt: number | null;
   startedAt: number | null;
   finishedAt: number | null;

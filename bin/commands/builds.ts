@@ -28,8 +28,13 @@ function showValue(v: string | number | boolean | string[]): string {
   return line.length > 100 ? `${line.slice(0, 97)}...` : line;
 }
 
+/** The end reason after a status, when it says more than the status (lost, gate_rejected, gate_expired). */
+function endNote(status: string, reason: string | null | undefined): string {
+  return reason && reason !== status && reason !== 'succeeded' ? ` (${reason})` : '';
+}
+
 function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
-  process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}\n`);
+  process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}${endNote(b.status, b.endReason)}\n`);
   process.stdout.write(`  team ${b.team}, triggered by ${b.trigger.user ?? b.trigger.kind} at ${formatTime(b.createdAt)}\n`);
   if (Object.keys(b.params).length) {
     process.stdout.write(`  params ${Object.entries(b.params).map(([k, v]) => `${k}=${shortValue(v)}`).join(' ')}\n`);
@@ -37,7 +42,7 @@ function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
   if (b.error) process.stdout.write(`  error: ${b.error}\n`);
   for (const s of b.stages) {
     const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : '';
-    process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
+    process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status}${endNote(s.status, s.endReason)} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
     if (s.error) process.stdout.write(`  error: ${s.error}\n`);
     if (s.waiting) process.stdout.write(`  ${s.waiting}\n`);
     for (const st of s.steps) {

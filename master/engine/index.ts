@@ -46,6 +46,7 @@ import { RECONNECT_MAX_MS } from '../../shared/protocol';
 import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
+import { agentsStore } from '../store/agents';
 import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
 
 export interface Engine {
@@ -60,7 +61,7 @@ export interface Engine {
 export function createEngine(ctx: MasterContext): Engine {
   const now = Date.now();
   ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running'").run(now + ctx.config.leaseTtlMs);
-  ctx.db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+  agentsStore(ctx.db).allOffline();
 
   const logs = createLogStore(ctx);
   const hub = createStreamHub(ctx, logs);

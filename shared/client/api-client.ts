@@ -31,6 +31,7 @@ import type {
   EnvironmentInfo,
   EnvironmentInput,
   DeploymentInfo,
+  PendingApproval,
   RollbackRequest,
   JobInfo,
   LoginResponse,
@@ -318,6 +319,10 @@ export class ApiClient {
   rejectStage(id: number, stage: string, comment?: string) {
     return this.post<BuildInfo>(`/builds/${id}/stages/${enc(stage)}/reject`, comment ? { comment } : {});
   }
+  /** Open approval gates of the caller's teams' builds and those the caller may decide (`mayDecide`). */
+  listApprovals() {
+    return this.get<PendingApproval[]>('/approvals');
+  }
   listDeployments(filter: { app?: string; environment?: string; limit?: number } = {}) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
@@ -376,6 +381,10 @@ export class ApiClient {
   }
   listPlugins() {
     return this.get<PluginInfo[]>('/plugins');
+  }
+  /** JSON Schema of the value of every step key a job file may use (built-in and plugin kinds): `{ stepKeys }`. */
+  stepSchema() {
+    return this.get<{ stepKeys: Record<string, unknown> }>('/plugins/schema');
   }
   /** Installed plugin packages (admin). */
   listPluginPackages() {

@@ -11,6 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/client/api-client';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
@@ -29,6 +30,7 @@ const slowJob = `web-slow-${suffix}`;
 const hiddenJob = `web-hidden-${suffix}`;
 const bigJob = `web-big-${suffix}`;
 const madeJob = `web-made-${suffix}`;
+const formJob = `web-form-${suffix}`;
 const BIG_LINES = 200_000;
 
 let master: TestMaster;
@@ -132,6 +134,7 @@ describe('web UI in a real browser', () => {
   it('creates a job in the YAML editor, validated live by the shared schema with errors at their line', async () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).click();
     const editor = page.getByLabel('Job YAML');
     await editor.waitFor();
     const bad = [`name: ${madeJob}`, `team: ${team}`, 'stages:', '  - name: build', '    environment: ci', '    timeoutz: 5m', '    steps:', '      - sh: echo made in the browser', ''].join('\n');
@@ -152,6 +155,77 @@ describe('web UI in a real browser', () => {
     await page.getByRole('heading', { name: madeJob }).waitFor();
     expect((await dev.getJob(madeJob)).yaml).toContain('echo made in the browser');
   });
+
+  it('creates a job in the form (fields generated from the step kinds\' schema), errors at the field, the YAML in sync', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    const form = page.getByTestId('job-form');
+    await form.waitFor();
+    const yaml = page.getByLabel('Job YAML');
+    const field = (label: string) => form.getByLabel(label, { exact: true });
+    await field('Job name').fill(formJob);
+    await field('Team').selectOption(team);
+    // A field the shared schema refuses shows the problem under itself, and the YAML view has the same value.
+    await field('Stage 1 environment').fill('Bad Env');
+    const envField = form.locator('div.field', { has: page.getByLabel('Stage 1 environment', { exact: true }) });
+    await envField.locator('.field-issue').getByText('environment must be 1-63 characters').waitFor();
+    expect(await field('Stage 1 environment').getAttribute('aria-invalid')).toBe('true');
+    expect(await yaml.inputValue()).toContain('environment: Bad Env');
+    await field('Stage 1 environment').fill('ci');
+    await envField.locator('.field-issue').waitFor({ state: 'detached' });
+    // The shell step's short form switched to its options keeps the command as `run`.
+    await field('Step 1.1 sh form').selectOption({ label: 'options' });
+    expect(await field('Step 1.1 sh run').inputValue()).toBe('echo "$GREETING from $APP"');
+    await field('Step 1.1 sh junit').fill('reports/junit.xml');
+    // A new step of the deploy kind: its fields come from the kind's JSON Schema; its own rule shows at the step.
+    await form.getByRole('button', { name: 'Add a step to stage 1' }).click();
+    await field('Step 1.2 kind').selectOption('deploy');
+    await form.getByText('give either compose: (a file in the workspace) or composeInline:').waitFor();
+    await field('Step 1.2 deploy app (optional)').fill('Shop_Web');
+    await form.locator('div.field', { has: page.getByLabel('Step 1.2 deploy app (optional)', { exact: true }) }).locator('.field-issue').getByText('app names are 1-63 characters').waitFor();
+    await field('Step 1.2 deploy app (optional)').fill('shop-web');
+    await field('Step 1.2 deploy composeInline (optional)').fill('services: { web: { image: "${IMAGE}" } }');
+    await field('Step 1.2 deploy replicas (optional)').fill('2');
+    // Environment variables, secrets by name, and a second stage behind an approval.
+    await field('Job environment variables').fill('APP=shop\nLEVEL=info');
+    await field('Job environment variables').blur();
+    await field('Secrets (team secrets by name)').fill('DEPLOY_KEY');
+    await field('Secrets (team secrets by name)').blur();
+    await form.getByRole('button', { name: 'Add a stage' }).click();
+    await field('Stage 2 environment').fill('ci');
+    await field('Stage 2 waits for an approval').check();
+    await page.getByText('Valid job.').waitFor();
+    await shot('job-form');
+    const saved = parseYaml(await yaml.inputValue());
+    expect(saved).toMatchObject({
+      name: formJob,
+      team,
+      env: { APP: 'shop', LEVEL: 'info' },
+      secrets: ['DEPLOY_KEY'],
+      stages: [
+        {
+          name: 'build',
+          environment: 'ci',
+          steps: [
+            { name: 'hello', sh: { run: 'echo "$GREETING from $APP"', junit: 'reports/junit.xml' } },
+            { deploy: { app: 'shop-web', composeInline: 'services: { web: { image: "${IMAGE}" } }', replicas: 2 } },
+          ],
+        },
+        { name: 'stage2', environment: 'ci', approval: { teams: [team] }, steps: [{ sh: 'echo hello' }] },
+      ],
+    });
+    // The YAML view edits the same job: the form follows it.
+    await yaml.fill((await yaml.inputValue()).replace('description: What this job does.', 'description: Made in the form.'));
+    expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${formJob}`);
+    const stored = await dev.getJob(formJob);
+    expect(parseYaml(stored.yaml)).toEqual({ ...saved, description: 'Made in the form.' });
+    expect(stored.stages).toEqual([
+      { name: 'build', environment: 'ci' },
+      { name: 'stage2', environment: 'ci' },
+    ]);
+  }, 60_000);
 
   it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();

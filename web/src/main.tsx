@@ -6,9 +6,11 @@ import { Layout } from './components/Layout';
 import { Agents } from './pages/Agents';
 import { Build } from './pages/Build';
 import { Dashboard } from './pages/Dashboard';
+import { Deployments } from './pages/Deployments';
 import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
+import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
 import { Teams } from './pages/Teams';
 import { onLinkClick, useRoute, type Route } from './router';
@@ -42,6 +44,10 @@ function Page({ route }: { route: Route }) {
       return <Build key={route.id} id={route.id} />;
     case 'agents':
       return <Agents />;
+    case 'deployments':
+      return <Deployments />;
+    case 'registries':
+      return <Registries />;
     case 'search':
       return <Search />;
     case 'teams':

@@ -135,12 +135,13 @@ export function approveGate(core: EngineCore, fx: Effects, gate: ApprovalRow, by
 
 /** Closes the open gate as rejected or expired: the stage run fails with `error`, and the build with it. */
 export function failGate(core: EngineCore, fx: Effects, gate: ApprovalRow, status: 'rejected' | 'expired', by: string | null, comment: string | null, error: string, now: number): void {
+  const reason = status === 'rejected' ? 'gate_rejected' : 'gate_expired';
   const db = core.db;
   if (!approvalsStore(db).decide(gate.id, status, by, comment, now)) throw conflict(`stage '${gate.stage}' of build ${gate.build_id} is no longer waiting for approval`);
-  db.prepare("UPDATE stage_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'waiting'").run(error, now, gate.stage_run_id);
+  db.prepare("UPDATE stage_runs SET status = 'failed', end_reason = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'waiting'").run(reason, error, now, gate.stage_run_id);
   db.prepare("UPDATE step_runs SET status = 'skipped', finished_at = ? WHERE stage_run_id = ? AND status = 'pending'").run(now, gate.stage_run_id);
   fx.status.push({ type: 'stream:status', buildId: gate.build_id, status: 'waiting', stageRunId: gate.stage_run_id, stage: gate.stage, stageStatus: 'failed' });
-  finalizeBuild(db, fx, gate.build_id, 'failed', error, now);
+  finalizeBuild(db, fx, gate.build_id, 'failed', reason, error, now);
 }
 
 /** Fails every build whose gate timed out (the sweeper calls it each second, inside its transaction). */

@@ -1,5 +1,5 @@
 /** Database rows -> the API shapes of shared/api.ts (BuildInfo, BuildDetail). Read-only queries. */
-import type { ApprovalInfo, BuildDetail, BuildInfo, BuildStatus, ReportInfo, StageRunInfo } from '../../../shared/api';
+import type { ApprovalInfo, EndReason, BuildDetail, BuildInfo, BuildStatus, ReportInfo, StageRunInfo } from '../../../shared/api';
 import type { Db } from '../../store/db';
 import type { StoredOutput } from '../../store/outputs';
 
@@ -32,13 +32,14 @@ export interface BuildJoinRow {
   request: string | null;
   approved_by: string | null;
   error: string | null;
+  end_reason: string | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
 }
 
 const BUILD_COLS = `b.id, b.job_id, j.name AS job, t.name AS team, j.team_id, b.number, b.status, b.params, b.trigger, b.branch,
-  b.ref, b.commit_sha, b.commit_info, b.request, b.approved_by, b.error, b.created_at, b.started_at, b.finished_at
+  b.ref, b.commit_sha, b.commit_info, b.request, b.approved_by, b.error, b.end_reason, b.created_at, b.started_at, b.finished_at
   FROM builds b JOIN jobs j ON j.id = b.job_id JOIN teams t ON t.id = j.team_id`;
 
 export function getBuildRow(db: Db, id: number): BuildJoinRow | undefined {
@@ -68,6 +69,7 @@ export function toBuildInfo(r: BuildJoinRow): BuildInfo {
     request: r.request ? (JSON.parse(r.request) as BuildInfo['request']) : null,
     approvedBy: r.approved_by,
     error: r.error,
+    endReason: r.end_reason as EndReason | null,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
@@ -76,8 +78,8 @@ export function toBuildInfo(r: BuildJoinRow): BuildInfo {
 
 export function toBuildDetail(db: Db, r: BuildJoinRow, extras: BuildExtras): BuildDetail {
   const runs = db
-    .prepare<[number], { id: number; stage_index: number; name: string; environment: string; attempt: number; status: string; agent: string | null; error: string | null; queued_at: number | null; started_at: number | null; finished_at: number | null; log_bytes: number }>(
-      `SELECT sr.id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, a.name AS agent, sr.error, sr.queued_at,
+    .prepare<[number], { id: number; stage_index: number; name: string; environment: string; attempt: number; status: string; agent: string | null; error: string | null; end_reason: string | null; queued_at: number | null; started_at: number | null; finished_at: number | null; log_bytes: number }>(
+      `SELECT sr.id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, a.name AS agent, sr.error, sr.end_reason, sr.queued_at,
               sr.started_at, sr.finished_at, sr.log_bytes
        FROM stage_runs sr LEFT JOIN agents a ON a.id = sr.agent_id WHERE sr.build_id = ? ORDER BY sr.stage_index, sr.attempt`,
     )
@@ -94,6 +96,7 @@ export function toBuildDetail(db: Db, r: BuildJoinRow, extras: BuildExtras): Bui
     status: s.status,
     agent: s.agent,
     error: s.error,
+    endReason: s.end_reason as EndReason | null,
     queuedAt: s.queued_at,
     startedAt: s.started_at,
     finishedAt: s.finished_at,

@@ -30,6 +30,7 @@ import { livenessOf } from '../leases/liveness';
 import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, protocolRefusal, resumeAgent } from './hello';
+import { agentsStore } from '../../store/agents';
 import { effectiveExecutors } from '../../plugins/agent-plugins';
 
 export const HELLO_TIMEOUT_MS = 5000;
@@ -55,6 +56,7 @@ function clip(reason: string): string {
 
 export function createAgentGateway(core: EngineCore, records: RecordBatcher): AgentGateway {
   const { ctx, db } = core;
+  const agents = agentsStore(db);
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
   /** Set by close(): the store is about to close, so late socket events must not touch it. */
   let closing = false;
@@ -90,7 +92,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       core.sessions.delete(session.agentId);
       const state = session.lost || (code !== 1000 && code !== 1001) ? 'lost' : 'offline';
       try {
-        db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?').run(state, session.lastFrameAt, session.agentId);
+        agents.setStateSeen(session.agentId, state, session.lastFrameAt);
       } catch (err) {
         ctx.log.error({ err, agent: session.name }, 'could not record agent state');
       }
@@ -213,7 +215,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       case 'agent:state':
         session.draining = msg.draining;
         session.upgradingTo = msg.upgradingTo;
-        db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);
+        agents.setState(session.agentId, msg.draining ? 'draining' : 'connected');
         if (!msg.draining) core.requestDispatch();
         return;
       case 'agent:step-started':
@@ -244,13 +246,13 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       const s = core.sessions.get(agentId);
       if (!s) return false;
       s.draining = true;
-      db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(agentId);
+      agents.setState(agentId, 'draining');
       s.send({ type: 'master:drain' });
       return true;
     },
     close() {
       closing = true;
-      db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+      agents.allOffline();
       core.sessions.clear();
       for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'master shutting down');
       wss.close();

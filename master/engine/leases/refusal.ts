@@ -13,6 +13,7 @@
 import type { BuildStatus } from '../../../shared/protocol/client';
 import type { AgentRefused } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
+import { agentsStore } from '../../store/agents';
 
 export function handleRefusal(core: EngineCore, session: AgentSession, msg: AgentRefused): void {
   const { db, ctx } = core;
@@ -21,7 +22,7 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
   session.busy = msg.reason === 'capacity' ? Math.max(msg.busy, session.capacity) : msg.busy;
   if (msg.reason === 'draining' && !session.draining) {
     session.draining = true;
-    db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(session.agentId);
+    agentsStore(db).setState(session.agentId, 'draining');
   }
   if (msg.reason === 'unknown-kind') session.refused.add(msg.stageRunId);
   const fx = new Effects();

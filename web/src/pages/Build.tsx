@@ -6,6 +6,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { BuildDetail, StageRunInfo, StepOutputInfo } from '../../../shared/api';
+import { ApprovalGate } from '../components/ApprovalGate';
+import { Findings, TestHistory } from '../components/BuildQuality';
 import { LogView } from '../components/LogView';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
@@ -15,7 +17,7 @@ import { navigate, paths } from '../router';
 import { session } from '../session';
 import { followBuild } from '../stream';
 
-function Stages({ stages }: { stages: StageRunInfo[] }) {
+function Stages({ build, stages, reload }: { build: BuildDetail; stages: StageRunInfo[]; reload: () => void }) {
   return (
     <ol class="stages" aria-label="Stages">
       {stages.map((st) => (
@@ -29,6 +31,9 @@ function Stages({ stages }: { stages: StageRunInfo[] }) {
             {st.attempt > 1 ? ` · attempt ${st.attempt}` : ''} · {span(st.startedAt, st.finishedAt)}
           </div>
           {st.waiting && <div class="warning small">{st.waiting}</div>}
+          {st.status === 'waiting' && build.approvals.some((a) => a.stageRunId === st.id && a.status === 'waiting') && (
+            <ApprovalGate buildId={build.id} stage={st.name} onDone={reload} />
+          )}
           {st.error && <div class="error small">{st.error}</div>}
           <ul class="steps">
             {st.steps.map((step) => (
@@ -96,13 +101,15 @@ function Outputs({ build, outputs }: { build: BuildDetail; outputs: StepOutputIn
 
 function Tests({ build }: { build: BuildDetail }) {
   const s = session()!;
-  const tests = useLoad(() => (build.reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, build.reports.length]);
-  if (!build.reports.length) return null;
+  // SARIF reports are scan results (Findings); the others hold test cases.
+  const reports = build.reports.filter((r) => r.format !== 'sarif');
+  const tests = useLoad(() => (reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, reports.length]);
+  if (!reports.length) return null;
   return (
     <section>
       <h2>Test results</h2>
       <ul class="plain">
-        {build.reports.map((r) => (
+        {reports.map((r) => (
           <li>
             <span class="mono">{r.path}</span> ({r.format}): {r.status === 'parsed' ? `${r.tests} tests, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped` : r.status}
             {r.error && <span class="error small"> {r.error}</span>}
@@ -134,6 +141,7 @@ function Tests({ build }: { build: BuildDetail }) {
           </tbody>
         </table>
       )}
+      <TestHistory build={build} />
     </section>
   );
 }
@@ -269,9 +277,25 @@ export function Build({ id }: { id: number }) {
           </>
         )}
       </dl>
-      <Stages stages={b.stages} />
+      <Stages build={b} stages={b.stages} reload={detail.reload} />
+      {b.approvals.some((a) => a.status !== 'waiting') && (
+        <section>
+          <h2>Approvals</h2>
+          <ul class="plain" data-testid="approval-history">
+            {b.approvals
+              .filter((a) => a.status !== 'waiting')
+              .map((a) => (
+                <li>
+                  stage <strong>{a.stage}</strong> ({a.environment}): <Status status={a.status} /> {a.decidedBy ? `by ${a.decidedBy}` : ''} {ago(a.decidedAt)}
+                  {a.comment && <span class="muted">: {a.comment}</span>}
+                </li>
+              ))}
+          </ul>
+        </section>
+      )}
       {outputs.data && <Outputs build={b} outputs={outputs.data} />}
       <Tests build={b} />
+      <Findings build={b} />
       <h2>Log</h2>
       {streamError && <p class="error">{streamError}</p>}
       {!connected && !ended && <p class="warning">Reconnecting to the log stream…</p>}

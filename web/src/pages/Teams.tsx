@@ -5,27 +5,12 @@
  */
 import { useState } from 'preact/hooks';
 import type { Role, TeamInfo } from '../../../shared/api';
+import { useAction } from '../action';
 import { useLoad } from '../data';
 import { ago } from '../format';
 import { session } from '../session';
 
 const ROLES: Role[] = ['viewer', 'developer', 'maintainer'];
-
-function useAction(after: () => void): [string | null, (fn: () => Promise<unknown>) => Promise<boolean>] {
-  const [error, setError] = useState<string | null>(null);
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      after();
-      return true;
-    } catch (err) {
-      setError((err as Error).message);
-      return false;
-    }
-  };
-  return [error, run];
-}
 
 function Secrets({ team }: { team: string }) {
   const s = session()!;
