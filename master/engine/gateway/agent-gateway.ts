@@ -226,7 +226,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         session.reportedExecutors = msg.executors;
         session.executors = effectiveExecutors(msg.executors, wanted());
         session.plugins = msg.plugins;
-        db.prepare('UPDATE agents SET executors = ? WHERE id = ?').run(JSON.stringify(msg.executors), session.agentId);
+        agents.setExecutors(session.agentId, msg.executors);
         core.requestDispatch();
         return;
       case 'agent:services':
