@@ -258,6 +258,26 @@ stages:
     expect(ok.stages[0].steps[0].outputs).toEqual({ how: 'ok' });
   }, 120_000);
 
+  it('a plugin that fails to load is reported failed, and its steps fail with the reason', async () => {
+    const broken = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
+      m.name = 'broken';
+      m.provides.stepKinds[0].kind = 'broken-kind';
+    });
+    writeFileSync(join(broken, 'agent.mjs'), "import './missing-helper.mjs';\nexport const executors = {};\n");
+    expect((await install(broken)).stdout).toContain('plugin broken@1.0.0 installed');
+    const state = await waitFor('agent reports broken', async () => (await agentPlugins(agent.name)).find((p) => p.name === 'broken'));
+    expect(state.state).toBe('failed');
+    expect(state.error).toMatch(/^plugin broken@1\.0\.0 failed to load: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find module '.*missing-helper\.mjs'/);
+    await master.api.applyJob(`name: broken-${suffix}\nteam: ${team}\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - broken-kind: { how: ok }\n`);
+    const b = await finished((await master.api.trigger(`broken-${suffix}`)).id);
+    expect(b.status).toBe('failed');
+    expect(b.stages[0].steps[0].error).toMatch(/^plugin broken@1\.0\.0 failed to load: Error \[ERR_MODULE_NOT_FOUND\]/);
+    expect(agent.process.exitCode).toBeNull();
+    await master.api.deleteJob(`broken-${suffix}`);
+    expect((await runCli(['plugin', 'remove', 'broken'], { env: cliEnv })).stdout).toBe('plugin broken removed\n');
+    await waitFor('agent dropped broken', async () => !(await agentPlugins(agent.name)).some((p) => p.name === 'broken'));
+  }, 90_000);
+
   it('an agent refuses a package whose bytes do not match the sha256 the master recorded', async () => {
     await install(FAILING); // installed by the test before; "unchanged" then
     const tampered = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
