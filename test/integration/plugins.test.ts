@@ -255,7 +255,19 @@ stages:
     expect(agent.process.exitCode).toBeNull();
     const ok = await finished((await master.api.trigger(`fail-ok-${suffix}`)).id);
     expect(ok.status).toBe('success');
-    expect(ok.stages[0].steps[0].outputs).toEqual({ how: 'ok' });
+    expect(ok.stages[0].steps[0].outputs).toEqual({ how: 'ok', version: '1.0.0' });
+
+    // An update while a stage runs: the stage finishes on the version it started with, the next build runs the new one.
+    await master.api.applyJob(`name: slow-${suffix}\nteam: ${team}\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - { id: a, fail-how: { how: slow } }\n      - { id: b, fail-how: { how: ok } }\n`);
+    const running = (await master.api.trigger(`slow-${suffix}`)).id;
+    await waitFor('slow step started', async () => (await master.api.getBuild(running)).stages[0].steps[0]?.status === 'running');
+    expect((await install(pluginCopy(FAILING, 'slipway-plugin.json', (m) => (m.version = '1.1.0')))).stdout).toContain('plugin failing@1.1.0 updated (was 1.0.0)');
+    await waitFor('agent runs failing 1.1.0', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'failing' && p.version === '1.1.0' && p.state === 'loaded'));
+    const during = await finished(running);
+    expect(during.status).toBe('success');
+    expect(during.stages[0].steps.map((s) => s.outputs?.version)).toEqual(['1.0.0', '1.0.0']);
+    const after = await finished((await master.api.trigger(`fail-ok-${suffix}`)).id);
+    expect(after.stages[0].steps[0].outputs).toEqual({ how: 'ok', version: '1.1.0' });
   }, 120_000);
 
   it('a plugin that fails to load is reported failed, and its steps fail with the reason', async () => {
@@ -279,7 +291,7 @@ stages:
   }, 90_000);
 
   it('an agent refuses a package whose bytes do not match the sha256 the master recorded', async () => {
-    await install(FAILING); // installed by the test before; "unchanged" then
+    await install(FAILING); // failing@1.0.0 (back from 1.1.0 when the tests before ran)
     const tampered = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
       m.name = 'tampered';
       m.provides.stepKinds[0].kind = 'tampered-kind';
