@@ -117,8 +117,9 @@ function databaseFiles(db: Db): string[] {
 }
 
 /**
- * Runs `PRAGMA wal_checkpoint(PASSIVE)` on each database file (slipway.db, logs.db) every intervalMs on a worker thread with its own connection, so
- * the event loop never waits for a checkpoint's fsync. PASSIVE never blocks the writer.
+ * Runs `PRAGMA wal_checkpoint(PASSIVE)` on each database file (slipway.db, logs.db) every intervalMs on a
+ * worker thread with its own connection, so the event loop never waits for a checkpoint's fsync. PASSIVE
+ * never blocks the writer.
  */
 export function startCheckpointer(db: Db, intervalMs = 1000, onError: (message: string) => void = () => {}): { stop(): Promise<void> } {
   const worker = new Worker(
