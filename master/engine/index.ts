@@ -48,6 +48,7 @@ import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
 import { agentsStore } from '../store/agents';
 import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
+import { buildsStore } from '../store/builds';
 
 export interface Engine {
   agentRouter: Router;
@@ -60,7 +61,7 @@ export interface Engine {
 
 export function createEngine(ctx: MasterContext): Engine {
   const now = Date.now();
-  ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running'").run(now + ctx.config.leaseTtlMs);
+  buildsStore(ctx.db).extendAllLeases(now + ctx.config.leaseTtlMs);
   agentsStore(ctx.db).allOffline();
 
   const logs = createLogStore(ctx);
@@ -114,10 +115,7 @@ export function createEngine(ctx: MasterContext): Engine {
       // Agents reconnect with a backoff of up to RECONNECT_MAX_MS: the leases of stages that ran when the
       // master went down last until each agent has had its chance, counted from now that the master listens
       // (a slow start must not eat the window; regression: the short-form "master down > lease" case).
-      ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running' AND agent_id IS NOT NULL AND lease_expires_at < ?").run(
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-      );
+      buildsStore(ctx.db).extendLeasesBefore(Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS);
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
