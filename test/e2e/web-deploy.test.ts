@@ -258,14 +258,25 @@ describe('environments and deployments in a real browser', () => {
     const preRow = page.getByTestId(`current-${app}-${pre}`);
     await preRow.waitFor();
     expect(await preRow.textContent()).toContain(digests[0].slice(7, 19));
+    // The build page says the same: the stage waits, and the developer is not one of its approvers.
+    await go(`/builds/${first}`);
+    await page.locator('.stage', { hasText: prod }).getByText('You are not one of its approvers.').waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     await logout();
 
-    // The ops member approves it in the browser; the prod stage then deploys the same digest.
+    // The ops member is told on the dashboard and approves it on the deployments page; the prod stage then
+    // deploys the same digest.
     await login(users.op.name);
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByTestId('dashboard-approvals').getByText('you may decide').waitFor();
+    await page.getByRole('link', { name: 'Decide on the deployments page' }).click();
     const opGate = page.getByTestId(`approval-${first}-prod`);
     await opGate.getByLabel('Comment on stage prod').fill('ship it');
     await shot('deployments-approval');
-    await opGate.getByRole('button', { name: 'Approve' }).click();
+    // By keyboard: from the comment, Tab reaches Approve and Enter presses it.
+    await opGate.getByLabel('Comment on stage prod').press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Approve');
+    await page.keyboard.press('Enter');
     await page.getByTestId('approvals').getByText('No stage waits for an approval.').waitFor();
     const done = await settled(first);
     expect(done.status, done.error ?? '').toBe('success');
@@ -282,6 +293,12 @@ describe('environments and deployments in a real browser', () => {
     expect(await page.getByTestId('history').locator('tbody tr').count()).toBe(2);
     await go(`/builds/${first}`);
     await page.getByTestId('approval-history').getByText(`by ${users.op.name}`).waitFor();
+    // A deploy step links to the deployments of its app and environment (the filter is in the URL).
+    await page.getByRole('link', { name: `${app} in ${prod}: deployments` }).click();
+    await page.waitForURL((u) => u.pathname === '/deployments' && u.searchParams.get('environment') === prod && u.searchParams.get('app') === app);
+    await page.getByTestId(`current-${app}-${prod}`).waitFor();
+    expect(await page.getByTestId(`current-${app}-${pre}`).count()).toBe(0);
+    expect(await page.getByTestId('history').locator('tbody tr').count()).toBe(1);
   }, 180_000);
 
   it('rejects, promotes the digest running in pre to prod, approves on the build page, scales and rolls back', async () => {
@@ -316,7 +333,9 @@ describe('environments and deployments in a real browser', () => {
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByTestId(`gate-${promoted}-prod`).getByRole('button', { name: 'Approve' }).click();
-    // (Once decided, the gate no longer opens the build to ops, who are not in the job's team.)
+    // Once decided, the gate no longer opens the build to ops, who are not in the job's team: the page says so.
+    await page.getByText(`You approved stage prod of ${job} #`).waitFor();
+    expect(await page.getByText('so it is no longer shown to you').count()).toBe(1);
     expect((await settled(promoted)).status).toBe('success');
     await logout();
 
@@ -386,8 +405,16 @@ describe('environments and deployments in a real browser', () => {
     await logout();
   }, 90_000);
 
-  it('lets an admin add a registry with a write-only password, browse it and remove it', async () => {
+  it('lets an admin add a registry with a write-only password, browse it and remove it, and set who may approve an environment', async () => {
     await login('admin', master.adminPassword);
+    const prodSettings = page.getByTestId(`environment-${prod}`);
+    await prodSettings.getByLabel(`Approver teams of ${prod}`).fill(`${ops}, ${shop}`);
+    await prodSettings.getByRole('button', { name: 'Save' }).click();
+    await waitFor('approver teams saved', async () => (await master.api.listEnvironments()).find((e) => e.name === prod)?.teams.length === 2);
+    expect((await master.api.listEnvironments()).find((e) => e.name === prod)).toMatchObject({ protected: true, teams: [ops, shop].sort() });
+    await page.getByTestId(`environment-${pre}`).getByLabel('protected').check();
+    await page.getByTestId(`environment-${pre}`).getByRole('button', { name: 'Save' }).click();
+    await waitFor('pre protected', async () => (await master.api.listEnvironments()).find((e) => e.name === pre)?.protected === true);
     await page.getByRole('link', { name: 'Registries' }).click();
     const form = page.getByRole('form', { name: 'Add a registry' });
     await form.getByLabel('Name', { exact: true }).fill(`${ns}-reg`);

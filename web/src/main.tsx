@@ -10,6 +10,7 @@ import { Deployments } from './pages/Deployments';
 import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
+import { Plugins } from './pages/Plugins';
 import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
 import { Teams } from './pages/Teams';
@@ -48,6 +49,8 @@ function Page({ route }: { route: Route }) {
       return <Deployments />;
     case 'registries':
       return <Registries />;
+    case 'plugins':
+      return <Plugins />;
     case 'search':
       return <Search />;
     case 'teams':

@@ -13,6 +13,7 @@ export type Route =
   | { page: 'agents' }
   | { page: 'deployments' }
   | { page: 'registries' }
+  | { page: 'plugins' }
   | { page: 'search' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
@@ -28,6 +29,7 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
   if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
   if (parts[0] === 'registries' && parts.length === 1) return { page: 'registries' };
+  if (parts[0] === 'plugins' && parts.length === 1) return { page: 'plugins' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
@@ -43,6 +45,7 @@ export const paths = {
   agents: () => '/agents',
   deployments: () => '/deployments',
   registries: () => '/registries',
+  plugins: () => '/plugins',
   search: () => '/search',
   teams: () => '/teams',
 };

@@ -6,13 +6,14 @@ import { useState } from 'preact/hooks';
 import { useAction } from '../action';
 import { session } from '../session';
 
-export function ApprovalGate({ buildId, stage, onDone }: { buildId: number; stage: string; onDone: () => void }) {
+export function ApprovalGate({ buildId, stage, onDone }: { buildId: number; stage: string; onDone: (decision: 'approved' | 'rejected') => void }) {
   const s = session()!;
   const [comment, setComment] = useState('');
-  const [error, act] = useAction(onDone);
-  const decide = (what: 'approve' | 'reject') => {
+  const [error, act] = useAction(() => undefined);
+  const decide = async (what: 'approve' | 'reject') => {
     if (what === 'reject' && !window.confirm(`Reject stage ${stage}? The build fails.`)) return;
-    void act(() => (what === 'approve' ? s.client.approveStage(buildId, stage, comment || undefined) : s.client.rejectStage(buildId, stage, comment || undefined)));
+    if (await act(() => (what === 'approve' ? s.client.approveStage(buildId, stage, comment || undefined) : s.client.rejectStage(buildId, stage, comment || undefined))))
+      onDone(what === 'approve' ? 'approved' : 'rejected');
   };
   return (
     <div class="gate" data-testid={`gate-${buildId}-${stage}`}>

@@ -9,6 +9,7 @@ const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Deployments', href: paths.deployments(), pages: ['deployments'] },
   { label: 'Agents', href: paths.agents(), pages: ['agents'] },
   { label: 'Registries', href: paths.registries(), pages: ['registries'] },
+  { label: 'Plugins', href: paths.plugins(), pages: ['plugins'] },
   { label: 'Log search', href: paths.search(), pages: ['search'] },
   { label: 'Teams', href: paths.teams(), pages: ['teams'] },
 ];

@@ -7,7 +7,8 @@
  */
 import { stepCommonKeys } from '../../../shared/job';
 import { Check, Group, idOf, Issues, KeyValues, List, Text, useForm } from './fields';
-import { initialValue, SchemaField, type JsonSchema } from './SchemaField';
+import { SchemaField } from './SchemaField';
+import { initialValue, type JsonSchema } from './schema';
 import type { Path } from './doc';
 
 type Raw = Record<string, unknown>;
@@ -38,13 +39,29 @@ function RemoveButton({ label, path }: { label: string; path: Path }) {
   );
 }
 
+/** Remove, and Move up for all but the first item of a list. */
+function ItemActions({ what, path }: { what: string; path: Path }) {
+  const f = useForm();
+  if (f.readOnly) return null;
+  return (
+    <>
+      {Number(path[path.length - 1]) > 0 && (
+        <button type="button" class="link small" aria-label={`Move ${what} up`} onClick={() => f.moveUp(path)}>
+          Move up
+        </button>
+      )}{' '}
+      <RemoveButton label={`Remove ${what}`} path={path} />
+    </>
+  );
+}
+
 function Step({ step, path, label, opts }: { step: Raw; path: Path; label: string; opts: FormOptions }) {
   const f = useForm();
   const kindKey = Object.keys(step).find((k) => !COMMON.has(k));
   const keys = [...new Set([...PREFERRED.filter((k) => k in opts.stepKeys), ...Object.keys(opts.stepKeys).sort()])];
   const schema = kindKey ? opts.stepKeys[kindKey] : undefined;
   return (
-    <Group title={label} actions={<RemoveButton label={`Remove ${label.toLowerCase()}`} path={path} />}>
+    <Group title={label} actions={<ItemActions what={label.toLowerCase()} path={path} />}>
       <div class="form-row">
         <div class="field">
           <label for={idOf([...path, 'kind'])}>{label} kind</label>
@@ -85,10 +102,10 @@ function Stage({ stage, path, n, opts }: { stage: Raw; path: Path; n: number; op
   const approval = stage.approval === undefined ? undefined : asMap(stage.approval);
   const steps = asList(stage.steps);
   return (
-    <Group title={`Stage ${n}${typeof stage.name === 'string' && stage.name ? `: ${stage.name}` : ''}`} actions={<RemoveButton label={`Remove stage ${n}`} path={path} />}>
+    <Group title={`Stage ${n}${typeof stage.name === 'string' && stage.name ? `: ${stage.name}` : ''}`} actions={<ItemActions what={`stage ${n}`} path={path} />}>
       <div class="form-row">
-        <Text label={`Stage ${n} name`} path={[...path, 'name']} value={stage.name} />
-        <Text label={`Stage ${n} environment`} path={[...path, 'environment']} value={stage.environment} list="form-environments" />
+        <Text label={`Stage ${n} name`} required path={[...path, 'name']} value={stage.name} />
+        <Text label={`Stage ${n} environment`} required path={[...path, 'environment']} value={stage.environment} list="form-environments" />
         <Text label={`Stage ${n} timeout (optional)`} path={[...path, 'timeout']} value={stage.timeout} placeholder="e.g. 30m" />
       </div>
       <label class="check field">
@@ -108,6 +125,10 @@ function Stage({ stage, path, n, opts }: { stage: Raw; path: Path; n: number; op
           <Text label={`Stage ${n} approval timeout (optional)`} path={[...path, 'approval', 'timeout']} value={approval.timeout} placeholder="24h" />
         </div>
       )}
+      <div class="form-row">
+        <List label={`Stage ${n} agent labels (optional)`} path={[...path, 'labels']} value={stage.labels} placeholder="e.g. linux, large" />
+        <List label={`Stage ${n} artifacts (optional)`} path={[...path, 'artifacts']} value={stage.artifacts} placeholder="e.g. dist/**" />
+      </div>
       <KeyValues label={`Stage ${n} environment variables`} path={[...path, 'env']} value={stage.env} />
       <Issues path={[...path, 'steps']} />
       {steps.map((st, i) => (
@@ -132,7 +153,7 @@ function Params({ raw }: { raw: Raw }) {
         const path: Path = ['params', i];
         return (
           <div class="form-row">
-            <Text label={`Parameter ${i + 1} name`} path={[...path, 'name']} value={m.name} />
+            <Text label={`Parameter ${i + 1} name`} required path={[...path, 'name']} value={m.name} />
             <Text label={`Parameter ${i + 1} default`} path={[...path, 'default']} value={m.default} />
             <List label={`Parameter ${i + 1} choices (optional)`} path={[...path, 'choices']} value={m.choices} />
             <RemoveButton label={`Remove parameter ${i + 1}`} path={path} />
@@ -190,7 +211,7 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
       </datalist>
       <Group title="Job">
         <div class="form-row">
-          <Text label="Job name" path={['name']} value={raw.name} />
+          <Text label="Job name" path={['name']} required value={raw.name} />
           <div class="field">
             <label for="f-team">Team</label>
             <select id="f-team" value={typeof raw.team === 'string' ? raw.team : ''} disabled={f.readOnly} onChange={(e) => f.set(['team'], (e.target as HTMLSelectElement).value)}>
@@ -203,6 +224,10 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
           </div>
         </div>
         <Text label="Description (optional)" path={['description']} value={raw.description} />
+        <div class="form-row">
+          <Text label="Build timeout (optional)" path={['timeout']} value={raw.timeout} placeholder="e.g. 1h" />
+          <Check label="A new build cancels older queued builds of its branch" path={['cancelPrevious']} value={raw.cancelPrevious} />
+        </div>
       </Group>
       <Group title="Repository">
         <label class="check field">
@@ -211,7 +236,7 @@ export function JobForm({ raw, opts }: { raw: Raw; opts: FormOptions }) {
         </label>
         {repo && (
           <div class="form-row">
-            <Text label="Repository URL" path={['repo', 'url']} value={repo.url} placeholder="https://git.example/team/app.git" />
+            <Text label="Repository URL" required path={['repo', 'url']} value={repo.url} placeholder="https://git.example/team/app.git" />
             <Text label="Branch" path={['repo', 'branch']} value={repo.branch} placeholder="main" />
             <Text label="Credentials secret (optional)" path={['repo', 'credentials']} value={repo.credentials} list="form-secrets" />
           </div>

@@ -4,62 +4,17 @@
  * lists of strings, maps (NAME=value lines), nested objects, and unions (string shorthand or options, `true`
  * or options) with a choice of form. Anything else is left to the YAML view.
  */
-import { Check, Group, idOf, Issues, KeyValues, List, NumberField, Text, useForm } from './fields';
+import { Check, Choice, Group, idOf, Issues, KeyValues, List, NumberField, Text, useForm } from './fields';
 import type { Path } from './doc';
+import { initialValue, typeOf, variantLabel, variantOf, type JsonSchema } from './schema';
 
-export interface JsonSchema {
-  type?: string | string[];
-  anyOf?: JsonSchema[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  items?: JsonSchema;
-  const?: unknown;
-  default?: unknown;
-  minimum?: number;
-  maximum?: number;
-}
+export type { JsonSchema };
 
 /** Keys whose values are scripts or files: a multi-line box. */
 const MULTILINE = new Set(['run', 'composeInline', 'knownHosts']);
 
-const typeOf = (s: JsonSchema) => (Array.isArray(s.type) ? s.type[0] : s.type);
-
-function variantLabel(s: JsonSchema): string {
-  if (s.const === true) return 'on (defaults)';
-  const t = typeOf(s);
-  if (t === 'string') return 'short form';
-  if (t === 'null') return 'defaults';
-  if (t === 'object') return 'options';
-  return t ?? 'value';
-}
-
-/** The union member `value` is written in (by its JSON type), or the first. */
-function variantOf(variants: JsonSchema[], value: unknown): number {
-  const jsType = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const i = variants.findIndex((v) => {
-    const t = typeOf(v);
-    if (v.const !== undefined) return v.const === value;
-    return t === jsType || (t === 'integer' && jsType === 'number');
-  });
-  return i < 0 ? 0 : i;
-}
-
-/** A starting value for a schema (what a new step of a kind, or a switched union, gets). */
-export function initialValue(s: JsonSchema): unknown {
-  if (s.anyOf) return initialValue(s.anyOf[0]);
-  if (s.const !== undefined) return s.const;
-  const t = typeOf(s);
-  if (t === 'string') return '';
-  if (t === 'null') return null;
-  if (t === 'boolean') return true;
-  if (t === 'object') return {};
-  if (t === 'array') return [];
-  return '';
-}
-
 /** The value of a whole step key: an object's fields, or a union with a choice of its form. */
-export function SchemaField({ schema, path, value, label }: { schema: JsonSchema; path: Path; value: unknown; label: string }) {
+export function SchemaField({ schema, path, value, label, required = true }: { schema: JsonSchema; path: Path; value: unknown; label: string; required?: boolean }) {
   const f = useForm();
   if (schema.anyOf) {
     const variants = schema.anyOf;
@@ -75,10 +30,17 @@ export function SchemaField({ schema, path, value, label }: { schema: JsonSchema
               disabled={f.readOnly}
               onChange={(e) => {
                 const next = variants[Number((e.target as HTMLSelectElement).value)];
-                // Switching from the short string form to options keeps the string as the first required field.
-                const req = next.required?.[0];
-                const carried = typeof value === 'string' && value && typeof initialValue(next) === 'object' && req ? { [req]: value } : initialValue(next);
-                f.set(path, carried === '' ? '' : carried);
+                // The short string form and the options carry the main value over (`sh: make` <-> `sh: { run: make }`).
+                const toKey = next.required?.[0];
+                const fromKey = variants[at].required?.[0];
+                const fromObject = value && typeof value === 'object' && fromKey ? (value as Record<string, unknown>)[fromKey] : undefined;
+                const carried =
+                  typeof value === 'string' && value && typeof initialValue(next) === 'object' && toKey
+                    ? { [toKey]: value }
+                    : typeof fromObject === 'string' && typeOf(next) === 'string'
+                      ? fromObject
+                      : initialValue(next);
+                f.set(path, carried, required);
               }}
             >
               {variants.map((v, i) => (
@@ -88,7 +50,7 @@ export function SchemaField({ schema, path, value, label }: { schema: JsonSchema
           </div>
         )}
         <Issues path={path} />
-        <SchemaField schema={variants[at]} path={path} value={value} label={label} />
+        <SchemaField schema={variants[at]} path={path} value={value} label={label} required={required} />
       </div>
     );
   }
@@ -105,16 +67,32 @@ export function SchemaField({ schema, path, value, label }: { schema: JsonSchema
       </div>
     );
   }
-  return <Property name={label} schema={schema} path={path} value={value} label={label} required />;
+  return <Property name={label} schema={schema} path={path} value={value} label={label} required={required} keepLabel />;
 }
 
-function Property({ name, schema, path, value, label, required }: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean }) {
+function Property(props: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean; keepLabel?: boolean }) {
+  const { description } = props.schema;
+  // A schema's description (plugin manifests have them) is shown under its field's label.
+  return description ? (
+    <div class="described">
+      <PropertyField {...props} />
+      <p class="hint muted small">{description}</p>
+    </div>
+  ) : (
+    <PropertyField {...props} />
+  );
+}
+
+function PropertyField(props: { name: string; schema: JsonSchema; path: Path; value: unknown; label: string; required: boolean; keepLabel?: boolean }) {
+  const { name, schema, path, value, label, required, keepLabel } = props;
   const t = typeOf(schema);
-  const shown = `${label}${required ? '' : ' (optional)'}`;
+  // A union member's own field is named like the union ("Step 1.1 sh"), which says already whether it is optional.
+  const shown = `${label}${required || keepLabel ? '' : ' (optional)'}`;
+  if (schema.enum) return <Choice label={shown} path={path} value={value} options={schema.enum} defaultValue={schema.default} />;
   if (schema.anyOf) {
     return (
       <Group title={shown}>
-        <SchemaField schema={schema} path={path} value={value} label={label} />
+        <SchemaField schema={schema} path={path} value={value} label={label} required={required} />
       </Group>
     );
   }
@@ -130,5 +108,7 @@ function Property({ name, schema, path, value, label, required }: { name: string
   if (t === 'array') return <List label={shown} path={path} value={value} placeholder={Array.isArray(schema.default) ? schema.default.join(', ') : 'comma-separated'} />;
   if (t === 'boolean') return <Check label={name === label ? label : label} path={path} value={value} defaultValue={schema.default === true} />;
   if (t === 'integer' || t === 'number') return <NumberField label={shown} path={path} value={value} min={schema.minimum} max={schema.maximum === Number.MAX_SAFE_INTEGER ? undefined : schema.maximum} />;
-  return <Text label={shown} path={path} value={value} multiline={MULTILINE.has(String(path[path.length - 1]))} placeholder={typeof schema.default === 'string' ? schema.default : undefined} />;
+  return (
+    <Text label={shown} path={path} value={value} required={required} multiline={MULTILINE.has(String(path[path.length - 1]))} placeholder={typeof schema.default === 'string' ? schema.default : undefined} />
+  );
 }

@@ -5,7 +5,7 @@
  * the shared parser's (shared/job) on that same text; its issues name a field path, which the form shows at
  * the field with that path.
  */
-import { isCollection, parseDocument, type Document } from 'yaml';
+import { isCollection, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import type { FieldIssue } from '../../../shared/errors';
 import { formatPath } from '../../../shared/job';
 
@@ -31,14 +31,20 @@ function blockIfEmpty(doc: Document, path: Path): void {
   if (isCollection(node) && node.flow && node.items.length === 0) node.flow = false;
 }
 
-/** The text with `value` at `path` (removed when empty); unchanged when the YAML does not parse. */
-export function setAt(text: string, path: Path, value: unknown): string {
+/**
+ * The text with `value` at `path`; an empty value removes the key unless `keep` (a required key, such as a name
+ * being retyped or a step's kind, stays where it is). Unchanged when the YAML does not parse.
+ */
+export function setAt(text: string, path: Path, value: unknown, keep = false): string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) return text;
-  if (isEmpty(value)) {
+  if (isEmpty(value) && !(keep && value !== undefined)) {
     if (doc.hasIn(path)) doc.deleteIn(path);
   } else {
     blockIfEmpty(doc, path.slice(0, -1));
+    // The scalar is updated in place and keeps its style: an emptied value's quotes ("") go once it has text.
+    const node = doc.getIn(path, true);
+    if (isScalar(node) && node.value === '') node.type = undefined;
     doc.setIn(path, value);
   }
   return doc.toString();
@@ -59,6 +65,16 @@ export function removeAt(text: string, path: Path): string {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length) return text;
   doc.deleteIn(path);
+  return doc.toString();
+}
+
+/** The text with the list item at `path` swapped with the one before it (comments travel with their items). */
+export function moveUpAt(text: string, path: Path): string {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  const i = Number(path[path.length - 1]);
+  const seq = doc.getIn(path.slice(0, -1), true);
+  if (doc.errors.length || !isSeq(seq) || !(i > 0 && i < seq.items.length)) return text;
+  [seq.items[i - 1], seq.items[i]] = [seq.items[i], seq.items[i - 1]];
   return doc.toString();
 }
 

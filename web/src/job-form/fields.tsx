@@ -1,10 +1,9 @@
 /**
- * The form's inputs. Each knows the path of its value in the job, writes changes through `onSet(path, value)`
+ * The form's inputs. Each knows the path of its value in the job, writes changes through the FormApi (`set(path, value)`)
  * and shows the shared schema's issues for that path under itself (aria-invalid + aria-describedby).
  */
-import type { ComponentChildren } from 'preact';
+import { createContext, type ComponentChildren } from 'preact';
 import { useContext } from 'preact/hooks';
-import { createContext } from 'preact';
 import type { FieldIssue } from '../../../shared/errors';
 import { formatPath } from '../../../shared/job';
 import { issuesAt, type Path } from './doc';
@@ -12,17 +11,19 @@ import { issuesAt, type Path } from './doc';
 export interface FormApi {
   issues: FieldIssue[] | null;
   readOnly: boolean;
-  set(path: Path, value: unknown): void;
+  /** Writes `value` at `path`; an empty value removes the key unless `keep`. */
+  set(path: Path, value: unknown, keep?: boolean): void;
   add(path: Path, value: unknown): void;
   remove(path: Path): void;
+  /** Moves the list item at `path` one place up. */
+  moveUp(path: Path): void;
 }
 
 export const Form = createContext<FormApi>(null as unknown as FormApi);
 export const useForm = () => useContext(Form);
 
-const idOf = (path: Path) => `f-${formatPath(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
-
-export { idOf };
+/** The element id of the input at a path (labels point at it with `for`). */
+export const idOf = (path: Path) => `f-${formatPath(path).replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 export function Issues({ path, id }: { path: Path; id?: string }) {
   const here = issuesAt(useForm().issues, path);
@@ -53,11 +54,12 @@ function Field({ label, inputId, bad, path, id, children }: { label: string; inp
   );
 }
 
-/** A text (or multi-line) field; an emptied field removes the key. */
-export function Text({ label, path, value, multiline, placeholder, list }: { label: string; path: Path; value: unknown; multiline?: boolean; placeholder?: string; list?: string }) {
+/** A text (or multi-line) field; an emptied optional field removes the key, a required one keeps it empty. */
+export function Text(props: { label: string; path: Path; value: unknown; multiline?: boolean; placeholder?: string; list?: string; required?: boolean }) {
+  const { label, path, value, multiline, placeholder, list, required } = props;
   const { f, bad, id, inputId, aria } = useInvalid(path);
   const v = value === undefined || value === null ? '' : String(value);
-  const onInput = (e: Event) => f.set(path, (e.target as HTMLInputElement).value);
+  const onInput = (e: Event) => f.set(path, (e.target as HTMLInputElement).value, required);
   return (
     <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
       {multiline ? (
@@ -92,24 +94,44 @@ export function NumberField({ label, path, value, min, max }: { label: string; p
   );
 }
 
+/** One of a fixed list of values (a JSON Schema enum); the first option leaves the key out (its default). */
+export function Choice({ label, path, value, options, defaultValue }: { label: string; path: Path; value: unknown; options: unknown[]; defaultValue?: unknown }) {
+  const { f, bad, id, inputId, aria } = useInvalid(path);
+  const current = value === undefined ? '' : JSON.stringify(value);
+  return (
+    <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
+      <select id={inputId} value={current} disabled={f.readOnly} onChange={(e) => {
+        const v = (e.target as HTMLSelectElement).value;
+        f.set(path, v === '' ? undefined : (JSON.parse(v) as unknown));
+      }} {...aria}>
+        <option value="">{defaultValue === undefined ? '(not set)' : `(default: ${String(defaultValue)})`}</option>
+        {current && !options.some((o) => JSON.stringify(o) === current) && <option value={current}>{String(value)} (not allowed)</option>}
+        {options.map((o) => (
+          <option value={JSON.stringify(o)}>{String(o)}</option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 /** A yes/no key: checked writes true; unchecked removes the key, or writes false when the default is true. */
 export function Check({ label, path, value, defaultValue = false }: { label: string; path: Path; value: unknown; defaultValue?: boolean }) {
   const { f, id } = useInvalid(path);
   const on = value === undefined ? defaultValue : value === true;
   return (
     <div class="field">
-    <label class="check">
-      <input
-        type="checkbox"
-        checked={on}
-        disabled={f.readOnly}
-        onChange={(e) => {
-          const c = (e.target as HTMLInputElement).checked;
-          f.set(path, c === defaultValue ? undefined : c);
-        }}
-      />{' '}
-      {label}
-    </label>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={on}
+          disabled={f.readOnly}
+          onChange={(e) => {
+            const c = (e.target as HTMLInputElement).checked;
+            f.set(path, c === defaultValue ? undefined : c);
+          }}
+        />{' '}
+        {label}
+      </label>
       <Issues path={path} id={id} />
     </div>
   );

@@ -11,6 +11,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { BuildDetail, DeploymentInfo, PendingApproval } from '../../../shared/api';
+import { currentDeployments, promoteTargets } from '../deployments';
 import { useAction } from '../action';
 import { ApprovalGate } from '../components/ApprovalGate';
 import { EnvironmentSettings } from '../components/EnvironmentSettings';
@@ -19,16 +20,6 @@ import { useLoad } from '../data';
 import { ago } from '../format';
 import { navigate, paths } from '../router';
 import { session } from '../session';
-
-/** The newest successful deployment of each app and environment (the list is newest first). */
-export function currentDeployments(list: DeploymentInfo[]): DeploymentInfo[] {
-  const seen = new Map<string, DeploymentInfo>();
-  for (const d of list) {
-    const key = `${d.app}\u0000${d.environment}`;
-    if (d.failure === null && !seen.has(key)) seen.set(key, d);
-  }
-  return [...seen.values()].sort((a, b) => a.app.localeCompare(b.app) || a.environment.localeCompare(b.environment));
-}
 
 const shortDigest = (d: string | null) => (d ? d.replace(/^sha256:/, '').slice(0, 12) : null);
 
@@ -75,23 +66,12 @@ function Approvals({ list, reload }: { list: PendingApproval[]; reload: () => vo
               waiting {ago(a.createdAt)}; expires {new Date(a.expiresAt).toLocaleString()}
             </div>
             <div class="small">needs {a.required}</div>
-            {a.mayDecide ? <ApprovalGate buildId={a.buildId} stage={a.stage} onDone={reload} /> : <p class="muted small">You are not one of its approvers.</p>}
+            {a.mayDecide ? <ApprovalGate buildId={a.buildId} stage={a.stage} onDone={() => reload()} /> : <p class="muted small">You are not one of its approvers.</p>}
           </li>
         ))}
       </ul>
     </section>
   );
-}
-
-/** Later stages of the deploying build that run in another environment: where its digest can be promoted. */
-function promoteTargets(d: DeploymentInfo, build: BuildDetail | undefined): { stage: string; environment: string }[] {
-  if (!build) return [];
-  const at = build.stages.find((s) => s.name === d.stage);
-  if (!at) return [];
-  const seen = new Set<string>();
-  return build.stages
-    .filter((s) => s.index > at.index && s.environment !== d.environment && !seen.has(s.name) && seen.add(s.name))
-    .map((s) => ({ stage: s.name, environment: s.environment }));
 }
 
 function CurrentRow({ d, build, reload }: { d: DeploymentInfo; build: BuildDetail | undefined; reload: () => void }) {
@@ -314,8 +294,24 @@ function Discovery({ app, environment }: { app?: string; environment?: string })
 
 export function Deployments() {
   const s = session()!;
-  const [app, setApp] = useState('');
-  const [environment, setEnvironment] = useState('');
+  // The filters live in the URL (?app=&environment=), so a filtered view can be linked to and reloaded.
+  const query = new URLSearchParams(window.location.search);
+  const [app, setAppState] = useState(query.get('app') ?? '');
+  const [environment, setEnvState] = useState(query.get('environment') ?? '');
+  const syncUrl = (a: string, e: string) => {
+    const q = new URLSearchParams();
+    if (a) q.set('app', a);
+    if (e) q.set('environment', e);
+    window.history.replaceState(null, '', `${paths.deployments()}${q.toString() ? `?${q}` : ''}`);
+  };
+  const setApp = (a: string) => {
+    setAppState(a);
+    syncUrl(a, environment);
+  };
+  const setEnvironment = (e: string) => {
+    setEnvState(e);
+    syncUrl(app, e);
+  };
   const approvals = useLoad(() => s.client.listApprovals(), [], 5000);
   const all = useLoad(() => s.client.listDeployments({ limit: 500 }), [], 5000);
   const reload = () => {
@@ -323,8 +319,8 @@ export function Deployments() {
     all.reload();
   };
   const list = (all.data ?? []).filter((d) => (!app || d.app === app) && (!environment || d.environment === environment));
-  const apps = [...new Set((all.data ?? []).map((d) => d.app))].sort();
-  const envs = [...new Set((all.data ?? []).map((d) => d.environment))].sort();
+  const apps = [...new Set([...(all.data ?? []).map((d) => d.app), ...(app ? [app] : [])])].sort();
+  const envs = [...new Set([...(all.data ?? []).map((d) => d.environment), ...(environment ? [environment] : [])])].sort();
   return (
     <>
       <div class="page-head">

@@ -9,12 +9,13 @@
  * Loaded on demand (its own chunk: the YAML parser stays out of the first page).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { addAt, rawOf, removeAt, setAt, type Path } from '../job-form/doc';
+import { addAt, moveUpAt, rawOf, removeAt, setAt, type Path } from '../job-form/doc';
 import { Form, type FormApi } from '../job-form/fields';
 import { JobForm, type FormOptions } from '../job-form/JobForm';
 import type { JsonSchema } from '../job-form/SchemaField';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
-import { parseJobYaml, type JobConfig } from '../../../shared/job';
+import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../../shared/job';
+import { pluginStepKinds } from '../../../shared/plugins/step-kind';
 import { navigate, paths } from '../router';
 import { session } from '../session';
 
@@ -41,9 +42,9 @@ function template(team: string): string {
 
 type Check = { job: JobConfig; issues: null } | { job: null; issues: FieldIssue[] };
 
-function check(text: string): Check {
+function check(text: string, kinds: StepKinds): Check {
   try {
-    return { job: parseJobYaml(text, 'job.yml'), issues: null };
+    return { job: parseJobYaml(text, 'job.yml', kinds), issues: null };
   } catch (err) {
     if (err instanceof ValidationError) return { job: null, issues: err.issues };
     return { job: null, issues: [{ field: '(yaml)', message: (err as Error).message }] };
@@ -78,6 +79,27 @@ function Preview({ job }: { job: JobConfig }) {
   );
 }
 
+/**
+ * The step kinds a job may use here: the built-ins plus those of the master's enabled plugins (their manifests),
+ * as the CLI validates; null until the manifests are read. A master that lists none leaves the built-ins.
+ */
+function useStepKinds(): StepKinds | null {
+  const s = session()!;
+  const [kinds, setKinds] = useState<StepKinds | null>(null);
+  useEffect(() => {
+    const done = (manifests: Awaited<ReturnType<typeof s.client.pluginManifests>>) => {
+      const k = builtinStepKinds();
+      for (const m of manifests) {
+        // A kind that clashes with a registered one is the master's to refuse; validate with what registers.
+        for (const def of pluginStepKinds(m)) if (![def.kind, ...def.aliases].some((key) => k.get(key))) k.register(def);
+      }
+      setKinds(k);
+    };
+    s.client.pluginManifests().then(done, () => done([]));
+  }, []);
+  return kinds;
+}
+
 /** What the form offers: step kinds with their schema, the user's teams, environments and visible secrets. */
 function useFormOptions(): FormOptions | null {
   const s = session()!;
@@ -102,6 +124,7 @@ export default function JobEditor({ name }: { name?: string }) {
   const s = session()!;
   const [mode, setMode] = useState<'form' | 'yaml'>('form');
   const opts = useFormOptions();
+  const kinds = useStepKinds();
   const [text, setText] = useState<string | null>(name ? null : template(s.me.teams.find((t) => t.role !== 'viewer')?.name ?? s.me.teams[0]?.name ?? 'my-team'));
   const [managed, setManaged] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -124,10 +147,10 @@ export default function JobEditor({ name }: { name?: string }) {
 
   // Validate as the user types, a little after the last key.
   useEffect(() => {
-    if (text === null) return;
-    const t = setTimeout(() => setChecked(check(text)), 200);
+    if (text === null || !kinds) return;
+    const t = setTimeout(() => setChecked(check(text, kinds)), 200);
     return () => clearTimeout(t);
-  }, [text]);
+  }, [text, kinds]);
 
   const goToLine = (line?: number) => {
     const el = area.current;
@@ -163,9 +186,10 @@ export default function JobEditor({ name }: { name?: string }) {
   const formApi: FormApi = {
     issues,
     readOnly: !!managed,
-    set: (path: Path, value: unknown) => edit((t) => setAt(t, path, value)),
+    set: (path: Path, value: unknown, keep?: boolean) => edit((t) => setAt(t, path, value, keep)),
     add: (path: Path, value: unknown) => edit((t) => addAt(t, path, value)),
     remove: (path: Path) => edit((t) => removeAt(t, path)),
+    moveUp: (path: Path) => edit((t) => moveUpAt(t, path)),
   };
   if (loadError) return <p class="error">{loadError}</p>;
   if (text === null) return <p class="muted">Loading…</p>;
