@@ -82,6 +82,36 @@ const ssh2Stub = {
   },
 };
 
+/**
+ * Packages the agent needs only once a step or service uses them: dockerode (it loads @grpc/grpc-js and a
+ * protobuf schema for its BuildKit sessions) and etcd3 (grpc-js again, and its whole rpc.proto turned into a
+ * client). Evaluating them at start cost about 60 of the ~110 ms the agent spent between its module load and
+ * its first connect (node --cpu-prof). In the bundle their value imports go through a small module whose
+ * constructors require() the real package on first use, so esbuild keeps it in its lazily run CommonJS
+ * wrapper. LAZY lists every value the agent imports from them: a new one fails the build ("No matching
+ * export"), never the agent at run time. Only constructors are listed: `new X(...)` returns the real instance.
+ */
+const LAZY = { dockerode: ['default'], etcd3: ['Etcd3'] };
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(LAZY).join('|')})$`);
+    // The real package for the lazy module's own require(); the lazy module for every other importer.
+    b.onResolve({ filter }, (a) => (a.namespace === 'slipway-lazy' ? undefined : { path: a.path, namespace: 'slipway-lazy' }));
+    b.onLoad({ filter: /.*/, namespace: 'slipway-lazy' }, (a) => ({
+      resolveDir: root,
+      loader: 'js',
+      contents: LAZY[a.path]
+        .map((name) => {
+          const real = name === 'default' ? `require(${JSON.stringify(a.path)})` : `require(${JSON.stringify(a.path)})[${JSON.stringify(name)}]`;
+          const fn = `function (...args) { const Real = ${real}; return new Real(...args); }`;
+          return name === 'default' ? `export default ${fn};` : `export const ${name} = ${fn};`;
+        })
+        .join('\n'),
+    }));
+  },
+};
+
 // -------------------------------------------------------------- the agent bundle
 const PLACEHOLDER = '0.0.0+000000000000';
 const agentDir = join(out, 'agent');
@@ -94,7 +124,7 @@ const agent = await build({
   minify: true,
   external: ['*.node'],
   define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(PLACEHOLDER) },
-  plugins: [etcdProtoInline, ssh2Stub],
+  plugins: [lazyPackages, etcdProtoInline, ssh2Stub],
   metafile: true,
 });
 let code = Buffer.from(agent.outputFiles[0].contents).toString('utf8');
