@@ -8,7 +8,7 @@
 //   dist/agent/slipway-agent.json {version, sha256, bytes, protocolVersion, node}: what the master announces
 // The agent's version is `<package version>+<first 12 hex of the sha256 of its code>`, so any change to the
 // agent's code is a new version (SLIPWAY_BUILD_VERSION overrides it: tests build a "newer" bundle with it).
-// Options: --out DIR (default dist), --agent-only.
+// Options: --out DIR (default dist), --agent-only, --standalone (see the end of this file).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const args = process.argv.slice(2);
 const outIdx = args.indexOf('--out');
 const out = resolve(root, outIdx >= 0 ? args[outIdx + 1] : 'dist');
 const agentOnly = args.includes('--agent-only');
+const standalone = args.includes('--standalone');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const require = createRequire(join(root, 'package.json'));
 const started = Date.now();
@@ -159,5 +160,24 @@ if (!agentOnly) {
     sourcemap: 'linked',
   });
   console.log(`cli + master: ${join(out, 'bin', 'slipway.mjs')}`);
+}
+
+// -------------------------------------------------------------- the standalone CLI + master (container images)
+// --standalone also writes dist/standalone/{slipway,parse-worker}.mjs: the same entries with every pure-JS
+// dependency inlined (as the agent bundle), so the master image (docker/Dockerfile) needs no node_modules
+// but better-sqlite3's native module: no tsx, no dev dependencies, no npm at image build time.
+// The image puts them in /opt/slipway/dist/bin/, the depth the relative paths above expect.
+if (standalone) {
+  await build({
+    ...common,
+    entryPoints: { slipway: join(root, 'bin', 'slipway.ts'), 'parse-worker': join(root, 'master', 'reports', 'parse-worker.ts') },
+    outdir: join(out, 'standalone'),
+    outExtension: { '.js': '.mjs' },
+    minify: true,
+    external: ['better-sqlite3', '*.node'],
+    define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(version) },
+    plugins: [lazyPackages, etcdProtoInline, ssh2Stub],
+  });
+  console.log(`standalone cli + master: ${join(out, 'standalone', 'slipway.mjs')}`);
 }
 console.log(`built in ${Date.now() - started} ms`);
