@@ -33,6 +33,8 @@ const children = new Set<ChildProcess>();
 let stopping = false;
 /** performance.now() of every exit 75 (an agent that replaced its bundle). */
 const upgradeExits: number[] = [];
+/** Every "connected" line of the supervised agents: when its process was spawned and when it connected. */
+const connects: { spawnedAt: number; connectedAt: number }[] = [];
 
 function agentArgs(name: string, bundle: string, upgrade: boolean): string[] {
   return [bundle, 'agent', 'start', '--url', master.url, '--name', name, '--environment', env, '--work-dir', join(tmp, 'work', name), ...(upgrade ? ['--auto-upgrade'] : [])];
@@ -61,8 +63,12 @@ try {
     const bundle = join(dir, 'slipway-agent.mjs');
     copyFileSync(join(out, 'agent', 'slipway-agent.mjs'), bundle);
     const run = () => {
-      const child = spawn(process.execPath, agentArgs(name, bundle, true), { env: { ...process.env, SLIPWAY_AGENT_TOKEN: token, SLIPWAY_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+      const child = spawn(process.execPath, agentArgs(name, bundle, true), { env: { ...process.env, SLIPWAY_AGENT_TOKEN: token, SLIPWAY_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'ignore'] });
       children.add(child);
+      const spawnedAt = performance.now();
+      child.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('connected to')) connects.push({ spawnedAt, connectedAt: performance.now() });
+      });
       child.on('exit', (code) => {
         children.delete(child);
         if (code === 75) upgradeExits.push(performance.now());
@@ -89,6 +95,10 @@ try {
     agent_upgrade_s: Number(upgradeS.toFixed(2)),
   });
   // Where the time goes (stderr, not in bench-results.json): master restart, agents' exits 75, reconnects.
+  const after = connects.filter((c) => c.spawnedAt > t0).map((c) => c.connectedAt - c.spawnedAt).sort((a, b) => a - b);
+  const reconnects = connects.filter((c) => c.spawnedAt < t0 && c.connectedAt > t0).map((c) => c.connectedAt - t0).sort((a, b) => a - b);
+  const ms = (v: number[]) => `${Math.round(v[0])} / ${Math.round(v[v.length >> 1])} / ${Math.round(v.at(-1)!)} ms`;
+  process.stderr.write(`old agents reconnected to the new master (min/median/max from the restart): ${ms(reconnects)}; upgraded agents spawn -> connected: ${ms(after)}\n`);
   process.stderr.write(
     `master restarted after ${restartedS.toFixed(2)} s; exits 75 from ${((upgradeExits[0] - t0) / 1000).toFixed(2)} to ${((upgradeExits.at(-1)! - t0) / 1000).toFixed(2)} s; all ${AGENTS} reconnected on the new version after ${upgradeS.toFixed(2)} s\n`,
   );
