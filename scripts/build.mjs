@@ -117,14 +117,18 @@ const lazyPackages = {
 const PLACEHOLDER = '0.0.0+000000000000';
 const agentDir = join(out, 'agent');
 mkdirSync(agentDir, { recursive: true });
+// The agent's code is CommonJS run by the loader (scripts/agent-loader.js) through node:vm with V8's code cache;
+// it gets require, __filename and __dirname from the loader, and import.meta.url as __slipwayBundleUrl.
 const agent = await build({
   ...common,
+  format: 'cjs',
+  banner: {},
   entryPoints: [join(root, 'bin', 'slipway-agent.ts')],
   write: false,
-  outfile: join(agentDir, 'slipway-agent.mjs'),
+  outfile: join(agentDir, 'slipway-agent.cjs'),
   minify: true,
   external: ['*.node'],
-  define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(PLACEHOLDER) },
+  define: { __SLIPWAY_AGENT_VERSION__: JSON.stringify(PLACEHOLDER), 'import.meta.url': '__slipwayBundleUrl' },
   plugins: [lazyPackages, etcdProtoInline, ssh2Stub],
   metafile: true,
 });
@@ -133,7 +137,11 @@ if (!code.includes(PLACEHOLDER)) throw new Error('the agent bundle does not carr
 const codeHash = createHash('sha256').update(code).digest('hex');
 const version = process.env.SLIPWAY_BUILD_VERSION || `${pkg.version}+${codeHash.slice(0, 12)}`;
 code = code.replaceAll(PLACEHOLDER, version);
-const body = `#!/usr/bin/env node\n${code}`;
+const loader = readFileSync(join(root, 'scripts', 'agent-loader.js'), 'utf8');
+if (!loader.includes('__SLIPWAY_AGENT_CODE__;') || !loader.includes('__SLIPWAY_AGENT_CODE_SHA256__;')) throw new Error('scripts/agent-loader.js lost its placeholders');
+const body = loader
+  .replace('__SLIPWAY_AGENT_CODE_SHA256__;', () => `${JSON.stringify(createHash('sha256').update(code).digest('hex'))};`)
+  .replace('__SLIPWAY_AGENT_CODE__;', () => `${JSON.stringify(code)};`);
 const sha256 = createHash('sha256').update(body).digest('hex');
 writeFileSync(join(agentDir, 'slipway-agent.mjs'), body, { mode: 0o755 });
 const info = { version, sha256, bytes: Buffer.byteLength(body), protocolVersion: protocolFromSource(), node: pkg.engines.node };
