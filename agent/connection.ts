@@ -18,11 +18,17 @@ const HELLO_TIMEOUT_MS = 15_000;
 
 const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersion, CloseCode.EnvironmentMismatch, CloseCode.Replaced]);
 
+/**
+ * Fields of agent:hello that change between connections. May be a promise (the first connection's capability
+ * probes run while the socket opens); the hello goes out when it resolves, if the socket is still the current one.
+ */
+export type HelloFields = Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services'>;
+
 export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' }>;
 
 export interface ConnectionHandlers {
   /** Fields of agent:hello that change between connections (running work, executors, capabilities, services). */
-  hello(): Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services'>;
+  hello(): HelloFields | Promise<HelloFields>;
   onAccepted(msg: MasterAccepted): void;
   onMessage(msg: ControlMessage): void;
   /** Leases to extend with each heartbeat. */
@@ -124,7 +130,9 @@ export class Connection implements RecordTransport {
     });
     this.ws = ws;
     this.alive = true;
-    ws.on('open', () => {
+    ws.on('open', async () => {
+      const fields = await this.handlers.hello();
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
       const hello: AgentHello = {
         type: 'agent:hello',
         protocolVersion: PROTOCOL_VERSION,
@@ -134,7 +142,7 @@ export class Connection implements RecordTransport {
         labels: this.config.labels,
         capacity: this.config.capacity,
         version: this.version,
-        ...this.handlers.hello(),
+        ...fields,
       };
       ws.send(JSON.stringify(hello));
       this.helloTimer = setTimeout(() => {
