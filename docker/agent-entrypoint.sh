@@ -25,14 +25,17 @@ elif [ -z "${SLIPWAY_AGENT_TOKEN:-}" ]; then
 fi
 [ "${SLIPWAY_AGENT_AUTO_UPGRADE:-1}" = 1 ] && set -- "$@" --auto-upgrade
 # The agent drains on SIGTERM (docker stop): forward it, and give `docker stop -t` time for running stages.
-trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+trap 'interrupted=1; kill -TERM "$pid" 2>/dev/null' TERM INT
 while :; do
   node "$bundle" "$@" &
   pid=$!
-  status=0
-  wait "$pid" || status=$?
-  # wait returns early (>128) when the trap ran: wait again for the agent's own exit status.
-  while kill -0 "$pid" 2>/dev/null; do wait "$pid" || status=$?; done
+  interrupted=1
+  # wait returns early (143) when the trap ran: wait again for the agent's own exit status (its drain).
+  while [ "$interrupted" = 1 ]; do
+    interrupted=0
+    status=0
+    wait "$pid" || status=$?
+  done
   [ "$status" = 75 ] || exit "$status"
   echo "slipway-agent: upgraded; starting the new agent" >&2
 done

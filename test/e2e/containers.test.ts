@@ -42,6 +42,12 @@ async function docker(...args: string[]): Promise<string> {
   }
 }
 
+/** A container's output, stdout and stderr. */
+async function logs(name: string): Promise<string> {
+  const r = await run('docker', ['logs', name], { maxBuffer: 64 * 1024 * 1024 }).catch((e: { stdout?: string; stderr?: string }) => e);
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+}
+
 /** The build context of docker/Dockerfile with what the README's build commands put there. */
 function buildContext(dir: string): void {
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--out', join(dir, 'dist'), '--standalone'], { stdio: 'pipe' });
@@ -78,12 +84,14 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
-async function startMasterContainer(): Promise<ApiClient> {
-  await docker('run', '-d', '--name', containers.master, '--network', 'host', '-v', `${volume}:/var/lib/slipway`,
+/** The master container on the data volume; `bundleDir`: a host directory of agent bundles it serves instead of its own. */
+async function startMasterContainer(bundleDir?: string): Promise<ApiClient> {
+  const bundle = bundleDir ? ['-v', `${bundleDir}:/opt/agent-bundle:ro`, '-e', 'SLIPWAY_AGENT_BUNDLE_DIR=/opt/agent-bundle'] : [];
+  await docker('run', '-d', '--name', containers.master, '--network', 'host', '-v', `${volume}:/var/lib/slipway`, ...bundle,
     '-e', `SLIPWAY_PORT=${port}`, '-e', 'SLIPWAY_HOST=127.0.0.1', '-e', `SLIPWAY_ADMIN_PASSWORD=${adminPassword}`, masterImage);
   const anon = new ApiClient({ url });
   const login = await waitFor(`the master container on ${url}`, () => anon.login('admin', adminPassword), { timeoutMs: 60_000, intervalMs: 200 }).catch(async (err: Error) => {
-    throw new Error(`${err.message}\n--- docker logs ---\n${await docker('logs', containers.master).catch(() => '')}`);
+    throw new Error(`${err.message}\n--- docker logs ---\n${await logs(containers.master)}`);
   });
   return anon.withToken(login.token);
 }
@@ -123,7 +131,7 @@ describe('container images', () => {
       const a = (await api.listAgents()).find((x) => x.name === 'container-agent' && x.environment === environment);
       return a?.state === 'connected' ? a : undefined;
     }, { timeoutMs: 60_000, intervalMs: 200 }).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n--- agent logs ---\n${await docker('logs', containers.agent).catch(() => '')}`);
+      throw new Error(`${err.message}\n--- agent logs ---\n${await logs(containers.agent)}`);
     });
     expect(agent.version).toBe(bundle.version);
 
@@ -147,7 +155,7 @@ stages:
       const b = await api.getBuild(id);
       return ['success', 'failed', 'cancelled', 'timeout'].includes(b.status) ? b : undefined;
     }, { timeoutMs: 180_000, intervalMs: 500 }).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n--- build log ---\n${await api.buildLog(id)}\n--- agent logs ---\n${await docker('logs', containers.agent).catch(() => '')}`);
+      throw new Error(`${err.message}\n--- build log ---\n${await api.buildLog(id)}\n--- agent logs ---\n${await logs(containers.agent)}`);
     });
     const log = await api.buildLog(id);
     expect(done.status, log).toBe('success');
@@ -157,9 +165,28 @@ stages:
     expect(image?.value).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await registryDigest(env.registry, `${ns}/hello`, 'b1')).toBe(image?.value);
 
-    // The data is in the volume: a new master container on it still knows the build.
+    // A master upgrade: a new master container on the same volume (it still knows the build) serving a newer
+    // agent bundle. The agent container follows: drain, verified download, exit 75, and its entry point starts
+    // the new bundle in place.
+    const newer = join(tmp, 'newer');
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--out', newer, '--agent-only'], { env: { ...process.env, SLIPWAY_BUILD_VERSION: `0.1.0-${ns}-newer` }, stdio: 'pipe' });
+    for (const d of [tmp, newer, join(newer, 'agent')]) chmodSync(d, 0o755);
     await docker('rm', '-f', containers.master);
-    const again = await startMasterContainer();
+    const again = await startMasterContainer(join(newer, 'agent'));
     expect((await again.getBuild(id)).status).toBe('success');
+    const upgraded = await waitFor('the agent container on the newer bundle', async () => {
+      const a = (await again.listAgents()).find((x) => x.name === 'container-agent' && x.environment === environment);
+      return a?.state === 'connected' && a.version === `0.1.0-${ns}-newer` ? a : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 250 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n--- agent logs ---\n${await logs(containers.agent)}`);
+    });
+    expect(upgraded.version).toBe(`0.1.0-${ns}-newer`);
+    expect(await logs(containers.agent)).toMatch(/upgraded .* -> 0\.1\.0-.*-newer[\s\S]*upgraded; starting the new agent/);
+    expect((await docker('inspect', '-f', '{{.RestartCount}} {{.State.Running}}', containers.agent))).toBe('0 true');
+
+    // docker stop reaches the agent through the entry point: it drains and exits 0 (not killed after -t).
+    await docker('stop', '-t', '30', containers.agent);
+    expect(await docker('inspect', '-f', '{{.State.ExitCode}}', containers.agent)).toBe('0');
+    expect(await logs(containers.agent)).toContain('SIGTERM: stopping');
   }, 400_000);
 });
