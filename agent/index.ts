@@ -50,13 +50,17 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
-  const capabilities = await probeCapabilities(needed, config.file);
-  for (const e of executors.list()) {
-    const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
-    // Still registered: the master will not assign its stages here, and the agent says why once.
-    if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);
-  }
-  log.info({ capabilities: capabilities.filter((c) => c.ok).map((c) => c.name) }, 'capabilities probed');
+  // The probes (a Docker API call, `nginx -v`...) run while the workspaces open and the socket connects; the
+  // first hello waits for them (agent_start_ms).
+  const probing = probeCapabilities(needed, config.file).then((capabilities) => {
+    for (const e of executors.list()) {
+      const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
+      // Still registered: the master will not assign its stages here, and the agent says why once.
+      if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);
+    }
+    log.info({ capabilities: capabilities.filter((c) => c.ok).map((c) => c.name) }, 'capabilities probed');
+    return capabilities;
+  });
   const workspaces = await Workspaces.open(config.workDir, BuildUsers.ifRoot(), {
     retentionDays: config.workspaceDays,
     onSweep: (removed, err) => {
@@ -90,7 +94,10 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   const connection = new Connection(
     config,
     {
-      hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list(), plugins: plugins.states() }),
+      hello: async () => {
+        const capabilities = await probing;
+        return { executors: executors.list(), running: runner.running(), capabilities, services: services.list(), plugins: plugins.states() };
+      },
       onAccepted: (msg) => {
         runner.onAccepted(msg);
         if (runner.draining) sendState();
