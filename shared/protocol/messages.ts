@@ -35,6 +35,12 @@
  *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
  *                      reports agent:stage-finished with status 'cancelled'.
  *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
+ *  8. container logs agent:container-logs carries a batch of log entries of one followed container (a `source`,
+ *                      seqs contiguous per source from firstSeq, assigned by the agent's container-logs service);
+ *                      the master stores them (skipping seqs it already stored) and answers
+ *                      master:container-logs-ack with the highest seq stored for that source. The agent keeps
+ *                      (spools) every entry until it is acknowledged; a batch for another environment than the
+ *                      agent's is refused in the ack. Not stage records: no lease, own seq space per source.
  *  7. upgrade          an agent started from the bundle with --auto-upgrade compares its version with the
  *                      master's (GET /agent/slipway-agent.json, over HTTP, not this socket) after each accept;
  *                      when they differ it drains (agent:state with upgradingTo), replaces its bundle once the
@@ -49,7 +55,7 @@
 import { z } from 'zod';
 import { qualityGateSchema } from '../job/gate';
 
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 
 /**
  * The oldest protocol version whose agents the master still accepts: agents of the previous release keep
@@ -57,9 +63,10 @@ export const PROTOCOL_VERSION = 10;
  * out. At most one version back, and only when the change from it was additive: what is new in agent
  * frames is optional, and the master sends such an agent nothing it cannot parse (its schemas drop fields
  * they do not know). A change that breaks this sets it to PROTOCOL_VERSION, and the commit says so.
- * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 9 is accepted.
+ * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional);
+ * 10 -> 11: agent:container-logs and master:container-logs-ack (new messages a 10 agent never sends); 10 is accepted.
  */
-export const MIN_AGENT_PROTOCOL_VERSION: number = 9;
+export const MIN_AGENT_PROTOCOL_VERSION: number = 10;
 
 /** Whether the master accepts an agent:hello of protocol version `v`. */
 export function acceptsProtocolVersion(v: number): boolean {
@@ -251,6 +258,41 @@ export const AgentServicesSchema = z.object({
   services: z.array(ServiceStatusSchema).max(64),
 });
 
+/** Most entries in one agent:container-logs batch. */
+export const MAX_CONTAINER_LOG_BATCH_ENTRIES = 5000;
+/** Longest text of one container log entry (a multi-line entry included), in UTF-16 units. */
+export const MAX_CONTAINER_LOG_ENTRY_CHARS = 64 * 1024;
+
+/** One log entry of a container the agent follows (one line, or several kept together by the multi-line rule). */
+export const ContainerLogEntrySchema = z.object({
+  /** The container's io.slipway.app label. */
+  app: z.string().min(1).max(128),
+  /** The container's io.slipway.environment label; must be the agent's own environment. */
+  environment: z.string().min(1).max(64),
+  /** The container's name. */
+  instance: z.string().min(1).max(256),
+  stream: z.enum(['stdout', 'stderr']),
+  /** Docker's timestamp of the entry's first line, ms since epoch. */
+  ts: z.number().int().nonnegative(),
+  /** The entry's text without its final newline; a multi-line entry joins its lines with '\n'. */
+  text: z.string().max(MAX_CONTAINER_LOG_ENTRY_CHARS),
+});
+export type ContainerLogEntryWire = z.infer<typeof ContainerLogEntrySchema>;
+
+/**
+ * Not a stage record: a batch of container log entries of one source, seqs firstSeq, firstSeq+1, ... The master
+ * stores the ones above its high-water mark for the source and answers master:container-logs-ack. A batch may
+ * start after a gap (entries the agent's bounded spool dropped, counted in its service status).
+ */
+export const AgentContainerLogsSchema = z.object({
+  type: z.literal('agent:container-logs'),
+  /** Stable id of one followed container on one agent ('<environment>/<container id>'). */
+  source: z.string().min(1).max(256).regex(/^[A-Za-z0-9._:/-]+$/),
+  firstSeq: z.number().int().positive(),
+  entries: z.array(ContainerLogEntrySchema).min(1).max(MAX_CONTAINER_LOG_BATCH_ENTRIES),
+});
+export type AgentContainerLogs = z.infer<typeof AgentContainerLogsSchema>;
+
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
   AgentHeartbeatSchema,
@@ -260,6 +302,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   StepFinishedSchema,
   StageFinishedSchema,
   AgentServicesSchema,
+  AgentContainerLogsSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
@@ -425,6 +468,17 @@ export const MasterErrorSchema = z.object({
   stageRunId: id.optional(),
 });
 
+/** Answer to agent:container-logs: the agent may forget the source's entries up to storedThrough. */
+export const MasterContainerLogsAckSchema = z.object({
+  type: z.literal('master:container-logs-ack'),
+  source: z.string().min(1).max(256),
+  /** Highest seq of the source the master has stored (cumulative, also for seqs skipped as already stored). */
+  storedThrough: seq,
+  /** Set when the master refused the batch (e.g. an environment that is not the agent's): nothing was stored. */
+  refused: z.string().max(1024).optional(),
+});
+export type MasterContainerLogsAck = z.infer<typeof MasterContainerLogsAckSchema>;
+
 export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterAcceptedSchema,
   MasterRefusedSchema,
@@ -433,6 +487,7 @@ export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterCancelSchema,
   MasterDrainSchema,
   MasterErrorSchema,
+  MasterContainerLogsAckSchema,
 ]);
 export type MasterMessage = z.infer<typeof MasterMessageSchema>;
 export type MasterAccepted = z.infer<typeof MasterAcceptedSchema>;
