@@ -39,11 +39,26 @@ export class ContainerFollower {
 
   private inChunk = false;
 
+  /** From start() until the stream ended: a second start() meanwhile (restart event racing the end) does nothing. */
+  private active = false;
+
   get following(): boolean {
-    return this.stream !== undefined;
+    return this.active;
   }
 
+  /** Follows from the spool's position; does nothing while already following (one stream per container, ever). */
   async start(): Promise<void> {
+    if (this.active || this.stopped) return;
+    this.active = true;
+    try {
+      await this.open();
+    } catch (e) {
+      this.active = false;
+      throw e;
+    }
+  }
+
+  private async open(): Promise<void> {
     const c = this.docker.getContainer(this.spool.meta.containerId);
     const info = await c.inspect();
     const tty = !!info.Config?.Tty;
@@ -51,6 +66,7 @@ export class ContainerFollower {
     const stream = (await c.logs({ follow: true, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}) })) as unknown as Readable;
     if (this.stopped) {
       stream.destroy();
+      this.active = false;
       return;
     }
     this.stream = stream;
@@ -91,6 +107,7 @@ export class ContainerFollower {
       if (ended) return;
       ended = true;
       this.stream = undefined;
+      this.active = false;
       // The container's run is over: its last entry is complete.
       this.joiner.flush();
       this.spoolOut();

@@ -41,7 +41,7 @@ const settings = z.strictObject({
       /** Where the spool and checkpoints live (default <work dir>/container-logs). */
       dir: z.string().startsWith('/', 'must be an absolute path').optional(),
       /** Bound of the spool on disk; over it the oldest entries are dropped and counted (default 256 MiB). */
-      maxMb: z.number().min(1).default(256),
+      maxMb: z.number().min(0.05).default(256),
       /** Size of one spool file (default 256 KiB). */
       segmentKb: z.number().int().min(4).max(16384).default(256),
     })
