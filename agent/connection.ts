@@ -8,7 +8,18 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, RECONNECT_MAX_MS, type AgentHello, type MasterAccepted, type MasterMessage, type PluginRef } from '../shared/protocol';
+import {
+  assertNever,
+  CloseCode,
+  MasterMessageSchema,
+  PROTOCOL_VERSION,
+  RECONNECT_MAX_MS,
+  type AgentHello,
+  type MasterAccepted,
+  type MasterContainerLogsAck,
+  type MasterMessage,
+  type PluginRef,
+} from '../shared/protocol';
 import type { AgentConfig } from './config';
 import type { RecordTransport } from './record-log';
 
@@ -24,7 +35,7 @@ const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersi
  */
 export type HelloFields = Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services' | 'plugins'>;
 
-export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' } | { type: 'master:plugins' }>;
+export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' } | { type: 'master:plugins' } | { type: 'master:container-logs-ack' }>;
 
 export interface ConnectionHandlers {
   /** Fields of agent:hello that change between connections (running work, executors, capabilities, services, plugins). */
@@ -33,6 +44,10 @@ export interface ConnectionHandlers {
   onMessage(msg: ControlMessage): void;
   /** The plugins the master names (master:accepted.plugins, master:plugins): the agent runs exactly these. */
   onPlugins(plugins: PluginRef[]): void;
+  /** Acks of container log batches go to the agent's container-logs service (agent/services/channel.ts). */
+  onContainerLogsAck?(msg: MasterContainerLogsAck): void;
+  /** The connection to the master closed (it reconnects with backoff unless closed for good). */
+  onDisconnected?(): void;
   /** Leases to extend with each heartbeat. */
   leases(): { stageRunId: number; epoch: number }[];
   /** Slots in use now (agent:heartbeat busy). */
@@ -100,6 +115,11 @@ export class Connection implements RecordTransport {
 
   sendText(json: string): void {
     if (this.ready) this.ws!.send(json);
+  }
+
+  /** Bytes queued on the socket but not yet written (the container-logs shipper keeps this bounded). */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
   }
 
   /** Close for good (no reconnect). */
@@ -176,6 +196,7 @@ export class Connection implements RecordTransport {
       const wasAccepted = this.accepted;
       this.accepted = false;
       this.stopTimers();
+      if (wasAccepted) this.handlers.onDisconnected?.();
       const reason = this.refusal ?? reasonBuf.toString();
       if (FATAL_CODES.has(code)) {
         this.closed = true;
@@ -236,6 +257,9 @@ export class Connection implements RecordTransport {
       case 'master:drain':
       case 'master:error':
         this.handlers.onMessage(msg);
+        return;
+      case 'master:container-logs-ack':
+        this.handlers.onContainerLogsAck?.(msg);
         return;
       default:
         assertNever(msg);

@@ -17,6 +17,7 @@ import { Connection } from './connection';
 import { probeCapabilities } from './capabilities/probes';
 import { ServiceHost } from './services/host';
 import { DeployHooksSlot } from './services/types';
+import { ServiceChannel } from './services/channel';
 import { Runner } from './runner';
 import { PluginManager } from './plugins/manager';
 import { BuildUsers } from './build-users';
@@ -46,7 +47,23 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   // Services are created (settings validated) before anything starts: a bad section fails the start.
   const host = { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx };
   const deployHooks = new DeployHooksSlot();
-  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log, host, deployHooks, environment: config.environment }, log, undefined, config.serviceIntervalMs);
+  // The connection is made below; the channel reaches it through this late-bound transport.
+  const channel: ServiceChannel = new ServiceChannel({
+    get ready(): boolean {
+      return connection.ready;
+    },
+    get bufferedAmount(): number {
+      return connection.bufferedAmount;
+    },
+    sendText: (json) => connection.sendText(json),
+  });
+  const services: ServiceHost = new ServiceHost(
+    config.file.services,
+    { workDir: config.workDir, log, host, deployHooks, environment: config.environment, master: channel, agentName: config.name },
+    log,
+    undefined,
+    config.serviceIntervalMs,
+  );
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
@@ -91,7 +108,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((res) => (resolveStopped = res));
 
-  const connection = new Connection(
+  const connection: Connection = new Connection(
     config,
     {
       hello: async () => {
@@ -100,6 +117,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       },
       onAccepted: (msg) => {
         runner.onAccepted(msg);
+        channel.accepted(msg.maxFrameBytes);
         if (runner.draining) sendState();
         resolveStart();
         // A master upgrade restarts the master, so every agent reconnects: the moment to compare versions.
@@ -107,6 +125,8 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       },
       onMessage: (msg) => runner.handle(msg),
       onPlugins: (wanted) => void plugins.sync(wanted),
+      onContainerLogsAck: (msg) => channel.ack(msg),
+      onDisconnected: () => channel.lost(),
       leases: () => runner.leases(),
       busy: () => runner.activeCount,
       onFatal: (reason, code) => {

@@ -76,11 +76,13 @@ services:
     routes:
       - { app: demo, environment: pre, listen: "127.0.0.1:$EDGE_PORT" }
       - { app: demo, environment: prod, listen: "127.0.0.1:$PROD_EDGE_PORT" }
+  container-logs: {}   # ships the deployed demo's logs to the log center (slipway app-logs demo ...)
 YAML
 cat >"$DATA/agent-prod.yml" <<YAML
 etcd: { endpoints: [$SLIPWAY_ETCD] }
 services:
   registration: { ttlSeconds: 10 }
+  container-logs: {}
 YAML
 
 if curl -fsS --max-time 1 "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
