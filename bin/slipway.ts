@@ -7,6 +7,7 @@
  */
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
+import { registerAppLogsCommands } from './commands/app-logs';
 import { registerBuildCommands } from './commands/builds';
 import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
@@ -34,6 +35,7 @@ registerLoginCommand(program);
 registerBuildCommands(program);
 registerDeploymentCommands(program);
 registerLogsCommand(program);
+registerAppLogsCommands(program);
 registerTriggersCommand(program);
 registerQualityCommands(program);
 registerRegisterCommand(program);

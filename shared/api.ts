@@ -59,6 +59,7 @@
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
  *  [E] GET    /api/v1/plugins/schema                     -> JSON Schema of every step key (editors, UI forms)
+ *  (installed plugin packages, admin: /api/v1/plugins/packages..., see shared/api-plugins.ts)
  *  [G] POST   /api/v1/hooks/gitlab   GitLab Push Hook, Tag Push Hook, Merge Request Hook (X-Gitlab-Token)
  *  [G] POST   /api/v1/hooks/github   push, ping, pull_request (X-Hub-Signature-256 over the raw body)
  *  [G] POST   /api/v1/hooks/gitea    push, pull_request (X-Gitea-Signature, hex HMAC-SHA256 of the raw body)

@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -46,6 +46,8 @@ export interface PluginManagerDeps {
 export class PluginManager {
   private readonly loaded = new Map<string, { ref: PluginRef; state: PluginState }>();
   private queue: Promise<void> = Promise.resolve();
+  /** The first sync of this process removes unpacked versions the master no longer names (nothing runs them yet). */
+  private pruned = false;
 
   constructor(private readonly deps: PluginManagerDeps) {}
 
@@ -88,6 +90,25 @@ export class PluginManager {
       changed = true;
     }
     if (changed) this.deps.onChange();
+    if (!this.pruned) {
+      this.pruned = true;
+      await this.prune(wanted);
+    }
+  }
+
+  /**
+   * Removes `<work-dir>/plugins/NAME@VERSION` directories of versions not in `wanted`. Only at the first sync of
+   * the process: later a stage that started on an older version may still be running its code.
+   */
+  private async prune(wanted: PluginRef[]): Promise<void> {
+    const keep = new Set(wanted.map((w) => `${w.name}@${w.version}`));
+    const root = join(this.deps.workDir, 'plugins');
+    const entries = await readdir(root).catch(() => [] as string[]);
+    for (const e of entries) {
+      if (keep.has(e)) continue;
+      await rm(join(root, e), { recursive: true, force: true });
+      this.deps.log.info({ dir: e }, 'removed a plugin version the master no longer names');
+    }
   }
 
   private async load(ref: PluginRef): Promise<{ executors: StepExecutor[]; state: PluginState }> {

@@ -85,7 +85,8 @@ export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeo
       clearTimeout(timer);
       if (!answered) reject(new Error(`importing ${code.entry} did not finish (exit ${c ?? s})${err ? `: ${err.trim()}` : ''}`));
     });
-    child.send({ mode: 'describe' });
+    // A child that could not start has no channel: its 'error'/'exit' handlers above answer, not this callback.
+    child.send({ mode: 'describe' }, () => undefined);
   });
 }
 
@@ -125,7 +126,8 @@ export function runPluginStep(code: PluginCode, ctx: StepContext, config: Record
         resolve(toResult(who, ctx.step.kind, reply, code, signal));
       });
     });
-    child.send({ mode: 'run', step: { kind: ctx.step.kind, config, workspace: ctx.workspace, outputFile: ctx.env.SLIPWAY_OUTPUT, plugin: { name: code.name, version: code.version, dir: code.dir } } });
+    const step = { kind: ctx.step.kind, config, workspace: ctx.workspace, outputFile: ctx.env.SLIPWAY_OUTPUT, plugin: { name: code.name, version: code.version, dir: code.dir } };
+    child.send({ mode: 'run', step }, () => undefined);
   });
 }
 

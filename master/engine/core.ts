@@ -6,6 +6,7 @@
  * to the outside world in an Effects object; `core.apply(fx)` runs those effects only AFTER the commit, so
  * no client or agent ever hears about a change that was rolled back.
  */
+import { buildsStore } from '../store/builds';
 import type { StreamMessage } from '../../shared/protocol/client';
 import type { BuildStatus } from '../../shared/protocol/client';
 import type { MasterMessage, PluginState, ServiceStatus } from '../../shared/protocol/messages';
@@ -106,7 +107,7 @@ const BUILTIN_KINDS = builtinStepKinds();
 export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, dispatch: () => void): EngineCore {
   const configs = new Map<number, JobConfig>();
   const statusListeners: ((buildId: number, status: BuildStatus) => void)[] = [];
-  const yamlOf = ctx.db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?');
+  const builds = buildsStore(ctx.db);
   let dispatchQueued = false;
 
   const core: EngineCore = {
@@ -128,7 +129,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     buildConfig(buildId, yaml) {
       let cfg = configs.get(buildId);
       if (cfg) return cfg;
-      const text = yaml ?? yamlOf.get(buildId)?.yaml;
+      const text = yaml ?? builds.buildYaml(buildId);
       if (text === undefined) throw new Error(`build ${buildId} has no config snapshot`);
       cfg = parseJobYaml(text, `build ${buildId}`, core.stepKinds);
       if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value as number);

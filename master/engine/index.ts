@@ -48,6 +48,8 @@ import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
 import { agentsStore } from '../store/agents';
 import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
+import { buildsStore } from '../store/builds';
+import { createAppLogs } from '../app-logs';
 
 export interface Engine {
   agentRouter: Router;
@@ -60,7 +62,7 @@ export interface Engine {
 
 export function createEngine(ctx: MasterContext): Engine {
   const now = Date.now();
-  ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running'").run(now + ctx.config.leaseTtlMs);
+  buildsStore(ctx.db).extendAllLeases(now + ctx.config.leaseTtlMs);
   agentsStore(ctx.db).allOffline();
 
   const logs = createLogStore(ctx);
@@ -69,7 +71,9 @@ export function createEngine(ctx: MasterContext): Engine {
   const core = createCore(ctx, logs, hub, () => void dispatch());
   dispatch = createDispatcher(core).dispatch;
   const records = createRecordBatcher(core);
-  const gateway = createAgentGateway(core, records);
+  // Container logs of deployed apps: their own store file, fed by agents through the gateway.
+  const appLogs = createAppLogs(ctx);
+  const gateway = createAgentGateway(core, records, appLogs.port);
   const sweeper = startSweeper(core);
   const cron = startCron(core);
   const retention = startRetention(core);
@@ -102,6 +106,7 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(pluginRoutes(core));
   const agentRouter = Router();
   agentRouter.use(artifacts.agentRouter, pluginAgentRoutes(ctx));
+  router.use(appLogs.router);
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
@@ -114,10 +119,7 @@ export function createEngine(ctx: MasterContext): Engine {
       // Agents reconnect with a backoff of up to RECONNECT_MAX_MS: the leases of stages that ran when the
       // master went down last until each agent has had its chance, counted from now that the master listens
       // (a slow start must not eat the window; regression: the short-form "master down > lease" case).
-      ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running' AND agent_id IS NOT NULL AND lease_expires_at < ?").run(
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-      );
+      buildsStore(ctx.db).extendLeasesBefore(Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS);
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -143,6 +145,7 @@ export function createEngine(ctx: MasterContext): Engine {
       records.flush();
       gateway.close();
       hub.close();
+      appLogs.stop();
       logs.stop();
       await reportIngest.close();
     },

@@ -89,6 +89,20 @@ function installCascades(db: Db): void {
     END;`);
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement of `sql` on this connection, compiled on first use and reused after: for store
+ * functions that take the connection per call (teams.ts, environments.ts, registries.ts).
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let st = byText.get(sql);
+  if (!st) byText.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
 /**
  * Runs fn in one transaction (nested calls become savepoints) and returns its result; rolled back when fn
  * throws. The only way code outside master/store groups statements of several stores atomically.
@@ -103,8 +117,9 @@ function databaseFiles(db: Db): string[] {
 }
 
 /**
- * Runs `PRAGMA wal_checkpoint(PASSIVE)` on each database file (slipway.db, logs.db) every intervalMs on a worker thread with its own connection, so
- * the event loop never waits for a checkpoint's fsync. PASSIVE never blocks the writer.
+ * Runs `PRAGMA wal_checkpoint(PASSIVE)` on each database file (slipway.db, logs.db) every intervalMs on a
+ * worker thread with its own connection, so the event loop never waits for a checkpoint's fsync. PASSIVE
+ * never blocks the writer.
  */
 export function startCheckpointer(db: Db, intervalMs = 1000, onError: (message: string) => void = () => {}): { stop(): Promise<void> } {
   const worker = new Worker(

@@ -33,7 +33,16 @@ export interface JobsTable {
   environmentNames(): string[];
 }
 
+const cache = new WeakMap<Db, JobsTable>();
+
+/** The table of this connection (statements prepared once, shared by the jobs service and the routes). */
 export function createJobsTable(db: Db): JobsTable {
+  let s = cache.get(db);
+  if (!s) cache.set(db, (s = create(db)));
+  return s;
+}
+
+function create(db: Db): JobsTable {
   const all = db.prepare<[], JobRow>('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id');
   const byId = db.prepare<[number], JobRow>('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id WHERE j.id = ?');
   const insert = db.prepare('INSERT INTO jobs (name, team_id, yaml, source, file_path, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)');

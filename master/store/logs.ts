@@ -54,7 +54,16 @@ export interface LogsStore {
   deleteOlderThan(before: number): number;
 }
 
+const cache = new WeakMap<Db, LogsStore>();
+
+/** The store of this connection (statements prepared once, shared by the engine, routes and retention). */
 export function createLogsStore(db: Db): LogsStore {
+  let s = cache.get(db);
+  if (!s) cache.set(db, (s = create(db)));
+  return s;
+}
+
+function create(db: Db): LogsStore {
   const insert = db.prepare(
     'INSERT INTO logs.log_chunks (stage_run_id, seq, offset, data, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (stage_run_id, seq) DO NOTHING',
   );

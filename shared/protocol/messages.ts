@@ -41,6 +41,12 @@
  *                      NAME/VERSION with its token), checks the sha256, loads it, and answers agent:plugins with
  *                      what it runs and its executors; the master schedules a plugin's kinds only on agents
  *                      that run the version it names. Since protocol 11.
+ *  8. container logs agent:container-logs carries a batch of log entries of one followed container (a `source`,
+ *                      seqs contiguous per source from firstSeq, assigned by the agent's container-logs service);
+ *                      the master stores them (skipping seqs it already stored) and answers
+ *                      master:container-logs-ack with the highest seq stored for that source. The agent keeps
+ *                      (spools) every entry until it is acknowledged; a batch for another environment than the
+ *                      agent's is refused in the ack. Not stage records: no lease, own seq space per source.
  *  7. upgrade          an agent started from the bundle with --auto-upgrade compares its version with the
  *                      master's (GET /agent/slipway-agent.json, over HTTP, not this socket) after each accept;
  *                      when they differ it drains (agent:state with upgradingTo), replaces its bundle once the
@@ -63,8 +69,9 @@ export const PROTOCOL_VERSION = 11;
  * out. At most one version back, and only when the change from it was additive: what is new in agent
  * frames is optional, and the master sends such an agent nothing it cannot parse (its schemas drop fields
  * they do not know). A change that breaks this sets it to PROTOCOL_VERSION, and the commit says so.
- * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 10 -> 11: plugins (optional fields; master:plugins is sent
- * only to agents of 11 or later); 10 is accepted.
+ * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 10 -> 11:
+ * plugins (optional fields; master:plugins is sent only to agents of 11 or later) and agent:container-logs with
+ * master:container-logs-ack (new messages a 10 agent never sends); 10 is accepted.
  */
 export const MIN_AGENT_PROTOCOL_VERSION: number = 10;
 
@@ -293,6 +300,40 @@ export const AgentPluginsSchema = z.object({
   /** The complete executor list now (replaces hello's). */
   executors: z.array(ExecutorInfoSchema).max(256),
 });
+/** Most entries in one agent:container-logs batch. */
+export const MAX_CONTAINER_LOG_BATCH_ENTRIES = 5000;
+/** Longest text of one container log entry (a multi-line entry included), in UTF-16 units. */
+export const MAX_CONTAINER_LOG_ENTRY_CHARS = 64 * 1024;
+
+/** One log entry of a container the agent follows (one line, or several kept together by the multi-line rule). */
+export const ContainerLogEntrySchema = z.object({
+  /** The container's io.slipway.app label. */
+  app: z.string().min(1).max(128),
+  /** The container's io.slipway.environment label; must be the agent's own environment. */
+  environment: z.string().min(1).max(64),
+  /** The container's name. */
+  instance: z.string().min(1).max(256),
+  stream: z.enum(['stdout', 'stderr']),
+  /** Docker's timestamp of the entry's first line, ms since epoch. */
+  ts: z.number().int().nonnegative(),
+  /** The entry's text without its final newline; a multi-line entry joins its lines with '\n'. */
+  text: z.string().max(MAX_CONTAINER_LOG_ENTRY_CHARS),
+});
+export type ContainerLogEntryWire = z.infer<typeof ContainerLogEntrySchema>;
+
+/**
+ * Not a stage record: a batch of container log entries of one source, seqs firstSeq, firstSeq+1, ... The master
+ * stores the ones above its high-water mark for the source and answers master:container-logs-ack. A batch may
+ * start after a gap (entries the agent's bounded spool dropped, counted in its service status).
+ */
+export const AgentContainerLogsSchema = z.object({
+  type: z.literal('agent:container-logs'),
+  /** Stable id of one followed container on one agent ('<environment>/<container id>'). */
+  source: z.string().min(1).max(256).regex(/^[A-Za-z0-9._:/-]+$/),
+  firstSeq: z.number().int().positive(),
+  entries: z.array(ContainerLogEntrySchema).min(1).max(MAX_CONTAINER_LOG_BATCH_ENTRIES),
+});
+export type AgentContainerLogs = z.infer<typeof AgentContainerLogsSchema>;
 
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
@@ -304,6 +345,7 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   StageFinishedSchema,
   AgentServicesSchema,
   AgentPluginsSchema,
+  AgentContainerLogsSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
@@ -477,6 +519,17 @@ export const MasterErrorSchema = z.object({
   stageRunId: id.optional(),
 });
 
+/** Answer to agent:container-logs: the agent may forget the source's entries up to storedThrough. */
+export const MasterContainerLogsAckSchema = z.object({
+  type: z.literal('master:container-logs-ack'),
+  source: z.string().min(1).max(256),
+  /** Highest seq of the source the master has stored (cumulative, also for seqs skipped as already stored). */
+  storedThrough: seq,
+  /** Set when the master refused the batch (e.g. an environment that is not the agent's): nothing was stored. */
+  refused: z.string().max(1024).optional(),
+});
+export type MasterContainerLogsAck = z.infer<typeof MasterContainerLogsAckSchema>;
+
 export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterAcceptedSchema,
   MasterRefusedSchema,
@@ -486,6 +539,7 @@ export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterDrainSchema,
   MasterErrorSchema,
   MasterPluginsSchema,
+  MasterContainerLogsAckSchema,
 ]);
 export type MasterMessage = z.infer<typeof MasterMessageSchema>;
 export type MasterAccepted = z.infer<typeof MasterAcceptedSchema>;

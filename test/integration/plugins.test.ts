@@ -7,7 +7,8 @@
  * cannot install; a package whose bytes do not match the recorded sha256 is refused by the agent; a plugin
  * that throws, crashes or exits fails its step while the agent keeps running other builds.
  */
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ function pluginCopy(src: string, file: 'package.json' | 'slipway-plugin.json', e
   return dir;
 }
 
-/** A .tgz of a folder, laid out as npm pack does (package/...), made by the CLI's own packing through `tar`. */
+/** `slipway plugin install PATH`: a .tgz, or a folder the CLI packs as npm pack does (package/...). */
 async function install(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runCli(['plugin', 'install', path], { env: cliEnv });
 }
@@ -116,7 +117,9 @@ describe('plugin install, run, update, disable', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/lint\.yml:8:26: stages\[0\]\.steps\[1\]\.dockerfile-lint: unknown step kind 'dockerfile-lint'/);
 
-    const r1 = await install(SAMPLE);
+    // v1 as npm pack makes it (the real npm client, offline: pack reads the folder only).
+    execFileSync('npm', ['pack', SAMPLE, '--pack-destination', root, '--silent'], { stdio: 'ignore' });
+    const r1 = await install(join(root, 'dockerfile-lint-1.0.0.tgz'));
     expect(r1.stderr).toBe('');
     expect(r1.stdout).toBe('plugin dockerfile-lint@1.0.0 installed: step kinds dockerfile-lint\n');
     await waitFor('agent runs dockerfile-lint 1.0.0', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'dockerfile-lint' && p.version === '1.0.0' && p.state === 'loaded'));
@@ -156,6 +159,10 @@ describe('plugin install, run, update, disable', () => {
     const listed = await master.api.listPluginPackages();
     expect(listed).toMatchObject([{ name: 'dockerfile-lint', version: '1.1.0', previousVersion: '1.0.0', enabled: true, kinds: ['dockerfile-lint'] }]);
     expect(listed[0].agents).toEqual([{ agent: agent.name, environment: 'ci', version: '1.1.0', state: 'loaded' }]);
+    const table = await runCli(['plugin', 'list'], { env: cliEnv });
+    expect(table.stdout).toMatch(new RegExp(`^dockerfile-lint +1\\.1\\.0 +yes +dockerfile-lint +>=11 <13 +${agent.name}:1\\.1\\.0 `, 'm'));
+    // The step kinds list names the plugin's kind with the version each agent runs.
+    expect((await master.api.listPlugins()).find((k) => k.kind === 'dockerfile-lint')?.agents).toEqual([{ agent: agent.name, version: '1.1.0' }]);
     // Installing the same bytes again changes nothing; the same version with other bytes is refused.
     expect((await install(v2)).stdout).toMatch(/dockerfile-lint@1\.1\.0 unchanged/);
     appendFileSync(join(v2, 'README.md'), '\nchanged\n');
@@ -174,10 +181,43 @@ describe('plugin install, run, update, disable', () => {
     const rm = await runCli(['plugin', 'remove', 'dockerfile-lint'], { env: cliEnv });
     expect(rm.stderr).toContain(`plugin 'dockerfile-lint' is used by job '${job}'`);
 
-    // Enabled again, the job runs again on the version installed last.
+    // Enabled again, the job runs again on the version installed last, also after a master restart.
     await runCli(['plugin', 'enable', 'dockerfile-lint'], { env: cliEnv });
+    await waitFor('agent runs dockerfile-lint 1.1.0 again', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'dockerfile-lint' && p.state === 'loaded'));
+
+    // A stage queued while the plugin is disabled waits, saying why, and runs once it is enabled again.
+    const twoStages = `name: two-${suffix}
+team: ${team}
+stages:
+  - name: first
+    environment: ci
+    steps: [ { sh: 'sleep 2' } ]
+  - name: lint
+    environment: ci
+    steps:
+      - sh: printf 'FROM node:20\\n' > Dockerfile
+      - dockerfile-lint: {}
+`;
+    await master.api.applyJob(twoStages);
+    const queuedBuild = (await master.api.trigger(`two-${suffix}`)).id;
+    await waitFor('first stage running', async () => (await master.api.getBuild(queuedBuild)).stages[0].status === 'running');
+    await runCli(['plugin', 'disable', 'dockerfile-lint'], { env: cliEnv });
+    const reason = "waiting: no agent of environment ci with step kind dockerfile-lint (step kind 'dockerfile-lint' is provided by plugin 'dockerfile-lint', which is disabled (slipway plugin enable dockerfile-lint))";
+    await waitFor('the waiting reason', async () => (await master.api.getBuild(queuedBuild)).stages[1].waiting === reason, { timeoutMs: 30_000 });
+    await runCli(['plugin', 'enable', 'dockerfile-lint'], { env: cliEnv });
+    const two = await finished(queuedBuild);
+    expect(two.status, await master.api.buildLog(queuedBuild)).toBe('success');
+    expect(await master.api.buildLog(queuedBuild)).toContain('dockerfile-lint 1.1.0: 0 finding(s) in 1 Dockerfile(s)');
+
     const b3 = await finished((await master.api.trigger(job)).id);
     expect(await master.api.buildLog(b3.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
+    const schema = (await master.api.request<{ stepKeys: Record<string, unknown> }>('GET', '/api/v1/plugins/schema')).stepKeys;
+    expect(schema['dockerfile-lint']).toEqual(JSON.parse(readFileSync(join(SAMPLE, 'package.json'), 'utf8')).slipway.provides.stepKinds[0].config);
+    await master.restart();
+    cliEnv.SLIPWAY_TOKEN = master.api.token!;
+    const b4 = await finished((await master.api.trigger(job)).id);
+    expect(b4.status).toBe('success');
+    expect(await master.api.buildLog(b4.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
   }, 240_000);
 });
 
@@ -205,14 +245,53 @@ stages:
       expect(b.status).toBe('failed');
       expect(b.stages[0].steps[0].error).toMatch(expected[how]);
     }
+    // A secret in what a plugin throws is masked like in its log (regression: step errors were not masked).
+    await master.api.setSecret(team, 'PLUGIN_TOKEN', 'tok-9f8e7d6c5b4a');
+    await master.api.applyJob(`${job('leak')}secrets: [PLUGIN_TOKEN]\n`);
+    const leak = await finished((await master.api.trigger(`fail-leak-${suffix}`)).id);
+    expect(leak.stages[0].steps[0].error).toMatch(/the 'fail-how' executor threw: Error: the API refused token \*\*\*/);
+    expect(JSON.stringify(leak)).not.toContain('tok-9f8e7d6c5b4a');
     // The same agent process is still there and runs the next build.
     expect(agent.process.exitCode).toBeNull();
     const ok = await finished((await master.api.trigger(`fail-ok-${suffix}`)).id);
     expect(ok.status).toBe('success');
-    expect(ok.stages[0].steps[0].outputs).toEqual({ how: 'ok' });
+    expect(ok.stages[0].steps[0].outputs).toEqual({ how: 'ok', version: '1.0.0' });
+
+    // An update while a stage runs: the stage finishes on the version it started with, the next build runs the new one.
+    await master.api.applyJob(`name: slow-${suffix}\nteam: ${team}\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - { id: a, fail-how: { how: slow } }\n      - { id: b, fail-how: { how: ok } }\n`);
+    const running = (await master.api.trigger(`slow-${suffix}`)).id;
+    await waitFor('slow step started', async () => (await master.api.getBuild(running)).stages[0].steps[0]?.status === 'running');
+    expect((await install(pluginCopy(FAILING, 'slipway-plugin.json', (m) => (m.version = '1.1.0')))).stdout).toContain('plugin failing@1.1.0 updated (was 1.0.0)');
+    await waitFor('agent runs failing 1.1.0', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'failing' && p.version === '1.1.0' && p.state === 'loaded'));
+    const during = await finished(running);
+    expect(during.status).toBe('success');
+    expect(during.stages[0].steps.map((s) => s.outputs?.version)).toEqual(['1.0.0', '1.0.0']);
+    const after = await finished((await master.api.trigger(`fail-ok-${suffix}`)).id);
+    expect(after.stages[0].steps[0].outputs).toEqual({ how: 'ok', version: '1.1.0' });
   }, 120_000);
 
+  it('a plugin that fails to load is reported failed, and its steps fail with the reason', async () => {
+    const broken = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
+      m.name = 'broken';
+      m.provides.stepKinds[0].kind = 'broken-kind';
+    });
+    writeFileSync(join(broken, 'agent.mjs'), "import './missing-helper.mjs';\nexport const executors = {};\n");
+    expect((await install(broken)).stdout).toContain('plugin broken@1.0.0 installed');
+    const state = await waitFor('agent reports broken', async () => (await agentPlugins(agent.name)).find((p) => p.name === 'broken'));
+    expect(state.state).toBe('failed');
+    expect(state.error).toMatch(/^plugin broken@1\.0\.0 failed to load: Error \[ERR_MODULE_NOT_FOUND\]: Cannot find module '.*missing-helper\.mjs'/);
+    await master.api.applyJob(`name: broken-${suffix}\nteam: ${team}\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - broken-kind: { how: ok }\n`);
+    const b = await finished((await master.api.trigger(`broken-${suffix}`)).id);
+    expect(b.status).toBe('failed');
+    expect(b.stages[0].steps[0].error).toMatch(/^plugin broken@1\.0\.0 failed to load: Error \[ERR_MODULE_NOT_FOUND\]/);
+    expect(agent.process.exitCode).toBeNull();
+    await master.api.deleteJob(`broken-${suffix}`);
+    expect((await runCli(['plugin', 'remove', 'broken'], { env: cliEnv })).stdout).toBe('plugin broken removed\n');
+    await waitFor('agent dropped broken', async () => !(await agentPlugins(agent.name)).some((p) => p.name === 'broken'));
+  }, 90_000);
+
   it('an agent refuses a package whose bytes do not match the sha256 the master recorded', async () => {
+    await install(FAILING); // failing@1.0.0 (back from 1.1.0 when the tests before ran)
     const tampered = pluginCopy(FAILING, 'slipway-plugin.json', (m) => {
       m.name = 'tampered';
       m.provides.stepKinds[0].kind = 'tampered-kind';
@@ -220,14 +299,21 @@ stages:
     expect((await install(tampered)).stdout).toContain('plugin tampered@1.0.0 installed');
     // Someone changes the stored package behind the master's back; an agent that has not fetched it yet starts.
     appendFileSync(join(master.dataDir, 'plugins', 'tampered', '1.0.0.tgz'), Buffer.from('evil'));
-    const fresh = await startAgent(master, { environment: 'ci', name: `fresh-${suffix}` });
+    // Its work dir holds a version the master no longer names, from an earlier life: removed at the first sync.
+    // (Not under root: that is 0700, and plugin code runs as the build user, who must reach the work dir.)
+    const workDir = mkdtempSync(join(tmpdir(), 'slipway-agent-seeded-'));
+    mkdirSync(join(workDir, 'plugins', 'failing@0.9.0'), { recursive: true });
+    const fresh = await startAgent(master, { environment: 'ci', name: `fresh-${suffix}`, args: ['--work-dir', workDir] });
     const state = await waitFor('fresh agent reports tampered', async () => (await agentPlugins(fresh.name)).find((p) => p.name === 'tampered'));
     expect(state.state).toBe('failed');
     expect(state.error).toMatch(/^plugin tampered@1\.0\.0 failed to load: sha256 mismatch: the master announced [0-9a-f]{64}, the package downloaded \(\d+ bytes\) has [0-9a-f]{64}; refused$/);
     // It provides no kind there, so nothing of it is scheduled on that agent; the other plugins load fine.
     expect((await agentPlugins(fresh.name)).find((p) => p.name === 'failing')?.state).toBe('loaded');
+    await waitFor('stale plugin version removed', () => !existsSync(join(workDir, 'plugins', 'failing@0.9.0')));
+    expect(existsSync(join(workDir, 'plugins', 'failing@1.0.0', 'agent.mjs'))).toBe(true);
     const info = (await master.api.listAgents()).find((a) => a.name === fresh.name)!;
     expect(info.kinds).not.toContain('tampered-kind');
     await fresh.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }, 90_000);
 });

@@ -17,6 +17,7 @@ import { approvalsStore, toApprovalInfo } from '../../store/approvals';
 import { Effects, type EngineCore } from '../core';
 import { approveGate, describeGate, failGate, gateOf, mayDecide } from './gates';
 import { getBuildRow, toBuildInfo } from './views';
+import { inTransaction } from '../../store/db';
 
 const MAX_COMMENT = 2000;
 
@@ -54,10 +55,10 @@ export function approvalRoutes(core: EngineCore): Router {
     }
     const now = Date.now();
     const fx = new Effects();
-    db.transaction(() => {
+    inTransaction(db, () => {
       if (decision === 'approve') approveGate(core, fx, open, p.username, comment, now);
       else failGate(core, fx, open, 'rejected', p.username, comment, `stage '${stage}' rejected by ${p.username}${comment ? `: ${comment}` : ''}`, now);
-    })();
+    });
     core.apply(fx);
     ctx.log.info({ buildId: id, stage, by: p.username, decision }, 'approval gate decided');
     return toBuildInfo(getBuildRow(db, id)!);

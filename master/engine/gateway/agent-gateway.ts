@@ -32,6 +32,7 @@ import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, protocolRefusal, resumeAgent } from './hello';
 import { agentsStore } from '../../store/agents';
 import { effectiveExecutors } from '../../plugins/agent-plugins';
+import type { ContainerLogsPort } from '../../app-logs/ingest-port';
 
 export const HELLO_TIMEOUT_MS = 5000;
 
@@ -54,7 +55,7 @@ function clip(reason: string): string {
   return b.length <= 123 ? reason : b.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
 }
 
-export function createAgentGateway(core: EngineCore, records: RecordBatcher): AgentGateway {
+export function createAgentGateway(core: EngineCore, records: RecordBatcher, containerLogs?: ContainerLogsPort): AgentGateway {
   const { ctx, db } = core;
   const agents = agentsStore(db);
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
@@ -226,13 +227,18 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
         session.reportedExecutors = msg.executors;
         session.executors = effectiveExecutors(msg.executors, wanted());
         session.plugins = msg.plugins;
-        db.prepare('UPDATE agents SET executors = ? WHERE id = ?').run(JSON.stringify(msg.executors), session.agentId);
+        agents.setExecutors(session.agentId, msg.executors);
         core.requestDispatch();
         return;
       case 'agent:services':
         session.services = msg.services;
         core.agentFacts.setServices(session.agentId, msg.services);
         return;
+      case 'agent:container-logs':
+        // The log center's own seq space per source: no lease involved, so also from an agent declared lost.
+        return session.send(
+          containerLogs?.ingest(session, msg) ?? { type: 'master:container-logs-ack', source: msg.source, storedThrough: 0, refused: 'this master does not store container logs' },
+        );
       default:
         assertNever(msg);
     }

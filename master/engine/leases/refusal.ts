@@ -14,6 +14,8 @@ import type { BuildStatus } from '../../../shared/protocol/client';
 import type { AgentRefused } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
 import { agentsStore } from '../../store/agents';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 
 export function handleRefusal(core: EngineCore, session: AgentSession, msg: AgentRefused): void {
   const { db, ctx } = core;
@@ -26,7 +28,7 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
   }
   if (msg.reason === 'unknown-kind') session.refused.add(msg.stageRunId);
   const fx = new Effects();
-  const requeued = db.transaction(() => requeueUnstarted(core, fx, msg.stageRunId, session.agentId, msg.epoch))();
+  const requeued = inTransaction(db, () => requeueUnstarted(core, fx, msg.stageRunId, session.agentId, msg.epoch));
   if (requeued) ctx.log.info({ agent: session.name, stageRunId: msg.stageRunId, reason: msg.reason }, `agent refused the stage run (${msg.message}): queued again`);
   else ctx.log.warn({ agent: session.name, stageRunId: msg.stageRunId, epoch: msg.epoch }, 'stale refusal of a lease the agent does not hold: ignored');
   core.apply(fx);
@@ -39,16 +41,10 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
  */
 export function requeueUnstarted(core: EngineCore, fx: Effects, stageRunId: number, agentId: number, epoch: number): boolean {
   const { db } = core;
-  const row = db
-    .prepare<[number, number, number], { build_id: number; name: string }>(
-      `UPDATE stage_runs SET status = 'queued', agent_id = NULL, lease_expires_at = NULL, started_at = NULL
-       WHERE id = ? AND status = 'running' AND agent_id = ? AND lease_epoch = ? AND last_seq = 0
-       RETURNING build_id, name`,
-    )
-    .get(stageRunId, agentId, epoch);
+  const builds = buildsStore(db);
+  const row = builds.requeueUnstarted(stageRunId, agentId, epoch);
   if (!row) return false;
-  const build = db.prepare<[number], { status: BuildStatus }>('SELECT status FROM builds WHERE id = ?').get(row.build_id);
-  fx.status.push({ type: 'stream:status', buildId: row.build_id, status: build?.status ?? 'running', stageRunId, stage: row.name, stageStatus: 'queued' });
+  fx.status.push({ type: 'stream:status', buildId: row.build_id, status: builds.buildStatus(row.build_id) ?? 'running', stageRunId, stage: row.name, stageStatus: 'queued' });
   fx.dispatch = true;
   return true;
 }

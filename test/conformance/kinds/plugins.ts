@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ExecutorRegistry } from '../../../agent/executors/registry';
 import { pluginExecutor } from '../../../agent/plugins/manager';
 import type { StepExecutor } from '../../../agent/executors/types';
+import type { PluginCode } from '../../../agent/plugins/plugin-process';
 import { builtinStepKinds, type StepKinds } from '../../../shared/job';
 import { manifestFromFiles } from '../../../shared/plugins/manifest';
 import { pluginStepKinds } from '../../../shared/plugins/step-kind';
@@ -23,6 +24,7 @@ export interface LoadedTestPlugin {
   executors: ExecutorRegistry;
   kinds: StepKinds;
   executor(kind: string): StepExecutor;
+  code: PluginCode;
 }
 
 /** Packs `src` (npm pack layout), unpacks it under `workDir/plugins/NAME@VERSION` and registers its kinds. */
@@ -35,6 +37,7 @@ export async function loadTestPlugin(src: string, workDir: string): Promise<Load
     }
   };
   const manifest = manifestFromFiles({ 'slipway-plugin.json': read('slipway-plugin.json'), 'package.json': read('package.json') });
+  mkdirSync(workDir, { recursive: true, mode: 0o755 });
   const tgz = join(workDir, `${manifest.name}.tgz`);
   execFileSync('tar', ['-czf', tgz, '-C', src, '--transform', 's,^\\.,package,', '.']);
   const dir = join(workDir, 'plugins', `${manifest.name}@${manifest.version}`);
@@ -45,7 +48,7 @@ export async function loadTestPlugin(src: string, workDir: string): Promise<Load
   const executors = new ExecutorRegistry().registerPlugin({ name: manifest.name, version: manifest.version, executors: defs.map((d) => pluginExecutor(d, code)) });
   const kinds = builtinStepKinds();
   for (const d of defs) kinds.register(d);
-  return { executors, kinds, executor: (kind) => executors.get(kind)! };
+  return { executors, kinds, executor: (kind) => executors.get(kind)!, code };
 }
 
 export function pluginFixtures(workDir: string): Promise<KindFixture[]> {

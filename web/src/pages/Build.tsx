@@ -18,6 +18,12 @@ import { navigate, paths } from '../router';
 import { session } from '../session';
 import { followBuild } from '../stream';
 
+/** Why a build or stage ended, in words, when it says more than its status (lost agent, approval gate). */
+function endNote(status: string, reason: string | null | undefined): string {
+  if (!reason || reason === status || reason === 'succeeded') return '';
+  return { lost: 'agent lost', gate_rejected: 'approval rejected', gate_expired: 'approval expired' }[reason] ?? reason;
+}
+
 /** Approve / reject for the caller's open gates of the build; others are told they are not an approver. */
 function Gate({ build, stage, onDecided }: { build: BuildDetail; stage: StageRunInfo; onDecided: (stage: string, decision: string) => void }) {
   const s = session()!;
@@ -35,6 +41,7 @@ function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: Stag
         <li class={`stage stage-${st.status}`}>
           <div class="stage-head">
             <strong>{st.name}</strong> <Status status={st.status} />
+            {endNote(st.status, st.endReason) && <span class="muted small"> {endNote(st.status, st.endReason)}</span>}
           </div>
           <div class="muted small">
             {st.environment}
@@ -289,6 +296,12 @@ export function Build({ id }: { id: number }) {
                 </div>
               ))}
             </dd>
+          </>
+        )}
+        {endNote(b.status, b.endReason) && (
+          <>
+            <dt>Ended</dt>
+            <dd>{endNote(b.status, b.endReason)}</dd>
           </>
         )}
         {b.error && (

@@ -1,0 +1,366 @@
+/**
+ * openLogCenter: the container-log store (see types.ts for the contract, partitions.ts for the layout).
+ *
+ * Invariants:
+ * - A batch's rows, its partitions' counters, the global seq and the source's high-water mark are written in
+ *   one transaction: after a crash either all of a batch is stored or none, and the mark says which.
+ * - The in-memory caches (labels, partitions, next seq) are only trusted after a commit; a failed append
+ *   reloads them from the file.
+ * - Scoping: every read turns `apps` (+ filters) into the set of label ids first; rows are only ever
+ *   selected through that set, context lines included, so an app not in `apps` cannot appear.
+ */
+import { statSync } from 'node:fs';
+import { ValidationError } from '../../shared/errors';
+import { checkQuery, encodeCursor, type CheckedQuery } from './query';
+import { PartitionRegistry, type Partition, type Row } from './partitions';
+import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
+import { KEY_LOW, openStoreDb, type Db } from './schema';
+import type {
+  AppendBatch,
+  AppendResult,
+  ContainerLogEntry,
+  LogCenterOptions,
+  LogCenterStats,
+  LogCenterStore,
+  LogHit,
+  LogLine,
+  LogPage,
+  LogQuery,
+} from './types';
+
+/** Per entry, what retention counts besides the text. */
+export const ENTRY_OVERHEAD_BYTES = 32;
+export const MAX_LABEL_CHARS = 256;
+export const MAX_SOURCE_CHARS = 512;
+/** Entries longer than this are stored cut, with a marker saying how much was cut. */
+export const MAX_TEXT_CHARS = 256 * 1024;
+/** How far in the future an entry's ts may be (clock skew); later ones are refused. */
+const MAX_FUTURE_MS = 24 * 3600_000;
+
+interface Label {
+  app: string;
+  environment: string;
+  instance: string;
+  stream: string;
+}
+
+export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
+  const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
+  return new LogCenter(db, opts.file, partitionMs);
+}
+
+class LogCenter implements LogCenterStore {
+  private readonly partitions: PartitionRegistry;
+  private labels: Label[] = [];
+  private labelIds = new Map<string, number>();
+  private nextSeq = 1;
+  private readonly getHighWater;
+  private readonly putHighWater;
+  private readonly putNextSeq;
+  private readonly putLabel;
+  private readonly putCounters;
+  private readonly appendTx;
+
+  constructor(
+    readonly db: Db,
+    private readonly file: string,
+    readonly partitionMs: number,
+  ) {
+    finishDrops(db);
+    this.partitions = new PartitionRegistry(db, partitionMs);
+    this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
+    this.putHighWater = db.prepare(
+      'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',
+    );
+    this.putNextSeq = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_seq'");
+    this.putLabel = db.prepare('INSERT INTO labels (app, environment, instance, stream) VALUES (?, ?, ?, ?)');
+    this.putCounters = db.prepare('UPDATE partitions SET entries = ?, bytes = ?, max_seq = ? WHERE id = ?');
+    this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
+    this.reloadCaches();
+  }
+
+  private reloadCaches(): void {
+    this.partitions.reload();
+    this.labels = [];
+    this.labelIds.clear();
+    for (const l of this.db.prepare('SELECT id, app, environment, instance, stream FROM labels').all() as (Label & { id: number })[]) {
+      this.labels[l.id] = { app: l.app, environment: l.environment, instance: l.instance, stream: l.stream };
+      this.labelIds.set(labelKey(l), l.id);
+    }
+    this.nextSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'next_seq'").pluck().get() as number) ?? 1;
+  }
+
+  highWater(source: string): number {
+    return (this.getHighWater.get(source) as number | undefined) ?? 0;
+  }
+
+  append(batch: AppendBatch): AppendResult {
+    checkBatch(batch, Date.now());
+    try {
+      return this.appendTx(batch);
+    } catch (e) {
+      this.reloadCaches();
+      throw e;
+    }
+  }
+
+  private appendInTx(b: AppendBatch): AppendResult {
+    const n = b.entries.length;
+    const hw = (this.getHighWater.get(b.source) as number | undefined) ?? 0;
+    const last = b.firstSeq + n - 1;
+    if (last <= hw) return { storedThrough: hw, stored: 0, skipped: n, gap: 0 };
+    const skip = Math.max(0, hw - b.firstSeq + 1);
+    const gap = Math.max(0, b.firstSeq - hw - 1);
+    const touched = new Set<Partition>();
+    let seq = this.nextSeq;
+    let lastPartition: Partition | undefined;
+    for (let i = skip; i < n; i++) {
+      const e = b.entries[i];
+      const lbl = this.labelId(e);
+      const bucket = Math.floor(e.ts / this.partitionMs);
+      let p = lastPartition;
+      if (!p || p.bucket !== bucket || p.environment !== e.environment) p = lastPartition = this.partitions.forEntry(e.environment, bucket);
+      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
+      const base = (e.ts - p.start) * KEY_LOW;
+      let low = seq % KEY_LOW;
+      const insert = this.partitions.stmt(p, 'insert');
+      // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
+      for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
+        if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${e.ts} of partition ${p.id}`);
+        low = (low + 1) % KEY_LOW;
+      }
+      this.partitions.stmt(p, 'index').run(base + low, text);
+      p.entries++;
+      p.bytes += text.length + ENTRY_OVERHEAD_BYTES;
+      p.maxSeq = seq;
+      touched.add(p);
+      seq++;
+    }
+    for (const p of touched) this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
+    this.putNextSeq.run(seq);
+    this.putHighWater.run(b.source, last);
+    this.nextSeq = seq;
+    return { storedThrough: last, stored: n - skip, skipped: skip, gap };
+  }
+
+  private labelId(e: ContainerLogEntry): number {
+    const key = labelKey(e);
+    let id = this.labelIds.get(key);
+    if (id === undefined) {
+      id = Number(this.putLabel.run(e.app, e.environment, e.instance, e.stream).lastInsertRowid);
+      this.labels[id] = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream };
+      this.labelIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** Label ids the query may see: apps in scope, then the filters. */
+  private scope(q: Pick<CheckedQuery, 'apps' | 'environment' | 'instance' | 'stream'>): { ids: number[]; environments: Set<string> } {
+    const apps = new Set(q.apps);
+    const ids: number[] = [];
+    const environments = new Set<string>();
+    this.labels.forEach((l, id) => {
+      if (!apps.has(l.app)) return;
+      if (q.environment !== undefined && l.environment !== q.environment) return;
+      if (q.instance !== undefined && l.instance !== q.instance) return;
+      if (q.stream !== undefined && l.stream !== q.stream) return;
+      ids.push(id);
+      environments.add(l.environment);
+    });
+    return { ids, environments };
+  }
+
+  /** Live partitions of these environments overlapping [from, to), newest bucket first, then higher id first. */
+  private partitionsFor(environments: Set<string>, from: number, to: number): Partition[] {
+    return this.partitions
+      .list()
+      .filter((p) => environments.has(p.environment) && p.start < to && p.start + this.partitionMs > from)
+      .sort((a, b) => b.bucket - a.bucket || b.id - a.id);
+  }
+
+  /** Key range [lo, hi) of a partition for the time range [from, to). */
+  private keyRange(p: Partition, from: number, to: number): [number, number] {
+    const lo = Math.max(0, from - p.start) * KEY_LOW;
+    const hi = Math.min(this.partitionMs, to - p.start) * KEY_LOW;
+    return [lo, hi];
+  }
+
+  private line(p: Partition, r: Row): LogLine {
+    const l = this.labels[r.lbl];
+    return {
+      id: String(r.seq),
+      app: l.app,
+      environment: l.environment,
+      instance: l.instance,
+      stream: l.stream,
+      ts: p.start + Math.floor(r.k / KEY_LOW),
+      text: r.text,
+    };
+  }
+
+  search(query: LogQuery): LogPage {
+    const q = checkQuery(query);
+    const { ids, environments } = this.scope(q);
+    if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
+    const labelsJson = JSON.stringify(ids);
+    const need = q.limit + 1;
+    const found: { p: Partition; r: Row }[] = [];
+    let scanned = 0;
+    const candidates = this.partitionsFor(environments, q.from, q.to).filter((p) => !q.cursor || p.bucket <= q.cursor.bucket);
+    // Partitions of one bucket share the key space (same start): merge them by (key desc, id desc).
+    for (let i = 0; i < candidates.length && found.length < need; ) {
+      const bucket = candidates[i].bucket;
+      const group: { p: Partition; r: Row }[] = [];
+      for (; i < candidates.length && candidates[i].bucket === bucket; i++) {
+        const p = candidates[i];
+        let [lo, hi] = this.keyRange(p, q.from, q.to);
+        if (q.cursor && p.bucket === q.cursor.bucket) hi = Math.min(hi, p.id < q.cursor.partition ? q.cursor.key + 1 : q.cursor.key);
+        if (lo >= hi) continue;
+        scanned++;
+        const rows = (
+          q.match
+            ? this.partitions.stmt(p, 'searchMatch').all(q.match, lo, hi, labelsJson, need - found.length)
+            : this.partitions.stmt(p, 'searchAll').all(lo, hi, labelsJson, need - found.length)
+        ) as Row[];
+        for (const r of rows) group.push({ p, r });
+      }
+      group.sort((a, b) => b.r.k - a.r.k || b.p.id - a.p.id);
+      found.push(...group.slice(0, need - found.length));
+    }
+    const page = found.slice(0, q.limit);
+    const hits: LogHit[] = page.map(({ p, r }) => {
+      const hit: LogHit = this.line(p, r);
+      if (q.context > 0) Object.assign(hit, this.context(p, r, q.context));
+      return hit;
+    });
+    const lastHit = page[page.length - 1];
+    return {
+      hits,
+      nextCursor: found.length > q.limit ? encodeCursor({ bucket: lastHit.p.bucket, key: lastHit.r.k, partition: lastHit.p.id }) : undefined,
+      scannedPartitions: scanned,
+    };
+  }
+
+  /** Lines of the hit's instance (same app, environment, instance; both streams) around it, across partitions. */
+  private context(p: Partition, hit: Row, n: number): { before: LogLine[]; after: LogLine[] } {
+    const l = this.labels[hit.lbl];
+    const labelsJson = JSON.stringify(this.scope({ apps: [l.app], environment: l.environment, instance: l.instance }).ids);
+    const same = this.partitions
+      .list()
+      .filter((o) => o.environment === p.environment)
+      .sort((a, b) => a.bucket - b.bucket || a.id - b.id);
+    const at = same.findIndex((o) => o.id === p.id);
+    // `same` is in time order: the partitions before `at` hold older lines, those after it newer ones.
+    const before: LogLine[] = [];
+    for (let i = at; i >= 0 && before.length < n; i--) {
+      const o = same[i];
+      const rows = this.partitions.stmt(o, 'before').all(labelsJson, i === at ? hit.k : Number.MAX_SAFE_INTEGER, n - before.length) as Row[];
+      for (const r of rows) before.push(this.line(o, r));
+    }
+    const after: LogLine[] = [];
+    for (let i = at; i < same.length && after.length < n; i++) {
+      const o = same[i];
+      const rows = this.partitions.stmt(o, 'after').all(labelsJson, i === at ? hit.k : -1, n - after.length) as Row[];
+      for (const r of rows) after.push(this.line(o, r));
+    }
+    return { before: before.reverse(), after };
+  }
+
+  since(query: Omit<LogQuery, 'cursor' | 'context'>, afterId?: string): LogLine[] {
+    const q = checkQuery({ ...query, cursor: undefined, context: undefined });
+    let after: number | undefined;
+    if (afterId !== undefined) {
+      if (!/^\d{1,16}$/.test(afterId)) throw new ValidationError('invalid_request', [{ field: 'afterId', message: 'not an entry id of this log center' }]);
+      after = Number(afterId);
+    }
+    const { ids, environments } = this.scope(q);
+    if (ids.length === 0) return [];
+    const labelsJson = JSON.stringify(ids);
+    const rows: { p: Partition; r: Row }[] = [];
+    for (const p of this.partitionsFor(environments, q.from, q.to)) {
+      if (after !== undefined && p.maxSeq <= after) continue;
+      const [lo, hi] = this.keyRange(p, q.from, q.to);
+      if (lo >= hi) continue;
+      let got: Row[];
+      if (after !== undefined) {
+        got = (
+          q.match
+            ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.limit)
+            : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
+        ) as Row[];
+      } else {
+        got = (
+          q.match
+            ? this.partitions.stmt(p, 'latestMatch').all(labelsJson, lo, hi, q.match, q.limit)
+            : this.partitions.stmt(p, 'latest').all(labelsJson, lo, hi, q.limit)
+        ) as Row[];
+      }
+      for (const r of got) rows.push({ p, r });
+    }
+    rows.sort((a, b) => a.r.seq - b.r.seq);
+    const picked = after !== undefined ? rows.slice(0, q.limit) : rows.slice(-q.limit);
+    return picked.map(({ p, r }) => this.line(p, r));
+  }
+
+  applyRetention(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
+    return applyRetention(this.db, this.partitions, policy, now);
+  }
+
+  applyRetentionGradually(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
+    return applyRetentionGradually(this.db, this.partitions, policy, now);
+  }
+
+  stats(): LogCenterStats {
+    let entries = 0;
+    let bytes = 0;
+    const all = this.partitions.list();
+    for (const p of all) {
+      entries += p.entries;
+      bytes += p.bytes;
+    }
+    let fileBytes = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        fileBytes += statSync(this.file + suffix).size;
+      } catch {
+        // no WAL file yet
+      }
+    }
+    return { entries, partitions: all.length, bytes, fileBytes };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function labelKey(l: Label): string {
+  return `${l.app}\0${l.environment}\0${l.instance}\0${l.stream}`;
+}
+
+function cutText(text: string): string {
+  return `${text.slice(0, MAX_TEXT_CHARS)} …[${text.length - MAX_TEXT_CHARS} more characters cut by the log center]`;
+}
+
+/** Refuses a malformed batch before anything is written, naming the field (`entries[3].stream`). */
+export function checkBatch(b: AppendBatch, now: number): void {
+  const bad = (field: string, message: string): never => {
+    throw new ValidationError('invalid_request', [{ field, message }]);
+  };
+  if (!b || typeof b !== 'object') bad('batch', 'must be an object');
+  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) bad('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
+  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) bad('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
+  if (!Array.isArray(b.entries)) bad('entries', 'must be a list');
+  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) bad('firstSeq', 'too large');
+  for (let i = 0; i < b.entries.length; i++) {
+    const e = b.entries[i];
+    if (!e || typeof e !== 'object') bad(`entries[${i}]`, 'must be an object');
+    for (const f of ['app', 'environment', 'instance'] as const) {
+      const v = e[f];
+      if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) bad(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+    }
+    if (e.stream !== 'stdout' && e.stream !== 'stderr') bad(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
+    if (!Number.isSafeInteger(e.ts) || e.ts < 0 || e.ts > now + MAX_FUTURE_MS) bad(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(e.ts)})`);
+    if (typeof e.text !== 'string') bad(`entries[${i}].text`, 'must be a string');
+  }
+}
