@@ -4,6 +4,7 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Layout } from './components/Layout';
 import { Agents } from './pages/Agents';
+import { AppLogs } from './pages/AppLogs';
 import { Build } from './pages/Build';
 import { Dashboard } from './pages/Dashboard';
 import { Deployments } from './pages/Deployments';
@@ -54,6 +55,8 @@ function Page({ route }: { route: Route }) {
       return <Plugins />;
     case 'tokens':
       return <Tokens />;
+    case 'app-logs':
+      return <AppLogs />;
     case 'search':
       return <Search />;
     case 'teams':
