@@ -43,6 +43,7 @@ const pre = `${ns}-pre`;
 const prod = `${ns}-prod`;
 const app = `${ns}-site`;
 const job = `${ns}-release`;
+const logApp = `${ns}-logs`;
 const quality = `${ns}-quality`;
 const password = 'a-long-password-1';
 const users: Record<'dev' | 'op' | 'outsider', { name: string; api?: ApiClient }> = {
@@ -220,9 +221,13 @@ beforeAll(async () => {
   await startAgent(master, { environment: prod, name: `${ns}-prod-agent` });
   await master.api.applyJob(jobYaml());
   await master.api.applyJob(qualityYaml());
-  // A container of the app in pre that logs (the deployed httpd instances print nothing); the pre agent ships it.
+  // A container that logs, shipped by the pre agent. Its app is another than the deployed site's (whose rollouts
+  // would retire it as an old instance), owned by the shop team through a job that deploys it (never run).
+  await master.api.applyJob(
+    `name: ${logApp}-job\nteam: ${shop}\nstages:\n  - name: deploy\n    environment: ${pre}\n    steps:\n      - deploy: { app: ${logApp}, image: x, composeInline: "services: { web: { image: 'x' } }" }\n`,
+  );
   logger = await runLabelled(env.docker, images[0], {
-    app,
+    app: logApp,
     environment: pre,
     name: `${ns}-logger`,
     script: 'i=0; while [ $i -lt 5 ]; do i=$((i+1)); echo "alpha request $i <b>ok</b>"; done; echo "beta failure" >&2; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done',
@@ -418,7 +423,7 @@ describe('environments and deployments in a real browser', () => {
   it("searches the app's container logs (words highlighted, as text) and follows them live; another team gets none", async () => {
     await login(users.outsider.name);
     await page.getByRole('link', { name: 'App logs' }).click();
-    await page.getByLabel('App', { exact: true }).fill(app);
+    await page.getByLabel('App', { exact: true }).fill(logApp);
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('not found');
@@ -426,7 +431,7 @@ describe('environments and deployments in a real browser', () => {
 
     await login(users.dev.name);
     await page.getByRole('link', { name: 'App logs' }).click();
-    await page.getByLabel('App', { exact: true }).fill(app);
+    await page.getByLabel('App', { exact: true }).fill(logApp);
     await page.getByLabel('Words').fill('alpha');
     const hits = page.getByTestId('app-log-hits');
     // Shipping trails the container by a moment: search again until the lines are there.
@@ -451,7 +456,8 @@ describe('environments and deployments in a real browser', () => {
     const firstTick = Number(/tick (\d+)/.exec((await tail.locator('pre', { hasText: 'tick' }).last().textContent())!)![1]);
     await waitFor('a newer tick on the page', async () => {
       const last = await tail.locator('pre', { hasText: 'tick' }).last().textContent();
-      return Number(/tick (\d+)/.exec(last ?? '')?.[1] ?? 0) > firstTick + 2;
+      if (Number(/tick (\d+)/.exec(last ?? '')?.[1] ?? 0) > firstTick + 2) return true;
+      throw new Error(`the tail says '${await tail.locator('h2').textContent()}', last line '${last}', first tick ${firstTick}`);
     }, { timeoutMs: 20_000 });
     await shot('app-logs');
     await logout();
