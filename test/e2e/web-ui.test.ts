@@ -180,7 +180,7 @@ describe('web UI in a real browser', () => {
     await envField.locator('.field-issue').waitFor({ state: 'detached' });
     // The shell step's short form switched to its options keeps the command as `run`.
     await field('Step 1.1 sh form').selectOption({ label: 'options' });
-    expect(await field('Step 1.1 sh run').inputValue()).toBe('echo "$GREETING from $APP"');
+    await expect.poll(() => field('Step 1.1 sh run').inputValue()).toBe('echo "$GREETING from $APP"');
     await field('Step 1.1 sh junit').fill('reports/junit.xml');
     // A new step of the deploy kind: its fields come from the kind's JSON Schema; its own rule shows at the step.
     await form.getByRole('button', { name: 'Add a step to stage 1' }).click();
@@ -192,10 +192,11 @@ describe('web UI in a real browser', () => {
     await field('Step 1.2 deploy composeInline (optional)').fill('services: { web: { image: "${IMAGE}" } }');
     await field('Step 1.2 deploy replicas (optional)').fill('2');
     // Steps reorder: the deploy step moved up comes first, moved back the shell step does.
+    const firstStepKeys = async () => Object.keys((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]);
     await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
-    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('deploy');
+    await expect.poll(firstStepKeys).toContain('deploy');
     await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
-    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('sh');
+    await expect.poll(firstStepKeys).toContain('sh');
     // Environment variables, secrets by name, and a second stage behind an approval.
     await field('Job environment variables').fill('APP=shop\nLEVEL=info');
     await field('Job environment variables').blur();
@@ -206,14 +207,14 @@ describe('web UI in a real browser', () => {
     await field('Stage 2 waits for an approval').check();
     // The short form and the options carry the command both ways.
     await field('Step 2.1 sh form').selectOption({ label: 'options' });
-    expect(await field('Step 2.1 sh run').inputValue()).toBe('echo hello');
+    await expect.poll(() => field('Step 2.1 sh run').inputValue()).toBe('echo hello');
     await field('Step 2.1 sh form').selectOption({ label: 'short form' });
-    expect(await field('Step 2.1 sh').inputValue()).toBe('echo hello');
+    await expect.poll(() => field('Step 2.1 sh').inputValue()).toBe('echo hello');
     // A required field emptied to be retyped keeps its place in the YAML.
     await field('Job name').fill('');
-    expect((await yaml.inputValue()).split('\n')[0]).toBe('name: ""');
+    await expect.poll(async () => (await yaml.inputValue()).split('\n')[0]).toBe('name: ""');
     await field('Job name').fill(formJob);
-    expect((await yaml.inputValue()).split('\n')[0]).toBe(`name: ${formJob}`);
+    await expect.poll(async () => (await yaml.inputValue()).split('\n')[0]).toBe(`name: ${formJob}`);
     await page.getByText('Valid job.').waitFor();
     await shot('job-form');
     // At phone width the form and the YAML stack and fit.
@@ -221,6 +222,7 @@ describe('web UI in a real browser', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await shot('job-form-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
+    await expect.poll(() => yaml.inputValue()).toContain('approval:');
     const saved = parseYaml(await yaml.inputValue());
     expect(saved).toMatchObject({
       name: formJob,
@@ -241,7 +243,7 @@ describe('web UI in a real browser', () => {
     });
     // The YAML view edits the same job: the form follows it.
     await yaml.fill((await yaml.inputValue()).replace('description: What this job does.', 'description: Made in the form.'));
-    expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
+    await expect.poll(() => field('Description (optional)').inputValue()).toBe('Made in the form.');
     await page.getByRole('button', { name: 'Save job' }).click();
     await page.waitForURL(`${master.url}/jobs/${formJob}`);
     const stored = await dev.getJob(formJob);
@@ -255,9 +257,9 @@ describe('web UI in a real browser', () => {
     await field('Description (optional)').waitFor();
     expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
     await field('Step 1.2 deploy replicas (optional)').fill('3');
-    await page.getByText('Valid job.').waitFor();
+    await expect.poll(() => page.getByLabel('Job YAML').inputValue()).toBe(stored.yaml.replace('replicas: 2', 'replicas: 3'));
     const edited = await page.getByLabel('Job YAML').inputValue();
-    expect(edited).toBe(stored.yaml.replace('replicas: 2', 'replicas: 3'));
+    await page.getByText('Valid job.').waitFor();
     await page.getByRole('button', { name: 'Save job' }).click();
     await page.waitForURL(`${master.url}/jobs/${formJob}`);
     expect((await dev.getJob(formJob)).yaml).toBe(edited);
@@ -284,7 +286,7 @@ describe('web UI in a real browser', () => {
     const form = page.getByTestId('job-form');
     expect(await form.getByLabel('Step 1.1 kind', { exact: true }).inputValue()).toBe('dockerfile-lint');
     await form.getByLabel('Step 1.1 dockerfile-lint failOn (optional)', { exact: true }).selectOption('none');
-    expect(await editor.inputValue()).toContain('dockerfile-lint: { failOn: none }');
+    await expect.poll(() => editor.inputValue()).toContain('dockerfile-lint: { failOn: none }');
     await page.getByText('Valid job.').waitFor();
     await page.getByRole('button', { name: 'Save job' }).click();
     await page.waitForURL(`${master.url}/jobs/${pluginJob}`);

@@ -3,7 +3,7 @@
  * and shows the shared schema's issues for that path under itself (aria-invalid + aria-describedby).
  */
 import { createContext, type ComponentChildren } from 'preact';
-import { useContext } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import type { FieldIssue } from '../../../shared/errors';
 import { formatPath } from '../../../shared/job';
 import { issuesAt, type Path } from './doc';
@@ -137,30 +137,39 @@ export function Check({ label, path, value, defaultValue = false }: { label: str
   );
 }
 
+/**
+ * A field whose text is parsed into the job only when the user leaves it (a list, a map): while it is being
+ * edited it keeps its own draft, so a re-render (the validation of an earlier change) does not put the stored
+ * value back over what is being typed.
+ */
+function useDraft(stored: string, commit: (text: string) => void) {
+  const [draft, setDraft] = useState<string | null>(null);
+  return {
+    value: draft ?? stored,
+    onInput: (e: Event) => setDraft((e.target as HTMLInputElement).value),
+    onBlur: () => {
+      if (draft !== null && draft !== stored) commit(draft);
+      setDraft(null);
+    },
+  };
+}
+
 /** A list of short strings, written comma- (or space-) separated. */
 export function List({ label, path, value, placeholder, list }: { label: string; path: Path; value: unknown; placeholder?: string; list?: string }) {
   const { f, bad, id, inputId, aria } = useInvalid(path);
   const items = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? [value] : [];
+  const draft = useDraft(items.join(', '), (text) =>
+    f.set(
+      path,
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  );
   return (
     <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
-      <input
-        id={inputId}
-        value={items.join(', ')}
-        placeholder={placeholder}
-        readOnly={f.readOnly}
-        list={list}
-        spellcheck={false}
-        onChange={(e) =>
-          f.set(
-            path,
-            (e.target as HTMLInputElement).value
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean),
-          )
-        }
-        {...aria}
-      />
+      <input id={inputId} placeholder={placeholder} readOnly={f.readOnly} list={list} spellcheck={false} {...draft} {...aria} />
     </Field>
   );
 }
@@ -169,30 +178,23 @@ export function List({ label, path, value, placeholder, list }: { label: string;
 export function KeyValues({ label, path, value }: { label: string; path: Path; value: unknown }) {
   const { f, bad, id, inputId, aria } = useInvalid(path);
   const map = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const text = Object.entries(map)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join('\n');
+  const draft = useDraft(
+    Object.entries(map)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('\n'),
+    (text) => {
+      const out: Record<string, string> = {};
+      for (const line of text.split('\n')) {
+        const at = line.indexOf('=');
+        if (!line.trim()) continue;
+        out[(at < 0 ? line : line.slice(0, at)).trim()] = at < 0 ? '' : line.slice(at + 1);
+      }
+      f.set(path, Object.keys(out).length ? out : undefined);
+    },
+  );
   return (
     <Field label={label} inputId={inputId} bad={bad} path={path} id={id}>
-      <textarea
-        id={inputId}
-        rows={Math.max(2, Object.keys(map).length + 1)}
-        class="mono"
-        placeholder="NAME=value, one per line"
-        value={text}
-        readOnly={f.readOnly}
-        spellcheck={false}
-        onChange={(e) => {
-          const out: Record<string, string> = {};
-          for (const line of (e.target as HTMLTextAreaElement).value.split('\n')) {
-            const at = line.indexOf('=');
-            if (!line.trim()) continue;
-            out[(at < 0 ? line : line.slice(0, at)).trim()] = at < 0 ? '' : line.slice(at + 1);
-          }
-          f.set(path, Object.keys(out).length ? out : undefined);
-        }}
-        {...aria}
-      />
+      <textarea id={inputId} rows={Math.max(2, Object.keys(map).length + 1)} class="mono" placeholder="NAME=value, one per line" readOnly={f.readOnly} spellcheck={false} {...draft} {...aria} />
     </Field>
   );
 }
