@@ -11,6 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
+import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
 import { PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
@@ -49,7 +50,7 @@ interface Label {
 export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
-    return new LogCenter(db, opts.file, partitionMs);
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000);
   } catch (e) {
     db.close();
     throw e;
@@ -67,11 +68,13 @@ class LogCenter implements LogCenterStore {
   private readonly putLabel;
   private readonly putCounters;
   private readonly appendTx;
+  private readonly checkpointer?: Checkpointer;
 
   constructor(
     readonly db: Db,
     private readonly file: string,
     readonly partitionMs: number,
+    checkpointIntervalMs: number,
   ) {
     finishDrops(db);
     this.partitions = new PartitionRegistry(db, partitionMs);
@@ -84,9 +87,16 @@ class LogCenter implements LogCenterStore {
     this.putCounters = db.prepare('UPDATE partitions SET entries = ?, bytes = ?, max_seq = ? WHERE id = ?');
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     this.reloadCaches();
+    if (checkpointIntervalMs > 0) {
+      // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
+      // stays only as the fallback for a WAL that grew past 128 MiB.
+      db.pragma('wal_autocheckpoint = 16384');
+      this.checkpointer = startCheckpointer(file, checkpointIntervalMs);
+    }
   }
 
   private reloadCaches(): void {
+    this.lastLabel = undefined;
     this.partitions.reload();
     this.labels = [];
     this.labelIds.clear();
@@ -153,7 +163,12 @@ class LogCenter implements LogCenterStore {
     return { storedThrough: last, stored: n - skip, skipped: skip, gap };
   }
 
+  private lastLabel: (Label & { id: number }) | undefined;
+
   private labelId(e: ContainerLogEntry): number {
+    // A batch is one container stream: nearly always the same labels as the entry before.
+    const last = this.lastLabel;
+    if (last && last.app === e.app && last.instance === e.instance && last.environment === e.environment && last.stream === e.stream) return last.id;
     const key = labelKey(e);
     let id = this.labelIds.get(key);
     if (id === undefined) {
@@ -161,6 +176,7 @@ class LogCenter implements LogCenterStore {
       this.labels[id] = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream };
       this.labelIds.set(key, id);
     }
+    this.lastLabel = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream, id };
     return id;
   }
 
@@ -349,6 +365,7 @@ class LogCenter implements LogCenterStore {
   }
 
   close(): void {
+    this.checkpointer?.stop();
     this.db.close();
   }
 }
