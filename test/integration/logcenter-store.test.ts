@@ -4,6 +4,7 @@
  * a stable cursor while appends continue, context lines, retention while appends continue, and queries full
  * of FTS5 syntax that must neither fail nor escape scoping.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,46 @@ describe('append', () => {
     expect(hits).toHaveLength(1);
     expect(hits[0].text).toBe(trace);
     expect(hits[0].stream).toBe('stderr');
+  });
+});
+
+describe('the file', () => {
+  it('takes the next free key when two entries of one millisecond clash', () => {
+    put('s', [entry('first')]);
+    // The next entry gets seq 2 and key (ts - bucket start) * 2^20 + 2; occupy that key behind the store's back.
+    const other = new Database(join(dir, 'container-logs.db'));
+    other.prepare("INSERT INTO d_1 (k, seq, lbl, text) VALUES (2, 999, 1, 'squatter')").run();
+    other.close();
+    expect(put('s', [entry('second')])).toMatchObject({ stored: 1 });
+    expect(texts({ apps: ['shop'], q: 'second' })).toEqual(['second']);
+    expect(store.search({ apps: ['shop'], q: 'second' }).hits[0].ts).toBe(T0);
+  });
+
+  it('finishes a partition drop a crash interrupted, at the next open', () => {
+    put('s', [entry('old line'), entry('new line', { ts: T0 + 5 * HOUR })]);
+    store.close();
+    const other = new Database(join(dir, 'container-logs.db'));
+    other.prepare("UPDATE partitions SET state = 'dropping' WHERE id = 1").run();
+    other.exec('DROP TABLE f_1');
+    other.close();
+    store = open();
+    expect(store.stats()).toMatchObject({ partitions: 1, entries: 1 });
+    expect(texts({ apps: ['shop'] })).toEqual(['new line']);
+    const check = new Database(join(dir, 'container-logs.db'));
+    expect(check.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'd\\_%' ESCAPE '\\' AND type = 'table'").pluck().all()).toEqual(['d_2']);
+    check.close();
+  });
+
+  it('refuses a file of a newer schema version, naming the file', () => {
+    store.close();
+    const other = new Database(join(dir, 'container-logs.db'));
+    other.pragma('user_version = 99');
+    other.close();
+    expect(() => open()).toThrow(/container-logs\.db: log center schema version 99 is newer than this master's 1/);
+    const fixed = new Database(join(dir, 'container-logs.db'));
+    fixed.pragma('user_version = 1');
+    fixed.close();
+    store = open();
   });
 });
 
