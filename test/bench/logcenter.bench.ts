@@ -1,7 +1,7 @@
 /**
  * The log center's store (master/logcenter) against grep and ripgrep over the same lines as plain files.
  *
- * Generates LOGCENTER_BENCH_LINES (default 10,000,000) realistic container log entries over one day: 8 apps
+ * Generates LOGCENTER_BENCH_LINES (default 10,000,000; LOGCENTER_BENCH_BATCH entries per append, default 500) realistic container log entries over one day: 8 apps
  * in pre (1 instance) and prod (3 instances), access logs, info/debug chatter, slow-query warnings, upstream
  * timeouts (~0.8%) and multi-line stack traces (~0.5%, 6-9 lines each). Every entry goes
  * - into the store through `append`, in agent-sized batches of 500 entries of one source (instance x stream),
@@ -33,7 +33,7 @@ import { percentile, round } from './common';
 
 const LINES = Number(process.env.LOGCENTER_BENCH_LINES ?? 10_000_000);
 const QUERIES = Number(process.env.LOGCENTER_BENCH_QUERIES ?? 200);
-const BATCH = 500;
+const BATCH = Number(process.env.LOGCENTER_BENCH_BATCH ?? 500);
 const HOUR = 3_600_000;
 const DAY0 = Date.UTC(2026, 10, 30);
 const QUERY_HOUR = 13;

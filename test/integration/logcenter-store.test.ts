@@ -325,7 +325,9 @@ describe('retention', () => {
     const now = T0 + 2 * 24 * HOUR;
     for (let h = 0; h < 12; h++) {
       for (const env of ['ci', 'prod']) {
-        put(`${env}-old`, Array.from({ length: 500 }, (_, i) => entry(`old ${env} hour ${h} line ${i}`, { environment: env, ts: T0 + h * HOUR + i })));
+        // ci's hours hold more rows than one deletion slice (1,000), so a drop takes several steps.
+        const n = env === 'ci' ? 2500 : 500;
+        put(`${env}-old`, Array.from({ length: n }, (_, i) => entry(`old ${env} hour ${h} line ${i}`, { environment: env, ts: T0 + h * HOUR + i })));
       }
     }
     const before = store.stats();
@@ -348,11 +350,17 @@ describe('retention', () => {
     const result = await store.applyRetentionGradually({ perEnvironment: { ci: { maxAgeDays: 1 } } }, now);
     running = false;
     await appender;
-    expect(result).toEqual({ droppedPartitions: 12, droppedEntries: 12 * 500 });
+    expect(result).toEqual({ droppedPartitions: 12, droppedEntries: 12 * 2500 });
     expect(failures).toEqual([]);
     expect(appended).toBeGreaterThan(12);
     const after = store.stats();
     expect(after.partitions).toBe(13);
+    // The dropped partitions' tables are gone from the file, not just hidden.
+    const check = new Database(join(dir, 'container-logs.db'), { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND (name GLOB 'd_[0-9]*' OR name GLOB 'f_[0-9]*')").pluck().all() as string[];
+    check.close();
+    expect(tables.filter((t) => /^d_\d+$/.test(t))).toHaveLength(13);
+    expect(tables.filter((t) => /^f_\d+$/.test(t))).toHaveLength(13);
     expect(after.entries).toBe(12 * 500 + appended);
     expect(store.search({ apps: ['shop'], q: 'old', environment: 'ci' }).hits).toEqual([]);
     expect(store.search({ apps: ['shop'], q: 'fresh', environment: 'ci', limit: 1000 }).hits).toHaveLength(appended);
