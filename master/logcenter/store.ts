@@ -364,6 +364,10 @@ class LogCenter implements LogCenterStore {
     return { entries, partitions: all.length, bytes, fileBytes };
   }
 
+  apps(): string[] {
+    return [...new Set(this.labels.filter(Boolean).map((l) => l.app))].sort();
+  }
+
   close(): void {
     this.checkpointer?.stop();
     this.db.close();

@@ -138,6 +138,8 @@ export interface LogCenterStore {
    */
   applyRetentionGradually(policy: RetentionPolicy, now?: number): Promise<RetentionResult>;
   stats(): LogCenterStats;
+  /** Every app that ever had an entry stored (labels are kept when retention drops partitions), sorted. */
+  apps(): string[];
   close(): void;
 }
 

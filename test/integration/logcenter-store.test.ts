@@ -57,6 +57,7 @@ describe('append', () => {
     store = open();
     expect(store.highWater('agent-1/c1')).toBe(15);
     expect(store.highWater('unknown')).toBe(0);
+    expect(store.apps()).toEqual(['shop']);
     expect(store.append(batch(11, 10))).toEqual({ storedThrough: 20, stored: 5, skipped: 5, gap: 0 });
     const all = store.search({ apps: ['shop'], limit: 1000 }).hits.map((h) => h.text);
     expect(all).toEqual(Array.from({ length: 20 }, (_, i) => `line ${20 - i}`));
@@ -180,6 +181,7 @@ describe('search', () => {
     expect(around.every((l) => l.app === 'shop')).toBe(true);
     expect(store.since({ apps: ['shop'] }).every((l) => l.app === 'shop')).toBe(true);
     expect(store.since({ apps: ['nobody'] })).toEqual([]);
+    expect(store.apps()).toEqual(['secret-app', 'shop']);
   });
 
   it('takes FTS5 syntax as plain words: no error, no escape from scoping', () => {
