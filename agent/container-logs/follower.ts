@@ -38,6 +38,8 @@ export class ContainerFollower {
   }
 
   private inChunk = false;
+  /** Whether the container ran when the current (or last) stream was opened. */
+  openedRunning = false;
 
   /** From start() until the stream ended: a second start() meanwhile (restart event racing the end) does nothing. */
   private active = false;
@@ -61,6 +63,7 @@ export class ContainerFollower {
   private async open(): Promise<void> {
     const c = this.docker.getContainer(this.spool.meta.containerId);
     const info = await c.inspect();
+    this.openedRunning = !!info.State?.Running;
     const tty = !!info.Config?.Tty;
     const since = sinceParam(this.spool.position);
     const stream = (await c.logs({ follow: true, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}) })) as unknown as Readable;

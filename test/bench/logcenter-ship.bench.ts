@@ -59,7 +59,10 @@ try {
   const app = uniqueName('bench-app');
   const run = await writer(app, true);
   const last = `w${LINES - 1}`;
-  await waitFor('the last line searchable', async () => (await searchAppLogs(master.api, { app, q: last, limit: 1 })).hits.length > 0, { timeoutMs: 600_000, intervalMs: 20 });
+  await waitFor('the last line searchable', async () => (await searchAppLogs(master.api, { app, q: last, limit: 1 })).hits.length > 0, { timeoutMs: 180_000, intervalMs: 20 }).catch(async (e: Error) => {
+    const services = (await master.api.listAgents()).flatMap((a) => a.services);
+    throw new Error(`${e.message}; agent services: ${JSON.stringify(services)}\n${master.output().slice(-3000)}`);
+  });
   const seconds = (Date.now() - run.startedAt) / 1000;
   // Exactly once: the number of entries with the common padding word equals LINES (counted page by page).
   let stored = 0;

@@ -178,10 +178,9 @@ describe('agents and the CLI', () => {
   it('refuses container logs of another environment than the agent is bound to', async () => {
     const token = (await master.api.createAgentToken(environment, 'raw-logs')).token;
     const raw = await helloRaw(master.url, token, 'raw-logs', environment);
-    const entry = { app, environment: 'prod', instance: 'x', stream: 'stdout', ts: Date.now(), text: 'forged line' };
-    raw.sendJson({ type: 'agent:container-logs', source: `${environment}/forged`, firstSeq: 1, entries: [entry] });
+    raw.sendJson({ type: 'agent:container-logs', source: `${environment}/forged`, firstSeq: 1, app, environment: 'prod', instance: 'x', streams: 'o', ts: [Date.now()], texts: ['forged line'] });
     const ack = await raw.next('the ack', (m): m is Extract<MasterMessage, { type: 'master:container-logs-ack' }> => m.type === 'master:container-logs-ack');
-    expect(ack.refused).toBe(`entries[0].environment: 'prod' is not this agent's environment '${environment}'; an agent ships logs of its own environment only`);
+    expect(ack.refused).toBe(`environment: 'prod' is not this agent's environment '${environment}'; an agent ships logs of its own environment only`);
     expect(ack.storedThrough).toBe(0);
     expect((await searchAppLogs(master.api, { app, q: 'forged' })).hits).toEqual([]);
     raw.ws.close();

@@ -143,6 +143,26 @@ describe('spool', () => {
   });
 });
 
+describe('spool bound and entries in flight', () => {
+  const meta = { source: 'pre/c2', containerId: 'c2', app: 'shop', environment: 'pre', instance: 'shop-2' };
+  it('never drops a segment holding entries sent to the master: it drops the next oldest, counting exactly', () => {
+    const dir = tmp();
+    const set = new SpoolSet(dir, 3 * 4096, 4096);
+    const a = set.create(meta);
+    const e = (i: number) => ({ stream: 'stdout' as const, ts: i, text: `line ${i} ${'x'.repeat(40)}`, pos: { key: String(i).padStart(6, '0'), n: 1 } });
+    for (let i = 1; i <= 100; i++) a.append([e(i)]);
+    // Entries 1..60 are in flight; over the bound only segments after them may go.
+    for (let i = 101; i <= 600; i++) {
+      a.append([e(i)]);
+      set.enforceBound(() => 60);
+    }
+    const left = a.read(1, 10_000, 1e9).map((r) => r.seq);
+    expect(left.slice(0, 60)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(left.length + a.dropped).toBe(600);
+    expect(left[left.length - 1]).toBe(600);
+  });
+});
+
 describe('container-logs settings and labels', () => {
   it('refuses a bad regular expression and unknown fields, naming them', () => {
     const bad = containerLogsService.settings.safeParse({ multiline: { continuation: '(' } });
