@@ -103,7 +103,8 @@ export class ContainerFollower {
       } finally {
         this.inChunk = false;
       }
-      this.spoolOut();
+      // A followed live log arrives in many small chunks: spool what they gave once per turn of the event loop.
+      this.spoolSoon();
     });
     let ended = false;
     const end = (err?: Error) => {
@@ -128,6 +129,17 @@ export class ContainerFollower {
     this.stream = undefined;
     this.joiner.flush();
     this.spoolOut();
+  }
+
+  private spoolScheduled = false;
+
+  private spoolSoon(): void {
+    if (this.spoolScheduled) return;
+    this.spoolScheduled = true;
+    setImmediate(() => {
+      this.spoolScheduled = false;
+      this.spoolOut();
+    });
   }
 
   private spoolOut(): void {

@@ -10,10 +10,8 @@ import type { MasterContext } from '../context';
 import type { LogCenterStore } from '../logcenter';
 import type { ContainerLogsPort } from './ingest-port';
 
-export function createIngest(ctx: MasterContext, store: LogCenterStore, onStored: (apps: Set<string>) => void): ContainerLogsPort & { readonly apps: Set<string> } {
-  const apps = new Set<string>();
+export function createIngest(ctx: MasterContext, store: LogCenterStore, onStored: (apps: Set<string>) => void): ContainerLogsPort {
   return {
-    apps,
     ingest(agent, batch: AgentContainerLogs): MasterContainerLogsAck {
       const ack = (storedThrough: number, refused?: string): MasterContainerLogsAck => ({ type: 'master:container-logs-ack', source: batch.source, storedThrough, ...(refused ? { refused } : {}) });
       if (batch.environment !== agent.environment) {
@@ -25,10 +23,7 @@ export function createIngest(ctx: MasterContext, store: LogCenterStore, onStored
       const entries = batch.texts.map((text, i) => ({ app, environment, instance, stream: batch.streams[i] === 'e' ? ('stderr' as const) : ('stdout' as const), ts: batch.ts[i], text }));
       try {
         const r = store.append({ source: batch.source, firstSeq: batch.firstSeq, entries });
-        if (r.stored) {
-          apps.add(app);
-          onStored(new Set([app]));
-        }
+        if (r.stored) onStored(new Set([app]));
         if (r.gap) ctx.log.warn({ agent: agent.name, source: batch.source, gap: r.gap }, 'container log lines the agent dropped (its spool bound was hit)');
         return ack(r.storedThrough);
       } catch (err) {
