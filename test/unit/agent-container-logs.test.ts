@@ -2,7 +2,7 @@
  * The container-log shipper's pure parts: Docker timestamps and resume positions, the multi-line rule, and the
  * on-disk spool (seqs, acks, reopen after a kill, the bound with its visible dropped count).
  */
-import { mkdtempSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { parseDockerStamp, PositionTracker, sinceParam } from '../../agent/conta
 import { SourceSpool, SpoolSet } from '../../agent/container-logs/spool';
 import { containerLogsService } from '../../agent/services/container-logs';
 import { shipsContainer } from '../../agent/container-logs';
+import { startAgent } from '../../agent';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -168,6 +169,15 @@ describe('container-logs settings and labels', () => {
     const bad = containerLogsService.settings.safeParse({ multiline: { continuation: '(' } });
     expect(bad.error?.issues[0]).toMatchObject({ path: ['multiline', 'continuation'], message: 'not a valid regular expression' });
     expect(containerLogsService.settings.safeParse({ spool: { maxmb: 1 } }).error?.issues[0].message).toMatch(/maxmb/);
+  });
+
+  it('an agent file with bad container-logs settings stops the agent naming file, line and field', async () => {
+    const dir = tmp();
+    const file = join(dir, 'agent.yml');
+    writeFileSync(file, 'services:\n  container-logs:\n    multiline: { continuation: "(" }\n');
+    await expect(startAgent({ url: 'http://127.0.0.1:9', token: 't', name: 'a1', environment: 'pre', workDir: dir, configFile: file, ownProcess: false })).rejects.toThrow(
+      `${file}:3:32: services.container-logs.multiline.continuation: not a valid regular expression`,
+    );
   });
 
   it('ships deployed containers and opted-in ones of its own environment only', () => {
