@@ -10,6 +10,7 @@ import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
 import { Search } from './pages/Search';
+import { AppLogs } from './pages/AppLogs';
 import { Teams } from './pages/Teams';
 import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
@@ -44,6 +45,8 @@ function Page({ route }: { route: Route }) {
       return <Agents />;
     case 'search':
       return <Search />;
+    case 'app-logs':
+      return <AppLogs />;
     case 'teams':
       return <Teams />;
     case 'not-found':

@@ -12,6 +12,7 @@ export type Route =
   | { page: 'build'; id: number }
   | { page: 'agents' }
   | { page: 'search' }
+  | { page: 'app-logs' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
 
@@ -25,6 +26,7 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'builds' && parts.length === 2 && /^[1-9]\d{0,15}$/.test(parts[1])) return { page: 'build', id: Number(parts[1]) };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
+  if (parts[0] === 'app-logs' && parts.length === 1) return { page: 'app-logs' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
 }
@@ -38,6 +40,7 @@ export const paths = {
   build: (id: number) => `/builds/${id}`,
   agents: () => '/agents',
   search: () => '/search',
+  appLogs: () => '/app-logs',
   teams: () => '/teams',
 };
 

@@ -8,6 +8,7 @@ const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Jobs', href: paths.jobs(), pages: ['jobs', 'job', 'job-edit', 'build'] },
   { label: 'Agents', href: paths.agents(), pages: ['agents'] },
   { label: 'Log search', href: paths.search(), pages: ['search'] },
+  { label: 'App logs', href: paths.appLogs(), pages: ['app-logs'] },
   { label: 'Teams', href: paths.teams(), pages: ['teams'] },
 ];
 
