@@ -13,6 +13,7 @@ import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerDiscoveryCommands } from './commands/discovery';
+import { registerPluginCommands } from './commands/plugins';
 import { registerQualityCommands } from './commands/quality';
 import { registerRegisterCommand } from './commands/register';
 import { registerRegistryCommands } from './commands/registry';
@@ -41,5 +42,6 @@ registerRegisterCommand(program);
 registerDiscoveryCommands(program);
 registerRegistryCommands(program);
 registerAdminCommands(program, agent);
+registerPluginCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

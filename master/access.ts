@@ -7,6 +7,7 @@ import { forbidden, notFound } from '../shared/errors';
 import { hasScope } from './auth/api-tokens';
 import type { Access, Action, Principal, TeamRole, TokenScope } from './context';
 import type { Db } from './store/db';
+import { identitiesStore } from './store/identities';
 
 const ROLE_RANK: Record<TeamRole, number> = { viewer: 0, developer: 1, maintainer: 2 };
 const NEEDED_ROLE: Record<Action, TeamRole> = { read: 'viewer', trigger: 'developer', edit: 'developer', manage: 'maintainer' };
@@ -14,21 +15,16 @@ const NEEDED_ROLE: Record<Action, TeamRole> = { read: 'viewer', trigger: 'develo
 export const NEEDED_SCOPE: Record<Action, TokenScope> = { read: 'read', trigger: 'write', edit: 'write', manage: 'write' };
 
 export function createAccess(db: Db): Access {
-  const roleStmt = db.prepare('SELECT role FROM memberships WHERE user_id = ? AND team_id = ?');
-  const teamsStmt = db.prepare('SELECT team_id AS id FROM memberships WHERE user_id = ?');
-  const allTeamsStmt = db.prepare('SELECT id FROM teams');
-  const teamName = db.prepare('SELECT name FROM teams WHERE id = ?');
+  const ids = identitiesStore(db);
 
   const access: Access = {
     roleIn(p, teamId) {
       if (p.isAdmin) return 'maintainer';
-      const row = roleStmt.get(p.userId, teamId) as { role: TeamRole } | undefined;
-      return row?.role ?? null;
+      return ids.roleIn(p.userId, teamId) ?? null;
     },
     visibleTeamIds(p) {
       if (!hasScope(p.scopes, 'read')) return [];
-      const rows = (p.isAdmin ? allTeamsStmt.all() : teamsStmt.all(p.userId)) as { id: number }[];
-      return rows.map((r) => r.id);
+      return p.isAdmin ? ids.allTeamIds() : ids.teamIdsOf(p.userId);
     },
     check(p, teamId, action, what) {
       const role = access.roleIn(p, teamId);
@@ -37,7 +33,7 @@ export function createAccess(db: Db): Access {
       if (!hasScope(p.scopes, scope)) throw forbidden(`${what}: your token's scopes (${p.scopes.join(', ')}) do not allow '${action}'; it needs '${scope}'`);
       const needed = NEEDED_ROLE[action];
       if (ROLE_RANK[role] < ROLE_RANK[needed]) {
-        const team = (teamName.get(teamId) as { name: string } | undefined)?.name ?? String(teamId);
+        const team = ids.teamName(teamId) ?? String(teamId);
         throw forbidden(`${what}: '${action}' needs role ${needed} in team '${team}'; you are ${role}`);
       }
     },

@@ -131,6 +131,10 @@ slipway login --url "$URL" --user admin <"$DATA/admin.password" >/dev/null
 slipway registry add local --url "$SLIPWAY_REGISTRY" --teams demo >/dev/null
 log "registry local ($SLIPWAY_REGISTRY) granted to team demo"
 
+# The sample plugin (plugins/dockerfile-lint, step kind dockerfile-lint): agents load it when they connect.
+# Running up again leaves it as it is ("unchanged"); a refusal (edited without a new version) is only reported.
+if out="$(slipway plugin install plugins/dockerfile-lint 2>&1)"; then log "$out"; else log "sample plugin not installed: $out"; fi
+
 existing_envs="$(slipway env list --json)"
 for env in "${ENVIRONMENTS[@]}"; do
   if ! grep -q "\"name\": \"$env\"" <<<"$existing_envs"; then

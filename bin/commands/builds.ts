@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { BuildDetail, BuildInfo, TestResultInfo } from '../../shared/api';
 import { badRequest, conflict } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
+import { localStepKinds } from './plugins';
 import { parseId, sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
 import { formatDuration, formatTime, printJson, printTable, shortValue } from '../lib/output';
@@ -27,8 +28,13 @@ function showValue(v: string | number | boolean | string[]): string {
   return line.length > 100 ? `${line.slice(0, 97)}...` : line;
 }
 
+/** The end reason after a status, when it says more than the status (lost, gate_rejected, gate_expired). */
+function endNote(status: string, reason: string | null | undefined): string {
+  return reason && reason !== status && reason !== 'succeeded' ? ` (${reason})` : '';
+}
+
 function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
-  process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}\n`);
+  process.stdout.write(`build ${b.id}: ${b.job}#${b.number} ${b.status}${endNote(b.status, b.endReason)}\n`);
   process.stdout.write(`  team ${b.team}, triggered by ${b.trigger.user ?? b.trigger.kind} at ${formatTime(b.createdAt)}\n`);
   if (Object.keys(b.params).length) {
     process.stdout.write(`  params ${Object.entries(b.params).map(([k, v]) => `${k}=${shortValue(v)}`).join(' ')}\n`);
@@ -36,7 +42,7 @@ function printBuildDetail(b: BuildDetail, tests: TestResultInfo[]): void {
   if (b.error) process.stdout.write(`  error: ${b.error}\n`);
   for (const s of b.stages) {
     const attempt = s.attempt > 1 ? ` (attempt ${s.attempt})` : '';
-    process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
+    process.stdout.write(`\nstage ${s.name}${attempt} [${s.environment}] ${s.status}${endNote(s.status, s.endReason)} on ${s.agent ?? '-'} ${formatDuration(s.startedAt, s.finishedAt)}\n`);
     if (s.error) process.stdout.write(`  error: ${s.error}\n`);
     if (s.waiting) process.stdout.write(`  ${s.waiting}\n`);
     for (const st of s.steps) {
@@ -87,8 +93,9 @@ export function registerBuildCommands(program: Command): void {
         throw badRequest(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
       // Local validation names file:line:col before anything reaches the master.
-      parseJobYaml(text, flags.file);
-      const job = await sessionClient().applyJob(text);
+      const client = sessionClient();
+      parseJobYaml(text, flags.file, await localStepKinds(client));
+      const job = await client.applyJob(text);
       if (flags.json) return printJson(job);
       process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
       for (const w of job.warnings ?? []) process.stderr.write(`warning: ${w}\n`);

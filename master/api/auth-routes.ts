@@ -3,13 +3,14 @@
  * own identity and personal API tokens: GET /me, GET/POST /tokens, DELETE /tokens/:id.
  */
 import express, { type Router } from 'express';
-import type { LoginResponse, Me, Role } from '../../shared/api';
+import type { LoginResponse, Me } from '../../shared/api';
 import { SlipwayError, badRequest, unauthenticated } from '../../shared/errors';
 import { createApiToken, listApiTokens, revokeApiToken } from '../auth/api-tokens';
 import { signSession } from '../auth/authenticate';
 import { verifyPassword } from '../auth/passwords';
 import { findUserByName } from '../auth/users';
 import type { Db } from '../store/db';
+import { identitiesStore } from '../store/identities';
 import { body, intParam, principal, type Platform } from './platform';
 import { allow } from '../route-access';
 
@@ -65,9 +66,8 @@ export function meRoutes(pf: Platform): Router {
 }
 
 function me(db: Db, userId: number): Me {
-  const u = db.prepare('SELECT id, username, is_admin FROM users WHERE id = ?').get(userId) as { id: number; username: string; is_admin: number };
-  const teams = db
-    .prepare('SELECT t.name, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.name')
-    .all(userId) as { name: string; role: Role }[];
+  const ids = identitiesStore(db);
+  const u = ids.userById(userId)!;
+  const teams = ids.teamRolesOf(userId);
   return { id: u.id, username: u.username, isAdmin: u.is_admin === 1, teams };
 }

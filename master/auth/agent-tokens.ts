@@ -5,6 +5,7 @@
 import type { AgentTokenInfo, CreatedToken } from '../../shared/api';
 import { badRequest, notFound } from '../../shared/errors';
 import type { Db } from '../store/db';
+import { identitiesStore, type IdentitiesStore } from '../store/identities';
 import { getEnvironment } from '../store/environments';
 import { AGENT_TOKEN_PREFIX, hashToken, looksLikeToken, newToken } from './tokens';
 
@@ -14,19 +15,14 @@ export interface AgentIdentity {
   environment: string;
 }
 
-interface Row {
-  id: number;
-  name: string;
-  environment: string;
-  environment_id: number;
-  created_at: number;
-  revoked_at: number | null;
-}
-
 export class AgentTokens {
   private readonly revokedListeners: ((tokenId: number) => void)[] = [];
 
-  constructor(private readonly db: Db) {}
+  private readonly ids: IdentitiesStore;
+
+  constructor(private readonly db: Db) {
+    this.ids = identitiesStore(db);
+  }
 
   /** Creates a token for an existing environment; the plain token is returned once. */
   create(environment: string, input: { name?: unknown }): CreatedToken {
@@ -34,36 +30,27 @@ export class AgentTokens {
     if (typeof name !== 'string' || !name.trim() || name.length > 100) throw badRequest('name: required, at most 100 characters');
     const env = getEnvironment(this.db, environment);
     const token = newToken(AGENT_TOKEN_PREFIX);
-    const r = this.db
-      .prepare('INSERT INTO agent_tokens (environment_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)')
-      .run(env.id, name.trim(), hashToken(token), Date.now());
-    return { id: Number(r.lastInsertRowid), name: name.trim(), token };
+    const id = this.ids.insertAgentToken(env.id, name.trim(), hashToken(token), Date.now());
+    return { id, name: name.trim(), token };
   }
 
   list(environment: string): AgentTokenInfo[] {
     const env = getEnvironment(this.db, environment);
-    const rows = this.db
-      .prepare('SELECT t.*, e.name AS environment FROM agent_tokens t JOIN environments e ON e.id = t.environment_id WHERE t.environment_id = ? ORDER BY t.id')
-      .all(env.id) as Row[];
-    return rows.map((r) => ({ id: r.id, name: r.name, environment: r.environment, createdAt: r.created_at, revokedAt: r.revoked_at }));
+    return this.ids.agentTokensOf(env.id).map((r) => ({ id: r.id, name: r.name, environment: r.environment, createdAt: r.created_at, revokedAt: r.revoked_at }));
   }
 
   /** Revokes a token (idempotent) and tells the listeners; not_found for an unknown id. */
   revoke(id: number): void {
-    const row = this.db.prepare('SELECT revoked_at FROM agent_tokens WHERE id = ?').get(id) as Row | undefined;
+    const row = this.ids.agentTokenById(id);
     if (!row) throw notFound(`agent token ${id}`);
-    if (row.revoked_at === null) this.db.prepare('UPDATE agent_tokens SET revoked_at = ? WHERE id = ?').run(Date.now(), id);
+    if (row.revoked_at === null) this.ids.revokeAgentToken(id, Date.now());
     for (const l of this.revokedListeners) l(id);
   }
 
   /** The token's environment binding, or null when the token is unknown, malformed or revoked. */
   authenticate(token: string): AgentIdentity | null {
     if (typeof token !== 'string' || !looksLikeToken(token, AGENT_TOKEN_PREFIX)) return null;
-    const row = this.db
-      .prepare(
-        'SELECT t.id, t.environment_id, e.name AS environment, t.revoked_at FROM agent_tokens t JOIN environments e ON e.id = t.environment_id WHERE t.token_hash = ?',
-      )
-      .get(hashToken(token)) as Row | undefined;
+    const row = this.ids.agentTokenByHash(hashToken(token));
     if (!row || row.revoked_at !== null) return null;
     return { tokenId: row.id, environmentId: row.environment_id, environment: row.environment };
   }

@@ -7,21 +7,12 @@ import type { ApiTokenInfo, CreatedToken } from '../../shared/api';
 import { badRequest, forbidden, notFound } from '../../shared/errors';
 import type { Principal, TokenScope } from '../context';
 import type { Db } from '../store/db';
+import { identitiesStore } from '../store/identities';
 import { API_TOKEN_PREFIX, hashToken, looksLikeToken, newToken } from './tokens';
 
 const SCOPES: readonly TokenScope[] = ['read', 'write', 'admin'];
 // last_used_at is a hint for humans; writing it at most once a minute keeps reads off the write lock.
 const LAST_USED_RESOLUTION_MS = 60_000;
-
-interface TokenRow {
-  id: number;
-  user_id: number;
-  name: string;
-  scopes: string;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
 
 /** True when the held scopes include `needed` (admin implies write implies read). */
 export function hasScope(held: readonly TokenScope[], needed: TokenScope): boolean {
@@ -42,15 +33,12 @@ export function createApiToken(db: Db, p: Principal, input: { name?: unknown; sc
   // Checked here too, not only by the route: any caller of this function mints a credential.
   if (!hasScope(p.scopes, 'write')) throw forbidden("creating a token needs the 'write' scope; your credential has only: " + p.scopes.join(', '));
   const token = newToken(API_TOKEN_PREFIX);
-  const r = db
-    .prepare('INSERT INTO api_tokens (user_id, name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)')
-    .run(p.userId, name.trim(), hashToken(token), JSON.stringify([...new Set(scopes)]), Date.now());
-  return { id: Number(r.lastInsertRowid), name: name.trim(), token };
+  const id = identitiesStore(db).insertApiToken(p.userId, name.trim(), hashToken(token), JSON.stringify([...new Set(scopes)]), Date.now());
+  return { id, name: name.trim(), token };
 }
 
 export function listApiTokens(db: Db, userId: number): ApiTokenInfo[] {
-  const rows = db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id').all(userId) as TokenRow[];
-  return rows.map((r) => ({
+  return identitiesStore(db).apiTokensOf(userId).map((r) => ({
     id: r.id,
     name: r.name,
     scopes: JSON.parse(r.scopes),
@@ -65,18 +53,19 @@ export function listApiTokens(db: Db, userId: number): ApiTokenInfo[] {
  * token owner's user id (the caller tells the access-change listeners).
  */
 export function revokeApiToken(db: Db, p: Principal, id: number): number {
-  const row = db.prepare('SELECT user_id, revoked_at FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+  const ids = identitiesStore(db);
+  const row = ids.apiTokenById(id);
   if (!row || (row.user_id !== p.userId && !p.isAdmin)) throw notFound(`token ${id}`);
-  if (row.revoked_at === null) db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(Date.now(), id);
+  if (row.revoked_at === null) ids.revokeApiToken(id, Date.now());
   return row.user_id;
 }
 
 /** The live token's owner and scopes, or null (unknown, malformed or revoked). Updates last_used_at. */
 export function lookupApiToken(db: Db, token: string, now = Date.now()): { userId: number; scopes: TokenScope[] } | null {
   if (!looksLikeToken(token, API_TOKEN_PREFIX)) return null;
-  const row = db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(hashToken(token)) as TokenRow | undefined;
+  const ids = identitiesStore(db);
+  const row = ids.apiTokenByHash(hashToken(token));
   if (!row || row.revoked_at !== null) return null;
-  if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS)
-    db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(now, row.id);
+  if (row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS) ids.touchApiToken(row.id, now);
   return { userId: row.user_id, scopes: JSON.parse(row.scopes) };
 }

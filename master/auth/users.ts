@@ -4,29 +4,21 @@ import type { UserInfo } from '../../shared/api';
 import { badRequest, conflict, notFound } from '../../shared/errors';
 import { NAME_RE } from '../../shared/job';
 import type { Db } from '../store/db';
-import { claimPendingMemberships } from '../store/teams';
+import { identitiesStore, type UserRow } from '../store/identities';
 import { hashPassword } from './passwords';
 
-export interface UserRow {
-  id: number;
-  username: string;
-  password_hash: string;
-  is_admin: number;
-  /** Set while the user is disabled: no login, no session or token works. */
-  disabled_at: number | null;
-}
+export type { UserRow } from '../store/identities';
 
 export function findUserByName(db: Db, username: string): UserRow | undefined {
-  return db.prepare('SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE username = ?').get(username) as UserRow | undefined;
+  return identitiesStore(db).userByName(username);
 }
 
 export function findUserById(db: Db, id: number): UserRow | undefined {
-  return db.prepare('SELECT id, username, password_hash, is_admin, disabled_at FROM users WHERE id = ?').get(id) as UserRow | undefined;
+  return identitiesStore(db).userById(id);
 }
 
 export function listUsers(db: Db): UserInfo[] {
-  const rows = db.prepare('SELECT id, username, is_admin, disabled_at FROM users ORDER BY username').all() as UserRow[];
-  return rows.map(toInfo);
+  return identitiesStore(db).users().map(toInfo);
 }
 
 export const toInfo = (r: Pick<UserRow, 'id' | 'username' | 'is_admin' | 'disabled_at'>): UserInfo => ({
@@ -45,7 +37,7 @@ export function setUserDisabled(db: Db, username: string, disabled: unknown, by:
   const user = findUserByName(db, username);
   if (!user) throw notFound(`user '${username}'`);
   if (disabled && user.id === by.userId) throw conflict('you cannot disable your own account');
-  if (disabled !== (user.disabled_at !== null)) db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(disabled ? Date.now() : null, user.id);
+  if (disabled !== (user.disabled_at !== null)) identitiesStore(db).setUserDisabledAt(user.id, disabled ? Date.now() : null);
   return toInfo(findUserById(db, user.id)!);
 }
 
@@ -58,15 +50,8 @@ export async function createUser(db: Db, input: { username: unknown; password: u
   if (input.isAdmin !== undefined && typeof input.isAdmin !== 'boolean') throw badRequest('isAdmin: must be true or false');
   if (findUserByName(db, username)) throw conflict(`user '${username}' already exists`);
   const hash = await hashPassword(password);
-  const id = db.transaction(() => {
-    const r = db
-      .prepare('INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)')
-      .run(username, hash, input.isAdmin ? 1 : 0, Date.now());
-    const userId = Number(r.lastInsertRowid);
-    // Memberships a team maintainer gave this name before the user existed (store/teams.ts).
-    claimPendingMemberships(db, userId, username);
-    return userId;
-  })();
+  // With the memberships a team maintainer gave this name before the user existed (store/teams.ts).
+  const id = identitiesStore(db).insertUser(username, hash, input.isAdmin === true, Date.now());
   return { id, username, isAdmin: input.isAdmin === true };
 }
 
@@ -75,8 +60,7 @@ export async function createUser(db: Db, input: { username: unknown; password: u
  * was given (the caller prints it once), `null` when users already existed.
  */
 export async function ensureAdmin(db: Db, password?: string): Promise<{ generatedPassword?: string } | null> {
-  const { n } = db.prepare('SELECT COUNT(*) AS n FROM users').get() as { n: number };
-  if (n > 0) return null;
+  if (identitiesStore(db).userCount() > 0) return null;
   const generated = password ? undefined : randomBytes(18).toString('base64url');
   await createUser(db, { username: 'admin', password: password ?? generated, isAdmin: true });
   return { generatedPassword: generated };

@@ -6,9 +6,10 @@
  * to the outside world in an Effects object; `core.apply(fx)` runs those effects only AFTER the commit, so
  * no client or agent ever hears about a change that was rolled back.
  */
+import { buildsStore } from '../store/builds';
 import type { StreamMessage } from '../../shared/protocol/client';
 import type { BuildStatus } from '../../shared/protocol/client';
-import type { MasterMessage, ServiceStatus } from '../../shared/protocol/messages';
+import type { MasterMessage, PluginState, ServiceStatus } from '../../shared/protocol/messages';
 import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { MasterContext } from '../context';
 import { createAgentFactsStore, type AgentFactsStore } from '../store/agent-facts';
@@ -29,7 +30,12 @@ export interface AgentSession {
   tokenId: number;
   labels: string[];
   capacity: number;
-  executors: { kind: string; version: string }[];
+  /** The executors the scheduler counts: those reported, less plugin kinds at a version the master does not name. */
+  executors: { kind: string; version: string; plugin?: string }[];
+  /** The executors as the agent last reported them (agent:hello, agent:plugins). */
+  reportedExecutors?: { kind: string; version: string; plugin?: string }[];
+  /** The plugins the agent runs, as it last reported them. */
+  plugins?: PluginState[];
   /** Capabilities whose probe succeeded (or that the agent's config declares); the scheduler matches on them. */
   capabilities: string[];
   /** Latest status of the agent's services. */
@@ -95,12 +101,13 @@ export interface EngineCore {
 }
 
 const CONFIG_CACHE_MAX = 1000;
+const BUILTIN_KINDS = builtinStepKinds();
 
 /** Builds the core; `dispatch` is the scheduler's pass, wired by createEngine. */
 export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, dispatch: () => void): EngineCore {
   const configs = new Map<number, JobConfig>();
   const statusListeners: ((buildId: number, status: BuildStatus) => void)[] = [];
-  const yamlOf = ctx.db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?');
+  const builds = buildsStore(ctx.db);
   let dispatchQueued = false;
 
   const core: EngineCore = {
@@ -109,7 +116,10 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     logs,
     hub,
     sessions: new Map(),
-    stepKinds: builtinStepKinds(),
+    // Built-ins plus every installed plugin's kinds (master/plugins/service.ts), current at each read.
+    get stepKinds() {
+      return ctx.plugins?.allKinds() ?? BUILTIN_KINDS;
+    },
     outputs: createOutputsStore(ctx.db),
     deployments: createDeploymentsStore(ctx.db),
     reports: createReportsStore(ctx.db),
@@ -119,7 +129,7 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     buildConfig(buildId, yaml) {
       let cfg = configs.get(buildId);
       if (cfg) return cfg;
-      const text = yaml ?? yamlOf.get(buildId)?.yaml;
+      const text = yaml ?? builds.buildYaml(buildId);
       if (text === undefined) throw new Error(`build ${buildId} has no config snapshot`);
       cfg = parseJobYaml(text, `build ${buildId}`, core.stepKinds);
       if (configs.size >= CONFIG_CACHE_MAX) configs.delete(configs.keys().next().value as number);

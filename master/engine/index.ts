@@ -46,6 +46,9 @@ import { RECONNECT_MAX_MS } from '../../shared/protocol';
 import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
+import { agentsStore } from '../store/agents';
+import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
+import { buildsStore } from '../store/builds';
 import { createAppLogs } from '../app-logs';
 
 export interface Engine {
@@ -59,8 +62,8 @@ export interface Engine {
 
 export function createEngine(ctx: MasterContext): Engine {
   const now = Date.now();
-  ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running'").run(now + ctx.config.leaseTtlMs);
-  ctx.db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+  buildsStore(ctx.db).extendAllLeases(now + ctx.config.leaseTtlMs);
+  agentsStore(ctx.db).allOffline();
 
   const logs = createLogStore(ctx);
   const hub = createStreamHub(ctx, logs);
@@ -100,23 +103,23 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(qualityRoutes(core));
   router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
+  router.use(pluginRoutes(core));
+  const agentRouter = Router();
+  agentRouter.use(artifacts.agentRouter, pluginAgentRoutes(ctx));
   router.use(appLogs.router);
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
   let stopped = false;
   return {
-    agentRouter: artifacts.agentRouter,
+    agentRouter,
     router,
     triggerPort,
     attach(server) {
       // Agents reconnect with a backoff of up to RECONNECT_MAX_MS: the leases of stages that ran when the
       // master went down last until each agent has had its chance, counted from now that the master listens
       // (a slow start must not eat the window; regression: the short-form "master down > lease" case).
-      ctx.db.prepare("UPDATE stage_runs SET lease_expires_at = ? WHERE status = 'running' AND agent_id IS NOT NULL AND lease_expires_at < ?").run(
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-        Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS,
-      );
+      buildsStore(ctx.db).extendLeasesBefore(Date.now() + ctx.config.leaseTtlMs + RECONNECT_MAX_MS);
       const addr = server.address();
       if (addr && typeof addr === 'object') {
         const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;

@@ -1,11 +1,13 @@
 /**
  * Retention, at start and hourly: per job, finished builds beyond the newest config.retention.builds are
- * deleted (stage runs, steps, log chunks and artifact rows cascade; the log store's trigger drops their
- * search index rows) together with their artifact files under <dataDir>/artifacts/<buildId>; log chunks
+ * deleted (stage runs, steps, log chunks, reports and artifact rows cascade, the logs database's through the
+ * store's TEMP triggers, which also drop the chunks' search index rows) together with their artifact files under <dataDir>/artifacts/<buildId>; log chunks
  * older than config.retention.logsDays are dropped from builds that are kept.
  */
 import { deleteArtifactFiles } from './artifacts/paths';
 import type { EngineCore } from './core';
+import { createLogsStore } from '../store/logs';
+import { buildsStore } from '../store/builds';
 
 const HOUR_MS = 3_600_000;
 
@@ -18,23 +20,14 @@ export interface Retention {
 export function startRetention(core: EngineCore): Retention {
   const { db, ctx } = core;
   const { builds: keep, logsDays } = ctx.config.retention;
+  const logsStore = createLogsStore(db);
+  const builds = buildsStore(db);
 
   function run(now = Date.now()): { builds: number; chunks: number } {
-    const doomed = db
-      .prepare<[number], { id: number }>(
-        `SELECT id FROM (
-           SELECT id, ROW_NUMBER() OVER (PARTITION BY job_id ORDER BY number DESC) AS rn
-           FROM builds WHERE status IN ('success','failed','cancelled','timeout')
-         ) WHERE rn > ?`,
-      )
-      .all(keep)
-      .map((r) => r.id);
-    const del = db.prepare('DELETE FROM builds WHERE id = ?');
-    db.transaction(() => {
-      for (const id of doomed) del.run(id);
-    })();
+    const doomed = builds.buildsBeyond(keep);
+    builds.deleteBuilds(doomed);
     deleteArtifactFiles(ctx.config.dataDir, doomed);
-    const chunks = db.prepare('DELETE FROM log_chunks WHERE created_at < ?').run(now - logsDays * 24 * HOUR_MS).changes;
+    const chunks = logsStore.deleteOlderThan(now - logsDays * 24 * HOUR_MS);
     if (doomed.length || chunks) ctx.log.info({ builds: doomed.length, chunks }, 'retention removed old builds and logs');
     return { builds: doomed.length, chunks };
   }

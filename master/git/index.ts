@@ -13,6 +13,7 @@
  * repository this master does not allow (local-repos.ts: SLIPWAY_ALLOW_LOCAL_REPOS), and
  * GitError (stderr with credentials masked) when git or the remote fails.
  */
+import { buildsStore } from '../store/builds';
 import { join } from 'node:path';
 import { badRequest, notFound } from '../../shared/errors';
 import { assertSafeRef, ZERO_SHA_RE } from '../../shared/git';
@@ -40,10 +41,7 @@ export interface MasterGit {
 
 export function createMasterGit(ctx: MasterContext): MasterGit {
   const cache = new RepoCache(join(ctx.config.dataDir, 'git-cache'));
-  const lastBuilt = ctx.db.prepare<[number, string, string], { sha: string }>(
-    `SELECT commit_sha AS sha FROM builds WHERE job_id = ? AND branch = ? AND commit_sha IS NOT NULL AND commit_sha != ?
-     ORDER BY id DESC LIMIT 1`,
-  );
+  const builds = buildsStore(ctx.db);
 
   function repoOf(job: JobRecord) {
     const repo = job.config.repo;
@@ -80,7 +78,7 @@ export function createMasterGit(ctx: MasterContext): MasterGit {
       const repo = repoOf(job);
       let base = push.before && !ZERO_SHA_RE.test(push.before) ? push.before : undefined;
       if (!base && push.ref.startsWith('refs/heads/')) {
-        base = lastBuilt.get(job.id, push.ref.slice('refs/heads/'.length), push.sha)?.sha;
+        base = builds.lastBuiltCommit(job.id, push.ref.slice('refs/heads/'.length), push.sha);
       }
       return cache.changedFiles({ url: repo.url, credential: credentialOf(job), knownHosts: repo.knownHosts, ref: push.ref, sha: push.sha, base });
     },

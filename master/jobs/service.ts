@@ -8,22 +8,12 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, parseJobYaml, type JobConfig } from '../../shared/job';
+import { deployTargets, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
-import type { Db } from '../store/db';
+import { inTransaction, type Db } from '../store/db';
+import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
 import { ensureTeam, getTeam } from '../store/teams';
-
-interface JobRow {
-  id: number;
-  name: string;
-  team_id: number;
-  team: string;
-  yaml: string;
-  source: 'file' | 'api';
-  file_path: string | null;
-  enabled: number;
-}
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
 
@@ -31,14 +21,21 @@ export class JobsService implements Jobs {
   private readonly cache = new Map<number, JobRecord>();
   private readonly ids = new Map<string, number>();
   private readonly listeners: ((job: JobRecord | undefined, name: string) => void)[] = [];
+  private readonly table: JobsTable;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
     /** Where local repositories may live (master/git/local-repos.ts); checked on every save and apply. */
     private readonly localRepos: LocalRepoPolicy,
+    /**
+     * The step kinds with plugins (master/plugins/service.ts): jobs are validated with the enabled ones, and
+     * stored jobs read with all installed ones (a disabled plugin does not make a job disappear). Default: built-ins.
+     */
+    private readonly kinds?: { allKinds(): StepKinds; enabledKinds(): StepKinds },
   ) {
-    for (const row of db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id').all() as JobRow[]) this.cacheRow(row);
+    this.table = createJobsTable(db);
+    for (const row of this.table.all()) this.cacheRow(row);
   }
 
   byName(name: string): JobRecord | undefined {
@@ -63,7 +60,7 @@ export class JobsService implements Jobs {
 
   /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
   validate(yaml: string, file = 'job.yml'): JobConfig {
-    const config = parseJobYaml(yaml, file);
+    const config = parseJobYaml(yaml, file, this.kinds?.enabledKinds());
     if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file);
     return config;
   }
@@ -86,15 +83,11 @@ export class JobsService implements Jobs {
     this.assertAppsOwned(config, team.id, 'job.yml');
     const now = Date.now();
     if (existing) {
-      this.db
-        .prepare("UPDATE jobs SET team_id = ?, yaml = ?, source = 'api', file_path = NULL, enabled = 1, updated_at = ? WHERE id = ?")
-        .run(team.id, yaml, now, existing.id);
+      this.table.update(existing.id, { teamId: team.id, yaml, source: 'api', filePath: null }, now);
       return { job: this.refresh(existing.id), created: false };
     }
-    const r = this.db
-      .prepare("INSERT INTO jobs (name, team_id, yaml, source, file_path, enabled, created_at, updated_at) VALUES (?, ?, ?, 'api', NULL, 1, ?, ?)")
-      .run(config.name, team.id, yaml, now, now);
-    return { job: this.refresh(Number(r.lastInsertRowid)), created: true };
+    const id = this.table.insert({ name: config.name, teamId: team.id, yaml, source: 'api', filePath: null }, now);
+    return { job: this.refresh(id), created: true };
   }
 
   /** API delete: disables the job (its builds stay); manage role; conflict for a file-managed job. */
@@ -117,20 +110,15 @@ export class JobsService implements Jobs {
     if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)
       return { job: existing, result: 'unchanged' };
     const now = Date.now();
-    const id = this.db.transaction(() => {
+    const id = inTransaction(this.db, () => {
       const team = ensureTeam(this.db, config.team);
       this.assertAppsOwned(config, team.id, label);
       if (existing) {
-        this.db
-          .prepare("UPDATE jobs SET team_id = ?, yaml = ?, source = 'file', file_path = ?, enabled = 1, updated_at = ? WHERE id = ?")
-          .run(team.id, yaml, label, now, existing.id);
+        this.table.update(existing.id, { teamId: team.id, yaml, source: 'file', filePath: label }, now);
         return existing.id;
       }
-      const r = this.db
-        .prepare("INSERT INTO jobs (name, team_id, yaml, source, file_path, enabled, created_at, updated_at) VALUES (?, ?, ?, 'file', ?, 1, ?, ?)")
-        .run(config.name, team.id, yaml, label, now, now);
-      return Number(r.lastInsertRowid);
-    })();
+      return this.table.insert({ name: config.name, teamId: team.id, yaml, source: 'file', filePath: label }, now);
+    });
     return { job: this.refresh(id), result: existing ? 'updated' : 'created' };
   }
 
@@ -157,7 +145,7 @@ export class JobsService implements Jobs {
 
   /** The public shape of a job (with the last build when there is one). */
   info(job: JobRecord): JobInfo {
-    const lastId = this.db.prepare('SELECT id FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1').pluck().get(job.id) as number | undefined;
+    const lastId = this.table.lastBuildId(job.id);
     const last = lastId === undefined ? undefined : getBuildRow(this.db, lastId);
     const warnings = this.warnings(job);
     return {
@@ -180,20 +168,19 @@ export class JobsService implements Jobs {
    * a stage whose environment does not exist waits forever, as no agent can be bound to it.
    */
   warnings(job: JobRecord): string[] {
-    const known = new Set(this.db.prepare('SELECT name FROM environments').pluck().all() as string[]);
+    const known = new Set(this.table.environmentNames());
     return job.config.stages
       .filter((s) => !known.has(s.environment))
       .map((s) => `stage '${s.name}': environment '${s.environment}' does not exist; this stage can never run`);
   }
 
   private setEnabled(job: JobRecord, enabled: boolean): void {
-    this.db.prepare('UPDATE jobs SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, Date.now(), job.id);
+    this.table.setEnabled(job.id, enabled, Date.now());
     this.refresh(job.id);
   }
 
   private refresh(id: number): JobRecord {
-    const row = this.db.prepare('SELECT j.*, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id WHERE j.id = ?').get(id) as JobRow;
-    const job = this.cacheRow(row)!;
+    const job = this.cacheRow(this.table.byId(id)!)!;
     for (const l of this.listeners) {
       try {
         l(job, job.name);
@@ -207,7 +194,7 @@ export class JobsService implements Jobs {
   private cacheRow(row: JobRow): JobRecord | undefined {
     let config;
     try {
-      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`);
+      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`, this.kinds?.allKinds());
     } catch (err) {
       // Stored YAML passed validation when saved; only a schema change can make it fail later.
       this.log.error({ job: row.name, err: (err as Error).message }, 'stored job no longer validates; it is ignored until fixed');

@@ -10,6 +10,7 @@
  * retried with exponential backoff. Failures are logged with the job, build, provider and HTTP status,
  * never with the token.
  */
+import { buildsStore } from '../store/builds';
 import type { BuildStatus } from '../../shared/api';
 import type { EngineCore } from '../engine/core';
 import { providerState, statusCall, type StatusCall } from './providers';
@@ -51,10 +52,8 @@ export function startStatusReporter(core: EngineCore, opts: StatusReporterOption
   const chains = new Map<number, Promise<void>>();
   const sent = new Map<number, string>();
   let stopped = false;
-  const buildOf = ctx.db.prepare<[number], BuildRef>(
-    `SELECT b.number, b.commit_sha AS sha, b.ref, b.branch, j.name AS job, j.team_id AS teamId
-     FROM builds b JOIN jobs j ON j.id = b.job_id WHERE b.id = ?`,
-  );
+  const builds = buildsStore(ctx.db);
+  const buildOf = { get: (id: number): BuildRef | undefined => builds.buildRef(id) };
 
   core.onBuildStatus((buildId, status) => {
     if (stopped) return;

@@ -6,7 +6,7 @@
 import type { EnvironmentInfo, EnvironmentInput } from '../../shared/api';
 import { badRequest, conflict, notFound } from '../../shared/errors';
 import { NAME_RE } from '../../shared/job';
-import type { Db } from './db';
+import { statement, type Db } from './db';
 
 interface EnvRow {
   id: number;
@@ -21,8 +21,7 @@ const NO_POWERS: EnvironmentInfo['deployPolicy'] = { allowBindMounts: false, all
 
 function teamsOf(db: Db, envId: number): string[] {
   return (
-    db
-      .prepare('SELECT t.name FROM environment_teams et JOIN teams t ON t.id = et.team_id WHERE et.environment_id = ? ORDER BY t.name')
+    statement(db, 'SELECT t.name FROM environment_teams et JOIN teams t ON t.id = et.team_id WHERE et.environment_id = ? ORDER BY t.name')
       .all(envId) as { name: string }[]
   ).map((r) => r.name);
 }
@@ -37,12 +36,12 @@ const toInfo = (db: Db, r: EnvRow): EnvironmentInfo => ({
 });
 
 export function listEnvironments(db: Db): EnvironmentInfo[] {
-  return (db.prepare('SELECT * FROM environments ORDER BY name').all() as EnvRow[]).map((r) => toInfo(db, r));
+  return (statement(db, 'SELECT * FROM environments ORDER BY name').all() as EnvRow[]).map((r) => toInfo(db, r));
 }
 
 /** The environment with this name, or undefined. */
 export function findEnvironment(db: Db, name: string): EnvironmentInfo | undefined {
-  const row = db.prepare('SELECT * FROM environments WHERE name = ?').get(name) as EnvRow | undefined;
+  const row = statement(db, 'SELECT * FROM environments WHERE name = ?').get(name) as EnvRow | undefined;
   return row ? toInfo(db, row) : undefined;
 }
 
@@ -71,11 +70,11 @@ function checkFields(input: EnvironmentInput): void {
 /** Team ids of `teams` (names); invalid_request naming the unknown ones (admins only call this). */
 function teamIds(db: Db, teams: unknown): number[] {
   if (!Array.isArray(teams) || teams.some((t) => typeof t !== 'string')) throw badRequest('teams: a list of team names');
-  const find = db.prepare<[string], { id: number }>('SELECT id FROM teams WHERE name = ?');
+  const find = statement(db, 'SELECT id FROM teams WHERE name = ?');
   const ids: number[] = [];
   const unknown: string[] = [];
   for (const t of new Set(teams as string[])) {
-    const row = find.get(t);
+    const row = find.get(t) as { id: number } | undefined;
     if (row) ids.push(row.id);
     else unknown.push(t);
   }
@@ -84,8 +83,8 @@ function teamIds(db: Db, teams: unknown): number[] {
 }
 
 function setTeams(db: Db, envId: number, ids: number[]): void {
-  db.prepare('DELETE FROM environment_teams WHERE environment_id = ?').run(envId);
-  const ins = db.prepare('INSERT INTO environment_teams (environment_id, team_id) VALUES (?, ?)');
+  statement(db, 'DELETE FROM environment_teams WHERE environment_id = ?').run(envId);
+  const ins = statement(db, 'INSERT INTO environment_teams (environment_id, team_id) VALUES (?, ?)');
   for (const id of ids) ins.run(envId, id);
 }
 
@@ -96,10 +95,9 @@ export function createEnvironment(db: Db, input: EnvironmentInput): EnvironmentI
     throw badRequest(`name: must be 1-63 characters of a-z, 0-9, '.', '_' or '-' (got ${JSON.stringify(name)})`);
   checkFields(input);
   const ids = teamIds(db, teams);
-  if (db.prepare('SELECT 1 FROM environments WHERE name = ?').get(name)) throw conflict(`environment '${name}' already exists`);
+  if (statement(db, 'SELECT 1 FROM environments WHERE name = ?').get(name)) throw conflict(`environment '${name}' already exists`);
   return db.transaction(() => {
-    const r = db
-      .prepare('INSERT INTO environments (name, description, protected, deploy_policy, created_at) VALUES (?, ?, ?, ?, ?)')
+    const r = statement(db, 'INSERT INTO environments (name, description, protected, deploy_policy, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(name, description, prot ? 1 : 0, JSON.stringify({ ...NO_POWERS, ...(input.deployPolicy ?? {}) }), Date.now());
     setTeams(db, Number(r.lastInsertRowid), ids);
     return getEnvironment(db, name);
@@ -115,11 +113,11 @@ export function updateEnvironment(db: Db, name: string, input: EnvironmentInput)
   checkFields(input);
   const ids = input.teams === undefined ? undefined : teamIds(db, input.teams);
   return db.transaction(() => {
-    if (input.description !== undefined) db.prepare('UPDATE environments SET description = ? WHERE id = ?').run(input.description, env.id);
-    if (input.protected !== undefined) db.prepare('UPDATE environments SET protected = ? WHERE id = ?').run(input.protected ? 1 : 0, env.id);
+    if (input.description !== undefined) statement(db, 'UPDATE environments SET description = ? WHERE id = ?').run(input.description, env.id);
+    if (input.protected !== undefined) statement(db, 'UPDATE environments SET protected = ? WHERE id = ?').run(input.protected ? 1 : 0, env.id);
     if (ids) setTeams(db, env.id, ids);
     if (input.deployPolicy !== undefined) {
-      db.prepare('UPDATE environments SET deploy_policy = ? WHERE id = ?').run(JSON.stringify({ ...env.deployPolicy, ...input.deployPolicy }), env.id);
+      statement(db, 'UPDATE environments SET deploy_policy = ? WHERE id = ?').run(JSON.stringify({ ...env.deployPolicy, ...input.deployPolicy }), env.id);
     }
     return getEnvironment(db, name);
   })();

@@ -449,4 +449,75 @@ export const migrations: string[] = [
   /* 13: a deploy that failed and was rolled back is kept in the history with why (master/store/deployments.ts) */ `
   ALTER TABLE deployments ADD COLUMN failure TEXT;
   `,
+  /* 14: why a build or stage run ended, as columns instead of builds.error prefixes (master/store/builds.ts) */ `
+  -- end_reason (builds and stage_runs): NULL while open, then 'succeeded' | 'failed' | 'cancelled' | 'timeout'
+  -- | 'lost' (agent lost, no retry left) | 'gate_rejected' | 'gate_expired' | 'skipped' (stage runs only);
+  -- error stays the human message. stop_requested: 'cancelled' | 'timeout' while a stop of a running build
+  -- waits for its agent (formerly told apart by error starting with 'build timed out').
+  ALTER TABLE builds ADD COLUMN end_reason TEXT;
+  ALTER TABLE builds ADD COLUMN stop_requested TEXT CHECK (stop_requested IN ('cancelled','timeout'));
+  ALTER TABLE stage_runs ADD COLUMN end_reason TEXT;
+  UPDATE builds SET stop_requested = CASE WHEN error LIKE 'build timed out%' THEN 'timeout' ELSE 'cancelled' END
+    WHERE status = 'running' AND error IS NOT NULL;
+  UPDATE builds SET end_reason = CASE
+      WHEN status = 'success' THEN 'succeeded'
+      WHEN status IN ('cancelled', 'timeout') THEN status
+      WHEN error GLOB 'stage ''*'' rejected by *' THEN 'gate_rejected'
+      WHEN error GLOB 'stage ''*'': approval expired after *' THEN 'gate_expired'
+      WHEN error GLOB '*; no retries left (retry.lost: *)' OR error GLOB '*; no retries (retry.lost is 0)' THEN 'lost'
+      ELSE 'failed' END
+    WHERE status IN ('success', 'failed', 'cancelled', 'timeout');
+  UPDATE stage_runs SET end_reason = CASE
+      WHEN status = 'success' THEN 'succeeded'
+      WHEN status IN ('cancelled', 'timeout', 'lost', 'skipped') THEN status
+      WHEN status = 'failed' AND error GLOB 'stage ''*'' rejected by *' THEN 'gate_rejected'
+      WHEN status = 'failed' AND error GLOB 'stage ''*'': approval expired after *' THEN 'gate_expired'
+      ELSE 'failed' END
+    WHERE status IN ('success', 'failed', 'cancelled', 'timeout', 'lost', 'skipped', 'error');
+  `,
+  /* 15: logs and reports move to their own file, logs.db (master/store/logs-migrations.ts). openDb attaches it
+     as 'logs' with its schema before this runs. In WAL mode a transaction over two files is atomic per file
+     only, so this starts by emptying what an interrupted earlier run may have copied: nothing else writes
+     logs.db before main reaches version 15. */ `
+  DELETE FROM logs.findings;
+  DELETE FROM logs.test_results;
+  DELETE FROM logs.reports;
+  DELETE FROM logs.log_fts;
+  DELETE FROM logs.log_chunks;
+  INSERT INTO logs.log_chunks (id, stage_run_id, seq, offset, data, created_at)
+    SELECT id, stage_run_id, seq, offset, data, created_at FROM main.log_chunks;
+  INSERT INTO logs.log_fts (rowid, content) SELECT rowid, content FROM main.log_fts;
+  UPDATE logs.log_index_state SET last_rowid = (SELECT last_rowid FROM main.log_index_state WHERE id = 1) WHERE id = 1;
+  INSERT INTO logs.reports (id, build_id, stage_run_id, step_index, format, path, artifact_id, status, error, tests, failures,
+      errors, skipped, duration_ms, created_at, findings, new_findings, baseline_build_id)
+    SELECT id, build_id, stage_run_id, step_index, format, path, artifact_id, status, error, tests, failures,
+      errors, skipped, duration_ms, created_at, findings, new_findings, baseline_build_id FROM main.reports;
+  INSERT INTO logs.test_results (id, report_id, suite, classname, name, status, duration_ms, message, details)
+    SELECT id, report_id, suite, classname, name, status, duration_ms, message, details FROM main.test_results;
+  INSERT INTO logs.findings (id, report_id, tool, rule_id, level, severity, message, file, line, fingerprint, is_new)
+    SELECT id, report_id, tool, rule_id, level, severity, message, file, line, fingerprint, is_new FROM main.findings;
+  DROP TABLE main.findings;
+  DROP TABLE main.test_results;
+  DROP TABLE main.reports;
+  DROP TABLE main.log_fts;
+  DROP TABLE main.log_index_state;
+  DROP TABLE main.log_chunks;
+  `,
+  /* 16: plugins (master/store/plugins.ts) */ `
+  -- One row per installed plugin: the version agents run. manifest: the validated manifest JSON; sha256/bytes: of
+  -- the package file kept at <data dir>/plugins/<name>/<version>.tgz (older versions' files stay there);
+  -- previous_version: the version an update replaced.
+  CREATE TABLE plugins (
+    name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    manifest TEXT NOT NULL,
+    previous_version TEXT,
+    installed_by TEXT NOT NULL,
+    installed_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -9,7 +9,7 @@ import { badRequest, notFound } from '../../shared/errors';
 import { NAME_RE } from '../../shared/job';
 import type { RegistryAccess } from '../../shared/protocol';
 import { open, seal, type Sealed } from '../secrets/crypto';
-import type { Db } from './db';
+import { statement, type Db } from './db';
 
 export interface RegistryInput {
   name: string;
@@ -49,30 +49,28 @@ export class RegistryStore {
     if (r.password !== undefined && r.username === undefined) throw badRequest('password: given without a username');
     const s: Sealed | undefined = r.password === undefined ? undefined : seal(this.key, r.password, aadFor(r.name));
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      statement(this.db,
           `INSERT INTO registries (name, url, username, iv, tag, ciphertext, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET url = excluded.url, username = excluded.username, iv = excluded.iv, tag = excluded.tag,
              ciphertext = excluded.ciphertext`,
         )
         .run(r.name, r.url.replace(/\/+$/, ''), r.username ?? null, s?.iv ?? null, s?.tag ?? null, s?.ciphertext ?? null, Date.now());
-      const id = (this.db.prepare('SELECT id FROM registries WHERE name = ?').get(r.name) as { id: number }).id;
-      this.db.prepare('DELETE FROM registry_grants WHERE registry_id = ?').run(id);
-      const grant = this.db.prepare('INSERT INTO registry_grants (registry_id, team_id) VALUES (?, ?)');
+      const id = (statement(this.db, 'SELECT id FROM registries WHERE name = ?').get(r.name) as { id: number }).id;
+      statement(this.db, 'DELETE FROM registry_grants WHERE registry_id = ?').run(id);
+      const grant = statement(this.db, 'INSERT INTO registry_grants (registry_id, team_id) VALUES (?, ?)');
       for (const t of new Set(r.teamIds)) grant.run(id, t);
     })();
   }
 
   remove(name: string): void {
-    const res = this.db.prepare('DELETE FROM registries WHERE name = ?').run(name);
+    const res = statement(this.db, 'DELETE FROM registries WHERE name = ?').run(name);
     if (res.changes === 0) throw notFound(`registry '${name}'`);
   }
 
   /** Registries granted to any of `teamIds` (all of them when teamIds is 'all'), without passwords. */
   list(teamIds: number[] | 'all'): RegistryInfo[] {
-    const rows = this.db.prepare('SELECT id, name, url, username, iv, tag, ciphertext, created_at FROM registries ORDER BY name').all() as Row[];
-    const grants = this.db
-      .prepare('SELECT g.registry_id AS id, t.id AS teamId, t.name AS team FROM registry_grants g JOIN teams t ON t.id = g.team_id ORDER BY t.name')
+    const rows = statement(this.db, 'SELECT id, name, url, username, iv, tag, ciphertext, created_at FROM registries ORDER BY name').all() as Row[];
+    const grants = statement(this.db, 'SELECT g.registry_id AS id, t.id AS teamId, t.name AS team FROM registry_grants g JOIN teams t ON t.id = g.team_id ORDER BY t.name')
       .all() as { id: number; teamId: number; team: string }[];
     const visible = teamIds === 'all' ? undefined : new Set(teamIds);
     return rows
@@ -90,15 +88,14 @@ export class RegistryStore {
 
   /** One registry with its password, for the master's own calls (catalog); not_found when unknown. */
   access(name: string): RegistryAccess {
-    const r = this.db.prepare('SELECT id, name, url, username, iv, tag, ciphertext, created_at FROM registries WHERE name = ?').get(name) as Row | undefined;
+    const r = statement(this.db, 'SELECT id, name, url, username, iv, tag, ciphertext, created_at FROM registries WHERE name = ?').get(name) as Row | undefined;
     if (!r) throw notFound(`registry '${name}'`);
     return this.toAccess(r);
   }
 
   /** The registries granted to a team, with passwords: only for that team's master:assign. */
   grantedTo(teamId: number): RegistryAccess[] {
-    const rows = this.db
-      .prepare(
+    const rows = statement(this.db,
         `SELECT r.id, r.name, r.url, r.username, r.iv, r.tag, r.ciphertext, r.created_at FROM registries r
          JOIN registry_grants g ON g.registry_id = r.id WHERE g.team_id = ? ORDER BY r.name`,
       )

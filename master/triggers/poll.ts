@@ -22,6 +22,8 @@ import type { WebhookResult } from '../../shared/api';
 import type { JobRecord, MasterContext } from '../context';
 import type { MasterGit } from '../git';
 import type { PushPipeline } from '../webhooks/pipeline';
+import { inTransaction } from '../store/db';
+import { triggersStore } from '../store/triggers';
 
 export interface PollResult {
   /** 'baseline': first poll, heads recorded; 'polled': heads compared. */
@@ -63,16 +65,7 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
   const running = new Set<string>();
   const lastError = new Map<string, string>();
   let stopped = false;
-  const headsOf = db.prepare<[number], { ref: string; sha: string }>('SELECT ref, sha FROM poll_heads WHERE job_id = ?');
-  const upsert = db.prepare(
-    `INSERT INTO poll_heads (job_id, ref, sha, updated_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (job_id, ref) DO UPDATE SET sha = excluded.sha, updated_at = excluded.updated_at`,
-  );
-  const drop = db.prepare('DELETE FROM poll_heads WHERE job_id = ? AND ref = ?');
-  const dropAll = db.prepare('DELETE FROM poll_heads WHERE job_id = ?');
-  const event = db.prepare(
-    `INSERT INTO trigger_events (job_id, provider, event, repo, outcome, reason, created_at) VALUES (?, 'poll', 'poll', ?, 'ignored', ?, ?)`,
-  );
+  const store = triggersStore(db);
 
   async function poll(name: string): Promise<PollResult | null> {
     const job = ctx.jobs.byName(name);
@@ -84,25 +77,28 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       // Re-read: the job may have changed or the master stopped while ls-remote ran.
       const now = ctx.jobs.byName(name);
       if (stopped || !now || now.id !== job.id || !now.enabled) return null;
-      const known = new Map(headsOf.all(job.id).map((r) => [r.ref, r.sha]));
+      const known = new Map(store.pollHeads(job.id).map((r) => [r.ref, r.sha]));
       const at = Date.now();
       if (!known.delete(BASELINE_REF)) {
-        db.transaction(() => {
-          dropAll.run(job.id);
-          upsert.run(job.id, BASELINE_REF, '', at);
-          for (const [ref, sha] of remote) upsert.run(job.id, ref, sha, at);
-          event.run(job.id, job.config.repo!.url, `first poll: ${remote.size} head(s) recorded as the baseline, nothing built`, at);
-        })();
+        inTransaction(db, () => {
+          store.dropPollHeads(job.id);
+          store.setPollHead(job.id, BASELINE_REF, '', at);
+          for (const [ref, sha] of remote) store.setPollHead(job.id, ref, sha, at);
+          store.insertEvent(
+            { jobId: job.id, provider: 'poll', event: 'poll', deliveryId: null, repo: job.config.repo!.url, ref: null, sha: null, outcome: 'ignored', reason: `first poll: ${remote.size} head(s) recorded as the baseline, nothing built`, buildId: null },
+            at,
+          );
+        });
         return { kind: 'baseline', changes: [] };
       }
       const result: PollResult = { kind: 'polled', changes: [] };
-      for (const ref of known.keys()) if (!remote.has(ref)) drop.run(job.id, ref);
+      for (const ref of known.keys()) if (!remote.has(ref)) store.dropPollHead(job.id, ref);
       for (const [ref, sha] of remote) {
         const before = known.get(ref) ?? null;
         if (before === sha) continue;
         const changedFiles = await changedFilesFor(job, ref, sha, before);
-        const res = db.transaction(() => {
-          upsert.run(job.id, ref, sha, Date.now());
+        const res = inTransaction(db, () => {
+          store.setPollHead(job.id, ref, sha, Date.now());
           return pipeline.accept({
             provider: 'poll',
             event: ref.startsWith('refs/tags/') ? 'tag_push' : 'push',
@@ -114,7 +110,7 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
             jobId: job.id,
             verify: () => true,
           });
-        })();
+        });
         result.changes.push({ ref, sha, before, result: res });
       }
       return result;
@@ -150,7 +146,7 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
     unplan(job.name);
     const expr = job.config.triggers.poll;
     if (!job.enabled || !expr || !job.config.repo) return;
-    if (before && before.url !== job.config.repo.url) dropAll.run(job.id);
+    if (before && before.url !== job.config.repo.url) store.dropPollHeads(job.id);
     if (!cron.validate(expr)) {
       log.error({ job: job.name, expr }, `job '${job.name}': invalid poll expression '${expr}', not scheduled`);
       return;

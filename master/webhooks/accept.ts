@@ -14,6 +14,7 @@ import { matchJob, needsPathDecision, newBuildFor } from './match';
 import { createPathChecks, type ChangedFilesFn } from './path-checks';
 import type { EnginePort, PushEvent, PushPipeline } from './pipeline';
 import { unverifiedDeliveries } from './unverified';
+import { triggersStore } from '../store/triggers';
 
 /**
  * Dedup window: a job builds one (ref, sha) once, and one delivery id once, within it. A day covers
@@ -32,17 +33,12 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
   const git = options.changedFiles ? undefined : createMasterGit(ctx);
   const pathChecks = createPathChecks(ctx, engine, options.changedFiles ?? ((job, push) => git!.changedFiles(job, push)));
   let resumed = false;
-  const insertEvent = db.prepare(
-    `INSERT INTO trigger_events (job_id, provider, event, delivery_id, repo, ref, sha, outcome, reason, build_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const expire = db.prepare('DELETE FROM webhook_deliveries WHERE created_at < ?');
-  const remember = db.prepare('INSERT OR IGNORE INTO webhook_deliveries (key, created_at) VALUES (?, ?)');
+  const store = triggersStore(db);
 
   /** One row of a job's trigger history (only ever for a job whose secret verified the delivery, or its poll). */
   function record(e: Pick<PushEvent, 'provider' | 'event' | 'deliveryId' | 'ref' | 'sha'>, repo: string | null, jobId: number,
     outcome: TriggerEventInfo['outcome'], reason: string, buildId: number | null, now: number): number {
-    return Number(insertEvent.run(jobId, e.provider, e.event, e.deliveryId ?? null, repo, e.ref || null, e.sha || null, outcome, reason, buildId, now).lastInsertRowid);
+    return store.insertEvent({ jobId, provider: e.provider, event: e.event, deliveryId: e.deliveryId ?? null, repo, ref: e.ref || null, sha: e.sha || null, outcome, reason, buildId }, now);
   }
 
   const unverified = unverifiedDeliveries(db);
@@ -86,7 +82,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
 
   const dedupKey = (raw: string) => createHash('sha256').update(raw).digest('hex');
   /** True when this job saw the key within the window; remembers it either way. */
-  const seen = (key: string, now: number) => remember.run(dedupKey(key), now).changes === 0;
+  const seen = (key: string, now: number) => !store.rememberDelivery(dedupKey(key), now);
 
   /** Queues what the verified jobs build, in one transaction (see pipeline.ts). */
   function acceptFor(e: PushEvent, trusted: JobRecord[], repoKey: string): WebhookResult {
@@ -94,7 +90,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
     const now = Date.now();
     const pendingIds: number[] = [];
     engine.transaction((create) => {
-      expire.run(now - DELIVERY_TTL_MS);
+      store.expireDeliveries(now - DELIVERY_TTL_MS);
       const deleted = ZERO_SHA_RE.test(e.sha);
       for (const job of trusted) {
         // The delivery id first: a retry or redelivery of this delivery, whatever became of it.

@@ -24,6 +24,8 @@ import { normalizeRepoUrl } from '../../shared/git';
 import type { JobRecord, MasterContext } from '../context';
 import { matchJob, newBuildFor } from './match';
 import type { EnginePort, PushEvent } from './pipeline';
+import { inTransaction } from '../store/db';
+import { triggersStore, type PathCheckRow } from '../store/triggers';
 
 /** What the checks ask git: files changed by the push, null when unknowable; throws when git fails. */
 export type ChangedFilesFn = (job: JobRecord, push: { ref: string; sha: string; before?: string }) => Promise<string[] | null>;
@@ -42,12 +44,7 @@ export interface PathChecks {
   settled(): Promise<void>;
 }
 
-interface Row {
-  event_id: number;
-  job_id: number;
-  repo: string;
-  push: string;
-}
+type Row = PathCheckRow;
 
 /** Git's stderr can be long; the trigger history keeps the gist. */
 const MAX_REASON = 400;
@@ -55,11 +52,7 @@ const MAX_REASON = 400;
 export function createPathChecks(ctx: MasterContext, engine: EnginePort, changedFiles: ChangedFilesFn): PathChecks {
   const { db } = ctx;
   const log = ctx.log.child({ part: 'path-checks' });
-  const insert = db.prepare('INSERT INTO pending_path_checks (event_id, job_id, repo, push, created_at) VALUES (?, ?, ?, ?, ?)');
-  const rowOf = db.prepare<[number], Row>('SELECT event_id, job_id, repo, push FROM pending_path_checks WHERE event_id = ?');
-  const allRows = db.prepare<[], Row>('SELECT event_id, job_id, repo, push FROM pending_path_checks ORDER BY event_id');
-  const remove = db.prepare('DELETE FROM pending_path_checks WHERE event_id = ?');
-  const decide = db.prepare('UPDATE trigger_events SET outcome = ?, reason = ?, build_id = ? WHERE id = ?');
+  const store = triggersStore(db);
 
   const scheduled = new Set<number>();
   const tails = new Map<string, Promise<void>>();
@@ -88,7 +81,7 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
 
   async function check(eventId: number): Promise<void> {
     if (!db.open) return;
-    const row = rowOf.get(eventId);
+    const row = store.pathCheck(eventId);
     if (!row) return;
     const push = JSON.parse(row.push) as StoredPush;
     const job = ctx.jobs.byId(row.job_id);
@@ -112,21 +105,21 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
     // The master stopped while git ran: leave the row for the next start.
     if (!db.open) return;
     engine.transaction((create) => {
-      if (remove.run(eventId).changes === 0) return;
+      if (!store.removePathCheck(eventId)) return;
       // Re-read: the job may have been edited or disabled while git ran; the decision uses what holds now.
       const current = ctx.jobs.byId(row.job_id);
       if (!current || !current.enabled || !current.config.repo) {
-        decide.run('ignored', 'the job was disabled or lost its repository before its path filter was decided', null, eventId);
+        store.decideEvent(eventId, 'ignored', 'the job was disabled or lost its repository before its path filter was decided', null);
         return;
       }
       const e: PushEvent = { ...push, changedFiles: files, verify: () => true };
       const why = matchJob(current.config, e);
       if (why) {
-        decide.run('ignored', why, null, eventId);
+        store.decideEvent(eventId, 'ignored', why, null);
         return;
       }
       const b = create(newBuildFor(current, e));
-      decide.run('queued', note, b.buildId, eventId);
+      store.decideEvent(eventId, 'queued', note, b.buildId);
     });
   }
 
@@ -135,9 +128,9 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
     log.error({ eventId, err: err.message }, `path check of trigger event ${eventId} failed: ${err.message}`);
     if (!db.open) return;
     try {
-      db.transaction(() => {
-        if (remove.run(eventId).changes) decide.run('ignored', clip(`path check failed: ${err.message}`), null, eventId);
-      })();
+      inTransaction(db, () => {
+        if (store.removePathCheck(eventId)) store.decideEvent(eventId, 'ignored', clip(`path check failed: ${err.message}`), null);
+      });
     } catch (again) {
       log.error({ eventId }, `path check of trigger event ${eventId} left pending: ${(again as Error).message}`);
     }
@@ -157,7 +150,7 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
         author: e.author,
         url: e.url,
       };
-      insert.run(eventId, job.id, normalizeRepoUrl(job.config.repo!.url), JSON.stringify(push), now);
+      store.insertPathCheck(eventId, job.id, normalizeRepoUrl(job.config.repo!.url), JSON.stringify(push), now);
     },
     schedule(eventIds) {
       if (!eventIds.length) return;
@@ -165,14 +158,14 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
       setImmediate(() => {
         if (!db.open) return;
         for (const id of eventIds) {
-          const row = rowOf.get(id);
+          const row = store.pathCheck(id);
           if (row) enqueue(row);
         }
       });
     },
     resume() {
       if (!db.open) return;
-      const rows = allRows.all();
+      const rows = store.pathChecks();
       if (rows.length) log.info(`resuming ${rows.length} pending path check(s)`);
       for (const row of rows) enqueue(row);
     },

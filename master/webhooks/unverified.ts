@@ -6,6 +6,7 @@
  * write; a repository key is cut to MAX_KEY characters. Read by GET /api/v1/triggers/unverified.
  */
 import type { Db } from '../store/db';
+import { triggersStore } from '../store/triggers';
 
 export const MAX_REPOS = 1000;
 export const KEEP_MS = 30 * 24 * 60 * 60 * 1000;
@@ -28,26 +29,15 @@ export interface UnverifiedDeliveries {
 }
 
 export function unverifiedDeliveries(db: Db): UnverifiedDeliveries {
-  const upsert = db.prepare(
-    `INSERT INTO unverified_deliveries (repo, count, first_at, last_at, last_provider, last_reason) VALUES (@repo, 1, @now, @now, @provider, @reason)
-     ON CONFLICT (repo) DO UPDATE SET count = count + 1, last_at = @now, last_provider = @provider, last_reason = @reason`,
-  );
-  const expire = db.prepare('DELETE FROM unverified_deliveries WHERE last_at < ?');
-  const total = db.prepare('SELECT COUNT(*) FROM unverified_deliveries').pluck();
-  const trim = db.prepare(
-    `DELETE FROM unverified_deliveries WHERE repo IN (SELECT repo FROM unverified_deliveries ORDER BY last_at DESC, repo LIMIT -1 OFFSET ?)`,
-  );
-  const list = db.prepare<[number], { repo: string; count: number; first_at: number; last_at: number; last_provider: string; last_reason: string }>(
-    'SELECT * FROM unverified_deliveries ORDER BY last_at DESC, repo LIMIT ?',
-  );
+  const store = triggersStore(db);
   return {
     count(repo, provider, reason, now) {
-      upsert.run({ repo: (repo || '(none)').slice(0, MAX_KEY), now, provider, reason: reason.slice(0, 500) });
-      expire.run(now - KEEP_MS);
-      if ((total.get() as number) > MAX_REPOS) trim.run(MAX_REPOS);
+      store.countUnverified((repo || '(none)').slice(0, MAX_KEY), provider, reason.slice(0, 500), now);
+      store.expireUnverified(now - KEEP_MS);
+      if (store.unverifiedTotal() > MAX_REPOS) store.trimUnverified(MAX_REPOS);
     },
     list(limit) {
-      return list.all(limit).map((r) => ({ repo: r.repo, count: r.count, firstAt: r.first_at, lastAt: r.last_at, lastProvider: r.last_provider, lastReason: r.last_reason }));
+      return store.unverified(limit).map((r) => ({ repo: r.repo, count: r.count, firstAt: r.first_at, lastAt: r.last_at, lastProvider: r.last_provider, lastReason: r.last_reason }));
     },
   };
 }

@@ -69,10 +69,10 @@ function newBuild(stages: string[]): { buildId: number; runs: { id: number; name
   return { buildId, runs };
 }
 
-/** Commits one chunk the way engine-core does: insert inside a transaction, publish after the commit. */
+/** Commits one chunk the way engine-core does: stored in its own transaction, published after the commit. */
 function commit(buildId: number, run: { id: number; name: string }, seq: number, text: string, publish = true): Buffer {
   const data = Buffer.from(text);
-  db.transaction(() => logs.insertChunk(run.id, seq, 0, data, Date.now()))();
+  logs.storeChunks([{ stageRunId: run.id, seq, offset: 0, data }], Date.now());
   if (publish) hub.publishLog(buildId, run.id, run.name, seq, 0, data);
   return data;
 }

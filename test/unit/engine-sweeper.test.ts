@@ -25,6 +25,8 @@ afterEach(() => {
 const cfg = () => f.core.ctx.config;
 const assigns = (s: TestSession) => s.sent.filter((m): m is MasterAssign => m.type === 'master:assign');
 const buildOf = (id: number) => f.db.prepare<[number], { status: string; error: string | null }>('SELECT status, error FROM builds WHERE id = ?').get(id)!;
+const endReasons = (id: number) =>
+  f.db.prepare<[number, number], { end_reason: string | null }>('SELECT end_reason FROM builds WHERE id = ? UNION ALL SELECT end_reason FROM stage_runs WHERE build_id = ?').all(id, id).map((r) => r.end_reason);
 const runsOf = (buildId: number) =>
   f.db.prepare<[number], { status: string; attempt: number }>('SELECT status, attempt FROM stage_runs WHERE build_id = ? ORDER BY stage_index, attempt').all(buildId);
 
@@ -51,6 +53,18 @@ describe('sweeper', () => {
       { status: 'lost', attempt: 1 },
       { status: 'queued', attempt: 2 },
     ]);
+    expect(endReasons(b)).toEqual([null, 'lost', null]);
+  });
+
+  it('fails a build whose stage was lost with no retry left with end reason lost', () => {
+    const job = f.addJob(jobYaml('noretry', [['a', 'ci']]));
+    f.connect('ci-1', 'ci');
+    const b = f.trigger(job);
+    f.dispatch();
+    sweeper.sweep(Date.now() + cfg().leaseTtlMs + 1000);
+    expect(buildOf(b).status).toBe('failed');
+    expect(buildOf(b).error).toContain('no retries');
+    expect(endReasons(b)).toEqual(['lost', 'lost']);
   });
 
   it('ends a stopping build’s stage as cancelled (not lost) when its lease expires', () => {
@@ -58,10 +72,11 @@ describe('sweeper', () => {
     f.connect('ci-1', 'ci');
     const b = f.trigger(job);
     f.dispatch();
-    f.db.prepare("UPDATE builds SET error = 'cancelled by test' WHERE id = ?").run(b);
+    f.db.prepare("UPDATE builds SET stop_requested = 'cancelled', error = 'cancelled by test' WHERE id = ?").run(b);
     sweeper.sweep(Date.now() + cfg().leaseTtlMs + 1000);
     expect(runsOf(b)).toEqual([{ status: 'cancelled', attempt: 1 }]);
     expect(buildOf(b)).toEqual({ status: 'cancelled', error: 'cancelled by test' });
+    expect(endReasons(b)).toEqual(['cancelled', 'cancelled']);
   });
 
   it('stops an overdue build: master:cancel, then timeout when the agent reports', () => {
@@ -91,6 +106,7 @@ describe('sweeper', () => {
     sweeper.sweep(t0 + cfg().cancelGraceMs + cfg().leaseTtlMs + 1);
     expect(buildOf(b).status).toBe('timeout');
     expect(runsOf(b).map((r) => r.status)).toEqual(['timeout']);
+    expect(endReasons(b)).toEqual(['timeout', 'timeout']);
   });
 });
 

@@ -12,31 +12,14 @@ import { parsePositiveInt } from '../../../shared/ids';
 import type { EngineCore } from '../core';
 import type { AgentGateway } from '../gateway/agent-gateway';
 import { allow } from '../../route-access';
+import { agentsStore, type AgentListRow } from '../../store/agents';
 
-interface AgentRow {
-  id: number;
-  name: string;
-  environment: string;
-  labels: string;
-  capacity: number;
-  executors: string;
-  state: AgentInfo['state'];
-  running: number;
-  last_seen_at: number | null;
-  version: string | null;
-}
+type AgentRow = AgentListRow;
 
 export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
   const { db } = core;
   const r = Router();
-  const rows = (where = '', ...args: unknown[]) =>
-    db
-      .prepare<unknown[], AgentRow>(
-        `SELECT a.id, a.name, e.name AS environment, a.labels, a.capacity, a.executors, a.state, a.last_seen_at, a.version,
-                (SELECT COUNT(*) FROM stage_runs sr WHERE sr.agent_id = a.id AND sr.status = 'running') AS running
-         FROM agents a JOIN environments e ON e.id = a.environment_id ${where} ORDER BY e.name, a.name`,
-      )
-      .all(...args);
+  const agents = agentsStore(db);
 
   const toInfo = (a: AgentRow): AgentInfo => {
     const live = core.sessions.get(a.id);
@@ -58,17 +41,18 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
       kinds: (JSON.parse(a.executors) as { kind: string }[]).map((e) => e.kind),
       capabilities: facts.capabilities,
       services: live ? live.services : facts.services,
+      plugins: live && !live.lost ? (live.plugins ?? []) : [],
     };
   };
 
   r.get('/agents', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
-    res.json(rows().map(toInfo));
+    res.json(agents.list().map(toInfo));
   });
 
   // Edges: agents running the edge service, with its last reload count and error (service/discovery).
   r.get('/edges', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
     const out: EdgeInfo[] = [];
-    for (const a of rows().map(toInfo)) {
+    for (const a of agents.list().map(toInfo)) {
       const edge = a.services?.find((s) => s.name === 'edge');
       if (edge) out.push({ agent: a.name, environment: a.environment, state: edge.state, detail: edge.detail, facts: edge.facts, at: edge.at });
     }
@@ -77,10 +61,10 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
 
   r.post('/agents/:id/drain', allow({ kind: 'admin' }), (req, res) => {
     const id = parsePositiveInt(req.params.id, 'agent id');
-    const [row] = rows('WHERE a.id = ?', id);
+    const row = agents.get(id);
     if (!row) throw notFound(`agent ${id}`);
     if (!gateway.drain(id)) throw badRequest(`agent '${row.name}' is not connected`);
-    res.json(toInfo(rows('WHERE a.id = ?', id)[0]));
+    res.json(toInfo(agents.get(id)!));
   });
 
   r.get('/plugins', allow({ kind: 'user', scope: 'read' }), (_req, res) => {
@@ -101,7 +85,8 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
     res.json({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       description: 'Slipway step kinds: the value of each step key in a job file',
-      stepKeys: core.stepKinds.jsonSchema(),
+      // What a job file may use now: built-ins and enabled plugins' kinds (each plugin kind as its manifest's JSON Schema).
+      stepKeys: (core.ctx.plugins?.enabledKinds() ?? core.stepKinds).jsonSchema(),
     });
   });
 

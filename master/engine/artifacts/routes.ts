@@ -34,38 +34,15 @@ import { checkArtifactPath, incomingDir, resolveStorage, storagePath } from './p
 import type { ReportIngest } from '../reports/ingest';
 import { receiveToFile } from './receive';
 import { allow } from '../../route-access';
+import { artifactsStore, type ArtifactRow } from '../../store/artifacts';
 
 /** Prefix of the artifact paths of report files; such artifacts are not input artifacts of later stages. */
 export const REPORTS_PREFIX = '.slipway/reports/';
 
-interface ArtifactRow extends ArtifactInfo {
-  storagePath: string;
-}
-
-const ARTIFACT_COLUMNS = 'id, build_id AS buildId, stage_run_id AS stageRunId, path, size, sha256, storage_path AS storagePath';
 
 export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest): { router: Router; agentRouter: Router } {
   const db = ctx.db;
-  const leaseOf = db.prepare(
-    `SELECT sr.id, sr.build_id AS buildId, sr.status, sr.lease_epoch AS epoch, a.token_id AS tokenId
-       FROM stage_runs sr LEFT JOIN agents a ON a.id = sr.agent_id WHERE sr.id = ?`,
-  );
-  const artifactById = db.prepare(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE id = ?`);
-  const artifactsOfBuild = db.prepare(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE build_id = ? ORDER BY stage_run_id, path`);
-  const upsert = db.prepare(
-    `INSERT INTO artifacts (build_id, stage_run_id, path, size, sha256, storage_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (stage_run_id, path) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256,
-       storage_path = excluded.storage_path, created_at = excluded.created_at
-     RETURNING id`,
-  );
-  // Running leases of this agent token on builds of the artifact's job.
-  const leasesOnJob = db.prepare(
-    `SELECT sr.id, sr.lease_epoch AS epoch FROM stage_runs sr
-       JOIN agents a ON a.id = sr.agent_id
-       JOIN builds b ON b.id = sr.build_id
-      WHERE a.token_id = ? AND sr.status = 'running'
-        AND b.job_id = (SELECT job_id FROM builds WHERE id = ?)`,
-  );
+  const store = artifactsStore(db);
 
   /** The agent token of the request; 401 without a valid one. */
   const agentTokenId = (req: Request): number => {
@@ -78,7 +55,7 @@ export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest):
 
   /** The stage run, after checking that this token's agent holds its running lease with this epoch. */
   const heldLease = (stageRunId: number, tokenId: number, epoch: number): { buildId: number } => {
-    const sr = leaseOf.get(stageRunId) as { buildId: number; status: string; epoch: number; tokenId: number | null } | undefined;
+    const sr = store.lease(stageRunId);
     if (!sr) throw notFound(`stage run ${stageRunId}`);
     if (sr.tokenId !== tokenId) throw forbidden(`stage run ${stageRunId} is not leased to this agent`);
     if (sr.status !== 'running') throw forbidden(`stage run ${stageRunId} is not running (status ${sr.status})`);
@@ -111,7 +88,7 @@ export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest):
       const storage = storagePath(buildId, stageRunId, path);
       const dest = resolveStorage(ctx.config.dataDir, storage);
       await placeFile(tmp, dest, path);
-      const id = Number(upsert.pluck().get(buildId, stageRunId, path, got.size, got.sha256, storage, Date.now()));
+      const id = store.put({ buildId, stageRunId, path, size: got.size, sha256: got.sha256, storagePath: storage }, Date.now());
       return { id, buildId, stageRunId, path, size: got.size, sha256: got.sha256 };
     } finally {
       await rm(tmp, { force: true });
@@ -150,9 +127,9 @@ export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest):
 
   agentRouter.get('/artifacts/:id', async (req, res) => {
     const tokenId = agentTokenId(req);
-    const a = artifactById.get(positiveInt(req.params.id, 'artifact id')) as ArtifactRow | undefined;
+    const a = store.byId(positiveInt(req.params.id, 'artifact id'));
     if (!a) throw notFound(`artifact ${req.params.id}`);
-    const leases = leasesOnJob.all(tokenId, a.buildId) as { id: number; epoch: number }[];
+    const leases = store.leasesOnJob(tokenId, a.buildId);
     const pinned = req.get('x-slipway-stage-run');
     const ok = pinned
       ? leases.some((l) => l.id === positiveInt(pinned, 'X-Slipway-Stage-Run') && l.epoch === headerInt(req, 'X-Slipway-Epoch'))
@@ -165,14 +142,14 @@ export function artifactRoutes(ctx: MasterContext, ingestReport?: ReportIngest):
 
   router.get('/builds/:id/artifacts', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const build = visibleBuild(ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
-    const rows = artifactsOfBuild.all(build.id) as ArtifactRow[];
+    const rows = store.ofBuild(build.id);
     res.json(rows.map(toInfo));
   });
 
   router.get('/artifacts/:id', allow({ kind: 'team', action: 'read' }), async (req, res) => {
     const p = principalOf(req);
     const id = positiveInt(req.params.id, 'artifact id');
-    const a = artifactById.get(id) as ArtifactRow | undefined;
+    const a = store.byId(id);
     if (!a) throw notFound(`artifact ${id}`);
     try {
       visibleBuild(ctx, p, a.buildId);

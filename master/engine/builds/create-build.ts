@@ -5,12 +5,14 @@
  * cancelPrevious, cancels older queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
-import { ValidationError, type FieldIssue } from '../../../shared/errors';
+import { conflict, ValidationError, type FieldIssue } from '../../../shared/errors';
 import { MAX_PARAM_VALUE_BYTES, type JobConfig } from '../../../shared/job';
 import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
 import { queueOrGate } from './gates';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 
 export interface BuildTrigger {
   kind: string;
@@ -93,23 +95,26 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
 /** Inserts the build and its stage runs; returns the new build id. Runs in its own transaction. */
 export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number {
   const db = core.db;
-  return db.transaction(() => {
+  // A step kind of a disabled plugin: refused now rather than queued behind agents that no longer run it.
+  const enabled = core.ctx.plugins?.enabledKinds();
+  for (const stage of enabled ? nb.config.stages.slice(nb.fromStage ?? 0) : []) {
+    const why = stage.kinds.map((k) => enabled!.refusal(k)).find(Boolean);
+    if (why) throw conflict(`job '${nb.config.name}' cannot start: stage '${stage.name}': ${why}`);
+  }
+  const builds = buildsStore(db);
+  return inTransaction(db, () => {
     const now = Date.now();
-    const row = db
-      .prepare<[number], { n: number }>('UPDATE jobs SET next_number = next_number + 1 WHERE id = ? RETURNING next_number - 1 AS n')
-      .get(nb.jobId);
-    if (!row) throw new Error(`job ${nb.jobId} vanished`);
     const waiting = nb.status === 'waiting';
-    const buildId = Number(
-      db
-        .prepare(
-          `INSERT INTO builds (job_id, number, status, yaml, params, trigger, branch, ref, commit_sha, commit_info, request, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(nb.jobId, row.n, waiting ? 'waiting' : 'queued', nb.yaml, JSON.stringify(nb.params), JSON.stringify(nb.trigger), nb.branch,
-          nb.ref ?? null, nb.sha ?? null, nb.commitInfo ? JSON.stringify(nb.commitInfo) : null, nb.request ? JSON.stringify(nb.request) : null, now)
-        .lastInsertRowid,
+    const row = builds.insertBuild(
+      {
+        jobId: nb.jobId, status: waiting ? 'waiting' : 'queued', yaml: nb.yaml, params: JSON.stringify(nb.params), trigger: JSON.stringify(nb.trigger),
+        branch: nb.branch, ref: nb.ref ?? null, sha: nb.sha ?? null, commitInfo: nb.commitInfo ? JSON.stringify(nb.commitInfo) : null,
+        request: nb.request ? JSON.stringify(nb.request) : null,
+      },
+      now,
     );
+    if (!row) throw new Error(`job ${nb.jobId} vanished`);
+    const buildId = row.id;
     core.buildConfig(buildId, nb.yaml);
     const from = nb.fromStage ?? 0;
     let first = 0;
@@ -123,15 +128,10 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
     if (!waiting) queueOrGate(core, fx, buildId, { id: first, name: nb.config.stages[from].name, stage_index: from }, now);
 
     if (nb.config.cancelPrevious && !waiting) {
-      const older = db
-        .prepare<[number, string | null, number], { id: number }>(
-          "SELECT id FROM builds WHERE job_id = ? AND branch IS ? AND status = 'queued' AND id < ?",
-        )
-        .all(nb.jobId, nb.branch, buildId);
-      for (const b of older) requestStop(db, fx, b.id, 'cancelled', `cancelled by newer build #${row.n}`, now);
+      for (const id of builds.queuedOlder(nb.jobId, nb.branch, buildId)) requestStop(db, fx, id, 'cancelled', `cancelled by newer build #${row.number}`, now);
     }
     return buildId;
-  })();
+  });
 }
 
 /**
@@ -139,16 +139,16 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
  * builds are created; their stream announcements and the dispatch pass run after the commit.
  */
 export function createTriggerPort(core: EngineCore): EnginePort {
-  const numberOf = core.db.prepare<[number], { number: number }>('SELECT number FROM builds WHERE id = ?');
+  const builds = buildsStore(core.db);
   return {
     transaction(fn) {
       const fx = new Effects();
-      const out = core.db.transaction(() =>
+      const out = inTransaction(core.db, () =>
         fn((nb) => {
           const buildId = createBuild(core, fx, nb);
-          return { buildId, number: numberOf.get(buildId)!.number };
+          return { buildId, number: builds.build(buildId)!.number };
         }),
-      )();
+      );
       core.apply(fx);
       return out;
     },

@@ -19,6 +19,7 @@ import { DEFAULT_APPROVAL_TIMEOUT_MS, type StageConfig } from '../../../shared/j
 import type { Principal } from '../../context';
 import { approvalsStore, type ApprovalRow } from '../../store/approvals';
 import type { Db } from '../../store/db';
+import { buildsStore } from '../../store/builds';
 import { findEnvironment } from '../../store/environments';
 import { findTeam } from '../../store/teams';
 import type { EngineCore, Effects } from '../core';
@@ -98,15 +99,16 @@ export function queueOrGate(core: EngineCore, fx: Effects, buildId: number, run:
   const db = core.db;
   const stage = core.buildConfig(buildId).stages[run.stage_index];
   const gate = stage ? gateOf(db, stage) : null;
-  const buildStatus = () => (db.prepare<[number], { status: string }>('SELECT status FROM builds WHERE id = ?').get(buildId)?.status ?? 'queued') as 'queued';
+  const builds = buildsStore(db);
+  const buildStatus = () => builds.buildStatus(buildId) ?? 'queued';
   if (!gate) {
-    db.prepare("UPDATE stage_runs SET status = 'queued', queued_at = ? WHERE id = ?").run(now, run.id);
+    builds.queueRun(run.id, now);
     fx.status.push({ type: 'stream:status', buildId, status: buildStatus(), stageRunId: run.id, stage: run.name, stageStatus: 'queued' });
     fx.dispatch = true;
     return 'queued';
   }
-  db.prepare("UPDATE stage_runs SET status = 'waiting', queued_at = NULL WHERE id = ?").run(run.id);
-  db.prepare("UPDATE builds SET status = 'waiting' WHERE id = ?").run(buildId);
+  builds.waitRun(run.id);
+  builds.setBuildWaiting(buildId);
   approvalsStore(db).open(
     { buildId, stageRunId: run.id, stageIndex: run.stage_index, stage: run.name, environment: gate.environment, required: describeGate(gate), expiresAt: now + gate.timeoutMs },
     now,
@@ -122,25 +124,23 @@ export function queueOrGate(core: EngineCore, fx: Effects, buildId: number, run:
 export function approveGate(core: EngineCore, fx: Effects, gate: ApprovalRow, by: string, comment: string | null, now: number): void {
   const db = core.db;
   if (!approvalsStore(db).decide(gate.id, 'approved', by, comment, now)) throw conflict(`stage '${gate.stage}' of build ${gate.build_id} is no longer waiting for approval`);
-  db.prepare("UPDATE stage_runs SET status = 'queued', queued_at = ? WHERE id = ? AND status = 'waiting'").run(now, gate.stage_run_id);
-  const b = db.prepare<[number], { started_at: number | null }>('SELECT started_at FROM builds WHERE id = ?').get(gate.build_id);
-  const status = b?.started_at == null ? 'queued' : 'running';
+  const builds = buildsStore(db);
+  builds.queueApprovedRun(gate.stage_run_id, now);
+  const status = builds.buildStartedAt(gate.build_id) == null ? 'queued' : 'running';
   // The build's timeout counts working time: the wait for a person does not use it up.
-  db.prepare(
-    "UPDATE builds SET status = ?, deadline_at = CASE WHEN deadline_at IS NULL THEN NULL ELSE deadline_at + ? END WHERE id = ? AND status = 'waiting'",
-  ).run(status, now - gate.created_at, gate.build_id);
+  builds.resumeBuild(gate.build_id, status, now - gate.created_at);
   fx.status.push({ type: 'stream:status', buildId: gate.build_id, status, stageRunId: gate.stage_run_id, stage: gate.stage, stageStatus: 'queued' });
   fx.dispatch = true;
 }
 
 /** Closes the open gate as rejected or expired: the stage run fails with `error`, and the build with it. */
 export function failGate(core: EngineCore, fx: Effects, gate: ApprovalRow, status: 'rejected' | 'expired', by: string | null, comment: string | null, error: string, now: number): void {
+  const reason = status === 'rejected' ? 'gate_rejected' : 'gate_expired';
   const db = core.db;
   if (!approvalsStore(db).decide(gate.id, status, by, comment, now)) throw conflict(`stage '${gate.stage}' of build ${gate.build_id} is no longer waiting for approval`);
-  db.prepare("UPDATE stage_runs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'waiting'").run(error, now, gate.stage_run_id);
-  db.prepare("UPDATE step_runs SET status = 'skipped', finished_at = ? WHERE stage_run_id = ? AND status = 'pending'").run(now, gate.stage_run_id);
+  buildsStore(db).failWaitingRun(gate.stage_run_id, reason, error, now);
   fx.status.push({ type: 'stream:status', buildId: gate.build_id, status: 'waiting', stageRunId: gate.stage_run_id, stage: gate.stage, stageStatus: 'failed' });
-  finalizeBuild(db, fx, gate.build_id, 'failed', error, now);
+  finalizeBuild(db, fx, gate.build_id, 'failed', reason, error, now);
 }
 
 /** Fails every build whose gate timed out (the sweeper calls it each second, inside its transaction). */

@@ -18,6 +18,9 @@ import { queuedRun, queueLocks } from '../scheduler/dispatcher';
 import { connectedAgents, waitingReason } from '../scheduler/waiting';
 import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
+import { createJobsTable } from '../../store/jobs';
 import { allow } from '../../route-access';
 import { approvalsStore } from '../../store/approvals';
 
@@ -32,6 +35,8 @@ export function buildRoutes(core: EngineCore): Router {
   const { ctx, db } = core;
   const r = Router();
   const git = createMasterGit(ctx);
+  const builds = buildsStore(db);
+  const jobsTable = createJobsTable(db);
 
   /** The build and the caller's right to do `action` on it (404 when outside its team). */
   function buildFor(req: Request, action: 'read' | 'trigger') {
@@ -101,7 +106,8 @@ export function buildRoutes(core: EngineCore): Router {
         approvals: approvalsStore(db).forBuild(row.id),
         waiting: (id) => {
           const q = queued.get(id);
-          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents) : null;
+          const enabled = core.ctx.plugins?.enabledKinds();
+          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k)) : null;
         },
       }),
     );
@@ -126,7 +132,7 @@ export function buildRoutes(core: EngineCore): Router {
   r.post('/builds/:id/cancel', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     const row = buildFor(req, 'trigger');
     const fx = new Effects();
-    db.transaction(() => requestStop(db, fx, row.id, 'cancelled', `cancelled by ${principal(req).username}`, Date.now()))();
+    inTransaction(db, () => requestStop(db, fx, row.id, 'cancelled', `cancelled by ${principal(req).username}`, Date.now()));
     core.apply(fx);
     res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
@@ -141,7 +147,7 @@ export function buildRoutes(core: EngineCore): Router {
       fromStage = config.stages.findIndex((s) => s.name === stage);
       if (fromStage < 0) throw badRequest(`build ${src.id} has no stage '${stage}' (stages: ${config.stages.map((s) => s.name).join(', ')})`);
     }
-    const yaml = db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?').get(src.id)!.yaml;
+    const yaml = builds.buildYaml(src.id)!;
     const fx = new Effects();
     const id = createBuild(core, fx, {
       jobId: src.job_id,
@@ -171,28 +177,23 @@ export function buildRoutes(core: EngineCore): Router {
     const user = principal(req).username;
     const fx = new Effects();
     const now = Date.now();
-    db.transaction(() => {
+    inTransaction(db, () => {
       // A build waiting at a stage's approval gate is approved on that stage (approval-routes.ts), by its approvers.
-      const gated = db.prepare<[number], { name: string }>("SELECT name FROM stage_runs WHERE build_id = ? AND status = 'waiting' LIMIT 1").get(row.id);
-      if (gated) throw conflict(`build ${row.id} waits for the approval of stage '${gated.name}': POST /api/v1/builds/${row.id}/stages/${gated.name}/approve (slipway approve ${row.id} --stage ${gated.name})`);
-      const ok = db.prepare("UPDATE builds SET status = 'queued', approved_by = ? WHERE id = ? AND status = 'waiting'").run(user, row.id).changes;
-      if (!ok) throw conflict(`build ${row.id} is not waiting for approval (status ${row.status})`);
+      const gated = builds.waitingStage(row.id);
+      if (gated) throw conflict(`build ${row.id} waits for the approval of stage '${gated}': POST /api/v1/builds/${row.id}/stages/${gated}/approve (slipway approve ${row.id} --stage ${gated})`);
+      if (!builds.approveForkBuild(row.id, user)) throw conflict(`build ${row.id} is not waiting for approval (status ${row.status})`);
       fx.status.push({ type: 'stream:status', buildId: row.id, status: 'queued' });
-      const first = db
-        .prepare<[number], { id: number; name: string; stage_index: number }>(
-          "SELECT id, name, stage_index FROM stage_runs WHERE build_id = ? AND status = 'pending' ORDER BY stage_index, attempt LIMIT 1",
-        )
-        .get(row.id);
+      const first = builds.firstPending(row.id);
       // Its first stage may itself wait behind an approval gate.
       if (first) queueOrGate(core, fx, row.id, first, now);
-    })();
+    });
     core.apply(fx);
     res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
 
   /** Disabled or removed jobs keep their history; jobs.byName may only know enabled ones. */
   function jobRowByName(name: string): { id: number; teamId: number } | undefined {
-    return db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?').get(name);
+    return jobsTable.idAndTeamByName(name);
   }
 
   return r;

@@ -9,6 +9,7 @@
  *    approvers). Trigger role on the job's team; outside it, the deployment does not exist for the caller.
  * Both routes are `user` routes: the team is found through the deployment, and the handlers check it.
  */
+import { buildsStore } from '../../store/builds';
 import { Router, type Request } from 'express';
 import type { CommitInfo, DeploymentInfo, RequestInfo, RollbackRequest } from '../../../shared/api';
 import { badRequest, conflict, notFound } from '../../../shared/errors';
@@ -97,7 +98,7 @@ export function deploymentRoutes(core: EngineCore): Router {
     const config = core.buildConfig(src.id);
     const fromStage = config.stages.findIndex((s) => s.name === target.stage);
     if (fromStage < 0) throw conflict(`build ${src.id} has no stage '${target.stage}'`);
-    const yaml = db.prepare<[number], { yaml: string }>('SELECT yaml FROM builds WHERE id = ?').get(src.id)!.yaml;
+    const yaml = buildsStore(db).buildYaml(src.id)!;
     const fx = new Effects();
     const id = createBuild(core, fx, {
       jobId: src.job_id,

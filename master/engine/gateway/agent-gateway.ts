@@ -30,6 +30,8 @@ import { livenessOf } from '../leases/liveness';
 import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, protocolRefusal, resumeAgent } from './hello';
+import { agentsStore } from '../../store/agents';
+import { effectiveExecutors } from '../../plugins/agent-plugins';
 import type { ContainerLogsPort } from '../../app-logs/ingest-port';
 
 export const HELLO_TIMEOUT_MS = 5000;
@@ -55,9 +57,21 @@ function clip(reason: string): string {
 
 export function createAgentGateway(core: EngineCore, records: RecordBatcher, containerLogs?: ContainerLogsPort): AgentGateway {
   const { ctx, db } = core;
+  const agents = agentsStore(db);
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
   /** Set by close(): the store is about to close, so late socket events must not touch it. */
   let closing = false;
+
+  // The plugin set changed: every agent hears the new list, and counts only the versions now named.
+  const wanted = () => ctx.plugins?.wanted() ?? [];
+  ctx.plugins?.onChange(() => {
+    const list = wanted();
+    for (const s of core.sessions.values()) {
+      s.executors = effectiveExecutors(s.reportedExecutors ?? s.executors, list);
+      if ((s.protocolVersion ?? 0) >= 11) s.send({ type: 'master:plugins', plugins: list });
+    }
+    core.requestDispatch();
+  });
 
   ctx.onAgentTokenRevoked((tokenId) => {
     for (const s of core.sessions.values()) if (s.tokenId === tokenId) s.close(CloseCode.BadToken, 'agent token revoked');
@@ -79,7 +93,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       core.sessions.delete(session.agentId);
       const state = session.lost || (code !== 1000 && code !== 1001) ? 'lost' : 'offline';
       try {
-        db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?').run(state, session.lastFrameAt, session.agentId);
+        agents.setStateSeen(session.agentId, state, session.lastFrameAt);
       } catch (err) {
         ctx.log.error({ err, agent: session.name }, 'could not record agent state');
       }
@@ -151,7 +165,9 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       tokenId: admitted.tokenId,
       labels: hello.labels,
       capacity: hello.capacity,
-      executors: hello.executors,
+      executors: effectiveExecutors(hello.executors, wanted()),
+      reportedExecutors: hello.executors,
+      plugins: hello.plugins ?? [],
       capabilities: (hello.capabilities ?? []).filter((c) => c.ok).map((c) => c.name),
       services: hello.services ?? [],
       draining: false,
@@ -178,6 +194,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       maxFrameBytes: ctx.config.maxFrameBytes,
       maxUnackedBytes: 8 * ctx.config.maxFrameBytes,
       resume,
+      plugins: wanted(),
     });
     ctx.log.info({ agent: hello.name, environment: hello.environment, capacity: hello.capacity, version: hello.version, protocolVersion: hello.protocolVersion, resumed: resume.length }, 'agent connected');
     core.apply(fx);
@@ -199,13 +216,20 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       case 'agent:state':
         session.draining = msg.draining;
         session.upgradingTo = msg.upgradingTo;
-        db.prepare('UPDATE agents SET state = ? WHERE id = ?').run(msg.draining ? 'draining' : 'connected', session.agentId);
+        agents.setState(session.agentId, msg.draining ? 'draining' : 'connected');
         if (!msg.draining) core.requestDispatch();
         return;
       case 'agent:step-started':
       case 'agent:step-finished':
       case 'agent:stage-finished':
         return records.addEvent(session, msg);
+      case 'agent:plugins':
+        session.reportedExecutors = msg.executors;
+        session.executors = effectiveExecutors(msg.executors, wanted());
+        session.plugins = msg.plugins;
+        agents.setExecutors(session.agentId, msg.executors);
+        core.requestDispatch();
+        return;
       case 'agent:services':
         session.services = msg.services;
         core.agentFacts.setServices(session.agentId, msg.services);
@@ -228,13 +252,13 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       const s = core.sessions.get(agentId);
       if (!s) return false;
       s.draining = true;
-      db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(agentId);
+      agents.setState(agentId, 'draining');
       s.send({ type: 'master:drain' });
       return true;
     },
     close() {
       closing = true;
-      db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'").run();
+      agents.allOffline();
       core.sessions.clear();
       for (const ws of wss.clients) ws.close(CloseCode.GoingAway, 'master shutting down');
       wss.close();

@@ -8,9 +8,12 @@
  * did not report are lost work (the agent restarted): they go through the lost/retry path at once, except
  * those with nothing stored, whose assignment never reached the agent: they are queued again (same attempt).
  */
+import { agentsStore } from '../../store/agents';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 import { acceptsProtocolVersion, CloseCode, MIN_AGENT_PROTOCOL_VERSION, PROTOCOL_VERSION, type AgentHello, type MasterAccepted } from '../../../shared/protocol/messages';
 import { Effects, type EngineCore } from '../core';
-import { finishStage, stopKind, type StageRunRow } from '../builds/transitions';
+import { finishStage, stopKind } from '../builds/transitions';
 import { requeueUnstarted } from '../leases/refusal';
 
 export type HelloResult =
@@ -34,18 +37,11 @@ export function admitAgent(core: EngineCore, hello: Pick<AgentHello, 'protocolVe
     return { ok: false, code: CloseCode.EnvironmentMismatch, reason: `token is bound to environment '${tok.environment}', not '${hello.environment}'` };
   }
   const now = Date.now();
-  const row = core.db
-    .prepare<unknown[], { id: number }>(
-      `INSERT INTO agents (name, environment_id, token_id, labels, capacity, executors, version, state, last_seen_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'connected', ?, ?)
-       ON CONFLICT (environment_id, name) DO UPDATE SET token_id = excluded.token_id, labels = excluded.labels,
-         capacity = excluded.capacity, executors = excluded.executors, version = excluded.version,
-         state = 'connected', last_seen_at = excluded.last_seen_at
-       RETURNING id`,
-    )
-    .get(hello.name, tok.environmentId, tok.tokenId, JSON.stringify(hello.labels), hello.capacity,
-      JSON.stringify(hello.executors), hello.version ?? null, now, now)!;
-  return { ok: true, agentId: row.id, environmentId: tok.environmentId, tokenId: tok.tokenId };
+  const agentId = agentsStore(core.db).admit(
+    { name: hello.name, environmentId: tok.environmentId, tokenId: tok.tokenId, labels: hello.labels, capacity: hello.capacity, executors: hello.executors, version: hello.version ?? null },
+    now,
+  );
+  return { ok: true, agentId, environmentId: tok.environmentId, tokenId: tok.tokenId };
 }
 
 /**
@@ -56,35 +52,25 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
   const { db, ctx } = core;
   const fx = new Effects();
   const resume: MasterAccepted['resume'] = [];
-  const runQ = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null }>(
-    `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
-            sr.last_seq, b.status AS build_status, b.error AS build_error
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
-  );
-  const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
-  db.transaction(() => {
+  const builds = buildsStore(db);
+  inTransaction(db, () => {
     const now = Date.now();
     const reported = new Set<number>();
     for (const r of running) {
       reported.add(r.stageRunId);
-      const run = runQ.get(r.stageRunId);
+      const run = builds.stageRunWithBuild(r.stageRunId);
       const ours = run && run.status === 'running' && run.agent_id === agentId && run.lease_epoch === r.epoch;
       if (!ours) {
         resume.push({ stageRunId: r.stageRunId, epoch: r.epoch, storedSeq: run?.last_seq ?? 0, action: 'abort' });
         continue;
       }
-      extend.run(now + ctx.config.leaseTtlMs, run.id);
+      builds.extendLease(run.id, now + ctx.config.leaseTtlMs);
       resume.push({ stageRunId: run.id, epoch: run.lease_epoch, storedSeq: run.last_seq, action: 'continue' });
-      if (stopKind({ status: run.build_status, error: run.build_error })) {
+      if (stopKind({ status: run.build_status, stop_requested: run.stop_requested })) {
         fx.cancels.push({ agentId, stageRunId: run.id, epoch: run.lease_epoch, reason: run.build_error ?? 'cancelled' });
       }
     }
-    const held = db
-      .prepare<[number], StageRunRow>(
-        `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
-         FROM stage_runs WHERE agent_id = ? AND status = 'running'`,
-      )
-      .all(agentId);
+    const held = builds.runningOfAgent(agentId);
     for (const run of held) {
       if (reported.has(run.id)) continue;
       // Nothing stored and the agent does not have it: the assignment never reached it (lost with the
@@ -96,6 +82,6 @@ export function resumeAgent(core: EngineCore, agentId: number, running: AgentHel
       ctx.log.warn({ agentId, stageRunId: run.id }, 'agent reconnected without a stage run it held: lost');
       finishStage(core, fx, run, 'lost', 'agent restarted and lost the stage', now);
     }
-  })();
+  });
   return { resume, fx };
 }

@@ -6,6 +6,9 @@
  * when it drops (an aborted run's process group is gone), a dispatch pass looks at the freed slot.
  */
 import type { AgentSession, EngineCore } from '../core';
+import { agentsStore } from '../../store/agents';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 
 export function handleHeartbeat(core: EngineCore, session: AgentSession, leases: { stageRunId: number; epoch: number }[], busy?: number): void {
   const { db, ctx } = core;
@@ -15,24 +18,20 @@ export function handleHeartbeat(core: EngineCore, session: AgentSession, leases:
     if (freed) core.requestDispatch();
   }
   const now = Date.now();
-  const q = db.prepare<[number], { status: string; agent_id: number | null; lease_epoch: number; build_status: string; build_error: string | null }>(
-    `SELECT sr.status, sr.agent_id, sr.lease_epoch, b.status AS build_status, b.error AS build_error
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id WHERE sr.id = ?`,
-  );
-  const extend = db.prepare('UPDATE stage_runs SET lease_expires_at = ? WHERE id = ?');
+  const builds = buildsStore(db);
   const cancels: { stageRunId: number; epoch: number; reason: string }[] = [];
-  db.transaction(() => {
-    db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, session.agentId);
+  inTransaction(db, () => {
+    agentsStore(db).setLastSeen(session.agentId, now);
     for (const l of leases) {
-      const r = q.get(l.stageRunId);
+      const r = builds.stageRunWithBuild(l.stageRunId);
       if (!r || r.status !== 'running' || r.agent_id !== session.agentId || r.lease_epoch !== l.epoch) {
         cancels.push({ ...l, reason: 'lease not granted: the stage run is no longer yours' });
         continue;
       }
-      extend.run(now + ctx.config.leaseTtlMs, l.stageRunId);
-      if (r.build_status === 'running' && r.build_error !== null) cancels.push({ ...l, reason: r.build_error });
+      builds.extendLease(l.stageRunId, now + ctx.config.leaseTtlMs);
+      if (r.build_status === 'running' && r.stop_requested !== null) cancels.push({ ...l, reason: r.build_error ?? r.stop_requested });
     }
-  })();
+  });
   for (const c of cancels) {
     session.send({ type: 'master:cancel', stageRunId: c.stageRunId, epoch: c.epoch, reason: c.reason, graceMs: ctx.config.cancelGraceMs });
   }

@@ -13,6 +13,9 @@
 import type { BuildStatus } from '../../../shared/protocol/client';
 import type { AgentRefused } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
+import { agentsStore } from '../../store/agents';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 
 export function handleRefusal(core: EngineCore, session: AgentSession, msg: AgentRefused): void {
   const { db, ctx } = core;
@@ -21,11 +24,11 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
   session.busy = msg.reason === 'capacity' ? Math.max(msg.busy, session.capacity) : msg.busy;
   if (msg.reason === 'draining' && !session.draining) {
     session.draining = true;
-    db.prepare("UPDATE agents SET state = 'draining' WHERE id = ?").run(session.agentId);
+    agentsStore(db).setState(session.agentId, 'draining');
   }
   if (msg.reason === 'unknown-kind') session.refused.add(msg.stageRunId);
   const fx = new Effects();
-  const requeued = db.transaction(() => requeueUnstarted(core, fx, msg.stageRunId, session.agentId, msg.epoch))();
+  const requeued = inTransaction(db, () => requeueUnstarted(core, fx, msg.stageRunId, session.agentId, msg.epoch));
   if (requeued) ctx.log.info({ agent: session.name, stageRunId: msg.stageRunId, reason: msg.reason }, `agent refused the stage run (${msg.message}): queued again`);
   else ctx.log.warn({ agent: session.name, stageRunId: msg.stageRunId, epoch: msg.epoch }, 'stale refusal of a lease the agent does not hold: ignored');
   core.apply(fx);
@@ -38,16 +41,10 @@ export function handleRefusal(core: EngineCore, session: AgentSession, msg: Agen
  */
 export function requeueUnstarted(core: EngineCore, fx: Effects, stageRunId: number, agentId: number, epoch: number): boolean {
   const { db } = core;
-  const row = db
-    .prepare<[number, number, number], { build_id: number; name: string }>(
-      `UPDATE stage_runs SET status = 'queued', agent_id = NULL, lease_expires_at = NULL, started_at = NULL
-       WHERE id = ? AND status = 'running' AND agent_id = ? AND lease_epoch = ? AND last_seq = 0
-       RETURNING build_id, name`,
-    )
-    .get(stageRunId, agentId, epoch);
+  const builds = buildsStore(db);
+  const row = builds.requeueUnstarted(stageRunId, agentId, epoch);
   if (!row) return false;
-  const build = db.prepare<[number], { status: BuildStatus }>('SELECT status FROM builds WHERE id = ?').get(row.build_id);
-  fx.status.push({ type: 'stream:status', buildId: row.build_id, status: build?.status ?? 'running', stageRunId, stage: row.name, stageStatus: 'queued' });
+  fx.status.push({ type: 'stream:status', buildId: row.build_id, status: builds.buildStatus(row.build_id) ?? 'running', stageRunId, stage: row.name, stageStatus: 'queued' });
   fx.dispatch = true;
   return true;
 }

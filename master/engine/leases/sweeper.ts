@@ -13,7 +13,10 @@
 import { Effects, type AgentSession, type EngineCore } from '../core';
 import { livenessOf } from './liveness';
 import { expireGates } from '../builds/gates';
-import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason, type StageRunRow } from '../builds/transitions';
+import { finalizeBuild, finishStage, requestStop, stopKind, timeoutReason } from '../builds/transitions';
+import { agentsStore } from '../../store/agents';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 
 export interface Sweeper {
   sweep(now?: number): void;
@@ -24,27 +27,12 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
   const { db, ctx } = core;
   /** buildId -> when the master first saw it stopping (in memory: a restart restarts the grace). */
   const stoppingSince = new Map<number, number>();
-  const expired = db.prepare<[number], StageRunRow & { build_status: string; build_error: string | null; agent_name: string | null }>(
-    `SELECT sr.id, sr.build_id, sr.stage_index, sr.name, sr.environment, sr.attempt, sr.status, sr.agent_id, sr.lease_epoch,
-            sr.last_seq, b.status AS build_status, b.error AS build_error, a.name AS agent_name
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id LEFT JOIN agents a ON a.id = sr.agent_id
-     WHERE sr.status = 'running' AND sr.lease_expires_at < ?`,
-  );
-  const overdue = db.prepare<[number], { id: number; started_at: number; deadline_at: number }>(
-    "SELECT id, started_at, deadline_at FROM builds WHERE status = 'running' AND error IS NULL AND deadline_at < ?",
-  );
-  const stopping = db.prepare<[], { id: number; error: string; status: string }>(
-    "SELECT id, error, status FROM builds WHERE status = 'running' AND error IS NOT NULL",
-  );
-  const runningOf = db.prepare<[number], StageRunRow>(
-    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq
-     FROM stage_runs WHERE build_id = ? AND status = 'running'`,
-  );
+  const builds = buildsStore(db);
 
   /** Marks the agent lost and drops its socket: it must say hello again before it gets any work. */
   function declareLost(s: AgentSession, why: string): void {
     s.lost = true;
-    db.prepare("UPDATE agents SET state = 'lost' WHERE id = ?").run(s.agentId);
+    agentsStore(db).setState(s.agentId, 'lost');
     ctx.log.warn({ agent: s.name }, `agent lost: ${why}`);
     s.close(4000, why);
   }
@@ -57,10 +45,10 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
     const ttl = seconds(ctx.config.leaseTtlMs);
     /** Agents whose lease expired: declared lost once the transaction committed (a side effect). */
     const lapsed = new Map<AgentSession, string>();
-    db.transaction(() => {
-      for (const run of expired.all(now)) {
+    inTransaction(db, () => {
+      for (const run of builds.expiredLeases(now)) {
         // A stage of a stopping build ends with the stop's status: it was going to be killed anyway.
-        const stop = stopKind({ status: run.build_status, error: run.build_error });
+        const stop = stopKind({ status: run.build_status, stop_requested: run.stop_requested });
         ctx.log.warn({ stageRunId: run.id, agentId: run.agent_id }, `lease expired: stage run ${stop ?? 'lost'}`);
         const session = run.agent_id === null ? undefined : core.sessions.get(run.agent_id);
         if (session && !session.lost) lapsed.set(session, `its lease on stage run ${run.id} expired (no heartbeat for ${ttl})`);
@@ -69,23 +57,23 @@ export function startSweeper(core: EngineCore, intervalMs = 1000): Sweeper {
       }
       // Approval gates whose timeout ran out fail their build (builds/gates.ts).
       expireGates(core, fx, now);
-      for (const b of overdue.all(now)) {
+      for (const b of builds.overdueBuilds(now)) {
         requestStop(db, fx, b.id, 'timeout', timeoutReason(b.deadline_at - b.started_at), now);
       }
       const live = new Set<number>();
-      for (const b of stopping.all()) {
+      for (const b of builds.stoppingBuilds()) {
         live.add(b.id);
         const since = stoppingSince.get(b.id) ?? now;
         stoppingSince.set(b.id, since);
         if (now - since < ctx.config.cancelGraceMs + ctx.config.leaseTtlMs) continue;
         const kind = stopKind(b) ?? 'cancelled';
-        const runs = runningOf.all(b.id);
+        const runs = builds.runningOfBuild(b.id);
         // finishStage sees the stop request and finalizes the build with the stop's status.
         for (const run of runs) finishStage(core, fx, run, kind, 'the agent did not confirm the stop', now);
-        if (!runs.length) finalizeBuild(db, fx, b.id, kind, b.error, now);
+        if (!runs.length) finalizeBuild(db, fx, b.id, kind, kind, b.error, now);
       }
       for (const id of stoppingSince.keys()) if (!live.has(id)) stoppingSince.delete(id);
-    })();
+    });
     // Before the effects: the dispatch pass they request must not offer the retry to the lapsed agent.
     for (const [session, why] of lapsed) if (!session.lost) declareLost(session, why);
     core.apply(fx);

@@ -7,6 +7,7 @@
  * with a header line `=== stage <name> (attempt <n>) ===`, preceded by a newline when the previous section
  * did not end with one. A build with one stage run, or a request for one stage run, gets the raw bytes only.
  */
+import { buildsStore } from '../../store/builds';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Db } from '../../store/db';
@@ -24,9 +25,7 @@ export interface StageRunRef {
 
 /** Stage runs of a build in log order. */
 export function stageRunsOf(db: Db, buildId: number): StageRunRef[] {
-  return db
-    .prepare('SELECT id, name, attempt, stage_index AS stageIndex FROM stage_runs WHERE build_id = ? ORDER BY stage_index, attempt, id')
-    .all(buildId) as StageRunRef[];
+  return buildsStore(db).logSections(buildId);
 }
 
 export function sectionHeader(run: StageRunRef): string {

@@ -3,6 +3,7 @@
  * errors that name the parameter, and the team check of a build. Handlers throw SlipwayError; the
  * platform's app-level error handler (master/http/errors.ts) turns it into its status and ErrorBody.
  */
+import { buildsStore } from '../../store/builds';
 import type { Request } from 'express';
 import { badRequest, notFound, SlipwayError, unauthenticated } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
@@ -40,12 +41,7 @@ export interface BuildRef {
  * the role or token scope is too low.
  */
 export function visibleBuild(ctx: MasterContext, p: Principal, buildId: number, action: Action = 'read'): BuildRef {
-  const b = ctx.db
-    .prepare(
-      `SELECT b.id, b.number, b.status, b.job_id AS jobId, j.name AS job, j.team_id AS teamId
-         FROM builds b JOIN jobs j ON j.id = b.job_id WHERE b.id = ?`,
-    )
-    .get(buildId) as BuildRef | undefined;
+  const b: BuildRef | undefined = buildsStore(ctx.db).buildRef(buildId);
   if (!b) throw notFound(`build ${buildId}`);
   try {
     ctx.access.check(p, b.teamId, action, `build ${buildId}`);

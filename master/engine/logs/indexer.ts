@@ -1,7 +1,8 @@
 /**
  * The background FTS5 indexer. Log chunks are stored unindexed on the hot path; this indexer copies them
  * into log_fts (rowid = log_chunks.id, content without ANSI escapes) a batch at a time and advances
- * log_index_state.last_rowid in the same transaction, so a crash never indexes a chunk twice or skips one.
+ * log_index_state.last_rowid in the same transaction (store/logs.ts indexBatch), so a crash never indexes a
+ * chunk twice or skips one.
  *
  * Pacing: every `intervalMs` it runs batches until it has caught up. A batch is one transaction of at most
  * `batchChunks` chunks and about `batchBytes` bytes of text; between batches it yields to the event loop, so
@@ -9,7 +10,7 @@
  * it waits as long as the last batch took before the next one (indexing takes at most about half of the
  * loop, the log path the rest); once they stop, it catches up batch after batch (setImmediate).
  */
-import type { Db } from '../../store/db';
+import type { LogsStore } from '../../store/logs';
 import { stripAnsi } from './ansi';
 
 export interface IndexerOptions {
@@ -31,21 +32,11 @@ export interface Indexer {
   lag(): number;
 }
 
-interface ChunkRow {
-  id: number;
-  data: Buffer;
-}
-
-export function createIndexer(db: Db, log: { error: (obj: object, msg: string) => void }, options: IndexerOptions = {}): Indexer {
+export function createIndexer(store: LogsStore, log: { error: (obj: object, msg: string) => void }, options: IndexerOptions = {}): Indexer {
   const intervalMs = options.intervalMs ?? 200;
   const batchChunks = options.batchChunks ?? 500;
   const batchBytes = options.batchBytes ?? 256 * 1024;
-  const lastRowid = db.prepare('SELECT last_rowid FROM log_index_state WHERE id = 1').pluck();
-  const pending = db.prepare('SELECT id, data FROM log_chunks WHERE id > ? ORDER BY id LIMIT ?');
-  const lagCount = db.prepare('SELECT count(*) FROM log_chunks WHERE id > ?').pluck();
-  const insertFts = db.prepare('INSERT INTO log_fts (rowid, content) VALUES (?, ?)');
-  const advance = db.prepare('UPDATE log_index_state SET last_rowid = ? WHERE id = 1');
-  const newestChunk = db.prepare('SELECT max(id) FROM log_chunks').pluck();
+  const toText = (data: Buffer) => stripAnsi(data.toString('utf8'));
 
   // Chunks per batch adapts to the chunk size seen, so a batch stays near batchBytes of text. It starts
   // small: chunks can be up to maxFrameBytes each, and a first batch of 500 of those would stall the loop.
@@ -55,23 +46,16 @@ export function createIndexer(db: Db, log: { error: (obj: object, msg: string) =
   let stopped = true;
   let newestSeen = 0;
 
-  /** One transaction; returns true when more chunks may be waiting. */
-  const indexBatch = db.transaction((): boolean => {
-    const from = lastRowid.get() as number;
+  /** One transaction (store.indexBatch); returns true when more chunks may be waiting. */
+  const indexBatch = (): boolean => {
     const asked = limit;
-    const rows = pending.all(from, asked) as ChunkRow[];
-    if (rows.length === 0) return false;
-    let bytes = 0;
-    for (const row of rows) {
-      bytes += row.data.length;
-      insertFts.run(row.id, stripAnsi(row.data.toString('utf8')));
-    }
-    advance.run(rows[rows.length - 1].id);
-    const avg = Math.max(1, bytes / rows.length);
+    const { chunks, bytes } = store.indexBatch(asked, toText);
+    if (chunks === 0) return false;
+    const avg = Math.max(1, bytes / chunks);
     limit = Math.max(1, Math.min(batchChunks, Math.floor(batchBytes / avg)));
     // A full batch means more chunks may be waiting.
-    return rows.length === asked;
-  });
+    return chunks === asked;
+  };
 
   const safeBatch = (): boolean => {
     try {
@@ -93,7 +77,7 @@ export function createIndexer(db: Db, log: { error: (obj: object, msg: string) =
       running = false;
       return;
     }
-    const newest = (newestChunk.get() as number | null) ?? 0;
+    const newest = store.newestChunkId();
     const arriving = newest !== newestSeen;
     newestSeen = newest;
     if (arriving) setTimeout(runUntilCaughtUp, Math.ceil(performance.now() - started));
@@ -125,6 +109,6 @@ export function createIndexer(db: Db, log: { error: (obj: object, msg: string) =
       flush();
     },
     flush,
-    lag: () => lagCount.get(lastRowid.get()) as number,
+    lag: () => store.indexLag(),
   };
 }

@@ -1,29 +1,26 @@
 /**
- * The log store: build log chunks in SQLite (table log_chunks), exactly as the agent sent them (secrets
+ * The log store: build log chunks (master/store/logs.ts, in logs.db), exactly as the agent sent them (secrets
  * already masked), plus the background FTS5 indexer that makes them searchable.
  *
  * Contract with engine-core:
- *  - insertChunk is the hot path of the log pipeline: one prepared INSERT, no per-line work. It runs inside
- *    engine-core's own open transaction and neither begins nor commits one.
+ *  - storeChunks is the hot path of the log pipeline: prepared statements, one transaction per batch of its
+ *    own, committed BEFORE the caller's control transaction that acknowledges the chunks (see store/db.ts); a
+ *    replayed chunk already stored is ignored.
  *  - read returns stored chunks of one stage run after a sequence number, in seq order.
  *  - start() starts the indexer (see indexer.ts); stop() indexes what is left and stops it.
- *  - Retention: deleting log_chunks rows (directly or through ON DELETE CASCADE from builds/stage_runs)
- *    removes their rows from log_fts too, through a TEMP trigger this module installs on the connection, so
- *    engine-core deletes builds with plain SQL and needs no call here.
+ *  - Retention: deleting chunks (directly or by deleting builds / stage runs) removes them from the index too,
+ *    through the TEMP triggers store/db.ts installs, so engine-core deletes builds and needs no call here.
  */
 import type { MasterContext } from '../../context';
 import type { Db } from '../../store/db';
+import { createLogsStore, type NewChunk, type StoredChunk } from '../../store/logs';
 import { createIndexer, type IndexerOptions } from './indexer';
 
-export interface StoredChunk {
-  seq: number;
-  offset: number;
-  data: Buffer;
-}
+export type { StoredChunk } from '../../store/logs';
 
 export interface LogStore {
-  /** Insert one chunk; called by engine-core inside ITS OWN open transaction (sync, no commit here). */
-  insertChunk(stageRunId: number, seq: number, offset: number, data: Buffer, now: number): void;
+  /** Stores chunks in one transaction of their own (see above); a (stage run, seq) already stored is kept. */
+  storeChunks(chunks: readonly NewChunk[], now: number): void;
   /**
    * Stored chunks of a stage run with seq > afterSeq, in seq order. `limit` (optional, an extension of the
    * contract) caps the number of chunks, for callers that page through big logs.
@@ -48,42 +45,14 @@ export function createLogStoreOnDb(
   log: Pick<MasterContext['log'], 'error'>,
   options: IndexerOptions = {},
 ): LogStore {
-  installRetentionTrigger(db);
-  const insert = db.prepare('INSERT INTO log_chunks (stage_run_id, seq, offset, data, created_at) VALUES (?, ?, ?, ?, ?)');
-  const readAll = db.prepare('SELECT seq, offset, data FROM log_chunks WHERE stage_run_id = ? AND seq > ? ORDER BY seq');
-  const readSome = db.prepare(
-    'SELECT seq, offset, data FROM log_chunks WHERE stage_run_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-  );
-  const indexer = createIndexer(db, log, options);
-
+  const store = createLogsStore(db);
+  const indexer = createIndexer(store, log, options);
   return {
-    insertChunk(stageRunId, seq, offset, data, now) {
-      insert.run(stageRunId, seq, offset, data, now);
-    },
-    read(stageRunId, afterSeq = 0, limit) {
-      const rows = limit === undefined ? readAll.all(stageRunId, afterSeq) : readSome.all(stageRunId, afterSeq, limit);
-      return rows as StoredChunk[];
-    },
+    storeChunks: (chunks, now) => store.storeChunks(chunks, now),
+    read: (stageRunId, afterSeq = 0, limit) => store.read(stageRunId, afterSeq, limit),
     start: () => indexer.start(),
     stop: () => indexer.stop(),
     indexLag: () => indexer.lag(),
     flushIndex: () => indexer.flush(),
   };
-}
-
-/**
- * log_fts is a separate FTS5 table keyed by the chunk id, so a deleted chunk must leave the index too.
- * log_chunks.id is not AUTOINCREMENT: once the newest chunks are deleted, SQLite hands their ids out again,
- * so the indexer's high-water mark is lowered to the highest remaining id in the same transaction (every
- * remaining chunk at or below it is indexed already; the reused ids come after it).
- * A TEMP trigger lives on this connection only, which is the one connection the master writes through;
- * it costs nothing on insert (the hot path) and runs for cascaded deletes as well.
- */
-function installRetentionTrigger(db: Db): void {
-  db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS log_chunks_fts_delete AFTER DELETE ON main.log_chunks
-    BEGIN
-      DELETE FROM main.log_fts WHERE rowid = old.id;
-      UPDATE main.log_index_state SET last_rowid = (SELECT coalesce(max(id), 0) FROM main.log_chunks)
-        WHERE id = 1 AND last_rowid > (SELECT coalesce(max(id), 0) FROM main.log_chunks);
-    END`);
 }

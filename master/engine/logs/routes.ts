@@ -11,12 +11,14 @@ import { stageRunsOf, writeBuildLog } from './build-log';
 import { optionalString, positiveInt, principalOf, visibleBuild } from './http';
 import type { LogStore } from './log-store';
 import { MAX_SEARCH_LIMIT, searchLogs } from './search';
+import { createLogsStore } from '../../store/logs';
 import { allow } from '../../route-access';
 
 const DEFAULT_SEARCH_LIMIT = 50;
 
 export function logRoutes(ctx: MasterContext, logs: LogStore): Router {
   const router = Router();
+  const logsStore = createLogsStore(ctx.db);
 
   router.get('/builds/:id/log', allow({ kind: 'team', action: 'read' }), async (req, res) => {
     const build = visibleBuild(ctx, principalOf(req), positiveInt(req.params.id, 'build id'));
@@ -40,7 +42,7 @@ export function logRoutes(ctx: MasterContext, logs: LogStore): Router {
     const limitText = optionalString(req, 'limit');
     const limit = limitText === undefined ? DEFAULT_SEARCH_LIMIT : positiveInt(limitText, 'limit');
     if (limit > MAX_SEARCH_LIMIT) throw badRequest(`limit: at most ${MAX_SEARCH_LIMIT} (got ${limit})`);
-    const hits = searchLogs(ctx.db, { q, job: job || undefined, teamIds: ctx.access.visibleTeamIds(p), limit });
+    const hits = searchLogs(logsStore, { q, job: job || undefined, teamIds: ctx.access.visibleTeamIds(p), limit });
     res.setHeader('X-Slipway-Index-Lag', String(logs.indexLag()));
     res.json(hits);
   });

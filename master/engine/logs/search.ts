@@ -5,7 +5,7 @@
  */
 import type { SearchHit } from '../../../shared/api';
 import { badRequest } from '../../../shared/errors';
-import type { Db } from '../../store/db';
+import type { LogsStore } from '../../store/logs';
 
 export const MAX_QUERY_CHARS = 500;
 export const MAX_QUERY_TERMS = 16;
@@ -42,35 +42,11 @@ export function toMatchExpression(terms: string[]): string {
   return terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
 }
 
-interface HitRow {
-  buildId: number;
-  job: string;
-  number: number;
-  stageRunId: number;
-  stage: string;
-  content: string;
-}
-
 /** Newest matching chunks first, at most `limit`. */
-export function searchLogs(db: Db, query: SearchQuery): SearchHit[] {
+export function searchLogs(store: LogsStore, query: SearchQuery): SearchHit[] {
   const terms = queryTerms(query.q);
   if (query.teamIds.length === 0) return [];
-  const rows = db
-    .prepare(
-      `SELECT b.id AS buildId, j.name AS job, b.number AS number, sr.id AS stageRunId, sr.name AS stage,
-              f.content AS content
-         FROM log_fts f
-         JOIN log_chunks c ON c.id = f.rowid
-         JOIN stage_runs sr ON sr.id = c.stage_run_id
-         JOIN builds b ON b.id = sr.build_id
-         JOIN jobs j ON j.id = b.job_id
-        WHERE log_fts MATCH ?
-          AND j.team_id IN (SELECT value FROM json_each(?))
-          AND (? IS NULL OR j.name = ?)
-        ORDER BY f.rowid DESC
-        LIMIT ?`,
-    )
-    .all(toMatchExpression(terms), JSON.stringify(query.teamIds), query.job ?? null, query.job ?? null, query.limit) as HitRow[];
+  const rows = store.search(toMatchExpression(terms), query.teamIds, query.job ?? null, query.limit);
   return rows.map(({ content, ...hit }) => ({ ...hit, lines: matchingLines(content, terms) }));
 }
 

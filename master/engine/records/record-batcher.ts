@@ -2,9 +2,10 @@
  * Records of stage runs (binary log chunks and agent:step-started / step-finished / stage-finished) in the
  * one seq order per stage run (see shared/protocol/messages.ts).
  *
- * Records arriving in the same event-loop turn are collected and written in ONE transaction (log chunks
- * through logs.insertChunk, step and stage updates, stage_runs.last_seq / log_bytes); only after the commit
- * does the master ack (cumulative, per stage run) and publish to stream subscribers.
+ * Records arriving in the same event-loop turn are checked together, then written in two transactions: the
+ * log chunks (logs.storeChunks, in the logs database), then step and stage updates with stage_runs.last_seq /
+ * log_bytes (the control tables); only after both commits does the master ack (cumulative, per stage run) and
+ * publish to stream subscribers. The order makes a crash between the two harmless (see store/db.ts).
  *
  * Per record: it must come from the agent holding the lease with the same epoch, else master:error
  * 'lease_mismatch' (logged, never stored). seq <= last_seq is a duplicate of a replay: re-acked, ignored.
@@ -17,6 +18,9 @@ import type { LogChunk } from '../../../shared/protocol/log-frame';
 import { assertNever } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
 import { finishStage, type StageRunRow } from '../builds/transitions';
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
+import type { NewChunk } from '../../store/logs';
 
 type Pending = { session: AgentSession; stageRunId: number; epoch: number; seq: number } & (
   | { kind: 'log'; chunk: LogChunk }
@@ -39,21 +43,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
   const { db, ctx, logs, hub } = core;
   let pending: Pending[] = [];
   let scheduled = false;
-  const load = db.prepare<[number], Omit<RunState, 'dirty'>>(
-    `SELECT id, build_id, stage_index, name, environment, attempt, status, agent_id, lease_epoch, last_seq, log_bytes
-     FROM stage_runs WHERE id = ?`,
-  );
-  const save = db.prepare('UPDATE stage_runs SET last_seq = ?, log_bytes = ? WHERE id = ?');
-  const stepStarted = db.prepare(
-    "UPDATE step_runs SET status = 'running', started_at = ? WHERE stage_run_id = ? AND step_index = ? RETURNING name",
-  );
-  const recordCommit = db.prepare(
-    `UPDATE builds SET commit_sha = ?, commit_info = json_patch(?, COALESCE(commit_info, '{}')) WHERE id = ?`,
-  );
-  const stepFinished = db.prepare(
-    `UPDATE step_runs SET status = ?, exit_code = ?, error = ?, finished_at = ?, duration_ms = ?
-     WHERE stage_run_id = ? AND step_index = ? RETURNING name`,
-  );
+  const stageRuns = buildsStore(db);
 
   const add = (p: Pending) => {
     pending.push(p);
@@ -73,42 +63,58 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
     const refused: { p: Pending; code: 'lease_mismatch' | 'sequence_gap'; message: string }[] = [];
     const published: { run: RunState; chunk: LogChunk }[] = [];
     const states = new Map<number, RunState | null>();
+    /** The records that apply, in order; their chunks go to the logs database first (see below). */
+    const accepted: { run: RunState; p: Pending }[] = [];
+    const chunks: NewChunk[] = [];
+    // Checking every record against its stage run needs only reads: the lease, the seq order and a stage
+    // finished earlier in the same batch are tracked on the run's in-memory state.
+    for (const p of batch) {
+      let run = states.get(p.stageRunId);
+      if (run === undefined) {
+        const row = stageRuns.recordState(p.stageRunId);
+        run = row ? { ...row, dirty: false } : null;
+        states.set(p.stageRunId, run);
+      }
+      if (!run || run.agent_id !== p.session.agentId || run.lease_epoch !== p.epoch) {
+        refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} epoch ${p.epoch} is not leased to agent ${p.session.name}` });
+        continue;
+      }
+      const ackKey = `${p.session.agentId}:${p.stageRunId}`;
+      if (p.seq <= run.last_seq) {
+        acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
+        continue;
+      }
+      if (run.status !== 'running') {
+        refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} is ${run.status}, not running` });
+        continue;
+      }
+      if (p.seq !== run.last_seq + 1) {
+        refused.push({ p, code: 'sequence_gap', message: `stage run ${p.stageRunId}: got seq ${p.seq}, expected ${run.last_seq + 1}` });
+        continue;
+      }
+      accepted.push({ run, p });
+      if (p.kind === 'log') {
+        chunks.push({ stageRunId: run.id, seq: p.seq, offset: p.chunk.offset, data: p.chunk.data });
+        run.log_bytes += p.chunk.data.length;
+        published.push({ run, chunk: p.chunk });
+      } else if (p.msg.type === 'agent:stage-finished') {
+        run.status = p.msg.status;
+      }
+      run.last_seq = p.seq;
+      run.dirty = true;
+      acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
+    }
     try {
-      db.transaction(() => {
+      // Chunks commit first, in the logs database; then the control transaction that moves last_seq past
+      // them. A crash in between leaves chunks the agent replays (it got no ack): storeChunks ignores them.
+      if (chunks.length) logs.storeChunks(chunks, Date.now());
+      inTransaction(db, () => {
         const now = Date.now();
-        for (const p of batch) {
-          let run = states.get(p.stageRunId);
-          if (run === undefined) {
-            const row = load.get(p.stageRunId);
-            run = row ? { ...row, dirty: false } : null;
-            states.set(p.stageRunId, run);
-          }
-          if (!run || run.agent_id !== p.session.agentId || run.lease_epoch !== p.epoch) {
-            refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} epoch ${p.epoch} is not leased to agent ${p.session.name}` });
-            continue;
-          }
-          const ackKey = `${p.session.agentId}:${p.stageRunId}`;
-          if (p.seq <= run.last_seq) {
-            acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
-            continue;
-          }
-          if (run.status !== 'running') {
-            refused.push({ p, code: 'lease_mismatch', message: `stage run ${p.stageRunId} is ${run.status}, not running` });
-            continue;
-          }
-          if (p.seq !== run.last_seq + 1) {
-            refused.push({ p, code: 'sequence_gap', message: `stage run ${p.stageRunId}: got seq ${p.seq}, expected ${run.last_seq + 1}` });
-            continue;
-          }
-          apply(run, p, now, fx, published);
-          run.last_seq = p.seq;
-          run.dirty = true;
-          acks.set(ackKey, { session: p.session, stageRunId: run.id, epoch: p.epoch, seq: run.last_seq });
-        }
-        for (const run of states.values()) if (run?.dirty) save.run(run.last_seq, run.log_bytes, run.id);
-      })();
+        for (const { run, p } of accepted) if (p.kind === 'event') apply(run, p.msg, now, fx);
+        for (const run of states.values()) if (run?.dirty) stageRuns.saveProgress(run.id, run.last_seq, run.log_bytes);
+      });
     } catch (err) {
-      // Nothing was stored: drop the connections so their agents reconnect and replay from the last ack.
+      // Nothing was acknowledged: drop the connections so their agents reconnect and replay from the last ack.
       ctx.log.error({ err }, 'storing agent records failed');
       for (const p of batch) p.session.close(1011, 'master could not store records');
       return;
@@ -126,30 +132,22 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
     core.apply(fx);
   }
 
-  function apply(run: RunState, p: Pending, now: number, fx: Effects, published: { run: RunState; chunk: LogChunk }[]): void {
-    if (p.kind === 'log') {
-      logs.insertChunk(run.id, p.seq, p.chunk.offset, p.chunk.data, now);
-      run.log_bytes += p.chunk.data.length;
-      published.push({ run, chunk: p.chunk });
-      return;
-    }
-    const m = p.msg;
+  function apply(run: RunState, m: StageRecord, now: number, fx: Effects): void {
     switch (m.type) {
       case 'agent:step-started': {
         // The agent's clock: when the step's process was spawned (the dispatch benchmark reads it).
-        const step = stepStarted.get(Math.round(m.at), run.id, m.stepIndex) as { name: string } | undefined;
-        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: 'running' });
+        const step = stageRuns.stepStarted(run.id, m.stepIndex, Math.round(m.at));
+        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step, stepStatus: 'running' });
         return;
       }
       case 'agent:step-finished': {
-        const step = stepFinished.get(m.status, m.exitCode, m.error ?? null, now, m.durationMs, run.id, m.stepIndex) as { name: string } | undefined;
+        const step = stageRuns.stepFinished(run.id, m.stepIndex, { status: m.status, exitCode: m.exitCode, error: m.error ?? null, durationMs: m.durationMs }, now);
         if (m.outputs && Object.keys(m.outputs).length) storeOutputs(run, m, now);
-        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step: step.name, stepStatus: m.status });
+        if (step) fx.status.push({ type: 'stream:status', buildId: run.build_id, status: 'running', stageRunId: run.id, stage: run.name, stageStatus: 'running', step, stepStatus: m.status });
         return;
       }
       case 'agent:stage-finished':
         finishStage(core, fx, run, m.status, m.error ?? null, now);
-        run.status = m.status;
         return;
       default:
         assertNever(m);
@@ -175,7 +173,7 @@ export function createRecordBatcher(core: EngineCore): RecordBatcher {
     if (commit) {
       const info: Record<string, unknown> = { author: commit.author, message: commit.message };
       if (commit.changedFiles) info.changedFiles = commit.changedFiles;
-      recordCommit.run(commit.sha, JSON.stringify(info), run.build_id);
+      stageRuns.recordCommit(run.build_id, commit.sha, info);
     }
     // A kind whose step deployed an app (deploy) adds to the app's deployment history: a success, or a failure
     // the step described (rolled back; the record keeps why).

@@ -10,6 +10,8 @@
  * once the build knows its commit. Request builds from forks get no secrets at all, not even the
  * repository credentials: their code is not the team's.
  */
+import { artifactsStore } from '../../store/artifacts';
+import { buildsStore, type AssignRunRow } from '../../store/builds';
 import { createHash } from 'node:crypto';
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { normalizeRepoUrl, parseRef } from '../../../shared/git';
@@ -18,37 +20,13 @@ import type { MasterAssign, Source } from '../../../shared/protocol/messages';
 import type { EngineCore } from '../core';
 import { findEnvironment } from '../../store/environments';
 
-interface RunInfo {
-  id: number;
-  build_id: number;
-  stage_index: number;
-  attempt: number;
-  lease_epoch: number;
-  number: number;
-  params: string;
-  branch: string | null;
-  commit_sha: string | null;
-  ref: string | null;
-  commit_info: string | null;
-  request: string | null;
-  job_id: number;
-  job: string;
-  team: string;
-  team_id: number;
-}
+type RunInfo = AssignRunRow;
 
 type ArtifactRow = { id: number; path: string; size: number; sha256: string };
 
 export function buildAssign(core: EngineCore, stageRunId: number): MasterAssign | undefined {
   const { db, ctx } = core;
-  const r = db
-    .prepare<[number], RunInfo>(
-      `SELECT sr.id, sr.build_id, sr.stage_index, sr.attempt, sr.lease_epoch, b.number, b.params, b.branch, b.commit_sha,
-              b.ref, b.commit_info, b.request, b.job_id, j.name AS job, t.name AS team, j.team_id
-       FROM stage_runs sr JOIN builds b ON b.id = sr.build_id JOIN jobs j ON j.id = b.job_id JOIN teams t ON t.id = j.team_id
-       WHERE sr.id = ?`,
-    )
-    .get(stageRunId);
+  const r = buildsStore(db).assignRun(stageRunId);
   if (!r) return undefined;
   const config = core.buildConfig(r.build_id);
   const stage = config.stages[r.stage_index];
@@ -104,12 +82,7 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
   const ref = r.ref ?? `refs/heads/${r.branch ?? repo.branch}`;
   const branch = parseRef(ref).branch ?? r.branch ?? undefined;
   // The base for the agent's diff: the newest earlier build of this job on the same branch (or ref) that knows its commit.
-  const prev = core.db
-    .prepare<[{ job: number; id: number; branch: string | null; ref: string }], { commit_sha: string }>(
-      `SELECT commit_sha FROM builds WHERE job_id = @job AND id < @id AND commit_sha IS NOT NULL
-         AND (branch = @branch OR (@branch IS NULL AND ref = @ref)) ORDER BY id DESC LIMIT 1`,
-    )
-    .get({ job: r.job_id, id: r.build_id, branch: r.branch, ref });
+  const prevSha = buildsStore(core.db).previousCommit(r.job_id, r.build_id, r.branch, ref);
   const info = r.commit_info ? (JSON.parse(r.commit_info) as CommitInfo) : {};
   const repoHash = createHash('sha256').update(normalizeRepoUrl(repo.url)).digest('hex').slice(0, 16);
   return {
@@ -123,7 +96,7 @@ function sourceOf(core: EngineCore, r: RunInfo, config: JobConfig): Source | und
     credentialsInEnv: !!repo.credentials && config.secrets.includes(repo.credentials),
     // Public keys, not secrets: fork builds get them too, so their checkout verifies the host like any other.
     ...(repo.knownHosts ? { knownHosts: repo.knownHosts } : {}),
-    ...(prev && prev.commit_sha !== r.commit_sha ? { previousSha: prev.commit_sha } : {}),
+    ...(prevSha && prevSha !== r.commit_sha ? { previousSha: prevSha } : {}),
     knowsChangedFiles: Array.isArray(info.changedFiles),
     cacheKey: `job-${r.job_id}-${repoHash}`,
   };
@@ -151,17 +124,14 @@ export function earlierOutputs(core: EngineCore, buildId: number, beforeIndex: n
 /** Artifacts of stages before `beforeIndex`; a later stage's file wins over an earlier one at the same path. */
 export function inputArtifacts(core: EngineCore, buildId: number, beforeIndex: number): ArtifactRow[] {
   const db = core.db;
-  const q = db.prepare<[number, number], ArtifactRow>(
-    `SELECT a.id, a.path, a.size, a.sha256 FROM artifacts a JOIN stage_runs sr ON sr.id = a.stage_run_id
-     WHERE a.build_id = ? AND sr.stage_index < ? AND a.path NOT LIKE '.slipway/reports/%' ORDER BY sr.stage_index DESC, a.id DESC`,
-  );
-  const triggerOf = db.prepare<[number], { trigger: string }>('SELECT trigger FROM builds WHERE id = ?');
+  const artifacts = artifactsStore(db);
+  const builds = buildsStore(db);
   const byPath = new Map<string, ArtifactRow>();
   let limit = beforeIndex;
   // Follow partial re-runs back; the hop count bounds a corrupt chain.
   for (let id: number | undefined = buildId, hops = 0; id !== undefined && hops < 50; hops++) {
-    for (const a of q.all(id, limit)) if (!byPath.has(a.path)) byPath.set(a.path, a);
-    const trig = JSON.parse(triggerOf.get(id)?.trigger ?? '{}') as { from?: number; stage?: string };
+    for (const a of artifacts.inputsOf(id, limit)) if (!byPath.has(a.path)) byPath.set(a.path, a);
+    const trig = JSON.parse(builds.buildTrigger(id) ?? '{}') as { from?: number; stage?: string };
     if (typeof trig.from !== 'number' || typeof trig.stage !== 'string') break;
     const idx = core.buildConfig(id).stages.findIndex((s) => s.name === trig.stage);
     if (idx < 0) break;

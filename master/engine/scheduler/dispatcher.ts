@@ -5,6 +5,8 @@
  * a pass on trigger, agent hello, stage finish, capacity or drain changes, a refusal, a busy count that
  * drops, and the first frame of an agent that was in doubt (core.requestDispatch).
  */
+import { buildsStore } from '../../store/builds';
+import { inTransaction } from '../../store/db';
 import type { StageConfig } from '../../../shared/job';
 import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
@@ -22,22 +24,7 @@ export function createDispatcher(core: EngineCore): Dispatcher {
   const { db, ctx } = core;
   const lastServed = new Map<number, number>();
   let ticks = 0;
-  const queued = db.prepare<[], { id: number; job_id: number; build_id: number; stage_index: number; environment: string; labels: string; queued_at: number }>(
-    `SELECT sr.id, b.job_id, sr.build_id, sr.stage_index, sr.environment, sr.labels, sr.queued_at
-     FROM stage_runs sr JOIN builds b ON b.id = sr.build_id
-     WHERE sr.status = 'queued' ORDER BY sr.queued_at, sr.id`,
-  );
-  const runningPerAgent = db.prepare<[], { agent_id: number; n: number }>(
-    "SELECT agent_id, COUNT(*) AS n FROM stage_runs WHERE status = 'running' AND agent_id IS NOT NULL GROUP BY agent_id",
-  );
-  const lease = db.prepare(
-    `UPDATE stage_runs SET status = 'running', agent_id = ?, lease_epoch = lease_epoch + 1, lease_expires_at = ?,
-       started_at = ?, finished_at = NULL, error = NULL
-     WHERE id = ? AND status = 'queued' RETURNING build_id, name`,
-  );
-  const startBuild = db.prepare(
-    "UPDATE builds SET status = 'running', started_at = ?, deadline_at = ? WHERE id = ? AND status = 'queued'",
-  );
+  const builds = buildsStore(db);
 
   /** stage run id -> the agents that refused it as 'unknown-kind'. */
   function refusals(): Map<number, number[]> {
@@ -57,8 +44,8 @@ export function createDispatcher(core: EngineCore): Dispatcher {
       const agents = freeSlots();
       if (!agents.length) return 0;
       const refusedBy = refusals();
-      const locks = queueLocks(core, queued.all());
-      const queue: QueuedRun[] = queued.all().map((r) => ({
+      const locks = queueLocks(core, builds.queuedRuns());
+      const queue: QueuedRun[] = builds.queuedRuns().map((r) => ({
         ...queuedRun(core, r),
         ...(refusedBy.has(r.id) ? { avoid: refusedBy.get(r.id) } : {}),
         ...(locks.has(r.id) ? { blocked: locks.get(r.id) } : {}),
@@ -67,17 +54,17 @@ export function createDispatcher(core: EngineCore): Dispatcher {
       if (!plan.length) return 0;
       const fx = new Effects();
       const leased: { stageRunId: number; agentId: number }[] = [];
-      db.transaction(() => {
+      inTransaction(db, () => {
         const now = Date.now();
         for (const p of plan) {
-          const row = lease.get(p.agentId, now + ctx.config.leaseTtlMs, now, p.stageRunId) as { build_id: number; name: string } | undefined;
+          const row = builds.lease(p.stageRunId, p.agentId, now + ctx.config.leaseTtlMs, now);
           if (!row) continue;
           const timeoutMs = core.buildConfig(row.build_id).timeoutMs;
-          startBuild.run(now, timeoutMs ? now + timeoutMs : null, row.build_id);
+          builds.startBuild(row.build_id, now, timeoutMs ? now + timeoutMs : null);
           leased.push(p);
           fx.status.push({ type: 'stream:status', buildId: row.build_id, status: 'running', stageRunId: p.stageRunId, stage: row.name, stageStatus: 'running' });
         }
-      })();
+      });
       for (const p of leased) {
         const msg = buildAssign(core, p.stageRunId);
         // A session gone between plan and send: the lease expires and the sweeper applies the retry policy.
@@ -94,7 +81,7 @@ export function createDispatcher(core: EngineCore): Dispatcher {
    * holds its slot until its process group is gone).
    */
   function freeSlots(): AgentSlots[] {
-    const running = new Map(runningPerAgent.all().map((r) => [r.agent_id, r.n]));
+    const running = new Map(builds.runningPerAgent().map((r) => [r.agent_id, r.n]));
     const now = Date.now();
     const out: AgentSlots[] = [];
     for (const s of core.sessions.values()) {

@@ -19,6 +19,7 @@
  * Contract with engine-core: publishLog only after the transaction holding the chunk committed;
  * publishEnd after the build's final status committed.
  */
+import { buildsStore } from '../../store/builds';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -144,7 +145,7 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
       }
     }
   };
-  const buildsOfJob = ctx.db.prepare<[number, number], { one: number }>('SELECT 1 AS one FROM builds WHERE id = ? AND job_id = ?');
+  const builds = buildsStore(ctx.db);
   ctx.onAccessChanged((change) => {
     switch (change.kind) {
       case 'membership':
@@ -162,7 +163,7 @@ export function createStreamHub(ctx: MasterContext, logs: LogStore, options: Str
     }
   });
   ctx.jobs.onChange((job) => {
-    if (job) recheckAll(() => true, (buildId) => buildsOfJob.get(buildId, job.id) !== undefined);
+    if (job) recheckAll(() => true, (buildId) => builds.buildOfJob(buildId, job.id));
   });
 
   const onMessage = (client: StreamClient, raw: RawData, isBinary: boolean): void => {

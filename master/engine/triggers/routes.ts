@@ -16,19 +16,8 @@ import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
 import { allow } from '../../route-access';
 import { MAX_REPOS, unverifiedDeliveries } from '../../webhooks/unverified';
-
-interface EventRow {
-  id: number;
-  provider: string;
-  event: string;
-  delivery_id: string | null;
-  ref: string | null;
-  sha: string | null;
-  outcome: TriggerEventInfo['outcome'];
-  reason: string;
-  build_id: number | null;
-  created_at: number;
-}
+import { createJobsTable } from '../../store/jobs';
+import { triggersStore } from '../../store/triggers';
 
 function positive(v: unknown, what: string): number | undefined {
   if (v === undefined) return undefined;
@@ -38,20 +27,17 @@ function positive(v: unknown, what: string): number | undefined {
 export function triggerRoutes(ctx: MasterContext): Router {
   const r = Router();
   // Disabled jobs keep their history: look the job up in the table, not only among enabled jobs.
-  const jobOf = ctx.db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?');
-  const events = ctx.db.prepare<[number, number, number], EventRow>(
-    `SELECT id, provider, event, delivery_id, ref, sha, outcome, reason, build_id, created_at
-     FROM trigger_events WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
-  );
+  const jobs = createJobsTable(ctx.db);
+  const store = triggersStore(ctx.db);
 
   r.get('/jobs/:job/triggers', allow({ kind: 'team', action: 'read' }), (req, res) => {
     if (!req.principal) throw new Error('trigger routes mounted without user authentication');
-    const job = jobOf.get(String(req.params.job));
+    const job = jobs.idAndTeamByName(String(req.params.job));
     if (!job) throw notFound(`job '${req.params.job}'`);
     ctx.access.check(req.principal, job.teamId, 'read', `job '${req.params.job}'`);
     const limit = Math.min(positive(req.query.limit, 'limit') ?? 50, 500);
     const before = positive(req.query.before, 'before') ?? Number.MAX_SAFE_INTEGER;
-    const out: TriggerEventInfo[] = events.all(job.id, before, limit).map((e) => ({
+    const out: TriggerEventInfo[] = store.eventsOf(job.id, before, limit).map((e) => ({
       id: e.id,
       provider: e.provider,
       event: e.event,
