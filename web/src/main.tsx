@@ -13,6 +13,7 @@ import { Login } from './pages/Login';
 import { Plugins } from './pages/Plugins';
 import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
+import { AppLogs } from './pages/AppLogs';
 import { Teams } from './pages/Teams';
 import { onLinkClick, useRoute, type Route } from './router';
 import { onSessionChange, session } from './session';
@@ -53,6 +54,8 @@ function Page({ route }: { route: Route }) {
       return <Plugins />;
     case 'search':
       return <Search />;
+    case 'app-logs':
+      return <AppLogs />;
     case 'teams':
       return <Teams />;
     case 'not-found':

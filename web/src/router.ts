@@ -15,6 +15,7 @@ export type Route =
   | { page: 'registries' }
   | { page: 'plugins' }
   | { page: 'search' }
+  | { page: 'app-logs' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
 
@@ -31,6 +32,7 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'registries' && parts.length === 1) return { page: 'registries' };
   if (parts[0] === 'plugins' && parts.length === 1) return { page: 'plugins' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
+  if (parts[0] === 'app-logs' && parts.length === 1) return { page: 'app-logs' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
 }
@@ -47,6 +49,7 @@ export const paths = {
   registries: () => '/registries',
   plugins: () => '/plugins',
   search: () => '/search',
+  appLogs: () => '/app-logs',
   teams: () => '/teams',
 };
 

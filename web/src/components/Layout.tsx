@@ -11,6 +11,7 @@ const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Registries', href: paths.registries(), pages: ['registries'] },
   { label: 'Plugins', href: paths.plugins(), pages: ['plugins'] },
   { label: 'Log search', href: paths.search(), pages: ['search'] },
+  { label: 'App logs', href: paths.appLogs(), pages: ['app-logs'] },
   { label: 'Teams', href: paths.teams(), pages: ['teams'] },
 ];
 
