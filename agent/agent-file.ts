@@ -92,6 +92,17 @@ export function parseAgentFile(text: string, file: string): AgentFile {
   throw new AgentFileError(problems.join('\n'));
 }
 
+/** ':line:col' of `path` in the agent file (or of its nearest parent present), '' when it cannot be read. */
+export function positionInAgentFile(file: string, path: (string | number)[]): string {
+  try {
+    const lines = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+    return position(doc, lines, path);
+  } catch {
+    return '';
+  }
+}
+
 function position(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: (string | number)[]): string {
   for (let p = path; ; p = p.slice(0, -1)) {
     const node = p.length ? doc.getIn(p, true) : doc.contents;

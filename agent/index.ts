@@ -15,7 +15,8 @@ import { builtinExecutors, executorSettings, type ExecutorRegistry } from './exe
 import { resolveConfig, type AgentConfig, type AgentOptions } from './config';
 import { Connection } from './connection';
 import { probeCapabilities } from './capabilities/probes';
-import { ServiceHost } from './services/host';
+import { ServiceHost, ServiceSettingsError } from './services/host';
+import { positionInAgentFile } from './agent-file';
 import { DeployHooksSlot } from './services/types';
 import { ServiceChannel } from './services/channel';
 import { Runner } from './runner';
@@ -57,13 +58,22 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
     },
     sendText: (json) => connection.sendText(json),
   });
-  const services: ServiceHost = new ServiceHost(
-    config.file.services,
-    { workDir: config.workDir, log, host, deployHooks, environment: config.environment, master: channel, agentName: config.name },
-    log,
-    undefined,
-    config.serviceIntervalMs,
-  );
+  let services: ServiceHost;
+  try {
+    services = new ServiceHost(
+      config.file.services,
+      { workDir: config.workDir, log, host, deployHooks, environment: config.environment, master: channel, agentName: config.name },
+      log,
+      undefined,
+      config.serviceIntervalMs,
+    );
+  } catch (e) {
+    // Name the file, line and field, like every other mistake in the agent file.
+    if (e instanceof ServiceSettingsError && options.configFile) {
+      throw new Error(`${options.configFile}${positionInAgentFile(options.configFile, e.path)}: ${e.path.map(String).join('.')}: ${e.issue}`);
+    }
+    throw e;
+  }
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);

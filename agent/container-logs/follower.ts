@@ -38,6 +38,8 @@ export class ContainerFollower {
   }
 
   private inChunk = false;
+  /** Whether the container ran when the current (or last) stream was opened. */
+  openedRunning = false;
 
   /** From start() until the stream ended: a second start() meanwhile (restart event racing the end) does nothing. */
   private active = false;
@@ -61,6 +63,7 @@ export class ContainerFollower {
   private async open(): Promise<void> {
     const c = this.docker.getContainer(this.spool.meta.containerId);
     const info = await c.inspect();
+    this.openedRunning = !!info.State?.Running;
     const tty = !!info.Config?.Tty;
     const since = sinceParam(this.spool.position);
     const stream = (await c.logs({ follow: true, stdout: true, stderr: true, timestamps: true, ...(since ? { since: since as unknown as number } : {}) })) as unknown as Readable;
@@ -100,7 +103,8 @@ export class ContainerFollower {
       } finally {
         this.inChunk = false;
       }
-      this.spoolOut();
+      // A followed live log arrives in many small chunks: spool what they gave once per turn of the event loop.
+      this.spoolSoon();
     });
     let ended = false;
     const end = (err?: Error) => {
@@ -125,6 +129,17 @@ export class ContainerFollower {
     this.stream = undefined;
     this.joiner.flush();
     this.spoolOut();
+  }
+
+  private spoolScheduled = false;
+
+  private spoolSoon(): void {
+    if (this.spoolScheduled) return;
+    this.spoolScheduled = true;
+    setImmediate(() => {
+      this.spoolScheduled = false;
+      this.spoolOut();
+    });
   }
 
   private spoolOut(): void {

@@ -68,7 +68,7 @@ export class ContainerLogs {
     this.shipper = new Shipper(this.spools, this.channel, this.o.batch, (source) => this.spools.remove(source));
     await this.watchEvents();
     await this.scan();
-    this.shipper.pump(true);
+    this.shipper.pump();
   }
 
   stop(): void {
@@ -137,7 +137,10 @@ export class ContainerLogs {
         spool,
         this.o.multiline,
         () => {
-          this.spools.enforceBound();
+          this.spools.enforceBound((src) => {
+            const sp = this.spools.get(src);
+            return sp && this.shipper ? this.shipper.sentThrough(sp) : 0;
+          });
           this.shipper?.spooled();
         },
         (err) => void this.ended(source, id, name, labels, err),
@@ -149,17 +152,21 @@ export class ContainerLogs {
     });
   }
 
-  /** A log stream ended: follow again at once when the container runs again (restart), else on its start event. */
+  /**
+   * A log stream ended. Docker may end a followed stream when the container stops before it sent the last lines
+   * (seen with containers that write fast and exit): a stream opened on a running container is always followed
+   * by one more, which reads the rest up to the end (a stopped container's stream ends after its last line).
+   * A container that runs again (restart) is followed again; one that stays stopped, on its next start event.
+   */
   private async ended(source: string, id: string, name: string, labels: Record<string, string>, err?: Error): Promise<void> {
     if (this.stopped) return;
     if (err) this.o.log.warn({ service: 'container-logs', container: name, err: err.message }, 'container log stream failed');
     try {
       const info = await this.docker.getContainer(id).inspect();
-      if (info.State?.Running) this.follow(id, name, labels);
+      if (info.State?.Running || this.followers.get(source)?.openedRunning) this.follow(id, name, labels);
     } catch {
       // Gone: the destroy event settles its spool.
     }
-    void source;
   }
 
   private async watchEvents(): Promise<void> {

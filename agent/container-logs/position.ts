@@ -17,15 +17,24 @@ export interface DockerStamp {
   ms: number;
 }
 
+let lastWhole = '';
+let lastSec = 0;
 const STAMP_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
 
 /** Parses Docker's timestamp ('2026-12-03T12:00:00.123456789Z'); undefined when it is not one. */
 export function parseDockerStamp(s: string): DockerStamp | undefined {
   const m = STAMP_RE.exec(s);
   if (!m) return undefined;
-  const ms0 = Date.parse(m[1] + m[3]);
-  if (Number.isNaN(ms0)) return undefined;
-  const sec = Math.floor(ms0 / 1000);
+  // Lines come in bursts within the same second: Date.parse once per second of stamps.
+  const whole = m[1] + m[3];
+  let sec: number;
+  if (whole === lastWhole) sec = lastSec;
+  else {
+    const ms0 = Date.parse(whole);
+    if (Number.isNaN(ms0)) return undefined;
+    sec = lastSec = Math.floor(ms0 / 1000);
+    lastWhole = whole;
+  }
   const nanos = (m[2] ?? '').padEnd(9, '0');
   return { key: `${String(sec).padStart(12, '0')}.${nanos}`, ms: sec * 1000 + Math.floor(Number(nanos) / 1e6) };
 }

@@ -185,23 +185,32 @@ export class SourceSpool {
     this.saveState();
   }
 
-  /** Drops the oldest segment over the bound; returns how many unacknowledged entries went with it. */
-  dropOldest(): number {
-    const seg = this.segments[0];
+  /**
+   * The oldest segment that may be dropped: none holding an entry at or below `keepThrough` (sent and maybe
+   * stored by now: dropping it could count a stored entry as lost, or lose an unstored one uncounted).
+   */
+  private get tail(): Segment | undefined {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private droppable(keepThrough: number): Segment | undefined {
+    return this.segments.find((seg) => seg.first > keepThrough);
+  }
+
+  /** Creation order of the segment dropOldest(keepThrough) would drop (Infinity: none). */
+  oldestOrder(keepThrough = 0): number {
+    return this.droppable(keepThrough)?.order ?? Infinity;
+  }
+
+  /** Drops that segment; returns how many entries (never sent) went with it, counted in `dropped`. */
+  dropOldest(keepThrough = 0): number {
+    const seg = this.droppable(keepThrough);
     if (!seg) return 0;
     const lost = Math.max(0, seg.last - Math.max(seg.first, this.state.acked + 1) + 1);
     this.state.dropped += lost;
     this.dropSegment(seg);
     this.saveState();
     return lost;
-  }
-
-  private get tail(): Segment | undefined {
-    return this.segments[this.segments.length - 1];
-  }
-
-  oldestOrder(): number {
-    return this.segments[0]?.order ?? Infinity;
   }
 
   finish(): void {
@@ -257,7 +266,6 @@ export class SourceSpool {
     const text = readFileSync(seg.file, 'utf8');
     const out: SpoolRecord[] = [];
     let pos: LogPosition | undefined;
-    let good = 0;
     let start = 0;
     while (start < text.length) {
       const nl = text.indexOf('\n', start);
@@ -266,9 +274,9 @@ export class SourceSpool {
       out.push({ seq: a[0], stream: a[1] ? 'stderr' : 'stdout', ts: a[2], text: a[3] });
       pos = { key: a[4], n: a[5] };
       start = nl + 1;
-      good = Buffer.byteLength(text.slice(0, start));
     }
     if (repair && start < text.length) {
+      const good = Buffer.byteLength(text.slice(0, start));
       const fd = openSync(seg.file, 'r+');
       ftruncateSync(fd, good);
       closeSync(fd);
@@ -330,15 +338,22 @@ export class SpoolSet {
     return n;
   }
 
-  /** Drops oldest segments until the spool fits its bound again. */
-  enforceBound(): void {
+  /**
+   * Drops oldest segments until the spool fits its bound again, never one holding entries at or below
+   * `sentThrough(source)` (in flight to the master); with only those left it stays over the bound until acks come.
+   */
+  enforceBound(sentThrough: (source: string) => number = () => 0): void {
     let total = this.bytes;
     while (total > this.maxBytes) {
       let oldest: SourceSpool | undefined;
-      for (const s of this.sources.values()) if (s.segments.length && (!oldest || s.oldestOrder() < oldest.oldestOrder())) oldest = s;
+      let oldestOrder = Infinity;
+      for (const s of this.sources.values()) {
+        const o = s.oldestOrder(sentThrough(s.meta.source));
+        if (o < oldestOrder) [oldest, oldestOrder] = [s, o];
+      }
       if (!oldest) return;
       const before = oldest.bytes;
-      this.droppedNow += oldest.dropOldest();
+      this.droppedNow += oldest.dropOldest(sentThrough(oldest.meta.source));
       total -= before - oldest.bytes;
     }
   }

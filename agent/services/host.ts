@@ -13,6 +13,17 @@ import type { AgentService, ServiceContext, ServiceFactory } from './types';
 
 export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
 
+/** A service's settings refused by its schema: `path` from the agent file's root, `issue` what is wrong. */
+export class ServiceSettingsError extends Error {
+  constructor(
+    message: string,
+    readonly path: (string | number)[],
+    readonly issue: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The built-in service factories, by name (third-party ones are added to this map explicitly). */
 export function builtinServices(): Map<string, ServiceFactory> {
   return new Map<string, ServiceFactory>([
@@ -46,7 +57,7 @@ export class ServiceHost {
       const s = f.settings.safeParse(raw);
       if (!s.success) {
         const i = s.error.issues[0];
-        throw new Error(`service '${name}': ${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`);
+        throw new ServiceSettingsError(`service '${name}': ${i.path.length ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`, ['services', name, ...(i.path as (string | number)[])], i.message);
       }
       this.services.push(f.create(s.data, ctx));
     }

@@ -13,7 +13,6 @@ import { startAppLogRetention, type RetentionSettings } from './retention';
 import { appLogRoutes } from './routes';
 import { createAppScope } from './scope';
 import { TailHub } from './tail';
-import { storedApps } from './stored-apps';
 
 export interface AppLogs {
   port: ContainerLogsPort;
@@ -26,10 +25,10 @@ export interface AppLogs {
 export function createAppLogs(ctx: MasterContext): AppLogs {
   const file = join(ctx.config.dataDir, 'container-logs.db');
   const store = openLogCenter({ file });
-  const known = storedApps(file, ctx.log);
   let tails: TailHub | undefined;
   const ingest = createIngest(ctx, store, (apps) => tails?.stored(apps));
-  const scope = createAppScope(ctx, () => [...known(), ...ingest.apps]);
+  // Admins also see apps no job deploys (opted in by label): every app with stored entries.
+  const scope = createAppScope(ctx, () => store.apps());
   tails = new TailHub(ctx, store, scope);
   const retention = startAppLogRetention(ctx, store);
   return {

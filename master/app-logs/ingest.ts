@@ -10,26 +10,20 @@ import type { MasterContext } from '../context';
 import type { LogCenterStore } from '../logcenter';
 import type { ContainerLogsPort } from './ingest-port';
 
-export function createIngest(ctx: MasterContext, store: LogCenterStore, onStored: (apps: Set<string>) => void): ContainerLogsPort & { readonly apps: Set<string> } {
-  const apps = new Set<string>();
+export function createIngest(ctx: MasterContext, store: LogCenterStore, onStored: (apps: Set<string>) => void): ContainerLogsPort {
   return {
-    apps,
     ingest(agent, batch: AgentContainerLogs): MasterContainerLogsAck {
       const ack = (storedThrough: number, refused?: string): MasterContainerLogsAck => ({ type: 'master:container-logs-ack', source: batch.source, storedThrough, ...(refused ? { refused } : {}) });
-      const foreign = batch.entries.findIndex((e) => e.environment !== agent.environment);
-      if (foreign >= 0) {
-        const why = `entries[${foreign}].environment: '${batch.entries[foreign].environment}' is not this agent's environment '${agent.environment}'; an agent ships logs of its own environment only`;
+      if (batch.environment !== agent.environment) {
+        const why = `environment: '${batch.environment}' is not this agent's environment '${agent.environment}'; an agent ships logs of its own environment only`;
         ctx.log.warn({ agent: agent.name, source: batch.source }, `container logs refused: ${why}`);
         return ack(0, why);
       }
+      const { app, environment, instance } = batch;
+      const entries = batch.texts.map((text, i) => ({ app, environment, instance, stream: batch.streams[i] === 'e' ? ('stderr' as const) : ('stdout' as const), ts: batch.ts[i], text }));
       try {
-        const r = store.append({ source: batch.source, firstSeq: batch.firstSeq, entries: batch.entries });
-        if (r.stored) {
-          const touched = new Set<string>();
-          for (const e of batch.entries) touched.add(e.app);
-          for (const a of touched) apps.add(a);
-          onStored(touched);
-        }
+        const r = store.append({ source: batch.source, firstSeq: batch.firstSeq, entries });
+        if (r.stored) onStored(new Set([app]));
         if (r.gap) ctx.log.warn({ agent: agent.name, source: batch.source, gap: r.gap }, 'container log lines the agent dropped (its spool bound was hit)');
         return ack(r.storedThrough);
       } catch (err) {

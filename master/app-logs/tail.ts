@@ -69,7 +69,9 @@ export class TailHub {
     });
     const first = this.store.since(this.storeQuery(tail, Math.max(1, Math.min(req.lines, PAGE))));
     if (req.lines > 0) this.send(tail, { type: 'lines', lines: first });
-    tail.afterId = first.length ? first[first.length - 1].id : undefined;
+    // Nothing matched yet: anchor at the app's newest entry of any kind, so what follows is read from there.
+    const anchor = first.length ? first : this.store.since({ apps: [req.query.app], limit: 1 });
+    tail.afterId = anchor.length ? anchor[anchor.length - 1].id : undefined;
     // A comment line now and then keeps proxies from closing an idle stream.
     const keepAlive = setInterval(() => (tail.closed ? clearInterval(keepAlive) : res.write(': keep-alive\n\n')), 15_000);
     keepAlive.unref();
@@ -105,7 +107,7 @@ export class TailHub {
     }
   }
 
-  /** The app had no entry when the tail opened: everything stored since is new. */
+  /** The app had no entry at all when the tail opened: everything stored since is new (its newest PAGE first). */
   private firstEver(t: Tail): AppLogLine[] {
     return this.store.since(this.storeQuery(t, PAGE));
   }

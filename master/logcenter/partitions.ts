@@ -3,10 +3,12 @@
  * tables named by the partition's id (never by user text):
  * - `d_<id>`: the entries, keyed by k = (ts - bucket start) * 2^20 + low bits (from the global seq, bumped on
  *   a clash), so key order is time order and a time range is a key range; `seq` (global storing order, for
- *   live tail) and `lbl` (labels id) beside the text. Indexes: (seq) for tail, (lbl, k) for context lines and
- *   for listing a few apps' lines without a query.
- * - `f_<id>`: a contentless FTS5 index of the text with rowid = k: a keyword query with a rowid range and
- *   ORDER BY rowid DESC walks only the range, newest first, and stops at the limit.
+ *   live tail, indexed) and `lbl` (labels id) beside the text.
+ * - `f_<id>`: a contentless FTS5 index with rowid = k of two columns: `text`, and `lbl`, the one token
+ *   `l<labels id>`. A keyword query with a rowid range and ORDER BY rowid DESC walks only the range, newest
+ *   first, and stops at the limit; `{lbl}: (l3 OR l4)` finds one instance's lines (context lines, a few apps'
+ *   lines without keywords) the same way. That token costs less at ingest than a B-tree index on (lbl, k)
+ *   (measured: about 8% against 25% of the append time).
  * The registry keeps the live partitions in memory with their prepared statements (cached per partition).
  */
 import type { Statement } from 'better-sqlite3';
@@ -33,21 +35,18 @@ export interface Row {
 /** Statements of one partition, prepared on first use. */
 export interface PartitionStatements {
   insert: Statement<[number, number, number, string]>;
-  index: Statement<[number, string]>;
-  /** (match, loKey, hiKey, labelsJson, limit): newest first. */
+  /** (fromSeq, toSeq): indexes the rows stored with seq in [from, to]; one statement per batch, not per row. */
+  index: Statement<[number, number]>;
+  /** (match, loKey, hiKey, labelsJson, limit): keys in [lo, hi), newest first. */
   searchMatch: Statement<[string, number, number, string, number]>;
-  /** (loKey, hiKey, labelsJson, limit): newest first. */
-  searchAll: Statement<[number, number, string, number]>;
-  /** (labelsJson, key, limit) */
-  before: Statement<[string, number, number]>;
-  after: Statement<[string, number, number]>;
+  /** (match, loKey, hiKey, labelsJson, limit): keys in (lo, hi), oldest first. */
+  searchMatchAsc: Statement<[string, number, number, string, number]>;
+  /** (loKey, hiKey, labelsJson, limit): newest first, walking the key range (for broad label sets). */
+  searchScan: Statement<[number, number, string, number]>;
   /** (afterSeq, labelsJson, loKey, hiKey, limit): oldest first. */
   tail: Statement<[number, string, number, number, number]>;
   /** (afterSeq, labelsJson, loKey, hiKey, match, limit): oldest first. */
   tailMatch: Statement<[number, string, number, number, string, number]>;
-  /** (labelsJson, loKey, hiKey, limit): newest seq first. */
-  latest: Statement<[string, number, number, number]>;
-  latestMatch: Statement<[string, number, number, string, number]>;
 }
 
 const LABELS = 'SELECT value FROM json_each(?)';
@@ -96,8 +95,7 @@ export class PartitionRegistry {
     this.db.exec(`
       CREATE TABLE d_${id} (k INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lbl INTEGER NOT NULL, text TEXT NOT NULL);
       CREATE INDEX d_${id}_seq ON d_${id} (seq);
-      CREATE INDEX d_${id}_lbl ON d_${id} (lbl, k);
-      CREATE VIRTUAL TABLE f_${id} USING fts5(text, content = '', columnsize = 0, tokenize = 'unicode61');
+      CREATE VIRTUAL TABLE f_${id} USING fts5(text, lbl, content = '', columnsize = 0, tokenize = 'unicode61');
       INSERT INTO f_${id} (f_${id}, rank) VALUES ('automerge', 16);
     `);
     const p: Partition = { id, environment, bucket, start: bucket * this.partitionMs, entries: 0, bytes: 0, maxSeq: 0 };
@@ -130,21 +128,23 @@ export class PartitionRegistry {
     const cols = 'd.k AS k, d.seq AS seq, d.lbl AS lbl, d.text AS text';
     const sql: Record<keyof PartitionStatements, string> = {
       insert: `INSERT OR IGNORE INTO ${d} (k, seq, lbl, text) VALUES (?, ?, ?, ?)`,
-      index: `INSERT INTO ${f} (rowid, text) VALUES (?, ?)`,
+      // One INSERT ... SELECT per batch and partition: measured about 15% faster appends than one FTS insert per
+      // row from JavaScript (no second copy of each text across the boundary).
+      index: `INSERT INTO ${f} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
       // CROSS JOIN keeps the FTS table outside, so its rowid order (newest first) is the result order and
       // the LIMIT stops the walk; the labels filter is one lookup per candidate.
       searchMatch: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
         WHERE ${f} MATCH ? AND ${f}.rowid >= ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
         ORDER BY ${f}.rowid DESC LIMIT ?`,
-      searchAll: `SELECT ${cols} FROM ${d} d WHERE d.k >= ? AND d.k < ? AND d.lbl IN (${LABELS}) ORDER BY d.k DESC LIMIT ?`,
-      before: `SELECT ${cols} FROM ${d} d WHERE d.lbl IN (${LABELS}) AND d.k < ? ORDER BY d.k DESC LIMIT ?`,
-      after: `SELECT ${cols} FROM ${d} d WHERE d.lbl IN (${LABELS}) AND d.k > ? ORDER BY d.k ASC LIMIT ?`,
-      tail: `SELECT ${cols} FROM ${d} d WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
-      tailMatch: `SELECT ${cols} FROM ${d} d WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
+      searchMatchAsc: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
+        WHERE ${f} MATCH ? AND ${f}.rowid > ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${f}.rowid ASC LIMIT ?`,
+      // `+d.lbl` keeps SQLite on the key (time) order, so the LIMIT stops the walk early.
+      searchScan: `SELECT ${cols} FROM ${d} d WHERE d.k >= ? AND d.k < ? AND +d.lbl IN (${LABELS}) ORDER BY d.k DESC LIMIT ?`,
+      // Tail reads the newest storing order: the seq index, never a sort of a whole partition.
+      tail: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
+      tailMatch: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
         AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ?) ORDER BY d.seq LIMIT ?`,
-      latest: `SELECT ${cols} FROM ${d} d WHERE d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq DESC LIMIT ?`,
-      latestMatch: `SELECT ${cols} FROM ${d} d WHERE d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
-        AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ?) ORDER BY d.seq DESC LIMIT ?`,
     };
     return this.db.prepare(sql[name]) as PartitionStatements[keyof PartitionStatements];
   }

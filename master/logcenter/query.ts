@@ -47,12 +47,18 @@ export function parseQueryTerms(q: string): string[] {
 }
 
 /**
- * The FTS5 MATCH expression: each term as one FTS5 "string" (inner quotes doubled), joined by AND. Inside a
- * string FTS5 reads no operator, column filter or prefix mark: the tokenizer splits it into words that must
- * appear next to each other, so a keyword like `user_id=42` or `NEAR(a` is a phrase of its words.
+ * The FTS5 MATCH expression: each term as one FTS5 "string" (inner quotes doubled) searched in the `text`
+ * column only, joined by AND. Inside a string FTS5 reads no operator, column filter or prefix mark: the
+ * tokenizer splits it into words that must appear next to each other, so a keyword like `user_id=42` or
+ * `NEAR(a` is a phrase of its words.
  */
 export function toMatchExpression(terms: string[]): string {
-  return terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' AND ');
+  return terms.map((t) => `{text}: "${t.replace(/"/g, '""')}"`).join(' AND ');
+}
+
+/** The MATCH expression for lines of these label ids (the `lbl` column holds the token `l<id>`). */
+export function labelsExpression(ids: number[]): string {
+  return `{lbl}: (${ids.map((id) => `l${id}`).join(' OR ')})`;
 }
 
 export interface CheckedQuery {

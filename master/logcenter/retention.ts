@@ -7,10 +7,10 @@
  *   of an environment is always kept, however big: it is the one being written).
  *
  * Dropping one partition is a sequence of short steps, each its own transaction: (1) mark it 'dropping' and
- * take it out of the live set, so searches stop seeing it at once; (2) drop its FTS index; (3) drop its
- * entries; (4) forget its row. A crash between steps leaves a 'dropping' row that finishDrops completes at
- * the next open. Appends never wait for more than one step; applyRetentionGradually also yields to the event
- * loop between steps.
+ * take it out of the live set, so searches stop seeing it at once; (2) delete its FTS index's rows and (3) its
+ * entries, a slice per step; (4) drop the emptied tables and its row. A crash between steps leaves a
+ * 'dropping' row that finishDrops completes at the next open. Appends never wait for more than one step;
+ * applyRetentionGradually also yields to the event loop between steps.
  */
 import { badRequest } from '../../shared/errors';
 import type { PartitionRegistry } from './partitions';
@@ -63,16 +63,39 @@ export function planRetention(partitions: PartitionInfo[], partitionMs: number, 
   return drop.sort((a, b) => a.start - b.start || a.id - b.id);
 }
 
-/** The steps that delete one partition, in order; each runs as its own transaction. */
-function dropSteps(db: Db, registry: PartitionRegistry, id: number): (() => void)[] {
+/** Rows deleted per step: a few milliseconds of work, so an append never waits long behind a drop. */
+const ROWS_PER_STEP = 1000;
+
+/**
+ * The steps that delete one partition, in order; each runs as its own transaction and returns true when it
+ * has more to do (then it is run again). A DROP TABLE of an hour of a busy environment frees its pages in one
+ * go (measured here: up to 350 ms for 200,000 entries while other work shared the CPUs), so the rows go
+ * first in slices: the FTS index's segment rows (its shadow table, dead once the partition is out of the live
+ * set; SQLite's defensive mode is lifted for just that statement), then the entries; the DROPs that follow
+ * free what is left, a few pages.
+ */
+function dropSteps(db: Db, registry: PartitionRegistry, id: number): (() => boolean)[] {
   return [
     () => {
       db.prepare("UPDATE partitions SET state = 'dropping' WHERE id = ?").run(id);
       registry.forget(id);
+      return false;
     },
-    () => db.exec(`DROP TABLE IF EXISTS f_${id}`),
-    () => db.exec(`DROP TABLE IF EXISTS d_${id}`),
-    () => db.prepare('DELETE FROM partitions WHERE id = ?').run(id),
+    () => {
+      db.unsafeMode(true);
+      try {
+        const info = db.prepare(`DELETE FROM f_${id}_data WHERE rowid IN (SELECT rowid FROM f_${id}_data LIMIT ${ROWS_PER_STEP})`).run();
+        return info.changes > 0;
+      } finally {
+        db.unsafeMode(false);
+      }
+    },
+    () => db.prepare(`DELETE FROM d_${id} WHERE k IN (SELECT k FROM d_${id} LIMIT ${ROWS_PER_STEP})`).run().changes > 0,
+    () => {
+      db.exec(`DROP TABLE IF EXISTS f_${id}; DROP TABLE IF EXISTS d_${id}`);
+      db.prepare('DELETE FROM partitions WHERE id = ?').run(id);
+      return false;
+    },
   ];
 }
 
@@ -82,7 +105,7 @@ function plan(registry: PartitionRegistry, policy: RetentionPolicy, now: number)
 
 export function applyRetention(db: Db, registry: PartitionRegistry, policy: RetentionPolicy, now: number): RetentionResult {
   const doomed = plan(registry, policy, now);
-  for (const p of doomed) for (const step of dropSteps(db, registry, p.id)) db.transaction(step)();
+  for (const p of doomed) for (const step of dropSteps(db, registry, p.id)) while (db.transaction(step)());
   return { droppedPartitions: doomed.length, droppedEntries: doomed.reduce((s, p) => s + p.entries, 0) };
 }
 
@@ -90,8 +113,11 @@ export async function applyRetentionGradually(db: Db, registry: PartitionRegistr
   const doomed = plan(registry, policy, now);
   for (const p of doomed) {
     for (const step of dropSteps(db, registry, p.id)) {
-      db.transaction(step)();
-      await new Promise((resolve) => setImmediate(resolve));
+      let more: boolean;
+      do {
+        more = db.transaction(step)();
+        await new Promise((resolve) => setImmediate(resolve));
+      } while (more);
     }
   }
   return { droppedPartitions: doomed.length, droppedEntries: doomed.reduce((s, p) => s + p.entries, 0) };

@@ -11,7 +11,8 @@
  */
 import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
-import { checkQuery, encodeCursor, type CheckedQuery } from './query';
+import { startCheckpointer, type Checkpointer } from './checkpointer';
+import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
 import { PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
@@ -36,6 +37,8 @@ export const MAX_SOURCE_CHARS = 512;
 export const MAX_TEXT_CHARS = 256 * 1024;
 /** How far in the future an entry's ts may be (clock skew); later ones are refused. */
 const MAX_FUTURE_MS = 24 * 3600_000;
+/** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
+const NARROW_LABELS = 16;
 
 interface Label {
   app: string;
@@ -46,7 +49,12 @@ interface Label {
 
 export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
-  return new LogCenter(db, opts.file, partitionMs);
+  try {
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 }
 
 class LogCenter implements LogCenterStore {
@@ -60,11 +68,13 @@ class LogCenter implements LogCenterStore {
   private readonly putLabel;
   private readonly putCounters;
   private readonly appendTx;
+  private readonly checkpointer?: Checkpointer;
 
   constructor(
     readonly db: Db,
     private readonly file: string,
     readonly partitionMs: number,
+    checkpointIntervalMs: number,
   ) {
     finishDrops(db);
     this.partitions = new PartitionRegistry(db, partitionMs);
@@ -77,9 +87,16 @@ class LogCenter implements LogCenterStore {
     this.putCounters = db.prepare('UPDATE partitions SET entries = ?, bytes = ?, max_seq = ? WHERE id = ?');
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     this.reloadCaches();
+    if (checkpointIntervalMs > 0) {
+      // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
+      // stays only as the fallback for a WAL that grew past 128 MiB.
+      db.pragma('wal_autocheckpoint = 16384');
+      this.checkpointer = startCheckpointer(file, checkpointIntervalMs);
+    }
   }
 
   private reloadCaches(): void {
+    this.lastLabel = undefined;
     this.partitions.reload();
     this.labels = [];
     this.labelIds.clear();
@@ -111,7 +128,8 @@ class LogCenter implements LogCenterStore {
     if (last <= hw) return { storedThrough: hw, stored: 0, skipped: n, gap: 0 };
     const skip = Math.max(0, hw - b.firstSeq + 1);
     const gap = Math.max(0, b.firstSeq - hw - 1);
-    const touched = new Set<Partition>();
+    // Per partition written to: the first seq of this batch in it (its rows are the seqs from there to p.maxSeq).
+    const touched = new Map<Partition, number>();
     let seq = this.nextSeq;
     let lastPartition: Partition | undefined;
     for (let i = skip; i < n; i++) {
@@ -129,21 +147,28 @@ class LogCenter implements LogCenterStore {
         if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${e.ts} of partition ${p.id}`);
         low = (low + 1) % KEY_LOW;
       }
-      this.partitions.stmt(p, 'index').run(base + low, text);
       p.entries++;
       p.bytes += text.length + ENTRY_OVERHEAD_BYTES;
       p.maxSeq = seq;
-      touched.add(p);
+      if (!touched.has(p)) touched.set(p, seq);
       seq++;
     }
-    for (const p of touched) this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
+    for (const [p, fromSeq] of touched) {
+      this.partitions.stmt(p, 'index').run(fromSeq, p.maxSeq);
+      this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
+    }
     this.putNextSeq.run(seq);
     this.putHighWater.run(b.source, last);
     this.nextSeq = seq;
     return { storedThrough: last, stored: n - skip, skipped: skip, gap };
   }
 
+  private lastLabel: (Label & { id: number }) | undefined;
+
   private labelId(e: ContainerLogEntry): number {
+    // A batch is one container stream: nearly always the same labels as the entry before.
+    const last = this.lastLabel;
+    if (last && last.app === e.app && last.instance === e.instance && last.environment === e.environment && last.stream === e.stream) return last.id;
     const key = labelKey(e);
     let id = this.labelIds.get(key);
     if (id === undefined) {
@@ -151,6 +176,7 @@ class LogCenter implements LogCenterStore {
       this.labels[id] = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream };
       this.labelIds.set(key, id);
     }
+    this.lastLabel = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream, id };
     return id;
   }
 
@@ -202,31 +228,7 @@ class LogCenter implements LogCenterStore {
     const q = checkQuery(query);
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
-    const labelsJson = JSON.stringify(ids);
-    const need = q.limit + 1;
-    const found: { p: Partition; r: Row }[] = [];
-    let scanned = 0;
-    const candidates = this.partitionsFor(environments, q.from, q.to).filter((p) => !q.cursor || p.bucket <= q.cursor.bucket);
-    // Partitions of one bucket share the key space (same start): merge them by (key desc, id desc).
-    for (let i = 0; i < candidates.length && found.length < need; ) {
-      const bucket = candidates[i].bucket;
-      const group: { p: Partition; r: Row }[] = [];
-      for (; i < candidates.length && candidates[i].bucket === bucket; i++) {
-        const p = candidates[i];
-        let [lo, hi] = this.keyRange(p, q.from, q.to);
-        if (q.cursor && p.bucket === q.cursor.bucket) hi = Math.min(hi, p.id < q.cursor.partition ? q.cursor.key + 1 : q.cursor.key);
-        if (lo >= hi) continue;
-        scanned++;
-        const rows = (
-          q.match
-            ? this.partitions.stmt(p, 'searchMatch').all(q.match, lo, hi, labelsJson, need - found.length)
-            : this.partitions.stmt(p, 'searchAll').all(lo, hi, labelsJson, need - found.length)
-        ) as Row[];
-        for (const r of rows) group.push({ p, r });
-      }
-      group.sort((a, b) => b.r.k - a.r.k || b.p.id - a.p.id);
-      found.push(...group.slice(0, need - found.length));
-    }
+    const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
     const page = found.slice(0, q.limit);
     const hits: LogHit[] = page.map(({ p, r }) => {
       const hit: LogHit = this.line(p, r);
@@ -241,10 +243,46 @@ class LogCenter implements LogCenterStore {
     };
   }
 
+  /** The newest `need` matching rows (after the cursor, if any), newest first, across partitions. */
+  private newest(q: CheckedQuery, ids: number[], environments: Set<string>, need: number): { found: { p: Partition; r: Row }[]; scanned: number } {
+    const labelsJson = JSON.stringify(ids);
+    const found: { p: Partition; r: Row }[] = [];
+    let scanned = 0;
+    const candidates = this.partitionsFor(environments, q.from, q.to).filter((p) => !q.cursor || p.bucket <= q.cursor.bucket);
+    // Partitions of one bucket share the key space (same start): merge them by (key desc, id desc).
+    for (let i = 0; i < candidates.length && found.length < need; ) {
+      const bucket = candidates[i].bucket;
+      const group: { p: Partition; r: Row }[] = [];
+      for (; i < candidates.length && candidates[i].bucket === bucket; i++) {
+        const p = candidates[i];
+        let [lo, hi] = this.keyRange(p, q.from, q.to);
+        if (q.cursor && p.bucket === q.cursor.bucket) hi = Math.min(hi, p.id < q.cursor.partition ? q.cursor.key + 1 : q.cursor.key);
+        if (lo >= hi) continue;
+        scanned++;
+        for (const r of this.searchPartition(p, q.match, lo, hi, ids, labelsJson, need - found.length)) group.push({ p, r });
+      }
+      group.sort((a, b) => b.r.k - a.r.k || b.p.id - a.p.id);
+      found.push(...group.slice(0, need - found.length));
+    }
+    return { found, scanned };
+  }
+
+  /** Up to `limit` rows of one partition in [lo, hi), newest first. */
+  private searchPartition(p: Partition, match: string | undefined, lo: number, hi: number, ids: number[], labelsJson: string, limit: number): Row[] {
+    // A few labels go into the FTS query too, so their doclists narrow the walk; the join's label check
+    // stays in every case and is what scoping relies on.
+    const narrow = ids.length <= NARROW_LABELS ? labelsExpression(ids) : undefined;
+    const expr = match && narrow ? `${match} AND ${narrow}` : (match ?? narrow);
+    if (expr) return this.partitions.stmt(p, 'searchMatch').all(expr, lo, hi, labelsJson, limit) as Row[];
+    return this.partitions.stmt(p, 'searchScan').all(lo, hi, labelsJson, limit) as Row[];
+  }
+
   /** Lines of the hit's instance (same app, environment, instance; both streams) around it, across partitions. */
   private context(p: Partition, hit: Row, n: number): { before: LogLine[]; after: LogLine[] } {
     const l = this.labels[hit.lbl];
-    const labelsJson = JSON.stringify(this.scope({ apps: [l.app], environment: l.environment, instance: l.instance }).ids);
+    const ids = this.scope({ apps: [l.app], environment: l.environment, instance: l.instance }).ids;
+    const expr = labelsExpression(ids);
+    const labelsJson = JSON.stringify(ids);
     const same = this.partitions
       .list()
       .filter((o) => o.environment === p.environment)
@@ -254,13 +292,13 @@ class LogCenter implements LogCenterStore {
     const before: LogLine[] = [];
     for (let i = at; i >= 0 && before.length < n; i--) {
       const o = same[i];
-      const rows = this.partitions.stmt(o, 'before').all(labelsJson, i === at ? hit.k : Number.MAX_SAFE_INTEGER, n - before.length) as Row[];
+      const rows = this.partitions.stmt(o, 'searchMatch').all(expr, 0, i === at ? hit.k : Number.MAX_SAFE_INTEGER, labelsJson, n - before.length) as Row[];
       for (const r of rows) before.push(this.line(o, r));
     }
     const after: LogLine[] = [];
     for (let i = at; i < same.length && after.length < n; i++) {
       const o = same[i];
-      const rows = this.partitions.stmt(o, 'after').all(labelsJson, i === at ? hit.k : -1, n - after.length) as Row[];
+      const rows = this.partitions.stmt(o, 'searchMatchAsc').all(expr, i === at ? hit.k : -1, Number.MAX_SAFE_INTEGER, labelsJson, n - after.length) as Row[];
       for (const r of rows) after.push(this.line(o, r));
     }
     return { before: before.reverse(), after };
@@ -275,31 +313,28 @@ class LogCenter implements LogCenterStore {
     }
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return [];
+    if (after === undefined) {
+      // The start of a tail: the newest lines by time (the search path, cheap for any app), given in storing
+      // order so that the last id is the highest seq: nothing older than them is stored after it.
+      const { found } = this.newest(q, ids, environments, q.limit);
+      return found.sort((a, b) => a.r.seq - b.r.seq).map(({ p, r }) => this.line(p, r));
+    }
     const labelsJson = JSON.stringify(ids);
     const rows: { p: Partition; r: Row }[] = [];
+    // Only partitions written since `after`, and in them only the seq range after it (the seq index).
     for (const p of this.partitionsFor(environments, q.from, q.to)) {
-      if (after !== undefined && p.maxSeq <= after) continue;
+      if (p.maxSeq <= after) continue;
       const [lo, hi] = this.keyRange(p, q.from, q.to);
       if (lo >= hi) continue;
-      let got: Row[];
-      if (after !== undefined) {
-        got = (
-          q.match
-            ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.limit)
-            : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
-        ) as Row[];
-      } else {
-        got = (
-          q.match
-            ? this.partitions.stmt(p, 'latestMatch').all(labelsJson, lo, hi, q.match, q.limit)
-            : this.partitions.stmt(p, 'latest').all(labelsJson, lo, hi, q.limit)
-        ) as Row[];
-      }
+      const got = (
+        q.match
+          ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.limit)
+          : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
+      ) as Row[];
       for (const r of got) rows.push({ p, r });
     }
     rows.sort((a, b) => a.r.seq - b.r.seq);
-    const picked = after !== undefined ? rows.slice(0, q.limit) : rows.slice(-q.limit);
-    return picked.map(({ p, r }) => this.line(p, r));
+    return rows.slice(0, q.limit).map(({ p, r }) => this.line(p, r));
   }
 
   applyRetention(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
@@ -329,7 +364,12 @@ class LogCenter implements LogCenterStore {
     return { entries, partitions: all.length, bytes, fileBytes };
   }
 
+  apps(): string[] {
+    return [...new Set(this.labels.filter(Boolean).map((l) => l.app))].sort();
+  }
+
   close(): void {
+    this.checkpointer?.stop();
     this.db.close();
   }
 }

@@ -138,6 +138,8 @@ export interface LogCenterStore {
    */
   applyRetentionGradually(policy: RetentionPolicy, now?: number): Promise<RetentionResult>;
   stats(): LogCenterStats;
+  /** Every app that ever had an entry stored (labels are kept when retention drops partitions), sorted. */
+  apps(): string[];
   close(): void;
 }
 
@@ -146,4 +148,6 @@ export interface LogCenterOptions {
   file: string;
   /** Width of a time partition; default one hour. Between 1 s and 2^32 ms. Fixed when the file is created. */
   partitionMs?: number;
+  /** WAL checkpoints run on a worker thread this often (default 1000 ms); 0 leaves them inline to SQLite. */
+  checkpointIntervalMs?: number;
 }

@@ -29,7 +29,6 @@ import type { ApiClient } from '../../shared/client/api-client';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { freeTcpPort, startEtcd, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
 import { busyboxContext, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
-import { runLabelled, type LabelledContainer } from '../helpers/logcenter';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,7 +42,6 @@ const pre = `${ns}-pre`;
 const prod = `${ns}-prod`;
 const app = `${ns}-site`;
 const job = `${ns}-release`;
-const logApp = `${ns}-logs`;
 const quality = `${ns}-quality`;
 const password = 'a-long-password-1';
 const users: Record<'dev' | 'op' | 'outsider', { name: string; api?: ApiClient }> = {
@@ -60,7 +58,6 @@ let master: TestMaster;
 let browser: Browser;
 let page: Page;
 const images: string[] = [];
-let logger: LabelledContainer | undefined;
 const refs: string[] = [];
 const digests: string[] = [];
 
@@ -215,29 +212,17 @@ beforeAll(async () => {
   const preConfig = join(dir, 'pre.yml');
   writeFileSync(
     preConfig,
-    `etcd: { endpoints: [${etcd.url}] }\nservices:\n  container-logs: ${JSON.stringify({ spool: { dir: join(dir, 'spool') }, multiline: { flushMs: 50 }, batch: { flushMs: 20 } })}\n  registration: { ttlSeconds: 5, resyncMs: 2000 }\n  edge:\n    file: ${nginx.includeFile}\n    nginx: ${JSON.stringify(nginx.command)}\n    debounceMs: 20\n    routes: [{ app: ${app}, environment: ${pre}, listen: "127.0.0.1:${await freeTcpPort()}" }]\n`,
+    `etcd: { endpoints: [${etcd.url}] }\nservices:\n  registration: { ttlSeconds: 5, resyncMs: 2000 }\n  edge:\n    file: ${nginx.includeFile}\n    nginx: ${JSON.stringify(nginx.command)}\n    debounceMs: 20\n    routes: [{ app: ${app}, environment: ${pre}, listen: "127.0.0.1:${await freeTcpPort()}" }]\n`,
   );
   await startAgent(master, { environment: pre, name: `${ns}-pre-agent`, args: ['--config', preConfig] });
   await startAgent(master, { environment: prod, name: `${ns}-prod-agent` });
   await master.api.applyJob(jobYaml());
   await master.api.applyJob(qualityYaml());
-  // A container that logs, shipped by the pre agent. Its app is another than the deployed site's (whose rollouts
-  // would retire it as an old instance), owned by the shop team through a job that deploys it (never run).
-  await master.api.applyJob(
-    `name: ${logApp}-job\nteam: ${shop}\nstages:\n  - name: deploy\n    environment: ${pre}\n    steps:\n      - deploy: { app: ${logApp}, image: x, composeInline: "services: { web: { image: 'x' } }" }\n`,
-  );
-  logger = await runLabelled(env.docker, images[0], {
-    app: logApp,
-    environment: pre,
-    name: `${ns}-logger`,
-    script: 'i=0; while [ $i -lt 5 ]; do i=$((i+1)); echo "alpha request $i <b>ok</b>"; done; echo "beta failure" >&2; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done',
-  });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (err) => console.error('page error:', err.message));
 }, 180_000);
 
 afterAll(async () => {
-  await logger?.container.remove({ force: true }).catch(() => undefined);
   await browser?.close();
   await master?.stop();
   if (env) {
@@ -419,49 +404,6 @@ describe('environments and deployments in a real browser', () => {
     await shot('build-quality');
     await logout();
   }, 90_000);
-
-  it("searches the app's container logs (words highlighted, as text) and follows them live; another team gets none", async () => {
-    await login(users.outsider.name);
-    await page.getByRole('link', { name: 'App logs' }).click();
-    await page.getByLabel('App', { exact: true }).fill(logApp);
-    await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByRole('alert').waitFor();
-    expect(await page.getByRole('alert').textContent()).toContain('not found');
-    await logout();
-
-    await login(users.dev.name);
-    await page.getByRole('link', { name: 'App logs' }).click();
-    await page.getByLabel('App', { exact: true }).fill(logApp);
-    await page.getByLabel('Words').fill('alpha');
-    const hits = page.getByTestId('app-log-hits');
-    // Shipping trails the container by a moment: search again until the lines are there.
-    await waitFor('alpha lines in the log center', async () => {
-      await page.getByRole('button', { name: 'Search' }).click();
-      await page.waitForTimeout(300);
-      return (await hits.locator('tbody tr').count()) === 5;
-    }, { timeoutMs: 30_000 });
-    expect(await hits.locator('tbody tr').first().textContent()).toContain('alpha request 5 <b>ok</b>');
-    expect(await hits.locator('mark').first().textContent()).toBe('alpha');
-    expect(await hits.locator('b').count()).toBe(0);
-    await page.getByLabel('Words').fill('');
-    await page.getByLabel('Stream').selectOption('stderr');
-    await page.getByRole('button', { name: 'Search' }).click();
-    await hits.getByText('beta failure').waitFor();
-    expect(await hits.locator('tbody tr').count()).toBe(1);
-    // Live: new ticks arrive while the page is open.
-    await page.getByLabel('Stream').selectOption('');
-    await page.getByLabel('Follow live').check();
-    const tail = page.getByTestId('app-log-tail');
-    await tail.getByText('live').waitFor({ timeout: 20_000 });
-    const firstTick = Number(/tick (\d+)/.exec((await tail.locator('pre', { hasText: 'tick' }).last().textContent())!)![1]);
-    await waitFor('a newer tick on the page', async () => {
-      const last = await tail.locator('pre', { hasText: 'tick' }).last().textContent();
-      if (Number(/tick (\d+)/.exec(last ?? '')?.[1] ?? 0) > firstTick + 2) return true;
-      throw new Error(`the tail says '${await tail.locator('h2').textContent()}', last line '${last}', first tick ${firstTick}`);
-    }, { timeoutMs: 20_000 });
-    await shot('app-logs');
-    await logout();
-  }, 120_000);
 
   it('lets an admin add a registry with a write-only password, browse it and remove it, and set who may approve an environment', async () => {
     await login('admin', master.adminPassword);

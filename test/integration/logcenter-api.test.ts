@@ -178,10 +178,9 @@ describe('agents and the CLI', () => {
   it('refuses container logs of another environment than the agent is bound to', async () => {
     const token = (await master.api.createAgentToken(environment, 'raw-logs')).token;
     const raw = await helloRaw(master.url, token, 'raw-logs', environment);
-    const entry = { app, environment: 'prod', instance: 'x', stream: 'stdout', ts: Date.now(), text: 'forged line' };
-    raw.sendJson({ type: 'agent:container-logs', source: `${environment}/forged`, firstSeq: 1, entries: [entry] });
+    raw.sendJson({ type: 'agent:container-logs', source: `${environment}/forged`, firstSeq: 1, app, environment: 'prod', instance: 'x', streams: 'o', ts: [Date.now()], texts: ['forged line'] });
     const ack = await raw.next('the ack', (m): m is Extract<MasterMessage, { type: 'master:container-logs-ack' }> => m.type === 'master:container-logs-ack');
-    expect(ack.refused).toBe(`entries[0].environment: 'prod' is not this agent's environment '${environment}'; an agent ships logs of its own environment only`);
+    expect(ack.refused).toBe(`environment: 'prod' is not this agent's environment '${environment}'; an agent ships logs of its own environment only`);
     expect(ack.storedThrough).toBe(0);
     expect((await searchAppLogs(master.api, { app, q: 'forged' })).hits).toEqual([]);
     raw.ws.close();
@@ -198,13 +197,16 @@ describe('agents and the CLI', () => {
     expect(found.stderr).toMatch(/^older entries: --cursor \S+/m);
     const json = JSON.parse((await cli(['app-logs', app, '"request id 3"', '--json'])).stdout) as { hits: AppLogLine[] };
     expect(json.hits.map((h) => h.text)).toEqual(['alpha request id 3 ok']);
-    const bad = await cli(['app-logs', app, '--since', 'whenever']);
-    expect([bad.code, bad.stderr.trim()]).toEqual([1, "error: --since: 'whenever' is neither a duration (30m, 2h, 7d), ms since epoch nor an ISO time"]);
+    const since = await cli(['app-logs', app, '--since', 'whenever']);
+    expect([since.code, since.stderr.trim()]).toEqual([1, "error: --since: 'whenever' is neither a duration (30m, 2h, 7d), ms since epoch nor an ISO time"]);
     const hidden = await cli(['app-logs', legacy]);
     expect([hidden.code, hidden.stderr.trim()]).toEqual([1, `error: app '${legacy}' not found`]);
 
     expect((await cli(['app-logs-retention', '--env', environment, '--days', '3'])).code).toBe(1);
     const set = await cli(['app-logs-retention', '--env', environment, '--days', '3', '--json'], master.api.token!);
     expect(JSON.parse(set.stdout)).toEqual({ default: { maxAgeDays: 14 }, perEnvironment: { [environment]: { maxAgeDays: 3 } } });
+    const bad = await notFoundOf(master.api.request('PUT', '/api/v1/app-logs/retention', { perEnvironment: { [environment]: { maxAgeDays: -1 } } }));
+    expect(bad).toMatch(new RegExp(`^invalid_request: perEnvironment\\.${environment}\\.maxAgeDays: `));
+    expect(await notFoundOf(viewer.request('GET', '/api/v1/app-logs/retention'))).toMatch(/^forbidden: /);
   });
 });

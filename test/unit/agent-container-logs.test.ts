@@ -2,7 +2,7 @@
  * The container-log shipper's pure parts: Docker timestamps and resume positions, the multi-line rule, and the
  * on-disk spool (seqs, acks, reopen after a kill, the bound with its visible dropped count).
  */
-import { mkdtempSync, readdirSync, rmSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { parseDockerStamp, PositionTracker, sinceParam } from '../../agent/conta
 import { SourceSpool, SpoolSet } from '../../agent/container-logs/spool';
 import { containerLogsService } from '../../agent/services/container-logs';
 import { shipsContainer } from '../../agent/container-logs';
+import { startAgent } from '../../agent';
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -143,11 +144,40 @@ describe('spool', () => {
   });
 });
 
+describe('spool bound and entries in flight', () => {
+  const meta = { source: 'pre/c2', containerId: 'c2', app: 'shop', environment: 'pre', instance: 'shop-2' };
+  it('never drops a segment holding entries sent to the master: it drops the next oldest, counting exactly', () => {
+    const dir = tmp();
+    const set = new SpoolSet(dir, 3 * 4096, 4096);
+    const a = set.create(meta);
+    const e = (i: number) => ({ stream: 'stdout' as const, ts: i, text: `line ${i} ${'x'.repeat(40)}`, pos: { key: String(i).padStart(6, '0'), n: 1 } });
+    for (let i = 1; i <= 100; i++) a.append([e(i)]);
+    // Entries 1..60 are in flight; over the bound only segments after them may go.
+    for (let i = 101; i <= 600; i++) {
+      a.append([e(i)]);
+      set.enforceBound(() => 60);
+    }
+    const left = a.read(1, 10_000, 1e9).map((r) => r.seq);
+    expect(left.slice(0, 60)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(left.length + a.dropped).toBe(600);
+    expect(left[left.length - 1]).toBe(600);
+  });
+});
+
 describe('container-logs settings and labels', () => {
   it('refuses a bad regular expression and unknown fields, naming them', () => {
     const bad = containerLogsService.settings.safeParse({ multiline: { continuation: '(' } });
     expect(bad.error?.issues[0]).toMatchObject({ path: ['multiline', 'continuation'], message: 'not a valid regular expression' });
     expect(containerLogsService.settings.safeParse({ spool: { maxmb: 1 } }).error?.issues[0].message).toMatch(/maxmb/);
+  });
+
+  it('an agent file with bad container-logs settings stops the agent naming file, line and field', async () => {
+    const dir = tmp();
+    const file = join(dir, 'agent.yml');
+    writeFileSync(file, 'services:\n  container-logs:\n    multiline: { continuation: "(" }\n');
+    await expect(startAgent({ url: 'http://127.0.0.1:9', token: 't', name: 'a1', environment: 'pre', workDir: dir, configFile: file, ownProcess: false })).rejects.toThrow(
+      `${file}:3:32: services.container-logs.multiline.continuation: not a valid regular expression`,
+    );
   });
 
   it('ships deployed containers and opted-in ones of its own environment only', () => {

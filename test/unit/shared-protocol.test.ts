@@ -37,15 +37,16 @@ describe('control messages', () => {
 });
 
 describe('container log messages', () => {
-  const entry = { app: 'shop', environment: 'pre', instance: 'shop-pre-1', stream: 'stdout', ts: 1_700_000_000_000, text: 'line 1' };
-  it('validates a batch and names the bad field of an entry', () => {
-    const batch = { type: 'agent:container-logs', source: 'pre/abc123', firstSeq: 1, entries: [entry] };
+  const batch = { type: 'agent:container-logs', source: 'pre/abc123', firstSeq: 1, app: 'shop', environment: 'pre', instance: 'shop-pre-1', streams: 'oe', ts: [1_700_000_000_000, 1_700_000_000_001], texts: ['line 1', 'line 2'] };
+  it('validates a batch in columns and names the bad field', () => {
     expect(AgentMessageSchema.safeParse(batch).success).toBe(true);
-    const bad = AgentMessageSchema.safeParse({ ...batch, entries: [{ ...entry, stream: 'stdin' }] });
-    expect(bad.error?.issues[0].path).toEqual(['entries', 0, 'stream']);
+    const bad = AgentMessageSchema.safeParse({ ...batch, streams: 'ox' });
+    expect(bad.error?.issues[0].path).toEqual(['streams']);
     expect(AgentMessageSchema.safeParse({ ...batch, firstSeq: 0 }).success).toBe(false);
-    expect(AgentMessageSchema.safeParse({ ...batch, entries: [] }).success).toBe(false);
-    expect(AgentMessageSchema.safeParse({ ...batch, entries: Array(MAX_CONTAINER_LOG_BATCH_ENTRIES + 1).fill(entry) }).success).toBe(false);
+    expect(AgentMessageSchema.safeParse({ ...batch, streams: '', ts: [], texts: [] }).success).toBe(false);
+    const uneven = AgentMessageSchema.safeParse({ ...batch, texts: ['only one'] });
+    expect(uneven.error?.issues[0]).toMatchObject({ path: ['texts'], message: 'streams, ts and texts must have one element per entry' });
+    expect(AgentMessageSchema.safeParse({ ...batch, streams: 'o'.repeat(MAX_CONTAINER_LOG_BATCH_ENTRIES + 1) }).success).toBe(false);
     expect(AgentMessageSchema.safeParse({ ...batch, source: 'pre/abc 123' }).success).toBe(false);
   });
   it('validates the ack, with an optional refusal', () => {

@@ -4,7 +4,6 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { Layout } from './components/Layout';
 import { Agents } from './pages/Agents';
-import { AppLogs } from './pages/AppLogs';
 import { Build } from './pages/Build';
 import { Dashboard } from './pages/Dashboard';
 import { Deployments } from './pages/Deployments';
@@ -14,6 +13,7 @@ import { Login } from './pages/Login';
 import { Plugins } from './pages/Plugins';
 import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
+import { AppLogs } from './pages/AppLogs';
 import { Teams } from './pages/Teams';
 import { Tokens } from './pages/Tokens';
 import { onLinkClick, useRoute, type Route } from './router';
@@ -55,10 +55,10 @@ function Page({ route }: { route: Route }) {
       return <Plugins />;
     case 'tokens':
       return <Tokens />;
-    case 'app-logs':
-      return <AppLogs />;
     case 'search':
       return <Search />;
+    case 'app-logs':
+      return <AppLogs />;
     case 'teams':
       return <Teams />;
     case 'not-found':

@@ -15,8 +15,8 @@ export type Route =
   | { page: 'registries' }
   | { page: 'plugins' }
   | { page: 'tokens' }
-  | { page: 'app-logs' }
   | { page: 'search' }
+  | { page: 'app-logs' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
 
@@ -33,8 +33,8 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'registries' && parts.length === 1) return { page: 'registries' };
   if (parts[0] === 'plugins' && parts.length === 1) return { page: 'plugins' };
   if (parts[0] === 'tokens' && parts.length === 1) return { page: 'tokens' };
-  if (parts[0] === 'app-logs' && parts.length === 1) return { page: 'app-logs' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
+  if (parts[0] === 'app-logs' && parts.length === 1) return { page: 'app-logs' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
 }
@@ -51,8 +51,8 @@ export const paths = {
   registries: () => '/registries',
   plugins: () => '/plugins',
   tokens: () => '/tokens',
-  appLogs: () => '/app-logs',
   search: () => '/search',
+  appLogs: () => '/app-logs',
   teams: () => '/teams',
 };
 
