@@ -192,6 +192,8 @@ export class NginxEdge {
     this.lastText = await readFile(this.o.file, 'utf8').catch(() => undefined);
     this.pidFile = this.o.pidFile ?? (await pidFileOf(this.o.nginx));
     for (const r of this.o.routes) await this.watchRoute(r);
+    // The lists above scheduled an apply; this one covers them (a second would render the same text again).
+    clearTimeout(this.timer);
     await this.apply();
   }
 
