@@ -48,7 +48,7 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function request(
+export function request(
   endpoint: MasterEndpoint,
   method: string,
   path: string,
@@ -73,7 +73,7 @@ async function readText(res: http.IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function failure(res: http.IncomingMessage, what: string): Promise<Error> {
+export async function failure(res: http.IncomingMessage, what: string): Promise<Error> {
   const text = await readText(res);
   let body: unknown;
   try {

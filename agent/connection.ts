@@ -1,5 +1,6 @@
 /**
- * The agent's WebSocket to the master: hello, reconnect with backoff (0.2 s doubling to 10 s, with jitter),
+ * The agent's WebSocket to the master: hello, reconnect with backoff (0.2 s doubling to 10 s, with jitter;
+ * every 0.15-0.3 s for a minute after the master said it is going away, i.e. restarting),
  * heartbeats every heartbeatIntervalMs from master:accepted, and a ping watchdog that drops a half-open
  * connection. Every text frame is parsed with MasterMessageSchema here, at the edge; the agent never
  * sees an unchecked message. A refusal that retrying cannot fix (bad token, protocol version, environment,
@@ -7,7 +8,18 @@
  */
 import WebSocket from 'ws';
 import type { Logger } from 'pino';
-import { assertNever, CloseCode, MasterMessageSchema, PROTOCOL_VERSION, RECONNECT_MAX_MS, type AgentHello, type MasterAccepted, type MasterMessage } from '../shared/protocol';
+import {
+  assertNever,
+  CloseCode,
+  MasterMessageSchema,
+  PROTOCOL_VERSION,
+  RECONNECT_MAX_MS,
+  type AgentHello,
+  type MasterAccepted,
+  type MasterContainerLogsAck,
+  type MasterMessage,
+  type PluginRef,
+} from '../shared/protocol';
 import type { AgentConfig } from './config';
 import type { RecordTransport } from './record-log';
 
@@ -17,13 +29,25 @@ const HELLO_TIMEOUT_MS = 15_000;
 
 const FATAL_CODES = new Set<number>([CloseCode.BadToken, CloseCode.ProtocolVersion, CloseCode.EnvironmentMismatch, CloseCode.Replaced]);
 
-export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' }>;
+/**
+ * Fields of agent:hello that change between connections. May be a promise (the first connection's capability
+ * probes run while the socket opens); the hello goes out when it resolves, if the socket is still the current one.
+ */
+export type HelloFields = Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services' | 'plugins'>;
+
+export type ControlMessage = Exclude<MasterMessage, { type: 'master:accepted' } | { type: 'master:refused' } | { type: 'master:plugins' } | { type: 'master:container-logs-ack' }>;
 
 export interface ConnectionHandlers {
-  /** Fields of agent:hello that change between connections (running work, executors, capabilities, services). */
-  hello(): Pick<AgentHello, 'executors' | 'running' | 'capabilities' | 'services'>;
+  /** Fields of agent:hello that change between connections (running work, executors, capabilities, services, plugins). */
+  hello(): HelloFields | Promise<HelloFields>;
   onAccepted(msg: MasterAccepted): void;
   onMessage(msg: ControlMessage): void;
+  /** The plugins the master names (master:accepted.plugins, master:plugins): the agent runs exactly these. */
+  onPlugins(plugins: PluginRef[]): void;
+  /** Acks of container log batches go to the agent's container-logs service (agent/services/channel.ts). */
+  onContainerLogsAck?(msg: MasterContainerLogsAck): void;
+  /** The connection to the master closed (it reconnects with backoff unless closed for good). */
+  onDisconnected?(): void;
   /** Leases to extend with each heartbeat. */
   leases(): { stageRunId: number; epoch: number }[];
   /** Slots in use now (agent:heartbeat busy). */
@@ -38,11 +62,29 @@ export function backoffMs(attempt: number): number {
   return Math.round(base / 2 + (Math.random() * base) / 2);
 }
 
+/**
+ * After the master closed with GoingAway (it is shutting down: nearly always a restart, e.g. an upgrade),
+ * the agent retries every RESTART_RETRY_MS (half of it random) for RESTART_WINDOW_MS instead of backing off:
+ * a master that restarts is back within seconds, and exponential backoff made its agents come back up to one
+ * backoff step (seconds) after it was listening again, which dominated an upgrade of idle agents. A refused
+ * connect costs the host nothing; the jitter still spreads the hellos. Past the window: backoffMs.
+ */
+const RESTART_RETRY_MS = 300;
+const RESTART_WINDOW_MS = 60_000;
+
+/** The delay before reconnect attempt n, `sinceGoingAwayMs` after the master said it goes away (undefined: it did not). */
+export function reconnectDelayMs(attempt: number, sinceGoingAwayMs: number | undefined): number {
+  if (sinceGoingAwayMs !== undefined && sinceGoingAwayMs < RESTART_WINDOW_MS) return Math.round(RESTART_RETRY_MS / 2 + (Math.random() * RESTART_RETRY_MS) / 2);
+  return backoffMs(attempt);
+}
+
 export class Connection implements RecordTransport {
   private ws: WebSocket | undefined;
   /** Date.now() of the last frame from the master (deploy fencing: agent/executors/deploy.ts). */
   lastHeardAt = 0;
   private attempt = 0;
+  /** Date.now() when the master last closed with GoingAway (restarting), until the next accept. */
+  private goingAwayAt: number | undefined;
   private closed = false;
   private accepted = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -75,6 +117,11 @@ export class Connection implements RecordTransport {
     if (this.ready) this.ws!.send(json);
   }
 
+  /** Bytes queued on the socket but not yet written (the container-logs shipper keeps this bounded). */
+  get bufferedAmount(): number {
+    return this.ws?.bufferedAmount ?? 0;
+  }
+
   /** Close for good (no reconnect). */
   close(): Promise<void> {
     this.closed = true;
@@ -105,7 +152,9 @@ export class Connection implements RecordTransport {
     });
     this.ws = ws;
     this.alive = true;
-    ws.on('open', () => {
+    ws.on('open', async () => {
+      const fields = await this.handlers.hello();
+      if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
       const hello: AgentHello = {
         type: 'agent:hello',
         protocolVersion: PROTOCOL_VERSION,
@@ -115,7 +164,7 @@ export class Connection implements RecordTransport {
         labels: this.config.labels,
         capacity: this.config.capacity,
         version: this.version,
-        ...this.handlers.hello(),
+        ...fields,
       };
       ws.send(JSON.stringify(hello));
       this.helloTimer = setTimeout(() => {
@@ -147,6 +196,7 @@ export class Connection implements RecordTransport {
       const wasAccepted = this.accepted;
       this.accepted = false;
       this.stopTimers();
+      if (wasAccepted) this.handlers.onDisconnected?.();
       const reason = this.refusal ?? reasonBuf.toString();
       if (FATAL_CODES.has(code)) {
         this.closed = true;
@@ -155,7 +205,8 @@ export class Connection implements RecordTransport {
       }
       if (this.closed) return;
       if (wasAccepted) this.log.warn({ code, reason }, 'disconnected from the master; reconnecting');
-      const delay = backoffMs(this.attempt++);
+      if (code === CloseCode.GoingAway) this.goingAwayAt = Date.now();
+      const delay = reconnectDelayMs(this.attempt++, this.goingAwayAt === undefined ? undefined : Date.now() - this.goingAwayAt);
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
     });
   }
@@ -185,9 +236,11 @@ export class Connection implements RecordTransport {
         clearTimeout(this.helloTimer);
         this.accepted = true;
         this.attempt = 0;
+        this.goingAwayAt = undefined;
         this.startHeartbeat(this.ws!, msg.heartbeatIntervalMs);
         console.log(`slipway agent ${this.config.name} connected to ${this.config.url} (environment ${this.config.environment})`);
         this.handlers.onAccepted(msg);
+        this.handlers.onPlugins(msg.plugins ?? []);
         // The master learns at once which slots are in use (aborted runs still being killed included).
         this.heartbeat();
         return;
@@ -195,12 +248,18 @@ export class Connection implements RecordTransport {
         this.refusal = msg.reason;
         this.log.error({ code: msg.code }, `master refused the agent: ${msg.reason}`);
         return;
+      case 'master:plugins':
+        this.handlers.onPlugins(msg.plugins);
+        return;
       case 'master:assign':
       case 'master:ack':
       case 'master:cancel':
       case 'master:drain':
       case 'master:error':
         this.handlers.onMessage(msg);
+        return;
+      case 'master:container-logs-ack':
+        this.handlers.onContainerLogsAck?.(msg);
         return;
       default:
         assertNever(msg);

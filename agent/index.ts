@@ -17,7 +17,9 @@ import { Connection } from './connection';
 import { probeCapabilities } from './capabilities/probes';
 import { ServiceHost } from './services/host';
 import { DeployHooksSlot } from './services/types';
+import { ServiceChannel } from './services/channel';
 import { Runner } from './runner';
+import { PluginManager } from './plugins/manager';
 import { BuildUsers } from './build-users';
 import { Workspaces } from './workspace';
 import { AGENT_VERSION, IS_BUNDLE } from './version';
@@ -45,17 +47,37 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   // Services are created (settings validated) before anything starts: a bad section fails the start.
   const host = { docker: config.file.docker, etcd: config.file.etcd, nginx: config.file.nginx };
   const deployHooks = new DeployHooksSlot();
-  const services = new ServiceHost(config.file.services, { workDir: config.workDir, log, host, deployHooks, environment: config.environment }, log, undefined, config.serviceIntervalMs);
+  // The connection is made below; the channel reaches it through this late-bound transport.
+  const channel: ServiceChannel = new ServiceChannel({
+    get ready(): boolean {
+      return connection.ready;
+    },
+    get bufferedAmount(): number {
+      return connection.bufferedAmount;
+    },
+    sendText: (json) => connection.sendText(json),
+  });
+  const services: ServiceHost = new ServiceHost(
+    config.file.services,
+    { workDir: config.workDir, log, host, deployHooks, environment: config.environment, master: channel, agentName: config.name },
+    log,
+    undefined,
+    config.serviceIntervalMs,
+  );
   const executors = extra.executors ?? builtinExecutors();
   const settings = executorSettings(executors, config.file.executors, options.configFile ?? 'agent config');
   const needed = executors.list().flatMap((e) => executors.get(e.kind)?.def.capabilities ?? []);
-  const capabilities = await probeCapabilities(needed, config.file);
-  for (const e of executors.list()) {
-    const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
-    // Still registered: the master will not assign its stages here, and the agent says why once.
-    if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);
-  }
-  log.info({ capabilities: capabilities.filter((c) => c.ok).map((c) => c.name) }, 'capabilities probed');
+  // The probes (a Docker API call, `nginx -v`...) run while the workspaces open and the socket connects; the
+  // first hello waits for them (agent_start_ms).
+  const probing = probeCapabilities(needed, config.file).then((capabilities) => {
+    for (const e of executors.list()) {
+      const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
+      // Still registered: the master will not assign its stages here, and the agent says why once.
+      if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);
+    }
+    log.info({ capabilities: capabilities.filter((c) => c.ok).map((c) => c.name) }, 'capabilities probed');
+    return capabilities;
+  });
   const workspaces = await Workspaces.open(config.workDir, BuildUsers.ifRoot(), {
     retentionDays: config.workspaceDays,
     onSweep: (removed, err) => {
@@ -65,6 +87,14 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   });
 
   let runner!: Runner;
+  // Third-party plugins: the master names them after accept; each change is reported with the executors.
+  const plugins = new PluginManager({
+    registry: executors,
+    endpoint: { url: config.url, token: config.token, ca: config.ca },
+    workDir: config.workDir,
+    log,
+    onChange: () => connection.sendText(JSON.stringify({ type: 'agent:plugins', plugins: plugins.states(), executors: executors.list() })),
+  });
   let upgrade: SelfUpgrade | undefined;
   /** The version the agent drains to upgrade to (sent with agent:state). */
   let upgradingTo: string | undefined;
@@ -78,18 +108,25 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((res) => (resolveStopped = res));
 
-  const connection = new Connection(
+  const connection: Connection = new Connection(
     config,
     {
-      hello: () => ({ executors: executors.list(), running: runner.running(), capabilities, services: services.list() }),
+      hello: async () => {
+        const capabilities = await probing;
+        return { executors: executors.list(), running: runner.running(), capabilities, services: services.list(), plugins: plugins.states() };
+      },
       onAccepted: (msg) => {
         runner.onAccepted(msg);
+        channel.accepted(msg.maxFrameBytes);
         if (runner.draining) sendState();
         resolveStart();
         // A master upgrade restarts the master, so every agent reconnects: the moment to compare versions.
         if (!stopping) void upgrade?.check();
       },
       onMessage: (msg) => runner.handle(msg),
+      onPlugins: (wanted) => void plugins.sync(wanted),
+      onContainerLogsAck: (msg) => channel.ack(msg),
+      onDisconnected: () => channel.lost(),
       leases: () => runner.leases(),
       busy: () => runner.activeCount,
       onFatal: (reason, code) => {

@@ -177,7 +177,8 @@ export class Runner {
       // The master counts this slot until the agent says it is free (busy in agent:heartbeat).
       this.onSlotFreed();
     };
-    run.done = runStage({ ...this.deps, maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal, release)
+    // The executors as they are now: a plugin update during the stage does not switch versions between its steps.
+    run.done = runStage({ ...this.deps, executors: this.deps.executors.snapshot(), maxFrameBytes: this.maxFrameBytes }, a, records, controller.signal, release)
       .catch((e: unknown) => this.log.error({ stageRunId: a.stageRunId, err: (e as Error).message }, 'stage run crashed'))
       .finally(() => {
         release();

@@ -51,13 +51,17 @@ export async function readOutputFile(file: string, runAs: RunAs | undefined): Pr
   }
 }
 
+/** `text` with every secret value replaced, as in the log. */
+export function maskText(text: string, secrets: string[]): string {
+  if (!secrets.length) return text;
+  const m = new SecretMasker(secrets);
+  return Buffer.concat([m.push(Buffer.from(text)), m.flush()]).toString('utf8');
+}
+
 /** Masks every string of the outputs with the build's secrets. */
 export function maskOutputs(outputs: Outputs, secrets: string[]): Outputs {
   if (!secrets.length) return outputs;
-  const mask = (s: string) => {
-    const m = new SecretMasker(secrets);
-    return Buffer.concat([m.push(Buffer.from(s)), m.flush()]).toString('utf8');
-  };
+  const mask = (s: string) => maskText(s, secrets);
   return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, typeof v === 'string' ? mask(v) : Array.isArray(v) ? v.map(mask) : v]));
 }
 

@@ -14,7 +14,7 @@ import { globFiles } from './glob';
 import type { LogShipper } from './log-shipper';
 import type { RecordLog } from './record-log';
 import type { StageRunDeps } from './stage-run';
-import { finalOutputs, maskOutputs, outputFileFor, readOutputFile } from './step-outputs';
+import { finalOutputs, maskOutputs, maskText, outputFileFor, readOutputFile } from './step-outputs';
 
 /** What every step of one stage run shares. */
 export interface StepRun {
@@ -128,6 +128,9 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
     result = await attachReports(run, index, raw, result);
   }
 
+  // An executor's error may quote what the step saw (a plugin's exception message): masked like its log, before
+  // it reaches the step's record or the stage's.
+  if (result.error !== undefined) result = { ...result, error: maskText(result.error, run.secretValues) };
   const now = Date.now();
   started(now);
   shipper.flush();

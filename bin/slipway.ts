@@ -7,11 +7,13 @@
  */
 import { Command } from 'commander';
 import { registerAdminCommands } from './commands/admin';
+import { registerAppLogsCommands } from './commands/app-logs';
 import { registerBuildCommands } from './commands/builds';
 import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerDiscoveryCommands } from './commands/discovery';
+import { registerPluginCommands } from './commands/plugins';
 import { registerQualityCommands } from './commands/quality';
 import { registerRegisterCommand } from './commands/register';
 import { registerRegistryCommands } from './commands/registry';
@@ -33,11 +35,13 @@ registerLoginCommand(program);
 registerBuildCommands(program);
 registerDeploymentCommands(program);
 registerLogsCommand(program);
+registerAppLogsCommands(program);
 registerTriggersCommand(program);
 registerQualityCommands(program);
 registerRegisterCommand(program);
 registerDiscoveryCommands(program);
 registerRegistryCommands(program);
 registerAdminCommands(program, agent);
+registerPluginCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

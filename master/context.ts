@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { JobConfig } from '../shared/job';
 import type { RegistryAccess } from '../shared/protocol';
 import type { Db } from './store/db';
+import type { PluginService } from './plugins/service';
 
 export type TeamRole = 'maintainer' | 'developer' | 'viewer';
 export type TokenScope = 'read' | 'write' | 'admin';
@@ -126,6 +127,8 @@ export interface MasterContext {
   jobs: Jobs;
   secrets: Secrets;
   registries: Registries;
+  /** Installed plugins and the step kind registries with them (absent in unit fixtures: built-ins only). */
+  plugins?: PluginService;
   /** Authenticates a bearer credential (JWT or personal API token); null when invalid or revoked. */
   authenticate(bearer: string): Principal | null;
   /** Authenticates an agent token; null when unknown or revoked. */

@@ -24,6 +24,7 @@ import { listRoutes, type RouteInfo } from './route-access';
 import { closeServer, listen } from './http/server';
 import { loadJobFiles } from './jobs/loader';
 import { JobsService } from './jobs/service';
+import { PluginService } from './plugins/service';
 import { RegistryStore } from './store/registries';
 import { SecretStore } from './secrets/store';
 import { openDb, startCheckpointer } from './store/db';
@@ -62,7 +63,8 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
     });
     const agentTokens = new AgentTokens(db);
-    const jobs = new JobsService(db, log.child({ part: 'jobs' }), config);
+    const plugins = new PluginService(db, config.dataDir);
+    const jobs = new JobsService(db, log.child({ part: 'jobs' }), config, plugins);
     const secrets = new SecretStore(db, config.masterKey);
     const registries = new RegistryStore(db, config.masterKey);
     const accessEvents = createAccessEvents(log.child({ part: 'access' }));
@@ -74,6 +76,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       jobs,
       secrets,
       registries,
+      plugins,
       authenticate: createAuthenticator(db, config.jwtSecret),
       authenticateAgent: (token) => agentTokens.authenticate(token),
       onAgentTokenRevoked: (listener) => agentTokens.onRevoked(listener),

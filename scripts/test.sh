@@ -17,6 +17,8 @@ start_services() {
   ensure_binary curl curl
   # The OS base layer of test images is Debian's static busybox (no image can be pulled here).
   ensure_apt_packages busybox-static
+  # The container image test makes its Node base image from Debian's mirror (docker/local-base.sh).
+  ensure_apt_packages debootstrap
   # Discovery tests start their own etcd and nginx on free loopback ports (test/helpers/discovery.ts).
   ensure_apt_packages etcd-server nginx-light
   start_dockerd "$WORK/dockerd.log"

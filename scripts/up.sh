@@ -76,11 +76,13 @@ services:
     routes:
       - { app: demo, environment: pre, listen: "127.0.0.1:$EDGE_PORT" }
       - { app: demo, environment: prod, listen: "127.0.0.1:$PROD_EDGE_PORT" }
+  container-logs: {}   # ships the deployed demo's logs to the log center (slipway app-logs demo ...)
 YAML
 cat >"$DATA/agent-prod.yml" <<YAML
 etcd: { endpoints: [$SLIPWAY_ETCD] }
 services:
   registration: { ttlSeconds: 10 }
+  container-logs: {}
 YAML
 
 if curl -fsS --max-time 1 "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
@@ -128,6 +130,10 @@ slipway login --url "$URL" --user admin <"$DATA/admin.password" >/dev/null
 # The demo team (created by jobs/demo.yml) pushes to and deploys from the local registry.
 slipway registry add local --url "$SLIPWAY_REGISTRY" --teams demo >/dev/null
 log "registry local ($SLIPWAY_REGISTRY) granted to team demo"
+
+# The sample plugin (plugins/dockerfile-lint, step kind dockerfile-lint): agents load it when they connect.
+# Running up again leaves it as it is ("unchanged"); a refusal (edited without a new version) is only reported.
+if out="$(slipway plugin install plugins/dockerfile-lint 2>&1)"; then log "$out"; else log "sample plugin not installed: $out"; fi
 
 existing_envs="$(slipway env list --json)"
 for env in "${ENVIRONMENTS[@]}"; do

@@ -59,6 +59,7 @@
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
  *  [E] GET    /api/v1/plugins/schema                     -> JSON Schema of every step key (editors, UI forms)
+ *  (installed plugin packages, admin: /api/v1/plugins/packages..., see shared/api-plugins.ts)
  *  [G] POST   /api/v1/hooks/gitlab   GitLab Push Hook, Tag Push Hook, Merge Request Hook (X-Gitlab-Token)
  *  [G] POST   /api/v1/hooks/github   push, ping, pull_request (X-Hub-Signature-256 over the raw body)
  *  [G] POST   /api/v1/hooks/gitea    push, pull_request (X-Gitea-Signature, hex HMAC-SHA256 of the raw body)
@@ -71,6 +72,8 @@
  *  [E] POST   /api/v1/builds/:id/stages/:stage/approve { comment? } -> BuildInfo (an approver of the stage's gate: a member
  *             of a team the gate names, with the role it needs, or an admin; 403 naming who may; 409 unless the stage waits)
  *  [E] POST   /api/v1/builds/:id/stages/:stage/reject  { comment? } -> BuildInfo (same approvers; the build fails)
+ *  [E] GET    /api/v1/approvals                          -> PendingApproval[] (open gates of builds of the caller's teams
+ *             and those the caller may decide, oldest first; `mayDecide` says which)
  *  [E] GET    /api/v1/deployments       ?app&environment&limit -> DeploymentInfo[] (newest first; jobs of the caller's teams)
  *  [E] POST   /api/v1/deployments/rollback { app, environment } -> BuildInfo (201) (trigger role on the job of the
  *             deployment rolled back to: a new build re-running only its deploy stage, subject to its approval gates)
@@ -173,6 +176,15 @@ export interface ApprovalInfo {
   decidedBy: string | null;
   decidedAt: number | null;
   comment: string | null;
+}
+/** An open approval gate with its build (GET /approvals): what the deployments page lists to approve or reject. */
+export interface PendingApproval extends ApprovalInfo {
+  buildId: number;
+  job: string;
+  team: string;
+  number: number;
+  /** Whether the caller may approve or reject it (an approver of the gate as its rules are now, or an admin). */
+  mayDecide: boolean;
 }
 export interface AgentTokenInfo {
   id: number;
@@ -375,6 +387,8 @@ export interface AgentInfo {
   capabilities: { name: string; ok: boolean; detail: string }[];
   /** The agent's services, as last reported. */
   services: { name: string; state: string; detail: string; facts: Record<string, string | number | boolean>; at: number }[];
+  /** Plugins a connected agent runs ('builtin' included), with the reason one failed to load. Since protocol 11. */
+  plugins?: { name: string; version: string; state: 'loaded' | 'failed'; error?: string }[];
 }
 export interface PluginInfo {
   kind: string;

@@ -1,8 +1,12 @@
 /**
- * Step executors by kind. Built-ins register through the same call as third-party plugins will, so the
- * runner never special-cases a kind.
+ * Step executors by kind, registered a plugin at a time: the built-in kinds are the plugin 'builtin'
+ * (builtinPlugin), third-party plugins are loaded by agent/plugins/manager.ts, and both go through
+ * registerPlugin, so the runner never special-cases a kind. A plugin replaced by another version is removed
+ * first (removePlugin); steps already running keep the executor object they started with.
  */
 import type { ExecutorInfo } from '../../shared/protocol';
+import { BUILTIN_PLUGIN } from '../../shared/plugins/manifest';
+import { AGENT_VERSION } from '../version';
 import type { StepExecutor } from './types';
 import { checkoutExecutor } from './checkout';
 import { deployExecutor } from './deploy';
@@ -10,15 +14,57 @@ import { imageExecutor } from './image';
 import { scanExecutor } from './scan';
 import { shellExecutor } from './shell';
 
+/** A set of executors registered together: the built-ins, or one third-party plugin at one version. */
+export interface ExecutorPlugin {
+  name: string;
+  version: string;
+  executors: StepExecutor[];
+}
+
 export class ExecutorRegistry {
   private readonly byKind = new Map<string, StepExecutor>();
+  private readonly pluginOf = new Map<string, string>();
 
-  /** Throws when the kind is already registered (two plugins must not silently shadow each other). */
-  register(executor: StepExecutor): this {
+  /**
+   * Registers one executor as part of `plugin` (default: none named). Throws when the kind is already
+   * registered (two plugins must not silently shadow each other).
+   */
+  register(executor: StepExecutor, plugin?: string): this {
     if (!executor.kind || !executor.version) throw new Error('a step executor needs a kind and a version');
-    if (this.byKind.has(executor.kind)) throw new Error(`step executor '${executor.kind}' is registered twice`);
+    if (this.byKind.has(executor.kind)) {
+      const owner = this.pluginOf.get(executor.kind);
+      throw new Error(`step executor '${executor.kind}' is registered twice${owner ? ` (plugin '${owner}' provides it)` : ''}`);
+    }
     this.byKind.set(executor.kind, executor);
+    if (plugin) this.pluginOf.set(executor.kind, plugin);
     return this;
+  }
+
+  /** Registers every executor of `plugin`, or none of them (throws on the first kind already taken). */
+  registerPlugin(plugin: ExecutorPlugin): this {
+    const taken = plugin.executors.find((e) => this.byKind.has(e.kind));
+    if (taken) this.register(taken, plugin.name);
+    for (const e of plugin.executors) this.register(e, plugin.name);
+    return this;
+  }
+
+  /**
+   * A copy that later registrations and removals do not change: a stage run takes one when it starts, so all its
+   * steps run on the plugin versions it started with even if an update lands meanwhile.
+   */
+  snapshot(): ExecutorRegistry {
+    const copy = new ExecutorRegistry();
+    for (const [kind, e] of this.byKind) copy.register(e, this.pluginOf.get(kind));
+    return copy;
+  }
+
+  /** Removes the executors of plugin `name` (no-op when it has none). */
+  removePlugin(name: string): void {
+    for (const [kind, owner] of this.pluginOf) {
+      if (owner !== name) continue;
+      this.byKind.delete(kind);
+      this.pluginOf.delete(kind);
+    }
   }
 
   get(kind: string): StepExecutor | undefined {
@@ -27,13 +73,23 @@ export class ExecutorRegistry {
 
   /** What agent:hello reports. */
   list(): ExecutorInfo[] {
-    return [...this.byKind.values()].map((e) => ({ kind: e.kind, version: e.version }));
+    return [...this.byKind.values()].map((e) => {
+      const plugin = this.pluginOf.get(e.kind);
+      return { kind: e.kind, version: e.version, ...(plugin ? { plugin } : {}) };
+    });
   }
 }
 
+/** The built-in step kinds as one plugin: registered like any other. */
+export const builtinPlugin: ExecutorPlugin = {
+  name: BUILTIN_PLUGIN,
+  version: AGENT_VERSION,
+  executors: [shellExecutor, checkoutExecutor, imageExecutor, deployExecutor, scanExecutor],
+};
+
 /** A registry holding the built-in executors. */
 export function builtinExecutors(): ExecutorRegistry {
-  return new ExecutorRegistry().register(shellExecutor).register(checkoutExecutor).register(imageExecutor).register(deployExecutor).register(scanExecutor);
+  return new ExecutorRegistry().registerPlugin(builtinPlugin);
 }
 
 /**

@@ -1,20 +1,22 @@
 /**
  * The `edge` agent service (an agent on an nginx host): keeps nginx routing to the live instances registered in
- * etcd (agent/discovery/nginx-edge.ts): an etcd watch per route, a rendered include file checked with `nginx -t`
- * and swapped atomically before a reload, the last good file kept when a check fails (reported as degraded).
+ * etcd (agent/discovery/nginx-edge.ts): an etcd watch per route, a rendered include file swapped atomically,
+ * a reload by SIGHUP with `nginx -t` beside it, the last good file put back when a check fails (reported as
+ * degraded; nginx itself keeps running on its old configuration when it refuses a file).
  *
  *   services:
  *     edge:
  *       file: /etc/nginx/conf.d/slipway.conf      # the include this edge owns
  *       nginx: [nginx]                            # command line to check and reload (e.g. [nginx, -p, P, -c, C])
  *       template: /etc/slipway/edge.mustache      # optional user template
+ *       pidFile: /run/nginx.pid                   # optional; default: the pid directive of `nginx -T`
  *       routes:
  *         - { app: shop-web, environment: prod, listen: "80", serverName: shop.example.com }
  */
 import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import { NginxEdge } from '../discovery/nginx-edge';
+import { DEFAULT_EDGE_DEBOUNCE_MS, NginxEdge } from '../discovery/nginx-edge';
 import type { AgentService, ServiceFactory } from './types';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -25,7 +27,8 @@ const settings = z.strictObject({
   file: z.string().startsWith('/', 'must be an absolute path'),
   nginx: z.array(z.string().min(1)).min(1).default(['nginx']),
   template: z.string().startsWith('/', 'must be an absolute path').optional(),
-  debounceMs: z.number().int().min(0).max(10_000).default(50),
+  pidFile: z.string().startsWith('/', 'must be an absolute path').optional(),
+  debounceMs: z.number().int().min(0).max(10_000).default(DEFAULT_EDGE_DEBOUNCE_MS),
   routes: z
     .array(
       z.strictObject({
@@ -51,7 +54,7 @@ export const edgeService: ServiceFactory<z.output<typeof settings>> = {
         if (!endpoints?.length) throw new Error('no etcd endpoints: set services.edge.endpoints or etcd.endpoints');
         const template = s.template ? readFileSync(s.template, 'utf8') : undefined;
         client = new Etcd3({ hosts: endpoints, dialTimeout: 3000 });
-        edge = new NginxEdge({ etcd: client, prefix: s.prefix, routes: s.routes, file: s.file, nginx: s.nginx, template, debounceMs: s.debounceMs, log: (m) => ctx.log.warn({ service: 'edge' }, m) });
+        edge = new NginxEdge({ etcd: client, prefix: s.prefix, routes: s.routes, file: s.file, nginx: s.nginx, pidFile: s.pidFile, template, debounceMs: s.debounceMs, log: (m) => ctx.log.warn({ service: 'edge' }, m) });
         await edge.start();
       },
       async health() {

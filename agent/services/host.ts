@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServiceStatus } from '../../shared/protocol';
+import { containerLogsService } from './container-logs';
 import { diskSpaceService } from './disk-space';
 import { edgeService } from './edge';
 import { registrationService } from './registration';
@@ -18,6 +19,7 @@ export function builtinServices(): Map<string, ServiceFactory> {
     [diskSpaceService.name, diskSpaceService as ServiceFactory],
     [registrationService.name, registrationService as ServiceFactory],
     [edgeService.name, edgeService as ServiceFactory],
+    [containerLogsService.name, containerLogsService as ServiceFactory],
   ]);
 }
 

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import type { ServiceStatus } from '../../shared/protocol';
 import type { InstanceHooks } from '../deploy/rollout';
 import type { HostSettings } from '../executors/types';
+import type { MasterChannel } from './channel';
 
 export interface ServiceHealth {
   /** 'running': healthy; 'degraded': running but needs attention; 'failed': not doing its job. */
@@ -46,6 +47,10 @@ export interface ServiceContext {
    * live/leaving hooks; deploys without such a service run without hooks.
    */
   deployHooks: DeployHooksSlot;
+  /** Messages to and from the master for services that ship data (container-logs); absent: no master (tests). */
+  master?: MasterChannel;
+  /** The agent's name (container-logs names its sources with it). */
+  agentName?: string;
 }
 
 /** One place shared by the agent's services and its deploy steps. */

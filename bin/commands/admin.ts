@@ -72,7 +72,7 @@ export function registerAdminCommands(program: Command, agent: Command): void {
       const agents = await sessionClient().listAgents();
       if (flags.json) return printJson(agents);
       printTable(
-        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'VERSION', 'RUNNING', 'LABELS', 'CAPABILITIES', 'SERVICES', 'LAST SEEN'],
+        ['ID', 'NAME', 'ENVIRONMENT', 'STATE', 'VERSION', 'RUNNING', 'LABELS', 'CAPABILITIES', 'SERVICES', 'PLUGINS', 'LAST SEEN'],
         agents.map((a) => [
           a.id,
           a.name,
@@ -83,6 +83,7 @@ export function registerAdminCommands(program: Command, agent: Command): void {
           a.labels.join(','),
           (a.capabilities ?? []).filter((c) => c.ok).map((c) => c.name).join(',') || '-',
           (a.services ?? []).map((s) => `${s.name}:${s.state}`).join(',') || '-',
+          (a.plugins ?? []).filter((p) => p.name !== 'builtin').map((p) => `${p.name}@${p.version}${p.state === 'failed' ? '(failed)' : ''}`).join(',') || '-',
           formatTime(a.lastSeenAt),
         ]),
       );

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { BuildDetail, BuildInfo, TestResultInfo } from '../../shared/api';
 import { badRequest, conflict } from '../../shared/errors';
 import { parseJobYaml } from '../../shared/job';
+import { localStepKinds } from './plugins';
 import { parseId, sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
 import { formatDuration, formatTime, printJson, printTable, shortValue } from '../lib/output';
@@ -92,8 +93,9 @@ export function registerBuildCommands(program: Command): void {
         throw badRequest(`cannot read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
       // Local validation names file:line:col before anything reaches the master.
-      parseJobYaml(text, flags.file);
-      const job = await sessionClient().applyJob(text);
+      const client = sessionClient();
+      parseJobYaml(text, flags.file, await localStepKinds(client));
+      const job = await client.applyJob(text);
       if (flags.json) return printJson(job);
       process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
       for (const w of job.warnings ?? []) process.stderr.write(`warning: ${w}\n`);

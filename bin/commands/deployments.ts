@@ -1,4 +1,7 @@
-/** Deployment history and rollback: `deployments [--app A] [--environment E]`, `rollback APP --environment E`. */
+/**
+ * Deployment history, pending approvals and rollback: `deployments [--app A] [--environment E]`, `approvals`,
+ * `rollback APP --environment E`.
+ */
 import type { Command } from 'commander';
 import { sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
@@ -32,6 +35,19 @@ export function registerDeploymentCommands(program: Command): void {
       );
       // Why the newest failures failed (the whole text is in --json and the build's log).
       for (const d of list.filter((x) => x.failure).slice(0, 3)) process.stdout.write(`\n#${d.id} ${d.app} in ${d.environment}: ${d.failure!.split('\n').slice(0, 6).join('\n  ')}\n`);
+    });
+
+  program
+    .command('approvals')
+    .description('open approval gates of your teams\' builds and those you may decide (approve or reject them with `approve ID`)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const list = await sessionClient().listApprovals();
+      if (flags.json) return printJson(list);
+      printTable(
+        ['BUILD', 'JOB', 'STAGE', 'ENV', 'YOU MAY DECIDE', 'WAITING SINCE', 'EXPIRES', 'WHO MAY'],
+        list.map((a) => [a.buildId, `${a.job}#${a.number}`, a.stage, a.environment, a.mayDecide ? 'yes' : 'no', formatTime(a.createdAt), formatTime(a.expiresAt), a.required]),
+      );
     });
 
   program

@@ -9,7 +9,7 @@
 import { buildsStore } from '../store/builds';
 import type { StreamMessage } from '../../shared/protocol/client';
 import type { BuildStatus } from '../../shared/protocol/client';
-import type { MasterMessage, ServiceStatus } from '../../shared/protocol/messages';
+import type { MasterMessage, PluginState, ServiceStatus } from '../../shared/protocol/messages';
 import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { MasterContext } from '../context';
 import { createAgentFactsStore, type AgentFactsStore } from '../store/agent-facts';
@@ -30,7 +30,12 @@ export interface AgentSession {
   tokenId: number;
   labels: string[];
   capacity: number;
-  executors: { kind: string; version: string }[];
+  /** The executors the scheduler counts: those reported, less plugin kinds at a version the master does not name. */
+  executors: { kind: string; version: string; plugin?: string }[];
+  /** The executors as the agent last reported them (agent:hello, agent:plugins). */
+  reportedExecutors?: { kind: string; version: string; plugin?: string }[];
+  /** The plugins the agent runs, as it last reported them. */
+  plugins?: PluginState[];
   /** Capabilities whose probe succeeded (or that the agent's config declares); the scheduler matches on them. */
   capabilities: string[];
   /** Latest status of the agent's services. */
@@ -96,6 +101,7 @@ export interface EngineCore {
 }
 
 const CONFIG_CACHE_MAX = 1000;
+const BUILTIN_KINDS = builtinStepKinds();
 
 /** Builds the core; `dispatch` is the scheduler's pass, wired by createEngine. */
 export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, dispatch: () => void): EngineCore {
@@ -110,7 +116,10 @@ export function createCore(ctx: MasterContext, logs: LogStore, hub: StreamHub, d
     logs,
     hub,
     sessions: new Map(),
-    stepKinds: builtinStepKinds(),
+    // Built-ins plus every installed plugin's kinds (master/plugins/service.ts), current at each read.
+    get stepKinds() {
+      return ctx.plugins?.allKinds() ?? BUILTIN_KINDS;
+    },
     outputs: createOutputsStore(ctx.db),
     deployments: createDeploymentsStore(ctx.db),
     reports: createReportsStore(ctx.db),

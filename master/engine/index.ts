@@ -47,7 +47,9 @@ import { createMasterGit } from '../git';
 import { startPoller } from '../triggers/poll';
 import { createPushPipeline } from '../webhooks/pipeline';
 import { agentsStore } from '../store/agents';
+import { pluginAgentRoutes, pluginRoutes } from '../plugins/routes';
 import { buildsStore } from '../store/builds';
+import { createAppLogs } from '../app-logs';
 
 export interface Engine {
   agentRouter: Router;
@@ -69,7 +71,9 @@ export function createEngine(ctx: MasterContext): Engine {
   const core = createCore(ctx, logs, hub, () => void dispatch());
   dispatch = createDispatcher(core).dispatch;
   const records = createRecordBatcher(core);
-  const gateway = createAgentGateway(core, records);
+  // Container logs of deployed apps: their own store file, fed by agents through the gateway.
+  const appLogs = createAppLogs(ctx);
+  const gateway = createAgentGateway(core, records, appLogs.port);
   const sweeper = startSweeper(core);
   const cron = startCron(core);
   const retention = startRetention(core);
@@ -99,12 +103,16 @@ export function createEngine(ctx: MasterContext): Engine {
   router.use(qualityRoutes(core));
   router.use(teamNotifierRoutes(ctx));
   router.use(triggerRoutes(ctx));
+  router.use(pluginRoutes(core));
+  const agentRouter = Router();
+  agentRouter.use(artifacts.agentRouter, pluginAgentRoutes(ctx));
+  router.use(appLogs.router);
   // Queued work from before a restart waits for agents; a pass now is harmless and picks it up once they connect.
   core.requestDispatch();
 
   let stopped = false;
   return {
-    agentRouter: artifacts.agentRouter,
+    agentRouter,
     router,
     triggerPort,
     attach(server) {
@@ -137,6 +145,7 @@ export function createEngine(ctx: MasterContext): Engine {
       records.flush();
       gateway.close();
       hub.close();
+      appLogs.stop();
       logs.stop();
       await reportIngest.close();
     },

@@ -8,7 +8,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, parseJobYaml, type JobConfig } from '../../shared/job';
+import { deployTargets, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import { inTransaction, type Db } from '../store/db';
 import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
@@ -28,6 +28,11 @@ export class JobsService implements Jobs {
     private readonly log: Logger,
     /** Where local repositories may live (master/git/local-repos.ts); checked on every save and apply. */
     private readonly localRepos: LocalRepoPolicy,
+    /**
+     * The step kinds with plugins (master/plugins/service.ts): jobs are validated with the enabled ones, and
+     * stored jobs read with all installed ones (a disabled plugin does not make a job disappear). Default: built-ins.
+     */
+    private readonly kinds?: { allKinds(): StepKinds; enabledKinds(): StepKinds },
   ) {
     this.table = createJobsTable(db);
     for (const row of this.table.all()) this.cacheRow(row);
@@ -55,7 +60,7 @@ export class JobsService implements Jobs {
 
   /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
   validate(yaml: string, file = 'job.yml'): JobConfig {
-    const config = parseJobYaml(yaml, file);
+    const config = parseJobYaml(yaml, file, this.kinds?.enabledKinds());
     if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file);
     return config;
   }
@@ -189,7 +194,7 @@ export class JobsService implements Jobs {
   private cacheRow(row: JobRow): JobRecord | undefined {
     let config;
     try {
-      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`);
+      config = parseJobYaml(row.yaml, row.file_path ?? `job '${row.name}'`, this.kinds?.allKinds());
     } catch (err) {
       // Stored YAML passed validation when saved; only a schema change can make it fail later.
       this.log.error({ job: row.name, err: (err as Error).message }, 'stored job no longer validates; it is ignored until fixed');

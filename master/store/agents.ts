@@ -29,6 +29,8 @@ export interface AgentsStore {
   /** The state and when the agent was last heard of (disconnect). */
   setStateSeen(agentId: number, state: AgentInfo['state'], lastSeenAt: number): void;
   setLastSeen(agentId: number, at: number): void;
+  /** The executors the agent reports now (agent:plugins: after it loaded or unloaded a plugin). */
+  setExecutors(agentId: number, executors: unknown[]): void;
   /** Every agent not offline becomes offline (start and shutdown of the master). */
   allOffline(): void;
   /** Agents with their environment and running count, by environment and name. */
@@ -57,6 +59,7 @@ function create(db: Db): AgentsStore {
   const setState = db.prepare('UPDATE agents SET state = ? WHERE id = ?');
   const setStateSeen = db.prepare('UPDATE agents SET state = ?, last_seen_at = ? WHERE id = ?');
   const setSeen = db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?');
+  const setExecutors = db.prepare('UPDATE agents SET executors = ? WHERE id = ?');
   const offline = db.prepare("UPDATE agents SET state = 'offline' WHERE state != 'offline'");
   const COLS = `SELECT a.id, a.name, e.name AS environment, a.labels, a.capacity, a.executors, a.state, a.last_seen_at, a.version,
       (SELECT COUNT(*) FROM stage_runs sr WHERE sr.agent_id = a.id AND sr.status = 'running') AS running
@@ -69,6 +72,7 @@ function create(db: Db): AgentsStore {
     setState: (id, state) => void setState.run(state, id),
     setStateSeen: (id, state, at) => void setStateSeen.run(state, at, id),
     setLastSeen: (id, at) => void setSeen.run(at, id),
+    setExecutors: (id, executors) => void setExecutors.run(JSON.stringify(executors), id),
     allOffline: () => void offline.run(),
     list: () => list.all(),
     get: (id) => one.get(id),

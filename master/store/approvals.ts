@@ -35,6 +35,8 @@ export interface ApprovalsStore {
   cancelOpen(buildId: number, now: number): void;
   /** Open gates whose time ran out. */
   expired(now: number): ApprovalRow[];
+  /** Every open gate, oldest first (GET /approvals filters them to the caller). */
+  allWaiting(): ApprovalRow[];
   /** Every gate of a build, oldest first. */
   forBuild(buildId: number): ApprovalInfo[];
   /** Who approved the last gate of this stage of the build (the deployment history shows it). */
@@ -59,6 +61,7 @@ function create(db: Db): ApprovalsStore {
   const decide = db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND status = 'waiting'");
   const cancel = db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE build_id = ? AND status = 'waiting'");
   const expired = db.prepare<[number], ApprovalRow>("SELECT * FROM approvals WHERE status = 'waiting' AND expires_at < ? ORDER BY id");
+  const allWaiting = db.prepare<[], ApprovalRow>("SELECT * FROM approvals WHERE status = 'waiting' ORDER BY id");
   const ofBuild = db.prepare<[number], ApprovalRow>('SELECT * FROM approvals WHERE build_id = ? ORDER BY id');
   const approver = db.prepare<[number, number], { decided_by: string | null }>(
     "SELECT decided_by FROM approvals WHERE build_id = ? AND stage_index = ? AND status = 'approved' ORDER BY id DESC LIMIT 1",
@@ -73,19 +76,24 @@ function create(db: Db): ApprovalsStore {
       cancel.run(now, buildId);
     },
     expired: (now) => expired.all(now),
-    forBuild: (buildId) =>
-      ofBuild.all(buildId).map((r) => ({
-        stage: r.stage,
-        stageRunId: r.stage_run_id,
-        environment: r.environment,
-        status: r.status,
-        required: r.required,
-        createdAt: r.created_at,
-        expiresAt: r.expires_at,
-        decidedBy: r.decided_by,
-        decidedAt: r.decided_at,
-        comment: r.comment,
-      })),
+    allWaiting: () => allWaiting.all(),
+    forBuild: (buildId) => ofBuild.all(buildId).map(toApprovalInfo),
     approverOf: (buildId, stageIndex) => approver.get(buildId, stageIndex)?.decided_by ?? null,
+  };
+}
+
+/** A row as the API shows it. */
+export function toApprovalInfo(r: ApprovalRow): ApprovalInfo {
+  return {
+    stage: r.stage,
+    stageRunId: r.stage_run_id,
+    environment: r.environment,
+    status: r.status,
+    required: r.required,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    comment: r.comment,
   };
 }

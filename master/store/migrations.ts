@@ -503,4 +503,21 @@ export const migrations: string[] = [
   DROP TABLE main.log_index_state;
   DROP TABLE main.log_chunks;
   `,
+  /* 16: plugins (master/store/plugins.ts) */ `
+  -- One row per installed plugin: the version agents run. manifest: the validated manifest JSON; sha256/bytes: of
+  -- the package file kept at <data dir>/plugins/<name>/<version>.tgz (older versions' files stay there);
+  -- previous_version: the version an update replaced.
+  CREATE TABLE plugins (
+    name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    manifest TEXT NOT NULL,
+    previous_version TEXT,
+    installed_by TEXT NOT NULL,
+    installed_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -31,6 +31,7 @@ import type {
   EnvironmentInfo,
   EnvironmentInput,
   DeploymentInfo,
+  PendingApproval,
   RollbackRequest,
   JobInfo,
   LoginResponse,
@@ -44,6 +45,7 @@ import type {
   UserInfo,
 } from '../api';
 import { fromBody, SlipwayError } from '../errors';
+import type { PluginInstallResult, PluginManifest, PluginPackageInfo } from '../api-plugins';
 
 export interface ApiClientOptions {
   /** Base URL of the master, e.g. http://127.0.0.1:8080 (no /api/v1 suffix). */
@@ -317,6 +319,10 @@ export class ApiClient {
   rejectStage(id: number, stage: string, comment?: string) {
     return this.post<BuildInfo>(`/builds/${id}/stages/${enc(stage)}/reject`, comment ? { comment } : {});
   }
+  /** Open approval gates of the caller's teams' builds and those the caller may decide (`mayDecide`). */
+  listApprovals() {
+    return this.get<PendingApproval[]>('/approvals');
+  }
   listDeployments(filter: { app?: string; environment?: string; limit?: number } = {}) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
@@ -375,6 +381,28 @@ export class ApiClient {
   }
   listPlugins() {
     return this.get<PluginInfo[]>('/plugins');
+  }
+  /** JSON Schema of the value of every step key a job file may use (built-in and plugin kinds): `{ stepKeys }`. */
+  stepSchema() {
+    return this.get<{ stepKeys: Record<string, unknown> }>('/plugins/schema');
+  }
+  /** Installed plugin packages (admin). */
+  listPluginPackages() {
+    return this.get<PluginPackageInfo[]>('/plugins/packages');
+  }
+  /** Installs a plugin package (.tgz bytes), or updates the installed plugin of the same name (admin). */
+  installPlugin(tgz: Uint8Array) {
+    return this.request<PluginInstallResult>('POST', '/api/v1/plugins/packages', undefined, { contentType: 'application/gzip', data: tgz });
+  }
+  setPluginEnabled(name: string, enabled: boolean) {
+    return this.post<PluginPackageInfo>(`/plugins/packages/${encodeURIComponent(name)}/${enabled ? 'enable' : 'disable'}`);
+  }
+  removePlugin(name: string) {
+    return this.del(`/plugins/packages/${encodeURIComponent(name)}`);
+  }
+  /** The enabled plugins' manifests (job files using their kinds validate locally with them). */
+  pluginManifests() {
+    return this.get<PluginManifest[]>('/plugins/manifests');
   }
 
   /** The WebSocket URL of the client stream (/api/v1/stream), http->ws and https->wss. */

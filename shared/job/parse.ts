@@ -239,7 +239,7 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kind
   }
   const key = kindKeys[0];
   const def = kinds.get(key);
-  if (!def) return { issues: [loc.issue([...path, key], `unknown step kind '${key}' (known: ${kinds.keys().join(', ')})`)] };
+  if (!def) return { issues: [loc.issue([...path, key], kinds.refusal(key) ?? `unknown step kind '${key}' (known: ${kinds.keys().join(', ')})`)] };
   const issues: FieldIssue[] = [];
   const config = def.config.safeParse(step[key]);
   if (!config.success) issues.push(...loc.fromZod(config.error, [...path, key]));

@@ -63,6 +63,13 @@ export interface StepKindDef<C extends Record<string, unknown> = Record<string, 
    * to itself: the executor parses the config it receives with this same schema.
    */
   config: z.ZodType<C>;
+  /**
+   * The config's JSON Schema as its author wrote it (plugin kinds: the manifest's); absent: derived from `config`
+   * (z.toJSONSchema) for the editor schema.
+   */
+  jsonSchema?: Record<string, unknown>;
+  /** The plugin that provides the kind, when it is not built in (shared/plugins). */
+  plugin?: { name: string; version: string };
   /** Host capabilities an agent needs to run the kind (docker, etcd, nginx); the scheduler matches on them. */
   capabilities: string[];
   workspace: WorkspaceNeed;

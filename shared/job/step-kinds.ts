@@ -16,6 +16,7 @@ export * from './step-kind';
 
 export class StepKinds {
   private readonly byKey = new Map<string, AnyStepKind>();
+  private readonly refused = new Map<string, string>();
 
   /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
   register(def: AnyStepKind): this {
@@ -24,6 +25,20 @@ export class StepKinds {
     }
     for (const key of [def.kind, ...def.aliases]) this.byKey.set(key, def);
     return this;
+  }
+
+  /**
+   * Marks `key` as a kind this registry knows of but refuses, with the reason job validation gives
+   * (`step kind 'x' is provided by plugin 'p', which is disabled`).
+   */
+  refuse(key: string, reason: string): this {
+    this.refused.set(key, reason);
+    return this;
+  }
+
+  /** Why `key` is refused (see refuse), or undefined. */
+  refusal(key: string): string | undefined {
+    return this.byKey.has(key) ? undefined : this.refused.get(key);
   }
 
   /** By kind or alias. */
@@ -47,7 +62,10 @@ export class StepKinds {
    */
   jsonSchema(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const key of this.keys()) out[key] = z.toJSONSchema(this.byKey.get(key)!.config, { io: 'input', unrepresentable: 'any' });
+    for (const key of this.keys()) {
+      const def = this.byKey.get(key)!;
+      out[key] = def.jsonSchema ?? z.toJSONSchema(def.config, { io: 'input', unrepresentable: 'any' });
+    }
     return out;
   }
 }

@@ -35,6 +35,18 @@
  *  6. master:cancel    the agent kills the step's process group (SIGTERM, SIGKILL after graceMs) and
  *                      reports agent:stage-finished with status 'cancelled'.
  *     master:drain     finish current work, take no more. agent:state tells the master it is draining.
+ *  6b.plugins        master:accepted names the third-party plugins (name, version, sha256) the agent must run;
+ *                      master:plugins names them again whenever the set changes (install, update, enable,
+ *                      disable, remove). The agent fetches each package over HTTP (GET /api/v1/agent/plugins/
+ *                      NAME/VERSION with its token), checks the sha256, loads it, and answers agent:plugins with
+ *                      what it runs and its executors; the master schedules a plugin's kinds only on agents
+ *                      that run the version it names. Since protocol 11.
+ *  8. container logs agent:container-logs carries a batch of log entries of one followed container (a `source`,
+ *                      seqs contiguous per source from firstSeq, assigned by the agent's container-logs service);
+ *                      the master stores them (skipping seqs it already stored) and answers
+ *                      master:container-logs-ack with the highest seq stored for that source. The agent keeps
+ *                      (spools) every entry until it is acknowledged; a batch for another environment than the
+ *                      agent's is refused in the ack. Not stage records: no lease, own seq space per source.
  *  7. upgrade          an agent started from the bundle with --auto-upgrade compares its version with the
  *                      master's (GET /agent/slipway-agent.json, over HTTP, not this socket) after each accept;
  *                      when they differ it drains (agent:state with upgradingTo), replaces its bundle once the
@@ -49,7 +61,7 @@
 import { z } from 'zod';
 import { qualityGateSchema } from '../job/gate';
 
-export const PROTOCOL_VERSION = 10;
+export const PROTOCOL_VERSION = 11;
 
 /**
  * The oldest protocol version whose agents the master still accepts: agents of the previous release keep
@@ -57,9 +69,11 @@ export const PROTOCOL_VERSION = 10;
  * out. At most one version back, and only when the change from it was additive: what is new in agent
  * frames is optional, and the master sends such an agent nothing it cannot parse (its schemas drop fields
  * they do not know). A change that breaks this sets it to PROTOCOL_VERSION, and the commit says so.
- * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 9 is accepted.
+ * 8 -> 9: agent:state.upgradingTo (optional); 9 -> 10: report gates in master:assign steps (optional); 10 -> 11:
+ * plugins (optional fields; master:plugins is sent only to agents of 11 or later) and agent:container-logs with
+ * master:container-logs-ack (new messages a 10 agent never sends); 10 is accepted.
  */
-export const MIN_AGENT_PROTOCOL_VERSION: number = 9;
+export const MIN_AGENT_PROTOCOL_VERSION: number = 10;
 
 /** Whether the master accepts an agent:hello of protocol version `v`. */
 export function acceptsProtocolVersion(v: number): boolean {
@@ -109,7 +123,13 @@ export const RunningStageSchema = z.object({
 });
 export type RunningStage = z.infer<typeof RunningStageSchema>;
 
-export const ExecutorInfoSchema = z.object({ kind: z.string().min(1), version: z.string().min(1) });
+export const ExecutorInfoSchema = z.object({
+  kind: z.string().min(1),
+  /** The executor's version; for a plugin's kind, the plugin's version. */
+  version: z.string().min(1),
+  /** The plugin providing the kind ('builtin' for the built-in kinds); absent from agents before protocol 11. */
+  plugin: z.string().max(64).optional(),
+});
 export type ExecutorInfo = z.infer<typeof ExecutorInfoSchema>;
 
 /** A host capability the agent probed at start (docker, etcd, nginx) or its config declares. */
@@ -138,6 +158,26 @@ export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
 /** Step outputs on the wire: shared/job/outputs.ts states the names, types and size limits. */
 const OutputsWire = z.record(z.string().max(64), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]));
 
+/** A plugin package the master tells agents to run (master:accepted, master:plugins). */
+export const PluginRefSchema = z.object({
+  name: z.string().min(1).max(64),
+  version: z.string().min(1).max(64),
+  /** Hex sha256 of the package (.tgz) the master serves: the agent refuses other bytes. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+export type PluginRef = z.infer<typeof PluginRefSchema>;
+
+/** What an agent runs of a plugin (agent:hello, agent:plugins). */
+export const PluginStateSchema = z.object({
+  name: z.string().min(1).max(64),
+  version: z.string().min(1).max(64),
+  /** 'failed': fetch, checksum, manifest or import failed; its steps fail with `error`. */
+  state: z.enum(['loaded', 'failed']),
+  error: z.string().max(4096).optional(),
+});
+export type PluginState = z.infer<typeof PluginStateSchema>;
+
 // ---------------------------------------------------------------- agent -> master
 
 export const AgentHelloSchema = z.object({
@@ -160,6 +200,8 @@ export const AgentHelloSchema = z.object({
   services: z.array(ServiceStatusSchema).max(64).optional(),
   /** Stage runs in progress or with unacknowledged records (resume). */
   running: z.array(RunningStageSchema).max(256),
+  /** Plugins the agent runs (the built-in one included). Since protocol 11. */
+  plugins: z.array(PluginStateSchema).max(256).optional(),
   /** Agent software version (`slipway agents` shows it; a bundle agent upgrades itself when it differs from the master's bundle). */
   version: z.string().max(64).optional(),
 });
@@ -251,6 +293,48 @@ export const AgentServicesSchema = z.object({
   services: z.array(ServiceStatusSchema).max(64),
 });
 
+/** Not a record: the plugins the agent runs and its executors, sent after each change (master:plugins). Since protocol 11. */
+export const AgentPluginsSchema = z.object({
+  type: z.literal('agent:plugins'),
+  plugins: z.array(PluginStateSchema).max(256),
+  /** The complete executor list now (replaces hello's). */
+  executors: z.array(ExecutorInfoSchema).max(256),
+});
+/** Most entries in one agent:container-logs batch. */
+export const MAX_CONTAINER_LOG_BATCH_ENTRIES = 5000;
+/** Longest text of one container log entry (a multi-line entry included), in UTF-16 units. */
+export const MAX_CONTAINER_LOG_ENTRY_CHARS = 64 * 1024;
+
+/** One log entry of a container the agent follows (one line, or several kept together by the multi-line rule). */
+export const ContainerLogEntrySchema = z.object({
+  /** The container's io.slipway.app label. */
+  app: z.string().min(1).max(128),
+  /** The container's io.slipway.environment label; must be the agent's own environment. */
+  environment: z.string().min(1).max(64),
+  /** The container's name. */
+  instance: z.string().min(1).max(256),
+  stream: z.enum(['stdout', 'stderr']),
+  /** Docker's timestamp of the entry's first line, ms since epoch. */
+  ts: z.number().int().nonnegative(),
+  /** The entry's text without its final newline; a multi-line entry joins its lines with '\n'. */
+  text: z.string().max(MAX_CONTAINER_LOG_ENTRY_CHARS),
+});
+export type ContainerLogEntryWire = z.infer<typeof ContainerLogEntrySchema>;
+
+/**
+ * Not a stage record: a batch of container log entries of one source, seqs firstSeq, firstSeq+1, ... The master
+ * stores the ones above its high-water mark for the source and answers master:container-logs-ack. A batch may
+ * start after a gap (entries the agent's bounded spool dropped, counted in its service status).
+ */
+export const AgentContainerLogsSchema = z.object({
+  type: z.literal('agent:container-logs'),
+  /** Stable id of one followed container on one agent ('<environment>/<container id>'). */
+  source: z.string().min(1).max(256).regex(/^[A-Za-z0-9._:/-]+$/),
+  firstSeq: z.number().int().positive(),
+  entries: z.array(ContainerLogEntrySchema).min(1).max(MAX_CONTAINER_LOG_BATCH_ENTRIES),
+});
+export type AgentContainerLogs = z.infer<typeof AgentContainerLogsSchema>;
+
 export const AgentMessageSchema = z.discriminatedUnion('type', [
   AgentHelloSchema,
   AgentHeartbeatSchema,
@@ -260,6 +344,8 @@ export const AgentMessageSchema = z.discriminatedUnion('type', [
   StepFinishedSchema,
   StageFinishedSchema,
   AgentServicesSchema,
+  AgentPluginsSchema,
+  AgentContainerLogsSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type AgentHello = z.infer<typeof AgentHelloSchema>;
@@ -390,6 +476,8 @@ export const MasterAcceptedSchema = z.object({
       action: z.enum(['continue', 'abort']),
     }),
   ),
+  /** The third-party plugins to run, at these exact versions. Since protocol 11. */
+  plugins: z.array(PluginRefSchema).max(256).optional(),
 });
 
 export const MasterRefusedSchema = z.object({
@@ -417,6 +505,12 @@ export const MasterCancelSchema = z.object({
 
 export const MasterDrainSchema = z.object({ type: z.literal('master:drain') });
 
+/** The plugins to run changed: the complete list (unlisted plugins are unloaded). Since protocol 11. */
+export const MasterPluginsSchema = z.object({
+  type: z.literal('master:plugins'),
+  plugins: z.array(PluginRefSchema).max(256),
+});
+
 export const MasterErrorSchema = z.object({
   type: z.literal('master:error'),
   /** 'lease_mismatch' | 'sequence_gap' | 'bad_record' ... */
@@ -424,6 +518,17 @@ export const MasterErrorSchema = z.object({
   message: z.string(),
   stageRunId: id.optional(),
 });
+
+/** Answer to agent:container-logs: the agent may forget the source's entries up to storedThrough. */
+export const MasterContainerLogsAckSchema = z.object({
+  type: z.literal('master:container-logs-ack'),
+  source: z.string().min(1).max(256),
+  /** Highest seq of the source the master has stored (cumulative, also for seqs skipped as already stored). */
+  storedThrough: seq,
+  /** Set when the master refused the batch (e.g. an environment that is not the agent's): nothing was stored. */
+  refused: z.string().max(1024).optional(),
+});
+export type MasterContainerLogsAck = z.infer<typeof MasterContainerLogsAckSchema>;
 
 export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterAcceptedSchema,
@@ -433,6 +538,8 @@ export const MasterMessageSchema = z.discriminatedUnion('type', [
   MasterCancelSchema,
   MasterDrainSchema,
   MasterErrorSchema,
+  MasterPluginsSchema,
+  MasterContainerLogsAckSchema,
 ]);
 export type MasterMessage = z.infer<typeof MasterMessageSchema>;
 export type MasterAccepted = z.infer<typeof MasterAcceptedSchema>;

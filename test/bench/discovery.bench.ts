@@ -44,7 +44,7 @@ try {
   const listen = await freeTcpPort();
   const registrar = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 10 });
   await registrar.start();
-  const edge = new NginxEdge({ etcd: client, routes: [{ app: 'bench', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 5 });
+  const edge = new NginxEdge({ etcd: client, routes: [{ app: 'bench', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command });
   await edge.start();
   // A fresh connection per request (no keep-alive agent), as a new client would see it. fetch() would keep
   // its connection to an old nginx worker alive across reloads and measure that worker's shutdown instead.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerLogsService } from '../../agent/services/container-logs';
 import { diskSpaceService } from '../../agent/services/disk-space';
 import { edgeService } from '../../agent/services/edge';
 import { builtinServices, ServiceHost } from '../../agent/services/host';
@@ -68,6 +69,13 @@ const fixtures: ServiceFixture[] = [
     // No etcd endpoint anywhere (the agent file names none either).
     failing: { file: '/nonexistent/slipway-edge.conf', routes: [{ app: 'conf', environment: 'pre', listen: '8080' }] },
   },
+  {
+    // Needs the real Docker engine (npm test starts it); its spool goes into the work directory.
+    factory: containerLogsService as ServiceFactory,
+    good: { spool: { maxMb: 4, segmentKb: 64 } },
+    invalid: { settings: { multiline: { continuation: '(' } }, field: /multiline\.continuation: not a valid regular expression/ },
+    failing: { socket: '/nonexistent/docker.sock' },
+  },
 ];
 
 it('has a fixture for every built-in service', () => {
@@ -107,7 +115,7 @@ for (const f of fixtures) {
 
 describe('ServiceHost', () => {
   it('refuses an unknown service naming the known ones', () => {
-    expect(() => new ServiceHost({ shipper: {} }, ctx, log)).toThrow(/service 'shipper': unknown \(known: disk-space, registration, edge\)/);
+    expect(() => new ServiceHost({ shipper: {} }, ctx, log)).toThrow(/service 'shipper': unknown \(known: disk-space, registration, edge, container-logs\)/);
   });
 
   it('reports starting services, a failed start, health changes and the final stop', async () => {

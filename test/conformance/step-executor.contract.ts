@@ -11,9 +11,9 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { builtinExecutors } from '../../agent/executors/registry';
+import { builtinExecutors, type ExecutorRegistry } from '../../agent/executors/registry';
 import type { StepExecutor } from '../../agent/executors/types';
-import { builtinStepKinds, outputsProblem } from '../../shared/job';
+import { builtinStepKinds, outputsProblem, type StepKinds } from '../../shared/job';
 import type { RegistryAccess, Source } from '../../shared/protocol';
 import { gone, waitUntil, type Harness } from './executor-harness';
 
@@ -35,6 +35,9 @@ export interface KindFixture {
   /** A config the kind's schema refuses, and the field the error must name. */
   invalid: { config: Record<string, unknown>; field: RegExp };
   process?: ProcessFixture;
+  /** Plugin kinds: the agent registry the executor was registered in and the master's kinds (default: the built-ins). */
+  registry?: () => ExecutorRegistry;
+  kinds?: () => StepKinds;
 }
 
 export function executorContract(h: Harness, f: KindFixture): void {
@@ -44,16 +47,17 @@ export function executorContract(h: Harness, f: KindFixture): void {
       expect(ex.kind).toMatch(/^[a-z][a-z0-9-]*$/);
       expect(ex.version).toMatch(/^\d+\.\d+\.\d+/);
       expect(ex.def.kind).toBe(ex.kind);
-      expect(builtinExecutors().get(ex.kind)).toBe(ex);
+      expect((f.registry ?? builtinExecutors)().get(ex.kind)).toBe(ex);
       // One schema: the executor's definition is the one the master validates job files with.
-      expect(builtinStepKinds().get(ex.kind)).toBe(ex.def);
+      expect((f.kinds ?? builtinStepKinds)().get(ex.kind)).toBe(ex.def);
       expect(['repository', 'clean', 'none']).toContain(ex.def.workspace);
     });
 
     it('exports its config schema as JSON Schema', () => {
-      const schema = z.toJSONSchema(ex.def.config, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      // A plugin's kind exports the JSON Schema its manifest declares; a built-in's is derived from its zod schema.
+      const schema = ex.def.jsonSchema ?? (z.toJSONSchema(ex.def.config, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>);
       expect(schema).toBeTypeOf('object');
-      expect(builtinStepKinds().jsonSchema()[ex.kind]).toEqual(schema);
+      expect((f.kinds ?? builtinStepKinds)().jsonSchema()[ex.kind]).toEqual(schema);
     });
 
     it('refuses a config its schema refuses, naming the field', async () => {

@@ -8,11 +8,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/client/api-client';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -29,6 +33,9 @@ const slowJob = `web-slow-${suffix}`;
 const hiddenJob = `web-hidden-${suffix}`;
 const bigJob = `web-big-${suffix}`;
 const madeJob = `web-made-${suffix}`;
+const formJob = `web-form-${suffix}`;
+const pluginJob = `web-plugin-${suffix}`;
+const failJob = `web-fail-${suffix}`;
 const BIG_LINES = 200_000;
 
 let master: TestMaster;
@@ -132,6 +139,7 @@ describe('web UI in a real browser', () => {
   it('creates a job in the YAML editor, validated live by the shared schema with errors at their line', async () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
     await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).click();
     const editor = page.getByLabel('Job YAML');
     await editor.waitFor();
     const bad = [`name: ${madeJob}`, `team: ${team}`, 'stages:', '  - name: build', '    environment: ci', '    timeoutz: 5m', '    steps:', '      - sh: echo made in the browser', ''].join('\n');
@@ -152,6 +160,135 @@ describe('web UI in a real browser', () => {
     await page.getByRole('heading', { name: madeJob }).waitFor();
     expect((await dev.getJob(madeJob)).yaml).toContain('echo made in the browser');
   });
+
+  it('creates a job in the form (fields generated from the step kinds\' schema), errors at the field, the YAML in sync', async () => {
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    const form = page.getByTestId('job-form');
+    await form.waitFor();
+    const yaml = page.getByLabel('Job YAML');
+    const field = (label: string) => form.getByLabel(label, { exact: true });
+    await field('Job name').fill(formJob);
+    await field('Team').selectOption(team);
+    // A field the shared schema refuses shows the problem under itself, and the YAML view has the same value.
+    await field('Stage 1 environment').fill('Bad Env');
+    const envField = form.locator('div.field', { has: page.getByLabel('Stage 1 environment', { exact: true }) });
+    await envField.locator('.field-issue').getByText('environment must be 1-63 characters').waitFor();
+    expect(await field('Stage 1 environment').getAttribute('aria-invalid')).toBe('true');
+    expect(await yaml.inputValue()).toContain('environment: Bad Env');
+    await field('Stage 1 environment').fill('ci');
+    await envField.locator('.field-issue').waitFor({ state: 'detached' });
+    // The shell step's short form switched to its options keeps the command as `run`.
+    await field('Step 1.1 sh form').selectOption({ label: 'options' });
+    expect(await field('Step 1.1 sh run').inputValue()).toBe('echo "$GREETING from $APP"');
+    await field('Step 1.1 sh junit').fill('reports/junit.xml');
+    // A new step of the deploy kind: its fields come from the kind's JSON Schema; its own rule shows at the step.
+    await form.getByRole('button', { name: 'Add a step to stage 1' }).click();
+    await field('Step 1.2 kind').selectOption('deploy');
+    await form.getByText('give either compose: (a file in the workspace) or composeInline:').waitFor();
+    await field('Step 1.2 deploy app (optional)').fill('Shop_Web');
+    await form.locator('div.field', { has: page.getByLabel('Step 1.2 deploy app (optional)', { exact: true }) }).locator('.field-issue').getByText('app names are 1-63 characters').waitFor();
+    await field('Step 1.2 deploy app (optional)').fill('shop-web');
+    await field('Step 1.2 deploy composeInline (optional)').fill('services: { web: { image: "${IMAGE}" } }');
+    await field('Step 1.2 deploy replicas (optional)').fill('2');
+    // Steps reorder: the deploy step moved up comes first, moved back the shell step does.
+    await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
+    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('deploy');
+    await form.getByRole('button', { name: 'Move step 1.2 up' }).click();
+    expect((parseYaml(await yaml.inputValue()) as { stages: { steps: object[] }[] }).stages[0].steps[0]).toHaveProperty('sh');
+    // Environment variables, secrets by name, and a second stage behind an approval.
+    await field('Job environment variables').fill('APP=shop\nLEVEL=info');
+    await field('Job environment variables').blur();
+    await field('Secrets (team secrets by name)').fill('DEPLOY_KEY');
+    await field('Secrets (team secrets by name)').blur();
+    await form.getByRole('button', { name: 'Add a stage' }).click();
+    await field('Stage 2 environment').fill('ci');
+    await field('Stage 2 waits for an approval').check();
+    // The short form and the options carry the command both ways.
+    await field('Step 2.1 sh form').selectOption({ label: 'options' });
+    expect(await field('Step 2.1 sh run').inputValue()).toBe('echo hello');
+    await field('Step 2.1 sh form').selectOption({ label: 'short form' });
+    expect(await field('Step 2.1 sh').inputValue()).toBe('echo hello');
+    // A required field emptied to be retyped keeps its place in the YAML.
+    await field('Job name').fill('');
+    expect((await yaml.inputValue()).split('\n')[0]).toBe('name: ""');
+    await field('Job name').fill(formJob);
+    expect((await yaml.inputValue()).split('\n')[0]).toBe(`name: ${formJob}`);
+    await page.getByText('Valid job.').waitFor();
+    await shot('job-form');
+    // At phone width the form and the YAML stack and fit.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await shot('job-form-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const saved = parseYaml(await yaml.inputValue());
+    expect(saved).toMatchObject({
+      name: formJob,
+      team,
+      env: { APP: 'shop', LEVEL: 'info' },
+      secrets: ['DEPLOY_KEY'],
+      stages: [
+        {
+          name: 'build',
+          environment: 'ci',
+          steps: [
+            { name: 'hello', sh: { run: 'echo "$GREETING from $APP"', junit: 'reports/junit.xml' } },
+            { deploy: { app: 'shop-web', composeInline: 'services: { web: { image: "${IMAGE}" } }', replicas: 2 } },
+          ],
+        },
+        { name: 'stage2', environment: 'ci', approval: { teams: [team] }, steps: [{ sh: 'echo hello' }] },
+      ],
+    });
+    // The YAML view edits the same job: the form follows it.
+    await yaml.fill((await yaml.inputValue()).replace('description: What this job does.', 'description: Made in the form.'));
+    expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${formJob}`);
+    const stored = await dev.getJob(formJob);
+    expect(parseYaml(stored.yaml)).toEqual({ ...saved, description: 'Made in the form.' });
+    expect(stored.stages).toEqual([
+      { name: 'build', environment: 'ci' },
+      { name: 'stage2', environment: 'ci' },
+    ]);
+    // Editing it again opens the form on the stored job; a change touches only its own line of the YAML.
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await field('Description (optional)').waitFor();
+    expect(await field('Description (optional)').inputValue()).toBe('Made in the form.');
+    await field('Step 1.2 deploy replicas (optional)').fill('3');
+    await page.getByText('Valid job.').waitFor();
+    const edited = await page.getByLabel('Job YAML').inputValue();
+    expect(edited).toBe(stored.yaml.replace('replicas: 2', 'replicas: 3'));
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${formJob}`);
+    expect((await dev.getJob(formJob)).yaml).toBe(edited);
+  }, 60_000);
+
+  it("validates a job using a plugin's step kind with the enabled plugins' manifests, and gives the kind a form from its schema", async () => {
+    const installed = await runCli(['plugin', 'install', join(ROOT, 'plugins', 'dockerfile-lint')], {
+      env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: join(ARTIFACTS, 'no-cli-config.json') },
+    });
+    expect(installed.stderr).toBe('');
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('tab', { name: 'YAML' }).click();
+    const editor = page.getByLabel('Job YAML');
+    await editor.fill([`name: ${pluginJob}`, `team: ${team}`, 'stages:', '  - name: lint', '    environment: ci', '    steps:', '      - dockerfile-lint: { failOn: warning }', ''].join('\n'));
+    await page.getByText('Valid job.').waitFor();
+    expect(await page.getByTestId('job-preview').textContent()).toContain('dockerfile-lint');
+    // The plugin's own schema still applies.
+    await editor.fill((await editor.inputValue()).replace('failOn: warning', 'failOn: sometimes'));
+    await page.getByTestId('job-issues').getByText('stages[0].steps[0].dockerfile-lint.failOn').waitFor();
+    await editor.fill((await editor.inputValue()).replace('failOn: sometimes', 'failOn: warning'));
+    // In the form: its fields from the manifest's JSON Schema, a choice for an enum.
+    await page.getByRole('tab', { name: 'Form' }).click();
+    const form = page.getByTestId('job-form');
+    expect(await form.getByLabel('Step 1.1 kind', { exact: true }).inputValue()).toBe('dockerfile-lint');
+    await form.getByLabel('Step 1.1 dockerfile-lint failOn (optional)', { exact: true }).selectOption('none');
+    expect(await editor.inputValue()).toContain('dockerfile-lint: { failOn: none }');
+    await page.getByText('Valid job.').waitFor();
+    await page.getByRole('button', { name: 'Save job' }).click();
+    await page.waitForURL(`${master.url}/jobs/${pluginJob}`);
+  }, 60_000);
 
   it('triggers a build with a parameter and shows its log live, escaped and coloured', async () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).click();
@@ -323,6 +460,86 @@ describe('web UI in a real browser', () => {
     expect(await page.content()).not.toContain('s3cret-value-never-shown');
     expect((await master.api.listTeams()).find((t) => t.name === newTeam)?.members).toEqual([{ username: user, role: 'viewer' }]);
     await shot('teams');
+    await page.getByRole('button', { name: 'Log out' }).click();
+  });
+
+  it("lets an admin (any maintainer) set a team notification channel; the build page shows its delivery to a real HTTP receiver", async () => {
+    // The receiver stands in for a chat service's webhook endpoint: a real HTTP server recording the calls.
+    const calls: string[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        calls.push(body);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      await page.goto(`${master.url}/teams`);
+      await page.getByLabel('User').fill('admin');
+      await page.getByLabel('Password').fill(master.adminPassword);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      const channels = page.getByTestId(`notifiers-${team}`);
+      await channels.getByLabel('Channel name').fill('ui-hook');
+      await channels.getByLabel('Channel target').fill(url);
+      await channels.getByLabel('fixed').uncheck();
+      await channels.getByRole('button', { name: 'Save channel' }).click();
+      await channels.getByText(`webhook ${url} on failure`).waitFor();
+      expect(await master.api.teamNotifiers(team)).toMatchObject([{ name: 'ui-hook', channel: { webhook: url, on: ['failure'] } }]);
+      // A bad channel: the master's answer names the problem.
+      await channels.getByLabel('Channel name').fill('bad-hook');
+      await channels.getByLabel('Channel kind').selectOption('email');
+      await channels.getByLabel('Channel target').fill('not-an-address');
+      await channels.getByRole('button', { name: 'Save channel' }).click();
+      await channels.getByRole('alert').waitFor();
+      expect(await channels.getByRole('alert').textContent()).toMatch(/email/i);
+
+      await master.api.applyJob(jobYaml(failJob, team, [['fail', 'echo about to fail\nexit 3']]));
+      const b = await master.api.trigger(failJob);
+      await waitFor('the failure delivered', async () => calls.length > 0, { timeoutMs: 30_000 });
+      await page.evaluate((to) => {
+        window.history.pushState(null, '', to);
+        window.dispatchEvent(new PopStateEvent('popstate'));
+      }, `/builds/${b.id}`);
+      const notes = page.getByTestId('notifications');
+      await notes.getByText('delivered', { exact: false }).waitFor();
+      expect(await notes.textContent()).toContain(`failure to webhook 127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+      await page.getByRole('link', { name: 'Teams' }).click();
+      page.once('dialog', (d) => void d.accept());
+      await page.getByTestId(`notifiers-${team}`).locator('li', { hasText: 'ui-hook' }).getByRole('button', { name: 'Remove' }).click();
+      await page.getByTestId(`notifiers-${team}`).getByText('No channels', { exact: false }).waitFor();
+      await page.getByRole('button', { name: 'Log out' }).click();
+    } finally {
+      receiver.close();
+    }
+  }, 60_000);
+
+  it('lets an admin see, disable, enable and (re)install plugins; removing one a job uses is refused, naming the job', async () => {
+    await page.goto(`${master.url}/plugins`);
+    await page.getByLabel('User').fill('admin');
+    await page.getByLabel('Password').fill(master.adminPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const card = page.getByTestId('plugin-dockerfile-lint');
+    await card.getByText('1.0.0', { exact: true }).waitFor();
+    expect(await card.textContent()).toContain('dockerfile-lint');
+    await page.getByTestId('step-kinds').getByText('dockerfile-lint', { exact: true }).waitFor();
+    await card.getByRole('button', { name: 'Disable' }).click();
+    await card.locator('.status-disabled').waitFor();
+    expect((await master.api.listPluginPackages()).find((p) => p.name === 'dockerfile-lint')?.enabled).toBe(false);
+    await card.getByRole('button', { name: 'Enable' }).click();
+    await card.locator('.status-enabled').waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await card.getByRole('button', { name: 'Remove' }).click();
+    await card.getByRole('alert').getByText(`used by job '${pluginJob}'`, { exact: false }).waitFor();
+    // The same package uploaded from a file: unchanged.
+    const tgz = join(ARTIFACTS, 'dockerfile-lint.tgz');
+    execFileSync('tar', ['-czf', tgz, '-C', join(ROOT, 'plugins', 'dockerfile-lint'), '--exclude=./node_modules', '--transform', 's,^\\.,package,', '.']);
+    await page.getByLabel('Plugin package').setInputFiles(tgz);
+    await page.getByRole('button', { name: 'Install' }).click();
+    await page.getByText('dockerfile-lint 1.0.0 unchanged').waitFor();
+    await shot('plugins');
     await page.getByRole('button', { name: 'Log out' }).click();
   });
 

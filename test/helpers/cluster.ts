@@ -56,6 +56,8 @@ export interface TestAgent {
 
 export interface StartMasterOptions {
   env?: Record<string, string>;
+  /** Run the master from `npm run build`'s dist/bin/slipway.mjs (as deployed) instead of the sources through tsx. */
+  built?: boolean;
   jobsDir?: string;
   dataDir?: string;
 }
@@ -114,7 +116,7 @@ export async function startMaster(opts: StartMasterOptions = {}): Promise<TestMa
     rmSync(join(dataDir, 'master.json'), { force: true });
     const args = ['master', 'start', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)];
     if (opts.jobsDir) args.push('--jobs-dir', opts.jobsDir);
-    const proc = spawnCli(args, env);
+    const proc = spawnCli(args, env, { built: opts.built });
     const info = await waitAlive('master.json', proc, () => {
       const j = readMasterJson(dataDir);
       return j && j.pid === proc.process.pid ? j : undefined;

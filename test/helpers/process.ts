@@ -25,9 +25,12 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** Runs `node --import tsx bin/slipway.ts ...args` in the background. */
-export function spawnCli(args: string[], env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+/** The CLI as `npm run build` writes it (dist/bin/slipway.mjs, run from the repository for its node_modules). */
+export const BUILT_CLI = resolve(REPO_ROOT, 'dist', 'bin', 'slipway.mjs');
+
+/** Runs `node --import tsx bin/slipway.ts ...args` (with `built`, `node dist/bin/slipway.mjs ...args`) in the background. */
+export function spawnCli(args: string[], env: Record<string, string> = {}, opts: { built?: boolean } = {}): Spawned {
+  const child = spawn(process.execPath, [...(opts.built ? [BUILT_CLI] : ['--import', 'tsx', CLI]), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -174,6 +174,8 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
           return 'ci';
         case 'stage':
           return 'build';
+        case 'version':
+          return '1.0.0';
         default:
           return undefined;
       }

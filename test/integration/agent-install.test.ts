@@ -280,4 +280,35 @@ stages:
     expect(!foreign.ok && foreign.problem).toContain(`the bundle speaks protocol ${PROTOCOL_VERSION + 1}, this master ${PROTOCOL_VERSION}`);
     expect(new AgentBundle(join(tmp, 'nowhere')).current()).toEqual({ ok: false, problem: expect.stringContaining('run `npm run build`') });
   });
+
+  it('keeps a V8 code cache next to the bundle for the next start, and compiles afresh when the cache does not fit', () => {
+    const dir = join(tmp, 'code-cache');
+    mkdirSync(dir);
+    const bundle = join(dir, 'slipway-agent.mjs');
+    copyFileSync(join(bundleOut, 'agent', 'slipway-agent.mjs'), bundle);
+    const version = () => execFileSync(process.execPath, [bundle, '--version'], { encoding: 'utf8' }).trim();
+    const first = JSON.parse(readFileSync(join(bundleOut, 'agent', 'slipway-agent.json'), 'utf8')) as BundleInfo;
+    expect(version()).toBe(first.version);
+    const cacheFile = `${bundle}.v8cache`;
+    const cache = readFileSync(cacheFile);
+    const keyLine = cache.subarray(0, cache.indexOf(10) + 1);
+    expect(keyLine.toString()).toMatch(new RegExp(`^[0-9a-f]{64} ${process.version} ${process.arch}\n$`));
+    expect(cache.length).toBeGreaterThan(100_000);
+    // Used as it is: the next start leaves it alone.
+    expect(version()).toBe(first.version);
+    expect(readFileSync(cacheFile).equals(cache)).toBe(true);
+    // A cache with the right key but bytes V8 refuses: the agent still starts, and writes a good one.
+    // (V8's cache bytes differ from one compile to the next: compare the key and the size.)
+    const rewritten = () => {
+      const now = readFileSync(cacheFile);
+      return now.subarray(0, keyLine.length).equals(keyLine) && now.length > 100_000;
+    };
+    writeFileSync(cacheFile, Buffer.concat([keyLine, Buffer.alloc(4096, 7)]));
+    expect(version()).toBe(first.version);
+    expect(rewritten()).toBe(true);
+    // A cache of other code (another bundle version) is never used, whatever V8 would say.
+    writeFileSync(cacheFile, Buffer.concat([Buffer.from(`${'0'.repeat(64)} ${process.version} ${process.arch}\n`), cache.subarray(keyLine.length)]));
+    expect(version()).toBe(first.version);
+    expect(rewritten()).toBe(true);
+  });
 });

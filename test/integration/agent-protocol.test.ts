@@ -124,7 +124,7 @@ class Peer {
       if (msg.type === 'agent:state') this.states.push(msg.draining);
       if (msg.type === 'agent:heartbeat') this.heartbeats.push(msg);
       if (msg.type === 'agent:refused') this.refusals.push(msg);
-      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state' || msg.type === 'agent:refused' || msg.type === 'agent:services') {
+      if (msg.type === 'agent:heartbeat' || msg.type === 'agent:state' || msg.type === 'agent:refused' || msg.type === 'agent:services' || msg.type === 'agent:plugins' || msg.type === 'agent:container-logs') {
         for (const w of this.waiters.splice(0)) w();
         return;
       }

@@ -6,7 +6,7 @@
  * teams (or an admin) can open; cancel closes an open gate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildDetail } from '../../shared/api';
+import type { BuildDetail, PendingApproval } from '../../shared/api';
 import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError } from '../../shared/errors';
 import { runCli } from '../helpers/cli';
@@ -173,8 +173,19 @@ describe('protected environment', () => {
     expect(b.stages.find((s) => s.name === 'release')?.waiting).toContain(`a member of ${ops} (developer or higher), as environment '${prod}' is protected`);
     // An approver of other gates is not one of the environment's.
     expect(await codeOf(users.lead.approveStage(id, 'release'))).toBe(`not_found: build ${id} not found`);
+    // GET /approvals: the job's team sees the open gate (not theirs to decide), the environment's approvers see it
+    // to decide, and nobody else learns of it.
+    const gateOfBuild = (list: PendingApproval[]) => list.filter((a) => a.buildId === id);
+    expect(gateOfBuild(await users.dev.listApprovals())).toMatchObject([{ stage: 'release', environment: prod, job: `protected-${suffix}`, team: shop, status: 'waiting', mayDecide: false }]);
+    expect(gateOfBuild(await users.op.listApprovals())).toMatchObject([{ stage: 'release', mayDecide: true }]);
+    expect(gateOfBuild(await master.api.listApprovals())).toMatchObject([{ stage: 'release', mayDecide: true }]);
+    expect(gateOfBuild(await users.lead.listApprovals())).toEqual([]);
+    expect(gateOfBuild(await users.outsider.listApprovals())).toEqual([]);
+    const cli = await runCli(['approvals'], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: users.op.token!, SLIPWAY_CONFIG: '/nonexistent/slipway-cli.json' } });
+    expect(cli.stdout).toMatch(new RegExp(`^${id}\\s+protected-${suffix}#\\d+\\s+release\\s+${prod}\\s+yes\\s`, 'm'));
     expect(await codeOf(users.dev.approveStage(id, 'release'))).toMatch(/^forbidden: you may not approve stage 'release'.*as environment/);
     await users.op.approveStage(id, 'release');
+    expect(gateOfBuild(await users.op.listApprovals())).toEqual([]);
     expect((await settled(id)).status).toBe('success');
 
     // A re-run from the deploying stage waits again.

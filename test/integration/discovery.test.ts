@@ -4,13 +4,13 @@
  * appear and vanish from routing, 503 with none, a configuration nginx refuses is never applied).
  */
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistrar, MIN_TTL_S } from '../../agent/discovery/registrar';
-import { NginxEdge, renderEdgeConfig } from '../../agent/discovery/nginx-edge';
+import { NginxEdge, pidFileOf, renderEdgeConfig } from '../../agent/discovery/nginx-edge';
 import { freeTcpPort, startEtcd, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
 
 let dir: string;
@@ -102,6 +102,16 @@ describe('nginx edge', () => {
     const empty = renderEdgeConfig([{ app: 'a', environment: 'pre', listen: '8080' }], new Map());
     expect(empty).not.toContain('upstream');
     expect(empty).toContain('return 503 "no live instance of a in pre\\n";');
+  });
+
+  it('finds the nginx master pid file from nginx -T, resolving a relative one against -p', async () => {
+    expect(await pidFileOf(nginx.command)).toBe(readFileSync(nginx.command[4], 'utf8').match(/^pid (\S+);/m)![1]);
+    const p = join(dir, 'relpid');
+    mkdirSync(join(p, 'logs'), { recursive: true });
+    mkdirSync(join(p, 'run'));
+    writeFileSync(join(p, 'n.conf'), 'error_log logs/error.log;\npid run/x.pid;\nevents {}\nhttp { access_log off; }\n');
+    expect(await pidFileOf(['nginx', '-p', p, '-c', join(p, 'n.conf')])).toBe(`${p}/run/x.pid`);
+    expect(await pidFileOf(['nginx', '-p', p, '-c', join(p, 'missing.conf')])).toBeUndefined();
   });
 
   it('routes to registered instances, follows registrations and removals, and keeps its config when nginx -t refuses one', async () => {

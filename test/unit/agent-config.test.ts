@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, toWsUrl } from '../../agent/config';
-import { backoffMs } from '../../agent/connection';
+import { backoffMs, reconnectDelayMs } from '../../agent/connection';
 
 const base = { url: 'http://127.0.0.1:8080', token: 't', name: 'a1', environment: 'ci' };
 
@@ -43,6 +43,17 @@ describe('agent config', () => {
       expect(backoffMs(0)).toBeLessThanOrEqual(200);
       expect(backoffMs(30)).toBeGreaterThanOrEqual(5000);
       expect(backoffMs(30)).toBeLessThanOrEqual(10_000);
+    }
+  });
+
+  it('retries every 0.15-0.3 s for a minute after the master went away (a restart), then backs off again', () => {
+    for (let i = 0; i < 50; i++) {
+      // Attempt 12 would wait 5-10 s with backoff: a restarting master gets its agents back at once.
+      expect(reconnectDelayMs(12, 2_000)).toBeGreaterThanOrEqual(150);
+      expect(reconnectDelayMs(12, 2_000)).toBeLessThanOrEqual(300);
+      expect(reconnectDelayMs(12, 61_000)).toBeGreaterThanOrEqual(5000);
+      expect(reconnectDelayMs(12, undefined)).toBeGreaterThanOrEqual(5000);
+      expect(reconnectDelayMs(0, undefined)).toBeLessThanOrEqual(200);
     }
   });
 });

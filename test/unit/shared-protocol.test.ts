@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../shared/duration';
-import { AgentMessageSchema, decodeLogChunk, encodeLogChunk, PROTOCOL_VERSION } from '../../shared/protocol';
+import { AgentMessageSchema, decodeLogChunk, encodeLogChunk, MasterMessageSchema, MAX_CONTAINER_LOG_BATCH_ENTRIES, PROTOCOL_VERSION } from '../../shared/protocol';
 
 describe('log frames', () => {
   it('round-trips a chunk', () => {
@@ -33,6 +33,25 @@ describe('control messages', () => {
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0].path).toEqual(['capacity']);
     expect(AgentMessageSchema.safeParse({ type: 'agent:unknown' }).success).toBe(false);
+  });
+});
+
+describe('container log messages', () => {
+  const entry = { app: 'shop', environment: 'pre', instance: 'shop-pre-1', stream: 'stdout', ts: 1_700_000_000_000, text: 'line 1' };
+  it('validates a batch and names the bad field of an entry', () => {
+    const batch = { type: 'agent:container-logs', source: 'pre/abc123', firstSeq: 1, entries: [entry] };
+    expect(AgentMessageSchema.safeParse(batch).success).toBe(true);
+    const bad = AgentMessageSchema.safeParse({ ...batch, entries: [{ ...entry, stream: 'stdin' }] });
+    expect(bad.error?.issues[0].path).toEqual(['entries', 0, 'stream']);
+    expect(AgentMessageSchema.safeParse({ ...batch, firstSeq: 0 }).success).toBe(false);
+    expect(AgentMessageSchema.safeParse({ ...batch, entries: [] }).success).toBe(false);
+    expect(AgentMessageSchema.safeParse({ ...batch, entries: Array(MAX_CONTAINER_LOG_BATCH_ENTRIES + 1).fill(entry) }).success).toBe(false);
+    expect(AgentMessageSchema.safeParse({ ...batch, source: 'pre/abc 123' }).success).toBe(false);
+  });
+  it('validates the ack, with an optional refusal', () => {
+    expect(MasterMessageSchema.safeParse({ type: 'master:container-logs-ack', source: 'pre/abc', storedThrough: 7 }).success).toBe(true);
+    expect(MasterMessageSchema.safeParse({ type: 'master:container-logs-ack', source: 'pre/abc', storedThrough: 0, refused: 'environment' }).success).toBe(true);
+    expect(MasterMessageSchema.safeParse({ type: 'master:container-logs-ack', source: 'pre/abc', storedThrough: -1 }).success).toBe(false);
   });
 });
 

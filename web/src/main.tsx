@@ -6,9 +6,12 @@ import { Layout } from './components/Layout';
 import { Agents } from './pages/Agents';
 import { Build } from './pages/Build';
 import { Dashboard } from './pages/Dashboard';
+import { Deployments } from './pages/Deployments';
 import { Job } from './pages/Job';
 import { Jobs } from './pages/Jobs';
 import { Login } from './pages/Login';
+import { Plugins } from './pages/Plugins';
+import { Registries } from './pages/Registries';
 import { Search } from './pages/Search';
 import { Teams } from './pages/Teams';
 import { onLinkClick, useRoute, type Route } from './router';
@@ -42,6 +45,12 @@ function Page({ route }: { route: Route }) {
       return <Build key={route.id} id={route.id} />;
     case 'agents':
       return <Agents />;
+    case 'deployments':
+      return <Deployments />;
+    case 'registries':
+      return <Registries />;
+    case 'plugins':
+      return <Plugins />;
     case 'search':
       return <Search />;
     case 'teams':

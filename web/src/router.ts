@@ -11,6 +11,9 @@ export type Route =
   | { page: 'job-edit'; name?: string }
   | { page: 'build'; id: number }
   | { page: 'agents' }
+  | { page: 'deployments' }
+  | { page: 'registries' }
+  | { page: 'plugins' }
   | { page: 'search' }
   | { page: 'teams' }
   | { page: 'not-found'; path: string };
@@ -24,6 +27,9 @@ export function parseRoute(path: string): Route {
   if (parts[0] === 'jobs' && parts.length === 3 && parts[2] === 'edit') return { page: 'job-edit', name: parts[1] };
   if (parts[0] === 'builds' && parts.length === 2 && /^[1-9]\d{0,15}$/.test(parts[1])) return { page: 'build', id: Number(parts[1]) };
   if (parts[0] === 'agents' && parts.length === 1) return { page: 'agents' };
+  if (parts[0] === 'deployments' && parts.length === 1) return { page: 'deployments' };
+  if (parts[0] === 'registries' && parts.length === 1) return { page: 'registries' };
+  if (parts[0] === 'plugins' && parts.length === 1) return { page: 'plugins' };
   if (parts[0] === 'search' && parts.length === 1) return { page: 'search' };
   if (parts[0] === 'teams' && parts.length === 1) return { page: 'teams' };
   return { page: 'not-found', path };
@@ -37,6 +43,9 @@ export const paths = {
   editJob: (name: string) => `/jobs/${encodeURIComponent(name)}/edit`,
   build: (id: number) => `/builds/${id}`,
   agents: () => '/agents',
+  deployments: () => '/deployments',
+  registries: () => '/registries',
+  plugins: () => '/plugins',
   search: () => '/search',
   teams: () => '/teams',
 };

@@ -41,6 +41,7 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
       kinds: (JSON.parse(a.executors) as { kind: string }[]).map((e) => e.kind),
       capabilities: facts.capabilities,
       services: live ? live.services : facts.services,
+      plugins: live && !live.lost ? (live.plugins ?? []) : [],
     };
   };
 
@@ -84,7 +85,8 @@ export function agentRoutes(core: EngineCore, gateway: AgentGateway): Router {
     res.json({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       description: 'Slipway step kinds: the value of each step key in a job file',
-      stepKeys: core.stepKinds.jsonSchema(),
+      // What a job file may use now: built-ins and enabled plugins' kinds (each plugin kind as its manifest's JSON Schema).
+      stepKeys: (core.ctx.plugins?.enabledKinds() ?? core.stepKinds).jsonSchema(),
     });
   });
 

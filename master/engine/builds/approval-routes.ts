@@ -4,13 +4,16 @@
  * admin), who need not be in the job's team. Anyone else learns what the job's team lets them: 404 outside it
  * (exactly as for a build that does not exist), 403 naming who may decide for its members, 409 when the stage
  * does not wait for approval.
+ * GET /approvals lists the open gates the caller may see: those of builds of the caller's teams (every one for an
+ * admin) and those the caller may decide, each with `mayDecide`.
  */
 import { Router, type Request } from 'express';
+import type { PendingApproval } from '../../../shared/api';
 import { badRequest, conflict, forbidden, notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
 import type { Principal } from '../../context';
 import { allow } from '../../route-access';
-import { approvalsStore } from '../../store/approvals';
+import { approvalsStore, toApprovalInfo } from '../../store/approvals';
 import { Effects, type EngineCore } from '../core';
 import { approveGate, describeGate, failGate, gateOf, mayDecide } from './gates';
 import { getBuildRow, toBuildInfo } from './views';
@@ -70,6 +73,21 @@ export function approvalRoutes(core: EngineCore): Router {
       return false;
     }
   }
+
+  r.get('/approvals', allow({ kind: 'user', scope: 'read' }), (req, res) => {
+    const p = principal(req);
+    const out: PendingApproval[] = [];
+    for (const open of approvalsStore(db).allWaiting()) {
+      const row = getBuildRow(db, open.build_id);
+      if (!row) continue;
+      const stageConfig = core.buildConfig(row.id).stages[open.stage_index];
+      const gate = stageConfig ? gateOf(db, stageConfig) : null;
+      const decides = gate ? mayDecide(core, p, gate) : mayTrigger(p, row.team_id);
+      if (!decides && !p.isAdmin && ctx.access.roleIn(p, row.team_id) === null) continue;
+      out.push({ ...toApprovalInfo(open), buildId: row.id, job: row.job, team: row.team, number: row.number, mayDecide: decides });
+    }
+    res.json(out);
+  });
 
   r.post('/builds/:id/stages/:stage/approve', allow({ kind: 'team', action: 'trigger' }), (req, res) => {
     res.json(decide(req, 'approve'));

@@ -5,7 +5,7 @@
  * cancelPrevious, cancels older queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
-import { ValidationError, type FieldIssue } from '../../../shared/errors';
+import { conflict, ValidationError, type FieldIssue } from '../../../shared/errors';
 import { MAX_PARAM_VALUE_BYTES, type JobConfig } from '../../../shared/job';
 import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
@@ -95,6 +95,12 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
 /** Inserts the build and its stage runs; returns the new build id. Runs in its own transaction. */
 export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number {
   const db = core.db;
+  // A step kind of a disabled plugin: refused now rather than queued behind agents that no longer run it.
+  const enabled = core.ctx.plugins?.enabledKinds();
+  for (const stage of enabled ? nb.config.stages.slice(nb.fromStage ?? 0) : []) {
+    const why = stage.kinds.map((k) => enabled!.refusal(k)).find(Boolean);
+    if (why) throw conflict(`job '${nb.config.name}' cannot start: stage '${stage.name}': ${why}`);
+  }
   const builds = buildsStore(db);
   return inTransaction(db, () => {
     const now = Date.now();

@@ -106,7 +106,8 @@ export function buildRoutes(core: EngineCore): Router {
         approvals: approvalsStore(db).forBuild(row.id),
         waiting: (id) => {
           const q = queued.get(id);
-          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents) : null;
+          const enabled = core.ctx.plugins?.enabledKinds();
+          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k)) : null;
         },
       }),
     );

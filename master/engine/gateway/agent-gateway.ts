@@ -31,6 +31,8 @@ import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, protocolRefusal, resumeAgent } from './hello';
 import { agentsStore } from '../../store/agents';
+import { effectiveExecutors } from '../../plugins/agent-plugins';
+import type { ContainerLogsPort } from '../../app-logs/ingest-port';
 
 export const HELLO_TIMEOUT_MS = 5000;
 
@@ -53,12 +55,23 @@ function clip(reason: string): string {
   return b.length <= 123 ? reason : b.subarray(0, 120).toString('utf8').replace(/\uFFFD$/, '') + '...';
 }
 
-export function createAgentGateway(core: EngineCore, records: RecordBatcher): AgentGateway {
+export function createAgentGateway(core: EngineCore, records: RecordBatcher, containerLogs?: ContainerLogsPort): AgentGateway {
   const { ctx, db } = core;
   const agents = agentsStore(db);
   const wss = new WebSocketServer({ noServer: true, maxPayload: ctx.config.maxFrameBytes });
   /** Set by close(): the store is about to close, so late socket events must not touch it. */
   let closing = false;
+
+  // The plugin set changed: every agent hears the new list, and counts only the versions now named.
+  const wanted = () => ctx.plugins?.wanted() ?? [];
+  ctx.plugins?.onChange(() => {
+    const list = wanted();
+    for (const s of core.sessions.values()) {
+      s.executors = effectiveExecutors(s.reportedExecutors ?? s.executors, list);
+      if ((s.protocolVersion ?? 0) >= 11) s.send({ type: 'master:plugins', plugins: list });
+    }
+    core.requestDispatch();
+  });
 
   ctx.onAgentTokenRevoked((tokenId) => {
     for (const s of core.sessions.values()) if (s.tokenId === tokenId) s.close(CloseCode.BadToken, 'agent token revoked');
@@ -152,7 +165,9 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       tokenId: admitted.tokenId,
       labels: hello.labels,
       capacity: hello.capacity,
-      executors: hello.executors,
+      executors: effectiveExecutors(hello.executors, wanted()),
+      reportedExecutors: hello.executors,
+      plugins: hello.plugins ?? [],
       capabilities: (hello.capabilities ?? []).filter((c) => c.ok).map((c) => c.name),
       services: hello.services ?? [],
       draining: false,
@@ -179,6 +194,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       maxFrameBytes: ctx.config.maxFrameBytes,
       maxUnackedBytes: 8 * ctx.config.maxFrameBytes,
       resume,
+      plugins: wanted(),
     });
     ctx.log.info({ agent: hello.name, environment: hello.environment, capacity: hello.capacity, version: hello.version, protocolVersion: hello.protocolVersion, resumed: resume.length }, 'agent connected');
     core.apply(fx);
@@ -207,10 +223,22 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher): Ag
       case 'agent:step-finished':
       case 'agent:stage-finished':
         return records.addEvent(session, msg);
+      case 'agent:plugins':
+        session.reportedExecutors = msg.executors;
+        session.executors = effectiveExecutors(msg.executors, wanted());
+        session.plugins = msg.plugins;
+        agents.setExecutors(session.agentId, msg.executors);
+        core.requestDispatch();
+        return;
       case 'agent:services':
         session.services = msg.services;
         core.agentFacts.setServices(session.agentId, msg.services);
         return;
+      case 'agent:container-logs':
+        // The log center's own seq space per source: no lease involved, so also from an agent declared lost.
+        return session.send(
+          containerLogs?.ingest(session, msg) ?? { type: 'master:container-logs-ack', source: msg.source, storedThrough: 0, refused: 'this master does not store container logs' },
+        );
       default:
         assertNever(msg);
     }

@@ -10,7 +10,15 @@ import type { AgentSlots, QueuedRun } from './plan';
 
 export type WaitingAgent = Omit<AgentSlots, 'free'> & { free: number; draining?: boolean };
 
-export function waitingReason(run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities' | 'blocked'>, agents: WaitingAgent[]): string {
+/**
+ * `kindNote` may say why nobody has a step kind (`step kind 'x' is provided by plugin 'p', which is disabled`);
+ * it is added to the reason.
+ */
+export function waitingReason(
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities' | 'blocked'>,
+  agents: WaitingAgent[],
+  kindNote?: (kind: string) => string | undefined,
+): string {
   if (run.blocked) return run.blocked;
   const env = run.environment;
   let left = agents.filter((a) => a.environment === env && !a.draining);
@@ -21,7 +29,10 @@ export function waitingReason(run: Pick<QueuedRun, 'environment' | 'labels' | 'k
   }
   for (const kind of run.kinds ?? []) {
     left = left.filter((a) => !a.kinds || a.kinds.includes(kind));
-    if (!left.length) return `waiting: no agent of environment ${env} with step kind ${kind}`;
+    if (!left.length) {
+      const note = kindNote?.(kind);
+      return `waiting: no agent of environment ${env} with step kind ${kind}${note ? ` (${note})` : ''}`;
+    }
   }
   for (const cap of run.capabilities ?? []) {
     left = left.filter((a) => a.capabilities?.includes(cap));

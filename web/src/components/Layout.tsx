@@ -6,7 +6,10 @@ import { paths, type Route } from '../router';
 const NAV: { label: string; href: string; pages: Route['page'][] }[] = [
   { label: 'Dashboard', href: paths.dashboard(), pages: ['dashboard'] },
   { label: 'Jobs', href: paths.jobs(), pages: ['jobs', 'job', 'job-edit', 'build'] },
+  { label: 'Deployments', href: paths.deployments(), pages: ['deployments'] },
   { label: 'Agents', href: paths.agents(), pages: ['agents'] },
+  { label: 'Registries', href: paths.registries(), pages: ['registries'] },
+  { label: 'Plugins', href: paths.plugins(), pages: ['plugins'] },
   { label: 'Log search', href: paths.search(), pages: ['search'] },
   { label: 'Teams', href: paths.teams(), pages: ['teams'] },
 ];

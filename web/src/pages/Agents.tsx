@@ -50,6 +50,18 @@ function AgentCard({ a, onDrain }: { a: AgentInfo; onDrain?: () => void }) {
           ))}
         </div>
       )}
+      {(a.plugins ?? []).filter((p) => p.name !== 'builtin').length > 0 && (
+        <div class="small">
+          <span class="muted">plugins </span>
+          {(a.plugins ?? [])
+            .filter((p) => p.name !== 'builtin')
+            .map((p) => (
+              <span class={`tag ${p.state === 'loaded' ? 'ok' : 'bad'}`} title={p.error}>
+                {p.state === 'loaded' ? '✓' : '✗'} {p.name}@{p.version}
+              </span>
+            ))}
+        </div>
+      )}
       {a.services.length > 0 && (
         <ul class="plain small">
           {a.services.map((sv) => (

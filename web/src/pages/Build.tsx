@@ -6,6 +6,9 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { BuildDetail, StageRunInfo, StepOutputInfo } from '../../../shared/api';
+import { ApprovalGate } from '../components/ApprovalGate';
+import { BuildNotifications } from '../components/BuildNotifications';
+import { Findings, TestHistory } from '../components/BuildQuality';
 import { LogView } from '../components/LogView';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
@@ -21,7 +24,17 @@ function endNote(status: string, reason: string | null | undefined): string {
   return { lost: 'agent lost', gate_rejected: 'approval rejected', gate_expired: 'approval expired' }[reason] ?? reason;
 }
 
-function Stages({ stages }: { stages: StageRunInfo[] }) {
+/** Approve / reject for the caller's open gates of the build; others are told they are not an approver. */
+function Gate({ build, stage, onDecided }: { build: BuildDetail; stage: StageRunInfo; onDecided: (stage: string, decision: string) => void }) {
+  const s = session()!;
+  const open = useLoad(() => s.client.listApprovals(), [build.id, stage.id]);
+  const mine = open.data?.find((a) => a.buildId === build.id && a.stageRunId === stage.id);
+  if (!open.data) return null;
+  if (!mine?.mayDecide) return <div class="muted small">You are not one of its approvers.</div>;
+  return <ApprovalGate buildId={build.id} stage={stage.name} onDone={(d) => onDecided(stage.name, d)} />;
+}
+
+function Stages({ build, stages, onDecided }: { build: BuildDetail; stages: StageRunInfo[]; onDecided: (stage: string, decision: string) => void }) {
   return (
     <ol class="stages" aria-label="Stages">
       {stages.map((st) => (
@@ -36,6 +49,9 @@ function Stages({ stages }: { stages: StageRunInfo[] }) {
             {st.attempt > 1 ? ` · attempt ${st.attempt}` : ''} · {span(st.startedAt, st.finishedAt)}
           </div>
           {st.waiting && <div class="warning small">{st.waiting}</div>}
+          {st.status === 'waiting' && build.approvals.some((a) => a.stageRunId === st.id && a.status === 'waiting') && (
+            <Gate build={build} stage={st} onDecided={onDecided} />
+          )}
           {st.error && <div class="error small">{st.error}</div>}
           <ul class="steps">
             {st.steps.map((step) => (
@@ -46,6 +62,13 @@ function Stages({ stages }: { stages: StageRunInfo[] }) {
                   {step.exitCode !== null && step.exitCode !== 0 ? ` · exit ${step.exitCode}` : ''}
                 </span>
                 {step.error && <div class="error small">{step.error}</div>}
+                {typeof step.outputs.app === 'string' && typeof step.outputs.environment === 'string' && (
+                  <div class="small">
+                    <a href={`${paths.deployments()}?${new URLSearchParams({ app: step.outputs.app, environment: step.outputs.environment })}`}>
+                      {step.outputs.app} in {step.outputs.environment}: deployments
+                    </a>
+                  </div>
+                )}
               </li>
             ))}
           </ul>
@@ -103,13 +126,15 @@ function Outputs({ build, outputs }: { build: BuildDetail; outputs: StepOutputIn
 
 function Tests({ build }: { build: BuildDetail }) {
   const s = session()!;
-  const tests = useLoad(() => (build.reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, build.reports.length]);
-  if (!build.reports.length) return null;
+  // SARIF reports are scan results (Findings); the others hold test cases.
+  const reports = build.reports.filter((r) => r.format !== 'sarif');
+  const tests = useLoad(() => (reports.length ? s.client.buildTests(build.id, { limit: 100 }) : Promise.resolve([])), [build.id, reports.length]);
+  if (!reports.length) return null;
   return (
     <section>
       <h2>Test results</h2>
       <ul class="plain">
-        {build.reports.map((r) => (
+        {reports.map((r) => (
           <li>
             <span class="mono">{r.path}</span> ({r.format}): {r.status === 'parsed' ? `${r.tests} tests, ${r.failures} failed, ${r.errors} errors, ${r.skipped} skipped` : r.status}
             {r.error && <span class="error small"> {r.error}</span>}
@@ -141,6 +166,7 @@ function Tests({ build }: { build: BuildDetail }) {
           </tbody>
         </table>
       )}
+      <TestHistory build={build} />
     </section>
   );
 }
@@ -155,6 +181,7 @@ export function Build({ id }: { id: number }) {
   const [connected, setConnected] = useState(true);
   const [ended, setEnded] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [decided, setDecided] = useState<string | null>(null);
   const refresh = useRef<ReturnType<typeof setTimeout>>();
 
   useEffect(() => {
@@ -191,6 +218,8 @@ export function Build({ id }: { id: number }) {
     };
   }, [id]);
 
+  // An approver outside the job's team sees the build only while its gate is open.
+  if (detail.error && decided) return <p class="notice">{decided} The build belongs to a team you are not in, so it is no longer shown to you.</p>;
   if (detail.error) return <p class="error">{detail.error}</p>;
   const b = detail.data;
   if (!b) return <p class="muted">Loading…</p>;
@@ -282,9 +311,33 @@ export function Build({ id }: { id: number }) {
           </>
         )}
       </dl>
-      <Stages stages={b.stages} />
+      <Stages
+        build={b}
+        stages={b.stages}
+        onDecided={(stage, decision) => {
+          setDecided(`You ${decision} stage ${stage} of ${b.job} #${b.number}.`);
+          detail.reload();
+        }}
+      />
+      {b.approvals.some((a) => a.status !== 'waiting') && (
+        <section>
+          <h2>Approvals</h2>
+          <ul class="plain" data-testid="approval-history">
+            {b.approvals
+              .filter((a) => a.status !== 'waiting')
+              .map((a) => (
+                <li>
+                  stage <strong>{a.stage}</strong> ({a.environment}): <Status status={a.status} /> {a.decidedBy ? `by ${a.decidedBy}` : ''} {ago(a.decidedAt)}
+                  {a.comment && <span class="muted">: {a.comment}</span>}
+                </li>
+              ))}
+          </ul>
+        </section>
+      )}
       {outputs.data && <Outputs build={b} outputs={outputs.data} />}
       <Tests build={b} />
+      <Findings build={b} />
+      <BuildNotifications build={b} />
       <h2>Log</h2>
       {streamError && <p class="error">{streamError}</p>}
       {!connected && !ended && <p class="warning">Reconnecting to the log stream…</p>}

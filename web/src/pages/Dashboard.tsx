@@ -1,9 +1,10 @@
 /**
- * Running and queued builds, recent failures, agents online per environment and a duration trend per job.
+ * Running and queued builds, stages waiting for an approval, recent failures, agents online per environment and
+ * a duration trend per job.
  * Built from the documented list endpoints (jobs, each job's recent builds, agents) and polled every 5 s
  * while the tab is visible; only the first MAX_JOBS jobs are read for builds.
  */
-import type { AgentInfo, BuildInfo, JobInfo } from '../../../shared/api';
+import type { AgentInfo, BuildInfo, JobInfo, PendingApproval } from '../../../shared/api';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago, span } from '../format';
@@ -15,6 +16,7 @@ const MAX_JOBS = 50;
 const BUILDS_PER_JOB = 20;
 
 interface Overview {
+  approvals: PendingApproval[];
   jobs: JobInfo[];
   builds: BuildInfo[];
   agents: AgentInfo[];
@@ -52,16 +54,16 @@ export function Dashboard() {
   const s = session()!;
   const o = useLoad<Overview>(
     async () => {
-      const [jobs, agents] = await Promise.all([s.client.listJobs(), s.client.listAgents()]);
+      const [jobs, agents, approvals] = await Promise.all([s.client.listJobs(), s.client.listAgents(), s.client.listApprovals().catch(() => [] as PendingApproval[])]);
       const lists = await Promise.all(jobs.slice(0, MAX_JOBS).map((j) => s.client.listBuilds(j.name, { limit: BUILDS_PER_JOB }).catch(() => [] as BuildInfo[])));
-      return { jobs, agents, builds: lists.flat() };
+      return { jobs, agents, approvals, builds: lists.flat() };
     },
     [],
     5000,
   );
   if (o.error && !o.data) return <p class="error">{o.error}</p>;
   if (!o.data) return <p class="muted">Loading…</p>;
-  const { jobs, builds, agents } = o.data;
+  const { jobs, builds, agents, approvals } = o.data;
   const running = builds.filter((b) => b.status === 'running');
   const queued = builds.filter((b) => b.status === 'queued' || b.status === 'waiting');
   const failures = builds
@@ -80,6 +82,22 @@ export function Dashboard() {
           <h2>Queued ({queued.length})</h2>
           {queued.length ? <ul class="plain">{queued.map((b) => <BuildRow b={b} />)}</ul> : <p class="muted">Queue empty.</p>}
         </section>
+        {approvals.length > 0 && (
+          <section class="card" data-testid="dashboard-approvals">
+            <h2>Waiting for approval ({approvals.length})</h2>
+            <ul class="plain">
+              {approvals.map((a) => (
+                <li>
+                  <a href={paths.build(a.buildId)}>
+                    {a.job} #{a.number}
+                  </a>{' '}
+                  stage {a.stage} to {a.environment} <span class="muted small">{a.mayDecide ? 'you may decide' : ago(a.createdAt)}</span>
+                </li>
+              ))}
+            </ul>
+            <a href={paths.deployments()}>Decide on the deployments page</a>
+          </section>
+        )}
         <section class="card" data-testid="agents-online">
           <h2>Agents online</h2>
           <ul class="plain">

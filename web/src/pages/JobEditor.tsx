@@ -1,14 +1,21 @@
 /**
- * Create or edit a job as YAML, validated live in the browser by the same shared parser and schema the master
- * and the CLI use (shared/job: errors at file line and field); a click on a problem puts the cursor on its
- * line. Beside it, the job as the schema understood it (stages, environments, steps, env, secrets by name).
+ * Create or edit a job in a form or as YAML, both views of the same YAML text, validated live in the browser
+ * by the same shared parser and schema the master and the CLI use (shared/job: errors at file line and field,
+ * shown at the form's field with that path too); a click on a problem puts the YAML cursor on its line. The
+ * form's step fields come from the step kinds' JSON Schema (GET /plugins/schema). In the YAML view, beside the
+ * text, the job as the schema understood it (stages, environments, steps, env, secrets by name).
  * Saving posts the YAML (POST /api/v1/jobs), where the master validates it again. Jobs defined in jobs/*.yml
  * are managed as code: the master refuses edits (409), so the editor only shows them.
  * Loaded on demand (its own chunk: the YAML parser stays out of the first page).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { addAt, moveUpAt, rawOf, removeAt, setAt, type Path } from '../job-form/doc';
+import { Form, type FormApi } from '../job-form/fields';
+import { JobForm, type FormOptions } from '../job-form/JobForm';
+import type { JsonSchema } from '../job-form/SchemaField';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
-import { parseJobYaml, type JobConfig } from '../../../shared/job';
+import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../../shared/job';
+import { pluginStepKinds } from '../../../shared/plugins/step-kind';
 import { navigate, paths } from '../router';
 import { session } from '../session';
 
@@ -35,9 +42,9 @@ function template(team: string): string {
 
 type Check = { job: JobConfig; issues: null } | { job: null; issues: FieldIssue[] };
 
-function check(text: string): Check {
+function check(text: string, kinds: StepKinds): Check {
   try {
-    return { job: parseJobYaml(text, 'job.yml'), issues: null };
+    return { job: parseJobYaml(text, 'job.yml', kinds), issues: null };
   } catch (err) {
     if (err instanceof ValidationError) return { job: null, issues: err.issues };
     return { job: null, issues: [{ field: '(yaml)', message: (err as Error).message }] };
@@ -72,8 +79,52 @@ function Preview({ job }: { job: JobConfig }) {
   );
 }
 
+/**
+ * The step kinds a job may use here: the built-ins plus those of the master's enabled plugins (their manifests),
+ * as the CLI validates; null until the manifests are read. A master that lists none leaves the built-ins.
+ */
+function useStepKinds(): StepKinds | null {
+  const s = session()!;
+  const [kinds, setKinds] = useState<StepKinds | null>(null);
+  useEffect(() => {
+    const done = (manifests: Awaited<ReturnType<typeof s.client.pluginManifests>>) => {
+      const k = builtinStepKinds();
+      for (const m of manifests) {
+        // A kind that clashes with a registered one is the master's to refuse; validate with what registers.
+        for (const def of pluginStepKinds(m)) if (![def.kind, ...def.aliases].some((key) => k.get(key))) k.register(def);
+      }
+      setKinds(k);
+    };
+    s.client.pluginManifests().then(done, () => done([]));
+  }, []);
+  return kinds;
+}
+
+/** What the form offers: step kinds with their schema, the user's teams, environments and visible secrets. */
+function useFormOptions(): FormOptions | null {
+  const s = session()!;
+  const [opts, setOpts] = useState<FormOptions | null>(null);
+  useEffect(() => {
+    const teams = s.me.teams.filter((t) => s.me.isAdmin || t.role !== 'viewer').map((t) => t.name);
+    const secretsOf = (team: string) => s.client.listSecrets(team).then((l) => l.map((x) => x.name), () => [] as string[]);
+    Promise.all([
+      s.client.stepSchema(),
+      s.client.listEnvironments().catch(() => []),
+      Promise.all(s.me.teams.filter((t) => s.me.isAdmin || t.role === 'maintainer').map((t) => secretsOf(t.name))),
+    ]).then(
+      ([schema, envs, secrets]) =>
+        setOpts({ stepKeys: schema.stepKeys as Record<string, JsonSchema>, teams, environments: envs.map((e) => e.name), secrets: [...new Set(secrets.flat())].sort() }),
+      () => setOpts({ stepKeys: {}, teams, environments: [], secrets: [] }),
+    );
+  }, []);
+  return opts;
+}
+
 export default function JobEditor({ name }: { name?: string }) {
   const s = session()!;
+  const [mode, setMode] = useState<'form' | 'yaml'>('form');
+  const opts = useFormOptions();
+  const kinds = useStepKinds();
   const [text, setText] = useState<string | null>(name ? null : template(s.me.teams.find((t) => t.role !== 'viewer')?.name ?? s.me.teams[0]?.name ?? 'my-team'));
   const [managed, setManaged] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -96,10 +147,10 @@ export default function JobEditor({ name }: { name?: string }) {
 
   // Validate as the user types, a little after the last key.
   useEffect(() => {
-    if (text === null) return;
-    const t = setTimeout(() => setChecked(check(text)), 200);
+    if (text === null || !kinds) return;
+    const t = setTimeout(() => setChecked(check(text, kinds)), 200);
     return () => clearTimeout(t);
-  }, [text]);
+  }, [text, kinds]);
 
   const goToLine = (line?: number) => {
     const el = area.current;
@@ -127,6 +178,19 @@ export default function JobEditor({ name }: { name?: string }) {
 
   const issues = serverIssues ?? checked?.issues ?? null;
   const lineCount = useMemo(() => (text ?? '').split('\n').length, [text]);
+  const raw = useMemo(() => (text === null ? null : rawOf(text)), [text]);
+  const edit = (fn: (t: string) => string) => {
+    setText((t) => (t === null ? t : fn(t)));
+    setServerIssues(null);
+  };
+  const formApi: FormApi = {
+    issues,
+    readOnly: !!managed,
+    set: (path: Path, value: unknown, keep?: boolean) => edit((t) => setAt(t, path, value, keep)),
+    add: (path: Path, value: unknown) => edit((t) => addAt(t, path, value)),
+    remove: (path: Path) => edit((t) => removeAt(t, path)),
+    moveUp: (path: Path) => edit((t) => moveUpAt(t, path)),
+  };
   if (loadError) return <p class="error">{loadError}</p>;
   if (text === null) return <p class="muted">Loading…</p>;
   return (
@@ -145,8 +209,29 @@ export default function JobEditor({ name }: { name?: string }) {
           This job is managed as code ({managed}): change that file and restart or re-apply; the master refuses edits made here.
         </p>
       )}
-      <div class="two-col">
+      <div class="tabs" role="tablist" aria-label="Editor view">
+        {(['form', 'yaml'] as const).map((m) => (
+          <button type="button" role="tab" aria-selected={mode === m} class={mode === m ? 'tab active' : 'tab'} onClick={() => setMode(m)}>
+            {m === 'form' ? 'Form' : 'YAML'}
+          </button>
+        ))}
+      </div>
+      <div class={mode === 'form' ? 'two-col form-mode' : 'two-col'}>
+        {mode === 'form' && (
+          <section>
+            {raw === null ? (
+              <p class="error">The YAML does not parse: fix it in the YAML view (the problem is listed beside it).</p>
+            ) : !opts ? (
+              <p class="muted">Loading the step kinds…</p>
+            ) : (
+              <Form.Provider value={formApi}>
+                <JobForm raw={raw} opts={opts} />
+              </Form.Provider>
+            )}
+          </section>
+        )}
         <section>
+          {mode === 'form' && <h2 class="small">YAML of this job (edit either side)</h2>}
           <textarea
             ref={area}
             class="yaml-editor"
@@ -179,7 +264,7 @@ export default function JobEditor({ name }: { name?: string }) {
           )}
           {checked?.job && !serverIssues && <p class="ok small">Valid job.</p>}
         </section>
-        <aside>{checked?.job ? <Preview job={checked.job} /> : <p class="muted">The job appears here once it is valid.</p>}</aside>
+        {mode === 'yaml' && <aside>{checked?.job ? <Preview job={checked.job} /> : <p class="muted">The job appears here once it is valid.</p>}</aside>}
       </div>
     </>
   );

@@ -1,31 +1,17 @@
 /**
  * Teams (GET /teams: mine; every team for admins). Admins create teams; maintainers (and admins) manage
- * members and roles and the team's secrets. Secrets are write-only: the form sends a value once and the
- * page lists names and dates only, as the API does.
+ * members and roles, the team's secrets and its notification channels. Secrets are write-only: the form sends
+ * a value once and the page lists names and dates only, as the API does.
  */
 import { useState } from 'preact/hooks';
 import type { Role, TeamInfo } from '../../../shared/api';
+import { useAction } from '../action';
+import { TeamNotifiers } from '../components/TeamNotifiers';
 import { useLoad } from '../data';
 import { ago } from '../format';
 import { session } from '../session';
 
 const ROLES: Role[] = ['viewer', 'developer', 'maintainer'];
-
-function useAction(after: () => void): [string | null, (fn: () => Promise<unknown>) => Promise<boolean>] {
-  const [error, setError] = useState<string | null>(null);
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    try {
-      await fn();
-      after();
-      return true;
-    } catch (err) {
-      setError((err as Error).message);
-      return false;
-    }
-  };
-  return [error, run];
-}
 
 function Secrets({ team }: { team: string }) {
   const s = session()!;
@@ -133,6 +119,7 @@ function TeamCard({ team, reload }: { team: TeamInfo; reload: () => void }) {
         </p>
       )}
       {manage && <Secrets team={team.name} />}
+      {manage && <TeamNotifiers team={team.name} />}
     </section>
   );
 }

@@ -1,0 +1,152 @@
+/**
+ * Runs plugin code out of the agent's process: every step of a plugin kind runs in a fresh `node` child (as
+ * the job's build user when the agent is root, in its own process group), which imports the plugin's agent
+ * entry and calls its executor; the load check (describe) imports it the same way. So a plugin that throws,
+ * crashes, calls process.exit or leaks an async exception fails its step and never the agent, and a
+ * plugin's code gets the rights of the build it runs for, never the agent's (its token, other jobs).
+ *
+ * The plugin side of the contract (plugins/README.md): the entry module exports
+ *   export const executors = { [kind]: { async run(step) { ...; return { status, outputs, error } } } }
+ * where step = { kind, config, workspace, outputFile, env, plugin: { name, version, dir }, log(text) }.
+ * Its stdout and stderr go to the step's log; `run` resolving with nothing is a success.
+ */
+import { spawn } from 'node:child_process';
+import type { RunAs, StepContext, StepResult, StopReason } from '../executors/types';
+import { killGroup } from '../executors/shell';
+
+/** The host program of the child, run with `node --input-type=module -e HOST <entry file>`. */
+const HOST = `
+import { pathToFileURL } from 'node:url';
+const entry = process.argv[1];
+const reply = (m) => new Promise((r) => process.send(m, () => r()));
+const text = (e) => String((e && e.stack) || e).split('\\n').slice(0, 6).join('\\n');
+for (const ev of ['uncaughtException', 'unhandledRejection']) {
+  process.on(ev, async (e) => { await reply({ crashed: text(e) }); process.exit(70); });
+}
+process.once('message', async (req) => {
+  let mod;
+  try { mod = await import(pathToFileURL(entry).href); }
+  catch (e) { await reply({ loadError: text(e) }); process.exit(0); }
+  const executors = mod.executors ?? (mod.default && mod.default.executors);
+  const kinds = executors && typeof executors === 'object' ? Object.keys(executors).filter((k) => executors[k] && typeof executors[k].run === 'function') : [];
+  if (req.mode === 'describe') { await reply({ kinds }); process.exit(0); }
+  if (!kinds.includes(req.step.kind)) { await reply({ loadError: 'the module exports no executor for step kind ' + JSON.stringify(req.step.kind) + ' (export const executors = { ... })' }); process.exit(0); }
+  try {
+    const log = (t) => { const s = String(t); process.stdout.write(s.endsWith('\\n') ? s : s + '\\n'); };
+    const r = await executors[req.step.kind].run({ ...req.step, env: { ...process.env }, log });
+    await reply({ result: r ?? {} });
+  } catch (e) { await reply({ threw: text(e) }); }
+  process.exit(0);
+});
+`;
+
+type HostReply = { result: unknown } | { threw: string } | { crashed: string } | { loadError: string } | { kinds: string[] };
+
+export interface PluginCode {
+  name: string;
+  version: string;
+  /** The unpacked package (agent work dir, keyed by name@version). */
+  dir: string;
+  /** Absolute path of the agent entry module. */
+  entry: string;
+}
+
+function startHost(code: PluginCode, opts: { cwd: string; env: Record<string, string>; runAs?: RunAs }) {
+  return spawn(process.execPath, ['--input-type=module', '-e', HOST, code.entry], {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    uid: opts.runAs?.uid,
+    gid: opts.runAs?.gid,
+    serialization: 'json',
+  });
+}
+
+/**
+ * Imports the plugin's entry in a child (as `runAs`) and returns the step kinds it exports executors for.
+ * Throws with the import's error. Bounded by `timeoutMs`.
+ */
+export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeoutMs = 30_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = startHost(code, { cwd: code.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, runAs });
+    let err = '';
+    child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-2000)));
+    child.stdout!.resume();
+    let answered = false;
+    const timer = setTimeout(() => child.pid && killGroup(child.pid, 'SIGKILL'), timeoutMs);
+    child.on('message', (m: HostReply) => {
+      answered = true;
+      if ('kinds' in m) resolve(m.kinds);
+      else reject(new Error('loadError' in m ? m.loadError : 'crashed' in m ? m.crashed : 'unexpected answer'));
+    });
+    child.once('error', (e) => reject(new Error(`could not start node: ${e.message}`)));
+    child.once('exit', (c, s) => {
+      clearTimeout(timer);
+      if (!answered) reject(new Error(`importing ${code.entry} did not finish (exit ${c ?? s})${err ? `: ${err.trim()}` : ''}`));
+    });
+    // A child that could not start has no channel: its 'error'/'exit' handlers above answer, not this callback.
+    child.send({ mode: 'describe' }, () => undefined);
+  });
+}
+
+/** Runs one step of a plugin kind (see the header). Never rejects: every failure is a StepResult naming the plugin. */
+export function runPluginStep(code: PluginCode, ctx: StepContext, config: Record<string, unknown>): Promise<StepResult> {
+  const who = `plugin ${code.name}@${code.version}`;
+  if (ctx.signal.aborted) {
+    const r = ctx.signal.reason as StopReason;
+    return Promise.resolve({ status: r.status, exitCode: null, error: r.message });
+  }
+  return new Promise((resolve) => {
+    const child = startHost(code, { cwd: ctx.workspace, env: { ...ctx.env, SLIPWAY_PLUGIN_DIR: code.dir }, runAs: ctx.runAs });
+    const pid = child.pid;
+    if (pid !== undefined) ctx.started(Date.now());
+    let reply: HostReply | undefined;
+    let stopped: StopReason | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      stopped = ctx.signal.reason as StopReason;
+      if (pid === undefined) return;
+      killGroup(pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(pid, 'SIGKILL'), stopped.graceMs);
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const reading = Promise.all([ctx.output.attach(child.stdout!), ctx.output.attach(child.stderr!)]);
+    child.on('message', (m: HostReply) => (reply ??= m));
+    child.once('error', (e) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      resolve({ status: 'error', exitCode: null, error: `${who}: could not start node: ${e.message}` });
+    });
+    child.once('exit', (code, signal) => {
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      void reading.then(() => {
+        clearTimeout(killTimer);
+        ctx.signal.removeEventListener('abort', onAbort);
+        if (stopped) return resolve({ status: stopped.status, exitCode: null, error: stopped.message });
+        resolve(toResult(who, ctx.step.kind, reply, code, signal));
+      });
+    });
+    const step = { kind: ctx.step.kind, config, workspace: ctx.workspace, outputFile: ctx.env.SLIPWAY_OUTPUT, plugin: { name: code.name, version: code.version, dir: code.dir } };
+    child.send({ mode: 'run', step }, () => undefined);
+  });
+}
+
+function toResult(who: string, kind: string, reply: HostReply | undefined, code: number | null, signal: NodeJS.Signals | null): StepResult {
+  if (!reply) return { status: 'error', exitCode: null, error: `${who}: its process ended (${code !== null ? `exit ${code}` : `signal ${signal}`}) before the '${kind}' executor answered` };
+  if ('loadError' in reply) return { status: 'error', exitCode: null, error: `${who} failed to load: ${reply.loadError}` };
+  if ('threw' in reply) return { status: 'error', exitCode: null, error: `${who}: the '${kind}' executor threw: ${reply.threw}` };
+  if ('crashed' in reply) return { status: 'error', exitCode: null, error: `${who}: the '${kind}' executor crashed: ${reply.crashed}` };
+  if (!('result' in reply)) return { status: 'error', exitCode: null, error: `${who}: unexpected answer` };
+  const r = (reply.result && typeof reply.result === 'object' ? reply.result : {}) as { status?: unknown; outputs?: unknown; error?: unknown; exitCode?: unknown };
+  if (r.status !== undefined && r.status !== 'success' && r.status !== 'failed') {
+    return { status: 'error', exitCode: null, error: `${who}: the '${kind}' executor returned status ${JSON.stringify(r.status)} (allowed: success, failed)` };
+  }
+  const status = r.status ?? 'success';
+  const outputs = r.outputs && typeof r.outputs === 'object' && !Array.isArray(r.outputs) ? (r.outputs as StepResult['outputs']) : undefined;
+  return {
+    status,
+    exitCode: typeof r.exitCode === 'number' ? r.exitCode : status === 'success' ? 0 : 1,
+    ...(typeof r.error === 'string' ? { error: r.error.slice(0, 2000) } : {}),
+    ...(outputs ? { outputs } : {}),
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The partitions of the log center: one per (environment, time bucket of partitionMs), each a pair of
+ * tables named by the partition's id (never by user text):
+ * - `d_<id>`: the entries, keyed by k = (ts - bucket start) * 2^20 + low bits (from the global seq, bumped on
+ *   a clash), so key order is time order and a time range is a key range; `seq` (global storing order, for
+ *   live tail, indexed) and `lbl` (labels id) beside the text.
+ * - `f_<id>`: a contentless FTS5 index with rowid = k of two columns: `text`, and `lbl`, the one token
+ *   `l<labels id>`. A keyword query with a rowid range and ORDER BY rowid DESC walks only the range, newest
+ *   first, and stops at the limit; `{lbl}: (l3 OR l4)` finds one instance's lines (context lines, a few apps'
+ *   lines without keywords) the same way. That token costs less at ingest than a B-tree index on (lbl, k)
+ *   (measured: about 8% against 25% of the append time).
+ * The registry keeps the live partitions in memory with their prepared statements (cached per partition).
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './schema';
+
+export interface Partition {
+  id: number;
+  environment: string;
+  bucket: number;
+  /** ms epoch of the bucket's start. */
+  start: number;
+  entries: number;
+  bytes: number;
+  maxSeq: number;
+}
+
+export interface Row {
+  k: number;
+  seq: number;
+  lbl: number;
+  text: string;
+}
+
+/** Statements of one partition, prepared on first use. */
+export interface PartitionStatements {
+  insert: Statement<[number, number, number, string]>;
+  /** (fromSeq, toSeq): indexes the rows stored with seq in [from, to]; one statement per batch, not per row. */
+  index: Statement<[number, number]>;
+  /** (match, loKey, hiKey, labelsJson, limit): keys in [lo, hi), newest first. */
+  searchMatch: Statement<[string, number, number, string, number]>;
+  /** (match, loKey, hiKey, labelsJson, limit): keys in (lo, hi), oldest first. */
+  searchMatchAsc: Statement<[string, number, number, string, number]>;
+  /** (loKey, hiKey, labelsJson, limit): newest first, walking the key range (for broad label sets). */
+  searchScan: Statement<[number, number, string, number]>;
+  /** (afterSeq, labelsJson, loKey, hiKey, limit): oldest first. */
+  tail: Statement<[number, string, number, number, number]>;
+  /** (afterSeq, labelsJson, loKey, hiKey, match, limit): oldest first. */
+  tailMatch: Statement<[number, string, number, number, string, number]>;
+}
+
+const LABELS = 'SELECT value FROM json_each(?)';
+
+export class PartitionRegistry {
+  private readonly live = new Map<string, Partition>();
+  private readonly byId = new Map<number, Partition>();
+  private readonly statements = new Map<number, Partial<PartitionStatements>>();
+
+  constructor(
+    private readonly db: Db,
+    readonly partitionMs: number,
+  ) {
+    this.reload();
+  }
+
+  /** Re-reads the live partitions (after a rolled-back transaction left the memory ahead of the file). */
+  reload(): void {
+    this.live.clear();
+    this.byId.clear();
+    const rows = this.db
+      .prepare("SELECT id, environment, bucket, entries, bytes, max_seq AS maxSeq FROM partitions WHERE state = 'live'")
+      .all() as Omit<Partition, 'start'>[];
+    for (const r of rows) this.remember({ ...r, start: r.bucket * this.partitionMs });
+    for (const id of this.statements.keys()) if (!this.byId.has(id)) this.statements.delete(id);
+  }
+
+  private remember(p: Partition): void {
+    this.live.set(`${p.environment}\0${p.bucket}`, p);
+    this.byId.set(p.id, p);
+  }
+
+  list(): Partition[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: number): Partition | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The live partition of (environment, bucket), created (tables included) when missing. Call inside a transaction. */
+  forEntry(environment: string, bucket: number): Partition {
+    const found = this.live.get(`${environment}\0${bucket}`);
+    if (found) return found;
+    const id = Number(this.db.prepare('INSERT INTO partitions (environment, bucket) VALUES (?, ?)').run(environment, bucket).lastInsertRowid);
+    this.db.exec(`
+      CREATE TABLE d_${id} (k INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lbl INTEGER NOT NULL, text TEXT NOT NULL);
+      CREATE INDEX d_${id}_seq ON d_${id} (seq);
+      CREATE VIRTUAL TABLE f_${id} USING fts5(text, lbl, content = '', columnsize = 0, tokenize = 'unicode61');
+      INSERT INTO f_${id} (f_${id}, rank) VALUES ('automerge', 16);
+    `);
+    const p: Partition = { id, environment, bucket, start: bucket * this.partitionMs, entries: 0, bytes: 0, maxSeq: 0 };
+    this.remember(p);
+    return p;
+  }
+
+  /** Takes a partition out of the live set (search and append stop using it at once). */
+  forget(id: number): void {
+    const p = this.byId.get(id);
+    if (!p) return;
+    this.byId.delete(id);
+    this.live.delete(`${p.environment}\0${p.bucket}`);
+    this.statements.delete(id);
+  }
+
+  stmt<K extends keyof PartitionStatements>(p: Partition, name: K): PartitionStatements[K] {
+    let cache = this.statements.get(p.id);
+    if (!cache) this.statements.set(p.id, (cache = {}));
+    const found = cache[name];
+    if (found) return found as PartitionStatements[K];
+    const s = this.prepare(p.id, name) as PartitionStatements[K];
+    cache[name] = s;
+    return s;
+  }
+
+  private prepare(id: number, name: keyof PartitionStatements): PartitionStatements[keyof PartitionStatements] {
+    const d = `d_${id}`;
+    const f = `f_${id}`;
+    const cols = 'd.k AS k, d.seq AS seq, d.lbl AS lbl, d.text AS text';
+    const sql: Record<keyof PartitionStatements, string> = {
+      insert: `INSERT OR IGNORE INTO ${d} (k, seq, lbl, text) VALUES (?, ?, ?, ?)`,
+      // One INSERT ... SELECT per batch and partition: measured about 15% faster appends than one FTS insert per
+      // row from JavaScript (no second copy of each text across the boundary).
+      index: `INSERT INTO ${f} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
+      // CROSS JOIN keeps the FTS table outside, so its rowid order (newest first) is the result order and
+      // the LIMIT stops the walk; the labels filter is one lookup per candidate.
+      searchMatch: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
+        WHERE ${f} MATCH ? AND ${f}.rowid >= ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${f}.rowid DESC LIMIT ?`,
+      searchMatchAsc: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
+        WHERE ${f} MATCH ? AND ${f}.rowid > ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${f}.rowid ASC LIMIT ?`,
+      // `+d.lbl` keeps SQLite on the key (time) order, so the LIMIT stops the walk early.
+      searchScan: `SELECT ${cols} FROM ${d} d WHERE d.k >= ? AND d.k < ? AND +d.lbl IN (${LABELS}) ORDER BY d.k DESC LIMIT ?`,
+      // Tail reads the newest storing order: the seq index, never a sort of a whole partition.
+      tail: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
+      tailMatch: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
+        AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ?) ORDER BY d.seq LIMIT ?`,
+    };
+    return this.db.prepare(sql[name]) as PartitionStatements[keyof PartitionStatements];
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * openLogCenter: the container-log store (see types.ts for the contract, partitions.ts for the layout).
+ *
+ * Invariants:
+ * - A batch's rows, its partitions' counters, the global seq and the source's high-water mark are written in
+ *   one transaction: after a crash either all of a batch is stored or none, and the mark says which.
+ * - The in-memory caches (labels, partitions, next seq) are only trusted after a commit; a failed append
+ *   reloads them from the file.
+ * - Scoping: every read turns `apps` (+ filters) into the set of label ids first; rows are only ever
+ *   selected through that set, context lines included, so an app not in `apps` cannot appear.
+ */
+import { statSync } from 'node:fs';
+import { ValidationError } from '../../shared/errors';
+import { startCheckpointer, type Checkpointer } from './checkpointer';
+import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
+import { PartitionRegistry, type Partition, type Row } from './partitions';
+import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
+import { KEY_LOW, openStoreDb, type Db } from './schema';
+import type {
+  AppendBatch,
+  AppendResult,
+  ContainerLogEntry,
+  LogCenterOptions,
+  LogCenterStats,
+  LogCenterStore,
+  LogHit,
+  LogLine,
+  LogPage,
+  LogQuery,
+} from './types';
+
+/** Per entry, what retention counts besides the text. */
+export const ENTRY_OVERHEAD_BYTES = 32;
+export const MAX_LABEL_CHARS = 256;
+export const MAX_SOURCE_CHARS = 512;
+/** Entries longer than this are stored cut, with a marker saying how much was cut. */
+export const MAX_TEXT_CHARS = 256 * 1024;
+/** How far in the future an entry's ts may be (clock skew); later ones are refused. */
+const MAX_FUTURE_MS = 24 * 3600_000;
+/** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
+const NARROW_LABELS = 16;
+
+interface Label {
+  app: string;
+  environment: string;
+  instance: string;
+  stream: string;
+}
+
+export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
+  const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
+  try {
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+class LogCenter implements LogCenterStore {
+  private readonly partitions: PartitionRegistry;
+  private labels: Label[] = [];
+  private labelIds = new Map<string, number>();
+  private nextSeq = 1;
+  private readonly getHighWater;
+  private readonly putHighWater;
+  private readonly putNextSeq;
+  private readonly putLabel;
+  private readonly putCounters;
+  private readonly appendTx;
+  private readonly checkpointer?: Checkpointer;
+
+  constructor(
+    readonly db: Db,
+    private readonly file: string,
+    readonly partitionMs: number,
+    checkpointIntervalMs: number,
+  ) {
+    finishDrops(db);
+    this.partitions = new PartitionRegistry(db, partitionMs);
+    this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
+    this.putHighWater = db.prepare(
+      'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',
+    );
+    this.putNextSeq = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_seq'");
+    this.putLabel = db.prepare('INSERT INTO labels (app, environment, instance, stream) VALUES (?, ?, ?, ?)');
+    this.putCounters = db.prepare('UPDATE partitions SET entries = ?, bytes = ?, max_seq = ? WHERE id = ?');
+    this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
+    this.reloadCaches();
+    if (checkpointIntervalMs > 0) {
+      // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
+      // stays only as the fallback for a WAL that grew past 128 MiB.
+      db.pragma('wal_autocheckpoint = 16384');
+      this.checkpointer = startCheckpointer(file, checkpointIntervalMs);
+    }
+  }
+
+  private reloadCaches(): void {
+    this.lastLabel = undefined;
+    this.partitions.reload();
+    this.labels = [];
+    this.labelIds.clear();
+    for (const l of this.db.prepare('SELECT id, app, environment, instance, stream FROM labels').all() as (Label & { id: number })[]) {
+      this.labels[l.id] = { app: l.app, environment: l.environment, instance: l.instance, stream: l.stream };
+      this.labelIds.set(labelKey(l), l.id);
+    }
+    this.nextSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'next_seq'").pluck().get() as number) ?? 1;
+  }
+
+  highWater(source: string): number {
+    return (this.getHighWater.get(source) as number | undefined) ?? 0;
+  }
+
+  append(batch: AppendBatch): AppendResult {
+    checkBatch(batch, Date.now());
+    try {
+      return this.appendTx(batch);
+    } catch (e) {
+      this.reloadCaches();
+      throw e;
+    }
+  }
+
+  private appendInTx(b: AppendBatch): AppendResult {
+    const n = b.entries.length;
+    const hw = (this.getHighWater.get(b.source) as number | undefined) ?? 0;
+    const last = b.firstSeq + n - 1;
+    if (last <= hw) return { storedThrough: hw, stored: 0, skipped: n, gap: 0 };
+    const skip = Math.max(0, hw - b.firstSeq + 1);
+    const gap = Math.max(0, b.firstSeq - hw - 1);
+    // Per partition written to: the first seq of this batch in it (its rows are the seqs from there to p.maxSeq).
+    const touched = new Map<Partition, number>();
+    let seq = this.nextSeq;
+    let lastPartition: Partition | undefined;
+    for (let i = skip; i < n; i++) {
+      const e = b.entries[i];
+      const lbl = this.labelId(e);
+      const bucket = Math.floor(e.ts / this.partitionMs);
+      let p = lastPartition;
+      if (!p || p.bucket !== bucket || p.environment !== e.environment) p = lastPartition = this.partitions.forEntry(e.environment, bucket);
+      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
+      const base = (e.ts - p.start) * KEY_LOW;
+      let low = seq % KEY_LOW;
+      const insert = this.partitions.stmt(p, 'insert');
+      // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
+      for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
+        if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${e.ts} of partition ${p.id}`);
+        low = (low + 1) % KEY_LOW;
+      }
+      p.entries++;
+      p.bytes += text.length + ENTRY_OVERHEAD_BYTES;
+      p.maxSeq = seq;
+      if (!touched.has(p)) touched.set(p, seq);
+      seq++;
+    }
+    for (const [p, fromSeq] of touched) {
+      this.partitions.stmt(p, 'index').run(fromSeq, p.maxSeq);
+      this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
+    }
+    this.putNextSeq.run(seq);
+    this.putHighWater.run(b.source, last);
+    this.nextSeq = seq;
+    return { storedThrough: last, stored: n - skip, skipped: skip, gap };
+  }
+
+  private lastLabel: (Label & { id: number }) | undefined;
+
+  private labelId(e: ContainerLogEntry): number {
+    // A batch is one container stream: nearly always the same labels as the entry before.
+    const last = this.lastLabel;
+    if (last && last.app === e.app && last.instance === e.instance && last.environment === e.environment && last.stream === e.stream) return last.id;
+    const key = labelKey(e);
+    let id = this.labelIds.get(key);
+    if (id === undefined) {
+      id = Number(this.putLabel.run(e.app, e.environment, e.instance, e.stream).lastInsertRowid);
+      this.labels[id] = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream };
+      this.labelIds.set(key, id);
+    }
+    this.lastLabel = { app: e.app, environment: e.environment, instance: e.instance, stream: e.stream, id };
+    return id;
+  }
+
+  /** Label ids the query may see: apps in scope, then the filters. */
+  private scope(q: Pick<CheckedQuery, 'apps' | 'environment' | 'instance' | 'stream'>): { ids: number[]; environments: Set<string> } {
+    const apps = new Set(q.apps);
+    const ids: number[] = [];
+    const environments = new Set<string>();
+    this.labels.forEach((l, id) => {
+      if (!apps.has(l.app)) return;
+      if (q.environment !== undefined && l.environment !== q.environment) return;
+      if (q.instance !== undefined && l.instance !== q.instance) return;
+      if (q.stream !== undefined && l.stream !== q.stream) return;
+      ids.push(id);
+      environments.add(l.environment);
+    });
+    return { ids, environments };
+  }
+
+  /** Live partitions of these environments overlapping [from, to), newest bucket first, then higher id first. */
+  private partitionsFor(environments: Set<string>, from: number, to: number): Partition[] {
+    return this.partitions
+      .list()
+      .filter((p) => environments.has(p.environment) && p.start < to && p.start + this.partitionMs > from)
+      .sort((a, b) => b.bucket - a.bucket || b.id - a.id);
+  }
+
+  /** Key range [lo, hi) of a partition for the time range [from, to). */
+  private keyRange(p: Partition, from: number, to: number): [number, number] {
+    const lo = Math.max(0, from - p.start) * KEY_LOW;
+    const hi = Math.min(this.partitionMs, to - p.start) * KEY_LOW;
+    return [lo, hi];
+  }
+
+  private line(p: Partition, r: Row): LogLine {
+    const l = this.labels[r.lbl];
+    return {
+      id: String(r.seq),
+      app: l.app,
+      environment: l.environment,
+      instance: l.instance,
+      stream: l.stream,
+      ts: p.start + Math.floor(r.k / KEY_LOW),
+      text: r.text,
+    };
+  }
+
+  search(query: LogQuery): LogPage {
+    const q = checkQuery(query);
+    const { ids, environments } = this.scope(q);
+    if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
+    const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
+    const page = found.slice(0, q.limit);
+    const hits: LogHit[] = page.map(({ p, r }) => {
+      const hit: LogHit = this.line(p, r);
+      if (q.context > 0) Object.assign(hit, this.context(p, r, q.context));
+      return hit;
+    });
+    const lastHit = page[page.length - 1];
+    return {
+      hits,
+      nextCursor: found.length > q.limit ? encodeCursor({ bucket: lastHit.p.bucket, key: lastHit.r.k, partition: lastHit.p.id }) : undefined,
+      scannedPartitions: scanned,
+    };
+  }
+
+  /** The newest `need` matching rows (after the cursor, if any), newest first, across partitions. */
+  private newest(q: CheckedQuery, ids: number[], environments: Set<string>, need: number): { found: { p: Partition; r: Row }[]; scanned: number } {
+    const labelsJson = JSON.stringify(ids);
+    const found: { p: Partition; r: Row }[] = [];
+    let scanned = 0;
+    const candidates = this.partitionsFor(environments, q.from, q.to).filter((p) => !q.cursor || p.bucket <= q.cursor.bucket);
+    // Partitions of one bucket share the key space (same start): merge them by (key desc, id desc).
+    for (let i = 0; i < candidates.length && found.length < need; ) {
+      const bucket = candidates[i].bucket;
+      const group: { p: Partition; r: Row }[] = [];
+      for (; i < candidates.length && candidates[i].bucket === bucket; i++) {
+        const p = candidates[i];
+        let [lo, hi] = this.keyRange(p, q.from, q.to);
+        if (q.cursor && p.bucket === q.cursor.bucket) hi = Math.min(hi, p.id < q.cursor.partition ? q.cursor.key + 1 : q.cursor.key);
+        if (lo >= hi) continue;
+        scanned++;
+        for (const r of this.searchPartition(p, q.match, lo, hi, ids, labelsJson, need - found.length)) group.push({ p, r });
+      }
+      group.sort((a, b) => b.r.k - a.r.k || b.p.id - a.p.id);
+      found.push(...group.slice(0, need - found.length));
+    }
+    return { found, scanned };
+  }
+
+  /** Up to `limit` rows of one partition in [lo, hi), newest first. */
+  private searchPartition(p: Partition, match: string | undefined, lo: number, hi: number, ids: number[], labelsJson: string, limit: number): Row[] {
+    // A few labels go into the FTS query too, so their doclists narrow the walk; the join's label check
+    // stays in every case and is what scoping relies on.
+    const narrow = ids.length <= NARROW_LABELS ? labelsExpression(ids) : undefined;
+    const expr = match && narrow ? `${match} AND ${narrow}` : (match ?? narrow);
+    if (expr) return this.partitions.stmt(p, 'searchMatch').all(expr, lo, hi, labelsJson, limit) as Row[];
+    return this.partitions.stmt(p, 'searchScan').all(lo, hi, labelsJson, limit) as Row[];
+  }
+
+  /** Lines of the hit's instance (same app, environment, instance; both streams) around it, across partitions. */
+  private context(p: Partition, hit: Row, n: number): { before: LogLine[]; after: LogLine[] } {
+    const l = this.labels[hit.lbl];
+    const ids = this.scope({ apps: [l.app], environment: l.environment, instance: l.instance }).ids;
+    const expr = labelsExpression(ids);
+    const labelsJson = JSON.stringify(ids);
+    const same = this.partitions
+      .list()
+      .filter((o) => o.environment === p.environment)
+      .sort((a, b) => a.bucket - b.bucket || a.id - b.id);
+    const at = same.findIndex((o) => o.id === p.id);
+    // `same` is in time order: the partitions before `at` hold older lines, those after it newer ones.
+    const before: LogLine[] = [];
+    for (let i = at; i >= 0 && before.length < n; i--) {
+      const o = same[i];
+      const rows = this.partitions.stmt(o, 'searchMatch').all(expr, 0, i === at ? hit.k : Number.MAX_SAFE_INTEGER, labelsJson, n - before.length) as Row[];
+      for (const r of rows) before.push(this.line(o, r));
+    }
+    const after: LogLine[] = [];
+    for (let i = at; i < same.length && after.length < n; i++) {
+      const o = same[i];
+      const rows = this.partitions.stmt(o, 'searchMatchAsc').all(expr, i === at ? hit.k : -1, Number.MAX_SAFE_INTEGER, labelsJson, n - after.length) as Row[];
+      for (const r of rows) after.push(this.line(o, r));
+    }
+    return { before: before.reverse(), after };
+  }
+
+  since(query: Omit<LogQuery, 'cursor' | 'context'>, afterId?: string): LogLine[] {
+    const q = checkQuery({ ...query, cursor: undefined, context: undefined });
+    let after: number | undefined;
+    if (afterId !== undefined) {
+      if (!/^\d{1,16}$/.test(afterId)) throw new ValidationError('invalid_request', [{ field: 'afterId', message: 'not an entry id of this log center' }]);
+      after = Number(afterId);
+    }
+    const { ids, environments } = this.scope(q);
+    if (ids.length === 0) return [];
+    if (after === undefined) {
+      // The start of a tail: the newest lines by time (the search path, cheap for any app), given in storing
+      // order so that the last id is the highest seq: nothing older than them is stored after it.
+      const { found } = this.newest(q, ids, environments, q.limit);
+      return found.sort((a, b) => a.r.seq - b.r.seq).map(({ p, r }) => this.line(p, r));
+    }
+    const labelsJson = JSON.stringify(ids);
+    const rows: { p: Partition; r: Row }[] = [];
+    // Only partitions written since `after`, and in them only the seq range after it (the seq index).
+    for (const p of this.partitionsFor(environments, q.from, q.to)) {
+      if (p.maxSeq <= after) continue;
+      const [lo, hi] = this.keyRange(p, q.from, q.to);
+      if (lo >= hi) continue;
+      const got = (
+        q.match
+          ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.limit)
+          : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
+      ) as Row[];
+      for (const r of got) rows.push({ p, r });
+    }
+    rows.sort((a, b) => a.r.seq - b.r.seq);
+    return rows.slice(0, q.limit).map(({ p, r }) => this.line(p, r));
+  }
+
+  applyRetention(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
+    return applyRetention(this.db, this.partitions, policy, now);
+  }
+
+  applyRetentionGradually(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
+    return applyRetentionGradually(this.db, this.partitions, policy, now);
+  }
+
+  stats(): LogCenterStats {
+    let entries = 0;
+    let bytes = 0;
+    const all = this.partitions.list();
+    for (const p of all) {
+      entries += p.entries;
+      bytes += p.bytes;
+    }
+    let fileBytes = 0;
+    for (const suffix of ['', '-wal']) {
+      try {
+        fileBytes += statSync(this.file + suffix).size;
+      } catch {
+        // no WAL file yet
+      }
+    }
+    return { entries, partitions: all.length, bytes, fileBytes };
+  }
+
+  apps(): string[] {
+    return [...new Set(this.labels.filter(Boolean).map((l) => l.app))].sort();
+  }
+
+  close(): void {
+    this.checkpointer?.stop();
+    this.db.close();
+  }
+}
+
+function labelKey(l: Label): string {
+  return `${l.app}\0${l.environment}\0${l.instance}\0${l.stream}`;
+}
+
+function cutText(text: string): string {
+  return `${text.slice(0, MAX_TEXT_CHARS)} …[${text.length - MAX_TEXT_CHARS} more characters cut by the log center]`;
+}
+
+/** Refuses a malformed batch before anything is written, naming the field (`entries[3].stream`). */
+export function checkBatch(b: AppendBatch, now: number): void {
+  const bad = (field: string, message: string): never => {
+    throw new ValidationError('invalid_request', [{ field, message }]);
+  };
+  if (!b || typeof b !== 'object') bad('batch', 'must be an object');
+  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) bad('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
+  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) bad('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
+  if (!Array.isArray(b.entries)) bad('entries', 'must be a list');
+  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) bad('firstSeq', 'too large');
+  for (let i = 0; i < b.entries.length; i++) {
+    const e = b.entries[i];
+    if (!e || typeof e !== 'object') bad(`entries[${i}]`, 'must be an object');
+    for (const f of ['app', 'environment', 'instance'] as const) {
+      const v = e[f];
+      if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) bad(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+    }
+    if (e.stream !== 'stdout' && e.stream !== 'stderr') bad(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
+    if (!Number.isSafeInteger(e.ts) || e.ts < 0 || e.ts > now + MAX_FUTURE_MS) bad(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(e.ts)})`);
+    if (typeof e.text !== 'string') bad(`entries[${i}].text`, 'must be a string');
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * A plugin's step kinds as StepKindDefs (shared/job/step-kind.ts): the same registry entry the built-ins
+ * have, so the master validates job files with them (errors at file:line:col through the one Locator), the
+ * editor schema exports them, and the agent's executor re-checks its config with the same schema.
+ * The config schema is the manifest's JSON Schema read by zod (z.fromJSONSchema); a step written with no
+ * value (`- dockerfile-lint:`) is the empty object.
+ */
+import { z } from 'zod';
+import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
+import type { PluginManifest, StepKindSpec } from './manifest';
+
+const OUTPUT_SCHEMAS = {
+  string: z.string(),
+  number: z.number(),
+  boolean: z.boolean(),
+  'string[]': z.array(z.string()),
+} as const;
+
+/** The StepKindDef of one step kind of `manifest`. */
+export function pluginStepKind(manifest: Pick<PluginManifest, 'name' | 'version'>, spec: StepKindSpec): AnyStepKind {
+  const schema = z.fromJSONSchema(spec.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
+  const config = z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>;
+  const outputs = z.strictObject(Object.fromEntries(Object.entries(spec.outputs).map(([k, t]) => [k, OUTPUT_SCHEMAS[t].optional()])));
+  const reports: ReportSpec[] = spec.reports.map((r) => ({ format: r.format, path: r.path, failStep: r.failStep }));
+  return defineStepKind<Record<string, unknown>>({
+    kind: spec.kind,
+    aliases: spec.aliases,
+    config,
+    jsonSchema: spec.config,
+    plugin: { name: manifest.name, version: manifest.version },
+    capabilities: spec.capabilities,
+    workspace: spec.workspace,
+    outputNames: () => Object.keys(spec.outputs),
+    outputs: outputs as unknown as z.ZodType<Record<string, string | number | boolean | string[]>>,
+    reports: () => reports,
+  });
+}
+
+/** Every step kind of `manifest`. */
+export function pluginStepKinds(manifest: PluginManifest): AnyStepKind[] {
+  return manifest.provides.stepKinds.map((s) => pluginStepKind(manifest, s));
+}

@@ -1,0 +1,143 @@
+/**
+ * Plugin manifests, protocol ranges, plugin step kinds in job validation, the tarball checks and which
+ * executors the scheduler counts: the pure parts of the plugin mechanism (the flow is test/integration/plugins.test.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { effectiveExecutors } from '../../master/plugins/agent-plugins';
+import { builtinStepKinds, parseJobYaml } from '../../shared/job';
+import { manifestFromFiles, parseManifest, protocolProblem } from '../../shared/plugins/manifest';
+import { parseProtocolRange, protocolInRange } from '../../shared/plugins/protocol-range';
+import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { checkTarball } from '../../shared/node/tarball';
+
+const manifest = (over: Record<string, unknown> = {}) => ({
+  name: 'lint',
+  version: '1.2.3',
+  protocol: '>=10 <12',
+  entry: { agent: 'agent.mjs' },
+  provides: { stepKinds: [{ kind: 'lint', config: { type: 'object', additionalProperties: false, properties: { level: { enum: ['low', 'high'] }, paths: { type: 'array', items: { type: 'string' } } } }, outputs: { count: 'number' } }] },
+  ...over,
+});
+
+describe('protocol ranges', () => {
+  it('accepts integer comparators, all of a set, any set', () => {
+    expect(protocolInRange('>=10 <12', 11)).toBe(true);
+    expect(protocolInRange('>=10 <12', 12)).toBe(false);
+    expect(protocolInRange('11', 11)).toBe(true);
+    expect(protocolInRange('=11', 10)).toBe(false);
+    expect(protocolInRange('<=9 || >=11', 10)).toBe(false);
+    expect(protocolInRange('<=9 || >=11', 12)).toBe(true);
+    expect(protocolInRange('>10', 10)).toBe(false);
+  });
+  it('names what is not a comparator', () => {
+    expect(parseProtocolRange('>=10 <1x')).toBe(`'<1x' in '>=10 <1x' is not a comparator (>=N, >N, <=N, <N, =N or N with N an integer protocol version)`);
+    expect(parseProtocolRange('|| 10')).toMatch(/is not a protocol range/);
+    expect(protocolInRange('^1.0', 1)).toBe(false);
+  });
+});
+
+describe('manifests', () => {
+  it('names the file and every bad field', () => {
+    expect(() => parseManifest(manifest({ name: 'Bad', protocol: 'x', entry: { agent: '../agent.mjs' } }), 'slipway-plugin.json')).toThrow(
+      [
+        'slipway-plugin.json: name: plugin names are lower-case letters, digits and -, starting with a letter (max 63)',
+        `slipway-plugin.json: protocol: 'x' in 'x' is not a comparator (>=N, >N, <=N, <N, =N or N with N an integer protocol version)`,
+        'slipway-plugin.json: entry.agent: entry.agent must be a relative path inside the package',
+      ].join('\n'),
+    );
+  });
+  it('refuses kinds declared twice, an unusable config schema and notifier plugins by name', () => {
+    const m = manifest();
+    const k = (m.provides as { stepKinds: Record<string, unknown>[] }).stepKinds[0];
+    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], notifiers: [{}] } };
+    const err = (() => {
+      try {
+        parseManifest(bad, 'package.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(err).toContain("package.json: provides.stepKinds[1].kind: step kind 'lint' is declared twice");
+    expect(err).toContain('package.json: provides.stepKinds[1].config: not a usable JSON Schema');
+    expect(err).toContain('package.json: provides.notifiers: notifiers plugins are not supported by this master yet (only stepKinds)');
+  });
+  it('reads slipway-plugin.json first, else package.json with its name and version', () => {
+    const { name, version, ...slipway } = manifest();
+    const pkg = JSON.stringify({ name, version, slipway });
+    expect(manifestFromFiles({ 'package.json': pkg })).toMatchObject({ name: 'lint', version: '1.2.3' });
+    expect(manifestFromFiles({ 'slipway-plugin.json': JSON.stringify(manifest({ version: '2.0.0' })), 'package.json': pkg }).version).toBe('2.0.0');
+    expect(() => manifestFromFiles({ 'package.json': JSON.stringify({ name }) })).toThrow(/^package\.json: slipway: missing/);
+    expect(() => manifestFromFiles({})).toThrow(/^no manifest/);
+    expect(() => manifestFromFiles({ 'slipway-plugin.json': '{' })).toThrow(/^slipway-plugin\.json: not valid JSON/);
+  });
+  it('says when the protocol range excludes a version', () => {
+    const m = parseManifest(manifest(), 'm');
+    expect(protocolProblem(m, 11, 'this master')).toBeUndefined();
+    expect(protocolProblem(m, 12, 'this agent')).toBe("plugin lint@1.2.3: protocol: '>=10 <12' does not include this agent's protocol version 12");
+  });
+});
+
+describe('plugin step kinds in job files', () => {
+  const kinds = builtinStepKinds();
+  for (const d of pluginStepKinds(parseManifest(manifest(), 'm'))) kinds.register(d);
+  const job = (step: string) => `name: j\nteam: t\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - ${step}\n`;
+
+  it('validates with the manifest JSON Schema, errors at file:line:col', () => {
+    expect(parseJobYaml(job('lint: { level: high }'), 'j.yml', kinds).stages[0].steps[0]).toMatchObject({ kind: 'lint', config: { level: 'high' } });
+    expect(parseJobYaml(job('lint:'), 'j.yml', kinds).stages[0].steps[0].config).toEqual({});
+    expect(() => parseJobYaml(job('lint: { level: medium }'), 'j.yml', kinds)).toThrow(/^j\.yml:7:24: stages\[0\]\.steps\[0\]\.lint\.level: /);
+    expect(() => parseJobYaml(job('lint: { paths: [1] }'), 'j.yml', kinds)).toThrow(/^j\.yml:7:25: stages\[0\]\.steps\[0\]\.lint\.paths\[0\]: /);
+  });
+  it('exports the manifest schema as the editor schema, and refuses a disabled kind with the reason', () => {
+    expect(kinds.jsonSchema().lint).toEqual(manifest().provides.stepKinds[0].config);
+    const off = builtinStepKinds().refuse('lint', "step kind 'lint' is provided by plugin 'lint', which is disabled");
+    expect(() => parseJobYaml(job('lint: {}'), 'j.yml', off)).toThrow("j.yml:7:15: stages[0].steps[0].lint: step kind 'lint' is provided by plugin 'lint', which is disabled");
+  });
+  it('checks outputs against the declared types', () => {
+    const def = kinds.get('lint')!;
+    expect(def.outputs.safeParse({ count: 3 }).success).toBe(true);
+    expect(def.outputs.safeParse({ count: 'three' }).success).toBe(false);
+    expect(def.outputs.safeParse({ other: 1 }).success).toBe(false);
+  });
+});
+
+describe('executors the scheduler counts', () => {
+  it('counts a plugin kind only at the version the master names', () => {
+    const reported = [
+      { kind: 'shell', version: '1.1.0', plugin: 'builtin' },
+      { kind: 'lint', version: '1.0.0', plugin: 'lint' },
+      { kind: 'old', version: '1.0.0' },
+    ];
+    const ref = (version: string) => ({ name: 'lint', version, sha256: 'a'.repeat(64), bytes: 1 });
+    expect(effectiveExecutors(reported, [ref('1.0.0')]).map((e) => e.kind)).toEqual(['shell', 'lint', 'old']);
+    expect(effectiveExecutors(reported, [ref('1.1.0')]).map((e) => e.kind)).toEqual(['shell', 'old']);
+    expect(effectiveExecutors(reported, []).map((e) => e.kind)).toEqual(['shell', 'old']);
+  });
+});
+
+describe('package tarballs', () => {
+  const root = mkdtempSync(join(tmpdir(), 'slipway-tarball-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const pack = (name: string, fill: (dir: string) => void, transform = 's,^\\.,package,') => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    fill(dir);
+    const tgz = join(root, `${name}.tgz`);
+    execFileSync('tar', ['-czf', tgz, '-C', dir, '--transform', transform, '.']);
+    return tgz;
+  };
+
+  it('accepts regular files under one top directory', async () => {
+    expect(await checkTarball(pack('ok', (d) => writeFileSync(join(d, 'a.mjs'), 'x')))).toBe('package');
+  });
+  it('refuses links, names outside the top directory, and bytes that are no tarball', async () => {
+    await expect(checkTarball(pack('link', (d) => symlinkSync('/etc/passwd', join(d, 'p'))))).rejects.toThrow("entry 'package/p' is a symbolic link");
+    await expect(checkTarball(pack('flat', (d) => writeFileSync(join(d, 'a.mjs'), 'x'), 's,^\\./,,'))).rejects.toThrow(/outside the package's top directory/);
+    writeFileSync(join(root, 'junk.tgz'), 'not a tarball');
+    await expect(checkTarball(join(root, 'junk.tgz'))).rejects.toThrow(/^not a readable \.tgz/);
+  });
+});
