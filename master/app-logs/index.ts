@@ -13,7 +13,6 @@ import { startAppLogRetention, type RetentionSettings } from './retention';
 import { appLogRoutes } from './routes';
 import { createAppScope } from './scope';
 import { TailHub } from './tail';
-import { storedApps } from './stored-apps';
 
 export interface AppLogs {
   port: ContainerLogsPort;
@@ -26,7 +25,8 @@ export interface AppLogs {
 export function createAppLogs(ctx: MasterContext): AppLogs {
   const file = join(ctx.config.dataDir, 'container-logs.db');
   const store = openLogCenter({ file });
-  const known = storedApps(file, ctx.log);
+  // Apps with stored logs (read at open, so apps no job deploys stay searchable after a restart) and later ones.
+  const known = () => store.apps();
   let tails: TailHub | undefined;
   const ingest = createIngest(ctx, store, (apps) => tails?.stored(apps));
   const scope = createAppScope(ctx, () => [...known(), ...ingest.apps]);
