@@ -50,8 +50,6 @@ export function stageEndReason(status: StageStatus): EndReason {
   }
 }
 
-const s = buildsStore;
-
 /** Inserts one stage run (and its step rows) of a build. */
 export function insertStageRun(
   db: Db,
@@ -62,7 +60,7 @@ export function insertStageRun(
   status: 'pending' | 'queued' | 'skipped',
   now: number,
 ): number {
-  return s(db).insertStageRun(
+  return buildsStore(db).insertStageRun(
     { buildId, index, name: stage.name, environment: stage.environment, labels: stage.labels, attempt, status, steps: stage.steps.map((st) => ({ name: st.name, kind: st.kind })) },
     now,
   );
@@ -73,7 +71,7 @@ export function insertStageRun(
  * 'skipped' (pending), and an open approval gate is closed 'cancelled'.
  */
 export function finalizeBuild(db: Db, fx: Effects, buildId: number, status: BuildStatus, reason: EndReason, error: string | null, now: number): void {
-  const st = s(db);
+  const st = buildsStore(db);
   for (const r of st.openRuns(buildId)) {
     const to: StageStatus = r.status === 'pending' ? 'skipped' : 'cancelled';
     st.finishStageRun(r.id, to, stageEndReason(to), null, now);
@@ -99,7 +97,7 @@ export function finishStage(
   now: number,
 ): void {
   const db = core.db;
-  const st = s(db);
+  const st = buildsStore(db);
   st.finishStageRun(run.id, status, stageEndReason(status), error, now);
   st.finishSteps(run.id, status === 'success' ? 'skipped' : status, now);
   // The agent's slot is free again: queued work of any build may go there now.
@@ -139,7 +137,7 @@ export function finishStage(
  * Returns false when the build was already finished or already stopping.
  */
 export function requestStop(db: Db, fx: Effects, buildId: number, kind: 'cancelled' | 'timeout', reason: string, now: number): boolean {
-  const st = s(db);
+  const st = buildsStore(db);
   const build = st.buildState(buildId);
   if (!build || FINAL_BUILD.includes(build.status) || stopKind(build)) return false;
   const open = st.openRuns(buildId);

@@ -10,7 +10,6 @@
  * A refusal of a lease the agent no longer holds (another epoch, already finished, or records already
  * stored) is stale and ignored.
  */
-import type { BuildStatus } from '../../../shared/protocol/client';
 import type { AgentRefused } from '../../../shared/protocol/messages';
 import { Effects, type AgentSession, type EngineCore } from '../core';
 import { agentsStore } from '../../store/agents';
