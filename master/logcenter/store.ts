@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
-import { PartitionRegistry, type Partition, type Row } from './partitions';
+import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
 import type {
@@ -188,27 +188,38 @@ class LogCenter implements LogCenterStore {
     const touched = new Set<Partition>();
     let seq = this.nextSeq;
     let lastPartition: Partition | undefined;
+    // Rows go in groups of INSERT_ROWS of one partition per statement; `group` holds their values flattened.
+    const group = this.group;
+    let groupPartition: Partition | undefined;
+    let count = 0;
+    const flush = () => {
+      if (count > 0) this.insertGroup(groupPartition!, group, count);
+      count = 0;
+    };
     for (let i = skip; i < n; i++) {
       const e = b.entries[i];
       const lbl = this.labelId(e);
       const bucket = Math.floor(e.ts / this.partitionMs);
       let p = lastPartition;
       if (!p || p.bucket !== bucket || p.environment !== e.environment) p = lastPartition = this.partitions.forEntry(e.environment, bucket);
-      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
-      const base = (e.ts - p.start) * KEY_LOW;
-      let low = seq % KEY_LOW;
-      const insert = this.partitions.stmt(p, 'insert');
-      // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
-      for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
-        if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${e.ts} of partition ${p.id}`);
-        low = (low + 1) % KEY_LOW;
+      if (p !== groupPartition) {
+        flush();
+        groupPartition = p;
       }
+      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
+      const at = count * 4;
+      group[at] = (e.ts - p.start) * KEY_LOW + (seq % KEY_LOW);
+      group[at + 1] = seq;
+      group[at + 2] = lbl;
+      group[at + 3] = text;
+      if (++count === INSERT_ROWS) flush();
       p.entries++;
       p.bytes += text.length + ENTRY_OVERHEAD_BYTES;
       p.maxSeq = seq;
       touched.add(p);
       seq++;
     }
+    flush();
     for (const p of touched) this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
     this.putNextSeq.run(seq);
     this.putHighWater.run(b.source, last);
@@ -218,6 +229,32 @@ class LogCenter implements LogCenterStore {
   }
 
   private lastLabel: (Label & { id: number }) | undefined;
+  private readonly group: (number | string)[] = new Array(INSERT_ROWS * 4);
+
+  /** Stores `count` rows of `group` (k, seq, lbl, text flattened) in partition p. */
+  private insertGroup(p: Partition, group: (number | string)[], count: number): void {
+    if (count === INSERT_ROWS) {
+      if (this.partitions.stmt(p, 'insertMany').run(group).changes === INSERT_ROWS) return;
+      // A key clash ignored some rows (rare: see insertOne); store just those, one by one.
+      const has = this.partitions.stmt(p, 'hasRow');
+      for (let at = 0; at < group.length; at += 4) {
+        if (!has.get(group[at] as number, group[at + 1] as number)) this.insertOne(p, group[at] as number, group[at + 1] as number, group[at + 2] as number, group[at + 3] as string);
+      }
+      return;
+    }
+    for (let at = 0; at < count * 4; at += 4) this.insertOne(p, group[at] as number, group[at + 1] as number, group[at + 2] as number, group[at + 3] as string);
+  }
+
+  private insertOne(p: Partition, k: number, seq: number, lbl: number, text: string): void {
+    const insert = this.partitions.stmt(p, 'insert');
+    const base = k - (k % KEY_LOW);
+    let low = k % KEY_LOW;
+    // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
+    for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
+      if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${p.start + base / KEY_LOW} of partition ${p.id}`);
+      low = (low + 1) % KEY_LOW;
+    }
+  }
 
   private labelId(e: ContainerLogEntry): number {
     // A batch is one container stream: nearly always the same labels as the entry before.

@@ -99,6 +99,19 @@ describe('the file', () => {
     expect(store.search({ apps: ['shop'], q: 'second' }).hits[0].ts).toBe(T0);
   });
 
+  it('takes the next free key for a clash inside a multi-row insert, storing every row of the group once', () => {
+    put('s', [entry('first')]);
+    // Rows 2..200 go in groups of 64; squat the keys of seqs 10 and 100 (ms 0 and 1), inside the first and second group.
+    const other = new Database(join(dir, 'container-logs.db'));
+    other.prepare("INSERT INTO d_1 (k, seq, lbl, text) VALUES (10, 9999, 1, 'squatter a'), (?, 9998, 1, 'squatter b')").run(2 ** 20 + 100);
+    other.close();
+    const rows = Array.from({ length: 199 }, (_, i) => entry(`row ${i + 2}`, { ts: T0 + (i + 2 >= 64 ? 1 : 0) }));
+    expect(put('s', rows)).toMatchObject({ stored: 199 });
+    const got = store.search({ apps: ['shop'], q: 'row', limit: 1000 }).hits.map((h) => h.text);
+    expect(got.sort()).toEqual(rows.map((r) => r.text).sort());
+    expect(store.stats().entries).toBe(200);
+  });
+
   it('finishes a partition drop a crash interrupted, at the next open', () => {
     put('s', [entry('old line'), entry('new line', { ts: T0 + 5 * HOUR })]);
     store.close();
