@@ -73,6 +73,9 @@ describe('append', () => {
     expect(() => store.append({ source: 's', firstSeq: 0, entries: [entry('x')] })).toThrow(/firstSeq/);
     expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('x', { ts: Number.NaN })] })).toThrow(/entries\[0\]\.ts/);
     expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('x', { app: '' })] })).toThrow(/entries\[0\]\.app/);
+    // Labels are checked again whenever they differ from the entry before's.
+    expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('a'), entry('b'), entry('c', { instance: 'x'.repeat(300) })] })).toThrow(/entries\[2\]\.instance/);
+    expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('a'), entry('b', { environment: 7 as unknown as string })] })).toThrow(/entries\[1\]\.environment/);
     expect(store.highWater('s')).toBe(0);
     expect(store.stats().entries).toBe(0);
   });
