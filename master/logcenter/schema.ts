@@ -4,7 +4,8 @@
  * partitions.ts; their shape is part of this version.
  *
  * Fixed tables:
- * - meta: settings fixed at creation (partition_ms) and the global entry counter (next_seq).
+ * - meta: settings fixed at creation (partition_ms), the global entry counter (next_seq) and the FTS index's
+ *   high-water mark (indexed_seq: rows of a higher seq are stored but not indexed yet).
  * - sources: the high-water mark per shipped stream (exactly-once across restarts).
  * - labels: (app, environment, instance, stream) -> a small id stored with every entry.
  * - partitions: one row per (environment, time bucket) with its counters; state 'dropping' while retention
@@ -70,6 +71,9 @@ export function openStoreDb(file: string, partitionMs: number | undefined): { db
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
+    // 'indexed_seq' (every row of seq <= it is in the FTS index; see store.ts): a file written before the index
+    // was filled behind the rows had every committed row indexed, so it starts at the last seq stored.
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) SELECT 'indexed_seq', value - 1 FROM meta WHERE key = 'next_seq'").run();
     const stored = (db.prepare("SELECT value FROM meta WHERE key = 'partition_ms'").get() as { value: number }).value;
     return { db, partitionMs: stored };
   } catch (e) {

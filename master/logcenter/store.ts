@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
-import { PartitionRegistry, type Partition, type Row } from './partitions';
+import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
 import type {
@@ -37,6 +37,15 @@ export const MAX_SOURCE_CHARS = 512;
 export const MAX_TEXT_CHARS = 256 * 1024;
 /** How far in the future an entry's ts may be (clock skew); later ones are refused. */
 const MAX_FUTURE_MS = 24 * 3600_000;
+/**
+ * Entries are indexed (FTS5) behind their storing, in chunks of up to this many rows: the append that reaches it
+ * indexes them in its own transaction, a timer does it for a quiet store, and every read does it first. FTS5
+ * writes one new segment per indexing transaction (and merges them later), so a chunk of thousands of rows
+ * costs less per row than the 500 of one batch. Measured: see README (log center store).
+ */
+export const INDEX_CHUNK_ROWS = 8192;
+/** A quiet store indexes its pending rows after this long (a read never waits for it: it indexes them itself). */
+const INDEX_DELAY_MS = 200;
 /** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
 const NARROW_LABELS = 16;
 
@@ -62,6 +71,12 @@ class LogCenter implements LogCenterStore {
   private labels: Label[] = [];
   private labelIds = new Map<string, number>();
   private nextSeq = 1;
+  /** Every row with seq <= indexedSeq is in its partition's FTS index (meta 'indexed_seq'). */
+  private indexedSeq = 0;
+  private indexTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly putIndexedSeq;
+  private readonly indexTx;
   private readonly getHighWater;
   private readonly putHighWater;
   private readonly putNextSeq;
@@ -85,7 +100,9 @@ class LogCenter implements LogCenterStore {
     this.putNextSeq = db.prepare("UPDATE meta SET value = ? WHERE key = 'next_seq'");
     this.putLabel = db.prepare('INSERT INTO labels (app, environment, instance, stream) VALUES (?, ?, ?, ?)');
     this.putCounters = db.prepare('UPDATE partitions SET entries = ?, bytes = ?, max_seq = ? WHERE id = ?');
+    this.putIndexedSeq = db.prepare("UPDATE meta SET value = ? WHERE key = 'indexed_seq'");
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
+    this.indexTx = db.transaction(() => this.indexPending());
     this.reloadCaches();
     if (checkpointIntervalMs > 0) {
       // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
@@ -105,6 +122,42 @@ class LogCenter implements LogCenterStore {
       this.labelIds.set(labelKey(l), l.id);
     }
     this.nextSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'next_seq'").pluck().get() as number) ?? 1;
+    this.indexedSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'indexed_seq'").pluck().get() as number;
+  }
+
+  /** Indexes the stored rows not indexed yet (seq in (indexedSeq, nextSeq)). Call inside a transaction. */
+  private indexPending(): void {
+    const last = this.nextSeq - 1;
+    if (this.indexedSeq >= last) return;
+    for (const p of this.partitions.list()) {
+      if (p.maxSeq > this.indexedSeq) this.partitions.stmt(p, 'index').run(this.indexedSeq + 1, p.maxSeq);
+    }
+    this.putIndexedSeq.run(last);
+    this.indexedSeq = last;
+  }
+
+  /** Before a read: every stored row is indexed, so a search or tail misses none. */
+  private catchUp(): void {
+    if (this.indexedSeq >= this.nextSeq - 1) return;
+    try {
+      this.indexTx();
+    } catch (e) {
+      this.reloadCaches();
+      throw e;
+    }
+  }
+
+  private scheduleIndex(): void {
+    if (this.indexTimer || this.closed) return;
+    this.indexTimer = setTimeout(() => {
+      this.indexTimer = undefined;
+      try {
+        this.catchUp();
+      } catch {
+        // Left pending: the next append, timer or read indexes the rows (and a read reports the error).
+      }
+    }, INDEX_DELAY_MS);
+    this.indexTimer.unref();
   }
 
   highWater(source: string): number {
@@ -113,12 +166,15 @@ class LogCenter implements LogCenterStore {
 
   append(batch: AppendBatch): AppendResult {
     checkBatch(batch, Date.now());
+    let result: AppendResult;
     try {
-      return this.appendTx(batch);
+      result = this.appendTx(batch);
     } catch (e) {
       this.reloadCaches();
       throw e;
     }
+    if (this.indexedSeq < this.nextSeq - 1) this.scheduleIndex();
+    return result;
   }
 
   private appendInTx(b: AppendBatch): AppendResult {
@@ -128,42 +184,77 @@ class LogCenter implements LogCenterStore {
     if (last <= hw) return { storedThrough: hw, stored: 0, skipped: n, gap: 0 };
     const skip = Math.max(0, hw - b.firstSeq + 1);
     const gap = Math.max(0, b.firstSeq - hw - 1);
-    // Per partition written to: the first seq of this batch in it (its rows are the seqs from there to p.maxSeq).
-    const touched = new Map<Partition, number>();
+    // Partitions written to (their counters are saved once per batch).
+    const touched = new Set<Partition>();
     let seq = this.nextSeq;
     let lastPartition: Partition | undefined;
+    // Rows go in groups of INSERT_ROWS of one partition per statement; `group` holds their values flattened.
+    const group = this.group;
+    let groupPartition: Partition | undefined;
+    let count = 0;
+    const flush = () => {
+      if (count > 0) this.insertGroup(groupPartition!, group, count);
+      count = 0;
+    };
     for (let i = skip; i < n; i++) {
       const e = b.entries[i];
       const lbl = this.labelId(e);
       const bucket = Math.floor(e.ts / this.partitionMs);
       let p = lastPartition;
       if (!p || p.bucket !== bucket || p.environment !== e.environment) p = lastPartition = this.partitions.forEntry(e.environment, bucket);
-      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
-      const base = (e.ts - p.start) * KEY_LOW;
-      let low = seq % KEY_LOW;
-      const insert = this.partitions.stmt(p, 'insert');
-      // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
-      for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
-        if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${e.ts} of partition ${p.id}`);
-        low = (low + 1) % KEY_LOW;
+      if (p !== groupPartition) {
+        flush();
+        groupPartition = p;
       }
+      const text = e.text.length > MAX_TEXT_CHARS ? cutText(e.text) : e.text;
+      const at = count * 4;
+      group[at] = (e.ts - p.start) * KEY_LOW + (seq % KEY_LOW);
+      group[at + 1] = seq;
+      group[at + 2] = lbl;
+      group[at + 3] = text;
+      if (++count === INSERT_ROWS) flush();
       p.entries++;
       p.bytes += text.length + ENTRY_OVERHEAD_BYTES;
       p.maxSeq = seq;
-      if (!touched.has(p)) touched.set(p, seq);
+      touched.add(p);
       seq++;
     }
-    for (const [p, fromSeq] of touched) {
-      this.partitions.stmt(p, 'index').run(fromSeq, p.maxSeq);
-      this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
-    }
+    flush();
+    for (const p of touched) this.putCounters.run(p.entries, p.bytes, p.maxSeq, p.id);
     this.putNextSeq.run(seq);
     this.putHighWater.run(b.source, last);
     this.nextSeq = seq;
+    if (seq - 1 - this.indexedSeq >= INDEX_CHUNK_ROWS) this.indexPending();
     return { storedThrough: last, stored: n - skip, skipped: skip, gap };
   }
 
   private lastLabel: (Label & { id: number }) | undefined;
+  private readonly group: (number | string)[] = new Array(INSERT_ROWS * 4);
+
+  /** Stores `count` rows of `group` (k, seq, lbl, text flattened) in partition p. */
+  private insertGroup(p: Partition, group: (number | string)[], count: number): void {
+    if (count === INSERT_ROWS) {
+      if (this.partitions.stmt(p, 'insertMany').run(group).changes === INSERT_ROWS) return;
+      // A key clash ignored some rows (rare: see insertOne); store just those, one by one.
+      const has = this.partitions.stmt(p, 'hasRow');
+      for (let at = 0; at < group.length; at += 4) {
+        if (!has.get(group[at] as number, group[at + 1] as number)) this.insertOne(p, group[at] as number, group[at + 1] as number, group[at + 2] as number, group[at + 3] as string);
+      }
+      return;
+    }
+    for (let at = 0; at < count * 4; at += 4) this.insertOne(p, group[at] as number, group[at + 1] as number, group[at + 2] as number, group[at + 3] as string);
+  }
+
+  private insertOne(p: Partition, k: number, seq: number, lbl: number, text: string): void {
+    const insert = this.partitions.stmt(p, 'insert');
+    const base = k - (k % KEY_LOW);
+    let low = k % KEY_LOW;
+    // Two entries of the same millisecond clash only when their seqs are 2^20 apart: take the next free low bits.
+    for (let tries = 0; insert.run(base + low, seq, lbl, text).changes === 0; tries++) {
+      if (tries >= KEY_LOW) throw new Error(`log center: no free key in ms ${p.start + base / KEY_LOW} of partition ${p.id}`);
+      low = (low + 1) % KEY_LOW;
+    }
+  }
 
   private labelId(e: ContainerLogEntry): number {
     // A batch is one container stream: nearly always the same labels as the entry before.
@@ -226,6 +317,7 @@ class LogCenter implements LogCenterStore {
 
   search(query: LogQuery): LogPage {
     const q = checkQuery(query);
+    this.catchUp();
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
     const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
@@ -306,6 +398,7 @@ class LogCenter implements LogCenterStore {
 
   since(query: Omit<LogQuery, 'cursor' | 'context'>, afterId?: string): LogLine[] {
     const q = checkQuery({ ...query, cursor: undefined, context: undefined });
+    this.catchUp();
     let after: number | undefined;
     if (afterId !== undefined) {
       if (!/^\d{1,16}$/.test(afterId)) throw new ValidationError('invalid_request', [{ field: 'afterId', message: 'not an entry id of this log center' }]);
@@ -369,6 +462,15 @@ class LogCenter implements LogCenterStore {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.indexTimer);
+    // Rows left unindexed are indexed at the next open's first read; doing it now keeps that read fast.
+    try {
+      this.catchUp();
+    } catch {
+      // the next open indexes them
+    }
     this.checkpointer?.stop();
     this.db.close();
   }

@@ -140,6 +140,16 @@ try {
     flushFile(files[i]);
     closeSync(files[i].fd);
   }
+  {
+    // The store indexes rows behind their storing, in chunks; the first read indexes what is left. That read's
+    // time counts as ingest, so the figure covers every entry stored and indexed.
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    store.search({ apps: APPS, q: 'timeout', limit: 1 });
+    const c = process.cpuUsage(c0);
+    appendMs += performance.now() - t0;
+    appendCpuUs += c.user + c.system;
+  }
   const wallS = (performance.now() - wall0) / 1000;
   if (appended !== LINES || store.stats().entries !== LINES) throw new Error(`stored ${store.stats().entries} of ${LINES} entries`);
   const ingestPerS = LINES / (appendMs / 1000);

@@ -5,11 +5,12 @@
  * of FTS5 syntax that must neither fail nor escape scoping.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openLogCenter, planRetention, type ContainerLogEntry, type LogCenterStore, type LogQuery } from '../../master/logcenter';
+import { INDEX_CHUNK_ROWS, openLogCenter, planRetention, type ContainerLogEntry, type LogCenterStore, type LogQuery } from '../../master/logcenter';
 import { SlipwayError } from '../../shared/errors';
 
 const HOUR = 3_600_000;
@@ -72,6 +73,9 @@ describe('append', () => {
     expect(() => store.append({ source: 's', firstSeq: 0, entries: [entry('x')] })).toThrow(/firstSeq/);
     expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('x', { ts: Number.NaN })] })).toThrow(/entries\[0\]\.ts/);
     expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('x', { app: '' })] })).toThrow(/entries\[0\]\.app/);
+    // Labels are checked again whenever they differ from the entry before's.
+    expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('a'), entry('b'), entry('c', { instance: 'x'.repeat(300) })] })).toThrow(/entries\[2\]\.instance/);
+    expect(() => store.append({ source: 's', firstSeq: 1, entries: [entry('a'), entry('b', { environment: 7 as unknown as string })] })).toThrow(/entries\[1\]\.environment/);
     expect(store.highWater('s')).toBe(0);
     expect(store.stats().entries).toBe(0);
   });
@@ -96,6 +100,19 @@ describe('the file', () => {
     expect(put('s', [entry('second')])).toMatchObject({ stored: 1 });
     expect(texts({ apps: ['shop'], q: 'second' })).toEqual(['second']);
     expect(store.search({ apps: ['shop'], q: 'second' }).hits[0].ts).toBe(T0);
+  });
+
+  it('takes the next free key for a clash inside a multi-row insert, storing every row of the group once', () => {
+    put('s', [entry('first')]);
+    // Rows 2..200 go in groups of 64; squat the keys of seqs 10 and 100 (ms 0 and 1), inside the first and second group.
+    const other = new Database(join(dir, 'container-logs.db'));
+    other.prepare("INSERT INTO d_1 (k, seq, lbl, text) VALUES (10, 9999, 1, 'squatter a'), (?, 9998, 1, 'squatter b')").run(2 ** 20 + 100);
+    other.close();
+    const rows = Array.from({ length: 199 }, (_, i) => entry(`row ${i + 2}`, { ts: T0 + (i + 2 >= 64 ? 1 : 0) }));
+    expect(put('s', rows)).toMatchObject({ stored: 199 });
+    const got = store.search({ apps: ['shop'], q: 'row', limit: 1000 }).hits.map((h) => h.text);
+    expect(got.sort()).toEqual(rows.map((r) => r.text).sort());
+    expect(store.stats().entries).toBe(200);
   });
 
   it('finishes a partition drop a crash interrupted, at the next open', () => {
@@ -376,5 +393,88 @@ describe('retention', () => {
     store.close();
     store = open();
     expect(store.stats().partitions).toBe(4);
+  });
+});
+
+describe('indexing behind the rows', () => {
+  /** meta's counters read over a second connection: what is committed in the file. */
+  const marks = () => {
+    const raw = new Database(join(dir, 'container-logs.db'), { readonly: true });
+    const get = (key: string) => raw.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as number;
+    const m = { nextSeq: get('next_seq'), indexedSeq: get('indexed_seq') };
+    raw.close();
+    return m;
+  };
+
+  it('finds rows stored but not indexed yet, in search, context and tail, at once', () => {
+    put('s', [entry('alpha one'), entry('beta two', { ts: T0 + 1 }), entry('alpha three', { ts: T0 + 2 })]);
+    expect(marks()).toEqual({ nextSeq: 4, indexedSeq: 0 });
+    const page = store.search({ apps: ['shop'], q: 'alpha', context: 1 });
+    expect(page.hits.map((h) => h.text)).toEqual(['alpha three', 'alpha one']);
+    expect(page.hits[0].before?.map((l) => l.text)).toEqual(['beta two']);
+    expect(marks()).toEqual({ nextSeq: 4, indexedSeq: 3 });
+    put('s', [entry('alpha four', { ts: T0 + 3 })]);
+    expect(store.since({ apps: ['shop'], q: 'alpha' }, page.hits[0].id).map((l) => l.text)).toEqual(['alpha four']);
+  });
+
+  it('indexes a quiet store on a timer, without a read', async () => {
+    put('s', [entry('gamma')]);
+    expect(marks().indexedSeq).toBe(0);
+    const until = Date.now() + 5000;
+    while (marks().indexedSeq !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(marks()).toEqual({ nextSeq: 2, indexedSeq: 1 });
+  });
+
+  it('indexes a chunk in the append that reaches it, across partitions, each row once', () => {
+    const n = INDEX_CHUNK_ROWS + 100;
+    for (let first = 0; first < n; first += 1000) {
+      const count = Math.min(1000, n - first);
+      // Two hours: the rows fall into two partitions.
+      put('s', Array.from({ length: count }, (_, i) => entry(`delta ${first + i}`, { ts: T0 + Math.floor(((first + i) / n) * 2 * HOUR) })));
+      const m = marks();
+      if (first + count < INDEX_CHUNK_ROWS) expect(m.indexedSeq).toBe(0);
+      else expect(m.indexedSeq).toBeGreaterThanOrEqual(INDEX_CHUNK_ROWS);
+    }
+    const raw = new Database(join(dir, 'container-logs.db'), { readonly: true });
+    const indexed = [1, 2].map((id) => raw.prepare(`SELECT count(*) FROM f_${id} WHERE f_${id} MATCH 'delta'`).pluck().get() as number);
+    const m = marks();
+    raw.close();
+    expect(indexed[0] + indexed[1]).toBe(m.indexedSeq);
+    let seen = 0;
+    const ids = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = store.search({ apps: ['shop'], q: 'delta', limit: 1000, cursor });
+      for (const h of page.hits) ids.add(h.id);
+      seen += page.hits.length;
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toBe(n);
+    expect(ids.size).toBe(n);
+  });
+
+  it('indexes the rows a crash left unindexed at the next open, each once, and skips their re-sent batch', () => {
+    store.close();
+    const script = join(dir, 'crash.mts');
+    writeFileSync(
+      script,
+      `import { openLogCenter } from ${JSON.stringify(join(__dirname, '../../master/logcenter/index.ts'))};
+       const store = openLogCenter({ file: ${JSON.stringify(join(dir, 'container-logs.db'))}, checkpointIntervalMs: 0 });
+       const entries = Array.from({ length: 300 }, (_, i) => ({ app: 'shop', environment: 'prod', instance: 'shop-1', stream: 'stdout', ts: ${T0} + i, text: 'boom ' + i }));
+       store.append({ source: 's', firstSeq: 1, entries });
+       process.exit(0); // no close: the rows are committed, their index is not`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(marks()).toEqual({ nextSeq: 301, indexedSeq: 0 });
+    store = open();
+    const hits = store.search({ apps: ['shop'], q: 'boom', limit: 1000 }).hits;
+    expect(hits).toHaveLength(300);
+    expect(new Set(hits.map((h) => h.id)).size).toBe(300);
+    const entries = Array.from({ length: 300 }, (_, i) => entry(`boom ${i}`, { ts: T0 + i }));
+    expect(store.append({ source: 's', firstSeq: 1, entries })).toMatchObject({ stored: 0, skipped: 300 });
+    expect(store.search({ apps: ['shop'], q: 'boom', limit: 1000 }).hits).toHaveLength(300);
+    expect(marks()).toEqual({ nextSeq: 301, indexedSeq: 300 });
   });
 });
