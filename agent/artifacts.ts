@@ -48,6 +48,21 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** Writes a download to `dest` (mode 0600) while hashing it: what arrived, for the caller to check. */
+export async function saveHashed(body: Readable, dest: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(body, tap, createWriteStream(dest, { mode: 0o600 }));
+  return { sha256: hash.digest('hex'), bytes };
+}
+
 export function request(
   endpoint: MasterEndpoint,
   method: string,
@@ -145,17 +160,7 @@ export async function downloadArtifact(endpoint: MasterEndpoint, stageRunId: num
   });
   if (res.statusCode !== 200) throw await failure(res, `download of artifact '${input.path}' (id ${input.id}) failed`);
   await mkdir(dirname(dest), { recursive: true });
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(res, tap, createWriteStream(dest, { mode: 0o600 }));
-  const sha256 = hash.digest('hex');
+  const { sha256, bytes: size } = await saveHashed(res, dest);
   if (size !== input.size || sha256 !== input.sha256) {
     await rm(dest, { force: true });
     throw new Error(`artifact '${input.path}' (id ${input.id}) arrived corrupted: ${size} bytes sha256 ${sha256}, expected ${input.size} bytes sha256 ${input.sha256}`);

@@ -302,13 +302,12 @@ export class NginxEdge {
       (e: Error) => e,
     );
     // At the lowest CPU priority: on a busy host the check must not slow down the reload it runs beside.
-    const check = await run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
-      () => ({ status: 'fulfilled' as const }),
-      (reason: unknown) => ({ status: 'rejected' as const, reason }),
+    const refused = await run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
+      () => undefined,
+      (e: { stderr?: string; message: string }) => (e.stderr || e.message).trim(),
     );
-    if (check.status === 'rejected') {
-      const e = check.reason as { stderr?: string; message: string };
-      const msg = (e.stderr || e.message).trim();
+    if (refused !== undefined) {
+      const msg = refused;
       // Put the last good file back. nginx refused the file at its reload too and still runs on the old one;
       // reload once more so a master that accepted what the check refused returns to the good file.
       if (previous !== undefined) {

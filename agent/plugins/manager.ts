@@ -14,19 +14,16 @@
  * build says why), otherwise it provides no kind. It is tried again at the next master:plugins or reconnect.
  * Loads run one at a time, in order; onChange fires after each change so the agent tells the master.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { AnyStepKind } from '../../shared/job';
 import { manifestFromFiles, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
 import { pluginStepKinds } from '../../shared/plugins/step-kind';
 import { unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef, type PluginState } from '../../shared/protocol';
-import { failure, request, type MasterEndpoint } from '../artifacts';
+import { failure, request, saveHashed, type MasterEndpoint } from '../artifacts';
 import { builtinPlugin, type ExecutorRegistry } from '../executors/registry';
 import { defineExecutor, type StepExecutor } from '../executors/types';
 import { describePlugin, runPluginStep, type PluginCode } from './plugin-process';
@@ -149,17 +146,7 @@ export class PluginManager {
       const path = `/api/v1/agent/plugins/${encodeURIComponent(ref.name)}/${encodeURIComponent(ref.version)}`;
       const res = await request(this.deps.endpoint, 'GET', path, {});
       if (res.statusCode !== 200) throw await failure(res, `download of plugin ${ref.name}@${ref.version} failed`);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
-      });
-      await pipeline(res, tap, createWriteStream(file, { mode: 0o600 }));
-      const sha256 = hash.digest('hex');
+      const { sha256, bytes } = await saveHashed(res, file);
       if (sha256 !== ref.sha256) throw new Error(`sha256 mismatch: the master announced ${ref.sha256}, the package downloaded (${bytes} bytes) has ${sha256}; refused`);
       await mkdir(tmp, { mode: 0o755 });
       await unpackTarball(file, tmp);

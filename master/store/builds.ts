@@ -152,19 +152,7 @@ export interface NewBuildRow {
 }
 
 /** What the record path (engine/records/record-batcher.ts) needs of a stage run to check a record. */
-export interface RecordRunState {
-  id: number;
-  build_id: number;
-  stage_index: number;
-  name: string;
-  environment: string;
-  attempt: number;
-  status: string;
-  agent_id: number | null;
-  lease_epoch: number;
-  last_seq: number;
-  log_bytes: number;
-}
+export type RecordRunState = StageRunRow & { log_bytes: number };
 
 export interface BuildsStore {
   // Builds
