@@ -26,6 +26,7 @@ import { matchJob, newBuildFor } from './match';
 import type { EnginePort, PushEvent } from './pipeline';
 import { inTransaction } from '../store/db';
 import { triggersStore, type PathCheckRow } from '../store/triggers';
+import { gitStopped } from '../../shared/node/git/run';
 
 /** What the checks ask git: files changed by the push, null when unknowable; throws when git fails. */
 export type ChangedFilesFn = (job: JobRecord, push: { ref: string; sha: string; before?: string }) => Promise<string[] | null>;
@@ -102,8 +103,9 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
         note = clip(`queued: changed files could not be computed (${msg}), built without the path filter`);
       }
     }
-    // The master stopped while git ran: leave the row for the next start.
-    if (!db.open) return;
+    // The master is stopping (its git was killed, or refused) or stopped while git ran: leave the row for the
+    // next start, which decides it with a real diff (not "built without the path filter").
+    if (!db.open || gitStopped()) return;
     engine.transaction((create) => {
       if (!store.removePathCheck(eventId)) return;
       // Re-read: the job may have been edited or disabled while git ran; the decision uses what holds now.
@@ -126,7 +128,7 @@ export function createPathChecks(ctx: MasterContext, engine: EnginePort, changed
   /** A check that threw past git (store or build creation): decided as ignored so it does not loop at every start. */
   function failed(eventId: number, err: Error): void {
     log.error({ eventId, err: err.message }, `path check of trigger event ${eventId} failed: ${err.message}`);
-    if (!db.open) return;
+    if (!db.open || gitStopped()) return;
     try {
       inTransaction(db, () => {
         if (store.removePathCheck(eventId)) store.decideEvent(eventId, 'ignored', clip(`path check failed: ${err.message}`), null);

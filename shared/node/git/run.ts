@@ -82,6 +82,11 @@ export function stopAllGit(): void {
   for (const child of running) killGroup(child, 'SIGKILL');
 }
 
+/** True once stopAllGit() ran: a git failure from then on says nothing about the repository. */
+export function gitStopped(): boolean {
+  return stopping;
+}
+
 /** Removes credentials written into URLs (`https://user:token@host`) and every secret value from text. */
 export function maskSecrets(text: string, secrets: string[] = []): string {
   let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
