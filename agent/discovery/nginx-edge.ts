@@ -59,6 +59,11 @@ export interface NginxEdgeOptions {
   debounceMs?: number;
   /** nginx's pid file (default: the `pid` directive in `nginx -T`; none found: `nginx -s reload`). */
   pidFile?: string;
+  /**
+   * End nginx's fixed 100 ms overlap of old and new workers as soon as the new workers run (default true; see
+   * `endHandOver`). false leaves the hand-over to nginx (the bench's baseline).
+   */
+  fastHandOver?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -171,6 +176,31 @@ export async function pidFileOf(nginx: string[]): Promise<string | undefined> {
   }
 }
 
+/**
+ * The worker processes of an nginx master that still accept connections (their title is `nginx: worker
+ * process`; one that is shutting down shows `... is shutting down`), from /proc; undefined when /proc has no
+ * children list for it (another pid namespace, an old kernel).
+ */
+export function acceptingWorkers(master: number): number[] | undefined {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const out: number[] = [];
+  for (const c of children.split(' ')) {
+    if (!c) continue;
+    try {
+      const title = readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ').trimEnd();
+      if (title.endsWith('worker process')) out.push(Number(c));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  return out;
+}
+
 export class NginxEdge {
   private readonly prefix: string;
   private readonly instances = new Map<string, Map<string, string>>();
@@ -254,15 +284,55 @@ export class NginxEdge {
     return this.applying;
   }
 
-  /** SIGHUP to nginx's master (pid file), or `nginx -s reload` without one. */
-  private async reload(): Promise<void> {
+  /**
+   * SIGHUP to nginx's master (pid file), or `nginx -s reload` without one. Returns the master's pid and the
+   * workers that accepted connections before the reload, for `endHandOver` (undefined: not known).
+   */
+  private async reload(): Promise<{ master: number; old: number[] } | undefined> {
     if (this.pidFile) {
       const pid = Number(readFileSync(this.pidFile, 'utf8').trim());
       if (!Number.isInteger(pid) || pid <= 1) throw new Error(`${this.pidFile} holds no pid`);
+      const old = this.o.fastHandOver === false ? undefined : acceptingWorkers(pid);
       process.kill(pid, 'SIGHUP');
-      return;
+      return old && { master: pid, old };
     }
     await run(this.o.nginx[0], [...this.o.nginx.slice(1), '-s', 'reload'], { timeout: 10_000 });
+    return undefined;
+  }
+
+  /**
+   * After a SIGHUP nginx's master starts the new workers, then sleeps a fixed 100 ms with signals blocked
+   * (ngx_master_process_cycle: `ngx_msleep(100)`) before it tells the old workers to stop accepting. The old
+   * workers share the listening sockets, so for those 100 ms about half the new connections are still routed
+   * by the old configuration: to an instance already deregistered, or never to the one just registered. The
+   * edge ends that overlap as soon as the new workers run by sending the old ones the signal the master sends
+   * them after its sleep, SIGQUIT: a graceful shutdown that closes their copy of the listening sockets
+   * (the sockets stay open in the master and the new workers, so no queued connection is lost) and finishes
+   * the requests in flight. The master then marks them exiting as usual and does not respawn them. An apply
+   * counts as applied only once the old workers stopped accepting. When no new worker appears (nginx refused
+   * the file) or `/proc` cannot be read, nothing is signalled.
+   */
+  private async endHandOver(master: number, old: number[], refused: () => boolean): Promise<boolean> {
+    if (old.length === 0) return false;
+    const deadline = performance.now() + 1000;
+    while (performance.now() < deadline && !refused()) {
+      await new Promise((r) => setTimeout(r, 1));
+      const now = acceptingWorkers(master);
+      if (!now) return false;
+      if (now.filter((p) => !old.includes(p)).length < old.length) continue;
+      for (const p of old) {
+        try {
+          process.kill(p, 'SIGQUIT');
+        } catch {
+          // Already gone.
+        }
+      }
+      // A worker retitles itself `... is shutting down` right before it closes its listening sockets: once
+      // none of the old ones accepts, every new connection is routed by the new file.
+      while (performance.now() < deadline && (acceptingWorkers(master) ?? []).some((p) => old.includes(p))) await new Promise((r) => setTimeout(r, 1));
+      return true;
+    }
+    return false;
   }
 
   private route(id: string): Map<string, string> {
@@ -297,15 +367,19 @@ export class NginxEdge {
     writeFileSync(`${this.o.file}.next`, text);
     renameSync(`${this.o.file}.next`, this.o.file);
     // The reload goes first: spawning `nginx -t` holds the event loop for a few ms.
+    let handOver: { master: number; old: number[] } | undefined;
     const reload = await this.reload().then(
-      () => undefined,
+      (h) => void (handOver = h),
       (e: Error) => e,
     );
     // At the lowest CPU priority: on a busy host the check must not slow down the reload it runs beside.
-    const refused = await run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
-      () => undefined,
-      (e: { stderr?: string; message: string }) => (e.stderr || e.message).trim(),
+    let checked: string | undefined | null = null;
+    const check = run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
+      () => (checked = undefined),
+      (e: { stderr?: string; message: string }) => (checked = (e.stderr || e.message).trim()),
     );
+    const ended = handOver ? this.endHandOver(handOver.master, handOver.old, () => typeof checked === 'string') : Promise.resolve(false);
+    const [refused] = await Promise.all([check, ended]);
     if (refused !== undefined) {
       const msg = refused;
       // Put the last good file back. nginx refused the file at its reload too and still runs on the old one;

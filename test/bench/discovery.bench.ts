@@ -5,9 +5,11 @@
  * - discovery_p50_ms / discovery_p99_ms: a new instance registered -> nginx routes a request to it, 100 changes
  *   (each change registers a new instance and deregisters the previous one, 150 ms apart). Targets: p50 <= 25,
  *   p99 <= 60.
- * - deregister_p99_ms: deregistration -> no request reaches the instance any more (100 changes). Its floor is
- *   nginx's own hand-over: old workers keep accepting for 100 ms after a reload (reuseport or not).
+ * - deregister_p99_ms: deregistration -> no request reaches the instance any more (100 changes). nginx's own
+ *   hand-over keeps old workers accepting for 100 ms after a reload; the edge ends it once the new workers run.
  * - reloads_for_scale_to_20: nginx reloads caused by registering 19 more instances at once. Target <= 2.
+ * - discovery_nginx_handover_*: the same changes, in the same run, with the edge leaving the hand-over to
+ *   nginx (fastHandOver: false), the baseline for the edge's early end of it.
  * - baseline_reload_ms: writing the file, nginx -t and a reload, measured alone (the fixed cost inside each figure).
  */
 import { execFileSync } from 'node:child_process';
@@ -41,24 +43,9 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const round = (x: number) => Math.round(x * 10) / 10;
 
 try {
-  const listen = await freeTcpPort();
   const registrar = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 10 });
   await registrar.start();
-  const edge = new NginxEdge({ etcd: client, routes: [{ app: 'bench', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command });
-  await edge.start();
-  // A fresh connection per request (no keep-alive agent), as a new client would see it. fetch() would keep
-  // its connection to an old nginx worker alive across reloads and measure that worker's shutdown instead.
-  const get = () =>
-    new Promise<string>((resolve) => {
-      const req = httpGet({ host: '127.0.0.1', port: listen, path: '/', agent: false }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d));
-        res.on('end', () => resolve(body));
-        res.on('error', () => resolve(''));
-      });
-      req.on('error', () => resolve(''));
-    });
-  const reg = (port: number): Registration => ({ app: 'bench', environment: 'pre', ip: '127.0.0.1', port });
+  const reg = (app: string, port: number): Registration => ({ app, environment: 'pre', ip: '127.0.0.1', port });
 
   // Baseline: write + nginx -t + reload, alone.
   const reloads: number[] = [];
@@ -70,37 +57,66 @@ try {
     reloads.push(performance.now() - t);
   }
 
-  const appear: number[] = [];
-  const vanish: number[] = [];
-  let prev: number | undefined;
-  for (let i = 0; i < CHANGES; i++) {
-    const name = `i${i}`;
-    const port = await instance(name);
-    let t = performance.now();
-    await registrar.register(reg(port));
-    while ((await get()) !== name && !(await get()).startsWith(name)) await new Promise((r) => setTimeout(r, 1));
-    appear.push(performance.now() - t);
-    if (prev !== undefined) {
-      // Both are routed now; deregister the previous one and wait until no request reaches it.
-      const old = `i${i - 1}`;
-      t = performance.now();
-      await registrar.deregister(reg(prev));
-      for (;;) {
-        const seen = await Promise.all([get(), get(), get(), get()]);
-        if (!seen.includes(old)) break;
+  /**
+   * 100 changes through an edge on its own app and port: each registers a new instance, waits until a fresh
+   * connection reaches it, then deregisters the previous one and waits until none does.
+   */
+  async function changes(app: string, fastHandOver: boolean) {
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: client, routes: [{ app, environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, fastHandOver });
+    await edge.start();
+    // A fresh connection per request (no keep-alive agent), as a new client would see it. fetch() would keep
+    // its connection to an old nginx worker alive across reloads and measure that worker's shutdown instead.
+    const get = () =>
+      new Promise<string>((resolve) => {
+        const req = httpGet({ host: '127.0.0.1', port: listen, path: '/', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d));
+          res.on('end', () => resolve(body));
+          res.on('error', () => resolve(''));
+        });
+        req.on('error', () => resolve(''));
+      });
+    const appear: number[] = [];
+    const vanish: number[] = [];
+    let prev: number | undefined;
+    for (let i = 0; i < CHANGES; i++) {
+      const name = `${app}${i}`;
+      const port = await instance(name);
+      let t = performance.now();
+      await registrar.register(reg(app, port));
+      while ((await get()) !== name && (await get()) !== name) await new Promise((r) => setTimeout(r, 1));
+      appear.push(performance.now() - t);
+      if (prev !== undefined) {
+        // Both are routed now; deregister the previous one and wait until no request reaches it.
+        const old = `${app}${i - 1}`;
+        t = performance.now();
+        await registrar.deregister(reg(app, prev));
+        for (;;) {
+          const seen = await Promise.all([get(), get(), get(), get()]);
+          if (!seen.includes(old)) break;
+        }
+        vanish.push(performance.now() - t);
       }
-      vanish.push(performance.now() - t);
+      prev = port;
+      // nginx's master sleeps 100 ms inside every reload with signals blocked and handles the next SIGHUP only
+      // after it: space the changes so each one measures one registration, not that queue.
+      await new Promise((r) => setTimeout(r, 150));
     }
-    prev = port;
-    // nginx's master sleeps 100 ms inside every reload (old workers keep accepting meanwhile) and handles the
-    // next SIGHUP only after it: space the changes so each one measures one registration, not that queue.
-    await new Promise((r) => setTimeout(r, 150));
+    return { edge, appear, vanish };
   }
+
+  // The same run, first with nginx's own hand-over (old workers accept for 100 ms after a reload), then with
+  // the edge ending it as soon as the new workers run.
+  const base = await changes('base', false);
+  await base.edge.stop();
+  const { edge, appear, vanish } = await changes('bench', true);
+  if (process.env.BENCH_TAILS) for (const [k, v] of Object.entries({ baseAppear: base.appear, baseVanish: base.vanish, appear, vanish })) console.log(k, [...v].sort((a, b) => a - b).slice(-8).map(Math.round).join(" "), "median", Math.round(pct(v, 50)));
 
   // Scale 1 -> 20: 19 registrations in one burst.
   const before = edge.status.applied;
   const ports = await Promise.all(Array.from({ length: 19 }, (_, i) => instance(`s${i}`)));
-  await Promise.all(ports.map((p) => registrar.register(reg(p))));
+  await Promise.all(ports.map((p) => registrar.register(reg('bench', p))));
   const deadline = Date.now() + 10_000;
   while ((edge.status.upstreams['bench_pre']?.length ?? 0) < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 300));
@@ -114,6 +130,10 @@ try {
     deregister_p50_ms: round(pct(vanish, 50)),
     deregister_p99_ms: round(pct(vanish, 99)),
     discovery_changes: CHANGES,
+    discovery_nginx_handover_p50_ms: round(pct(base.appear, 50)),
+    discovery_nginx_handover_p99_ms: round(pct(base.appear, 99)),
+    deregister_nginx_handover_p99_ms: round(pct(base.vanish, 99)),
+    discovery_p99_ratio_vs_nginx_handover: Math.round((pct(appear, 99) / pct(base.appear, 99)) * 100) / 100,
     reloads_for_scale_to_20: scaleReloads,
     baseline_reload_ms: round(pct(reloads, 50)),
   });

@@ -3,7 +3,7 @@
  * etcd lost everything, expiry when the agent dies, and the edge following etcd with a watch (instances
  * appear and vanish from routing, 503 with none, a configuration nginx refuses is never applied).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,44 @@ describe('nginx edge', () => {
     } finally {
       await edge.stop();
       await reg.stop({ revoke: true });
+    }
+  });
+
+  it('counts an apply only once no fresh connection reaches the old configuration (nginx\'s 100 ms overlap ended)', async () => {
+    // nginx keeps its old workers accepting for 100 ms after it starts the new ones; the edge ends that overlap.
+    // Before it did, about half the connections right after an apply still reached the old instance.
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'handover', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20, fastHandOver: process.env.SLIPWAY_TEST_NGINX_HANDOVER !== '1' });
+    const fresh = () =>
+      new Promise<string>((resolve) => {
+        const req = httpGet({ host: '127.0.0.1', port: listen, path: '/', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d));
+          res.on('end', () => resolve(body));
+        });
+        req.on('error', (e) => resolve(`error ${e.message}`));
+      });
+    await edge.start();
+    try {
+      for (let round = 0; round < 3; round++) {
+        const before = await instance(`old${round}`);
+        await client.put(`/handover_pre/127.0.0.1-${before}`).value(`127.0.0.1:${before}`).exec();
+        await until('old routed', async () => (await fresh()) === `old${round}`);
+        await new Promise((r) => setTimeout(r, 200)); // nginx's master is free again
+        const after = await instance(`new${round}`);
+        const applied = edge.status.applied;
+        await client.put(`/handover_pre/127.0.0.1-${after}`).value(`127.0.0.1:${after}`).exec();
+        await client.delete().key(`/handover_pre/127.0.0.1-${before}`).exec();
+        while (edge.status.upstreams['handover_pre']?.join() !== `127.0.0.1:${after}`) await new Promise((r) => setTimeout(r, 1));
+        expect(edge.status.applied).toBeGreaterThan(applied);
+        const seen: string[] = [];
+        for (let i = 0; i < 30; i++) seen.push(await fresh());
+        expect(seen.filter((x) => x !== `new${round}`)).toEqual([]);
+        await client.delete().key(`/handover_pre/127.0.0.1-${after}`).exec();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await edge.stop();
     }
   });
 
