@@ -253,12 +253,26 @@ export class NginxEdge {
       void w.cancel().catch(() => undefined);
       this.o.log?.(`edge: watch of ${p} ${why}; listing and watching again`);
       this.rewatches++;
-      setTimeout(() => void this.watchRoute(r).catch((err: Error) => this.o.log?.(`edge: watching ${p} failed: ${err.message}`)), 200).unref();
+      this.rewatch(r, p, 200);
     };
     // After a disconnection the watch would resume from its old revision, which a restarted etcd that lost
     // its data may not reach for a long time: start again from a fresh list instead.
     w.on('disconnected', () => replace('was disconnected'));
     w.on('error', (e: Error) => replace(`ended (${e.message})`));
+  }
+
+  /**
+   * Lists and watches the route again after `delayMs`, and again (backing off to 5 s) until that succeeds: etcd
+   * may be down for longer than the client's own retries, and a route given up would never follow etcd again.
+   */
+  private rewatch(r: EdgeRoute, p: string, delayMs: number): void {
+    if (this.stopped) return;
+    setTimeout(() => {
+      this.watchRoute(r).catch((err: Error) => {
+        this.o.log?.(`edge: watching ${p} failed (${err.message}); trying again`);
+        this.rewatch(r, p, Math.min(delayMs * 2, 5000));
+      });
+    }, delayMs).unref();
   }
 
   /** Replaces the route's instances with what etcd holds now; returns the revision read at. */

@@ -29,8 +29,11 @@ async function waitFor(what: string, check: () => Promise<boolean>, ms = 15_000)
 
 export interface TestEtcd {
   url: string;
-  /** SIGKILL; with `wipe` the data directory is replaced (every key and lease gone), then started again. */
-  restart(opts?: { wipe?: boolean }): Promise<void>;
+  /**
+   * SIGKILL; with `wipe` the data directory is replaced (every key and lease gone); after `downMs` (default 0)
+   * started again.
+   */
+  restart(opts?: { wipe?: boolean; downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export async function startEtcd(dir: string): Promise<TestEtcd> {
     async restart(opts = {}) {
       await kill();
       if (opts.wipe) generation++;
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
       await start();
     },
     stop: kill,

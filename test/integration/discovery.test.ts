@@ -203,6 +203,37 @@ describe('nginx edge', () => {
     }
   });
 
+  it('converges after etcd was down for longer than the client retries, and when the edge restarts', async () => {
+    const listen = await freeTcpPort();
+    const route = [{ app: 'down', environment: 'pre', listen: `127.0.0.1:${listen}` }];
+    let edge = new NginxEdge({ etcd: client, routes: route, file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    await edge.start();
+    try {
+      const p1 = await instance('first');
+      await client.put(`/down_pre/127.0.0.1-${p1}`).value(`127.0.0.1:${p1}`).exec();
+      await until('routed before the outage', async () => (await get()) === '200 first');
+      await etcd.restart({ downMs: 8000 });
+      const p2 = await instance('second');
+      // The client's circuit breaker may refuse calls for a few seconds after the outage: retry like an agent.
+      await until('etcd writable again', () =>
+        client.put(`/down_pre/127.0.0.1-${p2}`).value(`127.0.0.1:${p2}`).exec().then(() => client.delete().key(`/down_pre/127.0.0.1-${p1}`).exec()).then(() => true, () => false),
+      );
+      await until('routed after the outage', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 second'), 20_000);
+
+      // A new edge process (same include file) starts from the current state.
+      await edge.stop();
+      const p3 = await instance('third');
+      await client.put(`/down_pre/127.0.0.1-${p3}`).value(`127.0.0.1:${p3}`).exec();
+      edge = new NginxEdge({ etcd: client, routes: route, file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
+      await edge.start();
+      expect(edge.status.upstreams['down_pre']).toEqual([`127.0.0.1:${p2}`, `127.0.0.1:${p3}`].sort());
+      await until('both routed after the edge restart', async () => new Set(await Promise.all([get(), get(), get(), get()])).size === 2);
+    } finally {
+      await edge.stop();
+    }
+  }, 60_000);
+
   it('converges after etcd restarts with its data lost', async () => {
     const listen = await freeTcpPort();
     const edge = new NginxEdge({ etcd: client, routes: [{ app: 'conv', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
