@@ -72,6 +72,60 @@ export async function startEtcd(dir: string): Promise<TestEtcd> {
   };
 }
 
+export interface TestEtcdCluster {
+  /** Client URLs of the members, in member order. */
+  urls: string[];
+  /** The index of the member that leads now (from each member's /v3/maintenance/status). */
+  leader(): Promise<number>;
+  /** SIGKILL one member (the others elect a new leader when it led). */
+  kill(i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A three-member etcd cluster on loopback, for leader changes. */
+export async function startEtcdCluster(dir: string): Promise<TestEtcdCluster> {
+  const ports = await Promise.all(Array.from({ length: 6 }, () => freeTcpPort()));
+  const names = ['m0', 'm1', 'm2'];
+  const urls = names.map((_, i) => `http://127.0.0.1:${ports[i]}`);
+  const peers = names.map((_, i) => `http://127.0.0.1:${ports[3 + i]}`);
+  const initial = names.map((n, i) => `${n}=${peers[i]}`).join(',');
+  const procs = names.map((n, i) =>
+    spawn(
+      'etcd',
+      ['--data-dir', join(dir, `etcd-${n}`), '--name', n, '--listen-client-urls', urls[i], '--advertise-client-urls', urls[i], '--listen-peer-urls', peers[i],
+        '--initial-advertise-peer-urls', peers[i], '--initial-cluster', initial, '--initial-cluster-state', 'new', '--log-level', 'error',
+        '--heartbeat-interval', '50', '--election-timeout', '500'],
+      { stdio: 'ignore' },
+    ),
+  );
+  const status = async (i: number) => {
+    const r = await fetch(`${urls[i]}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
+    return (await r.json()) as { header: { member_id: string }; leader: string };
+  };
+  const kill = async (i: number) => {
+    const p = procs[i];
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+  };
+  await waitFor('etcd cluster', async () => (await Promise.all(urls.map((u) => fetch(`${u}/health`).then((r) => r.ok)))).every(Boolean), 30_000);
+  return {
+    urls,
+    async leader() {
+      for (let i = 0; i < urls.length; i++) {
+        const st = await status(i).catch(() => undefined);
+        if (st && st.leader === st.header.member_id) return i;
+      }
+      throw new Error('no etcd member leads');
+    },
+    kill,
+    async stop() {
+      await Promise.all(procs.map((_, i) => kill(i)));
+    },
+  };
+}
+
 export interface TestNginx {
   /** The command line that checks and reloads this nginx: pass to NginxEdge. */
   command: string[];

@@ -11,7 +11,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistrar, MIN_TTL_S } from '../../agent/discovery/registrar';
 import { NginxEdge, pidFileOf, renderEdgeConfig } from '../../agent/discovery/nginx-edge';
-import { freeTcpPort, startEtcd, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
+import { freeTcpPort, startEtcd, startEtcdCluster, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
 
 let dir: string;
 let etcd: TestEtcd;
@@ -231,6 +231,39 @@ describe('nginx edge', () => {
       await until('both routed after the edge restart', async () => new Set(await Promise.all([get(), get(), get(), get()])).size === 2);
     } finally {
       await edge.stop();
+    }
+  }, 60_000);
+
+  it('follows a three-member etcd cluster through a leader change', async () => {
+    const cluster = await startEtcdCluster(join(dir, 'cluster'));
+    const c = new Etcd3({ hosts: cluster.urls });
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: c, routes: [{ app: 'lead', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20 });
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    try {
+      await edge.start();
+      const p1 = await instance('under-first-leader');
+      await c.put(`/lead_pre/127.0.0.1-${p1}`).value(`127.0.0.1:${p1}`).exec();
+      await until('routed under the first leader', async () => (await get()) === '200 under-first-leader');
+      const first = await cluster.leader();
+      await cluster.kill(first);
+      // Write through a surviving member once the others elected a new leader.
+      const survivor = new Etcd3({ hosts: cluster.urls.filter((_, i) => i !== first) });
+      try {
+        let second = -1;
+        await until('a new leader', async () => (second = await cluster.leader().catch(() => -1)) >= 0 && second !== first);
+        const p2 = await instance('under-second-leader');
+        await until('written under the new leader', () =>
+          survivor.put(`/lead_pre/127.0.0.1-${p2}`).value(`127.0.0.1:${p2}`).exec().then(() => survivor.delete().key(`/lead_pre/127.0.0.1-${p1}`).exec()).then(() => true, () => false),
+        );
+        await until('routed after the leader change', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 under-second-leader'), 20_000);
+      } finally {
+        survivor.close();
+      }
+    } finally {
+      await edge.stop();
+      c.close();
+      await cluster.stop();
     }
   }, 60_000);
 
