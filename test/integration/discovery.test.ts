@@ -3,6 +3,7 @@
  * etcd lost everything, expiry when the agent dies, and the edge following etcd with a watch (instances
  * appear and vanish from routing, 503 with none, a configuration nginx refuses is never applied).
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -266,6 +267,44 @@ describe('nginx edge', () => {
       await cluster.stop();
     }
   }, 60_000);
+
+  it('lists and watches again when etcd cancels its watch for compaction', async () => {
+    const listen = await freeTcpPort();
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'compact', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20, log: (m) => logs.push(m) });
+    const logs: string[] = [];
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    await edge.start();
+    try {
+      const p1 = await instance('before-compaction');
+      await client.put(`/compact_pre/127.0.0.1-${p1}`).value(`127.0.0.1:${p1}`).exec();
+      await until('routed before', async () => (await get()) === '200 before-compaction');
+      const p2 = await instance('after-compaction');
+      // This process's event loop is held (spawnSync) while another process writes 40 MB under the prefix:
+      // the edge's watch stream is not read, etcd stops sending to it, and the compaction that follows passes
+      // the revision it would resume from, so etcd cancels the watch ("required revision has been compacted").
+      const script = `
+        const { Etcd3 } = require('etcd3');
+        const c = new Etcd3({ hosts: ${JSON.stringify(etcd.url)} });
+        (async () => {
+          const big = 'x'.repeat(200000);
+          for (let i = 0; i < 200; i++) await c.put('/compact_pre/junk-' + i).value(big).exec();
+          await c.put('/compact_pre/127.0.0.1-${p2}').value('127.0.0.1:${p2}').exec();
+          await c.delete().key('/compact_pre/127.0.0.1-${p1}').exec();
+          const res = await c.delete().prefix('/compact_pre/junk-').exec();
+          await c.kv.compact({ revision: res.header.revision, physical: true });
+          c.close();
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      await until('routed after the compaction', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 after-compaction'), 20_000);
+      // etcd's compaction cancel carries the compact revision and no reason text.
+      expect(logs.join('\n')).toMatch(/watch of \/compact_pre\/ ended \(Watcher canceled/);
+      expect(edge.rewatches).toBeGreaterThanOrEqual(1);
+    } finally {
+      await edge.stop();
+    }
+  }, 90_000);
 
   it('converges after etcd restarts with its data lost', async () => {
     const listen = await freeTcpPort();
