@@ -3,16 +3,18 @@
  *
  * It watches the key prefix of every routed app (an etcd watch, not polling), renders one nginx include file
  * (an upstream and a server block per route), and applies it only when the text changed:
- *   write `<file>.next` -> rename over `<file>` (atomic) -> reload (SIGHUP to nginx's master) and `nginx -t`
- *   side by side;
- * when the check fails, the previous file is put back and nginx keeps running on its old configuration.
+ *   write `<file>.next` -> rename over `<file>` (atomic) -> reload (SIGHUP to nginx's master) -> the new
+ *   workers run -> the old ones stop accepting (see endHandOver);
+ * when nginx refuses the file, the previous file is put back and nginx keeps running on its old configuration.
  *
- * Why the check does not come first: `nginx -t` is a whole nginx start (about 10-20 ms here), the largest
- * cost between a registration and its routing. nginx's master checks a configuration itself when it gets
- * SIGHUP and, when it is invalid, logs the error and keeps its old workers and configuration: a refused file
- * never routes a request either way. `nginx -t` alongside tells the edge that a file was refused, so it puts
- * the last good file back on disk (for nginx's next start) and reports the refusal; a second SIGHUP then
- * re-reads that good file, in case the running master accepted what the check refused.
+ * Why `nginx -t` does not come first: it is a whole nginx start (about 10-20 ms here), the largest cost
+ * between a registration and its routing. nginx's master checks a configuration itself when it gets SIGHUP
+ * and, when it is invalid, logs the error and keeps its old workers and configuration: a refused file never
+ * routes a request either way. New workers are the master's proof that it accepted the file; when they do not
+ * come within CHECK_AFTER_MS, `nginx -t` tells the edge why, it puts the last good file back on disk (for
+ * nginx's next start) and reports the refusal; a second SIGHUP then re-reads that good file, in case the
+ * running master accepted what the check refused. Where the edge cannot see nginx's workers (no pid file, no
+ * /proc children list), `nginx -t` runs beside every reload.
  * The master's pid comes from `pidFile` or the `pid` directive of `nginx -T`; without one the edge reloads
  * with `nginx -s reload`.
  * Bursts of changes are debounced (`debounceMs`). A route with no instance renders a server answering 503,
@@ -34,6 +36,8 @@ const run = promisify(execFile);
  */
 export const DEFAULT_EDGE_DEBOUNCE_MS = 5;
 const DEFAULT_DEBOUNCE_MS = DEFAULT_EDGE_DEBOUNCE_MS;
+/** How long the edge waits for nginx's new workers before it runs `nginx -t` to learn why they are late. */
+const CHECK_AFTER_MS = 100;
 
 export interface EdgeRoute {
   app: string;
@@ -314,6 +318,14 @@ export class NginxEdge {
     return undefined;
   }
 
+  /** `nginx -t` at the lowest CPU priority (a busy host's reload comes first): the refusal, or undefined. */
+  private check(): Promise<string | undefined> {
+    return run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
+      () => undefined,
+      (e: { stderr?: string; message: string }) => (e.stderr || e.message).trim(),
+    );
+  }
+
   /**
    * After a SIGHUP nginx's master starts the new workers, then sleeps a fixed 100 ms with signals blocked
    * (ngx_master_process_cycle: `ngx_msleep(100)`) before it tells the old workers to stop accepting. The old
@@ -380,20 +392,29 @@ export class NginxEdge {
     // Small file, written synchronously: the thread pool's hand-offs cost more than the write.
     writeFileSync(`${this.o.file}.next`, text);
     renameSync(`${this.o.file}.next`, this.o.file);
-    // The reload goes first: spawning `nginx -t` holds the event loop for a few ms.
     let handOver: { master: number; old: number[] } | undefined;
     const reload = await this.reload().then(
       (h) => void (handOver = h),
       (e: Error) => e,
     );
-    // At the lowest CPU priority: on a busy host the check must not slow down the reload it runs beside.
+    // `nginx -t` is a whole nginx start. When the edge can see nginx's workers, new ones are the master's own
+    // proof that it accepted the file, and the check runs only when they are late (CHECK_AFTER_MS) or never
+    // come (a refused file: the check then names the error). Otherwise it runs beside the reload.
     let checked: string | undefined | null = null;
-    const check = run('nice', ['-n', '19', this.o.nginx[0], ...this.o.nginx.slice(1), '-t'], { timeout: 10_000 }).then(
-      () => (checked = undefined),
-      (e: { stderr?: string; message: string }) => (checked = (e.stderr || e.message).trim()),
-    );
-    const ended = handOver ? this.endHandOver(handOver.master, handOver.old, () => typeof checked === 'string') : Promise.resolve(false);
-    const [refused] = await Promise.all([check, ended]);
+    let check: Promise<unknown> | undefined;
+    const startCheck = () => (check ??= this.check().then((r) => (checked = r)));
+    let refused: string | undefined;
+    if (handOver) {
+      const { master, old } = handOver;
+      const late = setTimeout(startCheck, CHECK_AFTER_MS);
+      const ended = await this.endHandOver(master, old, () => typeof checked === 'string');
+      clearTimeout(late);
+      if (!ended) startCheck();
+      await check;
+      refused = checked ?? undefined;
+    } else {
+      refused = await startCheck().then(() => checked ?? undefined);
+    }
     if (refused !== undefined) {
       const msg = refused;
       // Put the last good file back. nginx refused the file at its reload too and still runs on the old one;
