@@ -10,7 +10,8 @@
  * mounted, token from a mounted file) and the edge container (nginx + agent). They run the real demo job
  * (jobs/demo.yml) to the end: three image layers built through the socket and pushed to the test registry,
  * the app deployed to pre and answering through the edge's nginx, the approval gate approved with the CLI in
- * the master container, prod answering through nginx with the very digest pre runs. etcd runs on the host's
+ * the master container, prod answering through nginx with the very digest pre runs, the instances' logs
+ * shipped to the log center by the pre and prod agent containers. etcd runs on the host's
  * loopback, as `npm run up` runs it (the compose file leaves it out, like the registry).
  * Changes to the demo job and the stack's config files, for this shared host only: the deployed app's name
  * is made unique (a demo that `npm run up` keeps running here is not touched), and the agents' etcd URL and
@@ -27,6 +28,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { down } from '../../agent/deploy/rollout';
 import { dockerClient } from '../../agent/docker/engine';
+import type { AppLogPage } from '../../shared/api-logs';
 import { ApiClient } from '../../shared/client/api-client';
 import { freeTcpPort, startEtcd, type TestEtcd } from '../helpers/discovery';
 import { registryDigest, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
@@ -293,6 +295,13 @@ describe('container images and docker/compose.yml', () => {
     expect(prodContainer.ImageID).toBe(preContainer.ImageID);
     const history = await api.listDeployments({ app });
     expect(history.map((d) => [d.environment, d.digest, d.approvedBy])).toEqual([['prod', digest, 'admin'], ['pre', digest, null]]);
+    // The pre and prod agent containers ship the instances' logs (container-logs service of docker/stack).
+    const shipped = await waitFor('the demo instances\' logs in the log center', async () => {
+      const page = await api.request<AppLogPage>('GET', `/api/v1/app-logs?app=${app}&q=listening`);
+      const envs = new Set(page.hits.map((h) => h.environment));
+      return page.hits.length >= 4 && envs.has('pre') && envs.has('prod') ? page : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    expect(shipped.hits.every((h) => /^demo-app listening on \d+$/.test(h.text))).toBe(true);
 
     // A master upgrade: a new master container on the compose volume (it still knows the build) serving a
     // newer agent bundle. Every agent container follows: drain, verified download, exit 75, and its entry
