@@ -57,6 +57,8 @@ let edgePorts: { pre: number; prod: number };
 let url: string;
 let composeEnv: NodeJS.ProcessEnv;
 let composeUp = false;
+/** The app image the demo built, by digest (removed at the end). */
+let appImage: string | undefined;
 
 /** docker CLI, failing with its stderr. */
 async function docker(...args: string[]): Promise<string> {
@@ -174,8 +176,10 @@ afterAll(async () => {
   for (const v of volumes.split('\n').filter(Boolean)) await docker('volume', 'rm', '-f', v).catch(() => undefined);
   if (env) {
     for (const e of ['pre', 'prod']) await down({ docker: dockerClient(), app, environment: e, host: '127.0.0.1', log: () => undefined }).catch(() => undefined);
-    const built = await env.docker.listImages({ filters: { reference: [`${env.registry}/demo/*`] } });
-    await removeImages(env.docker, [...Object.values(images), ...built.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(':b'))]);
+    // Only the app image this build made (its greeting is this test's): the OS and runtime layers are shared by
+    // every demo build on this host, and other tests may be pushing them right now.
+    const built = appImage ? await env.docker.getImage(appImage).inspect().catch(() => undefined) : undefined;
+    await removeImages(env.docker, [...Object.values(images), ...(built?.RepoTags ?? []).filter((t) => /\/demo\/app:b\d+$/.test(t))]);
   }
   await etcd?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -259,7 +263,9 @@ describe('container images and docker/compose.yml', () => {
     const digest = out('image', 'digest') as string;
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(out('image', 'reference')).toBe(`${env.registry}/demo/app@${digest}`);
-    expect(await registryDigest(env.registry, 'demo/app', 'b1')).toBe(digest);
+    appImage = `${env.registry}/demo/app@${digest}`;
+    // By digest, not by tag: other tests of this host push demo/app:b1 to the same registry.
+    expect(await registryDigest(env.registry, 'demo/app', digest)).toBe(digest);
     expect([out('os', 'layers'), out('runtime', 'layers'), out('image', 'layers')]).toEqual([1, 2, 3]);
     const preInstances = out('deploy', 'instances') as string[];
     expect(preInstances).toHaveLength(2);
