@@ -11,8 +11,10 @@
  * (jobs/demo.yml) to the end: three image layers built through the socket and pushed to the test registry,
  * the app deployed to pre and answering through the edge's nginx, the approval gate approved with the CLI in
  * the master container, prod answering through nginx with the very digest pre runs, the instances' logs
- * shipped to the log center by the pre and prod agent containers. etcd runs on the host's
- * loopback, as `npm run up` runs it (the compose file leaves it out, like the registry).
+ * shipped to the log center by the pre and prod agent containers. etcd runs in a container too (the compose
+ * file's `etcd` profile, docker/etcd.Dockerfile); the registry is the test setup's, on the host's loopback.
+ * The Debian packages of the images (the apt layers) stay cached between runs under the tag
+ * `<base>-apt` (and `<base>-etcd`), so a run after the first fetches nothing from Debian's mirror.
  * Changes to the demo job and the stack's config files, for this shared host only: the deployed app's name
  * is made unique (a demo that `npm run up` keeps running here is not touched), and the agents' etcd URL and
  * the edge's ports are the test's free ones.
@@ -30,7 +32,7 @@ import { down } from '../../agent/deploy/rollout';
 import { dockerClient } from '../../agent/docker/engine';
 import type { AppLogPage } from '../../shared/api-logs';
 import { ApiClient } from '../../shared/client/api-client';
-import { freeTcpPort, startEtcd, type TestEtcd } from '../helpers/discovery';
+import { freeTcpPort } from '../helpers/discovery';
 import { registryDigest, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 import { REPO_ROOT } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
@@ -49,7 +51,6 @@ const AGENTS = [
   { service: 'edge', name: 'edge-1', environment: 'edge' },
 ] as const;
 let env: DockerTestEnv;
-let etcd: TestEtcd | undefined;
 let tmp: string;
 let stack: string;
 let port: number;
@@ -57,6 +58,7 @@ let edgePorts: { pre: number; prod: number };
 let url: string;
 let composeEnv: NodeJS.ProcessEnv;
 let composeUp = false;
+let etcdUrl: string;
 /** The app image the demo built, by digest (removed at the end). */
 let appImage: string | undefined;
 
@@ -132,7 +134,12 @@ beforeAll(async () => {
   for (const [target, tag] of Object.entries(images)) {
     await docker('build', '--network', 'host', '-q', '-f', join(ctx, 'docker', 'Dockerfile'), '--build-arg', `BASE=${base}`, '--target', target, '-t', tag, ctx);
   }
-  etcd = await startEtcd(join(tmp, 'etcd'));
+  // Kept after the run (the images above are removed): the layers of Debian packages, a build cache.
+  await docker('build', '--network', 'host', '-q', '-f', join(ctx, 'docker', 'Dockerfile'), '--build-arg', `BASE=${base}`, '--target', 'edge-packages', '-t', `${base}-apt`, ctx);
+  const etcdImage = `${base}-etcd`;
+  await docker('build', '--network', 'host', '-q', '-f', join(REPO_ROOT, 'docker', 'etcd.Dockerfile'), '--build-arg', `BASE=${base}`, '-t', etcdImage, join(REPO_ROOT, 'docker'));
+  const etcdPorts = { client: await freeTcpPort(), peer: await freeTcpPort() };
+  etcdUrl = `http://127.0.0.1:${etcdPorts.client}`;
   port = await freeTcpPort();
   edgePorts = { pre: await freeTcpPort(), prod: await freeTcpPort() };
   url = `http://127.0.0.1:${port}`;
@@ -147,7 +154,7 @@ beforeAll(async () => {
   stack = join(tmp, 'stack');
   mkdirSync(stack, { mode: 0o755 });
   for (const f of readdirSync(join(REPO_ROOT, 'docker', 'stack')).filter((n) => n.endsWith('.yml'))) {
-    let text = swap(f, readFileSync(join(REPO_ROOT, 'docker', 'stack', f), 'utf8'), 'http://127.0.0.1:2379', etcd.url);
+    let text = swap(f, readFileSync(join(REPO_ROOT, 'docker', 'stack', f), 'utf8'), 'http://127.0.0.1:2379', etcdUrl);
     if (f === 'agent-edge.yml') {
       text = swap(f, text, '127.0.0.1:8081', `127.0.0.1:${edgePorts.pre}`);
       text = swap(f, text, '127.0.0.1:8082', `127.0.0.1:${edgePorts.prod}`);
@@ -159,7 +166,11 @@ beforeAll(async () => {
     PATH: process.env.PATH,
     SLIPWAY_ADMIN_PASSWORD: adminPassword,
     SLIPWAY_PORT: String(port),
-    SLIPWAY_ETCD: etcd.url,
+    SLIPWAY_ETCD: etcdUrl,
+    COMPOSE_PROFILES: 'etcd',
+    SLIPWAY_ETCD_PORT: String(etcdPorts.client),
+    SLIPWAY_ETCD_PEER_PORT: String(etcdPorts.peer),
+    SLIPWAY_ETCD_IMAGE: etcdImage,
     SLIPWAY_STACK_DIR: stack,
     SLIPWAY_JOBS_DIR: jobs,
     SLIPWAY_MASTER_IMAGE: images.master,
@@ -181,7 +192,6 @@ afterAll(async () => {
     const built = appImage ? await env.docker.getImage(appImage).inspect().catch(() => undefined) : undefined;
     await removeImages(env.docker, [...Object.values(images), ...(built?.RepoTags ?? []).filter((t) => /\/demo\/app:b\d+$/.test(t))]);
   }
-  await etcd?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 180_000);
 
@@ -223,7 +233,10 @@ describe('container images and docker/compose.yml', () => {
 
     // The README's steps: the master first, then environments, registry and one token per agent, then the rest.
     composeUp = true;
-    await compose('up', '-d', '--no-build', 'master');
+    await compose('up', '-d', '--no-build', 'etcd', 'master');
+    await waitFor(`the etcd container on ${etcdUrl}`, async () => (await fetch(`${etcdUrl}/health`).catch(() => undefined))?.ok || undefined, { timeoutMs: 30_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n--- etcd logs ---\n${await logs(await containerOf('etcd'))}`);
+    });
     const masterContainer = await containerOf('master');
     const api = await loginWhenUp(masterContainer);
     await api.putRegistry({ name: 'local', url: env.registry, teams: ['demo'] });
@@ -252,12 +265,11 @@ describe('container images and docker/compose.yml', () => {
     const { id } = await api.trigger('demo', { params: { GREETING: 'ahoy' } });
     const waiting = await waitFor(`build ${id} waits at prod's approval gate`, async () => {
       const b = await api.getBuild(id);
-      if (['success', 'failed', 'cancelled', 'timeout'].includes(b.status)) throw new Error(`build ${id} ended ${b.status} before the gate`);
-      return b.status === 'waiting' ? b : undefined;
+      return b.status === 'waiting' || ['success', 'failed', 'cancelled', 'timeout'].includes(b.status) ? b : undefined;
     }, { timeoutMs: 300_000, intervalMs: 500 }).catch(async (err: Error) => {
       throw new Error(`${err.message}\n--- build log ---\n${await api.buildLog(id).catch(() => '')}\n--- stack logs ---\n${await stackLogs()}`);
     });
-    expect(waiting.status).toBe('waiting');
+    expect(waiting.status, await api.buildLog(id)).toBe('waiting');
     let outputs = await api.buildOutputs(id);
     const out = (step: string, key: string) => outputs.find((o) => o.stepId === step && o.key === key)?.value;
     const digest = out('image', 'digest') as string;
