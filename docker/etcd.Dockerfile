@@ -6,7 +6,7 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends etcd-server \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && mkdir -p /var/lib/etcd && chown etcd: /var/lib/etcd
 VOLUME /var/lib/etcd
 USER etcd
