@@ -260,6 +260,9 @@ describe('container images and docker/compose.yml', () => {
     expect(edgeAgent.services.map((s) => s.name)).toContain('edge');
     expect(edgeAgent.capabilities.find((c) => c.name === 'docker')?.ok).not.toBe(true);
     expect(edgeAgent.capabilities.find((c) => c.name === 'nginx')?.ok).toBe(true);
+    // Each agent container holds its own token only (the edge cannot read the prod agent's).
+    expect(await docker('exec', await containerOf('edge'), 'sh', '-c', 'ls /run/secrets /etc/slipway')).toBe('/etc/slipway:\nagent.yml\n\n/run/secrets:\nslipway-agent-token');
+    expect(await docker('exec', await containerOf('edge'), 'cat', '/run/secrets/slipway-agent-token')).toBe(readFileSync(join(stack, 'agent-edge.token'), 'utf8').trim());
 
     // The demo job, loaded from the mounted jobs directory.
     const { id } = await api.trigger('demo', { params: { GREETING: 'ahoy' } });
