@@ -19,6 +19,8 @@ start_services() {
   ensure_apt_packages busybox-static
   # The container image test makes its Node base image from Debian's mirror (docker/local-base.sh).
   ensure_apt_packages debootstrap
+  # ... and runs the stack of docker/compose.yml with Debian's docker-compose (1.29; no compose plugin here).
+  ensure_apt_packages docker-compose
   # Discovery tests start their own etcd and nginx on free loopback ports (test/helpers/discovery.ts).
   ensure_apt_packages etcd-server nginx-light
   start_dockerd "$WORK/dockerd.log"
