@@ -14,6 +14,8 @@
  *  - Polls of one job never overlap (a slow remote skips ticks); a failing remote is logged once per
  *    distinct error, without credentials. Re-planned on ctx.jobs.onChange; a changed repo URL starts a
  *    new baseline.
+ *  - A poll cut short by the master's shutdown (its git killed by stopAllGit) changes nothing and builds
+ *    nothing: the next start polls the same change again.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import { parseRef } from '../../shared/git';
@@ -24,6 +26,7 @@ import type { MasterGit } from '../git';
 import type { PushPipeline } from '../webhooks/pipeline';
 import { inTransaction } from '../store/db';
 import { triggersStore } from '../store/triggers';
+import { gitStopped } from '../../shared/node/git/run';
 
 export interface PollResult {
   /** 'baseline': first poll, heads recorded; 'polled': heads compared. */
@@ -76,7 +79,7 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       lastError.delete(name);
       // Re-read: the job may have changed or the master stopped while ls-remote ran.
       const now = ctx.jobs.byName(name);
-      if (stopped || !now || now.id !== job.id || !now.enabled) return null;
+      if (halted() || !now || now.id !== job.id || !now.enabled) return null;
       const known = new Map(store.pollHeads(job.id).map((r) => [r.ref, r.sha]));
       const at = Date.now();
       if (!known.delete(BASELINE_REF)) {
@@ -97,6 +100,9 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
         const before = known.get(ref) ?? null;
         if (before === sha) continue;
         const changedFiles = await changedFilesFor(job, ref, sha, before);
+        // The master is stopping: its git was killed, so "files unknown" would build without the path filter.
+        // The head stays as it was and the next start polls this change again.
+        if (halted()) return null;
         const res = inTransaction(db, () => {
           store.setPollHead(job.id, ref, sha, Date.now());
           return pipeline.accept({
@@ -115,6 +121,8 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       }
       return result;
     } catch (err) {
+      // A git killed by the master's shutdown says nothing about the remote.
+      if (halted()) return null;
       const msg = (err as Error).message;
       // A remote that stays down would log every tick; log each distinct failure once.
       if (lastError.get(name) !== msg) log.error({ job: name }, `job '${name}': poll failed: ${msg}`);
@@ -125,12 +133,21 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
     }
   }
 
+  /**
+   * The master is stopping: the poller was stopped, or stopAllGit() killed (and now refuses) the master's git,
+   * which then fails for reasons that are not the remote's. A poll that sees this changes nothing.
+   */
+  function halted(): boolean {
+    return stopped || gitStopped() || !db.open;
+  }
+
   /** Only jobs with path filters pay for a diff; a failed diff leaves the files unknown (filters match). */
   async function changedFilesFor(job: JobRecord, ref: string, sha: string, before: string | null): Promise<string[] | undefined> {
     if (!job.config.triggers.push?.paths || !ref.startsWith('refs/heads/')) return undefined;
     try {
       return (await git.changedFiles(job, { ref, sha, before: before ?? undefined })) ?? undefined;
     } catch (err) {
+      if (halted()) return undefined;
       log.warn({ job: job.name }, `job '${job.name}': changed files of ${ref} unknown: ${(err as Error).message}`);
       return undefined;
     }
