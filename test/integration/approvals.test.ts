@@ -155,6 +155,28 @@ describe('approval gate', () => {
     expect((await settled(id)).status).toBe('success');
   }, 90_000);
 
+  it('a newer build of a cancelPrevious job cancels an older one waiting at the gate and closes its gate', async () => {
+    const job = `superseded-${suffix}`;
+    await master.api.applyJob(gatedJob(job, `{ teams: [${leads}], timeout: 1h }`).replace(/^team: /m, 'cancelPrevious: true\nteam: '));
+    const older = await users.dev.trigger(job);
+    await waitingAt(older.id, 'release');
+    expect((await users.lead.listApprovals()).filter((a) => a.buildId === older.id)).toMatchObject([{ stage: 'release', mayDecide: true }]);
+
+    // The cancel is part of the newer build's creation (one transaction): no wait.
+    const newer = await users.dev.trigger(job);
+    const b = await master.api.getBuild(older.id);
+    expect(b).toMatchObject({ status: 'cancelled', endReason: 'cancelled', error: `cancelled by newer build #${newer.number}` });
+    expect(b.stages.find((s) => s.name === 'release')?.status).toBe('cancelled');
+    expect(b.approvals).toMatchObject([{ stage: 'release', status: 'cancelled' }]);
+    expect((await users.lead.listApprovals()).filter((a) => a.buildId === older.id)).toEqual([]);
+    expect(await codeOf(users.lead.approveStage(older.id, 'release'))).toMatch(/^not_found|^conflict/);
+
+    // The newer build is not touched: it reaches the gate and runs once approved.
+    await waitingAt(newer.id, 'release');
+    await users.lead.approveStage(newer.id, 'release');
+    expect((await settled(newer.id)).status).toBe('success');
+  }, 90_000);
+
   it('cancelling a waiting build closes its gate', async () => {
     const { id } = await users.dev.trigger(`gated-${suffix}`);
     await waitingAt(id, 'release');
