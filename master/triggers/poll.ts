@@ -37,9 +37,9 @@ export interface PollResult {
 
 export interface Poller {
   /** Polls one job now (tests, diagnostics); null when the job does not poll or a poll is running. */
-  pollNow(jobName: string): Promise<PollResult | null>;
-  /** Expression planned per job name. */
-  planned(): Map<string, string>;
+  pollNow(jobId: number): Promise<PollResult | null>;
+  /** Expression planned per job id (names are unique per team only). */
+  planned(): Map<number, string>;
   stop(): void;
 }
 
@@ -64,22 +64,23 @@ export function watchedRefs(job: JobRecord, heads: Map<string, string>): Map<str
 export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPipeline): Poller {
   const { db } = ctx;
   const log = ctx.log.child({ part: 'poll' });
-  const tasks = new Map<string, { expr: string; url: string; task: ScheduledTask }>();
-  const running = new Set<string>();
-  const lastError = new Map<string, string>();
+  const tasks = new Map<number, { expr: string; url: string; task: ScheduledTask }>();
+  const running = new Set<number>();
+  const lastError = new Map<number, string>();
   let stopped = false;
   const store = triggersStore(db);
 
-  async function poll(name: string): Promise<PollResult | null> {
-    const job = ctx.jobs.byName(name);
-    if (stopped || !job || !job.enabled || !job.config.triggers.poll || !job.config.repo || running.has(name)) return null;
-    running.add(name);
+  async function poll(jobId: number): Promise<PollResult | null> {
+    const job = ctx.jobs.byId(jobId);
+    if (stopped || !job || !job.enabled || !job.config.triggers.poll || !job.config.repo || running.has(jobId)) return null;
+    const name = job.name;
+    running.add(jobId);
     try {
       const remote = watchedRefs(job, await git.heads(job));
-      lastError.delete(name);
+      lastError.delete(jobId);
       // Re-read: the job may have changed or the master stopped while ls-remote ran.
-      const now = ctx.jobs.byName(name);
-      if (halted() || !now || now.id !== job.id || !now.enabled) return null;
+      const now = ctx.jobs.byId(jobId);
+      if (halted() || !now || now.config.repo?.url !== job.config.repo.url || !now.enabled) return null;
       const known = new Map(store.pollHeads(job.id).map((r) => [r.ref, r.sha]));
       const at = Date.now();
       if (!known.delete(BASELINE_REF)) {
@@ -125,11 +126,11 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       if (halted()) return null;
       const msg = (err as Error).message;
       // A remote that stays down would log every tick; log each distinct failure once.
-      if (lastError.get(name) !== msg) log.error({ job: name }, `job '${name}': poll failed: ${msg}`);
-      lastError.set(name, msg);
+      if (lastError.get(jobId) !== msg) log.error({ job: name, team: job.team }, `job '${job.team}/${name}': poll failed: ${msg}`);
+      lastError.set(jobId, msg);
       return null;
     } finally {
-      running.delete(name);
+      running.delete(jobId);
     }
   }
 
@@ -153,14 +154,14 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
     }
   }
 
-  function unplan(name: string): void {
-    void tasks.get(name)?.task.stop();
-    tasks.delete(name);
+  function unplan(jobId: number): void {
+    void tasks.get(jobId)?.task.stop();
+    tasks.delete(jobId);
   }
 
   function plan(job: JobRecord): void {
-    const before = tasks.get(job.name);
-    unplan(job.name);
+    const before = tasks.get(job.id);
+    unplan(job.id);
     const expr = job.config.triggers.poll;
     if (!job.enabled || !expr || !job.config.repo) return;
     if (before && before.url !== job.config.repo.url) store.dropPollHeads(job.id);
@@ -169,22 +170,22 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       return;
     }
     try {
-      const task = cron.schedule(expr, () => void poll(job.name), { timezone: job.config.triggers.timezone, name: `poll:${job.name}` });
-      tasks.set(job.name, { expr, url: job.config.repo.url, task });
+      const task = cron.schedule(expr, () => void poll(job.id), { timezone: job.config.triggers.timezone, name: `poll:${job.id}` });
+      tasks.set(job.id, { expr, url: job.config.repo.url, task });
     } catch (err) {
       log.error({ job: job.name, expr }, `job '${job.name}': poll not scheduled: ${(err as Error).message}`);
     }
   }
 
   for (const job of ctx.jobs.all()) plan(job);
-  ctx.jobs.onChange((job, name) => (job ? plan(job) : unplan(name)));
+  ctx.jobs.onChange((job, id) => (job ? plan(job) : unplan(id)));
 
   return {
     pollNow: poll,
     planned: () => new Map([...tasks].map(([k, v]) => [k, v.expr])),
     stop() {
       stopped = true;
-      for (const name of [...tasks.keys()]) unplan(name);
+      for (const id of [...tasks.keys()]) unplan(id);
     },
   };
 }
