@@ -96,6 +96,10 @@ describe('job names per team', () => {
     const listed = await runCli(['builds', `${shop}/web`], { env });
     expect(listed.stdout.trim().split('\n')).toHaveLength(2);
 
+    // The web UI links such a job as /jobs/team%2Fname (web/src/router.ts jobPath): the master serves the page.
+    const page = await fetch(`${master.url}/jobs/${shop}%2Fweb`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/html/)]);
+
     // Deleting by team/name disables that team's job only.
     await users.both.deleteJob(`${shop}/web`);
     expect((await users.both.getJob(`${shop}/web`)).enabled).toBe(false);
