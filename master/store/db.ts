@@ -146,27 +146,33 @@ export function startCheckpointer(db: Db, intervalMs = 1000, onError: (message: 
   };
 }
 
+/**
+ * A migration whose SQL has this line runs with foreign keys off: one that rebuilds a table others reference
+ * (SQLite's way to change a constraint: create, copy, drop, rename), where dropping the old table with foreign
+ * keys on would cascade to, or be refused by, the referencing rows. Its references are checked before it commits.
+ */
+const FOREIGN_KEYS_OFF = /^\s*-- foreign_keys=OFF\b/m;
+
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current >= migrations.length) return;
-  // A migration may rebuild a table others reference (SQLite's way to change a constraint: create, copy, drop,
-  // rename). With foreign keys on, dropping the old table would cascade to, or be refused by, the referencing
-  // rows; so they are off while migrations run (the pragma is ignored inside a transaction), and each
-  // migration's references are checked before it commits.
-  db.pragma('foreign_keys = OFF');
-  try {
-    for (let v = current; v < migrations.length; v++) {
+  for (let v = current; v < migrations.length; v++) {
+    const fkOff = FOREIGN_KEYS_OFF.test(migrations[v]);
+    // The pragma is ignored inside a transaction: set it around the migration's.
+    if (fkOff) db.pragma('foreign_keys = OFF');
+    try {
       db.transaction(() => {
         db.exec(migrations[v]);
-        const broken = db.pragma('main.foreign_key_check') as { table: string; rowid: number; parent: string }[];
-        if (broken.length) {
-          const b = broken[0];
-          throw new Error(`migration ${v + 1} left ${broken.length} broken reference(s), e.g. ${b.table} row ${b.rowid} -> ${b.parent}`);
+        if (fkOff) {
+          const broken = db.pragma('main.foreign_key_check') as { table: string; rowid: number; parent: string }[];
+          if (broken.length) {
+            const b = broken[0];
+            throw new Error(`migration ${v + 1} left ${broken.length} broken reference(s), e.g. ${b.table} row ${b.rowid} -> ${b.parent}`);
+          }
         }
         db.pragma(`user_version = ${v + 1}`);
       })();
+    } finally {
+      if (fkOff) db.pragma('foreign_keys = ON');
     }
-  } finally {
-    db.pragma('foreign_keys = ON');
   }
 }
