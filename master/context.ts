@@ -88,12 +88,12 @@ export interface Access {
 }
 
 export interface Jobs {
-  byName(name: string): JobRecord | undefined;
+  /** A job by id, enabled or not. Names are unique per team only: the engine keys jobs by id. */
   byId(id: number): JobRecord | undefined;
   /** Every enabled job; the cron scheduler re-reads it through onChange. */
   all(): JobRecord[];
   /** Called after a job is created, updated, disabled or removed (cron re-plans). */
-  onChange(listener: (job: JobRecord | undefined, name: string) => void): void;
+  onChange(listener: (job: JobRecord | undefined, id: number) => void): void;
 }
 
 export interface Registries {

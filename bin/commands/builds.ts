@@ -116,7 +116,7 @@ export function registerBuildCommands(program: Command): void {
 
   program
     .command('trigger <job>')
-    .description('start a build of a job')
+    .description('start a build of a job (JOB: its name, or TEAM/NAME when several of your teams have a job of that name)')
     .option('-p, --param <KEY=VALUE>', 'build parameter (repeatable)', collectParam, {})
     .option('--branch <branch>', 'branch to build')
     .option('-f, --follow', 'follow the log until the build ends; exit 1 unless it succeeded')
@@ -135,7 +135,7 @@ export function registerBuildCommands(program: Command): void {
 
   program
     .command('builds <job>')
-    .description('list the latest builds of a job')
+    .description('list the latest builds of a job (JOB: its name, or TEAM/NAME)')
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'machine-readable output')
     .action(async (job: string, flags: { limit: string; json?: boolean }) => {

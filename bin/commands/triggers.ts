@@ -25,7 +25,7 @@ function row(e: TriggerEventInfo) {
 export function registerTriggersCommand(program: Command): void {
   program
     .command('triggers <job>')
-    .description("show a job's trigger history: webhook deliveries and polls, the build each started, why it was ignored, or 'pending' while a path filter is decided")
+    .description("show a job's trigger history: webhook deliveries and polls, the build each started, why it was ignored, or 'pending' while a path filter is decided (JOB: its name, or TEAM/NAME)")
     .option('-n, --limit <n>', 'how many events (newest first)', parseIntOption('--limit'), 50)
     .option('--json', 'machine-readable output')
     .action(async (job: string, flags: { limit: number; json?: boolean }) => {

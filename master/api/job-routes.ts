@@ -3,7 +3,7 @@
  * role) and validate. Jobs managed by a jobs/*.yml file are read-only here (409 naming the file).
  */
 import express, { type Router } from 'express';
-import { badRequest, notFound } from '../../shared/errors';
+import { badRequest } from '../../shared/errors';
 import { body, principal, strParam, type Platform } from './platform';
 import { allow } from '../route-access';
 
@@ -36,8 +36,7 @@ export function jobRoutes(pf: Platform): Router {
   });
   r.get('/jobs/:job', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const name = strParam(req, 'job');
-    const job = pf.jobs.byName(name);
-    if (!job) throw notFound(`job '${name}'`);
+    const job = pf.jobs.resolve(principal(req), access, name);
     access.check(principal(req), job.teamId, 'read', `job '${name}'`);
     res.json({ ...pf.jobs.info(job), yaml: job.yaml });
   });

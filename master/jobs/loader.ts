@@ -35,11 +35,13 @@ export function loadJobFiles(dir: string, jobs: JobsService, log: Logger): LoadR
     present.add(label);
     try {
       const text = readFileSync(join(dir, file), 'utf8');
+      // Job names are unique per team: two files may use one name for jobs of different teams.
       const name = peekName(text);
-      if (name && definedBy.has(name))
-        throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${name}' is already defined by ${definedBy.get(name)}` }]);
+      const key = `${peekTeam(text) ?? ''}/${name}`;
+      if (name && definedBy.has(key))
+        throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${name}' is already defined by ${definedBy.get(key)}` }]);
       const { job, result } = jobs.applyFile(label, text);
-      definedBy.set(job.name, label);
+      definedBy.set(`${job.team}/${job.name}`, label);
       report.applied.push({ file: label, job: job.name, result });
       for (const warning of jobs.warnings(job)) log.warn({ job: job.name, file: label }, `job file ${label}: ${warning}`);
     } catch (err) {
@@ -57,4 +59,9 @@ export function loadJobFiles(dir: string, jobs: JobsService, log: Logger): LoadR
 /** The top-level `name:` of a job file without a full parse (to report duplicates before applying). */
 function peekName(text: string): string | undefined {
   return /^name:\s*["']?([a-z0-9][a-z0-9_.-]*)["']?\s*$/m.exec(text)?.[1];
+}
+
+/** The top-level `team:` likewise. */
+function peekTeam(text: string): string | undefined {
+  return /^team:\s*["']?([a-z0-9][a-z0-9_.-]*)["']?\s*$/m.exec(text)?.[1];
 }

@@ -1,26 +1,28 @@
 /**
  * Jobs over the jobs table (the Jobs interface of context.ts, plus the writes the API and the jobs/*.yml
- * loader need). Records are cached parsed, so the engine's byName/byId on every trigger never re-parses
+ * loader need). Records are cached parsed, so the engine's byId on every trigger never re-parses
  * YAML; every write goes through here and refreshes the cache, then tells onChange listeners.
  * A job defined by a file (source 'file') is read-only through the API while its file manages it.
+ * Job names are unique per team (migration 19): a job is (team, name); API paths and the CLI name it as `name`
+ * among the caller's teams or `team/name` (resolve.ts).
  */
 import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
-import { conflict, notFound, ValidationError, type FieldIssue } from '../../shared/errors';
+import { conflict, ValidationError, type FieldIssue } from '../../shared/errors';
 import { deployTargets, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import { inTransaction, type Db } from '../store/db';
 import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
-import { ensureTeam, getTeam } from '../store/teams';
+import { ensureTeam, findTeam, getTeam } from '../store/teams';
+import { resolveJobRef } from './resolve';
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
 
 export class JobsService implements Jobs {
   private readonly cache = new Map<number, JobRecord>();
-  private readonly ids = new Map<string, number>();
-  private readonly listeners: ((job: JobRecord | undefined, name: string) => void)[] = [];
+  private readonly listeners: ((job: JobRecord | undefined, id: number) => void)[] = [];
   private readonly table: JobsTable;
 
   constructor(
@@ -38,9 +40,20 @@ export class JobsService implements Jobs {
     for (const row of this.table.all()) this.cacheRow(row);
   }
 
-  byName(name: string): JobRecord | undefined {
-    const id = this.ids.get(name);
-    return id === undefined ? undefined : this.cache.get(id);
+  /** Every job of that name, one per team, enabled or not. */
+  named(name: string): JobRecord[] {
+    return [...this.cache.values()].filter((j) => j.name === name);
+  }
+  /** The team's job of that name, enabled or not. */
+  byTeam(teamId: number, name: string): JobRecord | undefined {
+    return [...this.cache.values()].find((j) => j.teamId === teamId && j.name === name);
+  }
+  /**
+   * The job `ref` (`name` or `team/name`) names among the caller's teams, enabled or not: not_found when the
+   * caller has none of that name (whether or not another team has one), conflict when several of their teams do.
+   */
+  resolve(p: Principal, access: Access, ref: string): JobRecord {
+    return resolveJobRef(access, p, ref, (name) => this.named(name));
   }
   byId(id: number): JobRecord | undefined {
     return this.cache.get(id);
@@ -48,7 +61,7 @@ export class JobsService implements Jobs {
   all(): JobRecord[] {
     return [...this.cache.values()].filter((j) => j.enabled);
   }
-  onChange(listener: (job: JobRecord | undefined, name: string) => void): void {
+  onChange(listener: (job: JobRecord | undefined, id: number) => void): void {
     this.listeners.push(listener);
   }
 
@@ -72,15 +85,19 @@ export class JobsService implements Jobs {
    */
   saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
     const config = this.validate(yaml);
-    const existing = this.byName(config.name);
-    if (existing) {
-      access.check(p, existing.teamId, 'edit', `job '${existing.name}'`);
-      if (existing.source === 'file' && existing.enabled)
-        throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
-    }
     const team = getTeam(this.db, config.team);
     access.check(p, team.id, 'edit', `team '${team.name}'`);
-    this.assertAppsOwned(config, team.id, 'job.yml');
+    // The team's job of that name; else, as when names were global, the one job of that name the caller may edit
+    // in another team moves to this team. Jobs the caller may not edit are never considered, so another team's
+    // use of a name neither blocks it nor shows.
+    let existing = this.byTeam(team.id, config.name);
+    if (!existing) {
+      const movable = this.named(config.name).filter((j) => mayEdit(access, p, j.teamId));
+      if (movable.length === 1) existing = movable[0];
+    }
+    if (existing?.source === 'file' && existing.enabled)
+      throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
+    this.assertAppsOwned(config, team.id, existing?.id, 'job.yml');
     const now = Date.now();
     if (existing) {
       this.table.update(existing.id, { teamId: team.id, yaml, source: 'api', filePath: null }, now);
@@ -91,28 +108,30 @@ export class JobsService implements Jobs {
   }
 
   /** API delete: disables the job (its builds stay); manage role; conflict for a file-managed job. */
-  disableFromApi(p: Principal, access: Access, name: string): void {
-    const job = this.byName(name);
-    if (!job) throw notFound(`job '${name}'`);
-    access.check(p, job.teamId, 'manage', `job '${name}'`);
-    if (job.source === 'file' && job.enabled) throw conflict(`job '${name}' is managed by ${job.filePath}; remove that file instead`);
+  disableFromApi(p: Principal, access: Access, ref: string): void {
+    const job = this.resolve(p, access, ref);
+    access.check(p, job.teamId, 'manage', `job '${ref}'`);
+    if (job.source === 'file' && job.enabled) throw conflict(`job '${ref}' is managed by ${job.filePath}; remove that file instead`);
     this.setEnabled(job, false);
   }
 
   /**
    * Applies one job file (label like `jobs/demo.yml`): creates its team when missing (configuration as code
-   * must bootstrap an empty master), takes over an API job of the same name. Throws invalid_job.
+   * must bootstrap an empty master), takes over an API job of the same team and name; a file whose `team:`
+   * changed moves its job. Throws invalid_job.
    */
   applyFile(label: string, yaml: string): { job: JobRecord; result: ApplyResult } {
     const config = this.validate(yaml, label);
-    const existing = this.byName(config.name);
+    const teamNow = findTeam(this.db, config.team);
+    const existing =
+      (teamNow && this.byTeam(teamNow.id, config.name)) ?? this.named(config.name).find((j) => j.source === 'file' && j.filePath === label);
     if (existing?.source === 'api') this.log.warn({ job: config.name, file: label }, 'job file takes over a job created through the API');
     if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)
       return { job: existing, result: 'unchanged' };
     const now = Date.now();
     const id = inTransaction(this.db, () => {
       const team = ensureTeam(this.db, config.team);
-      this.assertAppsOwned(config, team.id, label);
+      this.assertAppsOwned(config, team.id, existing?.id, label);
       if (existing) {
         this.table.update(existing.id, { teamId: team.id, yaml, source: 'file', filePath: label }, now);
         return existing.id;
@@ -127,10 +146,10 @@ export class JobsService implements Jobs {
    * same name (its deploy would stop and replace the other team's containers and registrations). Throws
    * invalid_job naming the step.
    */
-  private assertAppsOwned(config: JobConfig, teamId: number, file: string): void {
+  private assertAppsOwned(config: JobConfig, teamId: number, jobId: number | undefined, file: string): void {
     const issues: FieldIssue[] = [];
     for (const { app, stageIndex, stepIndex } of deployTargets(config)) {
-      const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.name !== config.name && deployTargets(j.config).some((t) => t.app === app));
+      const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.id !== jobId && deployTargets(j.config).some((t) => t.app === app));
       if (other) issues.push({ file, field: `stages[${stageIndex}].steps[${stepIndex}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
     }
     if (issues.length) throw new ValidationError('invalid_job', issues);
@@ -183,7 +202,7 @@ export class JobsService implements Jobs {
     const job = this.cacheRow(this.table.byId(id)!)!;
     for (const l of this.listeners) {
       try {
-        l(job, job.name);
+        l(job, job.id);
       } catch (err) {
         this.log.error({ err, job: job.name }, 'job change listener failed');
       }
@@ -212,7 +231,16 @@ export class JobsService implements Jobs {
       config,
     };
     this.cache.set(job.id, job);
-    this.ids.set(job.name, job.id);
     return job;
+  }
+}
+
+/** Whether the caller may edit the team's jobs (access.check without the error). */
+function mayEdit(access: Access, p: Principal, teamId: number): boolean {
+  try {
+    access.check(p, teamId, 'edit', 'job');
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -33,6 +33,8 @@ export interface ApprovalsStore {
   decide(id: number, status: Exclude<ApprovalStatus, 'waiting'>, by: string | null, comment: string | null, now: number): boolean;
   /** Open gates of a build are closed 'cancelled' (the build ended otherwise). */
   cancelOpen(buildId: number, now: number): void;
+  /** Whether the build waits at an open gate. */
+  hasOpen(buildId: number): boolean;
   /** Open gates whose time ran out. */
   expired(now: number): ApprovalRow[];
   /** Every open gate, oldest first (GET /approvals filters them to the caller). */
@@ -60,6 +62,7 @@ function create(db: Db): ApprovalsStore {
   const waiting = db.prepare<[number, string], ApprovalRow>("SELECT * FROM approvals WHERE build_id = ? AND stage = ? AND status = 'waiting' ORDER BY id DESC LIMIT 1");
   const decide = db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ? WHERE id = ? AND status = 'waiting'");
   const cancel = db.prepare("UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE build_id = ? AND status = 'waiting'");
+  const hasOpen = db.prepare<[number], number>("SELECT 1 FROM approvals WHERE build_id = ? AND status = 'waiting' LIMIT 1").pluck();
   const expired = db.prepare<[number], ApprovalRow>("SELECT * FROM approvals WHERE status = 'waiting' AND expires_at < ? ORDER BY id");
   const allWaiting = db.prepare<[], ApprovalRow>("SELECT * FROM approvals WHERE status = 'waiting' ORDER BY id");
   const ofBuild = db.prepare<[number], ApprovalRow>('SELECT * FROM approvals WHERE build_id = ? ORDER BY id');
@@ -75,6 +78,7 @@ function create(db: Db): ApprovalsStore {
     cancelOpen(buildId, now) {
       cancel.run(now, buildId);
     },
+    hasOpen: (buildId) => hasOpen.get(buildId) !== undefined,
     expired: (now) => expired.all(now),
     allWaiting: () => allWaiting.all(),
     forBuild: (buildId) => ofBuild.all(buildId).map(toApprovalInfo),

@@ -169,8 +169,11 @@ export interface BuildsStore {
   buildStartedAt(buildId: number): number | null | undefined;
   /** Whether the build belongs to the job. */
   buildOfJob(buildId: number, jobId: number): boolean;
-  /** Queued builds of a job and branch older than `beforeId` (superseded by a newer push). */
-  queuedOlder(jobId: number, branch: string | null, beforeId: number): number[];
+  /**
+   * Builds of a job and branch older than `beforeId` that run nothing now: queued, or waiting (at an approval
+   * gate, or a fork build waiting to be let run). The candidates a newer build supersedes (cancelPrevious).
+   */
+  idleOlder(jobId: number, branch: string | null, beforeId: number): { id: number; status: 'queued' | 'waiting' }[];
   /** The commit of the job's newest build of a branch whose commit is not `notSha` (the base of a push's diff). */
   lastBuiltCommit(jobId: number, branch: string, notSha: string): string | undefined;
   /** The commit of the job's latest earlier build of the same branch (or, without one, the same ref). */
@@ -276,7 +279,9 @@ function create(db: Db): BuildsStore {
   const buildTrigger = db.prepare<[number], string>('SELECT trigger FROM builds WHERE id = ?').pluck();
   const buildStartedAt = db.prepare<[number], { started_at: number | null }>('SELECT started_at FROM builds WHERE id = ?');
   const buildOfJob = db.prepare<[number, number], number>('SELECT 1 FROM builds WHERE id = ? AND job_id = ?').pluck();
-  const queuedOlder = db.prepare<[number, string | null, number], number>("SELECT id FROM builds WHERE job_id = ? AND branch IS ? AND status = 'queued' AND id < ?").pluck();
+  const idleOlder = db.prepare<[number, string | null, number], { id: number; status: 'queued' | 'waiting' }>(
+    "SELECT id, status FROM builds WHERE job_id = ? AND branch IS ? AND status IN ('queued', 'waiting') AND id < ? ORDER BY id",
+  );
   const previousCommit = db.prepare<[{ job: number; id: number; branch: string | null; ref: string }], string>(
     `SELECT commit_sha FROM builds WHERE job_id = @job AND id < @id AND commit_sha IS NOT NULL
        AND (branch = @branch OR (@branch IS NULL AND ref = @ref)) ORDER BY id DESC LIMIT 1`,
@@ -414,7 +419,7 @@ function create(db: Db): BuildsStore {
     buildTrigger: (id) => buildTrigger.get(id),
     buildStartedAt: (id) => buildStartedAt.get(id)?.started_at,
     buildOfJob: (id, jobId) => buildOfJob.get(id, jobId) !== undefined,
-    queuedOlder: (jobId, branch, beforeId) => queuedOlder.all(jobId, branch, beforeId),
+    idleOlder: (jobId, branch, beforeId) => idleOlder.all(jobId, branch, beforeId),
     lastBuiltCommit: (jobId, branch, notSha) => lastBuilt.get(jobId, branch, notSha),
     previousCommit: (jobId, beforeId, branch, ref) => previousCommit.get({ job: jobId, id: beforeId, branch, ref }),
     finishBuild: (id, status, reason, error, now) => void finishBuild.run(status, reason, error, now, id),

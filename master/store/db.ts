@@ -146,12 +146,33 @@ export function startCheckpointer(db: Db, intervalMs = 1000, onError: (message: 
   };
 }
 
+/**
+ * A migration whose SQL has this line runs with foreign keys off: one that rebuilds a table others reference
+ * (SQLite's way to change a constraint: create, copy, drop, rename), where dropping the old table with foreign
+ * keys on would cascade to, or be refused by, the referencing rows. Its references are checked before it commits.
+ */
+const FOREIGN_KEYS_OFF = /^\s*-- foreign_keys=OFF\b/m;
+
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let v = current; v < migrations.length; v++) {
-    db.transaction(() => {
-      db.exec(migrations[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+    const fkOff = FOREIGN_KEYS_OFF.test(migrations[v]);
+    // The pragma is ignored inside a transaction: set it around the migration's.
+    if (fkOff) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(migrations[v]);
+        if (fkOff) {
+          const broken = db.pragma('main.foreign_key_check') as { table: string; rowid: number; parent: string }[];
+          if (broken.length) {
+            const b = broken[0];
+            throw new Error(`migration ${v + 1} left ${broken.length} broken reference(s), e.g. ${b.table} row ${b.rowid} -> ${b.parent}`);
+          }
+        }
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    } finally {
+      if (fkOff) db.pragma('foreign_keys = ON');
+    }
   }
 }

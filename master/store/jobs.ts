@@ -16,6 +16,14 @@ export interface JobRow {
   enabled: number;
 }
 
+/** What resolving a job reference needs (master/jobs/resolve.ts): names are unique per team only. */
+export interface JobKey {
+  id: number;
+  teamId: number;
+  /** The team's name. */
+  team: string;
+}
+
 export interface JobsTable {
   /** Every job with its team's name. */
   all(): JobRow[];
@@ -27,8 +35,8 @@ export interface JobsTable {
   setEnabled(id: number, enabled: boolean, now: number): void;
   /** The id of the job's newest build, if any. */
   lastBuildId(jobId: number): number | undefined;
-  /** Id and team of a job by name, enabled or not (disabled jobs keep their history). */
-  idAndTeamByName(name: string): { id: number; teamId: number } | undefined;
+  /** Id and team of every job of that name (one per team), enabled or not (disabled jobs keep their history). */
+  idsAndTeamsByName(name: string): JobKey[];
   /** Names of every environment (a stage naming another one can never run). */
   environmentNames(): string[];
 }
@@ -49,7 +57,9 @@ function create(db: Db): JobsTable {
   const update = db.prepare('UPDATE jobs SET team_id = ?, yaml = ?, source = ?, file_path = ?, enabled = 1, updated_at = ? WHERE id = ?');
   const setEnabled = db.prepare('UPDATE jobs SET enabled = ?, updated_at = ? WHERE id = ?');
   const lastBuild = db.prepare<[number], number>('SELECT id FROM builds WHERE job_id = ? ORDER BY number DESC LIMIT 1').pluck();
-  const idAndTeam = db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?');
+  const idsAndTeams = db.prepare<[string], JobKey>(
+    'SELECT j.id, j.team_id AS teamId, t.name AS team FROM jobs j JOIN teams t ON t.id = j.team_id WHERE j.name = ? ORDER BY t.name',
+  );
   const envNames = db.prepare<[], string>('SELECT name FROM environments').pluck();
   return {
     all: () => all.all(),
@@ -58,7 +68,7 @@ function create(db: Db): JobsTable {
     update: (id, j, now) => void update.run(j.teamId, j.yaml, j.source, j.filePath, now, id),
     setEnabled: (id, enabled, now) => void setEnabled.run(enabled ? 1 : 0, now, id),
     lastBuildId: (jobId) => lastBuild.get(jobId),
-    idAndTeamByName: (name) => idAndTeam.get(name),
+    idsAndTeamsByName: (name) => idsAndTeams.all(name),
     environmentNames: () => envNames.all(),
   };
 }

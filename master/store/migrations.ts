@@ -520,4 +520,29 @@ export const migrations: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  /* 19: job names are unique per team, not across teams (another team's job name must not be "taken" for a team that
+     cannot see it). SQLite cannot drop a UNIQUE constraint: the table is rebuilt, ids and every column kept (the
+     migration runs with foreign keys off, so tables referencing jobs keep their rows, and is checked with
+     foreign_key_check before it commits: store/db.ts migrate). On this branch it follows migration 16; migrations
+     17 and 18 belong to other branches and go before it at merge. */ `
+  -- foreign_keys=OFF
+  CREATE TABLE jobs_by_team (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    yaml TEXT NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('file','api')),
+    file_path TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    next_number INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (team_id, name)
+  );
+  INSERT INTO jobs_by_team (id, name, team_id, yaml, source, file_path, enabled, next_number, created_at, updated_at)
+    SELECT id, name, team_id, yaml, source, file_path, enabled, next_number, created_at, updated_at FROM jobs;
+  DROP TABLE jobs;
+  ALTER TABLE jobs_by_team RENAME TO jobs;
+  CREATE INDEX jobs_name ON jobs (name);
+  `,
 ];

@@ -10,8 +10,6 @@ import type { Db } from './db';
 export interface TestHistoryStore {
   report(buildId: number, opts?: { slowest?: number; listed?: number }): TestReport;
   trend(jobId: number, limit: number): TestTrendPoint[];
-  /** A job by name (enabled or not: history outlives the job file), for the team check. */
-  job(name: string): { id: number; teamId: number } | undefined;
 }
 
 interface Row {
@@ -47,7 +45,6 @@ export function createTestHistoryStore(db: Db): TestHistoryStore {
        FROM builds b JOIN reports r ON r.build_id = b.id AND r.format = 'junit' AND r.status = 'parsed'
       WHERE b.job_id = ? GROUP BY b.id ORDER BY b.id DESC LIMIT ?`,
   );
-  const jobByName = db.prepare<[string], { id: number; teamId: number }>('SELECT id, team_id AS teamId FROM jobs WHERE name = ?');
 
   return {
     report(buildId, opts = {}) {
@@ -91,6 +88,5 @@ export function createTestHistoryStore(db: Db): TestHistoryStore {
       return { buildId, previousBuildId: prevId, totals, newlyFailing, fixed, flaky, slowest };
     },
     trend: (jobId, limit) => trend.all(jobId, limit),
-    job: (name) => jobByName.get(name),
   };
 }

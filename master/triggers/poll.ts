@@ -14,6 +14,8 @@
  *  - Polls of one job never overlap (a slow remote skips ticks); a failing remote is logged once per
  *    distinct error, without credentials. Re-planned on ctx.jobs.onChange; a changed repo URL starts a
  *    new baseline.
+ *  - A poll cut short by the master's shutdown (its git killed by stopAllGit) changes nothing and builds
+ *    nothing: the next start polls the same change again.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import { parseRef } from '../../shared/git';
@@ -24,6 +26,7 @@ import type { MasterGit } from '../git';
 import type { PushPipeline } from '../webhooks/pipeline';
 import { inTransaction } from '../store/db';
 import { triggersStore } from '../store/triggers';
+import { gitStopped } from '../../shared/node/git/run';
 
 export interface PollResult {
   /** 'baseline': first poll, heads recorded; 'polled': heads compared. */
@@ -34,9 +37,9 @@ export interface PollResult {
 
 export interface Poller {
   /** Polls one job now (tests, diagnostics); null when the job does not poll or a poll is running. */
-  pollNow(jobName: string): Promise<PollResult | null>;
-  /** Expression planned per job name. */
-  planned(): Map<string, string>;
+  pollNow(jobId: number): Promise<PollResult | null>;
+  /** Expression planned per job id (names are unique per team only). */
+  planned(): Map<number, string>;
   stop(): void;
 }
 
@@ -61,22 +64,23 @@ export function watchedRefs(job: JobRecord, heads: Map<string, string>): Map<str
 export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPipeline): Poller {
   const { db } = ctx;
   const log = ctx.log.child({ part: 'poll' });
-  const tasks = new Map<string, { expr: string; url: string; task: ScheduledTask }>();
-  const running = new Set<string>();
-  const lastError = new Map<string, string>();
+  const tasks = new Map<number, { expr: string; url: string; task: ScheduledTask }>();
+  const running = new Set<number>();
+  const lastError = new Map<number, string>();
   let stopped = false;
   const store = triggersStore(db);
 
-  async function poll(name: string): Promise<PollResult | null> {
-    const job = ctx.jobs.byName(name);
-    if (stopped || !job || !job.enabled || !job.config.triggers.poll || !job.config.repo || running.has(name)) return null;
-    running.add(name);
+  async function poll(jobId: number): Promise<PollResult | null> {
+    const job = ctx.jobs.byId(jobId);
+    if (stopped || !job || !job.enabled || !job.config.triggers.poll || !job.config.repo || running.has(jobId)) return null;
+    const name = job.name;
+    running.add(jobId);
     try {
       const remote = watchedRefs(job, await git.heads(job));
-      lastError.delete(name);
+      lastError.delete(jobId);
       // Re-read: the job may have changed or the master stopped while ls-remote ran.
-      const now = ctx.jobs.byName(name);
-      if (stopped || !now || now.id !== job.id || !now.enabled) return null;
+      const now = ctx.jobs.byId(jobId);
+      if (halted() || !now || now.config.repo?.url !== job.config.repo.url || !now.enabled) return null;
       const known = new Map(store.pollHeads(job.id).map((r) => [r.ref, r.sha]));
       const at = Date.now();
       if (!known.delete(BASELINE_REF)) {
@@ -97,6 +101,9 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
         const before = known.get(ref) ?? null;
         if (before === sha) continue;
         const changedFiles = await changedFilesFor(job, ref, sha, before);
+        // The master is stopping: its git was killed, so "files unknown" would build without the path filter.
+        // The head stays as it was and the next start polls this change again.
+        if (halted()) return null;
         const res = inTransaction(db, () => {
           store.setPollHead(job.id, ref, sha, Date.now());
           return pipeline.accept({
@@ -115,14 +122,24 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       }
       return result;
     } catch (err) {
+      // A git killed by the master's shutdown says nothing about the remote.
+      if (halted()) return null;
       const msg = (err as Error).message;
       // A remote that stays down would log every tick; log each distinct failure once.
-      if (lastError.get(name) !== msg) log.error({ job: name }, `job '${name}': poll failed: ${msg}`);
-      lastError.set(name, msg);
+      if (lastError.get(jobId) !== msg) log.error({ job: name, team: job.team }, `job '${job.team}/${name}': poll failed: ${msg}`);
+      lastError.set(jobId, msg);
       return null;
     } finally {
-      running.delete(name);
+      running.delete(jobId);
     }
+  }
+
+  /**
+   * The master is stopping: the poller was stopped, or stopAllGit() killed (and now refuses) the master's git,
+   * which then fails for reasons that are not the remote's. A poll that sees this changes nothing.
+   */
+  function halted(): boolean {
+    return stopped || gitStopped() || !db.open;
   }
 
   /** Only jobs with path filters pay for a diff; a failed diff leaves the files unknown (filters match). */
@@ -131,19 +148,20 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
     try {
       return (await git.changedFiles(job, { ref, sha, before: before ?? undefined })) ?? undefined;
     } catch (err) {
+      if (halted()) return undefined;
       log.warn({ job: job.name }, `job '${job.name}': changed files of ${ref} unknown: ${(err as Error).message}`);
       return undefined;
     }
   }
 
-  function unplan(name: string): void {
-    void tasks.get(name)?.task.stop();
-    tasks.delete(name);
+  function unplan(jobId: number): void {
+    void tasks.get(jobId)?.task.stop();
+    tasks.delete(jobId);
   }
 
   function plan(job: JobRecord): void {
-    const before = tasks.get(job.name);
-    unplan(job.name);
+    const before = tasks.get(job.id);
+    unplan(job.id);
     const expr = job.config.triggers.poll;
     if (!job.enabled || !expr || !job.config.repo) return;
     if (before && before.url !== job.config.repo.url) store.dropPollHeads(job.id);
@@ -152,22 +170,22 @@ export function startPoller(ctx: MasterContext, git: MasterGit, pipeline: PushPi
       return;
     }
     try {
-      const task = cron.schedule(expr, () => void poll(job.name), { timezone: job.config.triggers.timezone, name: `poll:${job.name}` });
-      tasks.set(job.name, { expr, url: job.config.repo.url, task });
+      const task = cron.schedule(expr, () => void poll(job.id), { timezone: job.config.triggers.timezone, name: `poll:${job.id}` });
+      tasks.set(job.id, { expr, url: job.config.repo.url, task });
     } catch (err) {
       log.error({ job: job.name, expr }, `job '${job.name}': poll not scheduled: ${(err as Error).message}`);
     }
   }
 
   for (const job of ctx.jobs.all()) plan(job);
-  ctx.jobs.onChange((job, name) => (job ? plan(job) : unplan(name)));
+  ctx.jobs.onChange((job, id) => (job ? plan(job) : unplan(id)));
 
   return {
     pollNow: poll,
     planned: () => new Map([...tasks].map(([k, v]) => [k, v.expr])),
     stop() {
       stopped = true;
-      for (const name of [...tasks.keys()]) unplan(name);
+      for (const id of [...tasks.keys()]) unplan(id);
     },
   };
 }

@@ -172,7 +172,7 @@ export const jobSchema = z.strictObject({
   triggers: triggersSchema.default({}),
   /** Whole-build timeout. */
   timeout: durationSchema.optional(),
-  /** A new build cancels older queued builds of the same job and branch. */
+  /** A new build cancels older builds of the same job and branch that are queued or waiting at an approval gate. */
   cancelPrevious: z.boolean().default(false),
   retry: retrySchema.default({ lost: 0 }),
   /** Report pending/success/failure of builds to the Git provider's commit status API. */

@@ -11,6 +11,7 @@ import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError } from '../../shared/errors';
 import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
+import { spawnCli } from '../helpers/process';
 import { waitFor } from '../helpers/wait';
 
 let master: TestMaster;
@@ -155,6 +156,28 @@ describe('approval gate', () => {
     expect((await settled(id)).status).toBe('success');
   }, 90_000);
 
+  it('a newer build of a cancelPrevious job cancels an older one waiting at the gate and closes its gate', async () => {
+    const job = `superseded-${suffix}`;
+    await master.api.applyJob(gatedJob(job, `{ teams: [${leads}], timeout: 1h }`).replace(/^team: /m, 'cancelPrevious: true\nteam: '));
+    const older = await users.dev.trigger(job);
+    await waitingAt(older.id, 'release');
+    expect((await users.lead.listApprovals()).filter((a) => a.buildId === older.id)).toMatchObject([{ stage: 'release', mayDecide: true }]);
+
+    // The cancel is part of the newer build's creation (one transaction): no wait.
+    const newer = await users.dev.trigger(job);
+    const b = await master.api.getBuild(older.id);
+    expect(b).toMatchObject({ status: 'cancelled', endReason: 'cancelled', error: `cancelled by newer build #${newer.number}` });
+    expect(b.stages.find((s) => s.name === 'release')?.status).toBe('cancelled');
+    expect(b.approvals).toMatchObject([{ stage: 'release', status: 'cancelled' }]);
+    expect((await users.lead.listApprovals()).filter((a) => a.buildId === older.id)).toEqual([]);
+    expect(await codeOf(users.lead.approveStage(older.id, 'release'))).toMatch(/^not_found|^conflict/);
+
+    // The newer build is not touched: it reaches the gate and runs once approved.
+    await waitingAt(newer.id, 'release');
+    await users.lead.approveStage(newer.id, 'release');
+    expect((await settled(newer.id)).status).toBe('success');
+  }, 90_000);
+
   it('cancelling a waiting build closes its gate', async () => {
     const { id } = await users.dev.trigger(`gated-${suffix}`);
     await waitingAt(id, 'release');
@@ -251,13 +274,19 @@ describe('CLI', () => {
     // Following a build says when a stage waits for approval, and how to approve it.
     const third = await users.dev.trigger(`gated-${suffix}`);
     await waitingAt(third.id, 'release');
-    const following = runCli(['logs', String(third.id), '-f'], { env: as(users.dev) });
-    await new Promise((r) => setTimeout(r, 1500));
+    const following = spawnCli(['logs', String(third.id), '-f'], as(users.dev));
+    let followedOut = '';
+    let followedErr = '';
+    following.process.stdout!.on('data', (d: Buffer) => (followedOut += d.toString('utf8')));
+    following.process.stderr!.on('data', (d: Buffer) => (followedErr += d.toString('utf8')));
+    // Approve only once the follower said the stage waits (it is subscribed and saw the gate), not after a
+    // fixed time: a slow CLI start would otherwise find the gate already open and never say so.
+    const told = `==> stage release waits for approval: slipway approve ${third.id} --stage release (or reject)\n`;
+    await waitFor('the followed build to say the stage waits for approval', () => followedErr.includes(told), { timeoutMs: 60_000 });
     await users.lead.approveStage(third.id, 'release');
-    const followed = await following;
-    expect(followed.code, followed.stderr).toBe(0);
-    expect(followed.stderr).toContain(`==> stage release waits for approval: slipway approve ${third.id} --stage release (or reject)\n`);
-    expect(followed.stdout).toContain('released');
+    expect(await following.exited, following.output()).toBe(0);
+    expect(followedErr.split(told)).toHaveLength(2);
+    expect(followedOut).toContain('released');
 
     const made = await runCli(['env', 'create', `vault-${suffix}`, '--protected', '--teams', `${ops},${leads}`], { env: as(master.api) });
     expect(made.stdout).toBe(`environment vault-${suffix} created (protected; approvers: ${[leads, ops].sort().join(', ')})\n`);

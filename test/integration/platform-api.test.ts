@@ -132,7 +132,9 @@ describe('platform API', () => {
     expect((await failure(outsider.getJob('shop-web'))).code).toBe('not_found');
     expect((await failure(outsider.trigger('shop-web'))).code).toBe('not_found');
     expect((await failure(outsider.deleteJob('shop-web'))).code).toBe('not_found');
-    expect((await failure(outsider.applyJob(job('shop-web', 'other')))).code).toBe('not_found');
+    // Job names are unique per team: the outsider's team gets its own job of that name, learning nothing of shop's.
+    expect(await outsider.applyJob(job('shop-web', 'other'))).toMatchObject({ name: 'shop-web', team: 'other' });
+    expect((await failure(outsider.getJob('shop/shop-web'))).message).toBe("job 'shop/shop-web' not found");
     expect(await viewer.getJob('shop-web')).toMatchObject({ name: 'shop-web', team: 'shop', source: 'api', yaml: job('shop-web', 'shop') });
     expect((await failure(viewer.applyJob(job('shop-web', 'shop')))).code).toBe('forbidden');
     expect((await failure(viewer.trigger('shop-web'))).code).toBe('forbidden');

@@ -66,7 +66,7 @@ export function engineFixture(): EngineFixture {
     secrets,
     registries: { grantedTo: () => [] },
     access: { roleIn: unused, visibleTeamIds: unused, check: unused },
-    jobs: { byName: unused, byId: unused, all: () => [], onChange: () => {} },
+    jobs: { byId: unused, all: () => [], onChange: () => {} },
     authenticate: () => null,
     authenticateAgent: () => null,
     onAgentTokenRevoked: () => {},

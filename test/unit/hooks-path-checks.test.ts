@@ -60,7 +60,7 @@ beforeEach(() => {
 
   f = engineFixture();
   jobs = [];
-  f.core.ctx.jobs = { byName: (n) => jobs.find((j) => j.name === n), byId: (id) => jobs.find((j) => j.id === id), all: () => jobs, onChange: () => {} };
+  f.core.ctx.jobs = { byId: (id) => jobs.find((j) => j.id === id), all: () => jobs, onChange: () => {} };
   f.secrets.set(f.teamId, 'WEBHOOK_SECRET', 'hook-secret');
   pipeline = createPushPipeline(f.core.ctx, createTriggerPort(f.core));
 });

@@ -48,7 +48,6 @@ beforeEach(() => {
   f = engineFixture();
   jobs = [];
   f.core.ctx.jobs = {
-    byName: (n) => jobs.find((j) => j.name === n),
     byId: (id) => jobs.find((j) => j.id === id),
     all: () => jobs,
     onChange: () => {},

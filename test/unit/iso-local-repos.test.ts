@@ -59,7 +59,7 @@ describe('a job saved while its local repository was allowed, after the setting 
       const yaml = `name: narrowed\nteam: shop\nrepo: { url: '${url}' }\ntriggers: { push: true }\nstages:\n  - name: build\n    environment: ci\n    steps: [ { sh: 'true' } ]\n`;
       const { id } = f.addJob(yaml);
       const job = { id, name: 'narrowed', teamId: f.teamId, team: 'shop', yaml, source: 'api' as const, filePath: null, enabled: true, config: parseJobYaml(yaml) };
-      const ctx = { ...f.core.ctx, config: { ...f.core.ctx.config, allowLocalRepos: [] }, jobs: { byName: () => job, byId: () => job, all: () => [job], onChange: () => {} } };
+      const ctx = { ...f.core.ctx, config: { ...f.core.ctx.config, allowLocalRepos: [] }, jobs: { byId: () => job, all: () => [job], onChange: () => {} } };
       await expect(createMasterGit(ctx).heads(job)).rejects.toThrow(/job 'narrowed': repo\.url .*SLIPWAY_ALLOW_LOCAL_REPOS/);
       f.secrets.set(f.teamId, 'WEBHOOK_SECRET', 'hook-secret');
       const pipeline = createPushPipeline(ctx, createTriggerPort(f.core), { changedFiles: async () => null });

@@ -25,7 +25,7 @@ function seedBuild(team: string, job: string): { teamId: number; buildId: number
     db
       .prepare(
         `INSERT INTO jobs (name, team_id, yaml, source, created_at, updated_at) VALUES (?, ?, '', 'api', ?, ?)
-         ON CONFLICT(name) DO UPDATE SET name = name RETURNING id`,
+         ON CONFLICT(team_id, name) DO UPDATE SET name = name RETURNING id`,
       )
       .pluck()
       .get(job, teamId, now, now),

@@ -37,7 +37,7 @@ describe('jobs/*.yml loader', () => {
     const report = loadJobFiles(dir, jobs, silentLog);
     expect(report.errors).toEqual([]);
     expect(report.applied).toEqual([{ file: 'jobs/web.yml', job: 'web', result: 'created' }]);
-    const rec = jobs.byName('web')!;
+    const rec = jobs.named('web')[0];
     expect(rec).toMatchObject({ source: 'file', filePath: 'jobs/web.yml', enabled: true, team: 'shop' });
     expect(rec.config.stages[0].environment).toBe('ci');
     expect(loadJobFiles(dir, new JobsService(store.db, silentLog, NO_LOCAL_REPOS), silentLog).applied[0].result).toBe('unchanged');
@@ -49,19 +49,19 @@ describe('jobs/*.yml loader', () => {
     const report = loadJobFiles(dir, jobs, silentLog);
     expect(report.errors).toHaveLength(1);
     expect(report.errors[0]).toMatch(/^jobs\/bad\.yml:5:\d+: stages\[0\]\.environment: /);
-    expect(jobs.byName('ok')).toBeDefined();
-    expect(jobs.byName('bad')).toBeUndefined();
+    expect(jobs.named('ok')[0]).toBeDefined();
+    expect(jobs.named('bad')[0]).toBeUndefined();
   });
 
   it('disables the job of a removed file and keeps it (and its id) for history', () => {
     writeFileSync(join(dir, 'web.yml'), job('web'));
     loadJobFiles(dir, jobs, silentLog);
-    const id = jobs.byName('web')!.id;
+    const id = jobs.named('web')[0].id;
     rmSync(join(dir, 'web.yml'));
     const restarted = new JobsService(store.db, silentLog, NO_LOCAL_REPOS);
     const report = loadJobFiles(dir, restarted, silentLog);
     expect(report.disabled).toEqual(['web']);
-    expect(restarted.byName('web')).toMatchObject({ id, enabled: false });
+    expect(restarted.named('web')[0]).toMatchObject({ id, enabled: false });
     expect(restarted.all().map((j) => j.name)).not.toContain('web');
   });
 
@@ -71,7 +71,7 @@ describe('jobs/*.yml loader', () => {
     writeFileSync(join(dir, 'web.yml'), 'name: web\nteam: shop\nstages: nope\n');
     const report = loadJobFiles(dir, jobs, silentLog);
     expect(report.errors[0]).toMatch(/^jobs\/web\.yml:3:\d+: stages: /);
-    expect(jobs.byName('web')).toMatchObject({ enabled: true, source: 'file' });
+    expect(jobs.named('web')[0]).toMatchObject({ enabled: true, source: 'file' });
   });
 
   it('refuses a second file defining the same job', () => {
@@ -79,7 +79,15 @@ describe('jobs/*.yml loader', () => {
     writeFileSync(join(dir, 'b.yml'), job('web'));
     const report = loadJobFiles(dir, jobs, silentLog);
     expect(report.errors).toEqual(["jobs/b.yml: name: job 'web' is already defined by jobs/a.yml"]);
-    expect(jobs.byName('web')!.filePath).toBe('jobs/a.yml');
+    expect(jobs.named('web')[0].filePath).toBe('jobs/a.yml');
+  });
+
+  it('applies two files using one job name for different teams as two jobs', () => {
+    writeFileSync(join(dir, 'a.yml'), job('web'));
+    writeFileSync(join(dir, 'b.yml'), job('web', 'games'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toEqual([]);
+    expect(jobs.named('web').map((j) => [j.team, j.filePath]).sort()).toEqual([['games', 'jobs/b.yml'], ['shop', 'jobs/a.yml']]);
   });
 
   it('makes file jobs read-only through the API (409 naming the file) and checks the team for API jobs', () => {
@@ -87,7 +95,7 @@ describe('jobs/*.yml loader', () => {
     loadJobFiles(dir, jobs, silentLog);
     store.db.prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'dev', 'x', 0), (2, 'out', 'x', 0)").run();
     setMember(store.db, createTeam(store.db, 'api-team').id, 'dev', 'developer');
-    setMember(store.db, jobs.byName('web')!.teamId, 'dev', 'developer');
+    setMember(store.db, jobs.named('web')[0].teamId, 'dev', 'developer');
     const access = createAccess(store.db);
     const dev: Principal = { userId: 1, username: 'dev', isAdmin: false, scopes: ['read', 'write'], via: 'jwt' };
     const out: Principal = { ...dev, userId: 2, username: 'out' };
@@ -105,7 +113,7 @@ describe('jobs/*.yml loader', () => {
     expect(bad).toBeInstanceOf(ValidationError);
     expect((bad as ValidationError).issues[0]).toMatchObject({ file: 'job.yml', line: 3, field: 'stages' });
     const changes: string[] = [];
-    jobs.onChange((_j, name) => changes.push(name));
+    jobs.onChange((j) => changes.push(j!.name));
     expect(jobs.saveFromApi(dev, access, job('new', 'api-team'))).toMatchObject({ created: true, job: { source: 'api', team: 'api-team' } });
     expect(changes).toEqual(['new']);
   });

@@ -22,7 +22,7 @@ let bare: string;
 let work: string;
 let jobs: Map<string, JobRecord>;
 let poller: Poller;
-let onChange: (job: JobRecord | undefined, name: string) => void;
+let onChange: (job: JobRecord | undefined, id: number) => void;
 
 /** Commits `files` on the current branch of the work tree and pushes it; returns the new head. */
 function push(files: Record<string, string>, branch = 'main'): string {
@@ -49,7 +49,7 @@ stages:
   const { id } = f.addJob(yaml);
   const job: JobRecord = { id, name, teamId: f.teamId, team: 'shop', yaml, source: 'api', filePath: null, enabled: true, config: parseJobYaml(yaml) };
   jobs.set(name, job);
-  onChange(job, name);
+  onChange(job, id);
   return job;
 }
 
@@ -70,7 +70,6 @@ beforeEach(() => {
   jobs = new Map();
   const ctx = f.core.ctx;
   ctx.jobs = {
-    byName: (n) => jobs.get(n),
     byId: (id) => [...jobs.values()].find((j) => j.id === id),
     all: () => [...jobs.values()],
     onChange: (l) => (onChange = l),
@@ -88,34 +87,34 @@ afterEach(() => {
 describe('poller', () => {
   it('records a baseline first, then builds a new head exactly once', async () => {
     const job = addJob('web', `{ poll: '* * 1 1 *' }`);
-    expect((await poller.pollNow('web'))?.kind).toBe('baseline');
+    expect((await poller.pollNow(jobs.get('web')!.id))?.kind).toBe('baseline');
     expect(builds(job.id)).toEqual([]);
     expect(events(job.id)[0]).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^first poll: 1 head/) });
-    expect((await poller.pollNow('web'))?.changes).toEqual([]);
+    expect((await poller.pollNow(jobs.get('web')!.id))?.changes).toEqual([]);
 
     const head = push({ 'src/a.ts': 'a' });
-    const r = await poller.pollNow('web');
+    const r = await poller.pollNow(jobs.get('web')!.id);
     expect(r?.changes.map((c) => [c.ref, c.sha, c.result.queued.length])).toEqual([['refs/heads/main', head, 1]]);
-    expect((await poller.pollNow('web'))?.changes).toEqual([]);
+    expect((await poller.pollNow(jobs.get('web')!.id))?.changes).toEqual([]);
     const b = builds(job.id);
     expect(b).toHaveLength(1);
     expect(b[0]).toMatchObject({ commit_sha: head, ref: 'refs/heads/main' });
     expect(JSON.parse(b[0].trigger)).toMatchObject({ kind: 'poll', provider: 'poll' });
     expect(f.db.prepare("SELECT sha FROM poll_heads WHERE job_id = ? AND ref = 'refs/heads/main'").pluck().all(job.id)).toEqual([head]);
-    expect(poller.planned().get('web')).toBe('* * 1 1 *');
+    expect(poller.planned().get(job.id)).toBe('* * 1 1 *');
   });
 
   it('watches repo.branch by default, and push branch globs and tags when set', async () => {
     const def = addJob('def', `{ poll: '* * 1 1 *' }`);
     const globs = addJob('globs', `{ poll: '* * 1 1 *', push: { branches: ['release/*'], tags: true } }`);
-    await poller.pollNow('def');
-    await poller.pollNow('globs');
+    await poller.pollNow(jobs.get('def')!.id);
+    await poller.pollNow(jobs.get('globs')!.id);
     const rel = push({ 'r.txt': '1' }, 'release/1');
     push({ 'f.txt': '1' }, 'feature/x');
     git(work, 'tag', 'v1');
     git(work, 'push', '-q', bare, 'v1');
-    expect((await poller.pollNow('def'))?.changes).toEqual([]);
-    const r = await poller.pollNow('globs');
+    expect((await poller.pollNow(jobs.get('def')!.id))?.changes).toEqual([]);
+    const r = await poller.pollNow(jobs.get('globs')!.id);
     expect(r?.changes.map((c) => c.ref).sort()).toEqual(['refs/heads/release/1', 'refs/tags/v1']);
     expect(builds(globs.id).map((b) => b.ref).sort()).toEqual(['refs/heads/release/1', 'refs/tags/v1']);
     expect(builds(globs.id).find((b) => b.ref === 'refs/heads/release/1')?.commit_sha).toBe(rel);
@@ -124,12 +123,12 @@ describe('poller', () => {
 
   it('applies path filters with the changed files diffed on the master', async () => {
     const job = addJob('paths', `{ poll: '* * 1 1 *', push: { branches: [main], paths: ['src/**'] } }`);
-    await poller.pollNow('paths');
+    await poller.pollNow(jobs.get('paths')!.id);
     push({ 'docs/readme.md': 'x' });
-    const ignored = await poller.pollNow('paths');
+    const ignored = await poller.pollNow(jobs.get('paths')!.id);
     expect(ignored?.changes[0].result.ignored[0].reason).toMatch(/no changed file matches triggers.push.paths/);
     const head = push({ 'src/x.ts': 'x' });
-    const queued = await poller.pollNow('paths');
+    const queued = await poller.pollNow(jobs.get('paths')!.id);
     expect(queued?.changes[0].result.queued).toHaveLength(1);
     expect(builds(job.id).map((b) => b.commit_sha)).toEqual([head]);
     expect(events(job.id).map((e) => e.outcome)).toEqual(['ignored', 'ignored', 'queued']);
@@ -137,10 +136,10 @@ describe('poller', () => {
 
   it('does nothing for a job without a poll trigger, and survives an unreachable repository', async () => {
     addJob('nopoll', `{ push: true }`);
-    expect(await poller.pollNow('nopoll')).toBeNull();
+    expect(await poller.pollNow(jobs.get('nopoll')!.id)).toBeNull();
     const gone = addJob('gone', `{ poll: '* * 1 1 *' }`);
     rmSync(bare, { recursive: true, force: true });
-    expect(await poller.pollNow('gone')).toBeNull();
+    expect(await poller.pollNow(jobs.get('gone')!.id)).toBeNull();
     expect(builds(gone.id)).toEqual([]);
   });
 });

@@ -56,6 +56,14 @@ export const paths = {
   teams: () => '/teams',
 };
 
+/**
+ * The page of a job in a list: by name, or by `team/name` when the list holds jobs of that name in several
+ * teams (names are unique per team only; the master refuses a bare name that is ambiguous for the caller).
+ */
+export function jobPath(job: { name: string; team: string }, all: { name: string }[]): string {
+  return paths.job(all.filter((j) => j.name === job.name).length > 1 ? `${job.team}/${job.name}` : job.name);
+}
+
 const listeners = new Set<() => void>();
 
 export function navigate(to: string): void {

@@ -2,7 +2,8 @@
  * Creating builds: manual triggers, cron, re-runs. Validates parameters against the job's declaration,
  * numbers the build per job, snapshots the job YAML (a build always runs the config it was created with),
  * inserts its stage runs (first one queued or waiting behind its approval gate, the rest pending) and, with
- * cancelPrevious, cancels older queued builds of the same job and branch. Everything in one transaction; the caller applies `fx`.
+ * cancelPrevious, cancels older builds of the same job and branch that are queued or waiting at an approval gate.
+ * Everything in one transaction; the caller applies `fx`.
  */
 import type { CommitInfo, RequestInfo } from '../../../shared/api';
 import { conflict, ValidationError, type FieldIssue } from '../../../shared/errors';
@@ -11,6 +12,7 @@ import type { EnginePort } from '../../webhooks/pipeline';
 import { Effects, type EngineCore } from '../core';
 import { insertStageRun, requestStop } from './transitions';
 import { queueOrGate } from './gates';
+import { approvalsStore } from '../../store/approvals';
 import { buildsStore } from '../../store/builds';
 import { inTransaction } from '../../store/db';
 
@@ -128,7 +130,14 @@ export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number
     if (!waiting) queueOrGate(core, fx, buildId, { id: first, name: nb.config.stages[from].name, stage_index: from }, now);
 
     if (nb.config.cancelPrevious && !waiting) {
-      for (const id of builds.queuedOlder(nb.jobId, nb.branch, buildId)) requestStop(db, fx, id, 'cancelled', `cancelled by newer build #${row.number}`, now);
+      // Superseded: queued builds, and builds waiting at an approval gate (whose gate closes with them: nobody
+      // should approve a build a newer one replaced). A fork build waiting to be let run is a request's, not
+      // the branch's, and stays.
+      const gates = approvalsStore(db);
+      for (const older of builds.idleOlder(nb.jobId, nb.branch, buildId)) {
+        if (older.status === 'waiting' && !gates.hasOpen(older.id)) continue;
+        requestStop(db, fx, older.id, 'cancelled', `cancelled by newer build #${row.number}`, now);
+      }
     }
     return buildId;
   });

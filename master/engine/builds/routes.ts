@@ -20,7 +20,8 @@ import type { TestResultInfo } from '../../../shared/api';
 import { getBuildRow, listBuildRows, toBuildDetail, toBuildInfo } from './views';
 import { buildsStore } from '../../store/builds';
 import { inTransaction } from '../../store/db';
-import { createJobsTable } from '../../store/jobs';
+import { createJobsTable, type JobKey } from '../../store/jobs';
+import { resolveJobRef } from '../../jobs/resolve';
 import { allow } from '../../route-access';
 import { approvalsStore } from '../../store/approvals';
 
@@ -60,9 +61,10 @@ export function buildRoutes(core: EngineCore): Router {
 
   r.post('/jobs/:job/builds', allow({ kind: 'team', action: 'trigger' }), async (req, res) => {
     const p = principal(req);
-    const job = ctx.jobs.byName(String(req.params.job));
-    if (!job) throw notFound(`job '${req.params.job}'`);
-    ctx.access.check(p, job.teamId, 'trigger', `job '${job.name}'`);
+    const ref = String(req.params.job);
+    const job = ctx.jobs.byId(jobOf(p, ref).id);
+    if (!job) throw notFound(`job '${ref}'`);
+    ctx.access.check(p, job.teamId, 'trigger', `job '${ref}'`);
     if (!job.enabled) throw conflict(`job '${job.name}' is disabled`);
     const body = (req.body ?? {}) as TriggerRequest;
     if (body.branch !== undefined && (typeof body.branch !== 'string' || !body.branch)) throw badRequest('branch must be a non-empty string');
@@ -86,8 +88,7 @@ export function buildRoutes(core: EngineCore): Router {
   });
 
   r.get('/jobs/:job/builds', allow({ kind: 'team', action: 'read' }), (req, res) => {
-    const job = ctx.jobs.byName(String(req.params.job)) ?? jobRowByName(String(req.params.job));
-    if (!job) throw notFound(`job '${req.params.job}'`);
+    const job = jobOf(principal(req), String(req.params.job));
     ctx.access.check(principal(req), job.teamId, 'read', `job '${req.params.job}'`);
     const limit = req.query.limit === undefined ? 50 : idParam(req.query.limit, 'limit');
     const before = req.query.before === undefined ? undefined : idParam(req.query.before, 'before');
@@ -191,9 +192,9 @@ export function buildRoutes(core: EngineCore): Router {
     res.json(toBuildInfo(getBuildRow(db, row.id)!));
   });
 
-  /** Disabled or removed jobs keep their history; jobs.byName may only know enabled ones. */
-  function jobRowByName(name: string): { id: number; teamId: number } | undefined {
-    return jobsTable.idAndTeamByName(name);
+  /** The job `ref` (`name` or `team/name`) names among the caller's teams, enabled or not (history outlives a job). */
+  function jobOf(p: Principal, ref: string): JobKey {
+    return resolveJobRef(ctx.access, p, ref, jobsTable.idsAndTeamsByName);
   }
 
   return r;

@@ -93,8 +93,8 @@ export function deploymentRoutes(core: EngineCore): Router {
   function rerunDeployStage(target: DeploymentRow, what: string, trigger: Record<string, unknown> & { kind: string }, params: Record<string, string> = {}): number {
     if (target.buildId === null) throw conflict(`the build that made the previous ${what} (${target.job}#${target.buildNumber}) was removed by retention`);
     const src = getBuildRow(db, target.buildId)!;
-    const job = ctx.jobs.byName(src.job);
-    if (!job || job.id !== src.job_id) throw conflict(`job '${src.job}' is disabled`);
+    const job = ctx.jobs.byId(src.job_id);
+    if (!job) throw conflict(`job '${src.job}' is disabled`);
     const config = core.buildConfig(src.id);
     const fromStage = config.stages.findIndex((s) => s.name === target.stage);
     if (fromStage < 0) throw conflict(`build ${src.id} has no stage '${target.stage}'`);

@@ -8,8 +8,10 @@
  */
 import { Router } from 'express';
 import type { Severity } from '../../../shared/api';
-import { badRequest, notFound } from '../../../shared/errors';
+import { badRequest } from '../../../shared/errors';
+import { createJobsTable } from '../../store/jobs';
 import { createNotificationsStore } from '../../store/notifications';
+import { resolveJobRef } from '../../jobs/resolve';
 import { createTestHistoryStore } from '../../store/test-history';
 import type { EngineCore } from '../core';
 import { optionalString, positiveInt, principalOf, visibleBuild } from '../logs/http';
@@ -21,6 +23,7 @@ export function qualityRoutes(core: EngineCore): Router {
   const r = Router();
   const history = createTestHistoryStore(core.ctx.db);
   const notifications = createNotificationsStore(core.ctx.db);
+  const jobsTable = createJobsTable(core.ctx.db);
   const intQuery = (req: Parameters<typeof optionalString>[0], name: string, dflt: number, max: number) => {
     const raw = optionalString(req, name);
     return raw === undefined ? dflt : Math.min(positiveInt(raw, name), max);
@@ -48,8 +51,8 @@ export function qualityRoutes(core: EngineCore): Router {
 
   r.get('/jobs/:job/test-trend', allow({ kind: 'team', action: 'read' }), (req, res) => {
     const name = String(req.params.job);
-    const job = history.job(name);
-    if (!job) throw notFound(`job '${name}'`);
+    // Disabled jobs keep their history: resolved over the table, among the caller's teams.
+    const job = resolveJobRef(core.ctx.access, principalOf(req), name, jobsTable.idsAndTeamsByName);
     core.ctx.access.check(principalOf(req), job.teamId, 'read', `job '${name}'`);
     res.json(history.trend(job.id, intQuery(req, 'limit', 30, 500)));
   });

@@ -15,23 +15,23 @@ import { resolveParams } from '../builds/create-build';
 import { Effects, type EngineCore } from '../core';
 
 export interface CronTriggers {
-  /** Expressions currently planned, by job name (tests, diagnostics). */
-  planned(): Map<string, string[]>;
+  /** Expressions currently planned, by job id (tests, diagnostics; names are unique per team only). */
+  planned(): Map<number, string[]>;
   stop(): void;
 }
 
 export function startCron(core: EngineCore): CronTriggers {
   const { ctx } = core;
-  const tasks = new Map<string, { exprs: string[]; tasks: ScheduledTask[] }>();
+  const tasks = new Map<number, { exprs: string[]; tasks: ScheduledTask[] }>();
   const git = createMasterGit(ctx);
 
-  function unplan(name: string): void {
-    for (const t of tasks.get(name)?.tasks ?? []) void t.stop();
-    tasks.delete(name);
+  function unplan(jobId: number): void {
+    for (const t of tasks.get(jobId)?.tasks ?? []) void t.stop();
+    tasks.delete(jobId);
   }
 
   function plan(job: JobRecord): void {
-    unplan(job.name);
+    unplan(job.id);
     if (!job.enabled || !job.config.triggers.cron.length) return;
     const planned: ScheduledTask[] = [];
     for (const expr of job.config.triggers.cron) {
@@ -40,18 +40,19 @@ export function startCron(core: EngineCore): CronTriggers {
         continue;
       }
       try {
-        planned.push(cron.schedule(expr, () => void fire(job.name, expr), { timezone: job.config.triggers.timezone, name: `${job.name}:${expr}` }));
+        planned.push(cron.schedule(expr, () => void fire(job.id, expr), { timezone: job.config.triggers.timezone, name: `${job.id}:${expr}` }));
       } catch (err) {
         ctx.log.error({ job: job.name, expr, err: (err as Error).message }, `job '${job.name}': cron not scheduled`);
       }
     }
-    tasks.set(job.name, { exprs: job.config.triggers.cron, tasks: planned });
+    tasks.set(job.id, { exprs: job.config.triggers.cron, tasks: planned });
   }
 
-  async function fire(name: string, expr: string): Promise<void> {
+  async function fire(jobId: number, expr: string): Promise<void> {
     // Re-read the job: the task may fire just after an update that the listener has not re-planned yet.
-    const job = ctx.jobs.byName(name);
+    const job = ctx.jobs.byId(jobId);
     if (!job || !job.enabled) return;
+    const name = job.name;
     try {
       const branch = job.config.repo?.branch ?? null;
       const head = job.config.repo && branch ? await headForBuild(git, job, branch) : null;
@@ -74,12 +75,12 @@ export function startCron(core: EngineCore): CronTriggers {
   }
 
   for (const job of ctx.jobs.all()) plan(job);
-  ctx.jobs.onChange((job, name) => (job ? plan(job) : unplan(name)));
+  ctx.jobs.onChange((job, id) => (job ? plan(job) : unplan(id)));
 
   return {
     planned: () => new Map([...tasks].map(([k, v]) => [k, v.exprs])),
     stop() {
-      for (const name of [...tasks.keys()]) unplan(name);
+      for (const id of [...tasks.keys()]) unplan(id);
     },
   };
 }

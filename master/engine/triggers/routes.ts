@@ -11,12 +11,12 @@
  */
 import { Router } from 'express';
 import type { TriggerEventInfo } from '../../../shared/api';
-import { notFound } from '../../../shared/errors';
 import { parsePositiveInt } from '../../../shared/ids';
 import type { MasterContext } from '../../context';
 import { allow } from '../../route-access';
 import { MAX_REPOS, unverifiedDeliveries } from '../../webhooks/unverified';
 import { createJobsTable } from '../../store/jobs';
+import { resolveJobRef } from '../../jobs/resolve';
 import { triggersStore } from '../../store/triggers';
 
 function positive(v: unknown, what: string): number | undefined {
@@ -32,8 +32,7 @@ export function triggerRoutes(ctx: MasterContext): Router {
 
   r.get('/jobs/:job/triggers', allow({ kind: 'team', action: 'read' }), (req, res) => {
     if (!req.principal) throw new Error('trigger routes mounted without user authentication');
-    const job = jobs.idAndTeamByName(String(req.params.job));
-    if (!job) throw notFound(`job '${req.params.job}'`);
+    const job = resolveJobRef(ctx.access, req.principal, String(req.params.job), jobs.idsAndTeamsByName);
     ctx.access.check(req.principal, job.teamId, 'read', `job '${req.params.job}'`);
     const limit = Math.min(positive(req.query.limit, 'limit') ?? 50, 500);
     const before = positive(req.query.before, 'before') ?? Number.MAX_SAFE_INTEGER;

@@ -8,7 +8,7 @@ import type { AgentInfo, BuildInfo, JobInfo, PendingApproval } from '../../../sh
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago, span } from '../format';
-import { paths } from '../router';
+import { jobPath, paths } from '../router';
 import { session } from '../session';
 import { groupByEnvironment } from './Agents';
 
@@ -55,7 +55,7 @@ export function Dashboard() {
   const o = useLoad<Overview>(
     async () => {
       const [jobs, agents, approvals] = await Promise.all([s.client.listJobs(), s.client.listAgents(), s.client.listApprovals().catch(() => [] as PendingApproval[])]);
-      const lists = await Promise.all(jobs.slice(0, MAX_JOBS).map((j) => s.client.listBuilds(j.name, { limit: BUILDS_PER_JOB }).catch(() => [] as BuildInfo[])));
+      const lists = await Promise.all(jobs.slice(0, MAX_JOBS).map((j) => s.client.listBuilds(`${j.team}/${j.name}`, { limit: BUILDS_PER_JOB }).catch(() => [] as BuildInfo[])));
       return { jobs, agents, approvals, builds: lists.flat() };
     },
     [],
@@ -121,10 +121,10 @@ export function Dashboard() {
             {jobs.slice(0, MAX_JOBS).map((j) => (
               <tr>
                 <td>
-                  <a href={paths.job(j.name)}>{j.name}</a>
+                  <a href={jobPath(j, jobs)}>{j.name}</a>
                 </td>
                 <td>
-                  <Trend builds={builds.filter((b) => b.job === j.name)} />
+                  <Trend builds={builds.filter((b) => b.job === j.name && b.team === j.team)} />
                 </td>
               </tr>
             ))}

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago } from '../format';
-import { paths } from '../router';
+import { jobPath, paths } from '../router';
 import { session } from '../session';
 
 export function Jobs() {
@@ -47,7 +47,7 @@ export function Jobs() {
             {shown.map((j) => (
               <tr>
                 <td>
-                  <a href={paths.job(j.name)}>{j.name}</a>
+                  <a href={jobPath(j, jobs.data ?? [])}>{j.name}</a>
                   {!j.enabled && <span class="muted"> (disabled)</span>}
                   {j.description && <div class="muted small">{j.description}</div>}
                   {j.warnings?.map((w) => (
