@@ -520,11 +520,10 @@ export const migrations: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
-  /* 19: job names are unique per team, not across teams (another team's job name must not be "taken" for a team that
+  /* 17: job names are unique per team, not across teams (another team's job name must not be "taken" for a team that
      cannot see it). SQLite cannot drop a UNIQUE constraint: the table is rebuilt, ids and every column kept (the
      migration runs with foreign keys off, so tables referencing jobs keep their rows, and is checked with
-     foreign_key_check before it commits: store/db.ts migrate). On this branch it follows migration 16; migrations
-     17 and 18 belong to other branches and go before it at merge. */ `
+     foreign_key_check before it commits: store/db.ts migrate). */ `
   -- foreign_keys=OFF
   CREATE TABLE jobs_by_team (
     id INTEGER PRIMARY KEY,

@@ -1,5 +1,5 @@
 /**
- * Migration 19 over a real SQLite file: job names become unique per team. The jobs table is rebuilt, so an
+ * Migration 17 over a real SQLite file: job names become unique per team. The jobs table is rebuilt, so an
  * existing data dir must keep every job (ids, numbering) and every row that references one, including rows
  * whose foreign key cascades on delete (trigger history, poll heads), which a rebuild with foreign keys on
  * would have deleted.
@@ -15,7 +15,7 @@ import { migrations } from '../../master/store/migrations';
 let dir: string;
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('migration 19: job names unique per team', () => {
+describe('migration 17: job names unique per team', () => {
   it('keeps jobs and what references them, then allows a name per team and refuses it twice in one team', () => {
     dir = mkdtempSync(join(tmpdir(), 'slipway-jobnames-'));
     const old = new Database(join(dir, 'slipway.db'));
