@@ -486,23 +486,35 @@ function cutText(text: string): string {
 
 /** Refuses a malformed batch before anything is written, naming the field (`entries[3].stream`). */
 export function checkBatch(b: AppendBatch, now: number): void {
-  const bad = (field: string, message: string): never => {
-    throw new ValidationError('invalid_request', [{ field, message }]);
-  };
-  if (!b || typeof b !== 'object') bad('batch', 'must be an object');
-  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) bad('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
-  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) bad('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
-  if (!Array.isArray(b.entries)) bad('entries', 'must be a list');
-  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) bad('firstSeq', 'too large');
+  if (!b || typeof b !== 'object') badField('batch', 'must be an object');
+  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) badField('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
+  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) badField('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
+  if (!Array.isArray(b.entries)) badField('entries', 'must be a list');
+  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) badField('firstSeq', 'too large');
+  const maxTs = now + MAX_FUTURE_MS;
+  // The entries of a batch nearly always share their labels: an entry whose labels are those of the one before
+  // was checked with it (this loop was about a tenth of an append's time when it checked every label).
+  let prev: ContainerLogEntry | undefined;
   for (let i = 0; i < b.entries.length; i++) {
     const e = b.entries[i];
-    if (!e || typeof e !== 'object') bad(`entries[${i}]`, 'must be an object');
-    for (const f of ['app', 'environment', 'instance'] as const) {
-      const v = e[f];
-      if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) bad(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+    if (!e || typeof e !== 'object') badField(`entries[${i}]`, 'must be an object');
+    if (!prev || e.app !== prev.app || e.environment !== prev.environment || e.instance !== prev.instance) {
+      checkLabel(e.app, i, 'app');
+      checkLabel(e.environment, i, 'environment');
+      checkLabel(e.instance, i, 'instance');
     }
-    if (e.stream !== 'stdout' && e.stream !== 'stderr') bad(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
-    if (!Number.isSafeInteger(e.ts) || e.ts < 0 || e.ts > now + MAX_FUTURE_MS) bad(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(e.ts)})`);
-    if (typeof e.text !== 'string') bad(`entries[${i}].text`, 'must be a string');
+    if (e.stream !== 'stdout' && e.stream !== 'stderr') badField(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
+    const ts = e.ts;
+    if (!Number.isSafeInteger(ts) || ts < 0 || ts > maxTs) badField(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(ts)})`);
+    if (typeof e.text !== 'string') badField(`entries[${i}].text`, 'must be a string');
+    prev = e;
   }
+}
+
+function checkLabel(v: unknown, i: number, f: string): void {
+  if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) badField(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+}
+
+function badField(field: string, message: string): never {
+  throw new ValidationError('invalid_request', [{ field, message }]);
 }
