@@ -19,6 +19,10 @@
  * Then retention drops 12 partitions (6 hours x 2 environments) with applyRetentionGradually while batches
  * keep being appended: logcenter_retention_max_append_gap_ms is the longest wait between two appends, against
  * logcenter_append_max_gap_baseline_ms, the same appends for 1 s without retention in the same run.
+ * Then search under ingest: batches of the day's last hour are appended back to back, and after every 4 batches
+ * the same query runs on that hour (LOGCENTER_BENCH_UNDER_INGEST_QUERIES times, default 200): its time includes
+ * indexing the rows appended since the last indexing (a read indexes what is pending first):
+ * logcenter_search_under_ingest_p50_ms / p99_ms, against the quiet p50 / p99 of the same run.
  * The hour's match count of the store (paged through) must equal grep's, so both answer the same query.
  * Targets: ingest >= 200,000 lines/s; search p50 <= 20 ms, p99 <= 100 ms. On this shared 2-CPU machine
  * the figures are noisy: other work competes for the CPUs during the run.
@@ -34,6 +38,9 @@ import { percentile, round } from './common';
 const LINES = Number(process.env.LOGCENTER_BENCH_LINES ?? 10_000_000);
 const QUERIES = Number(process.env.LOGCENTER_BENCH_QUERIES ?? 200);
 const BATCH = Number(process.env.LOGCENTER_BENCH_BATCH ?? 500);
+const UNDER_INGEST_QUERIES = Number(process.env.LOGCENTER_BENCH_UNDER_INGEST_QUERIES ?? 200);
+/** Batches appended between two searches of the search-under-ingest phase (about 48k entries/s of a 10 M-line day's hour). */
+const UNDER_INGEST_BATCHES = 4;
 const HOUR = 3_600_000;
 const DAY0 = Date.UTC(2026, 10, 30);
 const QUERY_HOUR = 13;
@@ -185,6 +192,48 @@ try {
     cursor = page.nextCursor;
   } while (cursor);
 
+  // Search while ingest runs at full rate: batches of the last hour go in back to back, and after every
+  // UNDER_INGEST_BATCHES of them the same keyword query runs on that hour (the worst case: the rows appended
+  // since the last indexing are pending, and the search indexes them first, so its time includes that work).
+  // Baseline: the quiet p50/p99 above, same store, same run.
+  const underTimes: number[] = [];
+  let underAppendMs = 0;
+  let underEntries = 0;
+  {
+    const liveHour = { apps: APPS, q: 'timeout', from: DAY0 + 23 * HOUR, to: DAY0 + 24 * HOUR };
+    const pendingUnder = INSTANCES.map(() => ({ stdout: [] as ContainerLogEntry[], stderr: [] as ContainerLogEntry[] }));
+    let batches = 0;
+    let n = 0;
+    while (underTimes.length < UNDER_INGEST_QUERIES) {
+      const inst = int(INSTANCES.length);
+      const { text, stream } = entryText();
+      const list = pendingUnder[inst][stream];
+      list.push({ ...INSTANCES[inst], stream, ts: DAY0 + 23 * HOUR + Math.floor((n++ / (UNDER_INGEST_QUERIES * UNDER_INGEST_BATCHES * BATCH)) * (HOUR - 2000)), text });
+      if (list.length < BATCH) continue;
+      const source = `agent-${INSTANCES[inst].environment}/${INSTANCES[inst].instance}/${stream}`;
+      const firstSeq = nextSeq.get(source) ?? 1;
+      const t0 = performance.now();
+      store.append({ source, firstSeq, entries: list });
+      underAppendMs += performance.now() - t0;
+      nextSeq.set(source, firstSeq + list.length);
+      underEntries += list.length;
+      pendingUnder[inst][stream] = [];
+      if (++batches % UNDER_INGEST_BATCHES !== 0) continue;
+      const q0 = performance.now();
+      const page = store.search(liveHour);
+      underTimes.push(performance.now() - q0);
+      if (page.hits.length === 0) throw new Error('no hit in the hour being ingested');
+    }
+  }
+  underTimes.sort((a, b) => a - b);
+  const underP50 = percentile(underTimes, 50);
+  const underP99 = percentile(underTimes, 99);
+  console.log(
+    `search under ingest: ${UNDER_INGEST_QUERIES} queries "timeout" in the hour being written, one after every ${UNDER_INGEST_BATCHES} batches of ${BATCH} ` +
+      `(${underEntries} entries appended at ${Math.round(underEntries / (underAppendMs / 1000))}/s of append time): p50 ${round(underP50, 2)} ms, p99 ${round(underP99, 2)} ms ` +
+      `(quiet store, same run: p50 ${round(percentile(times, 50), 2)} ms, p99 ${round(percentile(times, 99), 2)} ms; ${round(underP50 / percentile(times, 50))}x / ${round(underP99 / percentile(times, 99))}x)`,
+  );
+
   const stats = store.stats();
 
   // Retention while ingestion continues: drop the first 6 hours of both environments (12 partitions) with
@@ -279,6 +328,8 @@ try {
     logcenter_ingest_vs_plain_write: round(appendMs / plainWriteMs),
     logcenter_search_p50_ms: round(p50, 2),
     logcenter_search_p99_ms: round(p99, 2),
+    logcenter_search_under_ingest_p50_ms: round(underP50, 2),
+    logcenter_search_under_ingest_p99_ms: round(underP99, 2),
     grep_same_query_ms: round(grep.ms),
     ...(rg ? { ripgrep_same_query_ms: round(rg.ms), logcenter_search_vs_ripgrep: round(rg.ms / p50) } : {}),
     logcenter_search_vs_grep: round(grep.ms / p50),
