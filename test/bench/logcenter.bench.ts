@@ -111,7 +111,8 @@ try {
   const masker = createAppLogMasker({ jobs: { all: () => [benchJob], onChange: () => undefined } as never, secrets: secretStore });
   let maskMs = 0;
   let maskedTexts = 0;
-  const store = openLogCenter({ file: join(dir, 'container-logs.db'), checkpointIntervalMs: Number(process.env.LOGCENTER_BENCH_CHECKPOINT_MS ?? 1000) });
+  const openStore = () => openLogCenter({ file: join(dir, 'container-logs.db'), checkpointIntervalMs: Number(process.env.LOGCENTER_BENCH_CHECKPOINT_MS ?? 1000) });
+  let store = openStore();
   const plainDir = join(dir, 'plain');
   mkdirSync(plainDir);
 
@@ -178,14 +179,16 @@ try {
     closeSync(files[i].fd);
   }
   {
-    // The store indexes rows behind their storing, in chunks; the first read indexes what is left. That read's
-    // time counts as ingest, so the figure covers every entry stored and indexed.
+    // The store indexes rows behind their storing, in chunks (a read only puts the rest into its in-memory
+    // pending index); close() indexes what is left into the file. Its time counts as ingest, so the figure
+    // covers every entry stored and indexed. The reopened store is what the queries below use.
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    store.search({ apps: APPS, q: 'timeout', limit: 1 });
+    store.close();
     const c = process.cpuUsage(c0);
     appendMs += performance.now() - t0;
     appendCpuUs += c.user + c.system;
+    store = openStore();
   }
   const wallS = (performance.now() - wall0) / 1000;
   if (appended !== LINES || store.stats().entries !== LINES) throw new Error(`stored ${store.stats().entries} of ${LINES} entries`);
