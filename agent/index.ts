@@ -175,6 +175,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
       executorSettings: settings,
       host,
       environment: config.environment,
+      agentName: config.name,
       deployHooks,
       masterSilentMs: () => Date.now() - connection.lastHeardAt,
     },

@@ -51,6 +51,8 @@ export interface StageRunDeps {
   host?: HostSettings;
   /** The environment this agent serves (ctx.environment). */
   environment: string;
+  /** This agent's name (ctx.agentName: the deploy step labels its containers with it). */
+  agentName?: string;
   /** Live/leaving hooks of deployed instances, when a service registers them (ctx.deployHooks). */
   deployHooks?: DeployHooksSlot;
   /** Milliseconds since the agent last heard from the master (ctx.masterSilentMs). */

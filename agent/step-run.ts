@@ -92,6 +92,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         host: deps.host ?? {},
         build: a.build,
         environment: deps.environment,
+        agentName: deps.agentName,
         registries: a.registries ?? [],
         deployHooks: deps.deployHooks?.get(),
         leaseTtlMs: a.leaseTtlMs,

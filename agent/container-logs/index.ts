@@ -5,7 +5,11 @@
  *
  * Which containers: those labelled io.slipway.environment=<the agent's environment> and io.slipway.app=<app>
  * that Slipway deployed (they carry io.slipway.spec) or that opt in with io.slipway.logs=true (apps started
- * by other means); io.slipway.logs=false opts a deployed container out. Stopped containers are read to their
+ * by other means); io.slipway.logs=false opts a deployed container out. Of several agents of one environment on
+ * one engine exactly one ships a container: the one io.slipway.agent names (a deploy step sets it to the agent
+ * that ran it; an opted-in container may set it). Without that label (opted-in containers) every such agent
+ * follows it under the same source and seqs, and the master's per-source mark stores each entry once.
+ * Stopped containers are read to their
  * end too (lines written while the agent was down). A container is one source, '<environment>/<container id>':
  * a restart of the same container continues its source where it stopped, a recreated container (new id) is a
  * new source followed from its first line.
@@ -26,10 +30,14 @@ export const LOG_LABELS = {
   deployed: 'io.slipway.spec',
   /** 'true': ship this container's logs although Slipway did not deploy it; 'false': do not ship them. */
   optIn: 'io.slipway.logs',
+  /** The agent that ships the container's logs (set by the deploy step to the deploying agent; agent/deploy/instances.ts). */
+  agent: 'io.slipway.agent',
 } as const;
 
 export interface ContainerLogsOptions {
   environment: string;
+  /** This agent's name: a container whose io.slipway.agent names another agent is left to that one. */
+  agentName?: string;
   spoolDir: string;
   spoolMaxBytes: number;
   segmentBytes: number;
@@ -38,9 +46,11 @@ export interface ContainerLogsOptions {
   log: Logger;
 }
 
-/** Whether a container with these labels is shipped by an agent of `environment`. */
-export function shipsContainer(labels: Record<string, string> | undefined, environment: string): boolean {
+/** Whether a container with these labels is shipped by the agent `agentName` of `environment`. */
+export function shipsContainer(labels: Record<string, string> | undefined, environment: string, agentName?: string): boolean {
   if (!labels || labels[LOG_LABELS.environment] !== environment || !labels[LOG_LABELS.app]) return false;
+  const shipper = labels[LOG_LABELS.agent];
+  if (shipper !== undefined && shipper !== '' && shipper !== agentName) return false;
   const opt = labels[LOG_LABELS.optIn];
   if (opt === 'false') return false;
   return opt === 'true' || labels[LOG_LABELS.deployed] !== undefined;
@@ -111,7 +121,7 @@ export class ContainerLogs {
     const present = new Set<string>();
     for (const c of list) {
       present.add(c.Id);
-      if (shipsContainer(c.Labels, this.o.environment)) this.follow(c.Id, (c.Names[0] ?? c.Id).replace(/^\//, ''), c.Labels);
+      if (shipsContainer(c.Labels, this.o.environment, this.o.agentName)) this.follow(c.Id, (c.Names[0] ?? c.Id).replace(/^\//, ''), c.Labels);
     }
     for (const s of [...this.spools.sources.values()]) {
       if (present.has(s.meta.containerId)) continue;
@@ -190,7 +200,7 @@ export class ContainerLogs {
         const attrs = ev.Actor?.Attributes ?? {};
         if (!id) continue;
         const action = ev.Action ?? ev.status;
-        if (action === 'start' && shipsContainer(attrs, this.o.environment)) this.follow(id, attrs.name ?? id.slice(0, 12), attrs);
+        if (action === 'start' && shipsContainer(attrs, this.o.environment, this.o.agentName)) this.follow(id, attrs.name ?? id.slice(0, 12), attrs);
         else if (action === 'destroy') this.destroyed(`${this.o.environment}/${id}`);
       }
     });

@@ -19,6 +19,8 @@ export const LABEL = {
   created: 'io.slipway.created',
   /** The applied service config (JSON): the template when scaling. */
   service: 'io.slipway.service',
+  /** The agent that created the instance: of the agents of its environment on this engine, only it ships the instance's logs. */
+  agent: 'io.slipway.agent',
 } as const;
 
 export interface Instance {
@@ -114,6 +116,8 @@ export interface CreateInstance extends InstanceTarget {
   service: ServiceConfig;
   build: string;
   port: number;
+  /** The deploying agent's name (LABEL.agent). */
+  agent?: string;
 }
 
 /** Creates (not starts) one instance: host networking, PORT, limits, restart policy, labels. */
@@ -144,6 +148,7 @@ export async function createInstance(docker: Docker, c: CreateInstance): Promise
       [LABEL.spec]: specHash(s),
       [LABEL.service]: JSON.stringify(s),
       [LABEL.created]: `${Date.now()}.${String(++createdSeq % 1e6).padStart(6, '0')}`,
+      ...(c.agent ? { [LABEL.agent]: c.agent } : {}),
     },
     HostConfig: {
       NetworkMode: 'host',

@@ -49,6 +49,8 @@ export interface DeployContext extends InstanceTarget {
    * step refuses once the agent's lease is in doubt (deploy-lock fencing, master/engine/scheduler/deploy-locks.ts).
    */
   guard?: () => void;
+  /** The deploying agent's name, labelled on the instances it creates (io.slipway.agent: that agent ships their logs). */
+  agent?: string;
 }
 
 export interface DeployRequest {
@@ -193,7 +195,7 @@ async function startBatch(ctx: DeployContext, req: DeployRequest, n: number): Pr
       for (let attempt = 1; ; attempt++) {
         const port = await (ctx.pickPort ?? freePort)(ctx.docker);
         ctx.guard?.();
-        const c = await createInstance(ctx.docker, { app: ctx.app, environment: ctx.environment, service: req.service, build: req.build, port });
+        const c = await createInstance(ctx.docker, { app: ctx.app, environment: ctx.environment, service: req.service, build: req.build, port, agent: ctx.agent });
         await c.start();
         const info = await c.inspect();
         const inst: Instance = {

@@ -97,6 +97,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
         docker,
         app,
         environment: ctx.environment,
+        agent: ctx.agentName,
         host: DEFAULT_INSTANCE_HOST,
         log: (l) => ctx.output.write(l),
         signal: ctx.signal,

@@ -69,6 +69,8 @@ export interface StepContext {
   build: MasterAssign['build'];
   /** The environment of this agent (and so of the stage). */
   environment: string;
+  /** This agent's name (the deploy step labels the containers it creates with it: io.slipway.agent). */
+  agentName?: string;
   /** Registries granted to the job's team (image and deploy steps). */
   registries: RegistryAccess[];
   /** Hooks of the agent's registration service: deployed instances announced live and leaving (deploy step). */

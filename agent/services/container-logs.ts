@@ -11,7 +11,8 @@
  *       batch: { maxEntries: 2000, flushMs: 100 }
  *
  * Containers: io.slipway.environment=<this agent's environment> and io.slipway.app=<app>, deployed by Slipway
- * or opting in with io.slipway.logs=true (io.slipway.logs=false opts out).
+ * or opting in with io.slipway.logs=true (io.slipway.logs=false opts out); a container whose io.slipway.agent
+ * names another agent (the one that deployed it) is left to that agent.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -85,6 +86,7 @@ export const containerLogsService: ServiceFactory<ContainerLogsSettings> = {
         const channel = ctx.master ?? { ready: false, maxFrameBytes: 1024 * 1024, bufferedAmount: 0, send: () => false, listen: () => () => undefined };
         const l = new ContainerLogs(dockerClient({ socketPath: socket }), channel, {
           environment: ctx.environment,
+          agentName: ctx.agentName,
           spoolDir: s.spool.dir ?? join(ctx.workDir, 'container-logs'),
           spoolMaxBytes: s.spool.maxMb * 1024 * 1024,
           segmentBytes: s.spool.segmentKb * 1024,

@@ -9,6 +9,9 @@
  *   first, and stops at the limit; `{lbl}: (l3 OR l4)` finds one instance's lines (context lines, a few apps'
  *   lines without keywords) the same way. That token costs less at ingest than a B-tree index on (lbl, k)
  *   (measured: about 8% against 25% of the append time).
+ * - `temp.p_<id>`: the pending index, an FTS5 table of the same shape in the connection's in-memory temp
+ *   database, holding the rows stored but not yet in `f_<id>` that a read needed (see store.ts): a read
+ *   never writes the file's index, and the file's index gets only big chunks.
  * The registry keeps the live partitions in memory with their prepared statements (cached per partition).
  */
 import type { Statement } from 'better-sqlite3';
@@ -49,9 +52,20 @@ export interface PartitionStatements {
   searchScan: Statement<[number, number, string, number]>;
   /** (afterSeq, labelsJson, loKey, hiKey, limit): oldest first. */
   tail: Statement<[number, string, number, number, number]>;
-  /** (afterSeq, labelsJson, loKey, hiKey, match, limit): oldest first. */
-  tailMatch: Statement<[number, string, number, number, string, number]>;
+  /** (afterSeq, labelsJson, loKey, hiKey, match, match, limit): oldest first; the match is looked up in both indexes. */
+  tailMatch: Statement<[number, string, number, number, string, string, number]>;
+  /** (fromSeq, toSeq): puts the rows with seq in [from, to] into the pending index. */
+  pendingIndex: Statement<[number, number]>;
+  /** Empties the pending index (its rows are in the file's index now). */
+  pendingClear: Statement<[]>;
+  /** searchMatch on the pending index. */
+  pendingMatch: Statement<[string, number, number, string, number]>;
+  /** searchMatchAsc on the pending index. */
+  pendingMatchAsc: Statement<[string, number, number, string, number]>;
 }
+
+/** The FTS5 options of a partition's index and of its pending index. */
+const FTS_OPTIONS = "text, lbl, content = '', columnsize = 0, tokenize = 'unicode61'";
 
 const LABELS = 'SELECT value FROM json_each(?)';
 /** Rows per multi-row INSERT: measured about 0.5 us less per row than one statement run per row. */
@@ -101,7 +115,7 @@ export class PartitionRegistry {
     this.db.exec(`
       CREATE TABLE d_${id} (k INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lbl INTEGER NOT NULL, text TEXT NOT NULL);
       CREATE INDEX d_${id}_seq ON d_${id} (seq);
-      CREATE VIRTUAL TABLE f_${id} USING fts5(text, lbl, content = '', columnsize = 0, tokenize = 'unicode61');
+      CREATE VIRTUAL TABLE f_${id} USING fts5(${FTS_OPTIONS});
       INSERT INTO f_${id} (f_${id}, rank) VALUES ('automerge', 16);
     `);
     const p: Partition = { id, environment, bucket, start: bucket * this.partitionMs, entries: 0, bytes: 0, maxSeq: 0 };
@@ -116,6 +130,7 @@ export class PartitionRegistry {
     this.byId.delete(id);
     this.live.delete(`${p.environment}\0${p.bucket}`);
     this.statements.delete(id);
+    this.db.exec(`DROP TABLE IF EXISTS temp.p_${id}`);
   }
 
   stmt<K extends keyof PartitionStatements>(p: Partition, name: K): PartitionStatements[K] {
@@ -131,6 +146,9 @@ export class PartitionRegistry {
   private prepare(id: number, name: keyof PartitionStatements): PartitionStatements[keyof PartitionStatements] {
     const d = `d_${id}`;
     const f = `f_${id}`;
+    const pf = `p_${id}`;
+    // The pending index lives in memory (temp_store = MEMORY) and is made when a statement first needs it.
+    if (name.startsWith('pending') || name === 'tailMatch') this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${pf} USING fts5(${FTS_OPTIONS})`);
     const cols = 'd.k AS k, d.seq AS seq, d.lbl AS lbl, d.text AS text';
     const sql: Record<keyof PartitionStatements, string> = {
       insert: `INSERT OR IGNORE INTO ${d} (k, seq, lbl, text) VALUES (?, ?, ?, ?)`,
@@ -152,7 +170,15 @@ export class PartitionRegistry {
       // Tail reads the newest storing order: the seq index, never a sort of a whole partition.
       tail: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
       tailMatch: `SELECT ${cols} FROM ${d} d INDEXED BY ${d}_seq WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
-        AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ?) ORDER BY d.seq LIMIT ?`,
+        AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
+      pendingIndex: `INSERT INTO temp.${pf} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
+      pendingClear: `INSERT INTO temp.${pf} (${pf}) VALUES ('delete-all')`,
+      pendingMatch: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+        WHERE ${pf} MATCH ? AND ${pf}.rowid >= ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${pf}.rowid DESC LIMIT ?`,
+      pendingMatchAsc: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+        WHERE ${pf} MATCH ? AND ${pf}.rowid > ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${pf}.rowid ASC LIMIT ?`,
     };
     return this.db.prepare(sql[name]) as PartitionStatements[keyof PartitionStatements];
   }

@@ -39,13 +39,19 @@ export const MAX_TEXT_CHARS = 256 * 1024;
 const MAX_FUTURE_MS = 24 * 3600_000;
 /**
  * Entries are indexed (FTS5) behind their storing, in chunks of up to this many rows: the append that reaches it
- * indexes them in its own transaction, a timer does it for a quiet store, and every read does it first. FTS5
- * writes one new segment per indexing transaction (and merges them later), so a chunk of thousands of rows
- * costs less per row than the 500 of one batch. Measured: see README (log center store).
+ * indexes them in its own transaction, and a timer does it for a quiet store. FTS5 writes one new segment per
+ * indexing transaction (and merges them later), so a chunk of thousands of rows costs less per row than the 500
+ * of one batch. A read that needs the index first puts the rows not indexed yet into the in-memory pending index
+ * (temp.p_<id>, partitions.ts) and searches both: it never waits for, or writes, the file's index, and the file's
+ * index gets no small segments from reads (measured: see README, log center store).
  */
 export const INDEX_CHUNK_ROWS = 8192;
-/** A quiet store indexes its pending rows after this long (a read never waits for it: it indexes them itself). */
+/**
+ * A quiet store indexes its pending rows this long after the last append (each append postpones it, up to
+ * INDEX_MAX_DELAY_MS after the first pending row: under steady ingest the chunks do it, in big segments).
+ */
 const INDEX_DELAY_MS = 200;
+const INDEX_MAX_DELAY_MS = 2000;
 /** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
 const NARROW_LABELS = 16;
 
@@ -73,7 +79,12 @@ class LogCenter implements LogCenterStore {
   private nextSeq = 1;
   /** Every row with seq <= indexedSeq is in its partition's FTS index (meta 'indexed_seq'). */
   private indexedSeq = 0;
+  /** Every row with indexedSeq < seq <= pendingSeq is in its partition's pending index (memory only). */
+  private pendingSeq = 0;
+  /** Ids of the partitions whose pending index holds rows. */
+  private readonly pendingParts = new Set<number>();
   private indexTimer: NodeJS.Timeout | undefined;
+  private indexTimerSince = 0;
   private closed = false;
   private readonly putIndexedSeq;
   private readonly indexTx;
@@ -110,6 +121,8 @@ class LogCenter implements LogCenterStore {
       db.pragma('wal_autocheckpoint = 16384');
       this.checkpointer = startCheckpointer(file, checkpointIntervalMs);
     }
+    // Rows a crash left unindexed: in the pending index for reads at once, in the file's index shortly.
+    if (this.indexedSeq < this.nextSeq - 1) this.scheduleIndex();
   }
 
   private reloadCaches(): void {
@@ -123,6 +136,13 @@ class LogCenter implements LogCenterStore {
     }
     this.nextSeq = (this.db.prepare("SELECT value FROM meta WHERE key = 'next_seq'").pluck().get() as number) ?? 1;
     this.indexedSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'indexed_seq'").pluck().get() as number;
+    // The pending indexes start over from the file's mark (a rolled-back indexing may have left them either way).
+    for (const id of this.pendingParts) {
+      const p = this.partitions.get(id);
+      if (p) this.partitions.stmt(p, 'pendingClear').run();
+    }
+    this.pendingParts.clear();
+    this.pendingSeq = this.indexedSeq;
   }
 
   /** Indexes the stored rows not indexed yet (seq in (indexedSeq, nextSeq)). Call inside a transaction. */
@@ -132,12 +152,50 @@ class LogCenter implements LogCenterStore {
     for (const p of this.partitions.list()) {
       if (p.maxSeq > this.indexedSeq) this.partitions.stmt(p, 'index').run(this.indexedSeq + 1, p.maxSeq);
     }
+    // In the same transaction: a rollback restores the pending indexes with the mark (reloadCaches clears them).
+    for (const id of this.pendingParts) {
+      const p = this.partitions.get(id);
+      if (p) this.partitions.stmt(p, 'pendingClear').run();
+    }
+    this.pendingParts.clear();
     this.putIndexedSeq.run(last);
     this.indexedSeq = last;
+    this.pendingSeq = last;
   }
 
-  /** Before a read: every stored row is indexed, so a search or tail misses none. */
-  private catchUp(): void {
+  /**
+   * Before a read that uses the index: the rows not in the file's index yet are put into the in-memory pending
+   * index (only those added since the last read), so a search, context or tail misses none.
+   */
+  private preparePending(): void {
+    const last = this.nextSeq - 1;
+    const from = Math.max(this.indexedSeq, this.pendingSeq);
+    if (from >= last) return;
+    try {
+      for (const p of this.partitions.list()) {
+        if (p.maxSeq <= from) continue;
+        this.partitions.stmt(p, 'pendingIndex').run(from + 1, p.maxSeq);
+        this.pendingParts.add(p.id);
+      }
+    } catch (e) {
+      this.reloadCaches();
+      throw e;
+    }
+    this.pendingSeq = last;
+  }
+
+  /** Rows of partition p matching `expr` with keys in [lo, hi) (desc) or (lo, hi) (asc), from both indexes. */
+  private matchRows(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
+    const rows = this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
+    if (!this.pendingParts.has(p.id)) return rows;
+    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatch' : 'pendingMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
+    if (!pending.length) return rows;
+    // A row is in one index or the other, never both: merge by key.
+    return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
+  }
+
+  /** Indexes every stored row in the file's index now (the quiet-store timer, close). */
+  private indexAll(): void {
     if (this.indexedSeq >= this.nextSeq - 1) return;
     try {
       this.indexTx();
@@ -148,13 +206,18 @@ class LogCenter implements LogCenterStore {
   }
 
   private scheduleIndex(): void {
-    if (this.indexTimer || this.closed) return;
+    if (this.closed) return;
+    if (this.indexTimer) {
+      if (Date.now() - this.indexTimerSince < INDEX_MAX_DELAY_MS) this.indexTimer.refresh();
+      return;
+    }
+    this.indexTimerSince = Date.now();
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
       try {
-        this.catchUp();
+        this.indexAll();
       } catch {
-        // Left pending: the next append, timer or read indexes the rows (and a read reports the error).
+        // Left pending: the next chunk or timer indexes the rows (a read finds them through the pending index).
       }
     }, INDEX_DELAY_MS);
     this.indexTimer.unref();
@@ -317,7 +380,7 @@ class LogCenter implements LogCenterStore {
 
   search(query: LogQuery): LogPage {
     const q = checkQuery(query);
-    this.catchUp();
+    this.preparePending();
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
     const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
@@ -365,7 +428,7 @@ class LogCenter implements LogCenterStore {
     // stays in every case and is what scoping relies on.
     const narrow = ids.length <= NARROW_LABELS ? labelsExpression(ids) : undefined;
     const expr = match && narrow ? `${match} AND ${narrow}` : (match ?? narrow);
-    if (expr) return this.partitions.stmt(p, 'searchMatch').all(expr, lo, hi, labelsJson, limit) as Row[];
+    if (expr) return this.matchRows(p, 'desc', expr, lo, hi, labelsJson, limit);
     return this.partitions.stmt(p, 'searchScan').all(lo, hi, labelsJson, limit) as Row[];
   }
 
@@ -384,13 +447,13 @@ class LogCenter implements LogCenterStore {
     const before: LogLine[] = [];
     for (let i = at; i >= 0 && before.length < n; i--) {
       const o = same[i];
-      const rows = this.partitions.stmt(o, 'searchMatch').all(expr, 0, i === at ? hit.k : Number.MAX_SAFE_INTEGER, labelsJson, n - before.length) as Row[];
+      const rows = this.matchRows(o, 'desc', expr, 0, i === at ? hit.k : Number.MAX_SAFE_INTEGER, labelsJson, n - before.length);
       for (const r of rows) before.push(this.line(o, r));
     }
     const after: LogLine[] = [];
     for (let i = at; i < same.length && after.length < n; i++) {
       const o = same[i];
-      const rows = this.partitions.stmt(o, 'searchMatchAsc').all(expr, i === at ? hit.k : -1, Number.MAX_SAFE_INTEGER, labelsJson, n - after.length) as Row[];
+      const rows = this.matchRows(o, 'asc', expr, i === at ? hit.k : -1, Number.MAX_SAFE_INTEGER, labelsJson, n - after.length);
       for (const r of rows) after.push(this.line(o, r));
     }
     return { before: before.reverse(), after };
@@ -398,7 +461,6 @@ class LogCenter implements LogCenterStore {
 
   since(query: Omit<LogQuery, 'cursor' | 'context'>, afterId?: string): LogLine[] {
     const q = checkQuery({ ...query, cursor: undefined, context: undefined });
-    this.catchUp();
     let after: number | undefined;
     if (afterId !== undefined) {
       if (!/^\d{1,16}$/.test(afterId)) throw new ValidationError('invalid_request', [{ field: 'afterId', message: 'not an entry id of this log center' }]);
@@ -406,6 +468,8 @@ class LogCenter implements LogCenterStore {
     }
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return [];
+    // A tail's next lines without words come from the seq index alone; everything else may use the FTS index.
+    if (after === undefined || q.match) this.preparePending();
     if (after === undefined) {
       // The start of a tail: the newest lines by time (the search path, cheap for any app), given in storing
       // order so that the last id is the highest seq: nothing older than them is stored after it.
@@ -421,7 +485,7 @@ class LogCenter implements LogCenterStore {
       if (lo >= hi) continue;
       const got = (
         q.match
-          ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.limit)
+          ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.match, q.limit)
           : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
       ) as Row[];
       for (const r of got) rows.push({ p, r });
@@ -465,9 +529,9 @@ class LogCenter implements LogCenterStore {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.indexTimer);
-    // Rows left unindexed are indexed at the next open's first read; doing it now keeps that read fast.
+    // Rows left unindexed would be indexed after the next open; doing it now keeps the file's index whole.
     try {
-      this.catchUp();
+      this.indexAll();
     } catch {
       // the next open indexes them
     }
@@ -486,23 +550,35 @@ function cutText(text: string): string {
 
 /** Refuses a malformed batch before anything is written, naming the field (`entries[3].stream`). */
 export function checkBatch(b: AppendBatch, now: number): void {
-  const bad = (field: string, message: string): never => {
-    throw new ValidationError('invalid_request', [{ field, message }]);
-  };
-  if (!b || typeof b !== 'object') bad('batch', 'must be an object');
-  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) bad('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
-  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) bad('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
-  if (!Array.isArray(b.entries)) bad('entries', 'must be a list');
-  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) bad('firstSeq', 'too large');
+  if (!b || typeof b !== 'object') badField('batch', 'must be an object');
+  if (typeof b.source !== 'string' || b.source === '' || b.source.length > MAX_SOURCE_CHARS) badField('source', `must be a non-empty string of at most ${MAX_SOURCE_CHARS} characters`);
+  if (!Number.isSafeInteger(b.firstSeq) || b.firstSeq < 1) badField('firstSeq', `must be an integer >= 1 (got ${JSON.stringify(b.firstSeq)})`);
+  if (!Array.isArray(b.entries)) badField('entries', 'must be a list');
+  if (!Number.isSafeInteger(b.firstSeq + b.entries.length)) badField('firstSeq', 'too large');
+  const maxTs = now + MAX_FUTURE_MS;
+  // The entries of a batch nearly always share their labels: an entry whose labels are those of the one before
+  // was checked with it (this loop was about a tenth of an append's time when it checked every label).
+  let prev: ContainerLogEntry | undefined;
   for (let i = 0; i < b.entries.length; i++) {
     const e = b.entries[i];
-    if (!e || typeof e !== 'object') bad(`entries[${i}]`, 'must be an object');
-    for (const f of ['app', 'environment', 'instance'] as const) {
-      const v = e[f];
-      if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) bad(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+    if (!e || typeof e !== 'object') badField(`entries[${i}]`, 'must be an object');
+    if (!prev || e.app !== prev.app || e.environment !== prev.environment || e.instance !== prev.instance) {
+      checkLabel(e.app, i, 'app');
+      checkLabel(e.environment, i, 'environment');
+      checkLabel(e.instance, i, 'instance');
     }
-    if (e.stream !== 'stdout' && e.stream !== 'stderr') bad(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
-    if (!Number.isSafeInteger(e.ts) || e.ts < 0 || e.ts > now + MAX_FUTURE_MS) bad(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(e.ts)})`);
-    if (typeof e.text !== 'string') bad(`entries[${i}].text`, 'must be a string');
+    if (e.stream !== 'stdout' && e.stream !== 'stderr') badField(`entries[${i}].stream`, `must be stdout or stderr (got ${JSON.stringify(e.stream)})`);
+    const ts = e.ts;
+    if (!Number.isSafeInteger(ts) || ts < 0 || ts > maxTs) badField(`entries[${i}].ts`, `must be ms since epoch, not more than a day ahead (got ${JSON.stringify(ts)})`);
+    if (typeof e.text !== 'string') badField(`entries[${i}].text`, 'must be a string');
+    prev = e;
   }
+}
+
+function checkLabel(v: unknown, i: number, f: string): void {
+  if (typeof v !== 'string' || v === '' || v.length > MAX_LABEL_CHARS) badField(`entries[${i}].${f}`, `must be a non-empty string of at most ${MAX_LABEL_CHARS} characters`);
+}
+
+function badField(field: string, message: string): never {
+  throw new ValidationError('invalid_request', [{ field, message }]);
 }

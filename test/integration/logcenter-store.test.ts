@@ -406,15 +406,26 @@ describe('indexing behind the rows', () => {
     return m;
   };
 
-  it('finds rows stored but not indexed yet, in search, context and tail, at once', () => {
+  it('finds rows stored but not indexed yet, in search, context and tail, at once, without writing the file', async () => {
     put('s', [entry('alpha one'), entry('beta two', { ts: T0 + 1 }), entry('alpha three', { ts: T0 + 2 })]);
     expect(marks()).toEqual({ nextSeq: 4, indexedSeq: 0 });
     const page = store.search({ apps: ['shop'], q: 'alpha', context: 1 });
     expect(page.hits.map((h) => h.text)).toEqual(['alpha three', 'alpha one']);
     expect(page.hits[0].before?.map((l) => l.text)).toEqual(['beta two']);
-    expect(marks()).toEqual({ nextSeq: 4, indexedSeq: 3 });
+    // The read used the in-memory pending index: the file's index is left to the chunks and the quiet timer.
+    expect(marks()).toEqual({ nextSeq: 4, indexedSeq: 0 });
     put('s', [entry('alpha four', { ts: T0 + 3 })]);
     expect(store.since({ apps: ['shop'], q: 'alpha' }, page.hits[0].id).map((l) => l.text)).toEqual(['alpha four']);
+    expect(store.search({ apps: ['shop'], q: '"alpha four"' }).hits.map((h) => h.text)).toEqual(['alpha four']);
+    // Some rows in the file's index, newer ones only in the pending index: a search merges both, newest first.
+    const until = Date.now() + 5000;
+    while (marks().indexedSeq !== 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(marks()).toEqual({ nextSeq: 5, indexedSeq: 4 });
+    put('s', [entry('alpha five', { ts: T0 + 4 })]);
+    expect(store.search({ apps: ['shop'], q: 'alpha', limit: 3 }).hits.map((h) => h.text)).toEqual(['alpha five', 'alpha four', 'alpha three']);
+    expect(store.search({ apps: ['shop'], q: 'alpha four', context: 1 }).hits.map((h) => [h.before?.map((l) => l.text), h.text, h.after?.map((l) => l.text)])).toEqual([
+      [['alpha three'], 'alpha four', ['alpha five']],
+    ]);
   });
 
   it('indexes a quiet store on a timer, without a read', async () => {
@@ -453,7 +464,29 @@ describe('indexing behind the rows', () => {
     expect(ids.size).toBe(n);
   });
 
-  it('indexes the rows a crash left unindexed at the next open, each once, and skips their re-sent batch', () => {
+  it('finds a row once when a chunk moves it from the pending index to the file index', () => {
+    const all = (q: string) => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = store.search({ apps: ['shop'], q, limit: 1000, cursor });
+        ids.push(...page.hits.map((h) => h.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return ids;
+    };
+    put('s', Array.from({ length: 1000 }, (_, i) => entry(`eps ${i}`, { ts: T0 + i })));
+    expect(all('eps')).toHaveLength(1000);
+    expect(marks().indexedSeq).toBe(0);
+    put('s', Array.from({ length: INDEX_CHUNK_ROWS }, (_, i) => entry(`eps late ${i}`, { ts: T0 + 1000 + i })));
+    expect(marks().indexedSeq).toBe(1000 + INDEX_CHUNK_ROWS);
+    const ids = all('eps');
+    expect(ids).toHaveLength(1000 + INDEX_CHUNK_ROWS);
+    expect(new Set(ids).size).toBe(1000 + INDEX_CHUNK_ROWS);
+    expect(all('"eps late"')).toHaveLength(INDEX_CHUNK_ROWS);
+  });
+
+  it('indexes the rows a crash left unindexed at the next open, each once, and skips their re-sent batch', async () => {
     store.close();
     const script = join(dir, 'crash.mts');
     writeFileSync(
@@ -475,6 +508,13 @@ describe('indexing behind the rows', () => {
     const entries = Array.from({ length: 300 }, (_, i) => entry(`boom ${i}`, { ts: T0 + i }));
     expect(store.append({ source: 's', firstSeq: 1, entries })).toMatchObject({ stored: 0, skipped: 300 });
     expect(store.search({ apps: ['shop'], q: 'boom', limit: 1000 }).hits).toHaveLength(300);
+    // Found through the pending index at once; in the file's index shortly after the open, each row once.
+    const until = Date.now() + 5000;
+    while (marks().indexedSeq !== 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(marks()).toEqual({ nextSeq: 301, indexedSeq: 300 });
+    const raw = new Database(join(dir, 'container-logs.db'), { readonly: true });
+    expect(raw.prepare(`SELECT count(*) FROM f_1 WHERE f_1 MATCH 'boom'`).pluck().get()).toBe(300);
+    raw.close();
+    expect(store.search({ apps: ['shop'], q: 'boom', limit: 1000 }).hits).toHaveLength(300);
   });
 });

@@ -189,4 +189,13 @@ describe('container-logs settings and labels', () => {
     expect(shipsContainer({ 'io.slipway.app': 'legacy', 'io.slipway.environment': 'pre', 'io.slipway.logs': 'true' }, 'pre')).toBe(true);
     expect(shipsContainer({ 'io.slipway.environment': 'pre', 'io.slipway.logs': 'true' }, 'pre')).toBe(false);
   });
+
+  it('leaves a container whose io.slipway.agent names another agent to that agent', () => {
+    const deployed = { 'io.slipway.app': 'shop', 'io.slipway.environment': 'pre', 'io.slipway.spec': 'x', 'io.slipway.agent': 'pre-1' };
+    expect(shipsContainer(deployed, 'pre', 'pre-1')).toBe(true);
+    expect(shipsContainer(deployed, 'pre', 'pre-2')).toBe(false);
+    expect(shipsContainer({ ...deployed, 'io.slipway.logs': 'true', 'io.slipway.agent': 'pre-2' }, 'pre', 'pre-1')).toBe(false);
+    // Without the label (opted-in containers), every agent of the environment follows it.
+    expect(shipsContainer({ 'io.slipway.app': 'legacy', 'io.slipway.environment': 'pre', 'io.slipway.logs': 'true' }, 'pre', 'pre-2')).toBe(true);
+  });
 });

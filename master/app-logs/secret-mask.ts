@@ -1,0 +1,89 @@
+/**
+ * Team secrets in container logs. A deploy step applies the secrets its job names (`secrets:` and the repo's
+ * `credentials`) to the compose file's variables, so an app's containers hold those values and may print them.
+ * The master masks every such value in a batch before the log center stores it, as the agent masks build logs
+ * (`***`; each line of a multi-line secret on its own too; values under 3 bytes are not masked: see
+ * shared/node/mask.ts). Masking on the master (not on the agent) because only the master knows which team and
+ * secrets an app's deploys used, also for a container a long-lived agent service follows far from any stage.
+ *
+ * Values are resolved for every batch, so a secret set a moment ago is masked in the next batch; and each value
+ * seen is remembered for the app while the master runs, so a container still running with a rotated secret's
+ * old value keeps it masked. Which jobs deploy an app is cached and rebuilt after any job change.
+ */
+import { deployTargets } from '../../shared/job';
+import type { MasterContext } from '../context';
+
+export const MASK = '***';
+/** Same bound as the agent's SecretMasker: masking "1" would blank every digit of the log. */
+export const MIN_SECRET_BYTES = 3;
+/** Remembered values per app (rotations over one master run); beyond it the oldest are forgotten. */
+const MAX_REMEMBERED = 256;
+
+/** The strings to mask for these secret values: each value and each of its lines, longest first. */
+export function secretNeedles(values: Iterable<string>): string[] {
+  const set = new Set<string>();
+  for (const v of values) {
+    for (const part of [v, ...v.split(/\r?\n/)]) if (Buffer.byteLength(part) >= MIN_SECRET_BYTES) set.add(part);
+  }
+  // Longest first, so a secret that contains another is masked whole.
+  return [...set].sort((a, b) => b.length - a.length);
+}
+
+/** Texts with every needle replaced by `***`; the same array when no text contains any (the common case). */
+export function maskTexts(texts: string[], needles: string[]): string[] {
+  if (!needles.length) return texts;
+  let out: string[] | undefined;
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    let masked = t;
+    for (const n of needles) if (masked.includes(n)) masked = masked.split(n).join(MASK);
+    if (masked !== t) (out ??= texts.slice())[i] = masked;
+  }
+  return out ?? texts;
+}
+
+export interface AppLogMasker {
+  /** The batch's texts of `app` with its deploys' secret values masked. */
+  mask(app: string, texts: string[]): string[];
+}
+
+export function createAppLogMasker(ctx: Pick<MasterContext, 'jobs' | 'secrets'>): AppLogMasker {
+  /** app -> the (team, secret names) of every enabled job that deploys it. */
+  let deployers: Map<string, { teamId: number; names: string[] }[]> | undefined;
+  const remembered = new Map<string, Set<string>>();
+  ctx.jobs.onChange(() => {
+    deployers = undefined;
+  });
+  const deployersOf = (app: string) => {
+    if (!deployers) {
+      deployers = new Map();
+      for (const j of ctx.jobs.all()) {
+        const names = [...j.config.secrets, ...(j.config.repo?.credentials ? [j.config.repo.credentials] : [])];
+        if (!names.length) continue;
+        for (const app of new Set(deployTargets(j.config).map((t) => t.app))) {
+          const list = deployers.get(app) ?? [];
+          list.push({ teamId: j.teamId, names });
+          deployers.set(app, list);
+        }
+      }
+    }
+    return deployers.get(app);
+  };
+  return {
+    mask(app, texts) {
+      const sources = deployersOf(app);
+      let seen = remembered.get(app);
+      if (sources) {
+        if (!seen) remembered.set(app, (seen = new Set()));
+        for (const s of sources) {
+          for (const v of Object.values(ctx.secrets.resolve(s.teamId, s.names))) {
+            seen.delete(v);
+            seen.add(v);
+          }
+        }
+        while (seen.size > MAX_REMEMBERED) seen.delete(seen.values().next().value!);
+      }
+      return seen?.size ? maskTexts(texts, secretNeedles(seen)) : texts;
+    },
+  };
+}
