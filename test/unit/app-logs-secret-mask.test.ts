@@ -33,10 +33,9 @@ afterEach(() => {
 function jobsOf(records: JobRecord[]): Jobs & { change(): void } {
   const listeners: (() => void)[] = [];
   return {
-    byName: (n) => records.find((r) => r.name === n),
     byId: (id) => records.find((r) => r.id === id),
     all: () => records.filter((r) => r.enabled),
-    onChange: (l) => void listeners.push(() => l(undefined, '')),
+    onChange: (l) => void listeners.push(() => l(undefined, 0)),
     change: () => listeners.forEach((l) => l()),
   };
 }
