@@ -1,6 +1,6 @@
 /**
  * Job references in API paths (`/jobs/:job/...`) and CLI arguments: `name`, or `team/name`. Job names are unique
- * per team, not across teams (migration 19), so a team may use a name another team uses without learning that
+ * per team, not across teams (migration 17), so a team may use a name another team uses without learning that
  * the other job exists:
  *
  *   resolveJobRef(access, p, 'web', byName)        // the caller's one job named web, among the teams they are in

@@ -3,7 +3,7 @@
  * loader need). Records are cached parsed, so the engine's byId on every trigger never re-parses
  * YAML; every write goes through here and refreshes the cache, then tells onChange listeners.
  * A job defined by a file (source 'file') is read-only through the API while its file manages it.
- * Job names are unique per team (migration 19): a job is (team, name); API paths and the CLI name it as `name`
+ * Job names are unique per team (migration 17): a job is (team, name); API paths and the CLI name it as `name`
  * among the caller's teams or `team/name` (resolve.ts).
  */
 import { getBuildRow, toBuildInfo } from '../engine/builds/views';
