@@ -74,7 +74,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
   if (typeof step === 'string') {
     result = { status: 'error', exitCode: null, error: step };
   } else if (!executor) {
-    result = { status: 'error', exitCode: null, error: `no executor for step kind '${raw.kind}' on agent (has: ${deps.executors.list().map((e) => e.kind).join(', ')})` };
+    result = { status: 'error', exitCode: null, error: `no executor for step kind '${raw.kind}' on agent (has: ${deps.executors.list().filter((e) => !e.scanner).map((e) => e.kind).join(', ')})` };
   } else {
     result = await executor
       .run({
@@ -97,6 +97,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         leaseTtlMs: a.leaseTtlMs,
         deployPolicy: a.deployPolicy,
         masterSilentMs: deps.masterSilentMs ?? (() => 0),
+        scanners: deps.executors,
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }

@@ -17,6 +17,8 @@ export interface PluginPackageInfo {
   enabled: boolean;
   /** Step kinds it provides. */
   kinds: string[];
+  /** Scanners it provides for the scan step (`tools:`); absent from masters before plugin scanners. */
+  scanners?: string[];
   protocol: string;
   description: string | null;
   /** The version an update replaced (its package file is kept). */

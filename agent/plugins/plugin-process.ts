@@ -9,8 +9,14 @@
  *   export const executors = { [kind]: { async run(step) { ...; return { status, outputs, error } } } }
  * where step = { kind, config, workspace, outputFile, env, plugin: { name, version, dir }, log(text) }.
  * Its stdout and stderr go to the step's log; `run` resolving with nothing is a success.
+ * A plugin's scanners (for the scan step) are exported the same way and run the same way, one child per tool:
+ *   export const scanners = { [kind]: { async scan(ctx) { ...; return sarifRun } } }
+ * where ctx = { kind, config, workspace, root, exclude, env, plugin, log(text) } and the result is one SARIF
+ * 2.1.0 run ({ tool: { driver: { name, rules } }, results }) with workspace-relative file URIs.
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { SarifRun, ScanContext } from '../scanners/types';
 import type { RunAs, StepContext, StepResult, StopReason } from '../executors/types';
 import { killGroup } from '../executors/shell';
 
@@ -29,7 +35,18 @@ process.once('message', async (req) => {
   catch (e) { await reply({ loadError: text(e) }); process.exit(0); }
   const executors = mod.executors ?? (mod.default && mod.default.executors);
   const kinds = executors && typeof executors === 'object' ? Object.keys(executors).filter((k) => executors[k] && typeof executors[k].run === 'function') : [];
-  if (req.mode === 'describe') { await reply({ kinds }); process.exit(0); }
+  const scanners = mod.scanners ?? (mod.default && mod.default.scanners);
+  const scannerKinds = scanners && typeof scanners === 'object' ? Object.keys(scanners).filter((k) => scanners[k] && typeof scanners[k].scan === 'function') : [];
+  if (req.mode === 'describe') { await reply({ kinds, scanners: scannerKinds }); process.exit(0); }
+  if (req.mode === 'scan') {
+    if (!scannerKinds.includes(req.scan.kind)) { await reply({ loadError: 'the module exports no scanner ' + JSON.stringify(req.scan.kind) + ' (export const scanners = { ... })' }); process.exit(0); }
+    try {
+      const log = (t) => { const s = String(t); process.stdout.write(s.endsWith('\\n') ? s : s + '\\n'); };
+      const r = await scanners[req.scan.kind].scan({ ...req.scan, env: { ...process.env }, log });
+      await reply({ result: r ?? null });
+    } catch (e) { await reply({ threw: text(e) }); }
+    process.exit(0);
+  }
   if (!kinds.includes(req.step.kind)) { await reply({ loadError: 'the module exports no executor for step kind ' + JSON.stringify(req.step.kind) + ' (export const executors = { ... })' }); process.exit(0); }
   try {
     const log = (t) => { const s = String(t); process.stdout.write(s.endsWith('\\n') ? s : s + '\\n'); };
@@ -40,7 +57,7 @@ process.once('message', async (req) => {
 });
 `;
 
-type HostReply = { result: unknown } | { threw: string } | { crashed: string } | { loadError: string } | { kinds: string[] };
+type HostReply = { result: unknown } | { threw: string } | { crashed: string } | { loadError: string } | { kinds: string[]; scanners?: string[] };
 
 export interface PluginCode {
   name: string;
@@ -67,7 +84,7 @@ function startHost(code: PluginCode, opts: { cwd: string; env: Record<string, st
  * Imports the plugin's entry in a child (as `runAs`) and returns the step kinds it exports executors for.
  * Throws with the import's error. Bounded by `timeoutMs`.
  */
-export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeoutMs = 30_000): Promise<string[]> {
+export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeoutMs = 30_000): Promise<{ kinds: string[]; scanners: string[] }> {
   return new Promise((resolve, reject) => {
     const child = startHost(code, { cwd: code.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, runAs });
     let err = '';
@@ -77,7 +94,7 @@ export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeo
     const timer = setTimeout(() => child.pid && killGroup(child.pid, 'SIGKILL'), timeoutMs);
     child.on('message', (m: HostReply) => {
       answered = true;
-      if ('kinds' in m) resolve(m.kinds);
+      if ('kinds' in m) resolve({ kinds: m.kinds, scanners: m.scanners ?? [] });
       else reject(new Error('loadError' in m ? m.loadError : 'crashed' in m ? m.crashed : 'unexpected answer'));
     });
     child.once('error', (e) => reject(new Error(`could not start node: ${e.message}`)));
@@ -128,6 +145,47 @@ export function runPluginStep(code: PluginCode, ctx: StepContext, config: Record
     });
     const step = { kind: ctx.step.kind, config, workspace: ctx.workspace, outputFile: ctx.env.SLIPWAY_OUTPUT, plugin: { name: code.name, version: code.version, dir: code.dir } };
     child.send({ mode: 'run', step }, () => undefined);
+  });
+}
+
+/**
+ * Runs scanner `kind` of a plugin over ctx's workspace in a child (as the build user), its output lines into
+ * the step log, and returns its SARIF run. Throws an Error naming the plugin when the scanner throws, crashes,
+ * exits early or returns something that is not a SARIF run; the step's signal kills its process group.
+ */
+export function runPluginScanner(code: PluginCode, kind: string, ctx: ScanContext): Promise<SarifRun> {
+  const who = `plugin ${code.name}@${code.version}`;
+  return new Promise((resolve, reject) => {
+    const child = startHost(code, { cwd: ctx.workspace, env: { ...ctx.env, SLIPWAY_PLUGIN_DIR: code.dir }, runAs: ctx.runAs });
+    const pid = child.pid;
+    let reply: HostReply | undefined;
+    const onAbort = () => pid !== undefined && killGroup(pid, 'SIGKILL');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const lines = (s: NodeJS.ReadableStream) => new Promise<void>((done) => createInterface({ input: s }).on('line', (l) => ctx.log(l)).once('close', done));
+    const reading = Promise.all([lines(child.stdout!), lines(child.stderr!)]);
+    child.on('message', (m: HostReply) => (reply ??= m));
+    child.once('error', (e) => {
+      ctx.signal.removeEventListener('abort', onAbort);
+      reject(new Error(`${who}: could not start node: ${e.message}`));
+    });
+    child.once('exit', (exit, signal) => {
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      void reading.then(() => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        if (!reply) return reject(new Error(`${who}: its process ended (${exit !== null ? `exit ${exit}` : `signal ${signal}`}) before the '${kind}' scanner answered`));
+        if ('loadError' in reply) return reject(new Error(`${who} failed to load: ${reply.loadError}`));
+        if ('threw' in reply) return reject(new Error(`${who}: the '${kind}' scanner threw: ${reply.threw}`));
+        if ('crashed' in reply) return reject(new Error(`${who}: the '${kind}' scanner crashed: ${reply.crashed}`));
+        const run = 'result' in reply ? (reply.result as SarifRun | null) : null;
+        if (!run || typeof run !== 'object' || typeof run.tool?.driver?.name !== 'string' || !Array.isArray(run.results)) {
+          return reject(new Error(`${who}: the '${kind}' scanner returned no SARIF run ({ tool: { driver: { name } }, results: [] })`));
+        }
+        run.tool.driver.rules ??= [];
+        resolve(run);
+      });
+    });
+    const scan = { kind, config: ctx.config, workspace: ctx.workspace, root: ctx.root, exclude: ctx.exclude, plugin: { name: code.name, version: code.version, dir: code.dir } };
+    child.send({ mode: 'scan', scan }, () => undefined);
   });
 }
 

@@ -11,8 +11,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ApiClient } from '../../shared/client/api-client';
 import { badRequest } from '../../shared/errors';
-import { builtinStepKinds, type StepKinds } from '../../shared/job';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { builtinScannerKinds, builtinStepKinds, type StepKinds } from '../../shared/job';
+import { pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
@@ -41,8 +41,10 @@ function packageBytes(path: string): Buffer {
  * locally too. A master that does not list plugin manifests (older) leaves the built-ins; the master validates again.
  */
 export async function localStepKinds(client: ApiClient): Promise<StepKinds> {
-  const kinds = builtinStepKinds();
   const manifests = await client.pluginManifests().catch(() => []);
+  const scanners = builtinScannerKinds();
+  for (const m of manifests) for (const def of pluginScannerKinds(m)) scanners.register(def);
+  const kinds = builtinStepKinds(scanners);
   for (const m of manifests) for (const def of pluginStepKinds(m)) kinds.register(def);
   return kinds;
 }
@@ -59,7 +61,7 @@ export function registerPluginCommands(program: Command): void {
       if (flags.json) return printJson(out);
       const p = out.plugin;
       const was = out.result === 'updated' && p.previousVersion ? ` (was ${p.previousVersion})` : '';
-      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: step kinds ${p.kinds.join(', ')}${p.enabled ? '' : ' (disabled)'}\n`);
+      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: ${[p.kinds.length ? `step kinds ${p.kinds.join(', ')}` : '', p.scanners?.length ? `scanners ${p.scanners.join(', ')}` : ''].filter(Boolean).join('; ')}${p.enabled ? '' : ' (disabled)'}\n`);
     });
 
   plugin
@@ -75,7 +77,7 @@ export function registerPluginCommands(program: Command): void {
           p.name,
           p.version,
           p.enabled ? 'yes' : 'no',
-          p.kinds.join(','),
+          [...p.kinds, ...(p.scanners ?? []).map((s) => `scan:${s}`)].join(',') || '-',
           p.protocol,
           p.agents.map((a) => `${a.agent}:${a.version}${a.state === 'failed' ? '(failed)' : ''}`).join(',') || '-',
           formatTime(p.updatedAt),

@@ -6,7 +6,7 @@
  *   POST   /plugins/packages                 body = the package (.tgz as npm pack writes it): install, or update
  *                                            the plugin of the same name to the package's version
  *   POST   /plugins/packages/:name/enable|disable
- *   DELETE /plugins/packages/:name           refused (409) while an enabled job uses one of its step kinds
+ *   DELETE /plugins/packages/:name           refused (409) while an enabled job uses one of its step kinds or scanners
  * Signed-in users:
  *   GET    /plugins/manifests                the enabled plugins' manifests (the CLI validates job files with them)
  *
@@ -48,6 +48,7 @@ export function pluginRoutes(core: EngineCore): Router {
       bytes: p.bytes,
       enabled: p.enabled,
       kinds: p.manifest.provides.stepKinds.map((k) => k.kind),
+      scanners: p.manifest.provides.scanners.map((k) => k.kind),
       protocol: p.manifest.protocol,
       description: p.manifest.description ?? null,
       previousVersion: p.previousVersion,
@@ -96,7 +97,8 @@ export function pluginRoutes(core: EngineCore): Router {
   r.delete('/plugins/packages/:name', allow({ kind: 'admin' }), async (req, res) => {
     const p = named(req);
     const kinds = new Set(p.manifest.provides.stepKinds.map((k) => k.kind));
-    const users = ctx.jobs.all().filter((j) => j.config.stages.some((s) => s.kinds.some((k) => kinds.has(k))));
+    const scanners = new Set(p.manifest.provides.scanners.map((k) => k.kind));
+    const users = ctx.jobs.all().filter((j) => j.config.stages.some((s) => s.kinds.some((k) => kinds.has(k)) || (s.scanners ?? []).some((k) => scanners.has(k))));
     if (users.length) throw conflict(`plugin '${p.name}' is used by job${users.length > 1 ? 's' : ''} ${users.map((j) => `'${j.name}'`).join(', ')}; change or delete ${users.length > 1 ? 'them' : 'it'} first (or disable the plugin)`);
     await service(ctx).remove(p.name);
     res.status(204).end();

@@ -9,15 +9,17 @@
  *    (`step kind 'x' is provided by plugin 'p', which is disabled`). Job apply and trigger validate with it.
  *  - allKinds(): built-ins + every installed plugin: build snapshots and the job cache parse with it, so a
  *    disabled plugin never makes a stored build or job unreadable (its stages wait; see the README).
+ * Plugin scanners (of the built-in scan step) follow the same two registries: the scan kind of each validates
+ * its tools against the matching scanner registry.
  * Listeners (the agent gateway) are told after every change, to send master:plugins.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest, conflict, notFound } from '../../shared/errors';
-import { builtinStepKinds, type StepKinds } from '../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, type ScannerKinds, type StepKinds } from '../../shared/job';
 import { manifestFromFiles, PluginManifestError, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { TarballError, unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef } from '../../shared/protocol';
 import type { Db } from '../store/db';
@@ -32,7 +34,7 @@ export class PluginService {
   private readonly store: PluginsStore;
   private readonly dir: string;
   private readonly listeners: (() => void)[] = [];
-  private kinds: { all: StepKinds; enabled: StepKinds } | undefined;
+  private kinds: { all: StepKinds; enabled: StepKinds; enabledScanners: ScannerKinds } | undefined;
 
   constructor(db: Db, dataDir: string) {
     this.store = createPluginsStore(db);
@@ -63,6 +65,11 @@ export class PluginService {
   /** Built-ins and enabled plugins; disabled plugins' kinds refused by name (apply, trigger). */
   enabledKinds(): StepKinds {
     return this.registries().enabled;
+  }
+
+  /** Built-in scanners and enabled plugins' scanners; disabled plugins' refused by name (waiting reasons). */
+  enabledScanners(): ScannerKinds {
+    return this.registries().enabledScanners;
   }
 
   /** The package file of the version agents run, with its recorded sha256 (the agent verifies the bytes). */
@@ -149,12 +156,27 @@ export class PluginService {
         if (owner) throw conflict(`plugin ${manifest.name}: step kind '${key}' is provided by plugin '${owner.name}'`);
       }
     }
+    const builtinScanners = builtinScannerKinds();
+    for (const { kind } of manifest.provides.scanners) {
+      if (builtinScanners.get(kind)) throw conflict(`plugin ${manifest.name}: scanner '${kind}' is built in`);
+      const owner = others.find((p) => p.manifest.provides.scanners.some((s) => s.kind === kind));
+      if (owner) throw conflict(`plugin ${manifest.name}: scanner '${kind}' is provided by plugin '${owner.name}'`);
+    }
   }
 
-  private registries(): { all: StepKinds; enabled: StepKinds } {
+  private registries(): { all: StepKinds; enabled: StepKinds; enabledScanners: ScannerKinds } {
     if (this.kinds) return this.kinds;
-    const all = builtinStepKinds();
-    const enabled = builtinStepKinds();
+    const allScanners = builtinScannerKinds();
+    const enabledScanners = builtinScannerKinds();
+    for (const p of this.store.list()) {
+      for (const def of pluginScannerKinds(p.manifest)) {
+        allScanners.register(def);
+        if (p.enabled) enabledScanners.register(def);
+        else enabledScanners.refuse(def.kind, `scanner '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+    }
+    const all = builtinStepKinds(allScanners);
+    const enabled = builtinStepKinds(enabledScanners);
     for (const p of this.store.list()) {
       for (const def of pluginStepKinds(p.manifest)) {
         all.register(def);
@@ -162,7 +184,7 @@ export class PluginService {
         else for (const key of [def.kind, ...def.aliases]) enabled.refuse(key, `step kind '${key}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
       }
     }
-    return (this.kinds = { all, enabled });
+    return (this.kinds = { all, enabled, enabledScanners });
   }
 
   private changed(): void {

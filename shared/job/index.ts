@@ -6,6 +6,7 @@ export * from './outputs';
 export { shellKind, shellConfigSchema } from './kinds/shell';
 export { checkoutKind, checkoutConfigSchema } from './kinds/checkout';
 export { deployTargets } from './kinds/deploy';
-export { scanKind, scanConfigSchema, SCAN_REPORT_PATH } from './kinds/scan';
+export { scanKind, createScanKind, scanConfigSchemaFor, SCAN_REPORT_PATH } from './kinds/scan';
+export { ScannerKinds, builtinScannerKinds, KNOWN_SCANNER_PLUGINS, type ScannerKindDef } from './scanner-kinds';
 export { gateProblems, qualityGateSchema, type QualityGate } from './gate';
 export { NOTIFY_EVENTS, channelKind, notifyChannelSchema, type NotifyChannel, type NotifyEvent } from './notify';

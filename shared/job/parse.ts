@@ -47,6 +47,8 @@ export interface StageConfig {
   kinds: string[];
   /** Host capabilities the stage needs: its own `capabilities` plus those of its steps' kinds. */
   capabilities: string[];
+  /** Plugin scanners its scan steps run: an agent must run each (from the plugin version the master names). */
+  scanners: string[];
   steps: AssignedStep[];
 }
 
@@ -163,6 +165,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
     const stepKinds = [...new Set(steps.map((s) => s.kind))];
     const capabilities = new Set(stage.capabilities);
     for (const k of stepKinds) for (const c of kinds.get(k)?.capabilities ?? []) capabilities.add(c);
+    const scanners = [...new Set(steps.flatMap((s) => kinds.get(s.kind)?.scanners?.(s.config) ?? []))].sort();
     return {
       name: stage.name,
       environment: stage.environment,
@@ -182,6 +185,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
         : {}),
       kinds: stepKinds,
       capabilities: [...capabilities].sort(),
+      scanners,
       steps,
     };
   });

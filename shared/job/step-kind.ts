@@ -79,6 +79,11 @@ export interface StepKindDef<C extends Record<string, unknown> = Record<string, 
   outputNames(config: C): string[];
   /** Type of the outputs (validated by the agent before sending and by the master before storing). */
   outputs: z.ZodType<Record<string, OutputValue>>;
+  /**
+   * Plugin scanners a step of this config runs (the scan step's plugin tools): the scheduler gives the stage
+   * only to an agent running each, from the plugin version the master names. Absent: none.
+   */
+  scanners?(config: C): string[];
   /** Reports the step attaches (e.g. shell's `junit:`). */
   reports(config: C): ReportSpec[];
   /** When the kind's outputs describe the build's commit, how (the master records it with the build). */

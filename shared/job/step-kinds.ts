@@ -9,7 +9,8 @@ import type { AnyStepKind } from './step-kind';
 import { checkoutKind } from './kinds/checkout';
 import { deployKind } from './kinds/deploy';
 import { imageKind } from './kinds/image';
-import { scanKind } from './kinds/scan';
+import { createScanKind } from './kinds/scan';
+import { builtinScannerKinds, type ScannerKinds } from './scanner-kinds';
 import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
@@ -72,8 +73,9 @@ export class StepKinds {
 
 /**
  * A new registry holding the built-in kinds (shell, checkout, image, deploy, scan). Each call makes its own, so no caller can change
- * what another validates against; register third-party kinds on the one you keep.
+ * what another validates against; register third-party kinds on the one you keep. The scan kind validates its
+ * tools against `scanners` (default: the built-in scanners; the master passes the plugins' too).
  */
-export function builtinStepKinds(): StepKinds {
-  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind).register(scanKind);
+export function builtinStepKinds(scanners: ScannerKinds = builtinScannerKinds()): StepKinds {
+  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind).register(createScanKind(scanners));
 }

@@ -16,8 +16,10 @@
  *         "reports": [ { "format": "sarif", "path": ".slipway-plugins/dockerfile-lint.sarif" } ] } ] }
  *   }
  *
- * Only step kinds can be provided today: notifier kinds and report formats are refused by name (their master
- * entry points do not exist yet), never silently ignored.
+ * A plugin may also provide scanners for the built-in `scan` step (`provides.scanners`: kind, description,
+ * config JSON Schema); its agent entry then exports `scanners = { [kind]: { scan(ctx) } }` returning one SARIF
+ * 2.1.0 run. A plugin provides at least one step kind or scanner. Notifier kinds and report formats are refused
+ * by name (their master entry points do not exist yet), never silently ignored.
  */
 import { z } from 'zod';
 import { parseProtocolRange, protocolInRange } from './protocol-range';
@@ -58,6 +60,14 @@ const stepKindSpecSchema = z.strictObject({
     .default([]),
 });
 
+const scannerSpecSchema = z.strictObject({
+  /** The name a scan step lists in `tools:` (`- scan: { tools: [eslint] }`). */
+  kind: z.string().regex(KIND_RE, 'scanner kinds are lower-case letters, digits and -, starting with a letter'),
+  description: z.string().max(1024).optional(),
+  /** JSON Schema of the scanner's settings (`scan: { config: { KIND: {...} } }`): an object. */
+  config: z.record(z.string(), z.unknown()).default({ type: 'object' }),
+});
+
 export const pluginManifestSchema = z.strictObject({
   name: z.string().regex(PLUGIN_NAME_RE, 'plugin names are lower-case letters, digits and -, starting with a letter (max 63)'),
   version: z.string().regex(SEMVER_RE, 'a version is semver: MAJOR.MINOR.PATCH'),
@@ -73,7 +83,9 @@ export const pluginManifestSchema = z.strictObject({
   }),
   provides: z
     .object({
-      stepKinds: z.array(stepKindSpecSchema).min(1, 'a plugin provides at least one step kind').max(32),
+      stepKinds: z.array(stepKindSpecSchema).max(32).default([]),
+      /** Scanners of the built-in scan step. */
+      scanners: z.array(scannerSpecSchema).max(32).default([]),
       notifiers: z.unknown().optional(),
       reportFormats: z.unknown().optional(),
     })
@@ -81,6 +93,14 @@ export const pluginManifestSchema = z.strictObject({
       for (const key of ['notifiers', 'reportFormats'] as const) {
         if (p[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} plugins are not supported by this master yet (only stepKinds)` });
       }
+      if (!p.stepKinds.length && !p.scanners.length) ctx.addIssue({ code: 'custom', path: ['stepKinds'], message: 'a plugin provides at least one step kind or scanner' });
+      const scanners = new Set<string>();
+      p.scanners.forEach((s, i) => {
+        if (scanners.has(s.kind)) ctx.addIssue({ code: 'custom', path: ['scanners', i, 'kind'], message: `scanner '${s.kind}' is declared twice` });
+        scanners.add(s.kind);
+        const problem = configSchemaProblem(s.config);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['scanners', i, 'config'], message: problem });
+      });
       const seen = new Set<string>();
       p.stepKinds.forEach((k, i) => {
         for (const [j, key] of [k.kind, ...k.aliases].entries()) {
@@ -95,6 +115,7 @@ export const pluginManifestSchema = z.strictObject({
 
 export type PluginManifest = z.output<typeof pluginManifestSchema>;
 export type StepKindSpec = PluginManifest['provides']['stepKinds'][number];
+export type ScannerSpec = PluginManifest['provides']['scanners'][number];
 
 export class PluginManifestError extends Error {
   override readonly name = 'PluginManifestError';

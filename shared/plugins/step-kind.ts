@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
-import type { PluginManifest, StepKindSpec } from './manifest';
+import type { ScannerKindDef } from '../job/scanner-kinds';
+import type { PluginManifest, ScannerSpec, StepKindSpec } from './manifest';
 
 const OUTPUT_SCHEMAS = {
   string: z.string(),
@@ -39,4 +40,13 @@ export function pluginStepKind(manifest: Pick<PluginManifest, 'name' | 'version'
 /** Every step kind of `manifest`. */
 export function pluginStepKinds(manifest: PluginManifest): AnyStepKind[] {
   return manifest.provides.stepKinds.map((s) => pluginStepKind(manifest, s));
+}
+
+/** The scanners of `manifest` as ScannerKindDefs (the scan step validates `config: { KIND: ... }` with them). */
+export function pluginScannerKinds(manifest: PluginManifest): ScannerKindDef[] {
+  // ?? []: a manifest from an older master (GET /plugins/manifests) has no scanners.
+  return (manifest.provides.scanners ?? []).map((s: ScannerSpec) => {
+    const schema = z.fromJSONSchema(s.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
+    return { kind: s.kind, config: z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>, plugin: { name: manifest.name, version: manifest.version } };
+  });
 }

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { effectiveExecutors } from '../../master/plugins/agent-plugins';
-import { builtinStepKinds, parseJobYaml } from '../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, parseJobYaml } from '../../shared/job';
 import { manifestFromFiles, parseManifest, protocolProblem } from '../../shared/plugins/manifest';
 import { parseProtocolRange, protocolInRange } from '../../shared/plugins/protocol-range';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { agentMatches } from '../../master/engine/scheduler/plan';
+import { waitingReason } from '../../master/engine/scheduler/waiting';
 import { checkTarball } from '../../shared/node/tarball';
 
 const manifest = (over: Record<string, unknown> = {}) => ({
@@ -105,15 +107,72 @@ describe('plugin step kinds in job files', () => {
   });
 });
 
+describe('plugin scanners', () => {
+  const scannerManifest = (over: Record<string, unknown> = {}) =>
+    manifest({
+      name: 'sc',
+      provides: { scanners: [{ kind: 'tslint', config: { type: 'object', additionalProperties: false, properties: { strict: { type: 'boolean' } } } }], ...over },
+    });
+  const job = (step: string) => `name: j\nteam: t\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - ${step}\n`;
+  const scanners = builtinScannerKinds();
+  for (const d of pluginScannerKinds(parseManifest(scannerManifest(), 'm'))) scanners.register(d);
+  const kinds = builtinStepKinds(scanners);
+
+  it('reads a manifest with scanners only, refusing one with neither kinds nor scanners and scanners declared twice', () => {
+    expect(parseManifest(scannerManifest(), 'm').provides).toMatchObject({ stepKinds: [], scanners: [{ kind: 'tslint' }] });
+    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind or scanner');
+    const twice = { scanners: [{ kind: 'tslint' }, { kind: 'tslint', config: { type: 'string' } }] };
+    const err = (() => {
+      try {
+        parseManifest(scannerManifest(twice), 'package.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(err).toContain("package.json: provides.scanners[1].kind: scanner 'tslint' is declared twice");
+    expect(err).toContain('package.json: provides.scanners[1].config: the config JSON Schema must have "type": "object"');
+  });
+
+  it('validates a scan step\'s tools and their settings at file:line:col, and says which stage needs which plugin scanner', () => {
+    const ok = parseJobYaml(job('scan: { tools: [secrets, tslint], config: { tslint: { strict: true } } }'), 'j.yml', kinds);
+    expect(ok.stages[0].steps[0].config).toMatchObject({ tools: ['secrets', 'tslint'], config: { tslint: { strict: true } } });
+    expect(ok.stages[0].scanners).toEqual(['tslint']);
+    expect(parseJobYaml(job('scan: { tools: [secrets] }'), 'j.yml', kinds).stages[0].scanners).toEqual([]);
+    expect(() => parseJobYaml(job('scan: { tools: [tslint], config: { tslint: { strict: 1 } } }'), 'j.yml', kinds)).toThrow(/^j\.yml:7:62: stages\[0\]\.steps\[0\]\.scan\.config\.tslint\.strict: /);
+    expect(() => parseJobYaml(job('scan: { tools: [secrets], config: { tslint: {} } }'), 'j.yml', kinds)).toThrow(/stages\[0\]\.steps\[0\]\.scan\.config\.tslint: settings for 'tslint', which tools does not list/);
+  });
+
+  it('refuses a scanner no enabled plugin provides, naming the plugin that does when it is known', () => {
+    expect(() => parseJobYaml(job('scan: { tools: [secrets, eslint] }'), 'j.yml')).toThrow(
+      "j.yml:7:34: stages[0].steps[0].scan.tools[1]: no enabled plugin provides scanner 'eslint' (known: dockerfile, secrets); the plugin 'eslint-sarif' provides it (slipway plugin install plugins/eslint-sarif)",
+    );
+    expect(() => parseJobYaml(job('scan: { tools: [nope] }'), 'j.yml')).toThrow("j.yml:7:25: stages[0].steps[0].scan.tools[0]: unknown scanner 'nope' (known: dockerfile, secrets)");
+    const off = builtinScannerKinds().refuse('tslint', "scanner 'tslint' is provided by plugin 'sc', which is disabled (slipway plugin enable sc)");
+    expect(() => parseJobYaml(job('scan: { tools: [tslint] }'), 'j.yml', builtinStepKinds(off))).toThrow("j.yml:7:25: stages[0].steps[0].scan.tools[0]: scanner 'tslint' is provided by plugin 'sc', which is disabled (slipway plugin enable sc)");
+  });
+
+  it('places a stage only on an agent running its plugin scanners, and names the missing one while it waits', () => {
+    const run = { environment: 'ci', labels: [], kinds: ['scan'], scanners: ['tslint'] };
+    const agent = { agentId: 1, environment: 'ci', labels: [], kinds: ['scan'], capabilities: [], free: 1 };
+    expect(agentMatches(run, { ...agent, scanners: ['secrets', 'tslint'] })).toBe(true);
+    expect(agentMatches(run, { ...agent, scanners: ['secrets'] })).toBe(false);
+    expect(agentMatches({ ...run, scanners: [] }, agent)).toBe(true);
+    expect(waitingReason(run, [{ ...agent, scanners: ['secrets'] }], undefined, (s) => `scanner '${s}' is provided by plugin 'sc', which is disabled`)).toBe(
+      "waiting: no agent of environment ci with scanner tslint (scanner 'tslint' is provided by plugin 'sc', which is disabled)",
+    );
+  });
+});
+
 describe('executors the scheduler counts', () => {
-  it('counts a plugin kind only at the version the master names', () => {
+  it('counts a plugin kind or scanner only at the version the master names', () => {
     const reported = [
       { kind: 'shell', version: '1.1.0', plugin: 'builtin' },
       { kind: 'lint', version: '1.0.0', plugin: 'lint' },
       { kind: 'old', version: '1.0.0' },
+      { kind: 'lint-scan', version: '1.0.0', plugin: 'lint', scanner: true },
     ];
     const ref = (version: string) => ({ name: 'lint', version, sha256: 'a'.repeat(64), bytes: 1 });
-    expect(effectiveExecutors(reported, [ref('1.0.0')]).map((e) => e.kind)).toEqual(['shell', 'lint', 'old']);
+    expect(effectiveExecutors(reported, [ref('1.0.0')]).map((e) => e.kind)).toEqual(['shell', 'lint', 'old', 'lint-scan']);
     expect(effectiveExecutors(reported, [ref('1.1.0')]).map((e) => e.kind)).toEqual(['shell', 'old']);
     expect(effectiveExecutors(reported, []).map((e) => e.kind)).toEqual(['shell', 'old']);
   });
