@@ -19,6 +19,8 @@ export interface PluginPackageInfo {
   kinds: string[];
   /** Scanners it provides for the scan step (`tools:`); absent from masters before plugin scanners. */
   scanners?: string[];
+  /** Notifier kinds it provides for notify channels (delivered by the master). */
+  notifiers?: string[];
   protocol: string;
   description: string | null;
   /** The version an update replaced (its package file is kept). */

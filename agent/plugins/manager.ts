@@ -121,6 +121,8 @@ export class PluginManager {
       }
       const protocol = protocolProblem(manifest, PROTOCOL_VERSION, 'this agent');
       if (protocol) throw new Error(protocol);
+      // A plugin with nothing for agents (notifiers only) is not named to agents; loaded with nothing, should one be.
+      if (!manifest.entry.agent) return { executors: [], scanners: [], state: { name: ref.name, version: ref.version, state: 'loaded' } };
       const code: PluginCode = { name: ref.name, version: ref.version, dir, entry: join(dir, manifest.entry.agent) };
       // The import check runs as nobody when the agent is root: plugin code never gets the agent's rights.
       const exported = await describePlugin(code, process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { badRequest, conflict, notFound } from '../../shared/errors';
 import { builtinScannerKinds, builtinStepKinds, type ScannerKinds, type StepKinds } from '../../shared/job';
 import { manifestFromFiles, PluginManifestError, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
-import { pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { TarballError, unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef } from '../../shared/protocol';
 import type { Db } from '../store/db';
@@ -49,11 +49,11 @@ export class PluginService {
     return this.store.get(name);
   }
 
-  /** What agents must run: every enabled plugin at its version. */
+  /** What agents must run: every enabled plugin that has an agent entry, at its version. */
   wanted(): PluginRef[] {
     return this.store
       .list()
-      .filter((p) => p.enabled)
+      .filter((p) => p.enabled && p.manifest.entry.agent)
       .map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, bytes: p.bytes }));
   }
 
@@ -70,6 +70,18 @@ export class PluginService {
   /** Built-in scanners and enabled plugins' scanners; disabled plugins' refused by name (waiting reasons). */
   enabledScanners(): ScannerKinds {
     return this.registries().enabledScanners;
+  }
+
+  /**
+   * The enabled plugin providing notifier `kind`, with its package file, or why there is none (a delivery
+   * attempt fails with that reason and is retried: the plugin may be enabled again meanwhile).
+   */
+  notifierOf(kind: string): { plugin: PluginRow; file: string; secrets: string[] } | { problem: string } {
+    const problem = this.enabledKinds().notifiers.problem(kind);
+    if (problem) return { problem };
+    const plugin = this.store.list().find((p) => p.enabled && p.manifest.provides.notifiers.some((n) => n.kind === kind));
+    if (!plugin) return { problem: `no enabled plugin provides notifier '${kind}'` };
+    return { plugin, file: this.packagePath(plugin.name, plugin.version), secrets: plugin.manifest.provides.notifiers.find((n) => n.kind === kind)!.secrets };
   }
 
   /** The package file of the version agents run, with its recorded sha256 (the agent verifies the bytes). */
@@ -109,7 +121,9 @@ export class PluginService {
       }
       const protocol = protocolProblem(manifest, PROTOCOL_VERSION, 'this master');
       if (protocol) throw badRequest(`plugin package refused: ${protocol}`);
-      if (!(await exists(join(unpacked, manifest.entry.agent)))) throw badRequest(`plugin package refused: entry.agent: ${manifest.entry.agent} is not in the package`);
+      for (const [field, path] of Object.entries(manifest.entry)) {
+        if (path && !(await exists(join(unpacked, path)))) throw badRequest(`plugin package refused: entry.${field}: ${path} is not in the package`);
+      }
       this.assertKindsFree(manifest);
 
       const existing = this.store.get(manifest.name);
@@ -157,6 +171,11 @@ export class PluginService {
       }
     }
     const builtinScanners = builtinScannerKinds();
+    for (const { kind } of manifest.provides.notifiers) {
+      if (['webhook', 'slack', 'dingtalk', 'feishu', 'email'].includes(kind)) throw conflict(`plugin ${manifest.name}: notifier '${kind}' is built in`);
+      const owner = others.find((p) => p.manifest.provides.notifiers.some((n) => n.kind === kind));
+      if (owner) throw conflict(`plugin ${manifest.name}: notifier '${kind}' is provided by plugin '${owner.name}'`);
+    }
     for (const { kind } of manifest.provides.scanners) {
       if (builtinScanners.get(kind)) throw conflict(`plugin ${manifest.name}: scanner '${kind}' is built in`);
       const owner = others.find((p) => p.manifest.provides.scanners.some((s) => s.kind === kind));
@@ -177,6 +196,13 @@ export class PluginService {
     }
     const all = builtinStepKinds(allScanners);
     const enabled = builtinStepKinds(enabledScanners);
+    for (const p of this.store.list()) {
+      for (const def of pluginNotifierKinds(p.manifest)) {
+        all.notifiers.register(def);
+        if (p.enabled) enabled.notifiers.register(def);
+        else enabled.notifiers.refuse(def.kind, `notifier '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+    }
     for (const p of this.store.list()) {
       for (const def of pluginStepKinds(p.manifest)) {
         all.register(def);

@@ -31,6 +31,7 @@ interface Raw {
 /** A manifest stored before plugins could provide scanners has no `provides.scanners`: none. */
 function withDefaults(m: PluginManifest): PluginManifest {
   m.provides.scanners ??= [];
+  m.provides.notifiers ??= [];
   return m;
 }
 

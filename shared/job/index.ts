@@ -9,4 +9,5 @@ export { deployTargets } from './kinds/deploy';
 export { scanKind, createScanKind, scanConfigSchemaFor, SCAN_REPORT_PATH } from './kinds/scan';
 export { ScannerKinds, builtinScannerKinds, KNOWN_SCANNER_PLUGINS, type ScannerKindDef } from './scanner-kinds';
 export { gateProblems, qualityGateSchema, type QualityGate } from './gate';
-export { NOTIFY_EVENTS, channelKind, notifyChannelSchema, type NotifyChannel, type NotifyEvent } from './notify';
+export { NOTIFY_EVENTS, channelKind, checkNotifiers, notifyChannelSchema, pluginChannelSecrets, type NotifyChannel, type NotifyEvent, type PluginChannel } from './notify';
+export { NotifierKinds, type NotifierKindDef } from './notifier-kinds';

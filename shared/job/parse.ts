@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 import type { AssignedStep } from '../protocol/messages';
 import { EXPRESSION_RE, findReferences } from './outputs';
-import type { NotifyChannel } from './notify';
+import { checkNotifiers, type NotifyChannel } from './notify';
 import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys, TEAM_ROLES } from './schema';
 import { builtinStepKinds, type StepKinds } from './step-kinds';
 
@@ -190,6 +190,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
     };
   });
   if (!issues.length) issues.push(...checkReferences(job.stages, stages, loc, kinds));
+  for (const p of checkNotifiers(job.notify, kinds.notifiers)) issues.push(loc.issue(['notify', p.index, ...p.path], p.message));
   if (!job.repo) {
     for (const key of ['push', 'requests', 'poll'] as const) {
       if (job.triggers[key] !== undefined && job.triggers[key] !== false) {

@@ -11,6 +11,7 @@ import { deployKind } from './kinds/deploy';
 import { imageKind } from './kinds/image';
 import { createScanKind } from './kinds/scan';
 import { builtinScannerKinds, type ScannerKinds } from './scanner-kinds';
+import { NotifierKinds } from './notifier-kinds';
 import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
@@ -18,6 +19,8 @@ export * from './step-kind';
 export class StepKinds {
   private readonly byKey = new Map<string, AnyStepKind>();
   private readonly refused = new Map<string, string>();
+  /** Plugin notifier kinds a job's `notify:` may use (none unless the owner of this registry adds them). */
+  notifiers = new NotifierKinds();
 
   /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
   register(def: AnyStepKind): this {

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
 import type { ScannerKindDef } from '../job/scanner-kinds';
-import type { PluginManifest, ScannerSpec, StepKindSpec } from './manifest';
+import type { NotifierKindDef } from '../job/notifier-kinds';
+import type { NotifierSpec, PluginManifest, ScannerSpec, StepKindSpec } from './manifest';
 
 const OUTPUT_SCHEMAS = {
   string: z.string(),
@@ -48,5 +49,18 @@ export function pluginScannerKinds(manifest: PluginManifest): ScannerKindDef[] {
   return (manifest.provides.scanners ?? []).map((s: ScannerSpec) => {
     const schema = z.fromJSONSchema(s.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
     return { kind: s.kind, config: z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>, plugin: { name: manifest.name, version: manifest.version } };
+  });
+}
+
+/** The notifier kinds of `manifest` as NotifierKindDefs (job `notify:` channels validate with them). */
+export function pluginNotifierKinds(manifest: PluginManifest): NotifierKindDef[] {
+  return (manifest.provides.notifiers ?? []).map((n: NotifierSpec) => {
+    const schema = z.fromJSONSchema(n.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
+    return {
+      kind: n.kind,
+      config: z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>,
+      secrets: n.secrets ?? [],
+      plugin: { name: manifest.name, version: manifest.version },
+    };
   });
 }

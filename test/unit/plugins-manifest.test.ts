@@ -11,7 +11,7 @@ import { effectiveExecutors } from '../../master/plugins/agent-plugins';
 import { builtinScannerKinds, builtinStepKinds, parseJobYaml } from '../../shared/job';
 import { manifestFromFiles, parseManifest, protocolProblem } from '../../shared/plugins/manifest';
 import { parseProtocolRange, protocolInRange } from '../../shared/plugins/protocol-range';
-import { pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { agentMatches } from '../../master/engine/scheduler/plan';
 import { waitingReason } from '../../master/engine/scheduler/waiting';
 import { checkTarball } from '../../shared/node/tarball';
@@ -52,10 +52,10 @@ describe('manifests', () => {
       ].join('\n'),
     );
   });
-  it('refuses kinds declared twice, an unusable config schema and notifier plugins by name', () => {
+  it('refuses kinds declared twice, an unusable config schema and report-format plugins by name', () => {
     const m = manifest();
     const k = (m.provides as { stepKinds: Record<string, unknown>[] }).stepKinds[0];
-    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], notifiers: [{}] } };
+    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], reportFormats: [{}] } };
     const err = (() => {
       try {
         parseManifest(bad, 'package.json');
@@ -65,7 +65,7 @@ describe('manifests', () => {
     })();
     expect(err).toContain("package.json: provides.stepKinds[1].kind: step kind 'lint' is declared twice");
     expect(err).toContain('package.json: provides.stepKinds[1].config: not a usable JSON Schema');
-    expect(err).toContain('package.json: provides.notifiers: notifiers plugins are not supported by this master yet (only stepKinds)');
+    expect(err).toContain('package.json: provides.reportFormats: reportFormats plugins are not supported by this master yet (only stepKinds, scanners and notifiers)');
   });
   it('reads slipway-plugin.json first, else package.json with its name and version', () => {
     const { name, version, ...slipway } = manifest();
@@ -120,7 +120,7 @@ describe('plugin scanners', () => {
 
   it('reads a manifest with scanners only, refusing one with neither kinds nor scanners and scanners declared twice', () => {
     expect(parseManifest(scannerManifest(), 'm').provides).toMatchObject({ stepKinds: [], scanners: [{ kind: 'tslint' }] });
-    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind or scanner');
+    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind, scanner or notifier');
     const twice = { scanners: [{ kind: 'tslint' }, { kind: 'tslint', config: { type: 'string' } }] };
     const err = (() => {
       try {
@@ -160,6 +160,34 @@ describe('plugin scanners', () => {
     expect(waitingReason(run, [{ ...agent, scanners: ['secrets'] }], undefined, (s) => `scanner '${s}' is provided by plugin 'sc', which is disabled`)).toBe(
       "waiting: no agent of environment ci with scanner tslint (scanner 'tslint' is provided by plugin 'sc', which is disabled)",
     );
+  });
+});
+
+describe('plugin notifiers', () => {
+  const notifierManifest = () =>
+    manifest({
+      name: 'chat',
+      entry: { master: 'master.mjs' },
+      provides: { notifiers: [{ kind: 'chat', secrets: ['url'], config: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string' }, room: { type: 'string', minLength: 1 } } } }] },
+    });
+  const job = (channel: string) => `name: j\nteam: t\nnotify:\n  - ${channel}\nstages:\n  - name: s\n    environment: ci\n    steps: [ { sh: 'true' } ]\n`;
+  const kinds = builtinStepKinds();
+  for (const d of pluginNotifierKinds(parseManifest(notifierManifest(), 'm'))) kinds.notifiers.register(d);
+
+  it('needs entry.master for notifiers and entry.agent for step kinds', () => {
+    expect(() => parseManifest({ ...notifierManifest(), entry: { agent: 'a.mjs' } }, 'm')).toThrow('m: entry.master: a plugin with notifiers needs entry.master');
+    expect(() => parseManifest({ ...manifest(), entry: { master: 'm.mjs' } }, 'm')).toThrow('m: entry.agent: a plugin with step kinds or scanners needs entry.agent');
+  });
+
+  it('validates a plugin channel at file:line:col and normalises it; built-in channels keep their own errors', () => {
+    expect(parseJobYaml(job('chat: { url: CHAT_HOOK, room: ci }'), 'j.yml', kinds).notify).toEqual([{ notifier: 'chat', config: { url: 'CHAT_HOOK', room: 'ci' }, on: ['failure', 'fixed'] }]);
+    expect(() => parseJobYaml(job('chat: { url: CHAT_HOOK, room: "" }'), 'j.yml', kinds)).toThrow(/^j\.yml:4:35: notify\[0\]\.chat\.room: /);
+    expect(() => parseJobYaml(job('chat: { url: "https://x/y" }'), 'j.yml', kinds)).toThrow('j.yml:4:18: notify[0].chat.url: the name of a team secret (the value is a credential: keep it in a secret)');
+    expect(() => parseJobYaml(job('chat: { url: X }'), 'j.yml')).toThrow("j.yml:4:11: notify[0].chat: unknown notification channel 'chat' (known: webhook, slack, dingtalk, feishu, email; plugins add more)");
+    expect(() => parseJobYaml(job('webhook: not-a-url'), 'j.yml', kinds)).toThrow('j.yml:4:14: notify[0].webhook: Invalid URL');
+    const off = builtinStepKinds();
+    off.notifiers.refuse('chat', "notifier 'chat' is provided by plugin 'chat', which is disabled");
+    expect(() => parseJobYaml(job('chat: { url: X }'), 'j.yml', off)).toThrow("j.yml:4:11: notify[0].chat: notifier 'chat' is provided by plugin 'chat', which is disabled");
   });
 });
 

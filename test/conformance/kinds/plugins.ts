@@ -43,7 +43,7 @@ export async function loadTestPlugin(src: string, workDir: string): Promise<Load
   const dir = join(workDir, 'plugins', `${manifest.name}@${manifest.version}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   await unpackTarball(tgz, dir);
-  const code = { name: manifest.name, version: manifest.version, dir, entry: join(dir, manifest.entry.agent) };
+  const code = { name: manifest.name, version: manifest.version, dir, entry: join(dir, manifest.entry.agent!) };
   const defs = pluginStepKinds(manifest);
   const scannerDefs = pluginScannerKinds(manifest);
   const executors = new ExecutorRegistry().registerPlugin({
