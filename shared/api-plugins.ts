@@ -21,6 +21,8 @@ export interface PluginPackageInfo {
   scanners?: string[];
   /** Notifier kinds it provides for notify channels (delivered by the master). */
   notifiers?: string[];
+  /** Report formats it converts on agents (a step report's `format`). */
+  reportFormats?: string[];
   protocol: string;
   description: string | null;
   /** The version an update replaced (its package file is kept). */

@@ -12,7 +12,7 @@ import { AGENT_VERSION } from '../version';
 import { dockerfileScanner } from '../scanners/dockerfile';
 import { secretsScanner } from '../scanners/secrets';
 import type { Scanner } from '../scanners/types';
-import type { ScannerSource, StepExecutor } from './types';
+import type { RunAs, ScannerSource, StepExecutor } from './types';
 import { checkoutExecutor } from './checkout';
 import { deployExecutor } from './deploy';
 import { imageExecutor } from './image';
@@ -26,12 +26,23 @@ export interface ExecutorPlugin {
   executors: StepExecutor[];
   /** Scanners of the scan step the plugin provides. */
   scanners?: Scanner[];
+  /** Report format converters the plugin provides. */
+  reportFormats?: ReportConverter[];
+}
+
+/** Converts a report file (workspace-relative `path`) of its format to `to`, returning the converted text. */
+export interface ReportConverter {
+  name: string;
+  to: 'junit' | 'sarif';
+  version: string;
+  convert(req: { path: string; workspace: string; env: Record<string, string>; runAs?: RunAs }): Promise<string>;
 }
 
 export class ExecutorRegistry implements ScannerSource {
   private readonly byKind = new Map<string, StepExecutor>();
   private readonly pluginOf = new Map<string, string>();
   private readonly scanners = new Map<string, { scanner: Scanner; plugin?: string }>();
+  private readonly converters = new Map<string, { converter: ReportConverter; plugin: string }>();
 
   /**
    * Registers one executor as part of `plugin` (default: none named). Throws when the kind is already
@@ -54,9 +65,17 @@ export class ExecutorRegistry implements ScannerSource {
     if (taken) this.register(taken, plugin.name);
     const scannerTaken = plugin.scanners?.find((s) => this.scanners.has(s.name));
     if (scannerTaken) throw new Error(`scanner '${scannerTaken.name}' is registered twice (plugin '${this.scanners.get(scannerTaken.name)!.plugin}' provides it)`);
+    const formatTaken = plugin.reportFormats?.find((f) => this.converters.has(f.name));
+    if (formatTaken) throw new Error(`report format '${formatTaken.name}' is registered twice (plugin '${this.converters.get(formatTaken.name)!.plugin}' provides it)`);
     for (const e of plugin.executors) this.register(e, plugin.name);
     for (const s of plugin.scanners ?? []) this.scanners.set(s.name, { scanner: s, plugin: plugin.name });
+    for (const f of plugin.reportFormats ?? []) this.converters.set(f.name, { converter: f, plugin: plugin.name });
     return this;
+  }
+
+  /** The converter of report format `name`, or undefined. */
+  converter(name: string): ReportConverter | undefined {
+    return this.converters.get(name)?.converter;
   }
 
   scanner(name: string): Scanner | undefined {
@@ -75,6 +94,7 @@ export class ExecutorRegistry implements ScannerSource {
     const copy = new ExecutorRegistry();
     for (const [kind, e] of this.byKind) copy.register(e, this.pluginOf.get(kind));
     for (const [name, s] of this.scanners) copy.scanners.set(name, s);
+    for (const [name, f] of this.converters) copy.converters.set(name, f);
     return copy;
   }
 
@@ -86,6 +106,7 @@ export class ExecutorRegistry implements ScannerSource {
       this.pluginOf.delete(kind);
     }
     for (const [scanner, s] of this.scanners) if (s.plugin === name) this.scanners.delete(scanner);
+    for (const [format, f] of this.converters) if (f.plugin === name) this.converters.delete(format);
   }
 
   get(kind: string): StepExecutor | undefined {

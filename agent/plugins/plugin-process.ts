@@ -37,7 +37,17 @@ process.once('message', async (req) => {
   const kinds = executors && typeof executors === 'object' ? Object.keys(executors).filter((k) => executors[k] && typeof executors[k].run === 'function') : [];
   const scanners = mod.scanners ?? (mod.default && mod.default.scanners);
   const scannerKinds = scanners && typeof scanners === 'object' ? Object.keys(scanners).filter((k) => scanners[k] && typeof scanners[k].scan === 'function') : [];
-  if (req.mode === 'describe') { await reply({ kinds, scanners: scannerKinds }); process.exit(0); }
+  const formats = mod.reportFormats ?? (mod.default && mod.default.reportFormats);
+  const formatNames = formats && typeof formats === 'object' ? Object.keys(formats).filter((k) => formats[k] && typeof formats[k].convert === 'function') : [];
+  if (req.mode === 'describe') { await reply({ kinds, scanners: scannerKinds, reportFormats: formatNames }); process.exit(0); }
+  if (req.mode === 'convert') {
+    if (!formatNames.includes(req.convert.name)) { await reply({ loadError: 'the module exports no report format ' + JSON.stringify(req.convert.name) + ' (export const reportFormats = { ... })' }); process.exit(0); }
+    try {
+      const r = await formats[req.convert.name].convert({ ...req.convert });
+      await reply({ result: r });
+    } catch (e) { await reply({ threw: text(e) }); }
+    process.exit(0);
+  }
   if (req.mode === 'scan') {
     if (!scannerKinds.includes(req.scan.kind)) { await reply({ loadError: 'the module exports no scanner ' + JSON.stringify(req.scan.kind) + ' (export const scanners = { ... })' }); process.exit(0); }
     try {
@@ -57,7 +67,7 @@ process.once('message', async (req) => {
 });
 `;
 
-type HostReply = { result: unknown } | { threw: string } | { crashed: string } | { loadError: string } | { kinds: string[]; scanners?: string[] };
+type HostReply = { result: unknown } | { threw: string } | { crashed: string } | { loadError: string } | { kinds: string[]; scanners?: string[]; reportFormats?: string[] };
 
 export interface PluginCode {
   name: string;
@@ -84,7 +94,7 @@ function startHost(code: PluginCode, opts: { cwd: string; env: Record<string, st
  * Imports the plugin's entry in a child (as `runAs`) and returns the step kinds it exports executors for.
  * Throws with the import's error. Bounded by `timeoutMs`.
  */
-export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeoutMs = 30_000): Promise<{ kinds: string[]; scanners: string[] }> {
+export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeoutMs = 30_000): Promise<{ kinds: string[]; scanners: string[]; reportFormats: string[] }> {
   return new Promise((resolve, reject) => {
     const child = startHost(code, { cwd: code.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, runAs });
     let err = '';
@@ -94,7 +104,7 @@ export function describePlugin(code: PluginCode, runAs: RunAs | undefined, timeo
     const timer = setTimeout(() => child.pid && killGroup(child.pid, 'SIGKILL'), timeoutMs);
     child.on('message', (m: HostReply) => {
       answered = true;
-      if ('kinds' in m) resolve({ kinds: m.kinds, scanners: m.scanners ?? [] });
+      if ('kinds' in m) resolve({ kinds: m.kinds, scanners: m.scanners ?? [], reportFormats: m.reportFormats ?? [] });
       else reject(new Error('loadError' in m ? m.loadError : 'crashed' in m ? m.crashed : 'unexpected answer'));
     });
     child.once('error', (e) => reject(new Error(`could not start node: ${e.message}`)));
@@ -186,6 +196,42 @@ export function runPluginScanner(code: PluginCode, kind: string, ctx: ScanContex
     });
     const scan = { kind, config: ctx.config, workspace: ctx.workspace, root: ctx.root, exclude: ctx.exclude, plugin: { name: code.name, version: code.version, dir: code.dir } };
     child.send({ mode: 'scan', scan }, () => undefined);
+  });
+}
+
+/**
+ * Converts a report file with a plugin's report format, in a child as the build user (it reads the workspace
+ * file itself, so the agent never reads the build's files with its own rights), and returns the converted
+ * text. Throws an Error naming the plugin on any failure, or after `timeoutMs`.
+ */
+export function runPluginConverter(
+  code: PluginCode,
+  req: { name: string; to: string; path: string; workspace: string; env: Record<string, string>; runAs?: RunAs },
+  timeoutMs = 120_000,
+): Promise<string> {
+  const who = `plugin ${code.name}@${code.version}`;
+  return new Promise((resolve, reject) => {
+    const child = startHost(code, { cwd: req.workspace, env: { ...req.env, SLIPWAY_PLUGIN_DIR: code.dir }, runAs: req.runAs });
+    let reply: HostReply | undefined;
+    let err = '';
+    child.stdout!.resume();
+    child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-2000)));
+    const timer = setTimeout(() => child.pid && killGroup(child.pid, 'SIGKILL'), timeoutMs);
+    child.on('message', (m: HostReply) => (reply ??= m));
+    child.once('error', (e) => reject(new Error(`${who}: could not start node: ${e.message}`)));
+    child.once('exit', (exit, signal) => {
+      clearTimeout(timer);
+      if (child.pid) killGroup(child.pid, 'SIGKILL');
+      if (!reply) return reject(new Error(`${who}: its process ended (${exit !== null ? `exit ${exit}` : `signal ${signal}`}) before the '${req.name}' converter answered${err ? `: ${err.trim().split('\n').pop()}` : ''}`));
+      if ('loadError' in reply) return reject(new Error(`${who} failed to load: ${reply.loadError}`));
+      if ('threw' in reply) return reject(new Error(`${who}: the '${req.name}' converter threw: ${reply.threw}`));
+      if ('crashed' in reply) return reject(new Error(`${who}: the '${req.name}' converter crashed: ${reply.crashed}`));
+      const out = 'result' in reply ? reply.result : undefined;
+      if (typeof out !== 'string') return reject(new Error(`${who}: the '${req.name}' converter returned no text (it returns the ${req.to} document as a string)`));
+      resolve(out);
+    });
+    const convert = { name: req.name, to: req.to, path: req.path, workspace: req.workspace, plugin: { name: code.name, version: code.version, dir: code.dir } };
+    child.send({ mode: 'convert', convert }, () => undefined);
   });
 }
 

@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../../shared/client/api-client';
 import { badRequest } from '../../shared/errors';
 import { builtinScannerKinds, builtinStepKinds, type StepKinds } from '../../shared/job';
-import { pluginNotifierKinds, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
@@ -47,6 +47,7 @@ export async function localStepKinds(client: ApiClient): Promise<StepKinds> {
   const kinds = builtinStepKinds(scanners);
   for (const m of manifests) for (const def of pluginStepKinds(m)) kinds.register(def);
   for (const m of manifests) for (const def of pluginNotifierKinds(m)) kinds.notifiers.register(def);
+  for (const m of manifests) for (const def of pluginReportFormats(m)) kinds.reportFormats.register(def);
   return kinds;
 }
 
@@ -62,7 +63,7 @@ export function registerPluginCommands(program: Command): void {
       if (flags.json) return printJson(out);
       const p = out.plugin;
       const was = out.result === 'updated' && p.previousVersion ? ` (was ${p.previousVersion})` : '';
-      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: ${[p.kinds.length ? `step kinds ${p.kinds.join(', ')}` : '', p.scanners?.length ? `scanners ${p.scanners.join(', ')}` : '', p.notifiers?.length ? `notifiers ${p.notifiers.join(', ')}` : ''].filter(Boolean).join('; ')}${p.enabled ? '' : ' (disabled)'}\n`);
+      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: ${[p.kinds.length ? `step kinds ${p.kinds.join(', ')}` : '', p.scanners?.length ? `scanners ${p.scanners.join(', ')}` : '', p.notifiers?.length ? `notifiers ${p.notifiers.join(', ')}` : '', p.reportFormats?.length ? `report formats ${p.reportFormats.join(', ')}` : ''].filter(Boolean).join('; ')}${p.enabled ? '' : ' (disabled)'}\n`);
     });
 
   plugin
@@ -78,7 +79,7 @@ export function registerPluginCommands(program: Command): void {
           p.name,
           p.version,
           p.enabled ? 'yes' : 'no',
-          [...p.kinds, ...(p.scanners ?? []).map((s) => `scan:${s}`), ...(p.notifiers ?? []).map((n) => `notify:${n}`)].join(',') || '-',
+          [...p.kinds, ...(p.scanners ?? []).map((s) => `scan:${s}`), ...(p.notifiers ?? []).map((n) => `notify:${n}`), ...(p.reportFormats ?? []).map((f) => `report:${f}`)].join(',') || '-',
           p.protocol,
           p.agents.map((a) => `${a.agent}:${a.version}${a.state === 'failed' ? '(failed)' : ''}`).join(',') || '-',
           formatTime(p.updatedAt),

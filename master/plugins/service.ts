@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { badRequest, conflict, notFound } from '../../shared/errors';
 import { builtinScannerKinds, builtinStepKinds, type ScannerKinds, type StepKinds } from '../../shared/job';
 import { manifestFromFiles, PluginManifestError, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
-import { pluginNotifierKinds, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { TarballError, unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef } from '../../shared/protocol';
 import type { Db } from '../store/db';
@@ -171,6 +171,10 @@ export class PluginService {
       }
     }
     const builtinScanners = builtinScannerKinds();
+    for (const { name } of manifest.provides.reportFormats) {
+      const owner = others.find((p) => p.manifest.provides.reportFormats.some((f) => f.name === name));
+      if (owner) throw conflict(`plugin ${manifest.name}: report format '${name}' is provided by plugin '${owner.name}'`);
+    }
     for (const { kind } of manifest.provides.notifiers) {
       if (['webhook', 'slack', 'dingtalk', 'feishu', 'email'].includes(kind)) throw conflict(`plugin ${manifest.name}: notifier '${kind}' is built in`);
       const owner = others.find((p) => p.manifest.provides.notifiers.some((n) => n.kind === kind));
@@ -201,6 +205,11 @@ export class PluginService {
         all.notifiers.register(def);
         if (p.enabled) enabled.notifiers.register(def);
         else enabled.notifiers.refuse(def.kind, `notifier '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+      for (const def of pluginReportFormats(p.manifest)) {
+        all.reportFormats.register(def);
+        if (p.enabled) enabled.reportFormats.register(def);
+        else enabled.reportFormats.refuse(def.name, `report format '${def.name}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
       }
     }
     for (const p of this.store.list()) {

@@ -32,6 +32,7 @@ interface Raw {
 function withDefaults(m: PluginManifest): PluginManifest {
   m.provides.scanners ??= [];
   m.provides.notifiers ??= [];
+  m.provides.reportFormats ??= [];
   return m;
 }
 

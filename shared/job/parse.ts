@@ -267,6 +267,12 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kind
     issues.push(loc.issue([...path, 'continueOnError'], 'continueOnError must be true or false'));
   if (issues.length || !config.success) return { issues };
   const cfg = config.data;
+  const reports = def.reports(cfg);
+  for (const r of reports) {
+    const problem = r.from ? kinds.reportFormats.problem(r.from, r.format) : undefined;
+    if (problem) issues.push(loc.issue([...path, key, ...(r.field ?? []), 'format'], problem));
+  }
+  if (issues.length) return { issues };
   // `compile: make` is named 'compile'; a plain `sh: make` is named after its command.
   const generic = key === def.kind || key === 'sh' || key === 'run';
   const autoName = generic && typeof cfg.run === 'string' ? firstLine(cfg.run, key) : key;
@@ -279,7 +285,7 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kind
       env,
       timeoutMs,
       continueOnError: step.continueOnError === true,
-      reports: def.reports(cfg),
+      reports,
     },
   };
 }

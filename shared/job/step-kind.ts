@@ -16,6 +16,13 @@ export interface ReportSpec {
   failStep: boolean;
   /** SARIF reports: limits on the findings; exceeding one fails the step with a summary (shared/job/gate.ts). */
   gate?: QualityGate;
+  /**
+   * The file's own format when it is not `format`: a plugin report format the agent converts it from
+   * (shared/job/report-formats.ts) before the upload.
+   */
+  from?: string;
+  /** Where in the step's value the report is set (`['junit']`), for errors about it. */
+  field?: string[];
 }
 
 /**

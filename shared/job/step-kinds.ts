@@ -12,6 +12,7 @@ import { imageKind } from './kinds/image';
 import { createScanKind } from './kinds/scan';
 import { builtinScannerKinds, type ScannerKinds } from './scanner-kinds';
 import { NotifierKinds } from './notifier-kinds';
+import { ReportFormats } from './report-formats';
 import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
@@ -21,6 +22,8 @@ export class StepKinds {
   private readonly refused = new Map<string, string>();
   /** Plugin notifier kinds a job's `notify:` may use (none unless the owner of this registry adds them). */
   notifiers = new NotifierKinds();
+  /** Plugin report formats a step's reports may be written in (none unless the owner adds them). */
+  reportFormats = new ReportFormats();
 
   /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
   register(def: AnyStepKind): this {

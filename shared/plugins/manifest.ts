@@ -21,8 +21,10 @@
  * 2.1.0 run. And notifier kinds (`provides.notifiers`: kind, description, config JSON Schema, and `secrets`,
  * the config fields that name team secrets), delivered by the master: its `entry.master` module exports
  * `notifiers = { [kind]: { send(ctx) } }`. entry.agent is required with step kinds or scanners, entry.master
- * with notifiers. A plugin provides at least one of them. Report formats are refused by name (their entry
- * point does not exist yet), never silently ignored.
+ * with notifiers. And report formats (`provides.reportFormats`: name, to: junit | sarif): converters the
+ * agent runs on a step's report file before it is uploaded (`junit: { path, format: tap }`); the agent entry
+ * exports `reportFormats = { [name]: { convert(ctx) } }` returning the converted text. A plugin provides at
+ * least one of them.
  */
 import { z } from 'zod';
 import { parseProtocolRange, protocolInRange } from './protocol-range';
@@ -81,6 +83,14 @@ const notifierSpecSchema = z.strictObject({
   secrets: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'config field names')).max(16).default([]),
 });
 
+const reportFormatSpecSchema = z.strictObject({
+  /** The name a step's report names as its `format` (`junit: { path: out.tap, format: tap }`). */
+  name: z.string().regex(KIND_RE, 'report format names are lower-case letters, digits and -, starting with a letter'),
+  /** What the converter produces: JUnit XML or SARIF 2.1.0, parsed on the master like any report of that kind. */
+  to: z.enum(['junit', 'sarif']),
+  description: z.string().max(1024).optional(),
+});
+
 export const pluginManifestSchema = z.strictObject({
   name: z.string().regex(PLUGIN_NAME_RE, 'plugin names are lower-case letters, digits and -, starting with a letter (max 63)'),
   version: z.string().regex(SEMVER_RE, 'a version is semver: MAJOR.MINOR.PATCH'),
@@ -103,11 +113,18 @@ export const pluginManifestSchema = z.strictObject({
       scanners: z.array(scannerSpecSchema).max(32).default([]),
       /** Notifier kinds, delivered by the master (entry.master). */
       notifiers: z.array(notifierSpecSchema).max(32).default([]),
-      reportFormats: z.unknown().optional(),
+      /** Report file formats converted to JUnit or SARIF on the agent. */
+      reportFormats: z.array(reportFormatSpecSchema).max(32).default([]),
     })
     .superRefine((p, ctx) => {
-      if (p.reportFormats !== undefined) ctx.addIssue({ code: 'custom', path: ['reportFormats'], message: 'reportFormats plugins are not supported by this master yet (only stepKinds, scanners and notifiers)' });
-      if (!p.stepKinds.length && !p.scanners.length && !p.notifiers.length) ctx.addIssue({ code: 'custom', path: ['stepKinds'], message: 'a plugin provides at least one step kind, scanner or notifier' });
+      if (!p.stepKinds.length && !p.scanners.length && !p.notifiers.length && !p.reportFormats.length) {
+        ctx.addIssue({ code: 'custom', path: ['stepKinds'], message: 'a plugin provides at least one step kind, scanner, notifier or report format' });
+      }
+      const formats = new Set<string>();
+      p.reportFormats.forEach((f, i) => {
+        if (formats.has(f.name) || f.name === 'junit' || f.name === 'sarif') ctx.addIssue({ code: 'custom', path: ['reportFormats', i, 'name'], message: `report format '${f.name}' is ${formats.has(f.name) ? 'declared twice' : 'built in'}` });
+        formats.add(f.name);
+      });
       const notifiers = new Set<string>();
       p.notifiers.forEach((n, i) => {
         if (notifiers.has(n.kind)) ctx.addIssue({ code: 'custom', path: ['notifiers', i, 'kind'], message: `notifier '${n.kind}' is declared twice` });
@@ -133,7 +150,9 @@ export const pluginManifestSchema = z.strictObject({
       });
     }),
 }).superRefine((m, ctx) => {
-  if ((m.provides.stepKinds.length || m.provides.scanners.length) && !m.entry.agent) ctx.addIssue({ code: 'custom', path: ['entry', 'agent'], message: 'a plugin with step kinds or scanners needs entry.agent' });
+  if ((m.provides.stepKinds.length || m.provides.scanners.length || m.provides.reportFormats.length) && !m.entry.agent) {
+    ctx.addIssue({ code: 'custom', path: ['entry', 'agent'], message: 'a plugin with step kinds, scanners or report formats needs entry.agent' });
+  }
   if (m.provides.notifiers.length && !m.entry.master) ctx.addIssue({ code: 'custom', path: ['entry', 'master'], message: 'a plugin with notifiers needs entry.master' });
 });
 
@@ -141,6 +160,7 @@ export type PluginManifest = z.output<typeof pluginManifestSchema>;
 export type StepKindSpec = PluginManifest['provides']['stepKinds'][number];
 export type ScannerSpec = PluginManifest['provides']['scanners'][number];
 export type NotifierSpec = PluginManifest['provides']['notifiers'][number];
+export type ReportFormatSpec = PluginManifest['provides']['reportFormats'][number];
 
 export class PluginManifestError extends Error {
   override readonly name = 'PluginManifestError';

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
 import type { ScannerKindDef } from '../job/scanner-kinds';
 import type { NotifierKindDef } from '../job/notifier-kinds';
-import type { NotifierSpec, PluginManifest, ScannerSpec, StepKindSpec } from './manifest';
+import type { ReportFormatDef } from '../job/report-formats';
+import type { NotifierSpec, PluginManifest, ReportFormatSpec, ScannerSpec, StepKindSpec } from './manifest';
 
 const OUTPUT_SCHEMAS = {
   string: z.string(),
@@ -63,4 +64,9 @@ export function pluginNotifierKinds(manifest: PluginManifest): NotifierKindDef[]
       plugin: { name: manifest.name, version: manifest.version },
     };
   });
+}
+
+/** The report formats of `manifest` as ReportFormatDefs (a step's `junit: { format }` validates with them). */
+export function pluginReportFormats(manifest: PluginManifest): ReportFormatDef[] {
+  return (manifest.provides.reportFormats ?? []).map((f: ReportFormatSpec) => ({ name: f.name, to: f.to, plugin: { name: manifest.name, version: manifest.version } }));
 }

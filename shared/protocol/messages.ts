@@ -382,7 +382,18 @@ export const AssignedStepSchema = z.object({
    * Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`, scan's SARIF), with the
    * quality gate the agent checks a SARIF report's findings against (shared/job/gate.ts).
    */
-  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean(), gate: qualityGateSchema.optional() })).optional(),
+  reports: z
+    .array(
+      z.object({
+        format: z.string(),
+        path: z.string(),
+        failStep: z.boolean(),
+        gate: qualityGateSchema.optional(),
+        /** The file's own format, converted to `format` by the agent's plugin report format of that name. Since protocol 12. */
+        from: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
 

@@ -9,6 +9,8 @@
  * Scanner plugins: plugins/eslint-sarif gives the scan step its eslint scanner (real ESLint and its SARIF
  * formatter, in a child node process as the build user); before it is installed and while it is disabled a
  * job naming the scanner is refused at apply (file:line:col, naming the plugin), and a queued stage waits.
+ * Report-format plugins: plugins/tap-junit converts the TAP a real `node --test --test-reporter=tap` writes
+ * into JUnit on the agent; the master stores the test results.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -289,6 +291,48 @@ stages:${first}
     expect(two.status, await master.api.buildLog(queued)).toBe('success');
     expect(await master.api.buildLog(queued)).toContain('eslint (SARIF formatter): 3 findings');
   }, 180_000);
+});
+
+describe('report-format plugins', () => {
+  it('converts a step report written as TAP by node --test with the tap-junit plugin; refuses the format before it is installed', async () => {
+    const name = `tap-${suffix}`;
+    const tapJob = `name: ${name}
+team: ${team}
+stages:
+  - name: test
+    environment: ci
+    steps:
+      - sh: cp -r ${join(REPO, 'test', 'fixtures', 'quality', 'tap-project')}/. .
+      - test: { run: "node --test --test-reporter=tap test/ > out.tap || true", junit: { path: out.tap, format: tap } }
+`;
+    await expect(master.api.applyJob(tapJob)).rejects.toThrow(
+      "job.yml:8:113: stages[0].steps[1].test.junit.format: unknown report format 'tap' (no plugin converts to junit; plugins/tap-junit converts tap)",
+    );
+    await expect(master.api.applyJob(tapJob.replace('junit: { path', 'sarif: { path'))).rejects.toThrow(/steps\[1\]\.test\.sarif\.format: unknown report format 'tap'/);
+    const installed = await install(join(REPO, 'plugins', 'tap-junit'));
+    expect(installed.stdout, installed.stderr).toBe('plugin tap-junit@1.0.0 installed: report formats tap\n');
+    await waitFor('agent runs tap-junit', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'tap-junit' && p.state === 'loaded'));
+    await expect(master.api.applyJob(tapJob.replace('junit: { path', 'sarif: { path'))).rejects.toThrow(/test\.sarif\.format: report format 'tap' \(plugin 'tap-junit'\) converts to junit, not sarif/);
+    await master.api.applyJob(tapJob);
+
+    const b = await finished((await master.api.trigger(name)).id);
+    const log = await master.api.buildLog(b.id);
+    expect(log).toContain('tap report out.tap: converted to junit (report format tap@1.0.0)');
+    expect(log).toMatch(/junit report out\.tap: 4 tests, 1 failed, 0 errors, 1 skipped/);
+    const tests = await master.api.buildTests(b.id);
+    expect(tests.map((t) => `${t.classname} > ${t.name}: ${t.status}`).sort()).toEqual([
+      'math > adds: passed',
+      'math > divides later: skipped',
+      'math > multiplies: failed',
+      'out.tap > top-level ok: passed',
+    ]);
+    expect(tests.find((t) => t.name === 'multiplies')?.message).toBe('two times three');
+
+    // A file that is not TAP: the conversion fails, said in the log; the report is not stored.
+    await master.api.applyJob(tapJob.replace('> out.tap || true', '> out.tap || true; echo hello > out.tap'));
+    const bad = await finished((await master.api.trigger(name)).id);
+    expect(await master.api.buildLog(bad.id)).toMatch(/junit report out\.tap not stored: plugin tap-junit@1\.0\.0: the 'tap' converter threw: Error: out\.tap is not TAP output/);
+  }, 120_000);
 });
 
 describe('failing plugins', () => {

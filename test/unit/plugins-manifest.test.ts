@@ -52,10 +52,10 @@ describe('manifests', () => {
       ].join('\n'),
     );
   });
-  it('refuses kinds declared twice, an unusable config schema and report-format plugins by name', () => {
+  it('refuses kinds declared twice, an unusable config schema and a report format named like a built-in one', () => {
     const m = manifest();
     const k = (m.provides as { stepKinds: Record<string, unknown>[] }).stepKinds[0];
-    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], reportFormats: [{}] } };
+    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], reportFormats: [{ name: 'junit', to: 'junit' }] } };
     const err = (() => {
       try {
         parseManifest(bad, 'package.json');
@@ -65,7 +65,7 @@ describe('manifests', () => {
     })();
     expect(err).toContain("package.json: provides.stepKinds[1].kind: step kind 'lint' is declared twice");
     expect(err).toContain('package.json: provides.stepKinds[1].config: not a usable JSON Schema');
-    expect(err).toContain('package.json: provides.reportFormats: reportFormats plugins are not supported by this master yet (only stepKinds, scanners and notifiers)');
+    expect(err).toContain("package.json: provides.reportFormats[0].name: report format 'junit' is built in");
   });
   it('reads slipway-plugin.json first, else package.json with its name and version', () => {
     const { name, version, ...slipway } = manifest();
@@ -120,7 +120,7 @@ describe('plugin scanners', () => {
 
   it('reads a manifest with scanners only, refusing one with neither kinds nor scanners and scanners declared twice', () => {
     expect(parseManifest(scannerManifest(), 'm').provides).toMatchObject({ stepKinds: [], scanners: [{ kind: 'tslint' }] });
-    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind, scanner or notifier');
+    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind, scanner, notifier or report format');
     const twice = { scanners: [{ kind: 'tslint' }, { kind: 'tslint', config: { type: 'string' } }] };
     const err = (() => {
       try {
@@ -176,7 +176,7 @@ describe('plugin notifiers', () => {
 
   it('needs entry.master for notifiers and entry.agent for step kinds', () => {
     expect(() => parseManifest({ ...notifierManifest(), entry: { agent: 'a.mjs' } }, 'm')).toThrow('m: entry.master: a plugin with notifiers needs entry.master');
-    expect(() => parseManifest({ ...manifest(), entry: { master: 'm.mjs' } }, 'm')).toThrow('m: entry.agent: a plugin with step kinds or scanners needs entry.agent');
+    expect(() => parseManifest({ ...manifest(), entry: { master: 'm.mjs' } }, 'm')).toThrow('m: entry.agent: a plugin with step kinds, scanners or report formats needs entry.agent');
   });
 
   it('validates a plugin channel at file:line:col and normalises it; built-in channels keep their own errors', () => {
