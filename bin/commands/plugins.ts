@@ -2,7 +2,8 @@
  * Plugins (admin): `slipway plugin install <folder|package.tgz>` (a folder is packed like npm pack: its files
  * under package/, without .git and node_modules), `plugin list`, `plugin enable|disable <name>`,
  * `plugin remove <name>`. Installing a plugin that is installed at another version updates it.
- * Also localStepKinds: the step kinds `apply -f` validates with locally (built-ins + the enabled plugins').
+ * Also localStepKinds: what `apply -f` validates with locally (built-ins + the enabled plugins' kinds, scanners,
+ * notifiers and report formats).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ApiClient } from '../../shared/client/api-client';
 import { badRequest } from '../../shared/errors';
-import { builtinScannerKinds, builtinStepKinds, type StepKinds } from '../../shared/job';
-import { pluginNotifierKinds, pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import type { StepKinds } from '../../shared/job';
+import { stepKindsFromManifests } from '../../shared/plugins/step-kind';
 import { sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
@@ -41,14 +42,7 @@ function packageBytes(path: string): Buffer {
  * locally too. A master that does not list plugin manifests (older) leaves the built-ins; the master validates again.
  */
 export async function localStepKinds(client: ApiClient): Promise<StepKinds> {
-  const manifests = await client.pluginManifests().catch(() => []);
-  const scanners = builtinScannerKinds();
-  for (const m of manifests) for (const def of pluginScannerKinds(m)) scanners.register(def);
-  const kinds = builtinStepKinds(scanners);
-  for (const m of manifests) for (const def of pluginStepKinds(m)) kinds.register(def);
-  for (const m of manifests) for (const def of pluginNotifierKinds(m)) kinds.notifiers.register(def);
-  for (const m of manifests) for (const def of pluginReportFormats(m)) kinds.reportFormats.register(def);
-  return kinds;
+  return stepKindsFromManifests(await client.pluginManifests().catch(() => []));
 }
 
 export function registerPluginCommands(program: Command): void {

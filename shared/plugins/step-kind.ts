@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
+import { builtinScannerKinds } from '../job/scanner-kinds';
+import { builtinStepKinds, type StepKinds } from '../job/step-kinds';
 import type { ScannerKindDef } from '../job/scanner-kinds';
 import type { NotifierKindDef } from '../job/notifier-kinds';
 import type { ReportFormatDef } from '../job/report-formats';
@@ -69,4 +71,22 @@ export function pluginNotifierKinds(manifest: PluginManifest): NotifierKindDef[]
 /** The report formats of `manifest` as ReportFormatDefs (a step's `junit: { format }` validates with them). */
 export function pluginReportFormats(manifest: PluginManifest): ReportFormatDef[] {
   return (manifest.provides.reportFormats ?? []).map((f: ReportFormatSpec) => ({ name: f.name, to: f.to, plugin: { name: manifest.name, version: manifest.version } }));
+}
+
+/**
+ * The registry a job file is validated with outside the master (the CLI's `apply -f`, the web editor): the
+ * built-ins plus the step kinds, scanners, notifiers and report formats of `manifests` (the master's enabled
+ * plugins, GET /plugins/manifests). A name clashing with one registered already is skipped: refusing it is
+ * the master's call, which validates again.
+ */
+export function stepKindsFromManifests(manifests: PluginManifest[]): StepKinds {
+  const scanners = builtinScannerKinds();
+  for (const m of manifests) for (const def of pluginScannerKinds(m)) if (!scanners.get(def.kind)) scanners.register(def);
+  const kinds = builtinStepKinds(scanners);
+  for (const m of manifests) {
+    for (const def of pluginStepKinds(m)) if (![def.kind, ...def.aliases].some((key) => kinds.get(key))) kinds.register(def);
+    for (const def of pluginNotifierKinds(m)) if (!kinds.notifiers.get(def.kind)) kinds.notifiers.register(def);
+    for (const def of pluginReportFormats(m)) if (!kinds.reportFormats.get(def.name)) kinds.reportFormats.register(def);
+  }
+  return kinds;
 }

@@ -126,6 +126,11 @@ describe('notifier plugins', () => {
     await expect(master.api.setTeamNotifier(team, 'mm', { mattermost: { url: 'MM_HOOK', username: '' } })).rejects.toThrow(/channel\.mattermost\.username: /);
     expect((await master.api.setTeamNotifier(team, 'mm', { mattermost: { url: 'MM_HOOK' }, on: ['failure'] })).channel).toEqual({ notifier: 'mattermost', config: { url: 'MM_HOOK' }, on: ['failure'] });
     await master.api.removeTeamNotifier(team, 'mm');
+    const viaCli = await runCli(['notify', 'set', team, 'mm-cli', '{ mattermost: { url: MM_HOOK, channel: ops }, on: [deploy] }'], { env: cliEnv });
+    expect(viaCli.stdout, viaCli.stderr).toBe(`team ${team}: channel mm-cli = {"notifier":"mattermost","config":{"url":"MM_HOOK","channel":"ops"},"on":["deploy"]}\n`);
+    const badCli = await runCli(['notify', 'set', team, 'mm-bad', '{ mattermost: { url: MM_HOOK, colour: red } }'], { env: cliEnv });
+    expect(badCli.stderr).toMatch(/channel\.mattermost: .*colour/);
+    await master.api.removeTeamNotifier(team, 'mm-cli');
   }, 120_000);
 
   it('kills a notifier that hangs after the timeout, fails one that throws, and gives it no master environment', async () => {
