@@ -76,21 +76,23 @@ export class NotifierRunner {
       let answer: HostReply | undefined;
       let timedOut = false;
       child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-1000)));
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // The group is gone already.
+        }
+      };
       const timer = setTimeout(() => {
         timedOut = true;
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        killGroup();
       }, d.timeoutMs);
       child.on('message', (m: HostReply) => (answer ??= m));
       child.once('error', (e) => resolve(`could not start node: ${e.message}`));
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        if (child.pid) {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // The group is gone already.
-          }
-        }
+        // Whatever the notifier left running (a child of its own) goes with it.
+        killGroup();
         if (timedOut) resolve(`the '${d.kind}' notifier did not finish within ${d.timeoutMs} ms`);
         else resolve(answer ?? `its process ended (${code !== null ? `exit ${code}` : `signal ${signal}`}) before the '${d.kind}' notifier answered${err ? `: ${err.trim().split('\n').pop()}` : ''}`);
       });
