@@ -10,14 +10,17 @@
  *  - allKinds(): built-ins + every installed plugin: build snapshots and the job cache parse with it, so a
  *    disabled plugin never makes a stored build or job unreadable (its stages wait; see the README).
  * Plugin scanners (of the built-in scan step) follow the same two registries: the scan kind of each validates
- * its tools against the matching scanner registry.
+ * its tools against the matching scanner registry. eslint and shellcheck were built-in scanners before they
+ * became plugins: while no installed plugin provides one, allKinds() still reads jobs and builds that list it
+ * (their stages need it, so they wait for the plugin, naming it) and enabledKinds() refuses it at apply.
  * Listeners (the agent gateway) are told after every change, to send master:plugins.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest, conflict, notFound } from '../../shared/errors';
-import { builtinScannerKinds, builtinStepKinds, type ScannerKinds, type StepKinds } from '../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, KNOWN_SCANNER_PLUGINS, type ScannerKinds, type StepKinds } from '../../shared/job';
+import { z } from 'zod';
 import { manifestFromFiles, PluginManifestError, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
 import { pluginNotifierKinds, pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { TarballError, unpackTarball } from '../../shared/node/tarball';
@@ -197,6 +200,11 @@ export class PluginService {
         if (p.enabled) enabledScanners.register(def);
         else enabledScanners.refuse(def.kind, `scanner '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
       }
+    }
+    for (const [kind, plugin] of Object.entries(KNOWN_SCANNER_PLUGINS)) {
+      if (allScanners.get(kind)) continue;
+      allScanners.register({ kind, config: z.record(z.string(), z.unknown()), plugin: { name: plugin, version: 'not installed' } });
+      enabledScanners.refuse(kind, enabledScanners.problem(kind)!);
     }
     const all = builtinStepKinds(allScanners);
     const enabled = builtinStepKinds(enabledScanners);
