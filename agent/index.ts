@@ -80,7 +80,7 @@ export async function startAgent(options: AgentOptions, extra: { executors?: Exe
   // The probes (a Docker API call, `nginx -v`...) run while the workspaces open and the socket connects; the
   // first hello waits for them (agent_start_ms).
   const probing = probeCapabilities(needed, config.file).then((capabilities) => {
-    for (const e of executors.list()) {
+    for (const e of executors.list().filter((x) => !x.scanner)) {
       const missing = (executors.get(e.kind)?.def.capabilities ?? []).filter((c) => !capabilities.find((x) => x.name === c)?.ok);
       // Still registered: the master will not assign its stages here, and the agent says why once.
       if (missing.length) log.warn({ kind: e.kind, missing }, `step kind '${e.kind}' needs ${missing.join(', ')}, not available on this host`);

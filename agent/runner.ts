@@ -193,7 +193,7 @@ export class Runner {
     if (this.activeCount >= this.deps.capacity) return { reason: 'capacity', message: `agent is at capacity (${this.activeCount} of ${this.deps.capacity} slots in use)` };
     const missing = [...new Set(a.stage.steps.map((s) => s.kind).filter((k) => !this.deps.executors.get(k)))];
     if (missing.length) {
-      const has = this.deps.executors.list().map((e) => e.kind).join(', ');
+      const has = this.deps.executors.list().filter((e) => !e.scanner).map((e) => e.kind).join(', ');
       return { reason: 'unknown-kind', message: `no executor for step kind ${missing.map((k) => `'${k}'`).join(', ')} on this agent (has: ${has})` };
     }
     return undefined;

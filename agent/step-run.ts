@@ -4,13 +4,16 @@
  * read, checked against the kind's schema and masked, its reports uploaded (and the step failed on them only
  * when the job says so), then the agent:step-finished record.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gateProblems } from '../shared/job/gate';
 import type { OutputsByStep, OutputValue } from '../shared/job/outputs';
 import { substitute } from '../shared/job/outputs';
 import type { AssignedStep, MasterAssign } from '../shared/protocol';
 import { uploadReport, type UploadedReport } from './artifacts';
 import type { RunAs, StepResult, StopReason } from './executors/types';
-import { globFiles } from './glob';
+import { globFiles, type MatchedFile } from './glob';
 import type { LogShipper } from './log-shipper';
 import type { RecordLog } from './record-log';
 import type { StageRunDeps } from './stage-run';
@@ -74,7 +77,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
   if (typeof step === 'string') {
     result = { status: 'error', exitCode: null, error: step };
   } else if (!executor) {
-    result = { status: 'error', exitCode: null, error: `no executor for step kind '${raw.kind}' on agent (has: ${deps.executors.list().map((e) => e.kind).join(', ')})` };
+    result = { status: 'error', exitCode: null, error: `no executor for step kind '${raw.kind}' on agent (has: ${deps.executors.list().filter((e) => !e.scanner).map((e) => e.kind).join(', ')})` };
   } else {
     result = await executor
       .run({
@@ -98,6 +101,7 @@ export async function runStep(run: StepRun, index: number, baseEnv: Record<strin
         leaseTtlMs: a.leaseTtlMs,
         deployPolicy: a.deployPolicy,
         masterSilentMs: deps.masterSilentMs ?? (() => 0),
+        scanners: deps.executors,
       })
       .catch((e: unknown) => ({ status: 'error' as const, exitCode: null, error: `executor '${raw.kind}' failed: ${(e as Error).message}` }));
   }
@@ -162,7 +166,7 @@ async function attachReports(run: StepRun, index: number, step: AssignedStep, re
       const path = file?.path ?? spec.path;
       let problem: string | undefined;
       try {
-        const summary: UploadedReport = await uploadReport(run.deps.endpoint, a.stageRunId, a.epoch, index, spec, file, readAs);
+        const summary: UploadedReport = spec.from && file ? await uploadConverted(run, index, spec, spec.from, file) : await uploadReport(run.deps.endpoint, a.stageRunId, a.epoch, index, spec, file, readAs);
         shipper.write(`${describeReport(summary)}\n`);
         if (summary.status !== 'parsed') problem = `${spec.format} report ${path}: ${summary.error}`;
         else if (summary.failures + summary.errors > 0) problem = `${spec.format} report ${path}: ${summary.failures} failed, ${summary.errors} errors of ${summary.tests} tests`;
@@ -181,6 +185,27 @@ async function attachReports(run: StepRun, index: number, step: AssignedStep, re
     }
   }
   return result;
+}
+
+/**
+ * A report written in a plugin's report format (`junit: { path, format: tap }`): the plugin converts it (as
+ * the build user, reading the workspace file itself), the converted text is staged in an agent-owned file
+ * and uploaded as `spec.format` under the file's own path. A conversion that fails is the report's problem.
+ */
+async function uploadConverted(run: StepRun, index: number, spec: { format: string; path: string }, from: string, file: MatchedFile): Promise<UploadedReport> {
+  const converter = run.deps.executors.converter(from);
+  if (!converter) throw new Error(`no converter for report format '${from}' on this agent (its plugin is not loaded here)`);
+  if (converter.to !== spec.format) throw new Error(`report format '${from}' converts to ${converter.to}, not ${spec.format}`);
+  const text = await converter.convert({ path: file.path, workspace: run.workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: run.workspace }, runAs: run.runAs });
+  const dir = await mkdtemp(join(tmpdir(), `slipway-report-${run.assign.stageRunId}-`));
+  try {
+    const abs = join(dir, 'report');
+    await writeFile(abs, text);
+    run.shipper.write(`${from} report ${file.path}: converted to ${spec.format} (report format ${from}@${converter.version})\n`);
+    return await uploadReport(run.deps.endpoint, run.assign.stageRunId, run.assign.epoch, index, spec, { path: file.path, abs, size: Buffer.byteLength(text) });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 const ZERO = { high: 0, medium: 0, low: 0 };

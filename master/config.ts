@@ -78,6 +78,8 @@ const envSchema = {
   SLIPWAY_SMTP_FROM: z.string().min(3).default('slipway@localhost'),
   /** First retry delay of a failed notification (doubled per attempt, 6 attempts). */
   SLIPWAY_NOTIFY_BACKOFF_MS: int(10).default(5000),
+  /** How long a plugin notifier may take for one delivery attempt before it is killed. */
+  SLIPWAY_NOTIFY_PLUGIN_TIMEOUT_MS: int(100).default(10_000),
   SLIPWAY_ALLOW_LOCAL_REPOS: z
     .string()
     .transform((v) => v.split(':').map((d) => d.trim()).filter(Boolean))
@@ -150,7 +152,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
     etcd: v.SLIPWAY_ETCD.length ? Object.freeze({ endpoints: Object.freeze(v.SLIPWAY_ETCD), prefix: v.SLIPWAY_ETCD_PREFIX }) : undefined,
     agentBundleDir: v.SLIPWAY_AGENT_BUNDLE_DIR ? resolve(v.SLIPWAY_AGENT_BUNDLE_DIR) : undefined,
-    notify: Object.freeze({ smtpUrl: v.SLIPWAY_SMTP_URL, smtpFrom: v.SLIPWAY_SMTP_FROM, backoffMs: v.SLIPWAY_NOTIFY_BACKOFF_MS }),
+    notify: Object.freeze({ smtpUrl: v.SLIPWAY_SMTP_URL, smtpFrom: v.SLIPWAY_SMTP_FROM, backoffMs: v.SLIPWAY_NOTIFY_BACKOFF_MS, pluginTimeoutMs: v.SLIPWAY_NOTIFY_PLUGIN_TIMEOUT_MS }),
   });
 }
 

@@ -54,7 +54,7 @@ export interface MasterConfig {
   retention: { builds: number; logsDays: number };
   loginRateLimit: { max: number; windowMs: number };
   /** Notifications: the SMTP server of email channels (none: email is not sent, said per delivery), retry backoff. */
-  notify?: { smtpUrl?: string; smtpFrom: string; backoffMs: number };
+  notify?: { smtpUrl?: string; smtpFrom: string; backoffMs: number; pluginTimeoutMs?: number };
   /**
    * Directories (absolute) under which jobs may use local repositories; empty = none. The data dir is never
    * allowed (master/git/local-repos.ts).

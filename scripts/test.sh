@@ -39,7 +39,7 @@ ensure_binary git git
 # The SSH host key tests start their own sshd on a loopback port (test/integration/ssh-server.ts).
 ensure_binary /usr/sbin/sshd openssh-server
 ensure_binary ssh-keygen openssh-client
-# The scan step's shellcheck adapter runs Debian's shellcheck (test/unit/quality-scanners.test.ts, quality-scan).
+# The scan step's shellcheck scanner (plugins/shellcheck-sarif) runs Debian's shellcheck (test/unit/quality-scanners.test.ts, quality-scan).
 ensure_binary shellcheck shellcheck
 # The browser test (test/e2e/web-ui.test.ts) drives Debian's chromium with playwright-core.
 ensure_binary /usr/bin/chromium chromium

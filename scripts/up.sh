@@ -131,9 +131,14 @@ slipway login --url "$URL" --user admin <"$DATA/admin.password" >/dev/null
 slipway registry add local --url "$SLIPWAY_REGISTRY" --teams demo >/dev/null
 log "registry local ($SLIPWAY_REGISTRY) granted to team demo"
 
-# The sample plugin (plugins/dockerfile-lint, step kind dockerfile-lint): agents load it when they connect.
-# Running up again leaves it as it is ("unchanged"); a refusal (edited without a new version) is only reported.
-if out="$(slipway plugin install plugins/dockerfile-lint 2>&1)"; then log "$out"; else log "sample plugin not installed: $out"; fi
+# The in-repo plugins: the sample step kind (plugins/dockerfile-lint), the scan step's eslint and shellcheck
+# scanners (plugins/eslint-sarif, plugins/shellcheck-sarif), the report format tap (plugins/tap-junit) and
+# the sample notifier (plugins/mattermost-notify, run by the master); agents load the others when they
+# connect. Running up again leaves them as they are ("unchanged"); a refusal (edited without a new version)
+# is only reported.
+for plugin in dockerfile-lint eslint-sarif shellcheck-sarif tap-junit mattermost-notify; do
+  if out="$(slipway plugin install "plugins/$plugin" 2>&1)"; then log "$out"; else log "plugin $plugin not installed: $out"; fi
+done
 
 existing_envs="$(slipway env list --json)"
 for env in "${ENVIRONMENTS[@]}"; do

@@ -17,6 +17,12 @@ export interface PluginPackageInfo {
   enabled: boolean;
   /** Step kinds it provides. */
   kinds: string[];
+  /** Scanners it provides for the scan step (`tools:`); absent from masters before plugin scanners. */
+  scanners?: string[];
+  /** Notifier kinds it provides for notify channels (delivered by the master). */
+  notifiers?: string[];
+  /** Report formats it converts on agents (a step report's `format`). */
+  reportFormats?: string[];
   protocol: string;
   description: string | null;
   /** The version an update replaced (its package file is kept). */

@@ -130,7 +130,8 @@ export interface TestTrendPoint {
 export interface NotificationInfo {
   id: number;
   event: 'failure' | 'fixed' | 'deploy' | 'approval';
-  kind: 'webhook' | 'slack' | 'dingtalk' | 'feishu' | 'email';
+  /** A built-in channel kind, or a plugin notifier's kind. */
+  kind: 'webhook' | 'slack' | 'dingtalk' | 'feishu' | 'email' | (string & {});
   /** Where it goes, without credentials: a webhook's host, a chat channel's secret name, the mail recipients. */
   target: string;
   /** 'pending' (retried with backoff), 'delivered', or 'failed' after the last attempt. */

@@ -1,32 +1,42 @@
 /**
- * The scan step: runs the listed scanners (agent/scanners) one after the other over the workspace and writes
+ * The scan step: runs the listed scanners one after the other over the workspace and writes
  * their runs into one SARIF 2.1.0 file (shared/job/kinds/scan.ts SCAN_REPORT_PATH), which the runner then
  * attaches like any report; the master stores the findings, marks the new ones and answers the counts the
  * step's quality gate is checked against. The step itself fails only when a scanner cannot run (a missing
- * tool, a crash); findings fail it only through the gate.
+ * tool, a crash); findings fail it only through the gate. The scanners are those of the stage's executor
+ * registry (ctx.scanners): the built-ins (agent/scanners) and the plugins' (agent/plugins, each run in a child
+ * node process as the build user), so a plugin updated mid-stage does not change what this stage runs.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { SCAN_REPORT_PATH, scanKind, type ScanConfig } from '../../shared/job/kinds/scan';
-import { builtinScanners, ScannerUnavailableError, type SarifRun, type ScannerRegistry } from '../scanners';
-import { defineExecutor, type StepContext, type StepResult, type StopReason } from './types';
+import { createScanKind, SCAN_REPORT_PATH, type ScanConfig } from '../../shared/job/kinds/scan';
+import { ScannerKinds } from '../../shared/job/scanner-kinds';
+import { builtinScanners, ScannerUnavailableError, type SarifRun } from '../scanners';
+import { defineExecutor, type ScannerSource, type StepContext, type StepResult, type StopReason } from './types';
 
-/** A scan executor over `scanners` (the built-ins by default; tests and plugins may pass their own). */
-export function createScanExecutor(scanners: ScannerRegistry = builtinScanners()) {
-  return defineExecutor<ScanConfig>(scanKind, '1.0.0', (ctx, cfg) => runScan(ctx, cfg, scanners));
+/**
+ * The agent's scan kind accepts any tool name and settings: the master validated them against the enabled
+ * plugins' scanners; here the tools are checked against the scanners this stage has, and a plugin scanner
+ * checks its settings with its own schema.
+ */
+const agentScanKind = createScanKind(ScannerKinds.anyKind());
+
+/** A scan executor; `scanners` (tests) replaces the stage's registry. */
+export function createScanExecutor(scanners?: ScannerSource) {
+  return defineExecutor<ScanConfig>(agentScanKind, '1.0.0', (ctx, cfg) => runScan(ctx, cfg, scanners ?? ctx.scanners ?? builtinScanners()));
 }
 
 export const scanExecutor = createScanExecutor();
 
-async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerRegistry): Promise<StepResult> {
+async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerSource): Promise<StepResult> {
   const stopped = () => {
     const r = ctx.signal.reason as StopReason;
     return { status: r.status, exitCode: null, error: r.message } satisfies StepResult;
   };
   if (ctx.signal.aborted) return stopped();
-  const unknown = cfg.tools.filter((t) => !scanners.get(t));
-  if (unknown.length) return { status: 'error', exitCode: null, error: `scan: no scanner '${unknown[0]}' on this agent (has: ${scanners.names().join(', ')})` };
+  const unknown = cfg.tools.filter((t) => !scanners.scanner(t));
+  if (unknown.length) return { status: 'error', exitCode: null, error: `scan: no scanner '${unknown[0]}' on this agent (has: ${scanners.scannerNames().join(', ')})` };
   ctx.started(Date.now());
   const root = resolve(ctx.workspace, cfg.path);
   if (root !== ctx.workspace && !root.startsWith(ctx.workspace + sep)) return { status: 'error', exitCode: null, error: `scan: path '${cfg.path}' leaves the workspace` };
@@ -34,7 +44,7 @@ async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerRegis
   const runs: SarifRun[] = [];
   for (const name of cfg.tools) {
     if (ctx.signal.aborted) return stopped();
-    const scanner = scanners.get(name)!;
+    const scanner = scanners.scanner(name)!;
     try {
       runs.push(
         await scanner.run({
@@ -42,6 +52,7 @@ async function runScan(ctx: StepContext, cfg: ScanConfig, scanners: ScannerRegis
           root,
           exclude: cfg.exclude,
           allowList: join(ctx.workspace, cfg.allowList),
+          config: cfg.config[name] ?? {},
           env: ctx.env,
           runAs: ctx.runAs,
           signal: ctx.signal,

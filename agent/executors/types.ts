@@ -11,6 +11,7 @@ import type { AnyStepKind, Outputs } from '../../shared/job';
 import type { AgentFile } from '../agent-file';
 import type { AssignedStep, MasterAssign, RegistryAccess, Source } from '../../shared/protocol';
 import type { InstanceHooks } from '../deploy/rollout';
+import type { Scanner } from '../scanners/types';
 
 export type StepStatus = 'success' | 'failed' | 'cancelled' | 'timeout' | 'error';
 
@@ -81,6 +82,14 @@ export interface StepContext {
   leaseTtlMs: number;
   /** Milliseconds since the agent last heard from the master: past leaseTtlMs / 2 the lease is in doubt. */
   masterSilentMs(): number;
+  /** The scanners the scan step may run (the stage's registry snapshot: built-ins and plugins); absent: the built-ins. */
+  scanners?: ScannerSource;
+}
+
+/** Scanners by name (ExecutorRegistry implements it). */
+export interface ScannerSource {
+  scanner(name: string): Scanner | undefined;
+  scannerNames(): string[];
 }
 
 /** What the agent config file says about the host's Docker, etcd and nginx (agent/agent-file.ts). */

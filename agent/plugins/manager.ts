@@ -4,7 +4,7 @@
  * master (GET /api/v1/agent/plugins/NAME/VERSION, agent token), refuses bytes whose sha256 is not the one the
  * master announced, unpacks them into `<work-dir>/plugins/NAME@VERSION` (shared/node/tarball.ts checks the
  * entries first), validates the manifest (the same zod schema as the master) and its protocol range against
- * this agent, imports the agent entry in a child process to check it exports every kind the manifest names
+ * this agent, imports the agent entry in a child process to check it exports every kind and scanner the manifest names
  * (plugin-process.ts), and registers its executors in the same registry as the built-ins. A plugin no longer
  * named, or named at another version, is removed from the registry first; steps already running keep the
  * executor they started with, so a build running on the old version finishes on it.
@@ -20,13 +20,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AnyStepKind } from '../../shared/job';
 import { manifestFromFiles, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import type { ReportFormatDef } from '../../shared/job/report-formats';
+import type { ScannerKindDef } from '../../shared/job/scanner-kinds';
 import { unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef, type PluginState } from '../../shared/protocol';
 import { failure, request, saveHashed, type MasterEndpoint } from '../artifacts';
-import { builtinPlugin, type ExecutorRegistry } from '../executors/registry';
+import { builtinPlugin, type ExecutorRegistry, type ReportConverter } from '../executors/registry';
 import { defineExecutor, type StepExecutor } from '../executors/types';
-import { describePlugin, runPluginStep, type PluginCode } from './plugin-process';
+import type { Scanner } from '../scanners/types';
+import { describePlugin, runPluginConverter, runPluginScanner, runPluginStep, type PluginCode } from './plugin-process';
 
 /** Marker file in an unpacked plugin: the sha256 of the package it came from. */
 const MARKER = '.slipway-package-sha256';
@@ -73,10 +76,10 @@ export class PluginManager {
     for (const ref of wanted) {
       const cur = this.loaded.get(ref.name);
       if (cur && cur.state.state === 'loaded' && cur.ref.version === ref.version && cur.ref.sha256 === ref.sha256) continue;
-      const { executors, state } = await this.load(ref);
+      const { executors, scanners, reportFormats, state } = await this.load(ref);
       registry.removePlugin(ref.name);
       try {
-        registry.registerPlugin({ name: ref.name, version: ref.version, executors });
+        registry.registerPlugin({ name: ref.name, version: ref.version, executors, scanners, reportFormats });
       } catch (err) {
         state.state = 'failed';
         state.error = (err as Error).message;
@@ -108,7 +111,7 @@ export class PluginManager {
     }
   }
 
-  private async load(ref: PluginRef): Promise<{ executors: StepExecutor[]; state: PluginState }> {
+  private async load(ref: PluginRef): Promise<{ executors: StepExecutor[]; scanners: Scanner[]; reportFormats: ReportConverter[]; state: PluginState }> {
     const dir = join(this.deps.workDir, 'plugins', `${ref.name}@${ref.version}`);
     let manifest: PluginManifest | undefined;
     try {
@@ -119,17 +122,32 @@ export class PluginManager {
       }
       const protocol = protocolProblem(manifest, PROTOCOL_VERSION, 'this agent');
       if (protocol) throw new Error(protocol);
+      // A plugin with nothing for agents (notifiers only) is not named to agents; loaded with nothing, should one be.
+      if (!manifest.entry.agent) return { executors: [], scanners: [], reportFormats: [], state: { name: ref.name, version: ref.version, state: 'loaded' } };
       const code: PluginCode = { name: ref.name, version: ref.version, dir, entry: join(dir, manifest.entry.agent) };
       // The import check runs as nobody when the agent is root: plugin code never gets the agent's rights.
       const exported = await describePlugin(code, process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined);
       const defs = pluginStepKinds(manifest);
-      const missing = defs.filter((d) => !exported.includes(d.kind)).map((d) => d.kind);
+      const missing = defs.filter((d) => !exported.kinds.includes(d.kind)).map((d) => d.kind);
       if (missing.length) throw new Error(`${manifest.entry.agent} exports no executor for step kind ${missing.map((k) => `'${k}'`).join(', ')} (export const executors = { ... })`);
-      return { executors: defs.map((def) => pluginExecutor(def, code)), state: { name: ref.name, version: ref.version, state: 'loaded' } };
+      const scannerDefs = pluginScannerKinds(manifest);
+      const missingScanners = scannerDefs.filter((d) => !exported.scanners.includes(d.kind)).map((d) => d.kind);
+      if (missingScanners.length) throw new Error(`${manifest.entry.agent} exports no scanner ${missingScanners.map((k) => `'${k}'`).join(', ')} (export const scanners = { ... })`);
+      const formatDefs = pluginReportFormats(manifest);
+      const missingFormats = formatDefs.filter((d) => !exported.reportFormats.includes(d.name)).map((d) => d.name);
+      if (missingFormats.length) throw new Error(`${manifest.entry.agent} exports no report format ${missingFormats.map((k) => `'${k}'`).join(', ')} (export const reportFormats = { ... })`);
+      return {
+        executors: defs.map((def) => pluginExecutor(def, code)),
+        scanners: scannerDefs.map((def) => pluginScanner(def, code)),
+        reportFormats: formatDefs.map((def) => pluginConverter(def, code)),
+        state: { name: ref.name, version: ref.version, state: 'loaded' },
+      };
     } catch (err) {
       const error = `plugin ${ref.name}@${ref.version} failed to load: ${(err as Error).message}`.slice(0, 4000);
       const executors = manifest ? pluginStepKinds(manifest).map((def) => failingExecutor(def, ref.version, error)) : [];
-      return { executors, state: { name: ref.name, version: ref.version, state: 'failed', error } };
+      const scanners = manifest ? pluginScannerKinds(manifest).map((def): Scanner => ({ name: def.kind, version: ref.version, run: () => Promise.reject(new Error(error)) })) : [];
+      const reportFormats = manifest ? pluginReportFormats(manifest).map((def): ReportConverter => ({ name: def.name, to: def.to, version: ref.version, convert: () => Promise.reject(new Error(error)) })) : [];
+      return { executors, scanners, reportFormats, state: { name: ref.name, version: ref.version, state: 'failed', error } };
     }
   }
 
@@ -168,6 +186,27 @@ async function readManifest(dir: string): Promise<PluginManifest> {
 /** The executor of a plugin's kind: the config is checked with the manifest's schema, the step runs in a child. */
 export function pluginExecutor(def: AnyStepKind, code: PluginCode): StepExecutor {
   return defineExecutor<Record<string, unknown>>(def, code.version, (ctx, config) => runPluginStep(code, ctx, config));
+}
+
+/** A plugin's scanner: its settings checked with the manifest's schema, the scan run in a child (runPluginScanner). */
+export function pluginScanner(def: ScannerKindDef, code: PluginCode): Scanner {
+  return {
+    name: def.kind,
+    version: code.version,
+    run(ctx) {
+      const parsed = def.config.safeParse(ctx.config);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        return Promise.reject(new Error(`config.${def.kind}${i?.path.length ? `.${i.path.map(String).join('.')}` : ''}: ${i?.message ?? 'invalid'}`));
+      }
+      return runPluginScanner(code, def.kind, { ...ctx, config: parsed.data });
+    },
+  };
+}
+
+/** A plugin's report format converter: the conversion runs in a child as the build user (runPluginConverter). */
+export function pluginConverter(def: ReportFormatDef, code: PluginCode): ReportConverter {
+  return { name: def.name, to: def.to, version: code.version, convert: (req) => runPluginConverter(code, { name: def.name, to: def.to, ...req }) };
 }
 
 /** The executor of a kind whose plugin failed to load: every step fails with the reason. */

@@ -1,32 +1,18 @@
-/** The scanners a scan step may list in `tools:`, registered explicitly (types.ts says what a scanner is). */
+/**
+ * The built-in scanners a scan step may list in `tools:` (types.ts says what a scanner is): secrets and
+ * dockerfile, in-process. Other scanners come from plugins (agent/plugins; plugins/eslint-sarif,
+ * plugins/shellcheck-sarif); the executor registry (agent/executors/registry.ts) holds both.
+ */
+import type { ScannerSource } from '../executors/types';
 import { dockerfileScanner } from './dockerfile';
-import { eslintScanner } from './eslint';
 import { secretsScanner } from './secrets';
-import { shellcheckScanner } from './shellcheck';
 import type { Scanner } from './types';
 
 export type { Scanner, ScanContext, SarifRun } from './types';
 export { ScannerUnavailableError } from './types';
 
-export class ScannerRegistry {
-  private readonly byName = new Map<string, Scanner>();
-
-  /** Throws when the name is taken (two plugins must not silently shadow each other). */
-  register(s: Scanner): this {
-    if (this.byName.has(s.name)) throw new Error(`scanner '${s.name}' is registered twice`);
-    this.byName.set(s.name, s);
-    return this;
-  }
-
-  get(name: string): Scanner | undefined {
-    return this.byName.get(name);
-  }
-
-  names(): string[] {
-    return [...this.byName.keys()];
-  }
-}
-
-export function builtinScanners(): ScannerRegistry {
-  return new ScannerRegistry().register(secretsScanner).register(dockerfileScanner).register(eslintScanner).register(shellcheckScanner);
+/** A ScannerSource of the built-ins only (a scan executor outside an agent's registry). */
+export function builtinScanners(): ScannerSource {
+  const byName = new Map<string, Scanner>([secretsScanner, dockerfileScanner].map((s) => [s.name, s]));
+  return { scanner: (n) => byName.get(n), scannerNames: () => [...byName.keys()] };
 }

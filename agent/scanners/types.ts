@@ -1,8 +1,8 @@
 /**
  * Scanners of the scan step (agent/executors/scan.ts): each is a small plugin that looks at the workspace and
- * returns one SARIF 2.1.0 run. Built-ins: secrets and dockerfile (our own rules, in-process), eslint and
- * shellcheck (adapters around the real tools, run as the job's build user). They register explicitly in
- * index.ts; the scan executor knows none by name.
+ * returns one SARIF 2.1.0 run. Built-ins: secrets and dockerfile (our own rules, in-process); plugins add
+ * more (agent/plugins/plugin-process.ts runs them in a child node process as the job's build user). They
+ * register explicitly in the executor registry; the scan executor knows none by name.
  */
 import type { RunAs } from '../executors/types';
 
@@ -31,6 +31,8 @@ export interface ScanContext {
   exclude: string[];
   /** Absolute path of the secrets allow-list file (may not exist). */
   allowList: string;
+  /** The tool's settings (`scan: { config: { TOOL: {...} } }`), validated on the master with its schema. */
+  config: Record<string, unknown>;
   env: Record<string, string>;
   runAs?: RunAs;
   signal: AbortSignal;

@@ -2,7 +2,8 @@
  * Plugins (admin): `slipway plugin install <folder|package.tgz>` (a folder is packed like npm pack: its files
  * under package/, without .git and node_modules), `plugin list`, `plugin enable|disable <name>`,
  * `plugin remove <name>`. Installing a plugin that is installed at another version updates it.
- * Also localStepKinds: the step kinds `apply -f` validates with locally (built-ins + the enabled plugins').
+ * Also localStepKinds: what `apply -f` validates with locally (built-ins + the enabled plugins' kinds, scanners,
+ * notifiers and report formats).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,8 +12,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ApiClient } from '../../shared/client/api-client';
 import { badRequest } from '../../shared/errors';
-import { builtinStepKinds, type StepKinds } from '../../shared/job';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import type { StepKinds } from '../../shared/job';
+import { stepKindsFromManifests } from '../../shared/plugins/step-kind';
 import { sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
@@ -41,10 +42,7 @@ function packageBytes(path: string): Buffer {
  * locally too. A master that does not list plugin manifests (older) leaves the built-ins; the master validates again.
  */
 export async function localStepKinds(client: ApiClient): Promise<StepKinds> {
-  const kinds = builtinStepKinds();
-  const manifests = await client.pluginManifests().catch(() => []);
-  for (const m of manifests) for (const def of pluginStepKinds(m)) kinds.register(def);
-  return kinds;
+  return stepKindsFromManifests(await client.pluginManifests().catch(() => []));
 }
 
 export function registerPluginCommands(program: Command): void {
@@ -59,7 +57,7 @@ export function registerPluginCommands(program: Command): void {
       if (flags.json) return printJson(out);
       const p = out.plugin;
       const was = out.result === 'updated' && p.previousVersion ? ` (was ${p.previousVersion})` : '';
-      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: step kinds ${p.kinds.join(', ')}${p.enabled ? '' : ' (disabled)'}\n`);
+      process.stdout.write(`plugin ${p.name}@${p.version} ${out.result}${was}: ${[p.kinds.length ? `step kinds ${p.kinds.join(', ')}` : '', p.scanners?.length ? `scanners ${p.scanners.join(', ')}` : '', p.notifiers?.length ? `notifiers ${p.notifiers.join(', ')}` : '', p.reportFormats?.length ? `report formats ${p.reportFormats.join(', ')}` : ''].filter(Boolean).join('; ')}${p.enabled ? '' : ' (disabled)'}\n`);
     });
 
   plugin
@@ -75,7 +73,7 @@ export function registerPluginCommands(program: Command): void {
           p.name,
           p.version,
           p.enabled ? 'yes' : 'no',
-          p.kinds.join(','),
+          [...p.kinds, ...(p.scanners ?? []).map((s) => `scan:${s}`), ...(p.notifiers ?? []).map((n) => `notify:${n}`), ...(p.reportFormats ?? []).map((f) => `report:${f}`)].join(',') || '-',
           p.protocol,
           p.agents.map((a) => `${a.agent}:${a.version}${a.state === 'failed' ? '(failed)' : ''}`).join(',') || '-',
           formatTime(p.updatedAt),

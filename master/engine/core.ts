@@ -31,9 +31,9 @@ export interface AgentSession {
   labels: string[];
   capacity: number;
   /** The executors the scheduler counts: those reported, less plugin kinds at a version the master does not name. */
-  executors: { kind: string; version: string; plugin?: string }[];
+  executors: { kind: string; version: string; plugin?: string; scanner?: boolean }[];
   /** The executors as the agent last reported them (agent:hello, agent:plugins). */
-  reportedExecutors?: { kind: string; version: string; plugin?: string }[];
+  reportedExecutors?: { kind: string; version: string; plugin?: string; scanner?: boolean }[];
   /** The plugins the agent runs, as it last reported them. */
   plugins?: PluginState[];
   /** Capabilities whose probe succeeded (or that the agent's config declares); the scheduler matches on them. */

@@ -2,13 +2,14 @@
  * How one notification is sent, per channel kind: the generic webhook (the event as JSON, HMAC-SHA256 signed
  * with the channel's secret in X-Slipway-Signature-256 = "sha256=<hex>", as GitHub signs its webhooks), the
  * chat webhooks in the shapes their robots accept (Slack `{text}`, DingTalk `{msgtype: text, text: {content}}`,
- * Feishu `{msg_type: text, content: {text}}`), and email over SMTP with nodemailer. Each send throws with a
+ * Feishu `{msg_type: text, content: {text}}`), email over SMTP with nodemailer, and plugin notifier kinds
+ * through SendContext.plugin (master/plugins/notifier-process.ts). Each send throws with a
  * message for the delivery's lastError (never containing a URL or credential) when the channel refuses it.
  */
 import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { NotificationInfo } from '../../shared/api';
-import type { NotifyChannel } from '../../shared/job/notify';
+import type { NotifyChannel, PluginChannel } from '../../shared/job/notify';
 
 /** What every channel is told (already masked: no team secret value in it). */
 export interface NotificationEvent {
@@ -29,6 +30,8 @@ export interface SendContext {
   secrets: Record<string, string>;
   smtp?: { url?: string; from: string };
   timeoutMs: number;
+  /** Delivers through a plugin notifier (the master's plugins); absent: plugin channels fail saying so. */
+  plugin?(channel: PluginChannel, e: NotificationEvent): Promise<void>;
 }
 
 export const signBody = (key: string, body: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
@@ -66,6 +69,10 @@ async function post(url: string, body: string, headers: Record<string, string>, 
 }
 
 export async function sendNotification(channel: NotifyChannel, e: NotificationEvent, ctx: SendContext): Promise<void> {
+  if ('notifier' in channel) {
+    if (!ctx.plugin) throw new Error(`${channel.notifier}: this master runs no plugins`);
+    return ctx.plugin(channel, e);
+  }
   if ('webhook' in channel) {
     const body = JSON.stringify({ event: e.event, job: e.job, build: e.build, failedSteps: e.failedSteps, title: e.title });
     const headers: Record<string, string> = { 'x-slipway-event': e.event, 'x-slipway-delivery': String(ctx.deliveryId) };

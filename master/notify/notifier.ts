@@ -10,9 +10,14 @@
  * visible (GET /builds/:id/notifications). Never blocks the engine: deliveries run in the background, one at
  * a time. No secret reaches a notification: the event carries no parameters or env, and any value of the
  * secrets the job uses (its `secrets:`, repo credentials, the channels' own) is masked before it is stored.
+ * A plugin notifier's channel is delivered the same way (same rows, retries and status) through the plugin's
+ * master entry in a child process with a timeout (master/plugins/notifier-process.ts); it gets the masked
+ * event, its settings and the team secrets its settings name, nothing else.
  */
 import type { BuildStatus, CommitInfo } from '../../shared/api';
-import { channelKind, type NotifyChannel, type NotifyEvent } from '../../shared/job/notify';
+import { channelKind, pluginChannelSecrets, type NotifyChannel, type NotifyEvent } from '../../shared/job/notify';
+import type { NotifierKinds } from '../../shared/job/notifier-kinds';
+import { NotifierRunner } from '../plugins/notifier-process';
 import type { JobConfig } from '../../shared/job';
 import type { EngineCore } from '../engine/core';
 import { createNotificationsStore } from '../store/notifications';
@@ -33,16 +38,17 @@ export interface Notifier {
 const EVENT_WORD: Record<NotifyEvent, string> = { failure: 'failed', fixed: 'is fixed', deploy: 'deployed', approval: 'waits for approval' };
 
 /** Every secret name a job's build or its channels may hold a value of. */
-function secretNames(config: JobConfig): string[] {
+function secretNames(config: JobConfig, notifiers: NotifierKinds | undefined): string[] {
   const names = new Set<string>(config.secrets);
   if (config.repo?.credentials) names.add(config.repo.credentials);
   if (config.repo?.webhookSecret) names.add(config.repo.webhookSecret);
   if (config.status?.token) names.add(config.status.token);
-  for (const c of config.notify ?? []) for (const n of channelSecrets(c)) names.add(n);
+  for (const c of config.notify ?? []) for (const n of channelSecrets(c, notifiers)) names.add(n);
   return [...names];
 }
 
-function channelSecrets(c: NotifyChannel): string[] {
+function channelSecrets(c: NotifyChannel, notifiers: NotifierKinds | undefined): string[] {
+  if ('notifier' in c) return pluginChannelSecrets(c, notifiers);
   if ('webhook' in c) return c.secret ? [c.secret] : [];
   if ('slack' in c) return [c.slack];
   if ('dingtalk' in c) return c.sign ? [c.dingtalk, c.sign] : [c.dingtalk];
@@ -51,10 +57,14 @@ function channelSecrets(c: NotifyChannel): string[] {
 }
 
 /** Where a channel sends, without credentials. */
-function targetOf(c: NotifyChannel): string {
+function targetOf(c: NotifyChannel, notifiers: NotifierKinds | undefined): string {
   if ('webhook' in c) return new URL(c.webhook).host;
   if ('email' in c) return c.email.join(', ');
-  return `secret ${channelSecrets(c)[0]}`;
+  if ('notifier' in c) {
+    const names = channelSecrets(c, notifiers);
+    return `plugin notifier ${c.notifier}${names.length ? ` (secret ${names.join(', ')})` : ''}`;
+  }
+  return `secret ${channelSecrets(c, notifiers)[0]}`;
 }
 
 export function maskValues(text: string, values: string[]): string {
@@ -71,6 +81,9 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
   const backoffMs = ctx.config.notify?.backoffMs ?? 5000;
   let stopped = false;
   let running = false;
+  const runner = new NotifierRunner();
+  // Every installed plugin's notifiers (a disabled one's channels still get their secrets masked).
+  const notifiers = () => ctx.plugins?.allKinds().notifiers;
 
   const eventsFor = (buildId: number, status: BuildStatus, config: JobConfig): NotifyEvent[] => {
     if (status === 'failed' || status === 'timeout') return ['failure'];
@@ -94,7 +107,7 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
       if (!channels.length) return;
       const events = eventsFor(buildId, status, config);
       if (!events.length) return;
-      const values = Object.values(ctx.secrets.resolve(b.teamId, [...secretNames(config), ...channels.flatMap(channelSecrets)]));
+      const values = Object.values(ctx.secrets.resolve(b.teamId, [...secretNames(config, notifiers()), ...channels.flatMap((c) => channelSecrets(c, notifiers()))]));
       const commit = b.commitInfo ? (JSON.parse(b.commitInfo) as CommitInfo) : null;
       const failedSteps = status === 'failed' || status === 'timeout' ? store.failedSteps(buildId) : [];
       const now = Date.now();
@@ -116,7 +129,7 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
         };
         const payload = maskValues(JSON.stringify(e), values);
         for (const channel of channels.filter((c) => c.on.includes(event))) {
-          store.add({ buildId, event, kind: channelKind(channel), channel: JSON.stringify(channel), target: targetOf(channel), payload }, now);
+          store.add({ buildId, event, kind: channelKind(channel), channel: JSON.stringify(channel), target: targetOf(channel, notifiers()), payload }, now);
         }
       }
       void pump();
@@ -137,9 +150,22 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
           try {
             await sendNotification(channel, JSON.parse(d.payload) as NotificationEvent, {
               deliveryId: d.id,
-              secrets: ctx.secrets.resolve(d.teamId, channelSecrets(channel)),
+              secrets: ctx.secrets.resolve(d.teamId, channelSecrets(channel, notifiers())),
               smtp: ctx.config.notify && { url: ctx.config.notify.smtpUrl, from: ctx.config.notify.smtpFrom },
               timeoutMs: 10_000,
+              plugin: async (c, event) => {
+                const found = ctx.plugins?.notifierOf(c.notifier) ?? { problem: `no plugin provides notifier '${c.notifier}'` };
+                if ('problem' in found) throw new Error(`${c.notifier}: ${found.problem}`);
+                const resolved = ctx.secrets.resolve(d.teamId, pluginChannelSecrets(c, notifiers()));
+                const secrets: Record<string, string> = {};
+                for (const field of found.secrets) {
+                  const name = c.config[field];
+                  if (typeof name !== 'string') continue;
+                  if (resolved[name] === undefined) throw new Error(`${c.notifier}: team secret '${name}' (${field}) does not exist`);
+                  secrets[field] = resolved[name];
+                }
+                await runner.send(found.plugin, found.file, { kind: c.notifier, config: c.config, secrets, event, deliveryId: d.id, timeoutMs: ctx.config.notify?.pluginTimeoutMs ?? 10_000 });
+              },
             });
             if (stopped) return;
             store.delivered(d.id, Date.now());
@@ -166,6 +192,7 @@ export function startNotifier(core: EngineCore, opts: NotifierOptions): Notifier
     stop() {
       stopped = true;
       clearInterval(timer);
+      void runner.close();
     },
   };
 }

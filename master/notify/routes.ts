@@ -9,7 +9,8 @@
 import { Router, type Request } from 'express';
 import type { TeamNotifierInfo } from '../../shared/api';
 import { badRequest, notFound, SlipwayError } from '../../shared/errors';
-import { notifyChannelSchema } from '../../shared/job/notify';
+import { checkNotifiers, notifyChannelSchema } from '../../shared/job/notify';
+import { NotifierKinds } from '../../shared/job/notifier-kinds';
 import type { MasterContext } from '../context';
 import { createNotificationsStore } from '../store/notifications';
 import { findTeam } from '../store/teams';
@@ -47,8 +48,11 @@ export function teamNotifierRoutes(ctx: MasterContext): Router {
     const parsed = notifyChannelSchema.safeParse(req.body ?? {});
     if (!parsed.success) {
       const i = parsed.error.issues[0];
-      throw badRequest(`channel${i.path.length ? `.${i.path.map(String).join('.')}` : ''}: ${i.message} (give one of webhook, slack, dingtalk, feishu, email, and on)`);
+      throw badRequest(`channel${i.path.length ? `.${i.path.map(String).join('.')}` : ''}: ${i.message} (give one of webhook, slack, dingtalk, feishu, email or a plugin notifier kind, and on)`);
     }
+    // A plugin notifier's kind and settings, against the enabled plugins (normalises the settings in place).
+    const problems = checkNotifiers([parsed.data], ctx.plugins?.enabledKinds().notifiers ?? new NotifierKinds());
+    if (problems.length) throw badRequest(problems.map((p) => `channel.${p.path.map(String).join('.')}: ${p.message}`).join('; '));
     const now = Date.now();
     store.setTeamChannel(t.id, name, JSON.stringify(parsed.data), now);
     res.json(info({ name, channel: JSON.stringify(parsed.data), updatedAt: now }));

@@ -6,7 +6,7 @@
  *   POST   /plugins/packages                 body = the package (.tgz as npm pack writes it): install, or update
  *                                            the plugin of the same name to the package's version
  *   POST   /plugins/packages/:name/enable|disable
- *   DELETE /plugins/packages/:name           refused (409) while an enabled job uses one of its step kinds
+ *   DELETE /plugins/packages/:name           refused (409) while an enabled job uses one of its kinds, scanners, notifiers or report formats
  * Signed-in users:
  *   GET    /plugins/manifests                the enabled plugins' manifests (the CLI validates job files with them)
  *
@@ -48,6 +48,9 @@ export function pluginRoutes(core: EngineCore): Router {
       bytes: p.bytes,
       enabled: p.enabled,
       kinds: p.manifest.provides.stepKinds.map((k) => k.kind),
+      scanners: p.manifest.provides.scanners.map((k) => k.kind),
+      notifiers: p.manifest.provides.notifiers.map((k) => k.kind),
+      reportFormats: p.manifest.provides.reportFormats.map((f) => f.name),
       protocol: p.manifest.protocol,
       description: p.manifest.description ?? null,
       previousVersion: p.previousVersion,
@@ -96,7 +99,16 @@ export function pluginRoutes(core: EngineCore): Router {
   r.delete('/plugins/packages/:name', allow({ kind: 'admin' }), async (req, res) => {
     const p = named(req);
     const kinds = new Set(p.manifest.provides.stepKinds.map((k) => k.kind));
-    const users = ctx.jobs.all().filter((j) => j.config.stages.some((s) => s.kinds.some((k) => kinds.has(k))));
+    const scanners = new Set(p.manifest.provides.scanners.map((k) => k.kind));
+    const notifiers = new Set(p.manifest.provides.notifiers.map((k) => k.kind));
+    const formats = new Set(p.manifest.provides.reportFormats.map((f) => f.name));
+    const users = ctx.jobs
+      .all()
+      .filter(
+        (j) =>
+          j.config.stages.some((s) => s.kinds.some((k) => kinds.has(k)) || (s.scanners ?? []).some((k) => scanners.has(k)) || s.steps.some((st) => (st.reports ?? []).some((r) => r.from && formats.has(r.from)))) ||
+          (j.config.notify ?? []).some((c) => 'notifier' in c && notifiers.has(c.notifier)),
+      );
     if (users.length) throw conflict(`plugin '${p.name}' is used by job${users.length > 1 ? 's' : ''} ${users.map((j) => `'${j.name}'`).join(', ')}; change or delete ${users.length > 1 ? 'them' : 'it'} first (or disable the plugin)`);
     await service(ctx).remove(p.name);
     res.status(204).end();

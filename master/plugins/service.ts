@@ -9,15 +9,20 @@
  *    (`step kind 'x' is provided by plugin 'p', which is disabled`). Job apply and trigger validate with it.
  *  - allKinds(): built-ins + every installed plugin: build snapshots and the job cache parse with it, so a
  *    disabled plugin never makes a stored build or job unreadable (its stages wait; see the README).
+ * Plugin scanners (of the built-in scan step) follow the same two registries: the scan kind of each validates
+ * its tools against the matching scanner registry. eslint and shellcheck were built-in scanners before they
+ * became plugins: while no installed plugin provides one, allKinds() still reads jobs and builds that list it
+ * (their stages need it, so they wait for the plugin, naming it) and enabledKinds() refuses it at apply.
  * Listeners (the agent gateway) are told after every change, to send master:plugins.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest, conflict, notFound } from '../../shared/errors';
-import { builtinStepKinds, type StepKinds } from '../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, KNOWN_SCANNER_PLUGINS, type ScannerKinds, type StepKinds } from '../../shared/job';
+import { z } from 'zod';
 import { manifestFromFiles, PluginManifestError, protocolProblem, type PluginManifest } from '../../shared/plugins/manifest';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginReportFormats, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
 import { TarballError, unpackTarball } from '../../shared/node/tarball';
 import { PROTOCOL_VERSION, type PluginRef } from '../../shared/protocol';
 import type { Db } from '../store/db';
@@ -32,7 +37,7 @@ export class PluginService {
   private readonly store: PluginsStore;
   private readonly dir: string;
   private readonly listeners: (() => void)[] = [];
-  private kinds: { all: StepKinds; enabled: StepKinds } | undefined;
+  private kinds: { all: StepKinds; enabled: StepKinds; enabledScanners: ScannerKinds } | undefined;
 
   constructor(db: Db, dataDir: string) {
     this.store = createPluginsStore(db);
@@ -47,11 +52,11 @@ export class PluginService {
     return this.store.get(name);
   }
 
-  /** What agents must run: every enabled plugin at its version. */
+  /** What agents must run: every enabled plugin that has an agent entry, at its version. */
   wanted(): PluginRef[] {
     return this.store
       .list()
-      .filter((p) => p.enabled)
+      .filter((p) => p.enabled && p.manifest.entry.agent)
       .map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, bytes: p.bytes }));
   }
 
@@ -63,6 +68,23 @@ export class PluginService {
   /** Built-ins and enabled plugins; disabled plugins' kinds refused by name (apply, trigger). */
   enabledKinds(): StepKinds {
     return this.registries().enabled;
+  }
+
+  /** Built-in scanners and enabled plugins' scanners; disabled plugins' refused by name (waiting reasons). */
+  enabledScanners(): ScannerKinds {
+    return this.registries().enabledScanners;
+  }
+
+  /**
+   * The enabled plugin providing notifier `kind`, with its package file, or why there is none (a delivery
+   * attempt fails with that reason and is retried: the plugin may be enabled again meanwhile).
+   */
+  notifierOf(kind: string): { plugin: PluginRow; file: string; secrets: string[] } | { problem: string } {
+    const problem = this.enabledKinds().notifiers.problem(kind);
+    if (problem) return { problem };
+    const plugin = this.store.list().find((p) => p.enabled && p.manifest.provides.notifiers.some((n) => n.kind === kind));
+    if (!plugin) return { problem: `no enabled plugin provides notifier '${kind}'` };
+    return { plugin, file: this.packagePath(plugin.name, plugin.version), secrets: plugin.manifest.provides.notifiers.find((n) => n.kind === kind)!.secrets };
   }
 
   /** The package file of the version agents run, with its recorded sha256 (the agent verifies the bytes). */
@@ -102,7 +124,9 @@ export class PluginService {
       }
       const protocol = protocolProblem(manifest, PROTOCOL_VERSION, 'this master');
       if (protocol) throw badRequest(`plugin package refused: ${protocol}`);
-      if (!(await exists(join(unpacked, manifest.entry.agent)))) throw badRequest(`plugin package refused: entry.agent: ${manifest.entry.agent} is not in the package`);
+      for (const [field, path] of Object.entries(manifest.entry)) {
+        if (path && !(await exists(join(unpacked, path)))) throw badRequest(`plugin package refused: entry.${field}: ${path} is not in the package`);
+      }
       this.assertKindsFree(manifest);
 
       const existing = this.store.get(manifest.name);
@@ -149,12 +173,53 @@ export class PluginService {
         if (owner) throw conflict(`plugin ${manifest.name}: step kind '${key}' is provided by plugin '${owner.name}'`);
       }
     }
+    const builtinScanners = builtinScannerKinds();
+    for (const { name } of manifest.provides.reportFormats) {
+      const owner = others.find((p) => p.manifest.provides.reportFormats.some((f) => f.name === name));
+      if (owner) throw conflict(`plugin ${manifest.name}: report format '${name}' is provided by plugin '${owner.name}'`);
+    }
+    for (const { kind } of manifest.provides.notifiers) {
+      if (['webhook', 'slack', 'dingtalk', 'feishu', 'email'].includes(kind)) throw conflict(`plugin ${manifest.name}: notifier '${kind}' is built in`);
+      const owner = others.find((p) => p.manifest.provides.notifiers.some((n) => n.kind === kind));
+      if (owner) throw conflict(`plugin ${manifest.name}: notifier '${kind}' is provided by plugin '${owner.name}'`);
+    }
+    for (const { kind } of manifest.provides.scanners) {
+      if (builtinScanners.get(kind)) throw conflict(`plugin ${manifest.name}: scanner '${kind}' is built in`);
+      const owner = others.find((p) => p.manifest.provides.scanners.some((s) => s.kind === kind));
+      if (owner) throw conflict(`plugin ${manifest.name}: scanner '${kind}' is provided by plugin '${owner.name}'`);
+    }
   }
 
-  private registries(): { all: StepKinds; enabled: StepKinds } {
+  private registries(): { all: StepKinds; enabled: StepKinds; enabledScanners: ScannerKinds } {
     if (this.kinds) return this.kinds;
-    const all = builtinStepKinds();
-    const enabled = builtinStepKinds();
+    const allScanners = builtinScannerKinds();
+    const enabledScanners = builtinScannerKinds();
+    for (const p of this.store.list()) {
+      for (const def of pluginScannerKinds(p.manifest)) {
+        allScanners.register(def);
+        if (p.enabled) enabledScanners.register(def);
+        else enabledScanners.refuse(def.kind, `scanner '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+    }
+    for (const [kind, plugin] of Object.entries(KNOWN_SCANNER_PLUGINS)) {
+      if (allScanners.get(kind)) continue;
+      allScanners.register({ kind, config: z.record(z.string(), z.unknown()), plugin: { name: plugin, version: 'not installed' } });
+      enabledScanners.refuse(kind, enabledScanners.problem(kind)!);
+    }
+    const all = builtinStepKinds(allScanners);
+    const enabled = builtinStepKinds(enabledScanners);
+    for (const p of this.store.list()) {
+      for (const def of pluginNotifierKinds(p.manifest)) {
+        all.notifiers.register(def);
+        if (p.enabled) enabled.notifiers.register(def);
+        else enabled.notifiers.refuse(def.kind, `notifier '${def.kind}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+      for (const def of pluginReportFormats(p.manifest)) {
+        all.reportFormats.register(def);
+        if (p.enabled) enabled.reportFormats.register(def);
+        else enabled.reportFormats.refuse(def.name, `report format '${def.name}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
+      }
+    }
     for (const p of this.store.list()) {
       for (const def of pluginStepKinds(p.manifest)) {
         all.register(def);
@@ -162,7 +227,7 @@ export class PluginService {
         else for (const key of [def.kind, ...def.aliases]) enabled.refuse(key, `step kind '${key}' is provided by plugin '${p.name}', which is disabled (slipway plugin enable ${p.name})`);
       }
     }
-    return (this.kinds = { all, enabled });
+    return (this.kinds = { all, enabled, enabledScanners });
   }
 
   private changed(): void {

@@ -28,13 +28,21 @@ interface Raw {
   updated_at: number;
 }
 
+/** A manifest stored before plugins could provide scanners has no `provides.scanners`: none. */
+function withDefaults(m: PluginManifest): PluginManifest {
+  m.provides.scanners ??= [];
+  m.provides.notifiers ??= [];
+  m.provides.reportFormats ??= [];
+  return m;
+}
+
 const toRow = (r: Raw): PluginRow => ({
   name: r.name,
   version: r.version,
   sha256: r.sha256,
   bytes: r.bytes,
   enabled: r.enabled === 1,
-  manifest: JSON.parse(r.manifest) as PluginManifest,
+  manifest: withDefaults(JSON.parse(r.manifest) as PluginManifest),
   previousVersion: r.previous_version,
   installedBy: r.installed_by,
   installedAt: r.installed_at,

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 import type { AssignedStep } from '../protocol/messages';
 import { EXPRESSION_RE, findReferences } from './outputs';
-import type { NotifyChannel } from './notify';
+import { checkNotifiers, type NotifyChannel } from './notify';
 import { durationSchema, envMapSchema, jobSchema, STEP_ID_RE, stepCommonKeys, TEAM_ROLES } from './schema';
 import { builtinStepKinds, type StepKinds } from './step-kinds';
 
@@ -47,6 +47,8 @@ export interface StageConfig {
   kinds: string[];
   /** Host capabilities the stage needs: its own `capabilities` plus those of its steps' kinds. */
   capabilities: string[];
+  /** Plugin scanners its scan steps run: an agent must run each (from the plugin version the master names). */
+  scanners: string[];
   steps: AssignedStep[];
 }
 
@@ -163,6 +165,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
     const stepKinds = [...new Set(steps.map((s) => s.kind))];
     const capabilities = new Set(stage.capabilities);
     for (const k of stepKinds) for (const c of kinds.get(k)?.capabilities ?? []) capabilities.add(c);
+    const scanners = [...new Set(steps.flatMap((s) => kinds.get(s.kind)?.scanners?.(s.config) ?? []))].sort();
     return {
       name: stage.name,
       environment: stage.environment,
@@ -182,10 +185,12 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
         : {}),
       kinds: stepKinds,
       capabilities: [...capabilities].sort(),
+      scanners,
       steps,
     };
   });
   if (!issues.length) issues.push(...checkReferences(job.stages, stages, loc, kinds));
+  for (const p of checkNotifiers(job.notify, kinds.notifiers)) issues.push(loc.issue(['notify', p.index, ...p.path], p.message));
   if (!job.repo) {
     for (const key of ['push', 'requests', 'poll'] as const) {
       if (job.triggers[key] !== undefined && job.triggers[key] !== false) {
@@ -262,6 +267,12 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kind
     issues.push(loc.issue([...path, 'continueOnError'], 'continueOnError must be true or false'));
   if (issues.length || !config.success) return { issues };
   const cfg = config.data;
+  const reports = def.reports(cfg);
+  for (const r of reports) {
+    const problem = r.from ? kinds.reportFormats.problem(r.from, r.format) : undefined;
+    if (problem) issues.push(loc.issue([...path, key, ...(r.field ?? []), 'format'], problem));
+  }
+  if (issues.length) return { issues };
   // `compile: make` is named 'compile'; a plain `sh: make` is named after its command.
   const generic = key === def.kind || key === 'sh' || key === 'run';
   const autoName = generic && typeof cfg.run === 'string' ? firstLine(cfg.run, key) : key;
@@ -274,7 +285,7 @@ function parseStep(step: Record<string, unknown>, path: Path, loc: Locator, kind
       env,
       timeoutMs,
       continueOnError: step.continueOnError === true,
-      reports: def.reports(cfg),
+      reports,
     },
   };
 }

@@ -16,6 +16,13 @@ export interface ReportSpec {
   failStep: boolean;
   /** SARIF reports: limits on the findings; exceeding one fails the step with a summary (shared/job/gate.ts). */
   gate?: QualityGate;
+  /**
+   * The file's own format when it is not `format`: a plugin report format the agent converts it from
+   * (shared/job/report-formats.ts) before the upload.
+   */
+  from?: string;
+  /** Where in the step's value the report is set (`['junit']`), for errors about it. */
+  field?: string[];
 }
 
 /**
@@ -79,6 +86,11 @@ export interface StepKindDef<C extends Record<string, unknown> = Record<string, 
   outputNames(config: C): string[];
   /** Type of the outputs (validated by the agent before sending and by the master before storing). */
   outputs: z.ZodType<Record<string, OutputValue>>;
+  /**
+   * Plugin scanners a step of this config runs (the scan step's plugin tools): the scheduler gives the stage
+   * only to an agent running each, from the plugin version the master names. Absent: none.
+   */
+  scanners?(config: C): string[];
   /** Reports the step attaches (e.g. shell's `junit:`). */
   reports(config: C): ReportSpec[];
   /** When the kind's outputs describe the build's commit, how (the master records it with the build). */

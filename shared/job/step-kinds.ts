@@ -9,7 +9,10 @@ import type { AnyStepKind } from './step-kind';
 import { checkoutKind } from './kinds/checkout';
 import { deployKind } from './kinds/deploy';
 import { imageKind } from './kinds/image';
-import { scanKind } from './kinds/scan';
+import { createScanKind } from './kinds/scan';
+import { builtinScannerKinds, type ScannerKinds } from './scanner-kinds';
+import { NotifierKinds } from './notifier-kinds';
+import { ReportFormats } from './report-formats';
 import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
@@ -17,6 +20,10 @@ export * from './step-kind';
 export class StepKinds {
   private readonly byKey = new Map<string, AnyStepKind>();
   private readonly refused = new Map<string, string>();
+  /** Plugin notifier kinds a job's `notify:` may use (none unless the owner of this registry adds them). */
+  notifiers = new NotifierKinds();
+  /** Plugin report formats a step's reports may be written in (none unless the owner adds them). */
+  reportFormats = new ReportFormats();
 
   /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
   register(def: AnyStepKind): this {
@@ -72,8 +79,9 @@ export class StepKinds {
 
 /**
  * A new registry holding the built-in kinds (shell, checkout, image, deploy, scan). Each call makes its own, so no caller can change
- * what another validates against; register third-party kinds on the one you keep.
+ * what another validates against; register third-party kinds on the one you keep. The scan kind validates its
+ * tools against `scanners` (default: the built-in scanners; the master passes the plugins' too).
  */
-export function builtinStepKinds(): StepKinds {
-  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind).register(scanKind);
+export function builtinStepKinds(scanners: ScannerKinds = builtinScannerKinds()): StepKinds {
+  return new StepKinds().register(shellKind).register(checkoutKind).register(imageKind).register(deployKind).register(createScanKind(scanners));
 }

@@ -16,8 +16,15 @@
  *         "reports": [ { "format": "sarif", "path": ".slipway-plugins/dockerfile-lint.sarif" } ] } ] }
  *   }
  *
- * Only step kinds can be provided today: notifier kinds and report formats are refused by name (their master
- * entry points do not exist yet), never silently ignored.
+ * A plugin may also provide scanners for the built-in `scan` step (`provides.scanners`: kind, description,
+ * config JSON Schema); its agent entry then exports `scanners = { [kind]: { scan(ctx) } }` returning one SARIF
+ * 2.1.0 run. And notifier kinds (`provides.notifiers`: kind, description, config JSON Schema, and `secrets`,
+ * the config fields that name team secrets), delivered by the master: its `entry.master` module exports
+ * `notifiers = { [kind]: { send(ctx) } }`. entry.agent is required with step kinds or scanners, entry.master
+ * with notifiers. And report formats (`provides.reportFormats`: name, to: junit | sarif): converters the
+ * agent runs on a step's report file before it is uploaded (`junit: { path, format: tap }`); the agent entry
+ * exports `reportFormats = { [name]: { convert(ctx) } }` returning the converted text. A plugin provides at
+ * least one of them.
  */
 import { z } from 'zod';
 import { parseProtocolRange, protocolInRange } from './protocol-range';
@@ -58,6 +65,32 @@ const stepKindSpecSchema = z.strictObject({
     .default([]),
 });
 
+const scannerSpecSchema = z.strictObject({
+  /** The name a scan step lists in `tools:` (`- scan: { tools: [eslint] }`). */
+  kind: z.string().regex(KIND_RE, 'scanner kinds are lower-case letters, digits and -, starting with a letter'),
+  description: z.string().max(1024).optional(),
+  /** JSON Schema of the scanner's settings (`scan: { config: { KIND: {...} } }`): an object. */
+  config: z.record(z.string(), z.unknown()).default({ type: 'object' }),
+});
+
+const notifierSpecSchema = z.strictObject({
+  /** The key a notify channel uses (`notify: [ { mattermost: { url: MM_HOOK } } ]`). */
+  kind: z.string().regex(KIND_RE, 'notifier kinds are lower-case letters, digits and -, starting with a letter'),
+  description: z.string().max(1024).optional(),
+  /** JSON Schema of the channel's value: an object. */
+  config: z.record(z.string(), z.unknown()),
+  /** Top-level config fields holding the name of a team secret; the master resolves them for the plugin. */
+  secrets: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'config field names')).max(16).default([]),
+});
+
+const reportFormatSpecSchema = z.strictObject({
+  /** The name a step's report names as its `format` (`junit: { path: out.tap, format: tap }`). */
+  name: z.string().regex(KIND_RE, 'report format names are lower-case letters, digits and -, starting with a letter'),
+  /** What the converter produces: JUnit XML or SARIF 2.1.0, parsed on the master like any report of that kind. */
+  to: z.enum(['junit', 'sarif']),
+  description: z.string().max(1024).optional(),
+});
+
 export const pluginManifestSchema = z.strictObject({
   name: z.string().regex(PLUGIN_NAME_RE, 'plugin names are lower-case letters, digits and -, starting with a letter (max 63)'),
   version: z.string().regex(SEMVER_RE, 'a version is semver: MAJOR.MINOR.PATCH'),
@@ -68,19 +101,44 @@ export const pluginManifestSchema = z.strictObject({
     if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
   }),
   entry: z.strictObject({
-    /** ES module the agent imports: `export const executors = { [kind]: { run(step) } }`. */
-    agent: relPath('entry.agent').refine((p) => /\.(m?js)$/.test(p), 'entry.agent must be a .mjs or .js ES module'),
+    /** ES module the agent imports: `export const executors = { [kind]: { run(step) } }` (and `scanners`). */
+    agent: relPath('entry.agent').refine((p) => /\.(m?js)$/.test(p), 'entry.agent must be a .mjs or .js ES module').optional(),
+    /** ES module the master imports in a child process: `export const notifiers = { [kind]: { send(ctx) } }`. */
+    master: relPath('entry.master').refine((p) => /\.(m?js)$/.test(p), 'entry.master must be a .mjs or .js ES module').optional(),
   }),
   provides: z
     .object({
-      stepKinds: z.array(stepKindSpecSchema).min(1, 'a plugin provides at least one step kind').max(32),
-      notifiers: z.unknown().optional(),
-      reportFormats: z.unknown().optional(),
+      stepKinds: z.array(stepKindSpecSchema).max(32).default([]),
+      /** Scanners of the built-in scan step. */
+      scanners: z.array(scannerSpecSchema).max(32).default([]),
+      /** Notifier kinds, delivered by the master (entry.master). */
+      notifiers: z.array(notifierSpecSchema).max(32).default([]),
+      /** Report file formats converted to JUnit or SARIF on the agent. */
+      reportFormats: z.array(reportFormatSpecSchema).max(32).default([]),
     })
     .superRefine((p, ctx) => {
-      for (const key of ['notifiers', 'reportFormats'] as const) {
-        if (p[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} plugins are not supported by this master yet (only stepKinds)` });
+      if (!p.stepKinds.length && !p.scanners.length && !p.notifiers.length && !p.reportFormats.length) {
+        ctx.addIssue({ code: 'custom', path: ['stepKinds'], message: 'a plugin provides at least one step kind, scanner, notifier or report format' });
       }
+      const formats = new Set<string>();
+      p.reportFormats.forEach((f, i) => {
+        if (formats.has(f.name) || f.name === 'junit' || f.name === 'sarif') ctx.addIssue({ code: 'custom', path: ['reportFormats', i, 'name'], message: `report format '${f.name}' is ${formats.has(f.name) ? 'declared twice' : 'built in'}` });
+        formats.add(f.name);
+      });
+      const notifiers = new Set<string>();
+      p.notifiers.forEach((n, i) => {
+        if (notifiers.has(n.kind)) ctx.addIssue({ code: 'custom', path: ['notifiers', i, 'kind'], message: `notifier '${n.kind}' is declared twice` });
+        notifiers.add(n.kind);
+        const problem = configSchemaProblem(n.config);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['notifiers', i, 'config'], message: problem });
+      });
+      const scanners = new Set<string>();
+      p.scanners.forEach((s, i) => {
+        if (scanners.has(s.kind)) ctx.addIssue({ code: 'custom', path: ['scanners', i, 'kind'], message: `scanner '${s.kind}' is declared twice` });
+        scanners.add(s.kind);
+        const problem = configSchemaProblem(s.config);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['scanners', i, 'config'], message: problem });
+      });
       const seen = new Set<string>();
       p.stepKinds.forEach((k, i) => {
         for (const [j, key] of [k.kind, ...k.aliases].entries()) {
@@ -91,10 +149,18 @@ export const pluginManifestSchema = z.strictObject({
         if (problem) ctx.addIssue({ code: 'custom', path: ['stepKinds', i, 'config'], message: problem });
       });
     }),
+}).superRefine((m, ctx) => {
+  if ((m.provides.stepKinds.length || m.provides.scanners.length || m.provides.reportFormats.length) && !m.entry.agent) {
+    ctx.addIssue({ code: 'custom', path: ['entry', 'agent'], message: 'a plugin with step kinds, scanners or report formats needs entry.agent' });
+  }
+  if (m.provides.notifiers.length && !m.entry.master) ctx.addIssue({ code: 'custom', path: ['entry', 'master'], message: 'a plugin with notifiers needs entry.master' });
 });
 
 export type PluginManifest = z.output<typeof pluginManifestSchema>;
 export type StepKindSpec = PluginManifest['provides']['stepKinds'][number];
+export type ScannerSpec = PluginManifest['provides']['scanners'][number];
+export type NotifierSpec = PluginManifest['provides']['notifiers'][number];
+export type ReportFormatSpec = PluginManifest['provides']['reportFormats'][number];
 
 export class PluginManifestError extends Error {
   override readonly name = 'PluginManifestError';

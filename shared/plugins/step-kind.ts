@@ -7,7 +7,12 @@
  */
 import { z } from 'zod';
 import { defineStepKind, type AnyStepKind, type ReportSpec } from '../job/step-kind';
-import type { PluginManifest, StepKindSpec } from './manifest';
+import { builtinScannerKinds } from '../job/scanner-kinds';
+import { builtinStepKinds, type StepKinds } from '../job/step-kinds';
+import type { ScannerKindDef } from '../job/scanner-kinds';
+import type { NotifierKindDef } from '../job/notifier-kinds';
+import type { ReportFormatDef } from '../job/report-formats';
+import type { NotifierSpec, PluginManifest, ReportFormatSpec, ScannerSpec, StepKindSpec } from './manifest';
 
 const OUTPUT_SCHEMAS = {
   string: z.string(),
@@ -39,4 +44,49 @@ export function pluginStepKind(manifest: Pick<PluginManifest, 'name' | 'version'
 /** Every step kind of `manifest`. */
 export function pluginStepKinds(manifest: PluginManifest): AnyStepKind[] {
   return manifest.provides.stepKinds.map((s) => pluginStepKind(manifest, s));
+}
+
+/** The scanners of `manifest` as ScannerKindDefs (the scan step validates `config: { KIND: ... }` with them). */
+export function pluginScannerKinds(manifest: PluginManifest): ScannerKindDef[] {
+  // ?? []: a manifest from an older master (GET /plugins/manifests) has no scanners.
+  return (manifest.provides.scanners ?? []).map((s: ScannerSpec) => {
+    const schema = z.fromJSONSchema(s.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
+    return { kind: s.kind, config: z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>, plugin: { name: manifest.name, version: manifest.version } };
+  });
+}
+
+/** The notifier kinds of `manifest` as NotifierKindDefs (job `notify:` channels validate with them). */
+export function pluginNotifierKinds(manifest: PluginManifest): NotifierKindDef[] {
+  return (manifest.provides.notifiers ?? []).map((n: NotifierSpec) => {
+    const schema = z.fromJSONSchema(n.config as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType<Record<string, unknown>>;
+    return {
+      kind: n.kind,
+      config: z.preprocess((v) => (v === null || v === undefined ? {} : v), schema) as unknown as z.ZodType<Record<string, unknown>>,
+      secrets: n.secrets ?? [],
+      plugin: { name: manifest.name, version: manifest.version },
+    };
+  });
+}
+
+/** The report formats of `manifest` as ReportFormatDefs (a step's `junit: { format }` validates with them). */
+export function pluginReportFormats(manifest: PluginManifest): ReportFormatDef[] {
+  return (manifest.provides.reportFormats ?? []).map((f: ReportFormatSpec) => ({ name: f.name, to: f.to, plugin: { name: manifest.name, version: manifest.version } }));
+}
+
+/**
+ * The registry a job file is validated with outside the master (the CLI's `apply -f`, the web editor): the
+ * built-ins plus the step kinds, scanners, notifiers and report formats of `manifests` (the master's enabled
+ * plugins, GET /plugins/manifests). A name clashing with one registered already is skipped: refusing it is
+ * the master's call, which validates again.
+ */
+export function stepKindsFromManifests(manifests: PluginManifest[]): StepKinds {
+  const scanners = builtinScannerKinds();
+  for (const m of manifests) for (const def of pluginScannerKinds(m)) if (!scanners.get(def.kind)) scanners.register(def);
+  const kinds = builtinStepKinds(scanners);
+  for (const m of manifests) {
+    for (const def of pluginStepKinds(m)) if (![def.kind, ...def.aliases].some((key) => kinds.get(key))) kinds.register(def);
+    for (const def of pluginNotifierKinds(m)) if (!kinds.notifiers.get(def.kind)) kinds.notifiers.register(def);
+    for (const def of pluginReportFormats(m)) if (!kinds.reportFormats.get(def.name)) kinds.reportFormats.register(def);
+  }
+  return kinds;
 }

@@ -40,7 +40,8 @@
  *                      disable, remove). The agent fetches each package over HTTP (GET /api/v1/agent/plugins/
  *                      NAME/VERSION with its token), checks the sha256, loads it, and answers agent:plugins with
  *                      what it runs and its executors; the master schedules a plugin's kinds only on agents
- *                      that run the version it names. Since protocol 11.
+ *                      that run the version it names. Since protocol 11. Since 12 the executors
+ *                      include the plugin scanners of the scan step (scanner: true), scheduled the same way.
  *  8. container logs agent:container-logs carries a batch of log entries of one followed container (a `source`,
  *                      seqs contiguous per source from firstSeq, assigned by the agent's container-logs service);
  *                      the master stores them (skipping seqs it already stored) and answers
@@ -61,7 +62,7 @@
 import { z } from 'zod';
 import { qualityGateSchema } from '../job/gate';
 
-export const PROTOCOL_VERSION = 11;
+export const PROTOCOL_VERSION = 12;
 
 /**
  * The oldest protocol version whose agents the master still accepts: agents of the previous release keep
@@ -73,7 +74,7 @@ export const PROTOCOL_VERSION = 11;
  * plugins (optional fields; master:plugins is sent only to agents of 11 or later) and agent:container-logs with
  * master:container-logs-ack (new messages a 10 agent never sends); 10 is accepted.
  */
-export const MIN_AGENT_PROTOCOL_VERSION: number = 10;
+export const MIN_AGENT_PROTOCOL_VERSION: number = 11;
 
 /** Whether the master accepts an agent:hello of protocol version `v`. */
 export function acceptsProtocolVersion(v: number): boolean {
@@ -129,6 +130,11 @@ export const ExecutorInfoSchema = z.object({
   version: z.string().min(1),
   /** The plugin providing the kind ('builtin' for the built-in kinds); absent from agents before protocol 11. */
   plugin: z.string().max(64).optional(),
+  /**
+   * True: `kind` is a scanner of the scan step a plugin provides (scan `tools:`), not a step kind. Agents before
+   * protocol 12 report no scanners, so stages running a plugin scanner wait for a newer agent.
+   */
+  scanner: z.boolean().optional(),
 });
 export type ExecutorInfo = z.infer<typeof ExecutorInfoSchema>;
 
@@ -376,7 +382,18 @@ export const AssignedStepSchema = z.object({
    * Reports the step attaches after it ran (from its kind's config, e.g. shell's `junit:`, scan's SARIF), with the
    * quality gate the agent checks a SARIF report's findings against (shared/job/gate.ts).
    */
-  reports: z.array(z.object({ format: z.string(), path: z.string(), failStep: z.boolean(), gate: qualityGateSchema.optional() })).optional(),
+  reports: z
+    .array(
+      z.object({
+        format: z.string(),
+        path: z.string(),
+        failStep: z.boolean(),
+        gate: qualityGateSchema.optional(),
+        /** The file's own format, converted to `format` by the agent's plugin report format of that name. Since protocol 12. */
+        from: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type AssignedStep = z.infer<typeof AssignedStepSchema>;
 

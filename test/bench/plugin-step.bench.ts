@@ -29,7 +29,7 @@ try {
   for (let i = 0; i < LOAD_ROUNDS; i++) {
     const t0 = performance.now();
     plugin = await loadTestPlugin(join(REPO, 'test', 'fixtures', 'plugins', 'sh-plugin'), join(h.workDir, `load-${i}`));
-    const kinds = await describePlugin(plugin.code, h.runAs);
+    const { kinds } = await describePlugin(plugin.code, h.runAs);
     loadMs.push(performance.now() - t0);
     if (!kinds.includes('plugin-sh')) throw new Error(`plugin-sh not exported (${kinds.join(', ')})`);
   }

@@ -87,7 +87,7 @@ try {
   }
   const scanBytes = files * (body.length + 40);
   const t0 = performance.now();
-  const run = await secretsScanner.run({ workspace: tree, root: tree, exclude: [], allowList: join(tree, '.none'), env: {}, signal: new AbortController().signal, log: () => undefined });
+  const run = await secretsScanner.run({ workspace: tree, root: tree, exclude: [], allowList: join(tree, '.none'), config: {}, env: {}, signal: new AbortController().signal, log: () => undefined });
   const scanMs = performance.now() - t0;
   if (run.results.length !== files) throw new Error(`secret scan found ${run.results.length}, expected ${files}`);
 

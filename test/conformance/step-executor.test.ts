@@ -8,12 +8,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinExecutors } from '../../agent/executors/registry';
+import { builtinExecutors, type ExecutorRegistry } from '../../agent/executors/registry';
 import { checkoutExecutor } from '../../agent/executors/checkout';
-import { scanExecutor } from '../../agent/executors/scan';
+import { createScanExecutor, scanExecutor } from '../../agent/executors/scan';
+import type { StepExecutor } from '../../agent/executors/types';
 import { SCAN_REPORT_PATH } from '../../shared/job/kinds/scan';
 import { Harness } from './executor-harness';
 import { checkoutFixture, checkoutSource, conformanceRepo } from './kinds/checkout';
+import { loadTestPlugin } from './kinds/plugins';
 import { cleanUpDocker, deployFixture, imageFixture } from './kinds/docker';
 import { scanFixture } from './kinds/scan';
 import { shellFixture } from './kinds/shell';
@@ -28,7 +30,7 @@ afterAll(async () => {
 });
 
 it('has a fixture for every built-in executor', () => {
-  expect(builtinExecutors().list().map((e) => e.kind).sort()).toEqual(fixtures.map((f) => f.executor.kind).sort());
+  expect(builtinExecutors().list().filter((e) => !e.scanner).map((e) => e.kind).sort()).toEqual(fixtures.map((f) => f.executor.kind).sort());
 });
 
 for (const f of fixtures) executorContract(h, f);
@@ -49,8 +51,29 @@ describe('checkout specifics', () => {
 
 describe('scan specifics', () => {
   const repo = join(import.meta.dirname, '..', 'fixtures', 'quality', 'scan-repo');
+  /** The built-in scanners plus the plugins' (eslint-sarif, shellcheck-sarif), in one registry as on an agent. */
+  let withPlugins: StepExecutor;
+  let registry: ExecutorRegistry;
+  beforeAll(async () => {
+    registry = builtinExecutors();
+    for (const [dir, kind] of [['eslint-sarif', 'eslint'], ['shellcheck-sarif', 'shellcheck']]) {
+      const p = await loadTestPlugin(join(import.meta.dirname, '..', '..', 'plugins', dir), join(h.workDir, `scan-${dir}`));
+      registry.registerPlugin({ name: p.code.name, version: p.code.version, executors: [], scanners: [p.executors.scanner(kind)!] });
+    }
+    withPlugins = createScanExecutor(registry);
+  });
+
+  it('reports the plugin scanners with their plugin and version, marked as scanners', () => {
+    expect(registry.list().filter((e) => e.scanner).map((e) => `${e.kind} ${e.plugin}@${e.version}`).sort()).toEqual([
+      expect.stringMatching(/^dockerfile builtin@/),
+      'eslint eslint-sarif@1.0.0',
+      expect.stringMatching(/^secrets builtin@/),
+      'shellcheck shellcheck-sarif@1.0.0',
+    ]);
+  });
+
   it('writes one SARIF run per tool into its report file, findings counted in its outputs', async () => {
-    const r = await h.run(scanExecutor, { tools: ['secrets', 'dockerfile', 'shellcheck', 'eslint'] }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }) });
+    const r = await h.run(withPlugins, { tools: ['secrets', 'dockerfile', 'shellcheck', 'eslint'] }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }) });
     expect(r.result.status, r.output).toBe('success');
     const sarif = JSON.parse(readFileSync(join(r.workspace, SCAN_REPORT_PATH), 'utf8')) as { version: string; runs: { tool: { driver: { name: string } }; results: unknown[] }[] };
     expect(sarif.version).toBe('2.1.0');
@@ -62,8 +85,21 @@ describe('scan specifics', () => {
   });
 
   it('names an unknown tool', async () => {
-    const r = await h.run(scanExecutor, { tools: ['nope'] });
+    const r = await h.run(withPlugins, { tools: ['nope'] });
     expect(r.result).toMatchObject({ status: 'error', error: expect.stringMatching(/no scanner 'nope'.*secrets, dockerfile, eslint, shellcheck/) });
+  });
+
+  it('fails the step, not the agent, when a plugin scanner fails, naming the plugin', async () => {
+    const r = await h.run(withPlugins, { tools: ['secrets', 'shellcheck'] }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }), env: { PATH: '/nonexistent' } });
+    expect(r.result).toMatchObject({ status: 'error', error: expect.stringMatching(/scan: shellcheck failed: plugin shellcheck-sarif@1\.0\.0: the 'shellcheck' scanner threw: Error: shellcheck is not installed/) });
+  });
+
+  it('hands a plugin scanner its settings from config', async () => {
+    const all = await h.run(withPlugins, { tools: ['shellcheck'] }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }) });
+    const some = await h.run(withPlugins, { tools: ['shellcheck'], config: { shellcheck: { severity: 'error' } } }, { prepare: (ws) => cpSync(repo, ws, { recursive: true }) });
+    expect(all.result.outputs).toMatchObject({ low: expect.any(Number) });
+    expect((all.result.outputs as { low: number }).low).toBeGreaterThan(0);
+    expect(some.result.outputs).toMatchObject({ low: 0, medium: 0, high: (all.result.outputs as { high: number }).high });
   });
 
   it('does not follow a symbolic link out of the workspace', async () => {

@@ -6,6 +6,11 @@
  * Also: a protocol-incompatible or invalid manifest is refused at install naming the field; a non-admin
  * cannot install; a package whose bytes do not match the recorded sha256 is refused by the agent; a plugin
  * that throws, crashes or exits fails its step while the agent keeps running other builds.
+ * Scanner plugins: plugins/eslint-sarif gives the scan step its eslint scanner (real ESLint and its SARIF
+ * formatter, in a child node process as the build user); before it is installed and while it is disabled a
+ * job naming the scanner is refused at apply (file:line:col, naming the plugin), and a queued stage waits.
+ * Report-format plugins: plugins/tap-junit converts the TAP a real `node --test --test-reporter=tap` writes
+ * into JUnit on the agent; the master stores the test results.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +27,8 @@ import { waitFor } from '../helpers/wait';
 const REPO = join(import.meta.dirname, '..', '..');
 const SAMPLE = join(REPO, 'plugins', 'dockerfile-lint');
 const FAILING = join(REPO, 'test', 'fixtures', 'plugins', 'failing');
+const ESLINT_PLUGIN = join(REPO, 'plugins', 'eslint-sarif');
+const ESLINT_PROJECT = join(REPO, 'test', 'fixtures', 'quality', 'eslint-project');
 const suffix = Math.random().toString(36).slice(2, 8);
 const team = `pl-${suffix}`;
 let master: TestMaster;
@@ -219,6 +226,113 @@ stages:
     expect(b4.status).toBe('success');
     expect(await master.api.buildLog(b4.id)).toContain('dockerfile-lint 1.1.0: 4 finding(s)');
   }, 240_000);
+});
+
+describe('scanner plugins', () => {
+  /** A job that puts the ESLint fixture project (with the repository's ESLint and SARIF formatter) in its workspace and scans it. */
+  const eslintJob = (name: string, first = '') => `name: ${name}
+team: ${team}
+stages:${first}
+  - name: quality
+    environment: ci
+    steps:
+      - sh: cp -r ${ESLINT_PROJECT}/. . && ln -s ${join(REPO, 'node_modules')} node_modules
+      - scan: { tools: [secrets, eslint], config: { eslint: { patterns: [src] } }, gate: { high: 5 } }
+`;
+
+  it('runs the eslint scanner of the eslint-sarif plugin in the scan step; refuses it at apply while no enabled plugin provides it', async () => {
+    const job = `eslint-${suffix}`;
+    const file = join(root, 'eslint.yml');
+    writeFileSync(file, eslintJob(job));
+    const missing = "no enabled plugin provides scanner 'eslint' (known: dockerfile, secrets); the plugin 'eslint-sarif' provides it (slipway plugin install plugins/eslint-sarif)";
+    const local = await runCli(['apply', '-f', file], { env: cliEnv });
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain(`eslint.yml:8:34: stages[0].steps[1].scan.tools[1]: ${missing}`);
+    await expect(master.api.applyJob(eslintJob(job))).rejects.toThrow(`job.yml:8:34: stages[0].steps[1].scan.tools[1]: ${missing}`);
+
+    const installed = await install(ESLINT_PLUGIN);
+    expect(installed.stderr).toBe('');
+    expect(installed.stdout).toBe('plugin eslint-sarif@1.0.0 installed: scanners eslint\n');
+    await waitFor('agent runs eslint-sarif 1.0.0', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'eslint-sarif' && p.state === 'loaded'));
+    // Settings are checked with the plugin's JSON Schema, at their line and column.
+    await expect(master.api.applyJob(eslintJob(job).replace('patterns: [src]', 'format: xml'))).rejects.toThrow(/job\.yml:8:71: stages\[0\]\.steps\[1\]\.scan\.config\.eslint\.format: /);
+    expect((await runCli(['apply', '-f', file], { env: cliEnv })).stderr).toBe('');
+
+    const b1 = await finished((await master.api.trigger(job)).id);
+    const log1 = await master.api.buildLog(b1.id);
+    expect(b1.status, log1).toBe('success');
+    expect(log1).toContain('eslint (SARIF formatter): 3 findings');
+    const findings = await master.api.buildFindings(b1.id);
+    expect(findings.findings.filter((f) => f.tool === 'eslint').map((f) => `${f.ruleId}@${f.file}:${f.line}`).sort()).toEqual(['eqeqeq@src/app.js:3', 'no-eval@src/app.js:3', 'no-unused-vars@src/app.js:1']);
+    const listed = (await master.api.listPluginPackages()).find((p) => p.name === 'eslint-sarif');
+    expect(listed).toMatchObject({ version: '1.0.0', kinds: [], scanners: ['eslint'] });
+    const table = await runCli(['plugin', 'list'], { env: cliEnv });
+    expect(table.stdout).toMatch(/^eslint-sarif +1\.0\.0 +yes +scan:eslint /m);
+
+    // Disabled: apply and trigger are refused naming the plugin; a stage queued meanwhile waits for the scanner.
+    await runCli(['plugin', 'disable', 'eslint-sarif'], { env: cliEnv });
+    const disabled = "scanner 'eslint' is provided by plugin 'eslint-sarif', which is disabled (slipway plugin enable eslint-sarif)";
+    await expect(master.api.applyJob(eslintJob(`other-${suffix}`))).rejects.toThrow(`job.yml:8:34: stages[0].steps[1].scan.tools[1]: ${disabled}`);
+    await expect(master.api.trigger(job)).rejects.toThrow(`job '${job}' cannot start: stage 'quality': ${disabled}`);
+    const rm = await runCli(['plugin', 'remove', 'eslint-sarif'], { env: cliEnv });
+    expect(rm.stderr).toContain(`plugin 'eslint-sarif' is used by job '${job}'`);
+    await runCli(['plugin', 'enable', 'eslint-sarif'], { env: cliEnv });
+    await waitFor('agent runs eslint-sarif again', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'eslint-sarif' && p.state === 'loaded'));
+
+    const twoStages = `\n  - name: first\n    environment: ci\n    steps: [ { sh: 'sleep 2' } ]`;
+    await master.api.applyJob(eslintJob(`two-eslint-${suffix}`, twoStages));
+    const queued = (await master.api.trigger(`two-eslint-${suffix}`)).id;
+    await waitFor('first stage running', async () => (await master.api.getBuild(queued)).stages[0].status === 'running');
+    await runCli(['plugin', 'disable', 'eslint-sarif'], { env: cliEnv });
+    const reason = `waiting: no agent of environment ci with scanner eslint (${disabled})`;
+    await waitFor('the waiting reason', async () => (await master.api.getBuild(queued)).stages[1].waiting === reason, { timeoutMs: 30_000 });
+    await runCli(['plugin', 'enable', 'eslint-sarif'], { env: cliEnv });
+    const two = await finished(queued);
+    expect(two.status, await master.api.buildLog(queued)).toBe('success');
+    expect(await master.api.buildLog(queued)).toContain('eslint (SARIF formatter): 3 findings');
+  }, 180_000);
+});
+
+describe('report-format plugins', () => {
+  it('converts a step report written as TAP by node --test with the tap-junit plugin; refuses the format before it is installed', async () => {
+    const name = `tap-${suffix}`;
+    const tapJob = `name: ${name}
+team: ${team}
+stages:
+  - name: test
+    environment: ci
+    steps:
+      - sh: cp -r ${join(REPO, 'test', 'fixtures', 'quality', 'tap-project')}/. .
+      - test: { run: "node --test --test-reporter=tap test/ > out.tap || true", junit: { path: out.tap, format: tap } }
+`;
+    await expect(master.api.applyJob(tapJob)).rejects.toThrow(
+      "job.yml:8:113: stages[0].steps[1].test.junit.format: unknown report format 'tap' (no plugin converts to junit; plugins/tap-junit converts tap)",
+    );
+    await expect(master.api.applyJob(tapJob.replace('junit: { path', 'sarif: { path'))).rejects.toThrow(/steps\[1\]\.test\.sarif\.format: unknown report format 'tap'/);
+    const installed = await install(join(REPO, 'plugins', 'tap-junit'));
+    expect(installed.stdout, installed.stderr).toBe('plugin tap-junit@1.0.0 installed: report formats tap\n');
+    await waitFor('agent runs tap-junit', async () => (await agentPlugins(agent.name)).some((p) => p.name === 'tap-junit' && p.state === 'loaded'));
+    await expect(master.api.applyJob(tapJob.replace('junit: { path', 'sarif: { path'))).rejects.toThrow(/test\.sarif\.format: report format 'tap' \(plugin 'tap-junit'\) converts to junit, not sarif/);
+    await master.api.applyJob(tapJob);
+
+    const b = await finished((await master.api.trigger(name)).id);
+    const log = await master.api.buildLog(b.id);
+    expect(log).toContain('tap report out.tap: converted to junit (report format tap@1.0.0)');
+    expect(log).toMatch(/junit report out\.tap: 4 tests, 1 failed, 0 errors, 1 skipped/);
+    const tests = await master.api.buildTests(b.id);
+    expect(tests.map((t) => `${t.classname} > ${t.name}: ${t.status}`).sort()).toEqual([
+      'math > adds: passed',
+      'math > divides later: skipped',
+      'math > multiplies: failed',
+      'out.tap > top-level ok: passed',
+    ]);
+    expect(tests.find((t) => t.name === 'multiplies')?.message).toBe('two times three');
+
+    // A file that is not TAP: the conversion fails, said in the log; the report is not stored.
+    await master.api.applyJob(tapJob.replace('> out.tap || true', '> out.tap || true; echo hello > out.tap'));
+    const bad = await finished((await master.api.trigger(name)).id);
+    expect(await master.api.buildLog(bad.id)).toMatch(/junit report out\.tap not stored: plugin tap-junit@1\.0\.0: the 'tap' converter threw: Error: out\.tap is not TAP output/);
+  }, 120_000);
 });
 
 describe('failing plugins', () => {

@@ -1,7 +1,7 @@
 /**
  * The scan step end to end with real master and agent processes: a job checks out a repository with planted
- * test tokens, a Dockerfile, a compose file and a shell script, and scans it (secrets, dockerfile, real
- * shellcheck). The findings land on the master (API and `slipway findings`); findings are new against the
+ * test tokens, a Dockerfile, a compose file and a shell script, and scans it (secrets, dockerfile, and real
+ * shellcheck through the shellcheck-sarif plugin, installed with the CLI as an operator would). The findings land on the master (API and `slipway findings`); findings are new against the
  * last successful build of the branch (a re-run of a failed build stays failed), so after a baseline only
  * what a new commit added is new, and a quality gate ("no new high") fails that build with a summary.
  */
@@ -51,7 +51,12 @@ beforeAll(async () => {
   git(repo.dir, 'commit', '--quiet', '-m', 'fixture');
   master = await startMaster();
   await master.api.createTeam(team);
-  await startAgent(master, { environment: 'ci', name: `ci-${suffix}` });
+  const agentName = `ci-${suffix}`;
+  await startAgent(master, { environment: 'ci', name: agentName });
+  const env = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: join(root, 'cli.json') };
+  const installed = await runCli(['plugin', 'install', join(import.meta.dirname, '..', '..', 'plugins', 'shellcheck-sarif')], { env });
+  expect(installed.stdout, installed.stderr).toBe('plugin shellcheck-sarif@1.0.0 installed: scanners shellcheck\n');
+  await waitFor('agent runs shellcheck-sarif', async () => (await master.api.listAgents()).find((a) => a.name === agentName)?.plugins?.some((p) => p.name === 'shellcheck-sarif' && p.state === 'loaded'));
 }, 60_000);
 
 afterAll(async () => {

@@ -15,7 +15,29 @@ const kinds = (version: string, ...names: string[]) =>
 
 describe('executor registry with plugins', () => {
   it('lists the built-ins as the plugin builtin', () => {
-    expect(builtinExecutors().list().map((e) => `${e.plugin}:${e.kind}`)).toEqual(['builtin:shell', 'builtin:checkout', 'builtin:image', 'builtin:deploy', 'builtin:scan']);
+    expect(builtinExecutors().list().map((e) => `${e.plugin}:${e.kind}${e.scanner ? ' (scanner)' : ''}`)).toEqual([
+      'builtin:shell',
+      'builtin:checkout',
+      'builtin:image',
+      'builtin:deploy',
+      'builtin:scan',
+      'builtin:secrets (scanner)',
+      'builtin:dockerfile (scanner)',
+    ]);
+  });
+
+  it('registers, snapshots and removes a plugin\'s scanners with its executors', () => {
+    const scanner = (name: string) => ({ name, version: '2.0.0', run: () => Promise.reject(new Error('not run here')) });
+    const r = builtinExecutors();
+    r.registerPlugin({ name: 'lint-pack', version: '2.0.0', executors: [], scanners: [scanner('tslint')] });
+    expect(r.list().find((e) => e.kind === 'tslint')).toEqual({ kind: 'tslint', version: '2.0.0', plugin: 'lint-pack', scanner: true });
+    expect(() => r.registerPlugin({ name: 'other', version: '1.0.0', executors: [], scanners: [scanner('tslint')] })).toThrow("scanner 'tslint' is registered twice (plugin 'lint-pack' provides it)");
+    expect(() => r.registerPlugin({ name: 'other', version: '1.0.0', executors: [], scanners: [scanner('secrets')] })).toThrow(/scanner 'secrets' is registered twice \(plugin 'builtin'/);
+    const snap = r.snapshot();
+    r.removePlugin('lint-pack');
+    expect(r.scanner('tslint')).toBeUndefined();
+    expect(snap.scanner('tslint')?.version).toBe('2.0.0');
+    expect(r.scannerNames()).toEqual(['secrets', 'dockerfile']);
   });
 
   it('registers a plugin whole or not at all, naming the owner of a taken kind', () => {

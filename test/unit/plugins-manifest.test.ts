@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { effectiveExecutors } from '../../master/plugins/agent-plugins';
-import { builtinStepKinds, parseJobYaml } from '../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, parseJobYaml } from '../../shared/job';
 import { manifestFromFiles, parseManifest, protocolProblem } from '../../shared/plugins/manifest';
 import { parseProtocolRange, protocolInRange } from '../../shared/plugins/protocol-range';
-import { pluginStepKinds } from '../../shared/plugins/step-kind';
+import { pluginNotifierKinds, pluginScannerKinds, pluginStepKinds } from '../../shared/plugins/step-kind';
+import { agentMatches } from '../../master/engine/scheduler/plan';
+import { waitingReason } from '../../master/engine/scheduler/waiting';
 import { checkTarball } from '../../shared/node/tarball';
 
 const manifest = (over: Record<string, unknown> = {}) => ({
@@ -50,10 +52,10 @@ describe('manifests', () => {
       ].join('\n'),
     );
   });
-  it('refuses kinds declared twice, an unusable config schema and notifier plugins by name', () => {
+  it('refuses kinds declared twice, an unusable config schema and a report format named like a built-in one', () => {
     const m = manifest();
     const k = (m.provides as { stepKinds: Record<string, unknown>[] }).stepKinds[0];
-    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], notifiers: [{}] } };
+    const bad = { ...m, provides: { stepKinds: [k, { ...k, config: { type: 'object', properties: { x: { type: 'nope' } } } }], reportFormats: [{ name: 'junit', to: 'junit' }] } };
     const err = (() => {
       try {
         parseManifest(bad, 'package.json');
@@ -63,7 +65,7 @@ describe('manifests', () => {
     })();
     expect(err).toContain("package.json: provides.stepKinds[1].kind: step kind 'lint' is declared twice");
     expect(err).toContain('package.json: provides.stepKinds[1].config: not a usable JSON Schema');
-    expect(err).toContain('package.json: provides.notifiers: notifiers plugins are not supported by this master yet (only stepKinds)');
+    expect(err).toContain("package.json: provides.reportFormats[0].name: report format 'junit' is built in");
   });
   it('reads slipway-plugin.json first, else package.json with its name and version', () => {
     const { name, version, ...slipway } = manifest();
@@ -105,15 +107,100 @@ describe('plugin step kinds in job files', () => {
   });
 });
 
+describe('plugin scanners', () => {
+  const scannerManifest = (over: Record<string, unknown> = {}) =>
+    manifest({
+      name: 'sc',
+      provides: { scanners: [{ kind: 'tslint', config: { type: 'object', additionalProperties: false, properties: { strict: { type: 'boolean' } } } }], ...over },
+    });
+  const job = (step: string) => `name: j\nteam: t\nstages:\n  - name: s\n    environment: ci\n    steps:\n      - ${step}\n`;
+  const scanners = builtinScannerKinds();
+  for (const d of pluginScannerKinds(parseManifest(scannerManifest(), 'm'))) scanners.register(d);
+  const kinds = builtinStepKinds(scanners);
+
+  it('reads a manifest with scanners only, refusing one with neither kinds nor scanners and scanners declared twice', () => {
+    expect(parseManifest(scannerManifest(), 'm').provides).toMatchObject({ stepKinds: [], scanners: [{ kind: 'tslint' }] });
+    expect(() => parseManifest(manifest({ provides: {} }), 'package.json')).toThrow('package.json: provides.stepKinds: a plugin provides at least one step kind, scanner, notifier or report format');
+    const twice = { scanners: [{ kind: 'tslint' }, { kind: 'tslint', config: { type: 'string' } }] };
+    const err = (() => {
+      try {
+        parseManifest(scannerManifest(twice), 'package.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(err).toContain("package.json: provides.scanners[1].kind: scanner 'tslint' is declared twice");
+    expect(err).toContain('package.json: provides.scanners[1].config: the config JSON Schema must have "type": "object"');
+  });
+
+  it('validates a scan step\'s tools and their settings at file:line:col, and says which stage needs which plugin scanner', () => {
+    const ok = parseJobYaml(job('scan: { tools: [secrets, tslint], config: { tslint: { strict: true } } }'), 'j.yml', kinds);
+    expect(ok.stages[0].steps[0].config).toMatchObject({ tools: ['secrets', 'tslint'], config: { tslint: { strict: true } } });
+    expect(ok.stages[0].scanners).toEqual(['tslint']);
+    expect(parseJobYaml(job('scan: { tools: [secrets] }'), 'j.yml', kinds).stages[0].scanners).toEqual([]);
+    expect(() => parseJobYaml(job('scan: { tools: [tslint], config: { tslint: { strict: 1 } } }'), 'j.yml', kinds)).toThrow(/^j\.yml:7:62: stages\[0\]\.steps\[0\]\.scan\.config\.tslint\.strict: /);
+    expect(() => parseJobYaml(job('scan: { tools: [secrets], config: { tslint: {} } }'), 'j.yml', kinds)).toThrow(/stages\[0\]\.steps\[0\]\.scan\.config\.tslint: settings for 'tslint', which tools does not list/);
+  });
+
+  it('refuses a scanner no enabled plugin provides, naming the plugin that does when it is known', () => {
+    expect(() => parseJobYaml(job('scan: { tools: [secrets, eslint] }'), 'j.yml')).toThrow(
+      "j.yml:7:34: stages[0].steps[0].scan.tools[1]: no enabled plugin provides scanner 'eslint' (known: dockerfile, secrets); the plugin 'eslint-sarif' provides it (slipway plugin install plugins/eslint-sarif)",
+    );
+    expect(() => parseJobYaml(job('scan: { tools: [nope] }'), 'j.yml')).toThrow("j.yml:7:25: stages[0].steps[0].scan.tools[0]: unknown scanner 'nope' (known: dockerfile, secrets)");
+    const off = builtinScannerKinds().refuse('tslint', "scanner 'tslint' is provided by plugin 'sc', which is disabled (slipway plugin enable sc)");
+    expect(() => parseJobYaml(job('scan: { tools: [tslint] }'), 'j.yml', builtinStepKinds(off))).toThrow("j.yml:7:25: stages[0].steps[0].scan.tools[0]: scanner 'tslint' is provided by plugin 'sc', which is disabled (slipway plugin enable sc)");
+  });
+
+  it('places a stage only on an agent running its plugin scanners, and names the missing one while it waits', () => {
+    const run = { environment: 'ci', labels: [], kinds: ['scan'], scanners: ['tslint'] };
+    const agent = { agentId: 1, environment: 'ci', labels: [], kinds: ['scan'], capabilities: [], free: 1 };
+    expect(agentMatches(run, { ...agent, scanners: ['secrets', 'tslint'] })).toBe(true);
+    expect(agentMatches(run, { ...agent, scanners: ['secrets'] })).toBe(false);
+    expect(agentMatches({ ...run, scanners: [] }, agent)).toBe(true);
+    expect(waitingReason(run, [{ ...agent, scanners: ['secrets'] }], undefined, (s) => `scanner '${s}' is provided by plugin 'sc', which is disabled`)).toBe(
+      "waiting: no agent of environment ci with scanner tslint (scanner 'tslint' is provided by plugin 'sc', which is disabled)",
+    );
+  });
+});
+
+describe('plugin notifiers', () => {
+  const notifierManifest = () =>
+    manifest({
+      name: 'chat',
+      entry: { master: 'master.mjs' },
+      provides: { notifiers: [{ kind: 'chat', secrets: ['url'], config: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string' }, room: { type: 'string', minLength: 1 } } } }] },
+    });
+  const job = (channel: string) => `name: j\nteam: t\nnotify:\n  - ${channel}\nstages:\n  - name: s\n    environment: ci\n    steps: [ { sh: 'true' } ]\n`;
+  const kinds = builtinStepKinds();
+  for (const d of pluginNotifierKinds(parseManifest(notifierManifest(), 'm'))) kinds.notifiers.register(d);
+
+  it('needs entry.master for notifiers and entry.agent for step kinds', () => {
+    expect(() => parseManifest({ ...notifierManifest(), entry: { agent: 'a.mjs' } }, 'm')).toThrow('m: entry.master: a plugin with notifiers needs entry.master');
+    expect(() => parseManifest({ ...manifest(), entry: { master: 'm.mjs' } }, 'm')).toThrow('m: entry.agent: a plugin with step kinds, scanners or report formats needs entry.agent');
+  });
+
+  it('validates a plugin channel at file:line:col and normalises it; built-in channels keep their own errors', () => {
+    expect(parseJobYaml(job('chat: { url: CHAT_HOOK, room: ci }'), 'j.yml', kinds).notify).toEqual([{ notifier: 'chat', config: { url: 'CHAT_HOOK', room: 'ci' }, on: ['failure', 'fixed'] }]);
+    expect(() => parseJobYaml(job('chat: { url: CHAT_HOOK, room: "" }'), 'j.yml', kinds)).toThrow(/^j\.yml:4:35: notify\[0\]\.chat\.room: /);
+    expect(() => parseJobYaml(job('chat: { url: "https://x/y" }'), 'j.yml', kinds)).toThrow('j.yml:4:18: notify[0].chat.url: the name of a team secret (the value is a credential: keep it in a secret)');
+    expect(() => parseJobYaml(job('chat: { url: X }'), 'j.yml')).toThrow("j.yml:4:11: notify[0].chat: unknown notification channel 'chat' (known: webhook, slack, dingtalk, feishu, email; plugins add more)");
+    expect(() => parseJobYaml(job('webhook: not-a-url'), 'j.yml', kinds)).toThrow('j.yml:4:14: notify[0].webhook: Invalid URL');
+    const off = builtinStepKinds();
+    off.notifiers.refuse('chat', "notifier 'chat' is provided by plugin 'chat', which is disabled");
+    expect(() => parseJobYaml(job('chat: { url: X }'), 'j.yml', off)).toThrow("j.yml:4:11: notify[0].chat: notifier 'chat' is provided by plugin 'chat', which is disabled");
+  });
+});
+
 describe('executors the scheduler counts', () => {
-  it('counts a plugin kind only at the version the master names', () => {
+  it('counts a plugin kind or scanner only at the version the master names', () => {
     const reported = [
       { kind: 'shell', version: '1.1.0', plugin: 'builtin' },
       { kind: 'lint', version: '1.0.0', plugin: 'lint' },
       { kind: 'old', version: '1.0.0' },
+      { kind: 'lint-scan', version: '1.0.0', plugin: 'lint', scanner: true },
     ];
     const ref = (version: string) => ({ name: 'lint', version, sha256: 'a'.repeat(64), bytes: 1 });
-    expect(effectiveExecutors(reported, [ref('1.0.0')]).map((e) => e.kind)).toEqual(['shell', 'lint', 'old']);
+    expect(effectiveExecutors(reported, [ref('1.0.0')]).map((e) => e.kind)).toEqual(['shell', 'lint', 'old', 'lint-scan']);
     expect(effectiveExecutors(reported, [ref('1.1.0')]).map((e) => e.kind)).toEqual(['shell', 'old']);
     expect(effectiveExecutors(reported, []).map((e) => e.kind)).toEqual(['shell', 'old']);
   });

@@ -1,16 +1,22 @@
-/** The scan step's built-in scanners on the fixture repository with planted test tokens (test/fixtures/quality/scan-repo). */
+/**
+ * The scan step's built-in scanners on the fixture repository with planted test tokens
+ * (test/fixtures/quality/scan-repo), and the shellcheck scanner of plugins/shellcheck-sarif with the real
+ * Debian shellcheck, run in a child node process the way the agent runs it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerfileScanner } from '../../agent/scanners/dockerfile';
 import { entropy, secretsScanner } from '../../agent/scanners/secrets';
-import { shellcheckScanner } from '../../agent/scanners/shellcheck';
-import type { SarifRun, ScanContext } from '../../agent/scanners/types';
+import type { SarifRun, Scanner, ScanContext } from '../../agent/scanners/types';
+import { loadTestPlugin } from '../conformance/kinds/plugins';
 import { gateProblems } from '../../shared/job/gate';
 
 const repo = join(import.meta.dirname, '..', 'fixtures', 'quality', 'scan-repo');
-const ctx = (): ScanContext & { lines: string[] } => {
+const ctx = (config: Record<string, unknown> = {}): ScanContext & { lines: string[] } => {
   const lines: string[] = [];
-  return { workspace: repo, root: repo, exclude: [], allowList: join(repo, '.slipway/secrets-allow'), env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, signal: new AbortController().signal, log: (l) => lines.push(l), lines };
+  return { workspace: repo, root: repo, exclude: [], allowList: join(repo, '.slipway/secrets-allow'), config, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, signal: new AbortController().signal, log: (l) => lines.push(l), lines };
 };
 const found = (run: SarifRun) => run.results.map((r) => `${r.ruleId} ${r.level} ${r.locations[0].physicalLocation.artifactLocation.uri}:${r.locations[0].physicalLocation.region?.startLine}`).sort();
 
@@ -46,11 +52,32 @@ describe('dockerfile and compose linter', () => {
   });
 });
 
-describe('shellcheck adapter (real shellcheck)', () => {
+describe('shellcheck scanner of the shellcheck-sarif plugin (real shellcheck)', () => {
+  let shellcheck: Scanner;
+  let work: string;
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'slipway-shellcheck-plugin-'));
+    shellcheck = (await loadTestPlugin(join(import.meta.dirname, '..', '..', 'plugins', 'shellcheck-sarif'), work)).executors.scanner('shellcheck')!;
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   it('converts shellcheck json1 findings to SARIF', async () => {
-    const run = await shellcheckScanner.run(ctx());
+    const c = ctx();
+    const run = await shellcheck.run(c);
     expect(run.tool.driver.name).toBe('shellcheck');
     expect(found(run)).toEqual(expect.arrayContaining(['SC2086 note scripts/deploy.sh:4', 'SC2045 error scripts/deploy.sh:5']));
+    expect(c.lines.join('\n')).toMatch(/^shellcheck \S+: \d+ scripts, \d+ findings$/m);
+  });
+
+  it('passes its settings to shellcheck: a severity floor and excluded codes', async () => {
+    const run = await shellcheck.run(ctx({ severity: 'warning', exclude: ['SC2045'] }));
+    expect(found(run)).not.toContain('SC2045 error scripts/deploy.sh:5');
+    expect(run.results.every((r) => r.level !== 'note')).toBe(true);
+  });
+
+  it('fails naming shellcheck when it is not on the PATH', async () => {
+    const c = { ...ctx(), env: { PATH: '/nonexistent' } };
+    await expect(shellcheck.run(c)).rejects.toThrow(/shellcheck-sarif@1\.0\.0: the 'shellcheck' scanner threw: Error: shellcheck is not installed on this agent \(Debian: apt-get install shellcheck\)/);
   });
 });
 

@@ -108,7 +108,8 @@ export function buildRoutes(core: EngineCore): Router {
         waiting: (id) => {
           const q = queued.get(id);
           const enabled = core.ctx.plugins?.enabledKinds();
-          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k)) : null;
+          const scanners = core.ctx.plugins?.enabledScanners();
+          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k), (s) => scanners?.refusal(s)) : null;
         },
       }),
     );

@@ -133,6 +133,7 @@ export function queuedRun(core: EngineCore, r: { id: number; job_id: number; bui
     environment: r.environment,
     labels: JSON.parse(r.labels) as string[],
     kinds: stage?.kinds,
+    scanners: stage?.scanners,
     capabilities: stage?.capabilities,
     queuedAt: r.queued_at,
   };
@@ -140,5 +141,12 @@ export function queuedRun(core: EngineCore, r: { id: number; job_id: number; bui
 
 /** What an agent session offers the planner. */
 export function agentOffer(s: AgentSession): Omit<AgentSlots, 'free'> {
-  return { agentId: s.agentId, environment: s.environment, labels: s.labels, kinds: s.executors.map((e) => e.kind), capabilities: s.capabilities };
+  return {
+    agentId: s.agentId,
+    environment: s.environment,
+    labels: s.labels,
+    kinds: s.executors.filter((e) => !e.scanner).map((e) => e.kind),
+    scanners: s.executors.filter((e) => e.scanner).map((e) => e.kind),
+    capabilities: s.capabilities,
+  };
 }

@@ -2,7 +2,8 @@
  * The scheduler's matching and fairness, as a pure function over the queue and the agents' free slots.
  *
  * Matching: a stage run may go to an agent of exactly its environment that carries all of its labels, has an
- * executor for every step kind of the stage and every host capability it needs (docker, etcd...), and has a
+ * executor for every step kind of the stage, every plugin scanner its scan steps run and every host
+ * capability it needs (docker, etcd...), and has a
  * free slot (capacity minus running leases). Draining, lost and disconnected agents are not offered.
  * Order: FIFO by queue time within a job; between jobs, round-robin: each round gives at most one slot
  * to each job, jobs served least recently first (ties: oldest queued head first), so one job's 100
@@ -16,6 +17,8 @@ export interface QueuedRun {
   labels: string[];
   /** Step kinds of the stage; absent: not checked. */
   kinds?: string[];
+  /** Plugin scanners the stage's scan steps run; absent: none. */
+  scanners?: string[];
   /** Host capabilities the stage needs; absent: none. */
   capabilities?: string[];
   queuedAt: number;
@@ -31,6 +34,8 @@ export interface AgentSlots {
   labels: string[];
   /** Step kinds the agent has executors for; absent: not checked. */
   kinds?: string[];
+  /** Plugin scanners the agent runs (at the versions the master names); absent: none. */
+  scanners?: string[];
   /** Host capabilities the agent has. */
   capabilities?: string[];
   free: number;
@@ -44,13 +49,14 @@ export interface Placement {
 
 /** Whether an agent may run a stage: same environment, every label, step kind and capability of the stage present. */
 export function agentMatches(
-  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities'>,
-  agent: Pick<AgentSlots, 'environment' | 'labels' | 'kinds' | 'capabilities'>,
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities'>,
+  agent: Pick<AgentSlots, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities'>,
 ): boolean {
   return (
     run.environment === agent.environment &&
     run.labels.every((l) => agent.labels.includes(l)) &&
     (!run.kinds || !agent.kinds || run.kinds.every((k) => agent.kinds!.includes(k))) &&
+    (run.scanners ?? []).every((s) => agent.scanners?.includes(s) ?? false) &&
     (run.capabilities ?? []).every((c) => agent.capabilities?.includes(c) ?? false)
   );
 }

@@ -11,13 +11,14 @@ import type { AgentSlots, QueuedRun } from './plan';
 export type WaitingAgent = Omit<AgentSlots, 'free'> & { free: number; draining?: boolean };
 
 /**
- * `kindNote` may say why nobody has a step kind (`step kind 'x' is provided by plugin 'p', which is disabled`);
- * it is added to the reason.
+ * `kindNote` may say why nobody has a step kind (`step kind 'x' is provided by plugin 'p', which is disabled`),
+ * `scannerNote` the same for a plugin scanner; it is added to the reason.
  */
 export function waitingReason(
-  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'capabilities' | 'blocked'>,
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities' | 'blocked'>,
   agents: WaitingAgent[],
   kindNote?: (kind: string) => string | undefined,
+  scannerNote?: (scanner: string) => string | undefined,
 ): string {
   if (run.blocked) return run.blocked;
   const env = run.environment;
@@ -32,6 +33,13 @@ export function waitingReason(
     if (!left.length) {
       const note = kindNote?.(kind);
       return `waiting: no agent of environment ${env} with step kind ${kind}${note ? ` (${note})` : ''}`;
+    }
+  }
+  for (const scanner of run.scanners ?? []) {
+    left = left.filter((a) => a.scanners?.includes(scanner));
+    if (!left.length) {
+      const note = scannerNote?.(scanner);
+      return `waiting: no agent of environment ${env} with scanner ${scanner}${note ? ` (${note})` : ''}`;
     }
   }
   for (const cap of run.capabilities ?? []) {

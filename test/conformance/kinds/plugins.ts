@@ -9,12 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExecutorRegistry } from '../../../agent/executors/registry';
-import { pluginExecutor } from '../../../agent/plugins/manager';
+import { pluginExecutor, pluginScanner } from '../../../agent/plugins/manager';
 import type { StepExecutor } from '../../../agent/executors/types';
 import type { PluginCode } from '../../../agent/plugins/plugin-process';
-import { builtinStepKinds, type StepKinds } from '../../../shared/job';
+import { builtinScannerKinds, builtinStepKinds, type StepKinds } from '../../../shared/job';
 import { manifestFromFiles } from '../../../shared/plugins/manifest';
-import { pluginStepKinds } from '../../../shared/plugins/step-kind';
+import { pluginScannerKinds, pluginStepKinds } from '../../../shared/plugins/step-kind';
 import { unpackTarball } from '../../../shared/node/tarball';
 import type { KindFixture } from '../step-executor.contract';
 
@@ -27,7 +27,7 @@ export interface LoadedTestPlugin {
   code: PluginCode;
 }
 
-/** Packs `src` (npm pack layout), unpacks it under `workDir/plugins/NAME@VERSION` and registers its kinds. */
+/** Packs `src` (npm pack layout), unpacks it under `workDir/plugins/NAME@VERSION` and registers its kinds and scanners. */
 export async function loadTestPlugin(src: string, workDir: string): Promise<LoadedTestPlugin> {
   const read = (f: string) => {
     try {
@@ -43,10 +43,18 @@ export async function loadTestPlugin(src: string, workDir: string): Promise<Load
   const dir = join(workDir, 'plugins', `${manifest.name}@${manifest.version}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   await unpackTarball(tgz, dir);
-  const code = { name: manifest.name, version: manifest.version, dir, entry: join(dir, manifest.entry.agent) };
+  const code = { name: manifest.name, version: manifest.version, dir, entry: join(dir, manifest.entry.agent!) };
   const defs = pluginStepKinds(manifest);
-  const executors = new ExecutorRegistry().registerPlugin({ name: manifest.name, version: manifest.version, executors: defs.map((d) => pluginExecutor(d, code)) });
-  const kinds = builtinStepKinds();
+  const scannerDefs = pluginScannerKinds(manifest);
+  const executors = new ExecutorRegistry().registerPlugin({
+    name: manifest.name,
+    version: manifest.version,
+    executors: defs.map((d) => pluginExecutor(d, code)),
+    scanners: scannerDefs.map((d) => pluginScanner(d, code)),
+  });
+  const scanners = builtinScannerKinds();
+  for (const d of scannerDefs) scanners.register(d);
+  const kinds = builtinStepKinds(scanners);
   for (const d of defs) kinds.register(d);
   return { executors, kinds, executor: (kind) => executors.get(kind)!, code };
 }

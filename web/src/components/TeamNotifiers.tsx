@@ -22,6 +22,9 @@ const TARGET: Record<(typeof KINDS)[number], string> = {
 
 function describe(n: TeamNotifierInfo): string {
   const c = n.channel;
+  const on = ((c.on as string[] | undefined) ?? ['failure', 'fixed']).join(', ');
+  // A plugin notifier's channel (set through the API or CLI): its kind and settings (secret names only).
+  if (typeof c.notifier === 'string') return `${c.notifier} (plugin) ${JSON.stringify(c.config ?? {})} on ${on}`;
   const kind = KINDS.find((k) => k in c) ?? 'channel';
   const target = Array.isArray(c[kind]) ? (c[kind] as string[]).join(', ') : String(c[kind] ?? '');
   return `${kind} ${target}${c.secret ? ` (signed with ${String(c.secret)})` : ''}${c.sign ? ` (signed with ${String(c.sign)})` : ''} on ${((c.on as string[] | undefined) ?? ['failure', 'fixed']).join(', ')}`;

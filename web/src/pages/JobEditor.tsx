@@ -14,8 +14,8 @@ import { Form, type FormApi } from '../job-form/fields';
 import { JobForm, type FormOptions } from '../job-form/JobForm';
 import type { JsonSchema } from '../job-form/SchemaField';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
-import { builtinStepKinds, parseJobYaml, type JobConfig, type StepKinds } from '../../../shared/job';
-import { pluginStepKinds } from '../../../shared/plugins/step-kind';
+import { parseJobYaml, type JobConfig, type StepKinds } from '../../../shared/job';
+import { stepKindsFromManifests } from '../../../shared/plugins/step-kind';
 import { navigate, paths } from '../router';
 import { session } from '../session';
 
@@ -80,21 +80,16 @@ function Preview({ job }: { job: JobConfig }) {
 }
 
 /**
- * The step kinds a job may use here: the built-ins plus those of the master's enabled plugins (their manifests),
- * as the CLI validates; null until the manifests are read. A master that lists none leaves the built-ins.
+ * The step kinds a job may use here: the built-ins plus those of the master's enabled plugins (their manifests:
+ * kinds, scan tools, notifiers, report formats), as the CLI validates; null until the manifests are read. A
+ * master that lists none leaves the built-ins.
  */
 function useStepKinds(): StepKinds | null {
   const s = session()!;
   const [kinds, setKinds] = useState<StepKinds | null>(null);
   useEffect(() => {
-    const done = (manifests: Awaited<ReturnType<typeof s.client.pluginManifests>>) => {
-      const k = builtinStepKinds();
-      for (const m of manifests) {
-        // A kind that clashes with a registered one is the master's to refuse; validate with what registers.
-        for (const def of pluginStepKinds(m)) if (![def.kind, ...def.aliases].some((key) => k.get(key))) k.register(def);
-      }
-      setKinds(k);
-    };
+    // Plugin step kinds, scanners, notifiers and report formats, as the CLI validates with them.
+    const done = (manifests: Awaited<ReturnType<typeof s.client.pluginManifests>>) => setKinds(stepKindsFromManifests(manifests));
     s.client.pluginManifests().then(done, () => done([]));
   }, []);
   return kinds;

@@ -29,12 +29,23 @@ function PackageCard({ p, reload }: { p: PluginPackageInfo; reload: () => void }
         </button>
       </div>
       {p.description && <div class="small">{p.description}</div>}
-      <div class="small">
-        <span class="muted">step kinds </span>
-        {p.kinds.map((k) => (
-          <span class="tag mono">{k}</span>
+      {(
+        [
+          ['step kinds', p.kinds],
+          ['scanners', p.scanners ?? []],
+          ['notifiers', p.notifiers ?? []],
+          ['report formats', p.reportFormats ?? []],
+        ] as const
+      )
+        .filter(([, names]) => names.length)
+        .map(([what, names]) => (
+          <div class="small">
+            <span class="muted">{what} </span>
+            {names.map((k) => (
+              <span class="tag mono">{k}</span>
+            ))}
+          </div>
         ))}
-      </div>
       <div class="muted small">
         protocol {p.protocol} · {Math.round(p.bytes / 102.4) / 10} KB · by {p.installedBy} {ago(p.updatedAt)}
         {p.previousVersion ? ` · replaced ${p.previousVersion}` : ''}
