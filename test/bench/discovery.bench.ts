@@ -3,8 +3,9 @@
  * them, and a client with a fresh connection per request:
  *
  * - discovery_p50_ms / discovery_p99_ms: a new instance registered -> nginx routes a request to it, 100 changes
- *   (each change registers a new instance and deregisters the previous one, 150 ms apart). Targets: p50 <= 25,
- *   p99 <= 60.
+ *   (each change registers a new instance, then deregisters the previous one; every registration and
+ *   deregistration starts 150 ms after the reload before it, since nginx's master handles a SIGHUP only after
+ *   the 100 ms pause of the reload before). Targets: p50 <= 25, p99 <= 60.
  * - deregister_p99_ms: deregistration -> no request reaches the instance any more (100 changes). nginx's own
  *   hand-over keeps old workers accepting for 100 ms after a reload; the edge ends it once the new workers run.
  * - reloads_for_scale_to_20: nginx reloads caused by registering 19 more instances at once. Target <= 2.
@@ -65,6 +66,11 @@ try {
     const listen = await freeTcpPort();
     const edge = new NginxEdge({ etcd: client, routes: [{ app, environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, fastHandOver });
     await edge.start();
+    // nginx's master sleeps 100 ms inside every reload with signals blocked and handles the next SIGHUP only
+    // after it: every change below starts 150 ms after the reload before it (here the edge's first apply), so
+    // each figure measures one registration or deregistration, not that queue.
+    const settle = () => new Promise((r) => setTimeout(r, 150));
+    await settle();
     // A fresh connection per request (no keep-alive agent), as a new client would see it. fetch() would keep
     // its connection to an old nginx worker alive across reloads and measure that worker's shutdown instead.
     const get = () =>
@@ -88,7 +94,9 @@ try {
       while ((await get()) !== name && (await get()) !== name) await new Promise((r) => setTimeout(r, 1));
       appear.push(performance.now() - t);
       if (prev !== undefined) {
-        // Both are routed now; deregister the previous one and wait until no request reaches it.
+        // Both are routed now; deregister the previous one (as a scale-down would, apart from other changes)
+        // and wait until no request reaches it.
+        await settle();
         const old = `${app}${i - 1}`;
         t = performance.now();
         await registrar.deregister(reg(app, prev));
@@ -99,9 +107,7 @@ try {
         vanish.push(performance.now() - t);
       }
       prev = port;
-      // nginx's master sleeps 100 ms inside every reload with signals blocked and handles the next SIGHUP only
-      // after it: space the changes so each one measures one registration, not that queue.
-      await new Promise((r) => setTimeout(r, 150));
+      await settle();
     }
     return { edge, appear, vanish };
   }
@@ -111,7 +117,7 @@ try {
   const base = await changes('base', false);
   await base.edge.stop();
   const { edge, appear, vanish } = await changes('bench', true);
-  if (process.env.BENCH_TAILS) for (const [k, v] of Object.entries({ baseAppear: base.appear, baseVanish: base.vanish, appear, vanish })) console.log(k, [...v].sort((a, b) => a - b).slice(-8).map(Math.round).join(" "), "median", Math.round(pct(v, 50)));
+  if (process.env.BENCH_TAILS) for (const [k, v] of Object.entries({ baseAppear: base.appear, baseVanish: base.vanish, appear, vanish })) console.log(k, [...v].sort((a, b) => a - b).slice(-8).map(Math.round).join(" "), "median", Math.round(pct(v, 50)), "slowest at change", v.indexOf(Math.max(...v)));
 
   // Scale 1 -> 20: 19 registrations in one burst.
   const before = edge.status.applied;
