@@ -90,7 +90,7 @@ function dropSteps(db: Db, registry: PartitionRegistry, id: number): (() => bool
         db.unsafeMode(false);
       }
     },
-    () => db.prepare(`DELETE FROM d_${id} WHERE k IN (SELECT k FROM d_${id} LIMIT ${ROWS_PER_STEP})`).run().changes > 0,
+    () => db.prepare(`DELETE FROM d_${id} WHERE rowid IN (SELECT rowid FROM d_${id} LIMIT ${ROWS_PER_STEP})`).run().changes > 0,
     () => {
       db.exec(`DROP TABLE IF EXISTS f_${id}; DROP TABLE IF EXISTS d_${id}`);
       db.prepare('DELETE FROM partitions WHERE id = ?').run(id);

@@ -9,7 +9,10 @@
  * - sources: the high-water mark per shipped stream (exactly-once across restarts).
  * - labels: (app, environment, instance, stream) -> a small id stored with every entry.
  * - partitions: one row per (environment, time bucket) with its counters; state 'dropping' while retention
- *   deletes it, so a crash in the middle is finished at the next open.
+ *   deletes it, so a crash in the middle is finished at the next open; `layout` of its tables (partitions.ts).
+ *
+ * Versions: 1 had no `layout` column (its partitions are layout 1); 2 adds it, and new partitions get layout 2.
+ * Opening a version-1 file upgrades it in place (one ALTER TABLE; no partition is rewritten).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -18,7 +21,7 @@ import { badRequest } from '../../shared/errors';
 
 export type Db = Database.Database;
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 export const DEFAULT_PARTITION_MS = 3_600_000;
 /** Keys are (ts - bucket start) * 2^KEY_LOW_BITS + low bits: a partition of at most 2^32 ms keeps them below 2^53. */
 export const KEY_LOW_BITS = 20;
@@ -62,13 +65,22 @@ export function openStoreDb(file: string, partitionMs: number | undefined): { db
           entries INTEGER NOT NULL DEFAULT 0,
           bytes INTEGER NOT NULL DEFAULT 0,
           max_seq INTEGER NOT NULL DEFAULT 0,
-          state TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'dropping'))
+          state TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'dropping')),
+          layout INTEGER NOT NULL DEFAULT 1
         );
       `);
       const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       put.run('partition_ms', partitionMs ?? DEFAULT_PARTITION_MS);
       put.run('next_seq', 1);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
+    }
+    if (version === 1) {
+      // Version 2 stores new partitions keyed by seq (partitions.ts, layout 2); the partitions of a version-1
+      // file keep their layout (1) and are read with its statements until retention drops them.
+      db.transaction(() => {
+        db.exec('ALTER TABLE partitions ADD COLUMN layout INTEGER NOT NULL DEFAULT 1');
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
     // 'indexed_seq' (every row of seq <= it is in the FTS index; see store.ts): a file written before the index

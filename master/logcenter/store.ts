@@ -63,9 +63,12 @@ interface Label {
 }
 
 export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
+  if (opts.partitionLayout !== undefined && opts.partitionLayout !== 1 && opts.partitionLayout !== 2) {
+    throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: `must be 1 or 2 (got ${JSON.stringify(opts.partitionLayout)})` }]);
+  }
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
-    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000);
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, opts.partitionLayout ?? 2);
   } catch (e) {
     db.close();
     throw e;
@@ -101,9 +104,10 @@ class LogCenter implements LogCenterStore {
     private readonly file: string,
     readonly partitionMs: number,
     checkpointIntervalMs: number,
+    partitionLayout: 1 | 2,
   ) {
     finishDrops(db);
-    this.partitions = new PartitionRegistry(db, partitionMs);
+    this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout);
     this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
     this.putHighWater = db.prepare(
       'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',

@@ -150,4 +150,9 @@ export interface LogCenterOptions {
   partitionMs?: number;
   /** WAL checkpoints run on a worker thread this often (default 1000 ms); 0 leaves them inline to SQLite. */
   checkpointIntervalMs?: number;
+  /**
+   * Layout of the partitions this store creates (partitions.ts): 2 (default) or 1, the layout of schema
+   * version 1, kept for the partitions of upgraded files; choosing 1 is for the benchmark's baseline and tests.
+   */
+  partitionLayout?: 1 | 2;
 }

@@ -130,14 +130,48 @@ describe('the file', () => {
     check.close();
   });
 
+  it('opens a schema version 1 file: its partitions keep their layout (search, context, tail), new ones get layout 2', () => {
+    // A version-1 file as that master wrote it: layout-1 partitions (keyed by k, seq index), no `layout` column.
+    store.close();
+    rmSync(join(dir, 'container-logs.db'));
+    store = openLogCenter({ file: join(dir, 'container-logs.db'), partitionLayout: 1 });
+    put('s', [entry('old timeout one'), entry('old two', { ts: T0 + 1 }), entry('old timeout three', { ts: T0 + 2 })]);
+    store.close();
+    const v1 = new Database(join(dir, 'container-logs.db'));
+    v1.exec('ALTER TABLE partitions DROP COLUMN layout');
+    v1.pragma('user_version = 1');
+    expect(v1.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'd_1_seq'").pluck().get()).toBe('d_1_seq');
+    v1.close();
+    store = open();
+    const after = store.since({ apps: ['shop'] });
+    // The old partition takes more rows, and a new hour makes a layout-2 partition.
+    put('s', [entry('old timeout four', { ts: T0 + 3 }), entry('new timeout five', { ts: T0 + HOUR })]);
+    expect(texts({ apps: ['shop'], q: 'timeout' })).toEqual(['new timeout five', 'old timeout four', 'old timeout three', 'old timeout one']);
+    const hit = store.search({ apps: ['shop'], q: 'three', context: 2 }).hits[0];
+    expect([hit.before?.map((l) => l.text), hit.after?.map((l) => l.text)]).toEqual([['old timeout one', 'old two'], ['old timeout four', 'new timeout five']]);
+    expect(store.since({ apps: ['shop'] }, after[after.length - 1].id).map((l) => l.text)).toEqual(['old timeout four', 'new timeout five']);
+    store.close();
+    const check = new Database(join(dir, 'container-logs.db'));
+    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.prepare('SELECT id, layout FROM partitions ORDER BY id').all()).toEqual([{ id: 1, layout: 1 }, { id: 2, layout: 2 }]);
+    expect(check.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'd_2_k'").pluck().get()).toBe('d_2_k');
+    check.close();
+    store = open();
+    expect(store.stats()).toMatchObject({ entries: 5, partitions: 2 });
+  });
+
+  it('refuses a partition layout other than 1 or 2, naming the option', () => {
+    expect(() => openLogCenter({ file: join(dir, 'other.db'), partitionLayout: 3 as 2 })).toThrow(/partitionLayout: must be 1 or 2/);
+  });
+
   it('refuses a file of a newer schema version, naming the file', () => {
     store.close();
     const other = new Database(join(dir, 'container-logs.db'));
     other.pragma('user_version = 99');
     other.close();
-    expect(() => open()).toThrow(/container-logs\.db: log center schema version 99 is newer than this master's 1/);
+    expect(() => open()).toThrow(/container-logs\.db: log center schema version 99 is newer than this master's 2/);
     const fixed = new Database(join(dir, 'container-logs.db'));
-    fixed.pragma('user_version = 1');
+    fixed.pragma('user_version = 2');
     fixed.close();
     store = open();
   });
