@@ -27,6 +27,9 @@
  * tokenizing the rows appended since the last read into the in-memory pending index (store.ts):
  * logcenter_search_under_ingest_p50_ms / p99_ms, against the quiet p50 / p99 of the same run.
  * The hour's match count of the store (paged through) must equal grep's, so both answer the same query.
+ * Then the partition layout in the same run (LOGCENTER_BENCH_AB_LINES, default 1,000,000, pre-generated; stored
+ * and indexed into fresh stores of layout 1, 2, 2, 1): logcenter_ingest_layout2_lines_per_cpu_s against the
+ * baseline logcenter_ingest_layout1_lines_per_cpu_s (layout 1 is that of schema version 1), and the ratios.
  * Targets: ingest >= 200,000 lines/s; search p50 <= 20 ms, p99 <= 100 ms. On this shared 2-CPU machine
  * the figures are noisy: other work competes for the CPUs during the run.
  */
@@ -47,6 +50,8 @@ import { percentile, round } from './common';
 const LINES = Number(process.env.LOGCENTER_BENCH_LINES ?? 10_000_000);
 const QUERIES = Number(process.env.LOGCENTER_BENCH_QUERIES ?? 200);
 const BATCH = Number(process.env.LOGCENTER_BENCH_BATCH ?? 500);
+/** Entries of the same-run layout comparison (each layout stores them twice). */
+const AB_LINES = Number(process.env.LOGCENTER_BENCH_AB_LINES ?? 1_000_000);
 const UNDER_INGEST_QUERIES = Number(process.env.LOGCENTER_BENCH_UNDER_INGEST_QUERIES ?? 200);
 /** Batches appended between two searches of the search-under-ingest phase (about 48k entries/s of a 10 M-line day's hour). */
 const UNDER_INGEST_BATCHES = 4;
@@ -359,6 +364,54 @@ try {
     console.log(`ripgrep skipped: ${rgSkip}`);
   }
 
+  // The partition layout's gain (partitions.ts: layout 2 keyed by seq against layout 1 keyed by k, the layout of
+  // schema version 1), in the same run: AB_LINES entries of the same generator, batched as above and generated
+  // before the timing, appended (and closed: indexed) into a fresh store of each layout, in the order 1, 2, 2, 1
+  // (drift of the machine's load falls on both); figures per CPU second of the process and per second of wall.
+  const ab = { 1: { ms: 0, cpuUs: 0 }, 2: { ms: 0, cpuUs: 0 } };
+  {
+    const abBatches: { source: string; firstSeq: number; entries: ContainerLogEntry[] }[] = [];
+    const abPending = INSTANCES.map(() => ({ stdout: [] as ContainerLogEntry[], stderr: [] as ContainerLogEntry[] }));
+    const abSeq = new Map<string, number>();
+    const abShip = (i: number, s: 'stdout' | 'stderr') => {
+      const entries = abPending[i][s];
+      if (!entries.length) return;
+      const source = `ab/${INSTANCES[i].instance}/${s}`;
+      const firstSeq = abSeq.get(source) ?? 1;
+      abBatches.push({ source, firstSeq, entries: JSON.parse(JSON.stringify(entries)) as ContainerLogEntry[] });
+      abSeq.set(source, firstSeq + entries.length);
+      abPending[i][s] = [];
+    };
+    for (let n = 0; n < AB_LINES; n++) {
+      const inst = int(INSTANCES.length);
+      const { text, stream } = entryText();
+      abPending[inst][stream].push({ ...INSTANCES[inst], stream, ts: DAY0 + Math.floor((n / AB_LINES) * 24 * HOUR), text });
+      if (abPending[inst][stream].length >= BATCH) abShip(inst, stream);
+    }
+    for (let i = 0; i < INSTANCES.length; i++) {
+      abShip(i, 'stdout');
+      abShip(i, 'stderr');
+    }
+    for (const [round, layout] of ([1, 2, 2, 1] as const).entries()) {
+      const abDir = join(dir, `ab-${round}`);
+      const abStore = openLogCenter({ file: join(abDir, 'container-logs.db'), partitionLayout: layout });
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for (const b of abBatches) abStore.append(b);
+      abStore.close();
+      const c = process.cpuUsage(c0);
+      ab[layout].ms += performance.now() - t0;
+      ab[layout].cpuUs += c.user + c.system;
+      rmSync(abDir, { recursive: true, force: true });
+    }
+  }
+  const abRate = (l: 1 | 2) => ({ wall: (2 * AB_LINES) / (ab[l].ms / 1000), cpu: (2 * AB_LINES) / (ab[l].cpuUs / 1e6) });
+  const [ab1, ab2] = [abRate(1), abRate(2)];
+  console.log(
+    `partition layout, same run (${AB_LINES} entries stored and indexed, twice each): layout 2 ${Math.round(ab2.cpu)}/CPU-s, ${Math.round(ab2.wall)}/s wall; ` +
+      `baseline layout 1 ${Math.round(ab1.cpu)}/CPU-s, ${Math.round(ab1.wall)}/s wall (${round(ab2.cpu / ab1.cpu, 2)}x per CPU second, ${round(ab2.wall / ab1.wall, 2)}x wall)`,
+  );
+
   const p50 = percentile(times, 50);
   const p99 = percentile(times, 99);
   console.log(
@@ -382,6 +435,10 @@ try {
     logcenter_retention_max_append_gap_ms: round(maxGapMs, 2),
     logcenter_append_max_gap_baseline_ms: round(baseline.maxGap, 2),
     logcenter_bench_lines: LINES,
+    logcenter_ingest_layout2_lines_per_cpu_s: Math.round(ab2.cpu),
+    logcenter_ingest_layout1_lines_per_cpu_s: Math.round(ab1.cpu),
+    logcenter_ingest_layout2_vs_layout1_cpu: round(ab2.cpu / ab1.cpu, 2),
+    logcenter_ingest_layout2_vs_layout1_wall: round(ab2.wall / ab1.wall, 2),
     logcenter_db_mb: round(stats.fileBytes / 1e6),
     logcenter_plain_mb: round(plainBytes / 1e6),
   });
