@@ -5,7 +5,8 @@
  * speaking the real protocol over a raw socket: one of the previous protocol (11, no converters at all) and
  * one of this protocol whose tap-junit failed to load. The stage waits with the plugin named in its reason
  * and neither of them is assigned it; a real agent that loads the plugin runs it and the converted test
- * results are stored. A disabled format is refused at apply and at trigger, naming the plugin.
+ * results are stored. A disabled format is refused at apply and at trigger, naming the plugin, and a stage
+ * already queued says it waits for a disabled plugin.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,10 +108,18 @@ describe('report formats in scheduling', () => {
     const real = agents.find((a: AgentInfo) => a.name === agent.name)!;
     expect(real.plugins).toContainEqual(expect.objectContaining({ name: 'tap-junit', version: '1.0.0', state: 'loaded' }));
 
+    // With the real agent gone, the next build waits again; once the plugin is disabled its reason says so.
+    await agent.stop();
+    const next = (await master.api.trigger(name)).id;
+    await waitFor('the waiting reason', async () => (await master.api.getBuild(next)).stages[0].waiting === reason, { timeoutMs: 30_000 });
+
     // Disabled: apply and trigger are refused, naming the plugin.
     const off = await runCli(['plugin', 'disable', 'tap-junit'], { env: cliEnv });
     expect(off.stdout, off.stderr).toBe('plugin tap-junit@1.0.0 disabled\n');
     const disabled = "report format 'tap' is provided by plugin 'tap-junit', which is disabled (slipway plugin enable tap-junit)";
+    const waitingDisabled = `waiting: no agent of environment ${env} with report format tap (${disabled})`;
+    await waitFor('the disabled waiting reason', async () => (await master.api.getBuild(next)).stages[0].waiting === waitingDisabled, { timeoutMs: 30_000 });
+    for (const a of [old, broken]) expect(a.received.filter((m) => m.type === 'master:assign')).toEqual([]);
     await expect(master.api.trigger(name)).rejects.toThrow(`job '${name}' cannot start: stage 'test': ${disabled}`);
     await expect(master.api.applyJob(tapJob(`other-${suffix}`))).rejects.toThrow(`job.yml:8:113: stages[0].steps[1].test.junit.format: ${disabled}`);
   }, 180_000);
