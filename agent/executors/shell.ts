@@ -6,17 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { killGroup } from '../../shared/node/plugin-host';
 import { shellKind, type ShellConfig } from '../../shared/job/kinds/shell';
 import { defineExecutor, type StepContext, type StepResult, type StopReason } from './types';
-
-/** Signal a whole process group; a group that is already gone is not an error. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-  }
-}
 
 /**
  * A process that escaped the group (setsid) may keep the pipes open after the step exited. Once the log is

@@ -36,6 +36,8 @@ export interface AgentSession {
   reportedExecutors?: { kind: string; version: string; plugin?: string; scanner?: boolean }[];
   /** The plugins the agent runs, as it last reported them. */
   plugins?: PluginState[];
+  /** Plugin report formats the scheduler counts (master/plugins/agent-plugins.ts agentReportFormats). */
+  reportFormats?: string[];
   /** Capabilities whose probe succeeded (or that the agent's config declares); the scheduler matches on them. */
   capabilities: string[];
   /** Latest status of the agent's services. */

@@ -10,37 +10,17 @@
  *
  * The child gets no master environment (PATH and LANG only), runs as nobody when the master is root, and is
  * killed after the timeout, so a plugin can neither read the master's data nor hang deliveries. The package
- * is unpacked once per version into a directory of its own outside the (0700) data directory.
+ * is unpacked once per version into a directory of its own outside the (0700) data directory. The child,
+ * its contract, timeout and kill are shared/node/plugin-host.ts, the host the agent runs plugin steps in; the
+ * values of the channel's secrets are masked (***) in whatever error text comes back.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { endedBy, startPluginHost } from '../../shared/node/plugin-host';
 import { unpackTarball } from '../../shared/node/tarball';
 import type { PluginRow } from '../store/plugins';
-
-const HOST = `
-import { pathToFileURL } from 'node:url';
-const reply = (m) => new Promise((r) => process.send(m, () => r()));
-const text = (e) => String((e && e.message) || e).split('\\n')[0].slice(0, 500);
-for (const ev of ['uncaughtException', 'unhandledRejection']) {
-  process.on(ev, async (e) => { await reply({ crashed: text(e) }); process.exit(70); });
-}
-process.once('message', async (req) => {
-  let mod;
-  try { mod = await import(pathToFileURL(process.argv[1]).href); }
-  catch (e) { await reply({ loadError: text(e) }); process.exit(0); }
-  const notifiers = mod.notifiers ?? (mod.default && mod.default.notifiers);
-  const n = notifiers && notifiers[req.ctx.kind];
-  if (!n || typeof n.send !== 'function') { await reply({ loadError: 'the module exports no notifier ' + JSON.stringify(req.ctx.kind) + ' (export const notifiers = { ... })' }); process.exit(0); }
-  try { await n.send(req.ctx); await reply({ sent: true }); }
-  catch (e) { await reply({ threw: text(e) }); }
-  process.exit(0);
-});
-`;
-
-type HostReply = { sent: true } | { threw: string } | { crashed: string } | { loadError: string };
 
 export interface NotifierDelivery {
   kind: string;
@@ -62,48 +42,29 @@ export class NotifierRunner {
     if (!entry) throw new Error(`${who} has no entry.master`);
     const dir = await this.unpack(plugin, file);
     const runAs = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
-    const reply = await new Promise<HostReply | string>((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', HOST, join(dir, entry)], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
-        detached: true,
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        uid: runAs?.uid,
-        gid: runAs?.gid,
-        serialization: 'json',
-      });
-      let err = '';
-      let answer: HostReply | undefined;
-      let timedOut = false;
-      child.stderr!.on('data', (b: Buffer) => (err = (err + b.toString('utf8')).slice(-1000)));
-      const killGroup = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // The group is gone already.
-        }
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup();
-      }, d.timeoutMs);
-      child.on('message', (m: HostReply) => (answer ??= m));
-      child.once('error', (e) => resolve(`could not start node: ${e.message}`));
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        // Whatever the notifier left running (a child of its own) goes with it.
-        killGroup();
-        if (timedOut) resolve(`the '${d.kind}' notifier did not finish within ${d.timeoutMs} ms`);
-        else resolve(answer ?? `its process ended (${code !== null ? `exit ${code}` : `signal ${signal}`}) before the '${d.kind}' notifier answered${err ? `: ${err.trim().split('\n').pop()}` : ''}`);
-      });
-      const ctx = { ...d, plugin: { name: plugin.name, version: plugin.version } };
-      child.send({ ctx }, () => undefined);
-    });
-    if (typeof reply === 'string') throw new Error(`${who}: ${reply}`);
-    if ('sent' in reply) return;
-    if ('loadError' in reply) throw new Error(`${who} failed to load: ${reply.loadError}`);
-    if ('threw' in reply) throw new Error(`${who}: the '${d.kind}' notifier threw: ${reply.threw}`);
-    throw new Error(`${who}: the '${d.kind}' notifier crashed: ${reply.crashed}`);
+    const o = await startPluginHost({
+      entry: join(dir, entry),
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      runAs,
+      request: { mode: 'notify', ctx: { ...d, plugin: { name: plugin.name, version: plugin.version } } },
+      stdout: 'ignore',
+      captureStderr: true,
+      // The first line of the message only: it becomes the delivery's lastError, listed to the team.
+      errors: 'message',
+      timeoutMs: d.timeoutMs,
+      // A notifier that puts its secret (a token) in its error must not put it in lastError or the log.
+      mask: Object.values(d.secrets),
+    }).done;
+    if (o.startError) throw new Error(`${who}: ${o.startError}`);
+    if (o.timedOut) throw new Error(`${who}: the '${d.kind}' notifier did not finish within ${d.timeoutMs} ms`);
+    const r = o.reply;
+    if (!r) throw new Error(`${who}: its process ended (${endedBy(o)}) before the '${d.kind}' notifier answered${o.stderrTail ? `: ${o.stderrTail}` : ''}`);
+    if ('result' in r) return;
+    if ('loadError' in r) throw new Error(`${who} failed to load: ${r.loadError}`);
+    if ('threw' in r) throw new Error(`${who}: the '${d.kind}' notifier threw: ${r.threw}`);
+    if ('crashed' in r) throw new Error(`${who}: the '${d.kind}' notifier crashed: ${r.crashed}`);
+    throw new Error(`${who}: unexpected answer`);
   }
 
   /** Removes the unpacked packages (master stop). */

@@ -60,6 +60,11 @@ export class PluginService {
       .map((p) => ({ name: p.name, version: p.version, sha256: p.sha256, bytes: p.bytes }));
   }
 
+  /** The report formats installed plugin `name` provides (the scheduler matches them to what agents load). */
+  reportFormatsOf(name: string): string[] {
+    return this.store.get(name)?.manifest.provides.reportFormats.map((f) => f.name) ?? [];
+  }
+
   /** Built-ins and every installed plugin (build snapshots, the job cache). */
   allKinds(): StepKinds {
     return this.registries().all;

@@ -49,6 +49,11 @@ export interface StageConfig {
   capabilities: string[];
   /** Plugin scanners its scan steps run: an agent must run each (from the plugin version the master names). */
   scanners: string[];
+  /**
+   * Plugin report formats its steps' reports are written in (`junit: { path, format: tap }`): an agent must
+   * run the plugin converting each, at the version the master names; absent in configs built elsewhere: none.
+   */
+  reportFormats?: string[];
   steps: AssignedStep[];
 }
 
@@ -166,6 +171,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
     const capabilities = new Set(stage.capabilities);
     for (const k of stepKinds) for (const c of kinds.get(k)?.capabilities ?? []) capabilities.add(c);
     const scanners = [...new Set(steps.flatMap((s) => kinds.get(s.kind)?.scanners?.(s.config) ?? []))].sort();
+    const reportFormats = [...new Set(steps.flatMap((s) => (s.reports ?? []).flatMap((r) => (r.from ? [r.from] : []))))].sort();
     return {
       name: stage.name,
       environment: stage.environment,
@@ -186,6 +192,7 @@ export function parseJobYaml(text: string, file = 'job.yml', kinds: StepKinds = 
       kinds: stepKinds,
       capabilities: [...capabilities].sort(),
       scanners,
+      reportFormats,
       steps,
     };
   });

@@ -26,6 +26,11 @@ export class ReportFormats {
     return this;
   }
 
+  /** Why format `name` is refused by name (its plugin is disabled), or undefined. */
+  refusal(name: string): string | undefined {
+    return this.refused.get(name);
+  }
+
   get(name: string): ReportFormatDef | undefined {
     return this.byName.get(name);
   }

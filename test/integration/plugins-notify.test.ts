@@ -133,11 +133,11 @@ describe('notifier plugins', () => {
     await master.api.removeTeamNotifier(team, 'mm-cli');
   }, 120_000);
 
-  it('kills a notifier that hangs after the timeout, fails one that throws, and gives it no master environment', async () => {
+  it('kills a notifier that hangs after the timeout, fails one that throws (its secret masked in the error), and gives it no master environment', async () => {
     const installed = await runCli(['plugin', 'install', join(REPO, 'test', 'fixtures', 'plugins', 'notify-how')], { env: cliEnv });
     expect(installed.stdout, installed.stderr).toContain('plugin notify-how@1.0.0 installed');
-    for (const how of ['hang', 'throw', 'env']) await master.api.applyJob(job(`how-${how}-${suffix}`, `notify-how: { how: ${how}, report: REPORT_URL }`));
-    const [hang, thrown, env] = await Promise.all(['hang', 'throw', 'env'].map(async (how) => finished((await master.api.trigger(`how-${how}-${suffix}`)).id)));
+    for (const how of ['hang', 'throw', 'leak', 'env']) await master.api.applyJob(job(`how-${how}-${suffix}`, `notify-how: { how: ${how}, report: REPORT_URL }`));
+    const [hang, thrown, leak, env] = await Promise.all(['hang', 'throw', 'leak', 'env'].map(async (how) => finished((await master.api.trigger(`how-${how}-${suffix}`)).id)));
 
     const e = await settled(env.id, 'notify-how');
     expect(e.status).toBe('delivered');
@@ -149,6 +149,10 @@ describe('notifier plugins', () => {
 
     const t = await settled(thrown.id, 'notify-how');
     expect(t).toMatchObject({ status: 'failed', attempts: 6, lastError: "plugin notify-how@1.0.0: the 'notify-how' notifier threw: the chat service said no" });
+    // The notifier put its secret (the URL in REPORT_URL) in its error: the delivery's lastError masks it.
+    const l = await settled(leak.id, 'notify-how');
+    expect(l).toMatchObject({ status: 'failed', lastError: "plugin notify-how@1.0.0: the 'notify-how' notifier threw: the chat service refused ***?x=1" });
+    expect(JSON.stringify(await master.api.buildNotifications(leak.id))).not.toContain(`${base}/report`);
     const h = await settled(hang.id, 'notify-how');
     expect(h).toMatchObject({ status: 'failed', attempts: 6, lastError: "plugin notify-how@1.0.0: the 'notify-how' notifier did not finish within 1500 ms" });
   }, 120_000);

@@ -97,11 +97,15 @@ export function resolveParams(config: JobConfig, given: unknown): Record<string,
 /** Inserts the build and its stage runs; returns the new build id. Runs in its own transaction. */
 export function createBuild(core: EngineCore, fx: Effects, nb: NewBuild): number {
   const db = core.db;
-  // A step kind of a disabled plugin: refused now rather than queued behind agents that no longer run it.
+  // A step kind, scanner or report format of a disabled plugin: refused now rather than queued behind agents
+  // that no longer run it.
   const enabled = core.ctx.plugins?.enabledKinds();
   const scanners = core.ctx.plugins?.enabledScanners();
   for (const stage of enabled ? nb.config.stages.slice(nb.fromStage ?? 0) : []) {
-    const why = stage.kinds.map((k) => enabled!.refusal(k)).find(Boolean) ?? (stage.scanners ?? []).map((s) => scanners?.refusal(s)).find(Boolean);
+    const why =
+      stage.kinds.map((k) => enabled!.refusal(k)).find(Boolean) ??
+      (stage.scanners ?? []).map((s) => scanners?.refusal(s)).find(Boolean) ??
+      (stage.reportFormats ?? []).map((f) => enabled!.reportFormats.refusal(f)).find(Boolean);
     if (why) throw conflict(`job '${nb.config.name}' cannot start: stage '${stage.name}': ${why}`);
   }
   const builds = buildsStore(db);

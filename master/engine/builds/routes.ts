@@ -109,7 +109,12 @@ export function buildRoutes(core: EngineCore): Router {
           const q = queued.get(id);
           const enabled = core.ctx.plugins?.enabledKinds();
           const scanners = core.ctx.plugins?.enabledScanners();
-          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k), (s) => scanners?.refusal(s)) : null;
+          // A report format names the plugin that converts it (the one to install or fix on an agent).
+          const formatNote = (f: string) => {
+            const def = enabled?.reportFormats.get(f);
+            return def ? `plugin ${def.plugin.name}@${def.plugin.version}` : enabled?.reportFormats.refusal(f);
+          };
+          return q ? waitingReason({ ...queuedRun(core, q), blocked: locks.get(id) }, agents, (k) => enabled?.refusal(k), (s) => scanners?.refusal(s), formatNote) : null;
         },
       }),
     );

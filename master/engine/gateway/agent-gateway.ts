@@ -23,6 +23,7 @@ import {
   type AgentHello,
   type AgentMessage,
   type MasterMessage,
+  type PluginRef,
 } from '../../../shared/protocol/messages';
 import type { AgentSession, EngineCore } from '../core';
 import { handleHeartbeat } from '../leases/heartbeat';
@@ -31,7 +32,7 @@ import { handleRefusal } from '../leases/refusal';
 import type { RecordBatcher } from '../records/record-batcher';
 import { admitAgent, protocolRefusal, resumeAgent } from './hello';
 import { agentsStore } from '../../store/agents';
-import { effectiveExecutors } from '../../plugins/agent-plugins';
+import { agentReportFormats, effectiveExecutors } from '../../plugins/agent-plugins';
 import type { ContainerLogsPort } from '../../app-logs/ingest-port';
 
 export const HELLO_TIMEOUT_MS = 5000;
@@ -64,10 +65,15 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
 
   // The plugin set changed: every agent hears the new list, and counts only the versions now named.
   const wanted = () => ctx.plugins?.wanted() ?? [];
+  /** What the scheduler counts of an agent's plugins: its executors and report formats at the named versions. */
+  const count = (s: AgentSession, list: PluginRef[]) => {
+    s.executors = effectiveExecutors(s.reportedExecutors ?? s.executors, list);
+    s.reportFormats = agentReportFormats(s.plugins, list, (p) => ctx.plugins?.reportFormatsOf(p) ?? [], s.protocolVersion);
+  };
   ctx.plugins?.onChange(() => {
     const list = wanted();
     for (const s of core.sessions.values()) {
-      s.executors = effectiveExecutors(s.reportedExecutors ?? s.executors, list);
+      count(s, list);
       if ((s.protocolVersion ?? 0) >= 11) s.send({ type: 'master:plugins', plugins: list });
     }
     core.requestDispatch();
@@ -165,7 +171,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       tokenId: admitted.tokenId,
       labels: hello.labels,
       capacity: hello.capacity,
-      executors: effectiveExecutors(hello.executors, wanted()),
+      executors: hello.executors,
       reportedExecutors: hello.executors,
       plugins: hello.plugins ?? [],
       capabilities: (hello.capabilities ?? []).filter((c) => c.ok).map((c) => c.name),
@@ -179,6 +185,7 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
       send: (msg) => sendRaw(ws, msg),
       close: (code, reason) => ws.close(code, clip(reason)),
     };
+    count(session, wanted());
     core.agentFacts.setCapabilities(session.agentId, hello.capabilities ?? []);
     core.agentFacts.setServices(session.agentId, session.services);
     // Resume first: if it throws, no half-registered session stays behind.
@@ -225,8 +232,8 @@ export function createAgentGateway(core: EngineCore, records: RecordBatcher, con
         return records.addEvent(session, msg);
       case 'agent:plugins':
         session.reportedExecutors = msg.executors;
-        session.executors = effectiveExecutors(msg.executors, wanted());
         session.plugins = msg.plugins;
+        count(session, wanted());
         agents.setExecutors(session.agentId, msg.executors);
         core.requestDispatch();
         return;

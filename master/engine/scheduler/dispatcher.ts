@@ -134,6 +134,7 @@ export function queuedRun(core: EngineCore, r: { id: number; job_id: number; bui
     labels: JSON.parse(r.labels) as string[],
     kinds: stage?.kinds,
     scanners: stage?.scanners,
+    reportFormats: stage?.reportFormats,
     capabilities: stage?.capabilities,
     queuedAt: r.queued_at,
   };
@@ -147,6 +148,7 @@ export function agentOffer(s: AgentSession): Omit<AgentSlots, 'free'> {
     labels: s.labels,
     kinds: s.executors.filter((e) => !e.scanner).map((e) => e.kind),
     scanners: s.executors.filter((e) => e.scanner).map((e) => e.kind),
+    reportFormats: s.reportFormats,
     capabilities: s.capabilities,
   };
 }

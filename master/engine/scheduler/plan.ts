@@ -2,8 +2,8 @@
  * The scheduler's matching and fairness, as a pure function over the queue and the agents' free slots.
  *
  * Matching: a stage run may go to an agent of exactly its environment that carries all of its labels, has an
- * executor for every step kind of the stage, every plugin scanner its scan steps run and every host
- * capability it needs (docker, etcd...), and has a
+ * executor for every step kind of the stage, every plugin scanner its scan steps run, every plugin report
+ * format its reports are written in, and every host capability it needs (docker, etcd...), and has a
  * free slot (capacity minus running leases). Draining, lost and disconnected agents are not offered.
  * Order: FIFO by queue time within a job; between jobs, round-robin: each round gives at most one slot
  * to each job, jobs served least recently first (ties: oldest queued head first), so one job's 100
@@ -19,6 +19,8 @@ export interface QueuedRun {
   kinds?: string[];
   /** Plugin scanners the stage's scan steps run; absent: none. */
   scanners?: string[];
+  /** Plugin report formats the stage's reports are written in (converted on the agent); absent: none. */
+  reportFormats?: string[];
   /** Host capabilities the stage needs; absent: none. */
   capabilities?: string[];
   queuedAt: number;
@@ -36,6 +38,8 @@ export interface AgentSlots {
   kinds?: string[];
   /** Plugin scanners the agent runs (at the versions the master names); absent: none. */
   scanners?: string[];
+  /** Plugin report formats the agent converts (its plugin loaded at the version the master names); absent: none. */
+  reportFormats?: string[];
   /** Host capabilities the agent has. */
   capabilities?: string[];
   free: number;
@@ -49,14 +53,15 @@ export interface Placement {
 
 /** Whether an agent may run a stage: same environment, every label, step kind and capability of the stage present. */
 export function agentMatches(
-  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities'>,
-  agent: Pick<AgentSlots, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities'>,
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'reportFormats' | 'capabilities'>,
+  agent: Pick<AgentSlots, 'environment' | 'labels' | 'kinds' | 'scanners' | 'reportFormats' | 'capabilities'>,
 ): boolean {
   return (
     run.environment === agent.environment &&
     run.labels.every((l) => agent.labels.includes(l)) &&
     (!run.kinds || !agent.kinds || run.kinds.every((k) => agent.kinds!.includes(k))) &&
     (run.scanners ?? []).every((s) => agent.scanners?.includes(s) ?? false) &&
+    (run.reportFormats ?? []).every((f) => agent.reportFormats?.includes(f) ?? false) &&
     (run.capabilities ?? []).every((c) => agent.capabilities?.includes(c) ?? false)
   );
 }

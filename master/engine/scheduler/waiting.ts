@@ -12,13 +12,15 @@ export type WaitingAgent = Omit<AgentSlots, 'free'> & { free: number; draining?:
 
 /**
  * `kindNote` may say why nobody has a step kind (`step kind 'x' is provided by plugin 'p', which is disabled`),
- * `scannerNote` the same for a plugin scanner; it is added to the reason.
+ * `scannerNote` the same for a plugin scanner, `formatNote` for a plugin report format (which plugin converts
+ * it, or that it is disabled); it is added to the reason.
  */
 export function waitingReason(
-  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'capabilities' | 'blocked'>,
+  run: Pick<QueuedRun, 'environment' | 'labels' | 'kinds' | 'scanners' | 'reportFormats' | 'capabilities' | 'blocked'>,
   agents: WaitingAgent[],
   kindNote?: (kind: string) => string | undefined,
   scannerNote?: (scanner: string) => string | undefined,
+  formatNote?: (format: string) => string | undefined,
 ): string {
   if (run.blocked) return run.blocked;
   const env = run.environment;
@@ -40,6 +42,13 @@ export function waitingReason(
     if (!left.length) {
       const note = scannerNote?.(scanner);
       return `waiting: no agent of environment ${env} with scanner ${scanner}${note ? ` (${note})` : ''}`;
+    }
+  }
+  for (const format of run.reportFormats ?? []) {
+    left = left.filter((a) => a.reportFormats?.includes(format));
+    if (!left.length) {
+      const note = formatNote?.(format);
+      return `waiting: no agent of environment ${env} with report format ${format}${note ? ` (${note})` : ''}`;
     }
   }
   for (const cap of run.capabilities ?? []) {
