@@ -6,6 +6,7 @@
  * (parse.ts) and the team channel API check plugin channels against it.
  */
 import type { z } from 'zod';
+import { KindRegistry } from './kind-registry';
 
 export interface NotifierKindDef {
   kind: string;
@@ -16,34 +17,14 @@ export interface NotifierKindDef {
   plugin: { name: string; version: string };
 }
 
-export class NotifierKinds {
-  private readonly byKind = new Map<string, NotifierKindDef>();
-  private readonly refused = new Map<string, string>();
-
-  /** Throws when the kind is taken. */
-  register(def: NotifierKindDef): this {
-    if (this.byKind.has(def.kind)) throw new Error(`notifier '${def.kind}' is registered twice`);
-    this.byKind.set(def.kind, def);
-    return this;
-  }
-
-  /** Marks `kind` as known but refused (`notifier 'x' is provided by plugin 'p', which is disabled`). */
-  refuse(kind: string, reason: string): this {
-    this.refused.set(kind, reason);
-    return this;
-  }
-
-  get(kind: string): NotifierKindDef | undefined {
-    return this.byKind.get(kind);
-  }
-
-  keys(): string[] {
-    return [...this.byKind.keys()].sort();
+export class NotifierKinds extends KindRegistry<NotifierKindDef> {
+  constructor() {
+    super('notifier', (def) => [def.kind]);
   }
 
   /** Why a channel may not use `kind`, or undefined when it may. */
   problem(kind: string): string | undefined {
-    if (this.byKind.has(kind)) return undefined;
+    if (this.defs.has(kind)) return undefined;
     const known = ['webhook', 'slack', 'dingtalk', 'feishu', 'email', ...this.keys()].join(', ');
     return this.refused.get(kind) ?? `unknown notification channel '${kind}' (known: ${known}; plugins add more)`;
   }

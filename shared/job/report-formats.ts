@@ -4,6 +4,8 @@
  * SARIF the master parses. Filled by the master's plugin service (enabled plugins; a disabled plugin's formats
  * refused by name) and by the CLI from the master's manifests; job validation checks each report's format.
  */
+import { KindRegistry } from './kind-registry';
+
 export interface ReportFormatDef {
   name: string;
   /** What the converter produces. */
@@ -11,35 +13,16 @@ export interface ReportFormatDef {
   plugin: { name: string; version: string };
 }
 
-export class ReportFormats {
-  private readonly byName = new Map<string, ReportFormatDef>();
-  private readonly refused = new Map<string, string>();
-
-  register(def: ReportFormatDef): this {
-    if (this.byName.has(def.name)) throw new Error(`report format '${def.name}' is registered twice`);
-    this.byName.set(def.name, def);
-    return this;
-  }
-
-  refuse(name: string, reason: string): this {
-    this.refused.set(name, reason);
-    return this;
-  }
-
-  /** Why format `name` is refused by name (its plugin is disabled), or undefined. */
-  refusal(name: string): string | undefined {
-    return this.refused.get(name);
-  }
-
-  get(name: string): ReportFormatDef | undefined {
-    return this.byName.get(name);
+export class ReportFormats extends KindRegistry<ReportFormatDef> {
+  constructor() {
+    super('report format', (def) => [def.name]);
   }
 
   /** Why a `to` report (junit, sarif) may not be written in format `name`, or undefined when it may. */
   problem(name: string, to: string): string | undefined {
-    const def = this.byName.get(name);
+    const def = this.defs.get(name);
     if (def) return def.to === to ? undefined : `report format '${name}' (plugin '${def.plugin.name}') converts to ${def.to}, not ${to}`;
-    const known = [...this.byName.values()].filter((d) => d.to === to).map((d) => d.name).sort();
+    const known = [...this.defs.values()].filter((d) => d.to === to).map((d) => d.name).sort();
     return this.refused.get(name) ?? `unknown report format '${name}' (${known.length ? `known for ${to}: ${known.join(', ')}` : `no plugin converts to ${to}`}; plugins/tap-junit converts tap)`;
   }
 }

@@ -9,6 +9,7 @@
  * (kinds/scan.ts) validates a step's tools and settings against the registry it was made with.
  */
 import { z } from 'zod';
+import { KindRegistry } from './kind-registry';
 
 export interface ScannerKindDef {
   kind: string;
@@ -33,12 +34,14 @@ export const BUILTIN_SCANNERS: readonly ScannerKindDef[] = [
   { kind: 'dockerfile', config: noSettings },
 ];
 
-export class ScannerKinds {
-  private readonly byKind = new Map<string, ScannerKindDef>();
-  private readonly refused = new Map<string, string>();
+export class ScannerKinds extends KindRegistry<ScannerKindDef> {
   private open = false;
 
   private static any: ScannerKinds | undefined;
+
+  constructor() {
+    super('scanner', (def) => [def.kind]);
+  }
 
   /**
    * The registry that accepts every kind with any settings (one instance; register nothing into it): the
@@ -52,31 +55,13 @@ export class ScannerKinds {
     return (ScannerKinds.any = r);
   }
 
-  /** Throws when the kind is taken (two plugins must not silently shadow each other). */
-  register(def: ScannerKindDef): this {
-    if (this.byKind.has(def.kind)) throw new Error(`scanner '${def.kind}' is registered twice`);
-    this.byKind.set(def.kind, def);
-    return this;
-  }
-
-  /** Marks `kind` as known but refused, with the reason (`scanner 'x' is provided by plugin 'p', which is disabled`). */
-  refuse(kind: string, reason: string): this {
-    this.refused.set(kind, reason);
-    return this;
-  }
-
-  get(kind: string): ScannerKindDef | undefined {
-    return this.byKind.get(kind) ?? (this.open ? { kind, config: anySettings } : undefined);
-  }
-
-  /** Sorted kinds a scan step may list. */
-  keys(): string[] {
-    return [...this.byKind.keys()].sort();
+  override get(kind: string): ScannerKindDef | undefined {
+    return this.defs.get(kind) ?? (this.open ? { kind, config: anySettings } : undefined);
   }
 
   /** Why a scan step may not list `kind`, or undefined when it may. */
   problem(kind: string): string | undefined {
-    if (this.byKind.has(kind) || this.open) return undefined;
+    if (this.defs.has(kind) || this.open) return undefined;
     const refused = this.refused.get(kind);
     if (refused) return refused;
     const plugin = KNOWN_SCANNER_PLUGINS[kind];
@@ -84,11 +69,6 @@ export class ScannerKinds {
     return plugin
       ? `no enabled plugin provides scanner '${kind}' (${known}); the plugin '${plugin}' provides it (slipway plugin install plugins/${plugin})`
       : `unknown scanner '${kind}' (${known})`;
-  }
-
-  /** Why a stage waits for `kind` when a plugin providing it is disabled, or undefined. */
-  refusal(kind: string): string | undefined {
-    return this.byKind.has(kind) ? undefined : this.refused.get(kind);
   }
 }
 

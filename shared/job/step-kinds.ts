@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { AnyStepKind } from './step-kind';
+import { KindRegistry } from './kind-registry';
 import { checkoutKind } from './kinds/checkout';
 import { deployKind } from './kinds/deploy';
 import { imageKind } from './kinds/image';
@@ -17,50 +18,20 @@ import { shellKind } from './kinds/shell';
 
 export * from './step-kind';
 
-export class StepKinds {
-  private readonly byKey = new Map<string, AnyStepKind>();
-  private readonly refused = new Map<string, string>();
+export class StepKinds extends KindRegistry<AnyStepKind> {
   /** Plugin notifier kinds a job's `notify:` may use (none unless the owner of this registry adds them). */
   notifiers = new NotifierKinds();
   /** Plugin report formats a step's reports may be written in (none unless the owner adds them). */
   reportFormats = new ReportFormats();
 
-  /** Throws when the kind or an alias is taken (two plugins must not silently shadow each other). */
-  register(def: AnyStepKind): this {
-    for (const key of [def.kind, ...def.aliases]) {
-      if (this.byKey.has(key)) throw new Error(`step kind '${key}' is registered twice`);
-    }
-    for (const key of [def.kind, ...def.aliases]) this.byKey.set(key, def);
-    return this;
-  }
-
-  /**
-   * Marks `key` as a kind this registry knows of but refuses, with the reason job validation gives
-   * (`step kind 'x' is provided by plugin 'p', which is disabled`).
-   */
-  refuse(key: string, reason: string): this {
-    this.refused.set(key, reason);
-    return this;
-  }
-
-  /** Why `key` is refused (see refuse), or undefined. */
-  refusal(key: string): string | undefined {
-    return this.byKey.has(key) ? undefined : this.refused.get(key);
-  }
-
-  /** By kind or alias. */
-  get(key: string): AnyStepKind | undefined {
-    return this.byKey.get(key);
-  }
-
-  /** Every key a job file may use, sorted. */
-  keys(): string[] {
-    return [...this.byKey.keys()].sort();
+  constructor() {
+    // By kind and by each alias.
+    super('step kind', (def) => [def.kind, ...def.aliases]);
   }
 
   /** One entry per kind. */
   list(): AnyStepKind[] {
-    return [...new Set(this.byKey.values())];
+    return [...new Set(this.defs.values())];
   }
 
   /**
@@ -70,7 +41,7 @@ export class StepKinds {
   jsonSchema(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const key of this.keys()) {
-      const def = this.byKey.get(key)!;
+      const def = this.defs.get(key)!;
       out[key] = def.jsonSchema ?? z.toJSONSchema(def.config, { io: 'input', unrepresentable: 'any' });
     }
     return out;
