@@ -19,7 +19,10 @@ export interface MasterOptions {
   jobsDir?: string;
   tlsCert?: string;
   tlsKey?: string;
-  /** Password of the `admin` user created on first start (else SLIPWAY_ADMIN_PASSWORD, else random). */
+  /**
+   * Password of the `admin` user created on first start (else SLIPWAY_ADMIN_PASSWORD, else the file
+   * SLIPWAY_ADMIN_PASSWORD_FILE names, else random).
+   */
   adminPassword?: string;
   /**
    * Directories under which jobs may use local repositories (repo.url an absolute path or file:// URL);
@@ -35,6 +38,28 @@ export class ConfigError extends SlipwayError {
   constructor(message: string) {
     super('invalid_request', message);
   }
+}
+
+/**
+ * The first admin's password from the environment: SLIPWAY_ADMIN_PASSWORD, or the file SLIPWAY_ADMIN_PASSWORD_FILE
+ * names (one trailing newline dropped), the way container secrets are passed so that the value does not show in
+ * `docker inspect` or /proc/PID/environ; undefined when neither is set. Both set, or an unreadable or empty
+ * file, is a ConfigError naming the variable.
+ */
+export function adminPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const direct = env.SLIPWAY_ADMIN_PASSWORD || undefined;
+  const file = env.SLIPWAY_ADMIN_PASSWORD_FILE || undefined;
+  if (direct && file) throw new ConfigError('SLIPWAY_ADMIN_PASSWORD and SLIPWAY_ADMIN_PASSWORD_FILE are both set: set one');
+  if (!file) return direct;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD_FILE: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const password = text.replace(/\r?\n$/, '');
+  if (!password) throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD_FILE: ${file} is empty`);
+  return password;
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>

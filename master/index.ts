@@ -16,7 +16,7 @@ import { createAuthenticator } from './auth/authenticate';
 import { createRateLimiter } from './auth/rate-limit';
 import { ensureAdmin } from './auth/users';
 import { createAccess } from './access';
-import { ConfigError, loadConfig, type MasterOptions } from './config';
+import { adminPasswordFromEnv, ConfigError, loadConfig, type MasterOptions } from './config';
 import type { MasterContext } from './context';
 import { createEngine, type Engine } from './engine';
 import { createApp } from './http/app';
@@ -59,8 +59,8 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
   const checkpointer = startCheckpointer(db, 1000, (message) => log.warn({ part: 'store' }, `WAL checkpoint: ${message}`));
   let engine: Engine | undefined;
   try {
-    const admin = await ensureAdmin(db, options.adminPassword ?? (process.env.SLIPWAY_ADMIN_PASSWORD || undefined)).catch((err: Error) => {
-      throw new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
+    const admin = await ensureAdmin(db, options.adminPassword ?? adminPasswordFromEnv()).catch((err: Error) => {
+      throw err instanceof ConfigError ? err : new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
     });
     const agentTokens = new AgentTokens(db);
     const plugins = new PluginService(db, config.dataDir);
@@ -101,7 +101,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
       console.log(
         admin.generatedPassword
           ? `created user admin with password ${admin.generatedPassword} (shown once; change it after logging in)`
-          : 'created user admin with the password from SLIPWAY_ADMIN_PASSWORD',
+          : `created user admin with the password from ${options.adminPassword ? 'the options' : process.env.SLIPWAY_ADMIN_PASSWORD_FILE ? 'SLIPWAY_ADMIN_PASSWORD_FILE' : 'SLIPWAY_ADMIN_PASSWORD'}`,
       );
       console.log(`log in with: slipway login --url ${publicUrl} --user admin`);
     }
