@@ -188,7 +188,7 @@ describe('worker indexing', () => {
         await new Promise((r) => setImmediate(r));
       }
     })();
-    const dropped = await s2.applyRetentionGradually({ perEnvironment: { prod: { maxAgeDays: 1 } } }, T0 + HOUR + 1 + 86_400_000 - HOUR + HOUR);
+    const dropped = await s2.applyRetentionGradually({ perEnvironment: { prod: { maxAgeDays: 1 } } }, T0 + HOUR + 86_400_000);
     await appending;
     expect(dropped.droppedPartitions).toBe(1);
     expect(allIds(s2, 'old')).toHaveLength(0);
