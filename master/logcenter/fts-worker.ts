@@ -40,12 +40,18 @@ function openDb() {
   db.pragma('cache_size = -65536');
   db.prepare('ATTACH DATABASE ? AS m').run(workerData.file);
 }
+// A pass indexes at most this many chunks, so its read snapshot of the store's file (which holds back that
+// file's WAL checkpoints) stays short behind a backlog; run() takes passes until none is due.
+const MAX_PASS_CHUNKS = 4;
 function pass(flush) {
   let done = 0;
+  let more = false;
   db.transaction(() => {
-    const last = db.prepare("SELECT value FROM m.meta WHERE key = 'next_seq'").pluck().get() - 1;
+    const committed = db.prepare("SELECT value FROM m.meta WHERE key = 'next_seq'").pluck().get() - 1;
     const mark = db.prepare("SELECT value FROM main.meta WHERE key = 'indexed_seq'").pluck().get();
-    if (last <= mark || (!flush && last - mark < chunk)) return;
+    if (committed <= mark || (!flush && committed - mark < chunk)) return;
+    const last = Math.min(committed, mark + MAX_PASS_CHUNKS * chunk);
+    more = last < committed;
     const parts = db.prepare("SELECT id FROM m.partitions WHERE state = 'live' AND layout = 3 AND max_seq > ?").pluck().all(mark);
     for (const id of parts) {
       let s = stmts.get(id);
@@ -61,6 +67,7 @@ function pass(flush) {
     done = last;
   })();
   if (done) parentPort.postMessage({ indexedSeq: done });
+  return more;
 }
 function dropDead() {
   const names = db.prepare("SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name GLOB 'f_[0-9]*'").pluck().all().filter((n) => /^f_[0-9]+$/.test(n));
@@ -75,7 +82,7 @@ function dropDead() {
 }
 function run(flush) {
   try {
-    pass(flush);
+    while (pass(flush));
     dropDead();
   } catch (e) {
     parentPort.postMessage({ error: String(e && e.message || e) });
