@@ -32,8 +32,12 @@ export interface Partition {
   entries: number;
   bytes: number;
   maxSeq: number;
-  /** 1: `d_<id>` keyed by k with an index on seq (files of schema version 1); 2: keyed by seq with a unique index on k. */
-  layout: 1 | 2;
+  /**
+   * 1: `d_<id>` keyed by k with an index on seq (files of schema version 1); 2: keyed by seq with a unique index on k;
+   * 3 (schema version 3): the tables of layout 2, with the FTS index `f_<id>` in the index file (attached as `ix`),
+   * written by the indexing worker (fts-worker.ts), never by this connection.
+   */
+  layout: 1 | 2 | 3;
 }
 
 export interface Row {
@@ -70,10 +74,16 @@ export interface PartitionStatements {
   pendingMatch: Statement<[string, number, number, string, number]>;
   /** searchMatchAsc on the pending index. */
   pendingMatchAsc: Statement<[string, number, number, string, number]>;
+  /** (match, loKey, hiKey, labelsJson, afterSeq, limit): pendingMatch of the rows with seq > afterSeq only (layout 3). */
+  pendingMatchAfter: Statement<[string, number, number, string, number, number]>;
+  /** (match, loKey, hiKey, labelsJson, afterSeq, limit): pendingMatchAsc of the rows with seq > afterSeq only (layout 3). */
+  pendingMatchAscAfter: Statement<[string, number, number, string, number, number]>;
+  /** tailMatch through the pending index alone (a layout-3 partition whose index table the worker has not made yet). */
+  tailMatchPending: Statement<[number, string, number, number, string, string, number]>;
 }
 
 /** The FTS5 options of a partition's index and of its pending index. */
-const FTS_OPTIONS = "text, lbl, content = '', columnsize = 0, tokenize = 'unicode61'";
+export const FTS_OPTIONS = "text, lbl, content = '', columnsize = 0, tokenize = 'unicode61'";
 
 const LABELS = 'SELECT value FROM json_each(?)';
 /** Rows per multi-row INSERT: measured about 0.5 us less per row than one statement run per row. */
@@ -87,7 +97,7 @@ export class PartitionRegistry {
   constructor(
     private readonly db: Db,
     readonly partitionMs: number,
-    private readonly newLayout: 1 | 2 = 2,
+    private readonly newLayout: 1 | 2 | 3 = 2,
   ) {
     this.reload();
   }
@@ -123,13 +133,13 @@ export class PartitionRegistry {
     const layout = this.newLayout;
     const id = Number(this.db.prepare('INSERT INTO partitions (environment, bucket, layout) VALUES (?, ?, ?)').run(environment, bucket, layout).lastInsertRowid);
     this.db.exec(`
-      ${layout === 2
+      ${layout !== 1
         ? `CREATE TABLE d_${id} (seq INTEGER PRIMARY KEY, k INTEGER NOT NULL, lbl INTEGER NOT NULL, text TEXT NOT NULL);
       CREATE UNIQUE INDEX d_${id}_k ON d_${id} (k);`
         : `CREATE TABLE d_${id} (k INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lbl INTEGER NOT NULL, text TEXT NOT NULL);
       CREATE INDEX d_${id}_seq ON d_${id} (seq);`}
-      CREATE VIRTUAL TABLE f_${id} USING fts5(${FTS_OPTIONS});
-      INSERT INTO f_${id} (f_${id}, rank) VALUES ('automerge', 16);
+      ${layout === 3 ? '' : `CREATE VIRTUAL TABLE f_${id} USING fts5(${FTS_OPTIONS});
+      INSERT INTO f_${id} (f_${id}, rank) VALUES ('automerge', 16);`}
     `);
     const p: Partition = { id, environment, bucket, start: bucket * this.partitionMs, entries: 0, bytes: 0, maxSeq: 0, layout };
     this.remember(p);
@@ -162,9 +172,11 @@ export class PartitionRegistry {
     // (NOT INDEXED keeps the planner off the k index; the rowid range stays usable).
     const bySeq = this.byId.get(id)?.layout === 1 ? `INDEXED BY ${d}_seq` : 'NOT INDEXED';
     const f = `f_${id}`;
+    // A layout-3 partition's index is in the index file: named `ix.f_<id>` in FROM, `f_<id>` elsewhere.
+    const fFrom = this.byId.get(id)?.layout === 3 ? `ix.${f}` : f;
     const pf = `p_${id}`;
     // The pending index lives in memory (temp_store = MEMORY) and is made when a statement first needs it.
-    if (name.startsWith('pending') || name === 'tailMatch') this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${pf} USING fts5(${FTS_OPTIONS})`);
+    if (name.startsWith('pending') || name.startsWith('tailMatch')) this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${pf} USING fts5(${FTS_OPTIONS})`);
     const cols = 'd.k AS k, d.seq AS seq, d.lbl AS lbl, d.text AS text';
     const sql: Record<keyof PartitionStatements, string> = {
       insert: `INSERT OR IGNORE INTO ${d} (k, seq, lbl, text) VALUES (?, ?, ?, ?)`,
@@ -175,10 +187,10 @@ export class PartitionRegistry {
       index: `INSERT INTO ${f} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
       // CROSS JOIN keeps the FTS table outside, so its rowid order (newest first) is the result order and
       // the LIMIT stops the walk; the labels filter is one lookup per candidate.
-      searchMatch: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
+      searchMatch: `SELECT ${cols} FROM ${fFrom} CROSS JOIN ${d} d ON d.k = ${f}.rowid
         WHERE ${f} MATCH ? AND ${f}.rowid >= ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
         ORDER BY ${f}.rowid DESC LIMIT ?`,
-      searchMatchAsc: `SELECT ${cols} FROM ${f} CROSS JOIN ${d} d ON d.k = ${f}.rowid
+      searchMatchAsc: `SELECT ${cols} FROM ${fFrom} CROSS JOIN ${d} d ON d.k = ${f}.rowid
         WHERE ${f} MATCH ? AND ${f}.rowid > ? AND ${f}.rowid < ? AND d.lbl IN (${LABELS})
         ORDER BY ${f}.rowid ASC LIMIT ?`,
       // `+d.lbl` keeps SQLite on the key (time) order, so the LIMIT stops the walk early.
@@ -186,7 +198,9 @@ export class PartitionRegistry {
       // Tail reads the newest storing order: the seq index, never a sort of a whole partition.
       tail: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
       tailMatch: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
-        AND d.k IN (SELECT rowid FROM ${f} WHERE ${f} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
+        AND d.k IN (SELECT rowid FROM ${fFrom} WHERE ${f} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
+      tailMatchPending: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
+        AND d.k IN (SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
       pendingIndex: `INSERT INTO temp.${pf} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
       pendingClear: `INSERT INTO temp.${pf} (${pf}) VALUES ('delete-all')`,
       pendingMatch: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
@@ -194,6 +208,12 @@ export class PartitionRegistry {
         ORDER BY ${pf}.rowid DESC LIMIT ?`,
       pendingMatchAsc: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
         WHERE ${pf} MATCH ? AND ${pf}.rowid > ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS})
+        ORDER BY ${pf}.rowid ASC LIMIT ?`,
+      pendingMatchAfter: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+        WHERE ${pf} MATCH ? AND ${pf}.rowid >= ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS}) AND d.seq > ?
+        ORDER BY ${pf}.rowid DESC LIMIT ?`,
+      pendingMatchAscAfter: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+        WHERE ${pf} MATCH ? AND ${pf}.rowid > ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS}) AND d.seq > ?
         ORDER BY ${pf}.rowid ASC LIMIT ?`,
     };
     return this.db.prepare(sql[name]) as PartitionStatements[keyof PartitionStatements];

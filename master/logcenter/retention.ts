@@ -75,6 +75,8 @@ const ROWS_PER_STEP = 1000;
  * free what is left, a few pages.
  */
 function dropSteps(db: Db, registry: PartitionRegistry, id: number): (() => boolean)[] {
+  // A layout-3 partition's index is in the index file: the worker drops it (fts-worker.ts), never this connection.
+  const ownIndex = registry.get(id)?.layout !== 3;
   return [
     () => {
       db.prepare("UPDATE partitions SET state = 'dropping' WHERE id = ?").run(id);
@@ -82,17 +84,18 @@ function dropSteps(db: Db, registry: PartitionRegistry, id: number): (() => bool
       return false;
     },
     () => {
+      if (!ownIndex) return false;
       db.unsafeMode(true);
       try {
-        const info = db.prepare(`DELETE FROM f_${id}_data WHERE rowid IN (SELECT rowid FROM f_${id}_data LIMIT ${ROWS_PER_STEP})`).run();
+        const info = db.prepare(`DELETE FROM main.f_${id}_data WHERE rowid IN (SELECT rowid FROM main.f_${id}_data LIMIT ${ROWS_PER_STEP})`).run();
         return info.changes > 0;
       } finally {
         db.unsafeMode(false);
       }
     },
-    () => db.prepare(`DELETE FROM d_${id} WHERE rowid IN (SELECT rowid FROM d_${id} LIMIT ${ROWS_PER_STEP})`).run().changes > 0,
+    () => db.prepare(`DELETE FROM main.d_${id} WHERE rowid IN (SELECT rowid FROM main.d_${id} LIMIT ${ROWS_PER_STEP})`).run().changes > 0,
     () => {
-      db.exec(`DROP TABLE IF EXISTS f_${id}; DROP TABLE IF EXISTS d_${id}`);
+      db.exec(`DROP TABLE IF EXISTS main.f_${id}; DROP TABLE IF EXISTS main.d_${id}`);
       db.prepare('DELETE FROM partitions WHERE id = ?').run(id);
       return false;
     },
@@ -128,7 +131,7 @@ export function finishDrops(db: Db): void {
   const ids = db.prepare("SELECT id FROM partitions WHERE state = 'dropping'").pluck().all() as number[];
   for (const id of ids) {
     db.transaction(() => {
-      db.exec(`DROP TABLE IF EXISTS f_${id}; DROP TABLE IF EXISTS d_${id}`);
+      db.exec(`DROP TABLE IF EXISTS main.f_${id}; DROP TABLE IF EXISTS main.d_${id}`);
       db.prepare('DELETE FROM partitions WHERE id = ?').run(id);
     })();
   }

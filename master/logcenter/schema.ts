@@ -12,7 +12,9 @@
  *   deletes it, so a crash in the middle is finished at the next open; `layout` of its tables (partitions.ts).
  *
  * Versions: 1 had no `layout` column (its partitions are layout 1); 2 adds it, and new partitions get layout 2.
- * Opening a version-1 file upgrades it in place (one ALTER TABLE; no partition is rewritten).
+ * Opening a version-1 file upgrades it in place (one ALTER TABLE; no partition is rewritten). 3 allows layout 3
+ * (partitions.ts: the FTS index in the index file `<file>-fts`, written by a worker thread); a version-2 file's
+ * partitions keep layout 2 (indexed inline until retention drops them): its upgrade only sets the version.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -21,7 +23,7 @@ import { badRequest } from '../../shared/errors';
 
 export type Db = Database.Database;
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 export const DEFAULT_PARTITION_MS = 3_600_000;
 /** Keys are (ts - bucket start) * 2^KEY_LOW_BITS + low bits: a partition of at most 2^32 ms keeps them below 2^53. */
 export const KEY_LOW_BITS = 20;
@@ -75,11 +77,11 @@ export function openStoreDb(file: string, partitionMs: number | undefined): { db
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }
-    if (version === 1) {
+    if (version === 1 || version === 2) {
       // Version 2 stores new partitions keyed by seq (partitions.ts, layout 2); the partitions of a version-1
       // file keep their layout (1) and are read with its statements until retention drops them.
       db.transaction(() => {
-        db.exec('ALTER TABLE partitions ADD COLUMN layout INTEGER NOT NULL DEFAULT 1');
+        if (version === 1) db.exec('ALTER TABLE partitions ADD COLUMN layout INTEGER NOT NULL DEFAULT 1');
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
     }

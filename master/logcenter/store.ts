@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
+import { startFtsWorker, type FtsWorker } from './fts-worker';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
 import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
@@ -66,9 +67,16 @@ export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   if (opts.partitionLayout !== undefined && opts.partitionLayout !== 1 && opts.partitionLayout !== 2) {
     throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: `must be 1 or 2 (got ${JSON.stringify(opts.partitionLayout)})` }]);
   }
+  if (opts.ftsIndexing !== undefined && opts.ftsIndexing !== 'inline' && opts.ftsIndexing !== 'worker') {
+    throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `must be inline or worker (got ${JSON.stringify(opts.ftsIndexing)})` }]);
+  }
+  if (opts.ftsIndexing === 'worker' && opts.partitionLayout === 1) {
+    throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: 'layout 1 is indexed inline only (ftsIndexing worker needs layout 2)' }]);
+  }
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
-    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, opts.partitionLayout ?? 2);
+    const worker = opts.ftsIndexing === 'worker';
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, worker ? 3 : (opts.partitionLayout ?? 2), worker);
   } catch (e) {
     db.close();
     throw e;
@@ -98,16 +106,46 @@ class LogCenter implements LogCenterStore {
   private readonly putCounters;
   private readonly appendTx;
   private readonly checkpointer?: Checkpointer;
+  /**
+   * Worker indexing (layout-3 partitions, fts-worker.ts): the worker's mark as last reported (every layout-3 row of
+   * seq <= it is in the index file); the pending index of layout-3 partitions holds their rows of seq in
+   * (wFrom, wTo], wFrom never above any mark a read can see; ixSeq is the mark of the running read's snapshot.
+   */
+  private readonly ftsWorker?: FtsWorker;
+  private workerSeq = 0;
+  private wFrom = 0;
+  private wTo = 0;
+  private lastWake = 0;
+  private readonly wPendingParts = new Set<number>();
+  private readonly ixTables = new Set<number>();
+  private ixSeq = 0;
+  private readonly getIxSeq;
+  private readonly hasIxTable;
+  /** The worker's last error (it goes on with the next pass; reads stay complete through the pending index). */
+  workerError: string | undefined;
 
   constructor(
     readonly db: Db,
     private readonly file: string,
     readonly partitionMs: number,
     checkpointIntervalMs: number,
-    partitionLayout: 1 | 2,
+    partitionLayout: 1 | 2 | 3,
+    useWorker: boolean,
   ) {
+    // The index file is attached whenever it exists or the worker is used: a file once written with the
+    // worker keeps layout-3 partitions, which any later open must read (and index) the same way.
+    const ixFile = `${file}-fts`;
+    const hasLayout3 = (db.prepare('SELECT 1 FROM partitions WHERE layout = 3 LIMIT 1').pluck().get() as number | undefined) === 1;
+    if (hasLayout3 && !useWorker) throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `${file} has partitions indexed by the worker: open it with ftsIndexing worker` }]);
+    if (useWorker) {
+      db.prepare('ATTACH DATABASE ? AS ix').run(ixFile);
+      db.pragma('ix.journal_mode = WAL');
+      db.exec("CREATE TABLE IF NOT EXISTS ix.meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT OR IGNORE INTO ix.meta (key, value) VALUES ('indexed_seq', 0)");
+    }
     finishDrops(db);
     this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout);
+    this.getIxSeq = useWorker ? db.prepare("SELECT value FROM ix.meta WHERE key = 'indexed_seq'").pluck() : undefined;
+    this.hasIxTable = useWorker ? db.prepare("SELECT 1 FROM ix.sqlite_schema WHERE type = 'table' AND name = ?").pluck() : undefined;
     this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
     this.putHighWater = db.prepare(
       'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',
@@ -119,6 +157,20 @@ class LogCenter implements LogCenterStore {
     this.appendTx = db.transaction((b: AppendBatch) => this.appendInTx(b));
     this.indexTx = db.transaction(() => this.indexPending());
     this.reloadCaches();
+    if (useWorker) {
+      this.workerSeq = this.wFrom = this.wTo = this.lastWake = this.getIxSeq!.get() as number;
+      this.ftsWorker = startFtsWorker(
+        file,
+        ixFile,
+        INDEX_CHUNK_ROWS,
+        (seq) => {
+          this.workerSeq = Math.max(this.workerSeq, seq);
+        },
+        (message) => {
+          this.workerError = message;
+        },
+      );
+    }
     if (checkpointIntervalMs > 0) {
       // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
       // stays only as the fallback for a WAL that grew past 128 MiB.
@@ -147,6 +199,16 @@ class LogCenter implements LogCenterStore {
     }
     this.pendingParts.clear();
     this.pendingSeq = this.indexedSeq;
+    this.clearWorkerPending();
+  }
+
+  private clearWorkerPending(): void {
+    for (const id of this.wPendingParts) {
+      const p = this.partitions.get(id);
+      if (p) this.partitions.stmt(p, 'pendingClear').run();
+    }
+    this.wPendingParts.clear();
+    this.wFrom = this.wTo = this.workerSeq;
   }
 
   /** Indexes the stored rows not indexed yet (seq in (indexedSeq, nextSeq)). Call inside a transaction. */
@@ -154,7 +216,7 @@ class LogCenter implements LogCenterStore {
     const last = this.nextSeq - 1;
     if (this.indexedSeq >= last) return;
     for (const p of this.partitions.list()) {
-      if (p.maxSeq > this.indexedSeq) this.partitions.stmt(p, 'index').run(this.indexedSeq + 1, p.maxSeq);
+      if (p.layout !== 3 && p.maxSeq > this.indexedSeq) this.partitions.stmt(p, 'index').run(this.indexedSeq + 1, p.maxSeq);
     }
     // In the same transaction: a rollback restores the pending indexes with the mark (reloadCaches clears them).
     for (const id of this.pendingParts) {
@@ -172,12 +234,13 @@ class LogCenter implements LogCenterStore {
    * index (only those added since the last read), so a search, context or tail misses none.
    */
   private preparePending(): void {
+    if (this.ftsWorker) this.prepareWorkerPending();
     const last = this.nextSeq - 1;
     const from = Math.max(this.indexedSeq, this.pendingSeq);
     if (from >= last) return;
     try {
       for (const p of this.partitions.list()) {
-        if (p.maxSeq <= from) continue;
+        if (p.layout === 3 || p.maxSeq <= from) continue;
         this.partitions.stmt(p, 'pendingIndex').run(from + 1, p.maxSeq);
         this.pendingParts.add(p.id);
       }
@@ -188,13 +251,72 @@ class LogCenter implements LogCenterStore {
     this.pendingSeq = last;
   }
 
+  /**
+   * preparePending for layout-3 partitions: their rows of seq in (wTo, last] go into the pending index. It starts
+   * over from the worker's last reported mark once that mark passed every pending row, or when the pending index
+   * holds more than 4 chunks (the rows at or below a read's mark are filtered out by seq, never found twice).
+   */
+  private prepareWorkerPending(): void {
+    const last = this.nextSeq - 1;
+    if (this.workerSeq >= this.wTo || (this.wTo - this.wFrom > 4 * INDEX_CHUNK_ROWS && this.workerSeq > this.wFrom)) this.clearWorkerPending();
+    const from = this.wTo;
+    if (from >= last) return;
+    try {
+      for (const p of this.partitions.list()) {
+        if (p.layout !== 3 || p.maxSeq <= from) continue;
+        this.partitions.stmt(p, 'pendingIndex').run(from + 1, p.maxSeq);
+        this.wPendingParts.add(p.id);
+      }
+    } catch (e) {
+      this.reloadCaches();
+      throw e;
+    }
+    this.wTo = last;
+  }
+
+  /**
+   * Runs a read in one read transaction: the worker's mark (ixSeq) and index tables are those of one snapshot of
+   * the index file, so a row is found in the index file (seq <= ixSeq) or in the pending index (seq > ixSeq).
+   */
+  private read<T>(fn: () => T): T {
+    if (!this.ftsWorker) return fn();
+    this.db.exec('BEGIN');
+    try {
+      this.ixSeq = this.getIxSeq!.get() as number;
+      return fn();
+    } finally {
+      this.db.exec('COMMIT');
+    }
+  }
+
+  /** Whether the layout-3 partition's index table exists (in the running read's snapshot; once made, it stays while the partition lives). */
+  private hasIndexTable(p: Partition): boolean {
+    if (this.ixTables.has(p.id)) return true;
+    if (this.hasIxTable!.get(`f_${p.id}`) !== 1) return false;
+    this.ixTables.add(p.id);
+    return true;
+  }
+
   /** Rows of partition p matching `expr` with keys in [lo, hi) (desc) or (lo, hi) (asc), from both indexes. */
   private matchRows(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
+    if (p.layout === 3) return this.matchRowsWorker(p, order, expr, lo, hi, labelsJson, limit);
     const rows = this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!this.pendingParts.has(p.id)) return rows;
     const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatch' : 'pendingMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!pending.length) return rows;
     // A row is in one index or the other, never both: merge by key.
+    return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
+  }
+
+  /** matchRows of a layout-3 partition (inside read()): rows of seq <= ixSeq from the index file, the others from the pending index. */
+  private matchRowsWorker(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
+    const indexed = this.hasIndexTable(p);
+    const rows = indexed ? (this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[]) : [];
+    if (!this.wPendingParts.has(p.id)) return rows;
+    // Without its table, none of the partition's rows is indexed yet: all of them count from the pending index.
+    const after = indexed ? this.ixSeq : 0;
+    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatchAfter' : 'pendingMatchAscAfter').all(expr, lo, hi, labelsJson, after, limit) as Row[];
+    if (!pending.length) return rows;
     return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
   }
 
@@ -218,6 +340,10 @@ class LogCenter implements LogCenterStore {
     this.indexTimerSince = Date.now();
     this.indexTimer = setTimeout(() => {
       this.indexTimer = undefined;
+      if (this.ftsWorker && this.lastWake < this.nextSeq - 1) {
+        this.lastWake = this.nextSeq - 1;
+        this.ftsWorker.wake(true);
+      }
       try {
         this.indexAll();
       } catch {
@@ -239,6 +365,10 @@ class LogCenter implements LogCenterStore {
     } catch (e) {
       this.reloadCaches();
       throw e;
+    }
+    if (this.ftsWorker && this.nextSeq - 1 - this.lastWake >= INDEX_CHUNK_ROWS) {
+      this.lastWake = this.nextSeq - 1;
+      this.ftsWorker.wake(false);
     }
     if (this.indexedSeq < this.nextSeq - 1) this.scheduleIndex();
     return result;
@@ -387,12 +517,15 @@ class LogCenter implements LogCenterStore {
     this.preparePending();
     const { ids, environments } = this.scope(q);
     if (ids.length === 0) return { hits: [], scannedPartitions: 0 };
-    const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
-    const page = found.slice(0, q.limit);
-    const hits: LogHit[] = page.map(({ p, r }) => {
-      const hit: LogHit = this.line(p, r);
-      if (q.context > 0) Object.assign(hit, this.context(p, r, q.context));
-      return hit;
+    const { found, scanned, page, hits } = this.read(() => {
+      const { found, scanned } = this.newest(q, ids, environments, q.limit + 1);
+      const page = found.slice(0, q.limit);
+      const hits: LogHit[] = page.map(({ p, r }) => {
+        const hit: LogHit = this.line(p, r);
+        if (q.context > 0) Object.assign(hit, this.context(p, r, q.context));
+        return hit;
+      });
+      return { found, scanned, page, hits };
     });
     const lastHit = page[page.length - 1];
     return {
@@ -477,33 +610,42 @@ class LogCenter implements LogCenterStore {
     if (after === undefined) {
       // The start of a tail: the newest lines by time (the search path, cheap for any app), given in storing
       // order so that the last id is the highest seq: nothing older than them is stored after it.
-      const { found } = this.newest(q, ids, environments, q.limit);
+      const { found } = this.read(() => this.newest(q, ids, environments, q.limit));
       return found.sort((a, b) => a.r.seq - b.r.seq).map(({ p, r }) => this.line(p, r));
     }
     const labelsJson = JSON.stringify(ids);
     const rows: { p: Partition; r: Row }[] = [];
     // Only partitions written since `after`, and in them only the seq range after it (the seq index).
-    for (const p of this.partitionsFor(environments, q.from, q.to)) {
-      if (p.maxSeq <= after) continue;
-      const [lo, hi] = this.keyRange(p, q.from, q.to);
-      if (lo >= hi) continue;
-      const got = (
-        q.match
-          ? this.partitions.stmt(p, 'tailMatch').all(after, labelsJson, lo, hi, q.match, q.match, q.limit)
-          : this.partitions.stmt(p, 'tail').all(after, labelsJson, lo, hi, q.limit)
-      ) as Row[];
-      for (const r of got) rows.push({ p, r });
-    }
+    this.read(() => {
+      for (const p of this.partitionsFor(environments, q.from, q.to)) {
+        if (p.maxSeq <= after!) continue;
+        const [lo, hi] = this.keyRange(p, q.from, q.to);
+        if (lo >= hi) continue;
+        // A row in both indexes (the hand-over) is still one row: tailMatch selects rows whose key is IN either.
+        const matchStmt = p.layout === 3 && !this.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
+        const got = (
+          q.match
+            ? this.partitions.stmt(p, matchStmt).all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
+            : this.partitions.stmt(p, 'tail').all(after!, labelsJson, lo, hi, q.limit)
+        ) as Row[];
+        for (const r of got) rows.push({ p, r });
+      }
+    });
     rows.sort((a, b) => a.r.seq - b.r.seq);
     return rows.slice(0, q.limit).map(({ p, r }) => this.line(p, r));
   }
 
+  // A dropped layout-3 partition's index table goes on the worker's next pass (its rows are gone from search at once).
   applyRetention(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
-    return applyRetention(this.db, this.partitions, policy, now);
+    const r = applyRetention(this.db, this.partitions, policy, now);
+    if (r.droppedPartitions > 0) this.ftsWorker?.wake(false);
+    return r;
   }
 
-  applyRetentionGradually(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
-    return applyRetentionGradually(this.db, this.partitions, policy, now);
+  async applyRetentionGradually(policy: Parameters<LogCenterStore['applyRetention']>[0], now = Date.now()) {
+    const r = await applyRetentionGradually(this.db, this.partitions, policy, now);
+    if (r.droppedPartitions > 0) this.ftsWorker?.wake(false);
+    return r;
   }
 
   stats(): LogCenterStats {
@@ -515,7 +657,7 @@ class LogCenter implements LogCenterStore {
       bytes += p.bytes;
     }
     let fileBytes = 0;
-    for (const suffix of ['', '-wal']) {
+    for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal'] : ['', '-wal']) {
       try {
         fileBytes += statSync(this.file + suffix).size;
       } catch {
@@ -539,6 +681,8 @@ class LogCenter implements LogCenterStore {
     } catch {
       // the next open indexes them
     }
+    // The worker indexes the rest and closes its connection before the file may be deleted or reopened.
+    this.ftsWorker?.stop();
     this.checkpointer?.stop();
     this.db.close();
   }

@@ -155,4 +155,11 @@ export interface LogCenterOptions {
    * version 1, kept for the partitions of upgraded files; choosing 1 is for the benchmark's baseline and tests.
    */
   partitionLayout?: 1 | 2;
+  /**
+   * Where new partitions are FTS-indexed: 'inline' (default), by the appending connection into the store's file;
+   * 'worker', by a worker thread into the index file `<file>-fts` (layout 3, fts-worker.ts), so appends leave
+   * indexing to the second core. A file with worker-indexed partitions must be opened with 'worker'; its older
+   * partitions stay indexed inline until retention drops them.
+   */
+  ftsIndexing?: 'inline' | 'worker';
 }

@@ -1,7 +1,7 @@
 /**
  * An experiment, not product code and not run by `npm run bench` (the name does not end in .bench.ts): how much
- * the log center's ingest would gain from FTS5 indexing on a worker thread (step 2 of the ingest-rate work, not
- * done in master/logcenter). Raw better-sqlite3, the store's layout 2 and FTS5 options, 48 time-interleaved
+ * the log center's ingest would gain from FTS5 indexing on a worker thread (step 2 of the ingest-rate work; the
+ * store now does it: master/logcenter/fts-worker.ts, measured in logcenter.bench.ts against inline indexing). Raw better-sqlite3, the store's layout 2 and FTS5 options, 48 time-interleaved
  * sources in 500-entry batches over a day, 2 environments x 24 hours of partitions; per mode, N entries (env N,
  * default 1,000,000, generated first) are stored and indexed, the time ending when every row is indexed:
  * - inline: as the store does now: the commit that reaches 8,192 unindexed rows indexes them (same connection, same file);

@@ -116,7 +116,9 @@ try {
   const masker = createAppLogMasker({ jobs: { all: () => [benchJob], onChange: () => undefined } as never, secrets: secretStore });
   let maskMs = 0;
   let maskedTexts = 0;
-  const openStore = () => openLogCenter({ file: join(dir, 'container-logs.db'), checkpointIntervalMs: Number(process.env.LOGCENTER_BENCH_CHECKPOINT_MS ?? 1000) });
+  const ftsIndexing = (process.env.LOGCENTER_BENCH_FTS ?? 'worker') as 'inline' | 'worker';
+  const openStore = () =>
+    openLogCenter({ file: join(dir, 'container-logs.db'), checkpointIntervalMs: Number(process.env.LOGCENTER_BENCH_CHECKPOINT_MS ?? 1000), ftsIndexing });
   let store = openStore();
   const plainDir = join(dir, 'plain');
   mkdirSync(plainDir);
@@ -369,6 +371,7 @@ try {
   // before the timing, appended (and closed: indexed) into a fresh store of each layout, in the order 1, 2, 2, 1
   // (drift of the machine's load falls on both); figures per CPU second of the process and per second of wall.
   const ab = { 1: { ms: 0, cpuUs: 0 }, 2: { ms: 0, cpuUs: 0 } };
+  const ftsAb = { inline: { ms: 0, cpuUs: 0, closeMs: 0 }, worker: { ms: 0, cpuUs: 0, closeMs: 0 } };
   {
     const abBatches: { source: string; firstSeq: number; entries: ContainerLogEntry[] }[] = [];
     const abPending = INSTANCES.map(() => ({ stdout: [] as ContainerLogEntry[], stderr: [] as ContainerLogEntry[] }));
@@ -404,7 +407,32 @@ try {
       ab[layout].cpuUs += c.user + c.system;
       rmSync(abDir, { recursive: true, force: true });
     }
+    // FTS indexing inline against on the worker thread (ftsIndexing), the same batches, order inline, worker,
+    // worker, inline; the time ends when close() returns, i.e. every entry is stored and indexed (close waits
+    // for the worker's last pass). CPU is the process's (both threads).
+    for (const [round, mode] of (['inline', 'worker', 'worker', 'inline'] as const).entries()) {
+      const abDir = join(dir, `fts-${round}`);
+      const abStore = openLogCenter({ file: join(abDir, 'container-logs.db'), ftsIndexing: mode });
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for (const b of abBatches) abStore.append(b);
+      const appendedMs = performance.now() - t0;
+      abStore.close();
+      const c = process.cpuUsage(c0);
+      const ms = performance.now() - t0;
+      ftsAb[mode].ms += ms;
+      ftsAb[mode].cpuUs += c.user + c.system;
+      ftsAb[mode].closeMs += ms - appendedMs;
+      rmSync(abDir, { recursive: true, force: true });
+    }
   }
+  const ftsRate = (m: 'inline' | 'worker') => ({ wall: (2 * AB_LINES) / (ftsAb[m].ms / 1000), cpu: (2 * AB_LINES) / (ftsAb[m].cpuUs / 1e6), closeMs: ftsAb[m].closeMs / 2 });
+  const [ftsInline, ftsWorker] = [ftsRate('inline'), ftsRate('worker')];
+  console.log(
+    `FTS indexing, same run (${AB_LINES} entries stored and indexed, twice each): worker ${Math.round(ftsWorker.wall)}/s wall, ${Math.round(ftsWorker.cpu)}/CPU-s ` +
+      `(close waited ${round(ftsWorker.closeMs)} ms for the worker); baseline inline ${Math.round(ftsInline.wall)}/s wall, ${Math.round(ftsInline.cpu)}/CPU-s ` +
+      `(close ${round(ftsInline.closeMs)} ms); ${round(ftsWorker.wall / ftsInline.wall, 2)}x wall, ${round(ftsWorker.cpu / ftsInline.cpu, 2)}x per CPU second`,
+  );
   const abRate = (l: 1 | 2) => ({ wall: (2 * AB_LINES) / (ab[l].ms / 1000), cpu: (2 * AB_LINES) / (ab[l].cpuUs / 1e6) });
   const [ab1, ab2] = [abRate(1), abRate(2)];
   console.log(
@@ -439,6 +467,12 @@ try {
     logcenter_ingest_layout1_lines_per_cpu_s: Math.round(ab1.cpu),
     logcenter_ingest_layout2_vs_layout1_cpu: round(ab2.cpu / ab1.cpu, 2),
     logcenter_ingest_layout2_vs_layout1_wall: round(ab2.wall / ab1.wall, 2),
+    logcenter_ingest_fts_worker_lines_per_s: Math.round(ftsWorker.wall),
+    logcenter_ingest_fts_inline_lines_per_s: Math.round(ftsInline.wall),
+    logcenter_ingest_fts_worker_lines_per_cpu_s: Math.round(ftsWorker.cpu),
+    logcenter_ingest_fts_inline_lines_per_cpu_s: Math.round(ftsInline.cpu),
+    logcenter_ingest_fts_worker_vs_inline_wall: round(ftsWorker.wall / ftsInline.wall, 2),
+    logcenter_ingest_fts_worker_vs_inline_cpu: round(ftsWorker.cpu / ftsInline.cpu, 2),
     logcenter_db_mb: round(stats.fileBytes / 1e6),
     logcenter_plain_mb: round(plainBytes / 1e6),
   });

@@ -152,7 +152,7 @@ describe('the file', () => {
     expect(store.since({ apps: ['shop'] }, after[after.length - 1].id).map((l) => l.text)).toEqual(['old timeout four', 'new timeout five']);
     store.close();
     const check = new Database(join(dir, 'container-logs.db'));
-    expect(check.pragma('user_version', { simple: true })).toBe(2);
+    expect(check.pragma('user_version', { simple: true })).toBe(3);
     expect(check.prepare('SELECT id, layout FROM partitions ORDER BY id').all()).toEqual([{ id: 1, layout: 1 }, { id: 2, layout: 2 }]);
     expect(check.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = 'd_2_k'").pluck().get()).toBe('d_2_k');
     check.close();
@@ -169,9 +169,9 @@ describe('the file', () => {
     const other = new Database(join(dir, 'container-logs.db'));
     other.pragma('user_version = 99');
     other.close();
-    expect(() => open()).toThrow(/container-logs\.db: log center schema version 99 is newer than this master's 2/);
+    expect(() => open()).toThrow(/container-logs\.db: log center schema version 99 is newer than this master's 3/);
     const fixed = new Database(join(dir, 'container-logs.db'));
-    fixed.pragma('user_version = 2');
+    fixed.pragma('user_version = 3');
     fixed.close();
     store = open();
   });
