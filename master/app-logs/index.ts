@@ -26,7 +26,11 @@ export function createAppLogs(ctx: MasterContext): AppLogs {
   const file = join(ctx.config.dataDir, 'container-logs.db');
   // FTS indexing on a worker thread into container-logs.db-fts (the store's README section: 1.45x the ingest
   // rate of inline indexing in the same run); partitions of an older file stay indexed inline.
-  const store = openLogCenter({ file, ftsIndexing: 'worker' });
+  const store = openLogCenter({
+    file,
+    ftsIndexing: 'worker',
+    onWorkerError: (message) => ctx.log.error({ part: 'logcenter' }, `log center indexing worker: ${message} (searches stay complete; unindexed rows wait in memory)`),
+  });
   let tails: TailHub | undefined;
   const ingest = createIngest(ctx, store, (apps) => tails?.stored(apps));
   // Admins also see apps no job deploys (opted in by label): every app with stored entries.

@@ -76,7 +76,7 @@ export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
     const worker = opts.ftsIndexing === 'worker';
-    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, worker ? 3 : (opts.partitionLayout ?? 2), worker);
+    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, worker ? 3 : (opts.partitionLayout ?? 2), worker, opts.onWorkerError);
   } catch (e) {
     db.close();
     throw e;
@@ -131,6 +131,7 @@ class LogCenter implements LogCenterStore {
     checkpointIntervalMs: number,
     partitionLayout: 1 | 2 | 3,
     useWorker: boolean,
+    onWorkerError?: (message: string) => void,
   ) {
     // The index file is attached whenever it exists or the worker is used: a file once written with the
     // worker keeps layout-3 partitions, which any later open must read (and index) the same way.
@@ -168,6 +169,7 @@ class LogCenter implements LogCenterStore {
         },
         (message) => {
           this.workerError = message;
+          onWorkerError?.(message);
         },
       );
     }

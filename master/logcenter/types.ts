@@ -162,4 +162,9 @@ export interface LogCenterOptions {
    * partitions stay indexed inline until retention drops them.
    */
   ftsIndexing?: 'inline' | 'worker';
+  /**
+   * Told each error of the indexing worker (it retries; meanwhile reads stay complete through the in-memory
+   * pending index, which grows until the worker catches up): the master logs it.
+   */
+  onWorkerError?: (message: string) => void;
 }
