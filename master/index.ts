@@ -59,7 +59,7 @@ export async function startMaster(options: MasterOptions = {}): Promise<RunningM
   const checkpointer = startCheckpointer(db, 1000, (message) => log.warn({ part: 'store' }, `WAL checkpoint: ${message}`));
   let engine: Engine | undefined;
   try {
-    const admin = await ensureAdmin(db, options.adminPassword ?? adminPasswordFromEnv()).catch((err: Error) => {
+    const admin = await ensureAdmin(db, options.adminPassword ?? (() => adminPasswordFromEnv())).catch((err: Error) => {
       throw err instanceof ConfigError ? err : new ConfigError(`SLIPWAY_ADMIN_PASSWORD: ${err.message}`);
     });
     const agentTokens = new AgentTokens(db);

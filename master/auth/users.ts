@@ -59,8 +59,10 @@ export async function createUser(db: Db, input: { username: unknown; password: u
  * First start (no users yet): creates the instance admin `admin`. Returns the generated password when none
  * was given (the caller prints it once), `null` when users already existed.
  */
-export async function ensureAdmin(db: Db, password?: string): Promise<{ generatedPassword?: string } | null> {
+export async function ensureAdmin(db: Db, passwordOrSource?: string | (() => string | undefined)): Promise<{ generatedPassword?: string } | null> {
   if (identitiesStore(db).userCount() > 0) return null;
+  // A source is read only now, on the first start (e.g. a password file that may be gone later).
+  const password = typeof passwordOrSource === 'function' ? passwordOrSource() : passwordOrSource;
   const generated = password ? undefined : randomBytes(18).toString('base64url');
   await createUser(db, { username: 'admin', password: password ?? generated, isAdmin: true });
   return { generatedPassword: generated };

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminPasswordFromEnv } from '../../master/config';
+import { ensureAdmin } from '../../master/auth/users';
+import { openDb } from '../../master/store/db';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-adminpw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,5 +31,20 @@ describe('adminPasswordFromEnv', () => {
     const empty = join(dir, 'empty');
     writeFileSync(empty, '\n');
     expect(() => adminPasswordFromEnv({ SLIPWAY_ADMIN_PASSWORD_FILE: empty })).toThrow(`SLIPWAY_ADMIN_PASSWORD_FILE: ${empty} is empty`);
+  });
+
+  it('is read on the first start only: a later start does not need the file', async () => {
+    const db = openDb(mkdtempSync(join(dir, 'data-')));
+    try {
+      const f = join(dir, 'first');
+      writeFileSync(f, 'first-start-pw\n');
+      expect(await ensureAdmin(db, () => adminPasswordFromEnv({ SLIPWAY_ADMIN_PASSWORD_FILE: f }))).toEqual({ generatedPassword: undefined });
+      rmSync(f);
+      let read = 0;
+      expect(await ensureAdmin(db, () => (read++, adminPasswordFromEnv({ SLIPWAY_ADMIN_PASSWORD_FILE: f })))).toBeNull();
+      expect(read).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 });
