@@ -571,7 +571,11 @@ class LogCenter implements LogCenterStore {
     return this.partitions.stmt(p, 'searchScan').all(lo, hi, labelsJson, limit) as Row[];
   }
 
-  /** Lines of the hit's instance (same app, environment, instance; both streams) around it, across partitions. */
+  /**
+   * Lines of the hit's instance (same app, environment, instance; both streams) around it, across partitions,
+   * in key order: by millisecond, and within one millisecond as stored (stdout and stderr come in separate
+   * batches, so their lines of the same millisecond follow the order the batches were stored in).
+   */
   private context(p: Partition, hit: Row, n: number): { before: LogLine[]; after: LogLine[] } {
     const l = this.labels[hit.lbl];
     const ids = this.scope({ apps: [l.app], environment: l.environment, instance: l.instance }).ids;

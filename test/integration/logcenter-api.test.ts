@@ -71,7 +71,10 @@ beforeAll(async () => {
       app,
       environment,
       name: `${app}-1`,
+      // The store orders lines by their millisecond, and lines of one millisecond as stored: stdout and stderr
+      // arrive in separate batches, so the pause keeps the context assertion below about lines of different ms.
       script: `i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo "alpha request id $i ok"; done
+sleep 0.05
 i=0; while [ $i -lt 5 ]; do i=$((i+1)); echo "beta failure $i" >&2; done
 echo "gamma done"
 i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 0.3; done`,
