@@ -3,7 +3,7 @@
  * config, and TestRepo, a repository on branch main whose commit() writes files and returns the new sha.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const gitIdentityEnv = {
@@ -41,4 +41,19 @@ export class TestRepo {
   get url(): string {
     return `file://${this.dir}`;
   }
+}
+
+/**
+ * A directory holding a `git` wrapper to put first on a master's PATH: every `git fetch` waits while the file
+ * `gate` is absent (touching `blocked`, when given, while it waits), then runs the real git. Returns the
+ * directory. Tests use it to hold the master's fetches at a known point.
+ */
+export function gatedGitBin(dir: string, gate: string, blocked?: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const touch = blocked ? `: > '${blocked}'; ` : '';
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ "$1" = fetch ]; then while [ ! -e '${gate}' ]; do ${touch}sleep 0.05; done; fi\nexec '${realGit}' "$@"\n`);
+  chmodSync(join(bin, 'git'), 0o755);
+  return bin;
 }

@@ -9,8 +9,7 @@
  * hook cannot do it).
  */
 import { randomUUID } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +17,7 @@ import type { TriggerEventInfo, WebhookResult } from '../../shared/api';
 import { runCli } from '../helpers/cli';
 import { startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
-import { git } from '../helpers/git';
+import { gatedGitBin, git } from '../helpers/git';
 
 const SECRET = 'paths-hook-secret';
 let master: TestMaster;
@@ -72,11 +71,7 @@ beforeAll(async () => {
   git(dir, 'init', '-q', '--bare', '-b', 'main', bare);
   git(dir, 'init', '-q', '-b', 'main', work);
   git(work, 'remote', 'add', 'origin', bare);
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  writeFileSync(join(bin, 'git'), `#!/bin/sh\nif [ "$1" = fetch ]; then while [ ! -e '${gate}' ]; do sleep 0.05; done; fi\nexec '${realGit}' "$@"\n`);
-  chmodSync(join(bin, 'git'), 0o755);
+  const bin = gatedGitBin(dir, gate);
   writeFileSync(gate, '');
   master = await startMaster({ env: { PATH: `${bin}:${process.env.PATH}` } });
   await master.api.createTeam('paths');

@@ -7,15 +7,14 @@
  * Deterministic: a `git` wrapper first on the master's PATH blocks every fetch while a gate file is absent
  * and touches a marker file once it blocks, so the master is stopped exactly while the poll's fetch runs.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
-import { git } from '../helpers/git';
+import { gatedGitBin, git } from '../helpers/git';
 
 let master: TestMaster;
 let dir: string;
@@ -41,14 +40,7 @@ beforeAll(async () => {
   git(dir, 'init', '-q', '--bare', '-b', 'main', bare);
   git(dir, 'init', '-q', '-b', 'main', work);
   git(work, 'remote', 'add', 'origin', bare);
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-  writeFileSync(
-    join(bin, 'git'),
-    `#!/bin/sh\nif [ "$1" = fetch ]; then while [ ! -e '${gate}' ]; do : > '${blocked}'; sleep 0.05; done; fi\nexec '${realGit}' "$@"\n`,
-  );
-  chmodSync(join(bin, 'git'), 0o755);
+  const bin = gatedGitBin(dir, gate, blocked);
   writeFileSync(gate, '');
   commit('src/first.ts');
   master = await startMaster({ env: { PATH: `${bin}:${process.env.PATH}` } });
