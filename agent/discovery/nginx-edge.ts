@@ -214,6 +214,8 @@ export class NginxEdge {
   rewatches = 0;
   private timer?: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
+  /** Instances changed since the last apply began (set by schedule, cleared when an apply takes its snapshot). */
+  private dirty = false;
   private lastText?: string;
   private pidFile?: string;
   readonly status: EdgeStatus = { applied: 0, refused: 0, upstreams: {} };
@@ -226,9 +228,12 @@ export class NginxEdge {
     this.lastText = await readFile(this.o.file, 'utf8').catch(() => undefined);
     this.pidFile = this.o.pidFile ?? (await pidFileOf(this.o.nginx));
     for (const r of this.o.routes) await this.watchRoute(r);
-    // The lists above scheduled an apply; this one covers them (a second would render the same text again).
+    // The lists above scheduled an apply; this one covers them. On a busy host the debounce may have fired
+    // already while a watch was being created: apply again only if something changed since that one began,
+    // so a refused file (or template) is tried, and counted, once.
     clearTimeout(this.timer);
-    await this.apply();
+    await this.applying;
+    if (this.dirty || this.status.applied + this.status.refused === 0) await this.apply();
   }
 
   /**
@@ -368,6 +373,7 @@ export class NginxEdge {
   }
 
   private schedule(): void {
+    this.dirty = true;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.apply(), this.o.debounceMs ?? DEFAULT_DEBOUNCE_MS);
   }
@@ -379,6 +385,7 @@ export class NginxEdge {
   }
 
   private async applyNow(): Promise<void> {
+    this.dirty = false;
     const snapshot = new Map([...this.instances].map(([id, m]) => [id, [...m.values()]]));
     let text: string;
     try {
