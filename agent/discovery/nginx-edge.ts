@@ -36,6 +36,14 @@ const run = promisify(execFile);
  */
 export const DEFAULT_EDGE_DEBOUNCE_MS = 5;
 const DEFAULT_DEBOUNCE_MS = DEFAULT_EDGE_DEBOUNCE_MS;
+/**
+ * How often the edge lists each route's prefix to compare it with what its watch delivered. etcd 3.4 (Debian's
+ * 3.4.23) can lose the cancel of a watch that fell behind when a compaction passes it (fixed upstream in 3.4.32):
+ * that watch then delivers nothing, ever, and only a list notices. A list of one prefix is one small range read.
+ */
+export const DEFAULT_EDGE_RESYNC_MS = 5000;
+/** A difference must still be there this much later (a live watch closes it within ms) to replace the watch. */
+const RESYNC_RECHECK_MS = 1000;
 /** How long the edge waits for nginx's new workers before it runs `nginx -t` to learn why they are late. */
 const CHECK_AFTER_MS = 100;
 
@@ -61,6 +69,8 @@ export interface NginxEdgeOptions {
   nginx: string[];
   /** Default DEFAULT_EDGE_DEBOUNCE_MS. */
   debounceMs?: number;
+  /** Default DEFAULT_EDGE_RESYNC_MS; the list that finds a watch that went silent (see there). */
+  resyncMs?: number;
   /** nginx's pid file (default: the `pid` directive in `nginx -T`; none found: `nginx -s reload`). */
   pidFile?: string;
   /**
@@ -205,12 +215,22 @@ export function acceptingWorkers(master: number): number[] | undefined {
   return out;
 }
 
+/** How many keys differ between the edge's view of a route and a list of its prefix. */
+function differences(view: Map<string, string>, kvs: { key: Buffer; value: Buffer }[]): number {
+  const listed = new Map(kvs.map((kv) => [kv.key.toString(), kv.value.toString()]));
+  let n = 0;
+  for (const [k, v] of listed) if (view.get(k) !== v) n++;
+  for (const k of view.keys()) if (!listed.has(k)) n++;
+  return n;
+}
+
 export class NginxEdge {
   private readonly prefix: string;
   private readonly instances = new Map<string, Map<string, string>>();
   private readonly watchers = new Set<Watcher>();
+  private readonly resyncTimers = new Set<NodeJS.Timeout>();
   private stopped = false;
-  /** Watches replaced after they failed for good (compaction, lost revision). */
+  /** Watches replaced after they failed for good (compaction, lost revision, fell silent). */
   rewatches = 0;
   private timer?: NodeJS.Timeout;
   private applying: Promise<void> = Promise.resolve();
@@ -249,16 +269,25 @@ export class NginxEdge {
     const revision = await this.relist(id, p);
     const w = await this.o.etcd.watch().prefix(p).startRevision(String(revision + 1)).create();
     this.watchers.add(w);
+    // A replaced watch may still deliver what it had buffered: events older than the list that replaced it,
+    // which would bring back keys deleted since. Only the current watch of the route is followed.
     w.on('put', (kv) => {
+      if (!this.watchers.has(w)) return;
       this.route(id).set(kv.key.toString(), kv.value.toString());
       this.schedule();
     });
     w.on('delete', (kv) => {
+      if (!this.watchers.has(w)) return;
       this.route(id).delete(kv.key.toString());
       this.schedule();
     });
+    let resync: NodeJS.Timeout | undefined;
     const replace = (why: string) => {
       if (!this.watchers.delete(w)) return;
+      if (resync) {
+        clearTimeout(resync);
+        this.resyncTimers.delete(resync);
+      }
       void w.cancel().catch(() => undefined);
       this.o.log?.(`edge: watch of ${p} ${why}; listing and watching again`);
       this.rewatches++;
@@ -268,6 +297,32 @@ export class NginxEdge {
     // its data may not reach for a long time: start again from a fresh list instead.
     w.on('disconnected', () => replace('was disconnected'));
     w.on('error', (e: Error) => replace(`ended (${e.message})`));
+    // The list that finds a watch etcd stopped feeding without telling (DEFAULT_EDGE_RESYNC_MS). A difference
+    // is acted on only if a second list RESYNC_RECHECK_MS later still differs: a live watch is ms behind.
+    const resyncMs = this.o.resyncMs ?? DEFAULT_EDGE_RESYNC_MS;
+    let suspect = false;
+    const arm = (ms: number) => {
+      if (resync) this.resyncTimers.delete(resync);
+      if (this.stopped || !this.watchers.has(w)) return;
+      resync = setTimeout(() => void check(), ms).unref();
+      this.resyncTimers.add(resync);
+    };
+    const check = async () => {
+      const listed = await this.o.etcd.getAll().prefix(p).exec().catch(() => undefined);
+      // etcd unreachable: the watch's own disconnection replaces it when etcd is back.
+      if (!listed || !this.watchers.has(w)) return arm(resyncMs);
+      const differing = differences(this.route(id), listed.kvs);
+      if (differing === 0) {
+        suspect = false;
+        return arm(resyncMs);
+      }
+      if (!suspect) {
+        suspect = true;
+        return arm(RESYNC_RECHECK_MS);
+      }
+      replace(`delivered nothing while ${differing} key(s) under it changed in etcd (a lost watch event)`);
+    };
+    arm(resyncMs);
   }
 
   /**
@@ -297,6 +352,8 @@ export class NginxEdge {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    for (const t of this.resyncTimers) clearTimeout(t);
+    this.resyncTimers.clear();
     await Promise.all([...this.watchers].map((w) => w.cancel()));
     await this.applying;
   }

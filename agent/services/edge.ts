@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { z } from 'zod';
-import { DEFAULT_EDGE_DEBOUNCE_MS, NginxEdge } from '../discovery/nginx-edge';
+import { DEFAULT_EDGE_DEBOUNCE_MS, DEFAULT_EDGE_RESYNC_MS, NginxEdge } from '../discovery/nginx-edge';
 import type { AgentService, ServiceFactory } from './types';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -29,6 +29,7 @@ const settings = z.strictObject({
   template: z.string().startsWith('/', 'must be an absolute path').optional(),
   pidFile: z.string().startsWith('/', 'must be an absolute path').optional(),
   debounceMs: z.number().int().min(0).max(10_000).default(DEFAULT_EDGE_DEBOUNCE_MS),
+  resyncMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_EDGE_RESYNC_MS),
   routes: z
     .array(
       z.strictObject({
@@ -54,7 +55,7 @@ export const edgeService: ServiceFactory<z.output<typeof settings>> = {
         if (!endpoints?.length) throw new Error('no etcd endpoints: set services.edge.endpoints or etcd.endpoints');
         const template = s.template ? readFileSync(s.template, 'utf8') : undefined;
         client = new Etcd3({ hosts: endpoints, dialTimeout: 3000 });
-        edge = new NginxEdge({ etcd: client, prefix: s.prefix, routes: s.routes, file: s.file, nginx: s.nginx, pidFile: s.pidFile, template, debounceMs: s.debounceMs, log: (m) => ctx.log.warn({ service: 'edge' }, m) });
+        edge = new NginxEdge({ etcd: client, prefix: s.prefix, routes: s.routes, file: s.file, nginx: s.nginx, pidFile: s.pidFile, template, debounceMs: s.debounceMs, resyncMs: s.resyncMs, log: (m) => ctx.log.warn({ service: 'edge' }, m) });
         await edge.start();
       },
       async health() {

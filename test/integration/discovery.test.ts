@@ -274,7 +274,7 @@ describe('nginx edge', () => {
 
   it('lists and watches again when etcd cancels its watch for compaction', async () => {
     const listen = await freeTcpPort();
-    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'compact', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20, log: (m) => logs.push(m) });
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'compact', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20, resyncMs: 500, log: (m) => logs.push(m) });
     const logs: string[] = [];
     const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
     await edge.start();
@@ -301,14 +301,57 @@ describe('nginx edge', () => {
       const r = spawnSync(process.execPath, ['-e', script], { cwd: process.cwd(), encoding: 'utf8', timeout: 60_000 });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      await until('routed after the compaction', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 after-compaction'), 20_000);
-      // etcd's compaction cancel carries the compact revision and no reason text.
-      expect(logs.join('\n')).toMatch(/watch of \/compact_pre\/ ended \(Watcher canceled/);
+      await until('routed after the compaction', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 after-compaction'), 20_000).catch((e: Error) => {
+        throw new Error(`${e.message}; edge status ${JSON.stringify(edge.status)}; edge log:\n${logs.join('\n')}`);
+      });
+      // etcd's compaction cancel carries the compact revision and no reason text. etcd 3.4.23 sometimes loses
+      // that cancel (about 1 run in 4 on a busy host): the watch then delivers nothing and the resync replaces it.
+      expect(logs.join('\n')).toMatch(/watch of \/compact_pre\/ (ended \(Watcher canceled|delivered nothing while)/);
       expect(edge.rewatches).toBeGreaterThanOrEqual(1);
     } finally {
       await edge.stop();
     }
   }, 90_000);
+
+  it('replaces a watch that delivers nothing while its prefix changes (the resync)', async () => {
+    const listen = await freeTcpPort();
+    const logs: string[] = [];
+    const edge = new NginxEdge({ etcd: client, routes: [{ app: 'silent', environment: 'pre', listen: `127.0.0.1:${listen}` }], file: nginx.includeFile, nginx: nginx.command, debounceMs: 20, resyncMs: 300, log: (m) => logs.push(m) });
+    const get = () => fetch(`http://127.0.0.1:${listen}/`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => `error ${e.message}`);
+    await edge.start();
+    // The etcd3 client's stream that carries the edge's watch: paused, it delivers nothing, as a watch whose
+    // compaction cancel etcd 3.4.23 lost does (the other test meets that only sometimes).
+    type Stream = { pause(): void; resume(): void };
+    const watchers = (edge as unknown as { watchers: Set<{ manager: { getStream(): Stream } }> }).watchers;
+    const stream = [...watchers][0].manager.getStream();
+    try {
+      const p1 = await instance('silent-first');
+      await client.put(`/silent_pre/127.0.0.1-${p1}`).value(`127.0.0.1:${p1}`).exec();
+      await until('routed before', async () => (await get()) === '200 silent-first');
+      stream.pause();
+      const p2 = await instance('silent-second');
+      await client.put(`/silent_pre/127.0.0.1-${p2}`).value(`127.0.0.1:${p2}`).exec();
+      await client.delete().key(`/silent_pre/127.0.0.1-${p1}`).exec();
+      // A third instance comes and goes while the watch is silent: the old watch's buffered events must not
+      // bring it back after the list that replaced the watch.
+      const p3 = await instance('silent-gone');
+      await client.put(`/silent_pre/127.0.0.1-${p3}`).value(`127.0.0.1:${p3}`).exec();
+      await client.delete().key(`/silent_pre/127.0.0.1-${p3}`).exec();
+      await until('routed by the list that replaced the silent watch', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 silent-second'), 10_000);
+      expect(logs.join('\n')).toMatch(/watch of \/silent_pre\/ delivered nothing while 2 key\(s\) under it changed in etcd/);
+      expect(edge.rewatches).toBe(1);
+      stream.resume();
+      // The old watch's buffered events arrive now and are ignored; the new watch follows etcd.
+      const p4 = await instance('silent-fourth');
+      await client.put(`/silent_pre/127.0.0.1-${p4}`).value(`127.0.0.1:${p4}`).exec();
+      await client.delete().key(`/silent_pre/127.0.0.1-${p2}`).exec();
+      await until('routed by the new watch', async () => (await Promise.all([get(), get(), get()])).every((x) => x === '200 silent-fourth'), 10_000);
+      expect(edge.status.upstreams['silent_pre']).toEqual([`127.0.0.1:${p4}`]);
+    } finally {
+      stream.resume();
+      await edge.stop();
+    }
+  }, 60_000);
 
   it('converges after etcd restarts with its data lost', async () => {
     const listen = await freeTcpPort();
