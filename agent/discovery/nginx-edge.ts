@@ -320,7 +320,7 @@ export class NginxEdge {
         suspect = true;
         return arm(RESYNC_RECHECK_MS);
       }
-      replace(`delivered nothing while ${differing} key(s) under it changed in etcd (a lost watch event)`);
+      replace(`missed changes: ${differing} key(s) still differ from etcd ${RESYNC_RECHECK_MS} ms later (a lost watch event)`);
     };
     arm(resyncMs);
   }
