@@ -6,9 +6,11 @@
  * shared/node/mask.ts). Masking on the master (not on the agent) because only the master knows which team and
  * secrets an app's deploys used, also for a container a long-lived agent service follows far from any stage.
  *
- * Values are resolved for every batch, so a secret set a moment ago is masked in the next batch; and each value
- * seen is remembered for the app while the master runs, so a container still running with a rotated secret's
- * old value keeps it masked. Which jobs deploy an app is cached and rebuilt after any job change.
+ * Values are resolved for every batch, so a secret set a moment ago is masked in the next batch. A container may
+ * still run with a rotated (or deleted) secret's old value: the values the secrets held before, kept sealed by the
+ * secret store for SLIPWAY_SECRET_HISTORY_DAYS (master/secrets/store.ts), are masked too, so this holds across a
+ * master restart; and each value seen is remembered for the app while the master runs (also one a job no longer
+ * names). Which jobs deploy an app is cached and rebuilt after any job change.
  */
 import { deployTargets } from '../../shared/job';
 import type { MasterContext } from '../context';
@@ -76,7 +78,8 @@ export function createAppLogMasker(ctx: Pick<MasterContext, 'jobs' | 'secrets'>)
       if (sources) {
         if (!seen) remembered.set(app, (seen = new Set()));
         for (const s of sources) {
-          for (const v of Object.values(ctx.secrets.resolve(s.teamId, s.names))) {
+          // Older values first: the current ones are the newest remembered, the last to be forgotten.
+          for (const v of [...ctx.secrets.previousValues(s.teamId, s.names), ...Object.values(ctx.secrets.resolve(s.teamId, s.names))]) {
             seen.delete(v);
             seen.add(v);
           }
