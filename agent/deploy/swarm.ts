@@ -22,6 +22,11 @@ export interface SwarmDeploy {
   /** The port every instance listens on (one per node). */
   port: number;
   build: string;
+  /**
+   * The deploying agent's name, labelled on the service's task containers (io.slipway.agent) as a compose
+   * deploy labels its instances: of the agents of the environment on the manager's engine only it ships their logs.
+   */
+  agent?: string;
   auth?: RegistryAuth;
   log: (line: string) => void;
   /** How long to wait for the update to converge (default 120 s). */
@@ -89,6 +94,8 @@ function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
   const cmd = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === 'string' ? ['/bin/sh', '-c', v] : v);
   const health = s.healthcheck;
   const labels = { [LABEL.app]: d.app, [LABEL.environment]: d.environment, [LABEL.build]: d.build, [LABEL.port]: String(d.port), [LABEL.spec]: specHash(s) };
+  // On the task containers only: the service itself is no container, and no shipper reads its labels.
+  const containerLabels = { ...labels, ...(d.agent ? { [LABEL.agent]: d.agent } : {}) };
   const update = {
     Parallelism: upd?.parallelism ?? 1,
     Delay: (upd?.delay ?? 0) * NS,
@@ -107,7 +114,7 @@ function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
         Command: cmd(s.entrypoint),
         Args: cmd(s.command),
         Env: Object.entries({ ...s.environment, PORT: String(d.port), SLIPWAY_APP: d.app, SLIPWAY_ENVIRONMENT: d.environment }).map(([k, v]) => `${k}=${v}`),
-        Labels: labels,
+        Labels: containerLabels,
         User: s.user,
         Dir: s.working_dir,
         StopSignal: s.stop_signal,

@@ -1,6 +1,7 @@
 /**
  * The Swarm target on a single-node swarm (`docker swarm init --advertise-addr 127.0.0.1`, left again at the
- * end when this test created it): create a service, update it, and a broken update rolled back by the swarm.
+ * end when this test created it): create a service, update it, and a broken update rolled back by the swarm. The
+ * task containers carry the deploying agent's name (io.slipway.agent), so only that agent ships their logs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { freePort } from '../../agent/deploy/instances';
 import { DeployError } from '../../agent/deploy/rollout';
 import { deploySwarm, removeSwarmService } from '../../agent/deploy/swarm';
 import { deployExecutor } from '../../agent/executors/deploy';
+import { shipsContainer } from '../../agent/container-logs';
 import { Harness } from '../conformance/executor-harness';
 import { waitFor } from '../helpers/wait';
 import { renderCompose } from '../../shared/compose/render';
@@ -38,6 +40,25 @@ const COMPOSE = `services:
 `;
 const service = (vars: Record<string, string>) =>
   renderCompose(COMPOSE, { file: 'compose.yml', environment: 'pre', vars: { IMAGE: appImage, ...vars } }).config.services.web;
+
+const AGENT = 'swarm-agent-1';
+
+/** The labels of the service's running task containers on this engine. */
+async function taskLabels(serviceApp: string, environment: string): Promise<Record<string, string>[]> {
+  const list = await env.docker.listContainers({ filters: { label: [`io.slipway.app=${serviceApp}`, `io.slipway.environment=${environment}`], status: ['running'] } });
+  return list.map((c) => c.Labels);
+}
+
+/** Every running task container names `agent` and is shipped by that agent of the environment only. */
+async function expectShippedOnlyBy(serviceApp: string, environment: string, agent: string): Promise<void> {
+  const labels = await taskLabels(serviceApp, environment);
+  expect(labels.length).toBeGreaterThan(0);
+  for (const l of labels) {
+    expect(l['io.slipway.agent']).toBe(agent);
+    expect(shipsContainer(l, environment, agent)).toBe(true);
+    expect(shipsContainer(l, environment, `${agent}-other`)).toBe(false);
+  }
+}
 
 async function answer(): Promise<string> {
   for (let i = 0; i < 100; i++) {
@@ -78,21 +99,23 @@ afterAll(async () => {
 });
 
 describe('swarm deploy', () => {
-  it('creates a service whose instance answers on the app port', async () => {
-    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v1' }), port, build: '1', log });
+  it('creates a service whose instance answers on the app port and names the deploying agent', async () => {
+    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v1' }), port, build: '1', agent: AGENT, log });
     expect(r.state).toBe('created');
     expect(r.runningTasks).toBe(1);
     expect(await answer()).toBe(`v1 on ${port}\n`);
+    await expectShippedOnlyBy(app, 'pre', AGENT);
   });
 
   it('updates the service to v2', async () => {
-    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v2' }), port, build: '2', log });
+    const r = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v2' }), port, build: '2', agent: AGENT, log });
     expect(r.state).toBe('completed');
     expect(await answer()).toBe(`v2 on ${port}\n`);
+    await expectShippedOnlyBy(app, 'pre', AGENT);
   });
 
   it('rolls a broken update back automatically', async () => {
-    const err = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v3', BROKEN: '1' }), port, build: '3', log }).catch((e) => e);
+    const err = await deploySwarm(env.docker, { app, environment: 'pre', service: service({ VERSION: 'v3', BROKEN: '1' }), port, build: '3', agent: AGENT, log }).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.rolledBack).toBe(true);
     expect(err.message).toMatch(/failed and was rolled back/);
@@ -105,12 +128,13 @@ describe('swarm deploy', () => {
     try {
       const stepApp = `${app}-step`;
       const stepPort = await freePort(env.docker);
-      const r = await h.run(deployExecutor, { app: stepApp, image: appImage, swarm: { port: stepPort }, composeInline: COMPOSE, values: { VERSION: 'v-step' } });
+      const r = await h.run(deployExecutor, { app: stepApp, image: appImage, swarm: { port: stepPort }, composeInline: COMPOSE, values: { VERSION: 'v-step' } }, { agentName: 'step-agent' });
       expect(r.result.status, r.output).toBe('success');
       expect(r.result.outputs).toMatchObject({ app: stepApp, environment: 'conformance', instances: [`swarm:${stepPort}`], replicas: 1 });
       expect(r.output).toContain(`creating swarm service ${stepApp}-conformance`);
       const body = await waitFor("the step's service answers", async () => (await fetch(`http://127.0.0.1:${stepPort}/`).then((x) => x.text(), () => '')) || undefined);
       expect(body).toBe(`v-step on ${stepPort}\n`);
+      await expectShippedOnlyBy(stepApp, 'conformance', 'step-agent');
     } finally {
       await removeSwarmService(env.docker, `${app}-step`, 'conformance');
       h.close();
