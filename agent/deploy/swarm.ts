@@ -23,8 +23,9 @@ export interface SwarmDeploy {
   port: number;
   build: string;
   /**
-   * The deploying agent's name, labelled on the service's task containers (io.slipway.agent) as a compose
-   * deploy labels its instances: of the agents of the environment on the manager's engine only it ships their logs.
+   * The deploying agent's name, labelled on the service's task containers (io.slipway.agent) with the swarm node
+   * of its engine (io.slipway.agent-node): of the agents of the environment on that node only it ships their
+   * logs; tasks on other nodes are shipped by the agents there (agent/container-logs/index.ts shipsContainer).
    */
   agent?: string;
   auth?: RegistryAuth;
@@ -41,6 +42,8 @@ export interface SwarmResult {
 }
 
 const NS = 1_000_000;
+/** The swarm node of the deploying agent's engine, on the task containers (read by the log shipper: LOG_LABELS.agentNode). */
+const SWARM_AGENT_NODE = 'io.slipway.agent-node';
 
 export function swarmServiceName(app: string, environment: string): string {
   return `${app}-${environment}`;
@@ -48,7 +51,8 @@ export function swarmServiceName(app: string, environment: string): string {
 
 export async function deploySwarm(docker: Docker, d: SwarmDeploy): Promise<SwarmResult> {
   const name = swarmServiceName(d.app, d.environment);
-  const spec = serviceSpec(d, name);
+  const node = d.agent ? ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID : undefined;
+  const spec = serviceSpec(d, name, node);
   const existing = await docker
     .getService(name)
     .inspect()
@@ -87,7 +91,7 @@ export async function removeSwarmService(docker: Docker, app: string, environmen
     .catch(() => false);
 }
 
-function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
+function serviceSpec(d: SwarmDeploy, name: string, agentNode: string | undefined): Docker.ServiceSpec {
   const s = d.service;
   const upd = s.deploy?.update_config;
   const limits = s.deploy?.resources?.limits;
@@ -95,7 +99,7 @@ function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
   const health = s.healthcheck;
   const labels = { [LABEL.app]: d.app, [LABEL.environment]: d.environment, [LABEL.build]: d.build, [LABEL.port]: String(d.port), [LABEL.spec]: specHash(s) };
   // On the task containers only: the service itself is no container, and no shipper reads its labels.
-  const containerLabels = { ...labels, ...(d.agent ? { [LABEL.agent]: d.agent } : {}) };
+  const containerLabels = { ...labels, ...(d.agent ? { [LABEL.agent]: d.agent, ...(agentNode ? { [SWARM_AGENT_NODE]: agentNode } : {}) } : {}) };
   const update = {
     Parallelism: upd?.parallelism ?? 1,
     Delay: (upd?.delay ?? 0) * NS,

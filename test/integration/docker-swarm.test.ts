@@ -53,8 +53,12 @@ async function taskLabels(serviceApp: string, environment: string): Promise<Reco
 async function expectShippedOnlyBy(serviceApp: string, environment: string, agent: string): Promise<void> {
   const labels = await taskLabels(serviceApp, environment);
   expect(labels.length).toBeGreaterThan(0);
+  const node = ((await env.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
   for (const l of labels) {
     expect(l['io.slipway.agent']).toBe(agent);
+    // The deploying agent's node, the one Docker names on the task (a single-node swarm: the same).
+    expect(l['io.slipway.agent-node']).toBe(node);
+    expect(l['com.docker.swarm.node.id']).toBe(node);
     expect(shipsContainer(l, environment, agent)).toBe(true);
     expect(shipsContainer(l, environment, `${agent}-other`)).toBe(false);
   }

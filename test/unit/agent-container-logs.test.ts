@@ -198,4 +198,16 @@ describe('container-logs settings and labels', () => {
     // Without the label (opted-in containers), every agent of the environment follows it.
     expect(shipsContainer({ 'io.slipway.app': 'legacy', 'io.slipway.environment': 'pre', 'io.slipway.logs': 'true' }, 'pre', 'pre-2')).toBe(true);
   });
+
+  it("leaves a Swarm task on the deploying agent's node to it; on another node the agents there ship it", () => {
+    const task = { 'io.slipway.app': 'shop', 'io.slipway.environment': 'pre', 'io.slipway.spec': 'x', 'io.slipway.agent': 'pre-1', 'io.slipway.agent-node': 'node-a' };
+    const onA = { ...task, 'com.docker.swarm.node.id': 'node-a' };
+    const onB = { ...task, 'com.docker.swarm.node.id': 'node-b' };
+    expect(shipsContainer(onA, 'pre', 'pre-1')).toBe(true);
+    expect(shipsContainer(onA, 'pre', 'pre-2')).toBe(false);
+    // pre-1 runs on node a's engine and never sees this container; node b's agents do.
+    expect(shipsContainer(onB, 'pre', 'pre-3')).toBe(true);
+    expect(shipsContainer(onB, 'prod', 'prod-1')).toBe(false);
+    expect(shipsContainer({ ...onB, 'io.slipway.logs': 'false' }, 'pre', 'pre-3')).toBe(false);
+  });
 });
