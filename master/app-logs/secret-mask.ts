@@ -31,12 +31,35 @@ export function secretNeedles(values: Iterable<string>): string[] {
   return [...set].sort((a, b) => b.length - a.length);
 }
 
+/** Compiled "contains any needle" tests of recent needle lists (one per app, typically), oldest dropped first. */
+const anyOfCache = new Map<string, RegExp>();
+const ANY_OF_CACHE_MAX = 64;
+
+/**
+ * One regular expression that matches where any needle occurs: a text is tested once instead of once per needle
+ * (with the old values of rotated secrets an app may have dozens). Only a filter: the replacement stays the
+ * sequential longest-first one below, as a leftmost regex match could mask a shorter needle inside a longer one
+ * and leave the rest of the longer one in the text.
+ */
+function anyOf(needles: string[]): RegExp {
+  const key = needles.join('\u0000');
+  let re = anyOfCache.get(key);
+  if (!re) {
+    re = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+    if (anyOfCache.size >= ANY_OF_CACHE_MAX) anyOfCache.delete(anyOfCache.keys().next().value!);
+    anyOfCache.set(key, re);
+  }
+  return re;
+}
+
 /** Texts with every needle replaced by `***`; the same array when no text contains any (the common case). */
 export function maskTexts(texts: string[], needles: string[]): string[] {
   if (!needles.length) return texts;
+  const any = anyOf(needles);
   let out: string[] | undefined;
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
+    if (!any.test(t)) continue;
     let masked = t;
     for (const n of needles) if (masked.includes(n)) masked = masked.split(n).join(MASK);
     if (masked !== t) (out ??= texts.slice())[i] = masked;

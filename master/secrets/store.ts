@@ -19,6 +19,8 @@ export const DEFAULT_SECRET_HISTORY_DAYS = 30;
 /** Replaced values kept per secret (the newest): bounds the masking work of a secret rotated very often. */
 export const MAX_PREVIOUS_PER_SECRET = 10;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Decrypted old values kept in memory (see previousValues). */
+const MAX_OPENED = 4096;
 
 export interface SecretStoreOptions {
   /** How long replaced and deleted values are kept (sealed) for masking; 0 keeps none. */
@@ -33,6 +35,8 @@ export class SecretStore implements Secrets {
   private readonly table: SecretsTable;
   private readonly historyMs: number;
   private readonly now: () => number;
+  /** Decrypted history rows by id (rows never change and ids are never reused): the masker asks for every batch. */
+  private readonly opened = new Map<number, string>();
 
   constructor(
     db: Db,
@@ -87,7 +91,18 @@ export class SecretStore implements Secrets {
     const out: string[] = [];
     const since = this.now() - this.historyMs;
     for (const name of names) {
-      for (const row of this.table.previous(teamId, name, since)) out.push(open(this.key, row, aadFor(teamId, name)));
+      for (const id of this.table.previousIds(teamId, name, since)) {
+        let value = this.opened.get(id);
+        if (value === undefined) {
+          const row = this.table.previous(id, teamId, name);
+          if (!row) continue; // pruned meanwhile
+          value = open(this.key, row, aadFor(teamId, name));
+          // Bounded: at most MAX_PREVIOUS_PER_SECRET rows per secret are live; past the bound start afresh.
+          if (this.opened.size >= MAX_OPENED) this.opened.clear();
+          this.opened.set(id, value);
+        }
+        out.push(value);
+      }
     }
     return out;
   }

@@ -550,7 +550,7 @@ export const migrations: string[] = [
   -- re-encrypted, never plain). Read only by the log center's masker, never by the API; kept for
   -- SLIPWAY_SECRET_HISTORY_DAYS and at most a few per secret (master/secrets/store.ts).
   CREATE TABLE secret_history (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     iv BLOB NOT NULL,

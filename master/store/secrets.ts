@@ -30,8 +30,10 @@ export interface SecretsTable {
   /** False when there was no such secret; its value moves to the history under `history`. */
   delete(teamId: number, name: string, now: number, history: HistoryPolicy): boolean;
   get(teamId: number, name: string): SealedRow | undefined;
-  /** The sealed values the secret held before, replaced at or after `since`, newest first. */
-  previous(teamId: number, name: string, since: number): SealedRow[];
+  /** Ids of the history rows of the secret replaced at or after `since`, newest first (ids are never reused). */
+  previousIds(teamId: number, name: string, since: number): number[];
+  /** A history row's sealed value (of that team and name only). */
+  previous(id: number, teamId: number, name: string): SealedRow | undefined;
   /** Deletes history rows replaced before `cutoff`; returns how many. */
   pruneHistory(cutoff: number): number;
 }
@@ -52,9 +54,11 @@ export function createSecretsTable(db: Db): SecretsTable {
     `DELETE FROM secret_history WHERE team_id = ? AND name = ? AND (replaced_at < ? OR id NOT IN (
        SELECT id FROM secret_history WHERE team_id = ? AND name = ? ORDER BY replaced_at DESC, id DESC LIMIT ?))`,
   );
-  const previous = db.prepare<[number, string, number], SealedRow>(
-    'SELECT iv, tag, ciphertext FROM secret_history WHERE team_id = ? AND name = ? AND replaced_at >= ? ORDER BY replaced_at DESC, id DESC',
-  );
+  // Ids only: the masker asks for every batch and reads the (immutable) sealed row of an id it has not seen yet.
+  const previousIds = db
+    .prepare<[number, string, number], number>('SELECT id FROM secret_history WHERE team_id = ? AND name = ? AND replaced_at >= ? ORDER BY replaced_at DESC, id DESC')
+    .pluck();
+  const previous = db.prepare<[number, number, string], SealedRow>('SELECT iv, tag, ciphertext FROM secret_history WHERE id = ? AND team_id = ? AND name = ?');
   const prune = db.prepare('DELETE FROM secret_history WHERE replaced_at < ?');
 
   /** Moves the current value (if any) to the history and trims the secret's history, inside the caller's transaction. */
@@ -75,7 +79,8 @@ export function createSecretsTable(db: Db): SecretsTable {
         return del.run(teamId, name).changes > 0;
       }),
     get: (teamId, name) => get.get(teamId, name),
-    previous: (teamId, name, since) => previous.all(teamId, name, since),
+    previousIds: (teamId, name, since) => previousIds.all(teamId, name, since),
+    previous: (id, teamId, name) => previous.get(id, teamId, name),
     pruneHistory: (cutoff) => prune.run(cutoff).changes,
   };
 }

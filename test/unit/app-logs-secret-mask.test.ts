@@ -64,6 +64,13 @@ describe('secret needles and masking', () => {
     expect(maskTexts(['x abcdef y', 'ab only', 'key: line-two', 'x abcz'], needles)).toEqual(['x *** y', 'ab only', 'key: ***', 'x ***z']);
   });
 
+  it('takes needles literally and never leaves part of a longer needle behind a shorter one', () => {
+    const needles = secretNeedles(['p@ss.w(rd)+|x', 'a.c', 'bcdefg', 'abc']);
+    expect(maskTexts(['pw p@ss.w(rd)+|x', 'abc a.c', 'not abc: a-c axc', 'abcdefg'], needles)).toEqual(['pw ***', '*** ***', 'not ***: a-c axc', 'a***']);
+    // The same needles over many batches (the compiled filter is cached per needle list).
+    for (let i = 0; i < 3; i++) expect(maskTexts([`${i} a.c`, `${i} a-c`], needles)).toEqual([`${i} ***`, `${i} a-c`]);
+  });
+
   it('returns the same array when no text holds a secret', () => {
     const texts = ['nothing here', 'nor here'];
     expect(maskTexts(texts, secretNeedles(['s3cret-value']))).toBe(texts);
