@@ -35,7 +35,10 @@ export class SecretStore implements Secrets {
   private readonly table: SecretsTable;
   private readonly historyMs: number;
   private readonly now: () => number;
-  /** Decrypted history rows by id (rows never change and ids are never reused): the masker asks for every batch. */
+  /**
+   * Decrypted history rows by id, as the masker asks for every batch. Rows never change; cleared on every set and
+   * delete (the only writes, which may trim rows), so an id can never stand for another row's value.
+   */
   private readonly opened = new Map<number, string>();
 
   constructor(
@@ -61,6 +64,7 @@ export class SecretStore implements Secrets {
     const s = seal(this.key, value, aadFor(teamId, name));
     const now = this.now();
     this.table.put(teamId, name, s, now, this.history(now));
+    this.opened.clear();
   }
 
   /** Names and update times, never values. */
@@ -70,6 +74,7 @@ export class SecretStore implements Secrets {
 
   delete(teamId: number, name: string): void {
     const now = this.now();
+    this.opened.clear();
     if (!this.table.delete(teamId, name, now, this.history(now))) throw notFound(`secret '${name}'`);
   }
 

@@ -89,6 +89,7 @@ describe('replaced secret values (kept sealed for masking container logs)', () =
     secrets.set(team, 'API_TOKEN', 'old-token-value-1');
     now += 1000;
     secrets.set(team, 'API_TOKEN', 'new-token-value-2');
+    expect(secrets.previousValues(team, ['API_TOKEN'])).toEqual(['old-token-value-1']);
     secrets.set(team, 'DB_PASSWORD', 'deleted-password-3');
     now += 1000;
     secrets.delete(team, 'DB_PASSWORD');
@@ -96,6 +97,8 @@ describe('replaced secret values (kept sealed for masking container logs)', () =
     expect(raw.length).toBe(2);
     expect(Buffer.concat(raw.map((r) => r.ciphertext)).includes('old-token')).toBe(false);
     expect(JSON.stringify(raw)).not.toMatch(/old-token|deleted-password/);
+    // Asked again after more changes (decrypted rows are cached by id).
+    expect(secrets.previousValues(team, ['DB_PASSWORD', 'API_TOKEN'])).toEqual(['deleted-password-3', 'old-token-value-1']);
     // What a restarted master's store sees.
     const again = open();
     expect(again.previousValues(team, ['API_TOKEN', 'DB_PASSWORD', 'MISSING'])).toEqual(['old-token-value-1', 'deleted-password-3']);
