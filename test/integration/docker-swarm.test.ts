@@ -1,9 +1,11 @@
 /**
  * The Swarm target on a single-node swarm (`docker swarm init --advertise-addr 127.0.0.1`, left again at the
  * end when this test created it): create a service, update it, and a broken update rolled back by the swarm. The
- * task containers carry the deploying agent's name (io.slipway.agent), so only that agent ships their logs.
+ * task containers carry the deploying agent's name (io.slipway.agent), so only that agent ships their logs: also
+ * end to end, with a real master and two agents of one environment on this engine running the container-logs
+ * service, the one that ran the job's Swarm deploy ships the task's lines, each stored once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ import { deployExecutor } from '../../agent/executors/deploy';
 import { shipsContainer } from '../../agent/container-logs';
 import { Harness } from '../conformance/executor-harness';
 import { waitFor } from '../helpers/wait';
+import { startAgent, startMaster, type TestAgent, type TestMaster } from '../helpers/cluster';
+import { containerLogsConfig, storedEntries } from '../helpers/logcenter';
 import { renderCompose } from '../../shared/compose/render';
 import { buildTestApp, removeImages, requireDocker, uniqueName, type DockerTestEnv } from '../helpers/docker';
 
@@ -144,4 +148,70 @@ describe('swarm deploy', () => {
       h.close();
     }
   }, 120_000);
+});
+
+describe('swarm task logs', () => {
+  it('are shipped by the agent that ran the deploy only, every line once', async () => {
+    const ns = uniqueName('swl');
+    const environment = `${ns}-env`;
+    const logsApp = `${ns}-web`;
+    const LINES = 50;
+    const master: TestMaster = await startMaster();
+    const agents: { agent: TestAgent; spool: string }[] = [];
+    try {
+      await master.api.createTeam(ns);
+      for (const n of [1, 2]) {
+        const spool = join(dir, `spool-${n}`);
+        const config = containerLogsConfig(join(dir, `cfg-${n}`), { spool: { dir: spool }, multiline: { flushMs: 50 }, batch: { flushMs: 20 } });
+        agents.push({ agent: await startAgent(master, { environment, name: `${ns}-agent-${n}`, args: ['--config', config] }), spool });
+      }
+      const logsPort = await freePort(env.docker);
+      await master.api.applyJob(`name: ${ns}-job
+team: ${ns}
+stages:
+  - name: deploy
+    environment: ${environment}
+    steps:
+      - deploy:
+          app: ${logsApp}
+          image: ${appImage}
+          swarm: { port: ${logsPort} }
+          composeInline: |
+            services:
+              web:
+                image: \${IMAGE}
+                command: 'i=0; while [ $$i -lt ${LINES} ]; do i=$$((i+1)); echo "swarm line $$i"; done; exec node /app/server.js'
+                environment: { VERSION: "v-logs" }
+                healthcheck: { http: /health, start_period: 1s, interval: 500ms, timeout: 1s, retries: 2 }
+                deploy: { replicas: 1 }
+`);
+      const b = await master.api.trigger(`${ns}-job`);
+      const done = await waitFor('the swarm deploy build', async () => {
+        const x = await master.api.getBuild(b.id);
+        return ['success', 'failed', 'cancelled', 'timeout'].includes(x.status) ? x : undefined;
+      }, { timeoutMs: 90_000 });
+      expect(done.status, JSON.stringify(done)).toBe('success');
+
+      const [task] = await env.docker.listContainers({ filters: { label: [`io.slipway.app=${logsApp}`, `io.slipway.environment=${environment}`], status: ['running'] } });
+      const shipper = task.Labels['io.slipway.agent'];
+      expect(agents.map((a) => a.agent.name)).toContain(shipper);
+      const want = Array.from({ length: LINES }, (_, i) => `swarm line ${i + 1}`);
+      await waitFor(`the ${LINES} lines stored`, async () => (await storedEntries(master.api, logsApp)).filter((l) => l.text.startsWith('swarm line ')).length >= LINES, {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      });
+      // Time for a second follower's batches to arrive too, were there one.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await storedEntries(master.api, logsApp)).filter((l) => l.text.startsWith('swarm line ')).map((l) => l.text)).toEqual(want);
+      const source = `${environment}_${task.Id}`;
+      for (const a of agents) expect(existsSync(join(a.spool, source)), `${a.agent.name} follows the task`).toBe(a.agent.name === shipper);
+    } finally {
+      await removeSwarmService(env.docker, logsApp, environment);
+      for (let i = 0; i < 50; i++) {
+        if (!(await env.docker.listContainers({ filters: { label: [`io.slipway.app=${logsApp}`] } })).length) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await master.stop();
+    }
+  }, 180_000);
 });
