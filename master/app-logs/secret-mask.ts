@@ -32,8 +32,10 @@ export function secretNeedles(values: Iterable<string>): string[] {
 }
 
 /** Compiled "contains any needle" tests of recent needle lists (one per app, typically), oldest dropped first. */
-const anyOfCache = new Map<string, RegExp>();
+const anyOfCache = new Map<string, RegExp | null>();
 const ANY_OF_CACHE_MAX = 64;
+/** Longer needle lists go without the filter: V8 refuses very large expressions (and compiles big ones slowly). */
+const ANY_OF_MAX_CHARS = 64 * 1024;
 
 /**
  * One regular expression that matches where any needle occurs: a text is tested once instead of once per needle
@@ -41,11 +43,17 @@ const ANY_OF_CACHE_MAX = 64;
  * sequential longest-first one below, as a leftmost regex match could mask a shorter needle inside a longer one
  * and leave the rest of the longer one in the text.
  */
-function anyOf(needles: string[]): RegExp {
+function anyOf(needles: string[]): RegExp | null {
   const key = needles.join('\u0000');
+  if (key.length > ANY_OF_MAX_CHARS) return null;
   let re = anyOfCache.get(key);
-  if (!re) {
-    re = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+  if (re === undefined) {
+    try {
+      re = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+      re.test(''); // compiled now: a refusal shows here, not in the middle of a batch
+    } catch {
+      re = null;
+    }
     if (anyOfCache.size >= ANY_OF_CACHE_MAX) anyOfCache.delete(anyOfCache.keys().next().value!);
     anyOfCache.set(key, re);
   }
@@ -59,7 +67,7 @@ export function maskTexts(texts: string[], needles: string[]): string[] {
   let out: string[] | undefined;
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
-    if (!any.test(t)) continue;
+    if (any && !any.test(t)) continue;
     let masked = t;
     for (const n of needles) if (masked.includes(n)) masked = masked.split(n).join(MASK);
     if (masked !== t) (out ??= texts.slice())[i] = masked;

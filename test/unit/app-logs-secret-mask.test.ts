@@ -71,6 +71,12 @@ describe('secret needles and masking', () => {
     for (let i = 0; i < 3; i++) expect(maskTexts([`${i} a.c`, `${i} a-c`], needles)).toEqual([`${i} ***`, `${i} a-c`]);
   });
 
+  it('masks with more needles than one regular expression may hold (256 remembered values of 64 KiB)', () => {
+    const big = Array.from({ length: 256 }, () => randomBytes(32 * 1024).toString('hex'));
+    const needles = secretNeedles(big);
+    expect(maskTexts([`a ${big[200]} b`, 'plain', big[0]], needles)).toEqual(['a *** b', 'plain', '***']);
+  });
+
   it('returns the same array when no text holds a secret', () => {
     const texts = ['nothing here', 'nor here'];
     expect(maskTexts(texts, secretNeedles(['s3cret-value']))).toBe(texts);
