@@ -91,6 +91,8 @@ const envSchema = {
   SLIPWAY_MAX_ARTIFACT_BYTES: int(1).default(100 * 1024 * 1024),
   SLIPWAY_KEEP_BUILDS: int(1).default(100),
   SLIPWAY_LOG_DAYS: int(1).default(30),
+  /** Days a replaced or deleted team secret value stays masked in container logs (kept sealed); 0 keeps none. */
+  SLIPWAY_SECRET_HISTORY_DAYS: int(0, 3650).default(30),
   SLIPWAY_LOGIN_MAX: int(1).default(10),
   SLIPWAY_ETCD: z
     .string()
@@ -173,6 +175,7 @@ export function loadConfig(options: MasterOptions = {}, env: NodeJS.ProcessEnv =
     maxFrameBytes: v.SLIPWAY_MAX_FRAME_BYTES,
     maxArtifactBytes: v.SLIPWAY_MAX_ARTIFACT_BYTES,
     retention: { builds: v.SLIPWAY_KEEP_BUILDS, logsDays: v.SLIPWAY_LOG_DAYS },
+    secretHistoryDays: v.SLIPWAY_SECRET_HISTORY_DAYS,
     loginRateLimit: { max: v.SLIPWAY_LOGIN_MAX, windowMs: 60_000 },
     allowLocalRepos: Object.freeze(v.SLIPWAY_ALLOW_LOCAL_REPOS.map((d) => resolve(d))),
     etcd: v.SLIPWAY_ETCD.length ? Object.freeze({ endpoints: Object.freeze(v.SLIPWAY_ETCD), prefix: v.SLIPWAY_ETCD_PREFIX }) : undefined,

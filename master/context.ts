@@ -52,6 +52,8 @@ export interface MasterConfig {
   maxFrameBytes: number;
   maxArtifactBytes: number;
   retention: { builds: number; logsDays: number };
+  /** Days a replaced or deleted secret value is kept (sealed) to mask it in container logs; 0 keeps none. */
+  secretHistoryDays: number;
   loginRateLimit: { max: number; windowMs: number };
   /** Notifications: the SMTP server of email channels (none: email is not sent, said per delivery), retry backoff. */
   notify?: { smtpUrl?: string; smtpFrom: string; backoffMs: number; pluginTimeoutMs?: number };
@@ -104,6 +106,11 @@ export interface Registries {
 export interface Secrets {
   /** Decrypted values of the named team secrets; missing names are omitted. */
   resolve(teamId: number, names: string[]): Record<string, string>;
+  /**
+   * Values the named secrets held before a replacement or deletion, within the history period (master
+   * SLIPWAY_SECRET_HISTORY_DAYS): only for masking logs, never returned by any API.
+   */
+  previousValues(teamId: number, names: string[]): string[];
 }
 
 /**

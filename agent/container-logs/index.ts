@@ -8,7 +8,8 @@
  * by other means); io.slipway.logs=false opts a deployed container out. Of several agents of one environment on
  * one engine exactly one ships a container: the one io.slipway.agent names (a deploy step sets it to the agent
  * that ran it; an opted-in container may set it). Without that label (opted-in containers) every such agent
- * follows it under the same source and seqs, and the master's per-source mark stores each entry once.
+ * follows it under the same source and seqs, and the master's per-source mark stores each entry once; so do the
+ * agents on a Swarm node other than the deploying agent's for the service's tasks there (io.slipway.agent-node).
  * Stopped containers are read to their
  * end too (lines written while the agent was down). A container is one source, '<environment>/<container id>':
  * a restart of the same container continues its source where it stopped, a recreated container (new id) is a
@@ -32,6 +33,10 @@ export const LOG_LABELS = {
   optIn: 'io.slipway.logs',
   /** The agent that ships the container's logs (set by the deploy step to the deploying agent; agent/deploy/instances.ts). */
   agent: 'io.slipway.agent',
+  /** Swarm tasks: the swarm node of the agent `agent` names (agent/deploy/swarm.ts). */
+  agentNode: 'io.slipway.agent-node',
+  /** Swarm tasks: the node the task runs on (set by Docker). */
+  swarmNode: 'com.docker.swarm.node.id',
 } as const;
 
 export interface ContainerLogsOptions {
@@ -50,7 +55,11 @@ export interface ContainerLogsOptions {
 export function shipsContainer(labels: Record<string, string> | undefined, environment: string, agentName?: string): boolean {
   if (!labels || labels[LOG_LABELS.environment] !== environment || !labels[LOG_LABELS.app]) return false;
   const shipper = labels[LOG_LABELS.agent];
-  if (shipper !== undefined && shipper !== '' && shipper !== agentName) return false;
+  // A Swarm task on another node than the deploying agent's: that agent cannot see it (another engine), so the
+  // agents of the environment on this node follow it as if it had no io.slipway.agent.
+  const node = labels[LOG_LABELS.swarmNode];
+  const elsewhere = node !== undefined && labels[LOG_LABELS.agentNode] !== undefined && node !== labels[LOG_LABELS.agentNode];
+  if (shipper !== undefined && shipper !== '' && shipper !== agentName && !elsewhere) return false;
   const opt = labels[LOG_LABELS.optIn];
   if (opt === 'false') return false;
   return opt === 'true' || labels[LOG_LABELS.deployed] !== undefined;

@@ -14,8 +14,12 @@
  *
  * Invariants: seqs of a source are contiguous from 1 in the order entries were read; a source's position is
  * the position after its last seq (resuming the container's log there reads exactly what follows it).
+ *
+ * Access: the entries are the containers' output as read, not yet masked (the master masks secrets before it
+ * stores them), so the spool is readable by the agent's user only, like Docker's own json log files: the spool
+ * directory and each source directory 0700 (also when the directory existed before), files 0600.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JoinedEntry } from './multiline';
 import type { LogPosition } from './position';
@@ -58,6 +62,18 @@ interface Segment {
 
 let segmentOrder = 0;
 
+/** Spool files: the agent's user only (umask can only take bits away). */
+const FILE_MODE = 0o600;
+
+/**
+ * Creates `dir` and makes it 0700, also when it existed (an older agent's spool, or a configured dir). Missing
+ * parents get the default mode: a parent may also hold the agent's work dir, which build users must traverse.
+ */
+function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o700);
+}
+
 export class SourceSpool {
   readonly segments: Segment[] = [];
   private fd: number | undefined;
@@ -73,7 +89,7 @@ export class SourceSpool {
   ) {}
 
   static create(dir: string, meta: SourceMeta, segmentBytes: number): SourceSpool {
-    mkdirSync(dir, { recursive: true });
+    privateDir(dir);
     const s = new SourceSpool(dir, { ...meta, acked: 0, lastSeq: 0, dropped: 0 }, segmentBytes);
     s.saveState();
     return s;
@@ -220,7 +236,7 @@ export class SourceSpool {
 
   saveState(): void {
     const tmp = join(this.dir, 'state.json.tmp');
-    writeFileSync(tmp, JSON.stringify(this.state));
+    writeFileSync(tmp, JSON.stringify(this.state), { mode: FILE_MODE });
     renameSync(tmp, join(this.dir, 'state.json'));
   }
 
@@ -243,7 +259,7 @@ export class SourceSpool {
     if (prev && prev !== this.cached) prev.records = undefined;
     const first = this.state.lastSeq + 1;
     const file = join(this.dir, `${String(first).padStart(12, '0')}.seg`);
-    this.fd = openSync(file, 'a');
+    this.fd = openSync(file, 'a', FILE_MODE);
     const seg: Segment = { first, last: first - 1, file, bytes: 0, order: Date.now() + segmentOrder++ / 1e6, records: [] };
     this.segments.push(seg);
     return seg;
@@ -298,7 +314,7 @@ export class SpoolSet {
     private readonly maxBytes: number,
     private readonly segmentBytes: number,
   ) {
-    mkdirSync(dir, { recursive: true });
+    privateDir(dir);
     for (const d of readdirSync(dir)) {
       const p = join(dir, d);
       try {

@@ -22,6 +22,12 @@ export interface SwarmDeploy {
   /** The port every instance listens on (one per node). */
   port: number;
   build: string;
+  /**
+   * The deploying agent's name, labelled on the service's task containers (io.slipway.agent) with the swarm node
+   * of its engine (io.slipway.agent-node): of the agents of the environment on that node only it ships their
+   * logs; tasks on other nodes are shipped by the agents there (agent/container-logs/index.ts shipsContainer).
+   */
+  agent?: string;
   auth?: RegistryAuth;
   log: (line: string) => void;
   /** How long to wait for the update to converge (default 120 s). */
@@ -36,6 +42,8 @@ export interface SwarmResult {
 }
 
 const NS = 1_000_000;
+/** The swarm node of the deploying agent's engine, on the task containers (read by the log shipper: LOG_LABELS.agentNode). */
+const SWARM_AGENT_NODE = 'io.slipway.agent-node';
 
 export function swarmServiceName(app: string, environment: string): string {
   return `${app}-${environment}`;
@@ -43,7 +51,8 @@ export function swarmServiceName(app: string, environment: string): string {
 
 export async function deploySwarm(docker: Docker, d: SwarmDeploy): Promise<SwarmResult> {
   const name = swarmServiceName(d.app, d.environment);
-  const spec = serviceSpec(d, name);
+  const node = d.agent ? ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID : undefined;
+  const spec = serviceSpec(d, name, node);
   const existing = await docker
     .getService(name)
     .inspect()
@@ -82,13 +91,15 @@ export async function removeSwarmService(docker: Docker, app: string, environmen
     .catch(() => false);
 }
 
-function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
+function serviceSpec(d: SwarmDeploy, name: string, agentNode: string | undefined): Docker.ServiceSpec {
   const s = d.service;
   const upd = s.deploy?.update_config;
   const limits = s.deploy?.resources?.limits;
   const cmd = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === 'string' ? ['/bin/sh', '-c', v] : v);
   const health = s.healthcheck;
   const labels = { [LABEL.app]: d.app, [LABEL.environment]: d.environment, [LABEL.build]: d.build, [LABEL.port]: String(d.port), [LABEL.spec]: specHash(s) };
+  // On the task containers only: the service itself is no container, and no shipper reads its labels.
+  const containerLabels = { ...labels, ...(d.agent ? { [LABEL.agent]: d.agent, ...(agentNode ? { [SWARM_AGENT_NODE]: agentNode } : {}) } : {}) };
   const update = {
     Parallelism: upd?.parallelism ?? 1,
     Delay: (upd?.delay ?? 0) * NS,
@@ -107,7 +118,7 @@ function serviceSpec(d: SwarmDeploy, name: string): Docker.ServiceSpec {
         Command: cmd(s.entrypoint),
         Args: cmd(s.command),
         Env: Object.entries({ ...s.environment, PORT: String(d.port), SLIPWAY_APP: d.app, SLIPWAY_ENVIRONMENT: d.environment }).map(([k, v]) => `${k}=${v}`),
-        Labels: labels,
+        Labels: containerLabels,
         User: s.user,
         Dir: s.working_dir,
         StopSignal: s.stop_signal,

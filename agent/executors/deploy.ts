@@ -79,7 +79,7 @@ async function runDeploy(ctx: StepContext, cfg: DeployConfig): Promise<StepResul
   if (cfg.swarm) {
     try {
       fence(ctx);
-      const r = await deploySwarm(docker, { app, environment: ctx.environment, service, replicas, port: cfg.swarm.port, build: String(ctx.build.number), auth, log: (l) => ctx.output.write(l) });
+      const r = await deploySwarm(docker, { app, environment: ctx.environment, service, replicas, port: cfg.swarm.port, build: String(ctx.build.number), agent: ctx.agentName, auth, log: (l) => ctx.output.write(l) });
       ctx.output.write(`${app} in ${ctx.environment}: swarm service ${r.serviceId}, ${r.runningTasks} task(s) running on port ${cfg.swarm.port}\n`);
       return {
         status: 'success',

@@ -6,9 +6,11 @@
  * shared/node/mask.ts). Masking on the master (not on the agent) because only the master knows which team and
  * secrets an app's deploys used, also for a container a long-lived agent service follows far from any stage.
  *
- * Values are resolved for every batch, so a secret set a moment ago is masked in the next batch; and each value
- * seen is remembered for the app while the master runs, so a container still running with a rotated secret's
- * old value keeps it masked. Which jobs deploy an app is cached and rebuilt after any job change.
+ * Values are resolved for every batch, so a secret set a moment ago is masked in the next batch. A container may
+ * still run with a rotated (or deleted) secret's old value: the values the secrets held before, kept sealed by the
+ * secret store for SLIPWAY_SECRET_HISTORY_DAYS (master/secrets/store.ts), are masked too, so this holds across a
+ * master restart; and each value seen is remembered for the app while the master runs (also one a job no longer
+ * names). Which jobs deploy an app is cached and rebuilt after any job change.
  */
 import { deployTargets } from '../../shared/job';
 import type { MasterContext } from '../context';
@@ -29,12 +31,43 @@ export function secretNeedles(values: Iterable<string>): string[] {
   return [...set].sort((a, b) => b.length - a.length);
 }
 
+/** Compiled "contains any needle" tests of recent needle lists (one per app, typically), oldest dropped first. */
+const anyOfCache = new Map<string, RegExp | null>();
+const ANY_OF_CACHE_MAX = 64;
+/** Longer needle lists go without the filter: V8 refuses very large expressions (and compiles big ones slowly). */
+const ANY_OF_MAX_CHARS = 64 * 1024;
+
+/**
+ * One regular expression that matches where any needle occurs: a text is tested once instead of once per needle
+ * (with the old values of rotated secrets an app may have dozens). Only a filter: the replacement stays the
+ * sequential longest-first one below, as a leftmost regex match could mask a shorter needle inside a longer one
+ * and leave the rest of the longer one in the text.
+ */
+function anyOf(needles: string[]): RegExp | null {
+  const key = needles.join('\u0000');
+  if (key.length > ANY_OF_MAX_CHARS) return null;
+  let re = anyOfCache.get(key);
+  if (re === undefined) {
+    try {
+      re = new RegExp(needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
+      re.test(''); // compiled now: a refusal shows here, not in the middle of a batch
+    } catch {
+      re = null;
+    }
+    if (anyOfCache.size >= ANY_OF_CACHE_MAX) anyOfCache.delete(anyOfCache.keys().next().value!);
+    anyOfCache.set(key, re);
+  }
+  return re;
+}
+
 /** Texts with every needle replaced by `***`; the same array when no text contains any (the common case). */
 export function maskTexts(texts: string[], needles: string[]): string[] {
   if (!needles.length) return texts;
+  const any = anyOf(needles);
   let out: string[] | undefined;
   for (let i = 0; i < texts.length; i++) {
     const t = texts[i];
+    if (any && !any.test(t)) continue;
     let masked = t;
     for (const n of needles) if (masked.includes(n)) masked = masked.split(n).join(MASK);
     if (masked !== t) (out ??= texts.slice())[i] = masked;
@@ -76,7 +109,8 @@ export function createAppLogMasker(ctx: Pick<MasterContext, 'jobs' | 'secrets'>)
       if (sources) {
         if (!seen) remembered.set(app, (seen = new Set()));
         for (const s of sources) {
-          for (const v of Object.values(ctx.secrets.resolve(s.teamId, s.names))) {
+          // Older values first: the current ones are the newest remembered, the last to be forgotten.
+          for (const v of [...ctx.secrets.previousValues(s.teamId, s.names), ...Object.values(ctx.secrets.resolve(s.teamId, s.names))]) {
             seen.delete(v);
             seen.add(v);
           }

@@ -544,4 +544,20 @@ export const migrations: string[] = [
   ALTER TABLE jobs_by_team RENAME TO jobs;
   CREATE INDEX jobs_name ON jobs (name);
   `,
+  /* 18: values team secrets held before they were replaced or deleted, so a container still running with an old
+     value has it masked in the log center after a master restart (master/store/secrets.ts, app-logs/secret-mask.ts) */ `
+  -- The replaced secrets row moved here as it was sealed (iv, tag, ciphertext under the same team/name aad: never
+  -- re-encrypted, never plain). Read only by the log center's masker, never by the API; kept for
+  -- SLIPWAY_SECRET_HISTORY_DAYS and at most a few per secret (master/secrets/store.ts).
+  CREATE TABLE secret_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    iv BLOB NOT NULL,
+    tag BLOB NOT NULL,
+    ciphertext BLOB NOT NULL,
+    replaced_at INTEGER NOT NULL
+  );
+  CREATE INDEX secret_history_secret ON secret_history (team_id, name, replaced_at);
+  `,
 ];

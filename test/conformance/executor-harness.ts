@@ -29,6 +29,8 @@ export interface RunOptions {
   stop?: StopReason;
   /** Fills the fresh workspace before the step runs (it is handed to the build user afterwards). */
   prepare?: (workspace: string) => void;
+  /** The running agent's name (ctx.agentName: a deploy step labels its containers with it). */
+  agentName?: string;
 }
 
 export interface Ran {
@@ -109,6 +111,7 @@ export class Harness {
       host: {},
       build: assign.build,
       environment: 'conformance',
+      agentName: opts.agentName,
       registries: opts.registries ?? [],
       leaseTtlMs: 30_000,
       masterSilentMs: () => opts.masterSilentMs ?? 0,

@@ -2,7 +2,7 @@
  * The container-log shipper's pure parts: Docker timestamps and resume positions, the multi-line rule, and the
  * on-disk spool (seqs, acks, reopen after a kill, the bound with its visible dropped count).
  */
-import { mkdtempSync, readdirSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -144,6 +144,34 @@ describe('spool', () => {
   });
 });
 
+describe('spool access', () => {
+  const meta = { source: 'pre/c3', containerId: 'c3', app: 'shop', environment: 'pre', instance: 'shop-3' };
+  it("is the agent's user's only: directories 0700 (also one that existed), files 0600, whatever the umask", () => {
+    const parent = tmp();
+    const dir = join(parent, 'spool');
+    mkdirSync(dir, { mode: 0o755 });
+    const old = process.umask(0o022);
+    try {
+      const set = new SpoolSet(dir, 1 << 20, 256);
+      const a = set.create(meta);
+      for (let i = 1; i <= 20; i++) a.append([{ stream: 'stdout', ts: i, text: `unmasked line ${i} ${'x'.repeat(40)}`, pos: { key: String(i).padStart(6, '0'), n: 1 } }]);
+      set.close();
+      const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+      expect(mode(dir)).toBe('700');
+      const [source] = readdirSync(dir);
+      expect(mode(join(dir, source))).toBe('700');
+      const files = readdirSync(join(dir, source));
+      expect(files.filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(1);
+      expect(files.map((f) => `${f} ${mode(join(dir, source, f))}`)).toEqual(files.map((f) => `${f} 600`));
+      // A spool dir whose parent is missing: the parent gets the usual mode (it may hold the agent's work dir).
+      new SpoolSet(join(parent, 'lib', 'spool'), 1 << 20, 256).close();
+      expect([mode(join(parent, 'lib')), mode(join(parent, 'lib', 'spool'))]).toEqual(['755', '700']);
+    } finally {
+      process.umask(old);
+    }
+  });
+});
+
 describe('spool bound and entries in flight', () => {
   const meta = { source: 'pre/c2', containerId: 'c2', app: 'shop', environment: 'pre', instance: 'shop-2' };
   it('never drops a segment holding entries sent to the master: it drops the next oldest, counting exactly', () => {
@@ -197,5 +225,17 @@ describe('container-logs settings and labels', () => {
     expect(shipsContainer({ ...deployed, 'io.slipway.logs': 'true', 'io.slipway.agent': 'pre-2' }, 'pre', 'pre-1')).toBe(false);
     // Without the label (opted-in containers), every agent of the environment follows it.
     expect(shipsContainer({ 'io.slipway.app': 'legacy', 'io.slipway.environment': 'pre', 'io.slipway.logs': 'true' }, 'pre', 'pre-2')).toBe(true);
+  });
+
+  it("leaves a Swarm task on the deploying agent's node to it; on another node the agents there ship it", () => {
+    const task = { 'io.slipway.app': 'shop', 'io.slipway.environment': 'pre', 'io.slipway.spec': 'x', 'io.slipway.agent': 'pre-1', 'io.slipway.agent-node': 'node-a' };
+    const onA = { ...task, 'com.docker.swarm.node.id': 'node-a' };
+    const onB = { ...task, 'com.docker.swarm.node.id': 'node-b' };
+    expect(shipsContainer(onA, 'pre', 'pre-1')).toBe(true);
+    expect(shipsContainer(onA, 'pre', 'pre-2')).toBe(false);
+    // pre-1 runs on node a's engine and never sees this container; node b's agents do.
+    expect(shipsContainer(onB, 'pre', 'pre-3')).toBe(true);
+    expect(shipsContainer(onB, 'prod', 'prod-1')).toBe(false);
+    expect(shipsContainer({ ...onB, 'io.slipway.logs': 'false' }, 'pre', 'pre-3')).toBe(false);
   });
 });

@@ -18,11 +18,13 @@ import { parseJobYaml } from '../../shared/job';
 let dir: string;
 let db: Db;
 let secrets: SecretStore;
+let key: Buffer;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'slipway-mask-'));
   db = openDb(dir);
-  secrets = new SecretStore(db, randomBytes(32));
+  key = randomBytes(32);
+  secrets = new SecretStore(db, key);
 });
 afterEach(() => {
   db.close();
@@ -62,6 +64,19 @@ describe('secret needles and masking', () => {
     expect(maskTexts(['x abcdef y', 'ab only', 'key: line-two', 'x abcz'], needles)).toEqual(['x *** y', 'ab only', 'key: ***', 'x ***z']);
   });
 
+  it('takes needles literally and never leaves part of a longer needle behind a shorter one', () => {
+    const needles = secretNeedles(['p@ss.w(rd)+|x', 'a.c', 'bcdefg', 'abc']);
+    expect(maskTexts(['pw p@ss.w(rd)+|x', 'abc a.c', 'not abc: a-c axc', 'abcdefg'], needles)).toEqual(['pw ***', '*** ***', 'not ***: a-c axc', 'a***']);
+    // The same needles over many batches (the compiled filter is cached per needle list).
+    for (let i = 0; i < 3; i++) expect(maskTexts([`${i} a.c`, `${i} a-c`], needles)).toEqual([`${i} ***`, `${i} a-c`]);
+  });
+
+  it('masks with more needles than one regular expression may hold (256 remembered values of 64 KiB)', () => {
+    const big = Array.from({ length: 256 }, () => randomBytes(32 * 1024).toString('hex'));
+    const needles = secretNeedles(big);
+    expect(maskTexts([`a ${big[200]} b`, 'plain', big[0]], needles)).toEqual(['a *** b', 'plain', '***']);
+  });
+
   it('returns the same array when no text holds a secret', () => {
     const texts = ['nothing here', 'nor here'];
     expect(maskTexts(texts, secretNeedles(['s3cret-value']))).toBe(texts);
@@ -83,6 +98,21 @@ describe('the app log masker', () => {
     // Rotated: the new value is masked at once, and the old one too (a running container may still print it).
     secrets.set(shop, 'API_TOKEN', 'shop-token-2');
     expect(masker.mask('web', ['new shop-token-2', 'old shop-token-1'])).toEqual(['new ***', 'old ***']);
+  });
+
+  it("keeps a rotated and a deleted secret's old values masked for a masker started afresh (a master restart)", () => {
+    const shop = createTeam(db, 'shop').id;
+    secrets.set(shop, 'API_TOKEN', 'shop-token-1');
+    secrets.set(shop, 'DB_PASSWORD', 'db-pass-1');
+    const jobs = jobsOf([record(1, shop, deployJob('shop-cd', 'shop', 'web', 'API_TOKEN, DB_PASSWORD'))]);
+    expect(createAppLogMasker({ jobs, secrets }).mask('web', ['t shop-token-1 p db-pass-1'])).toEqual(['t *** p ***']);
+    secrets.set(shop, 'API_TOKEN', 'shop-token-2');
+    secrets.delete(shop, 'DB_PASSWORD');
+    // Nothing remembered in memory: the store and masker a restarted master opens on the same data.
+    const restarted = createAppLogMasker({ jobs, secrets: new SecretStore(db, key) });
+    expect(restarted.mask('web', ['old shop-token-1', 'new shop-token-2', 'gone db-pass-1'])).toEqual(['old ***', 'new ***', 'gone ***']);
+    // Only for the apps of the jobs that name the secret.
+    expect(restarted.mask('other-app', ['old shop-token-1'])).toEqual(['old shop-token-1']);
   });
 
   it('follows job changes: a job that starts deploying the app brings its secrets', () => {

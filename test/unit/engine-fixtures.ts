@@ -52,6 +52,7 @@ export function engineFixture(): EngineFixture {
     maxFrameBytes: 1 << 20,
     maxArtifactBytes: 1 << 20,
     retention: { builds: 100, logsDays: 30 },
+    secretHistoryDays: 30,
     loginRateLimit: { max: 10, windowMs: 60_000 },
     allowLocalRepos: [tmpdir()],
   };

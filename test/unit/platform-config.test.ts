@@ -15,6 +15,7 @@ describe('master config', () => {
     const c = loadConfig({ dataDir: dir }, {});
     expect(c).toMatchObject({ host: '127.0.0.1', port: 8080, heartbeatIntervalMs: 5000, agentLostAfterMs: 30_000, maxFrameBytes: 1024 * 1024 });
     expect(c.retention).toEqual({ builds: 100, logsDays: 30 });
+    expect(c.secretHistoryDays).toBe(30);
     expect(c.loginRateLimit).toEqual({ max: 10, windowMs: 60_000 });
     expect(c.masterKey.length).toBe(32);
     expect(statSync(join(dir, 'master.key')).mode & 0o777).toBe(0o600);
@@ -39,6 +40,8 @@ describe('master config', () => {
     );
     expect(() => loadConfig({ dataDir: dir, port: 70000 }, {})).toThrow(/--port: .*65535/);
     expect(() => loadConfig({ dataDir: dir }, { SLIPWAY_PUBLIC_URL: 'ftp://x' })).toThrow(/SLIPWAY_PUBLIC_URL: must be an http/);
+    expect(() => loadConfig({ dataDir: dir }, { SLIPWAY_SECRET_HISTORY_DAYS: '-1' })).toThrow(/SLIPWAY_SECRET_HISTORY_DAYS: must be a whole number \(got "-1"\)/);
+    expect(loadConfig({ dataDir: dir }, { SLIPWAY_SECRET_HISTORY_DAYS: '0' }).secretHistoryDays).toBe(0);
     expect(() => loadConfig({ dataDir: dir, tlsCert: join(dir, 'c.pem') }, {})).toThrow(/--tls-cert and --tls-key must be given together/);
   });
 
