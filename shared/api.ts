@@ -34,6 +34,8 @@
  *  [P] POST   /api/v1/jobs              { yaml }         -> JobInfo           (create or update; edit role; 409 if file-managed)
  *  [P] GET    /api/v1/jobs/:job                          -> JobInfo & { yaml }
  *  [P] DELETE /api/v1/jobs/:job                          -> 204               (manage role; keeps history, disables)
+ *  [P] POST   /api/v1/jobs/:job/move  { team }           -> JobInfo           (manage role in its team, edit role in the
+ *             target; keeps its id and history; 409 when the target has a job of that name or a file manages it)
  *  [P] POST   /api/v1/jobs/validate     { yaml }         -> { ok: true } | ErrorBody with issues
  *  [E] POST   /api/v1/jobs/:job/builds  TriggerRequest   -> BuildInfo (201)   (trigger role)
  *  [E] GET    /api/v1/jobs/:job/builds  ?limit&before    -> BuildInfo[]
