@@ -56,7 +56,7 @@
  *  [E] PUT    /api/v1/teams/:team/notifications/:name  NotifyChannel -> TeamNotifierInfo (maintainer)
  *  [E] DELETE /api/v1/teams/:team/notifications/:name    -> 204
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
- *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
+ *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees; job: name or team/name)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
@@ -362,6 +362,8 @@ export interface ArtifactInfo {
 export interface SearchHit {
   buildId: number;
   job: string;
+  /** The job's team (job names are unique per team only). */
+  team: string;
   number: number;
   stageRunId: number;
   stage: string;

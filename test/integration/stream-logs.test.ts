@@ -181,6 +181,31 @@ describe('team scoping', () => {
   });
 });
 
+describe('search in one job: a job reference, as everywhere', () => {
+  it('a job name both teams use: team/name picks one, the bare name is ambiguous for an admin, and another team is not found', async () => {
+    const same = `same-${suffix}`;
+    for (const team of [teamA, teamB]) {
+      await applyJob(same, team, [{ name: 'build', sh: `echo "marmot-${suffix} from ${team}"` }]);
+      await finished(master.api, (await master.api.trigger(`${team}/${same}`)).id);
+    }
+    const teamsOf = (hits: { team: string; job: string }[]) => hits.map((h) => `${h.team}/${h.job}`).sort();
+    await waitFor('both indexed', async () => (await master.api.searchLogs(`marmot-${suffix}`)).length === 2);
+    // Before, the filter was the bare name: it found both teams' builds, and the hits did not say which was which.
+    expect(teamsOf(await master.api.searchLogs(`marmot-${suffix}`, { job: `${teamA}/${same}` }))).toEqual([`${teamA}/${same}`]);
+    expect(teamsOf(await master.api.searchLogs(`marmot-${suffix}`, { job: `${teamB}/${same}` }))).toEqual([`${teamB}/${same}`]);
+    await expect(master.api.searchLogs(`marmot-${suffix}`, { job: same })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(`name the team: ${[teamA, teamB].sort().map((t) => `${t}/${same}`).join(' or ')}`),
+    });
+    // Within one's own teams the bare name is enough.
+    expect(teamsOf(await alice.searchLogs(`marmot-${suffix}`, { job: same }))).toEqual([`${teamA}/${same}`]);
+    // Another team's job reads exactly like a job nobody has.
+    for (const ref of [`${teamB}/${same}`, `${teamB}/nothing-${suffix}`]) {
+      await expect(alice.searchLogs(`marmot-${suffix}`, { job: ref })).rejects.toMatchObject({ code: 'not_found', message: `job '${ref}' not found` });
+    }
+  }, 60_000);
+});
+
 describe('stream connection', () => {
   it('refuses an upgrade without a valid credential with HTTP 401', async () => {
     for (const headers of [{}, { authorization: 'Bearer not-a-token' }]) {
