@@ -244,16 +244,20 @@ export interface GenericPush {
   changedFiles?: string[];
   deliveryId?: string;
 }
+/**
+ * A webhook's answer. Job names are unique per team only, so every job is named by `job` and its `team` (the
+ * job's reference is `team/job`); `team` was added beside `job`, which keeps its meaning.
+ */
 export interface WebhookResult {
   /** Builds queued by this delivery. */
-  queued: { job: string; buildId: number; number: number }[];
-  /** Jobs (or the delivery as a whole, job null) that did not build, with why. */
-  ignored: { job: string | null; reason: string }[];
+  queued: { job: string; team: string; buildId: number; number: number }[];
+  /** Jobs (or the delivery as a whole, job and team null) that did not build, with why. */
+  ignored: { job: string | null; team: string | null; reason: string }[];
   /**
    * Jobs whose path filter (triggers.push.paths) needs the changed files the delivery did not list: decided
    * after the answer with a git diff on the master; GET /jobs/:job/triggers shows the row turn 'queued' or 'ignored'.
    */
-  pending: { job: string; reason: string }[];
+  pending: { job: string; team: string; reason: string }[];
   duplicate?: boolean;
 }
 export interface TriggerEventInfo {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebhookResult } from '../../shared/api';
 import type { ApiClient } from '../../shared/client/api-client';
 import { SlipwayError } from '../../shared/errors';
 import { runCli } from '../helpers/cli';
@@ -181,5 +182,46 @@ describe('moving a job between teams is explicit', () => {
     });
     expect([noTeam.status, ((await noTeam.json()) as { error: { message: string } }).error.message]).toEqual([400, 'team: the name of the team to move the job to is required']);
     expect(await users.shopper.getJob('lib')).toMatchObject({ team: shop });
+  }, 60_000);
+});
+
+describe('webhook answers name each job with its team', () => {
+  it('a push building the same-named job of two teams lists team and job for each', async () => {
+    const repo = `https://git.example/names-${suffix}/hooked.git`;
+    const secret = `names-hook-${suffix}`;
+    for (const team of [shop, games]) {
+      await master.api.setSecret(team, 'WEBHOOK_SECRET', secret);
+      await master.api.applyJob(`name: hooked
+team: ${team}
+repo: { url: '${repo}' }
+triggers: { push: { branches: [main] } }
+stages:
+  - name: build
+    environment: ci
+    steps: [ { sh: 'true' } ]
+`);
+    }
+    const push = (ref: string, sha: string) =>
+      fetch(`${master.url}/api/v1/hooks/generic`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ repository: repo, ref, sha }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as WebhookResult }));
+    const built = await push('refs/heads/main', 'e'.repeat(40));
+    expect(built.status).toBe(202);
+    // Before, both entries read { job: 'hooked' }: which team's build was which could not be told.
+    const queued = [...built.body.queued].sort((a, b) => a.team.localeCompare(b.team));
+    expect(queued).toEqual([games, shop].sort().map((team) => ({ job: 'hooked', team, buildId: expect.any(Number), number: 1 })));
+    for (const q of queued) expect(await master.api.getBuild(q.buildId)).toMatchObject({ job: 'hooked', team: q.team });
+    const ignored = await push('refs/heads/other', 'f'.repeat(40));
+    expect([...ignored.body.ignored].sort((a, b) => a.team!.localeCompare(b.team!))).toEqual(
+      [games, shop].sort().map((team) => ({ job: 'hooked', team, reason: expect.stringContaining('other') })),
+    );
+    const nobody = await fetch(`${master.url}/api/v1/hooks/generic`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ repository: `https://git.example/nobody-${suffix}.git`, ref: 'refs/heads/main', sha: 'e'.repeat(40) }),
+    });
+    expect(((await nobody.json()) as WebhookResult).ignored).toEqual([{ job: null, team: null, reason: expect.stringContaining('no job watches') }]);
   }, 60_000);
 });
