@@ -150,6 +150,12 @@ describe('moving a job between teams is explicit', () => {
     expect([cli.code, cli.stderr]).toEqual([0, '']);
     expect(cli.stdout).toBe(`job lib moved to team ${shop} (${shop}/lib)\n`);
     expect(await users.shopper.getJob('lib')).toMatchObject({ id: lib.id, team: shop });
+    // `slipway tests BUILD` reads the job's trend by team/name: before, it asked for the bare name and got the 409.
+    // (api is a job of both of this user's teams.)
+    const apiBuild = await users.both.trigger(`${shop}/api`);
+    const tests = await runCli(['tests', String(apiBuild.id)], { env });
+    expect([tests.code, tests.stderr]).toEqual([0, '']);
+    expect(tests.stdout).toContain(`build ${apiBuild.id} (api#1): 0 tests`);
     const refused = await runCli(['job', 'move', 'api', '--team', shop], { env });
     expect([refused.code, refused.stderr.trim()]).toEqual([1, expect.stringContaining(`name the team: ${[games, shop].sort().map((t) => `${t}/api`).join(' or ')}`)]);
   }, 60_000);
