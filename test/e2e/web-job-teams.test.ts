@@ -2,7 +2,8 @@
  * The web UI for a user in two teams that both have a job `web` (job names are unique per team only): a real
  * chromium against a real master. Pages that know the job's team link and call by `team/name`, so this user
  * never meets the master's 409 for an ambiguous bare name: the build page's job link, the editor's redirect
- * after saving, the job page's own actions (run, edit, delete), and the log search's job filter.
+ * after saving, the job page's own actions (run, edit, delete), and the log search's job filter. The job page
+ * also moves a job to another team (POST /jobs/:job/move).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,6 +18,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const suffix = Math.random().toString(36).slice(2, 8);
 const shop = `shop-${suffix}`;
 const games = `games-${suffix}`;
+/** A third team, where the user is a developer: a team jobs may be moved to. */
+const arcade = `arcade-${suffix}`;
 const user = `both-${suffix}`;
 const password = 'both-password-123';
 
@@ -53,6 +56,8 @@ beforeAll(async () => {
     await master.api.setMember(team, user, 'maintainer');
     await master.api.applyJob(jobYaml(team, `from-${team}`));
   }
+  await master.api.createTeam(arcade);
+  await master.api.setMember(arcade, user, 'developer');
   // No agent: the build stays queued, which is all the build page needs here.
   shopBuild = (await master.api.trigger(`${shop}/web`)).id;
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -116,5 +121,29 @@ describe('a job name two of my teams use, in the web UI', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByText('No match.').waitFor();
     expect(await page.getByRole('alert').count()).toBe(0);
+  }, 60_000);
+
+  it('moves a job to another team from its page, and says why when the target has a job of that name', async () => {
+    page.on('dialog', (d) => void d.accept());
+    const before = await master.api.getJob(`${shop}/web`);
+    await go(`/jobs/${encodeURIComponent(`${shop}/web`)}`);
+    const form = page.getByRole('form', { name: 'Move job' });
+    await form.getByLabel('Team').locator('option', { hasText: arcade }).waitFor({ state: 'attached' });
+    // Targets: the teams where this user may edit jobs, not the job's own.
+    expect((await form.getByLabel('Team').locator('option').allTextContents()).sort()).toEqual([arcade, games].sort());
+    await form.getByLabel('Team').selectOption(games);
+    await form.getByRole('button', { name: 'Move job' }).click();
+    await form.getByRole('alert').filter({ hasText: `team '${games}' already has a job 'web'` }).waitFor();
+
+    await form.getByLabel('Team').selectOption(arcade);
+    await form.getByRole('button', { name: 'Move job' }).click();
+    await page.waitForURL((u) => u.pathname === `/jobs/${arcade}%2Fweb`);
+    await page.getByText(`team ${arcade}`).waitFor();
+    await expectNoError();
+    const after = await master.api.getJob(`${arcade}/web`);
+    expect(after).toMatchObject({ id: before.id, team: arcade });
+    expect((await master.api.listBuilds(`${arcade}/web`)).map((b) => b.id)).toContain(shopBuild);
+    // A developer of arcade may not move it out again: the form is not offered.
+    expect(await page.getByRole('form', { name: 'Move job' }).count()).toBe(0);
   }, 60_000);
 });

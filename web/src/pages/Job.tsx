@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import type { JobInfo } from '../../../shared/api';
 import { TestTrend, TriggerHistory } from '../components/JobHistory';
+import { MoveJob } from '../components/MoveJob';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago, span } from '../format';
@@ -158,6 +159,7 @@ export function Job({ name }: { name: string }) {
             <summary>YAML</summary>
             <pre class="yaml">{j.yaml}</pre>
           </details>
+          <MoveJob job={j} />
         </aside>
       </div>
     </>
