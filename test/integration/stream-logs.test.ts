@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { StreamMessage } from '../../shared/protocol';
 import type { ApiClient } from '../../shared/client/api-client';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -203,6 +204,14 @@ describe('search in one job: a job reference, as everywhere', () => {
     for (const ref of [`${teamB}/${same}`, `${teamB}/nothing-${suffix}`]) {
       await expect(alice.searchLogs(`marmot-${suffix}`, { job: ref })).rejects.toMatchObject({ code: 'not_found', message: `job '${ref}' not found` });
     }
+
+    // The CLI: `slipway search WORDS --job JOB`, each hit with its team/job#number.
+    const env = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: '/nonexistent/slipway-cli.json' };
+    const found = await runCli(['search', `marmot-${suffix}`, '--job', `${teamB}/${same}`], { env });
+    expect([found.code, found.stderr]).toEqual([0, '']);
+    expect(found.stdout).toMatch(new RegExp(`^build \\d+ \\(${teamB}/${same}#1\\) stage build\n  marmot-${suffix} from ${teamB}\n$`));
+    const ambiguous = await runCli(['search', `marmot-${suffix}`, '--job', same], { env });
+    expect([ambiguous.code, ambiguous.stderr]).toEqual([1, expect.stringContaining(`name the team: ${[teamA, teamB].sort().map((t) => `${t}/${same}`).join(' or ')}`)]);
   }, 60_000);
 });
 
