@@ -2,6 +2,7 @@
  * `slipway job ...`: acting on one job by reference (its name, or TEAM/NAME when several of your teams have a
  * job of that name). `job move` gives a job to another team with its id, builds and trigger history
  * (POST /api/v1/jobs/:job/move); applying a file with another `team:` never moves a job, it creates one.
+ * `job delete` disables a job (DELETE /api/v1/jobs/:job): it no longer runs, its history stays.
  */
 import type { Command } from 'commander';
 import { sessionClient } from '../lib/client';
@@ -18,5 +19,12 @@ export function registerJobCommands(program: Command): void {
       const moved = await sessionClient().moveJob(ref, flags.team);
       if (flags.json) return printJson(moved);
       process.stdout.write(`job ${moved.name} moved to team ${moved.team} (${moved.team}/${moved.name})\n`);
+    });
+  job
+    .command('delete <job>')
+    .description("disable a job: it no longer runs; its builds and history stay (maintainer of the job's team)")
+    .action(async (ref: string) => {
+      await sessionClient().deleteJob(ref);
+      process.stdout.write(`job ${ref} disabled (its history is kept)\n`);
     });
 }

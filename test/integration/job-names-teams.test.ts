@@ -110,8 +110,10 @@ describe('job names per team', () => {
     const page = await fetch(`${master.url}/jobs/${shop}%2Fweb`);
     expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/html/)]);
 
-    // Deleting by team/name disables that team's job only.
-    await users.both.deleteJob(`${shop}/web`);
+    // Deleting by team/name disables that team's job only (here with the CLI: `slipway job delete TEAM/NAME`).
+    expect((await runCli(['job', 'delete', 'web'], { env })).stderr).toContain(`name the team: ${[games, shop].sort().map((t) => `${t}/web`).join(' or ')}`);
+    const deleted = await runCli(['job', 'delete', `${shop}/web`], { env });
+    expect([deleted.code, deleted.stdout, deleted.stderr]).toEqual([0, `job ${shop}/web disabled (its history is kept)\n`, '']);
     expect((await users.both.getJob(`${shop}/web`)).enabled).toBe(false);
     expect((await users.gamer.getJob('web')).enabled).toBe(true);
   }, 60_000);
