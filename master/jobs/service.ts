@@ -109,21 +109,21 @@ export class JobsService implements Jobs {
    * there). Throws not_found (the same `job 'X' not found` as a missing job) for a job outside the caller's teams,
    * not_found/forbidden from the team checks, conflict when the target team has a job of that name or a file
    * manages the job, invalid_job when the target team may not deploy one of the job's apps. Moving a job to the
-   * team it is in changes nothing.
+   * team it is in changes nothing. Returns the job as it is now and the team it was in.
    */
-  moveFromApi(p: Principal, access: Access, ref: string, teamName: string): JobRecord {
+  moveFromApi(p: Principal, access: Access, ref: string, teamName: string): { job: JobRecord; from: string } {
     const job = this.resolve(p, access, ref);
     access.check(p, job.teamId, 'manage', `job '${ref}'`);
     const target = getTeam(this.db, teamName);
     access.check(p, target.id, 'edit', `team '${teamName}'`);
     if (job.source === 'file' && job.enabled) throw conflict(`job '${job.team}/${job.name}' is managed by ${job.filePath}; change the team: in that file instead`);
-    if (target.id === job.teamId) return job;
+    if (target.id === job.teamId) return { job, from: job.team };
     if (this.byTeam(target.id, job.name)) throw conflict(`team '${target.name}' already has a job '${job.name}'; rename or delete one of them first`);
     const yaml = withTeam(job.yaml, target.name);
     const config = parseJobYaml(yaml, 'job.yml', this.kinds?.allKinds());
     this.assertAppsOwned(config, target.id, job.id, 'job.yml');
     this.table.move(job.id, { teamId: target.id, yaml }, Date.now());
-    return this.refresh(job.id);
+    return { job: this.refresh(job.id), from: job.team };
   }
 
   /** API delete: disables the job (its builds stay); manage role; conflict for a file-managed job. */
