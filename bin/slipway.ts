@@ -13,6 +13,7 @@ import { registerDeploymentCommands } from './commands/deployments';
 import { registerLoginCommand } from './commands/login';
 import { registerLogsCommand } from './commands/logs';
 import { registerDiscoveryCommands } from './commands/discovery';
+import { registerJobCommands } from './commands/job';
 import { registerPluginCommands } from './commands/plugins';
 import { registerQualityCommands } from './commands/quality';
 import { registerRegisterCommand } from './commands/register';
@@ -33,6 +34,7 @@ const agent = program.command('agent').description('run agents and manage agent 
 registerAgentStartCommand(agent);
 registerLoginCommand(program);
 registerBuildCommands(program);
+registerJobCommands(program);
 registerDeploymentCommands(program);
 registerLogsCommand(program);
 registerAppLogsCommands(program);

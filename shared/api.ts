@@ -34,6 +34,8 @@
  *  [P] POST   /api/v1/jobs              { yaml }         -> JobInfo           (create or update; edit role; 409 if file-managed)
  *  [P] GET    /api/v1/jobs/:job                          -> JobInfo & { yaml }
  *  [P] DELETE /api/v1/jobs/:job                          -> 204               (manage role; keeps history, disables)
+ *  [P] POST   /api/v1/jobs/:job/move  { team }           -> JobInfo           (manage role in its team, edit role in the
+ *             target; keeps its id and history; 409 when the target has a job of that name or a file manages it)
  *  [P] POST   /api/v1/jobs/validate     { yaml }         -> { ok: true } | ErrorBody with issues
  *  [E] POST   /api/v1/jobs/:job/builds  TriggerRequest   -> BuildInfo (201)   (trigger role)
  *  [E] GET    /api/v1/jobs/:job/builds  ?limit&before    -> BuildInfo[]
@@ -54,7 +56,7 @@
  *  [E] PUT    /api/v1/teams/:team/notifications/:name  NotifyChannel -> TeamNotifierInfo (maintainer)
  *  [E] DELETE /api/v1/teams/:team/notifications/:name    -> 204
  *  [E] GET    /api/v1/artifacts/:id                      -> the file (application/octet-stream)
- *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees)
+ *  [E] GET    /api/v1/logs/search       ?q&job&limit     -> SearchHit[]       (only teams the caller sees; job: name or team/name)
  *  [E] GET    /api/v1/agents                             -> AgentInfo[]
  *  [E] POST   /api/v1/agents/:id/drain                   -> AgentInfo         (admin)
  *  [E] GET    /api/v1/plugins                            -> PluginInfo[]      (step kinds: schema + agents' executors)
@@ -242,16 +244,20 @@ export interface GenericPush {
   changedFiles?: string[];
   deliveryId?: string;
 }
+/**
+ * A webhook's answer. Job names are unique per team only, so every job is named by `job` and its `team` (the
+ * job's reference is `team/job`); `team` was added beside `job`, which keeps its meaning.
+ */
 export interface WebhookResult {
   /** Builds queued by this delivery. */
-  queued: { job: string; buildId: number; number: number }[];
-  /** Jobs (or the delivery as a whole, job null) that did not build, with why. */
-  ignored: { job: string | null; reason: string }[];
+  queued: { job: string; team: string; buildId: number; number: number }[];
+  /** Jobs (or the delivery as a whole, job and team null) that did not build, with why. */
+  ignored: { job: string | null; team: string | null; reason: string }[];
   /**
    * Jobs whose path filter (triggers.push.paths) needs the changed files the delivery did not list: decided
    * after the answer with a git diff on the master; GET /jobs/:job/triggers shows the row turn 'queued' or 'ignored'.
    */
-  pending: { job: string; reason: string }[];
+  pending: { job: string; team: string; reason: string }[];
   duplicate?: boolean;
 }
 export interface TriggerEventInfo {
@@ -360,6 +366,8 @@ export interface ArtifactInfo {
 export interface SearchHit {
   buildId: number;
   job: string;
+  /** The job's team (job names are unique per team only). */
+  team: string;
   number: number;
   stageRunId: number;
   stage: string;

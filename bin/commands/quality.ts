@@ -74,7 +74,8 @@ export function registerQualityCommands(program: Command): void {
       const client = sessionClient();
       const buildId = parseId('build id', id);
       const [build, report] = await Promise.all([client.getBuild(buildId), client.buildTestReport(buildId, { slowest: flags.slowest })]);
-      const trend = await client.testTrend(build.job, flags.trend);
+      // By team/name: the caller may have a job of that name in another team too (a bare name would be a 409).
+      const trend = await client.testTrend(`${build.team}/${build.job}`, flags.trend);
       if (flags.json) return printJson({ report, trend });
       const t = report.totals;
       const out = process.stdout;

@@ -1,6 +1,7 @@
 /**
  * Jobs through the API: list (visible teams), read, create/update from YAML (edit role), disable (manage
- * role) and validate. Jobs managed by a jobs/*.yml file are read-only here (409 naming the file).
+ * role), move to another team (manage role in its team, edit role in the target) and validate. Jobs managed
+ * by a jobs/*.yml file are read-only here (409 naming the file).
  */
 import express, { type Router } from 'express';
 import { badRequest } from '../../shared/errors';
@@ -39,6 +40,15 @@ export function jobRoutes(pf: Platform): Router {
     const job = pf.jobs.resolve(principal(req), access, name);
     access.check(principal(req), job.teamId, 'read', `job '${name}'`);
     res.json({ ...pf.jobs.info(job), yaml: job.yaml });
+  });
+  r.post('/jobs/:job/move', allow({ kind: 'team', action: 'manage' }), (req, res) => {
+    const p = principal(req);
+    const ref = strParam(req, 'job');
+    const team = body(req).team;
+    if (typeof team !== 'string' || !team) throw badRequest('team: the name of the team to move the job to is required');
+    const { job, from } = pf.jobs.moveFromApi(p, access, ref, team);
+    pf.ctx.log.info({ job: job.name, from, to: job.team, by: p.username }, 'job moved');
+    res.json(pf.jobs.info(job));
   });
   r.delete('/jobs/:job', allow({ kind: 'team', action: 'manage' }), (req, res) => {
     const p = principal(req);

@@ -17,6 +17,7 @@ import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
 import { ensureTeam, findTeam, getTeam } from '../store/teams';
 import { resolveJobRef } from './resolve';
+import { parseDocument } from 'yaml';
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
 
@@ -79,22 +80,16 @@ export class JobsService implements Jobs {
   }
 
   /**
-   * API create or update. Throws invalid_job (with issues) for bad YAML, not_found/forbidden from the team
-   * checks (edit role in the job's current team and in the team named by the YAML), conflict for a job
-   * managed by a file.
+   * API create or update of the job the YAML names: the team's job of that name, else a new job of that team.
+   * A job of that name in another team is never touched (moving a job is explicit: moveFromApi). Throws
+   * invalid_job (with issues) for bad YAML, not_found/forbidden from the team check (edit role in the team the
+   * YAML names), conflict for a job managed by a file.
    */
   saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
     const config = this.validate(yaml);
     const team = getTeam(this.db, config.team);
     access.check(p, team.id, 'edit', `team '${team.name}'`);
-    // The team's job of that name; else, as when names were global, the one job of that name the caller may edit
-    // in another team moves to this team. Jobs the caller may not edit are never considered, so another team's
-    // use of a name neither blocks it nor shows.
-    let existing = this.byTeam(team.id, config.name);
-    if (!existing) {
-      const movable = this.named(config.name).filter((j) => mayEdit(access, p, j.teamId));
-      if (movable.length === 1) existing = movable[0];
-    }
+    const existing = this.byTeam(team.id, config.name);
     if (existing?.source === 'file' && existing.enabled)
       throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
     this.assertAppsOwned(config, team.id, existing?.id, 'job.yml');
@@ -105,6 +100,30 @@ export class JobsService implements Jobs {
     }
     const id = this.table.insert({ name: config.name, teamId: team.id, yaml, source: 'api', filePath: null }, now);
     return { job: this.refresh(id), created: true };
+  }
+
+  /**
+   * API move of the job `ref` names to another team, keeping its id (so its builds, logs, trigger history and
+   * webhook deliveries stay with it) and rewriting the `team:` of its YAML (comments kept). The rule: manage role
+   * in the job's team (the job leaves it, as with delete) and edit role in the target team (as creating a job
+   * there). Throws not_found (the same `job 'X' not found` as a missing job) for a job outside the caller's teams,
+   * not_found/forbidden from the team checks, conflict when the target team has a job of that name or a file
+   * manages the job, invalid_job when the target team may not deploy one of the job's apps. Moving a job to the
+   * team it is in changes nothing. Returns the job as it is now and the team it was in.
+   */
+  moveFromApi(p: Principal, access: Access, ref: string, teamName: string): { job: JobRecord; from: string } {
+    const job = this.resolve(p, access, ref);
+    access.check(p, job.teamId, 'manage', `job '${ref}'`);
+    const target = getTeam(this.db, teamName);
+    access.check(p, target.id, 'edit', `team '${teamName}'`);
+    if (job.source === 'file' && job.enabled) throw conflict(`job '${job.team}/${job.name}' is managed by ${job.filePath}; change the team: in that file instead`);
+    if (target.id === job.teamId) return { job, from: job.team };
+    if (this.byTeam(target.id, job.name)) throw conflict(`team '${target.name}' already has a job '${job.name}'; rename or delete one of them first`);
+    const yaml = withTeam(job.yaml, target.name);
+    const config = parseJobYaml(yaml, 'job.yml', this.kinds?.allKinds());
+    this.assertAppsOwned(config, target.id, job.id, 'job.yml');
+    this.table.move(job.id, { teamId: target.id, yaml }, Date.now());
+    return { job: this.refresh(job.id), from: job.team };
   }
 
   /** API delete: disables the job (its builds stay); manage role; conflict for a file-managed job. */
@@ -118,26 +137,38 @@ export class JobsService implements Jobs {
   /**
    * Applies one job file (label like `jobs/demo.yml`): creates its team when missing (configuration as code
    * must bootstrap an empty master), takes over an API job of the same team and name; a file whose `team:`
-   * changed moves its job. Throws invalid_job.
+   * changed moves its job, and only that one: the enabled job this file path manages. Another file's job of the
+   * same team and name is never taken over (invalid_job naming that file), and a job of the old team left by
+   * the file (the new team already had a job of that name) is disabled, its history kept. Throws invalid_job.
    */
   applyFile(label: string, yaml: string): { job: JobRecord; result: ApplyResult } {
     const config = this.validate(yaml, label);
     const teamNow = findTeam(this.db, config.team);
-    const existing =
-      (teamNow && this.byTeam(teamNow.id, config.name)) ?? this.named(config.name).find((j) => j.source === 'file' && j.filePath === label);
+    const inTeam = teamNow && this.byTeam(teamNow.id, config.name);
+    if (inTeam?.source === 'file' && inTeam.enabled && inTeam.filePath !== label)
+      throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${config.team}/${config.name}' is already defined by ${inTeam.filePath}` }]);
+    // The job this file manages now, in whichever team (a disabled one is history: its file was removed).
+    const own = [...this.cache.values()].find((j) => j.source === 'file' && j.enabled && j.filePath === label);
+    const existing = inTeam ?? (own?.name === config.name ? own : undefined);
     if (existing?.source === 'api') this.log.warn({ job: config.name, file: label }, 'job file takes over a job created through the API');
     if (existing && existing.source === 'file' && existing.enabled && existing.yaml === yaml && existing.filePath === label)
       return { job: existing, result: 'unchanged' };
+    const left = own && own.id !== existing?.id ? own : undefined;
     const now = Date.now();
     const id = inTransaction(this.db, () => {
       const team = ensureTeam(this.db, config.team);
       this.assertAppsOwned(config, team.id, existing?.id, label);
+      if (left) this.table.setEnabled(left.id, false, now);
       if (existing) {
         this.table.update(existing.id, { teamId: team.id, yaml, source: 'file', filePath: label }, now);
         return existing.id;
       }
       return this.table.insert({ name: config.name, teamId: team.id, yaml, source: 'file', filePath: label }, now);
     });
+    if (left) {
+      this.log.warn({ job: `${left.team}/${left.name}`, file: label }, 'job file now defines another job: its previous job is disabled, history kept');
+      this.refresh(left.id);
+    }
     return { job: this.refresh(id), result: existing ? 'updated' : 'created' };
   }
 
@@ -235,12 +266,9 @@ export class JobsService implements Jobs {
   }
 }
 
-/** Whether the caller may edit the team's jobs (access.check without the error). */
-function mayEdit(access: Access, p: Principal, teamId: number): boolean {
-  try {
-    access.check(p, teamId, 'edit', 'job');
-    return true;
-  } catch {
-    return false;
-  }
+/** The job file text with its top-level `team:` set to `team`; comments and layout elsewhere stay. */
+function withTeam(yaml: string, team: string): string {
+  const doc = parseDocument(yaml);
+  doc.set('team', team);
+  return doc.toString();
 }

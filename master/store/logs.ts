@@ -25,6 +25,8 @@ export interface NewChunk {
 export interface LogSearchRow {
   buildId: number;
   job: string;
+  /** The job's team (job names are unique per team only). */
+  team: string;
   number: number;
   stageRunId: number;
   stage: string;
@@ -46,10 +48,10 @@ export interface LogsStore {
   /** The highest chunk id stored (0 when none). */
   newestChunkId(): number;
   /**
-   * Newest indexed chunks matching an FTS5 MATCH expression, of builds of the given teams (and job), at most
-   * `limit`. The expression must come from engine/logs/search.ts (user text never reaches FTS5 syntax).
+   * Newest indexed chunks matching an FTS5 MATCH expression, of builds of the given teams (and of one job, by
+   * id), at most `limit`. The expression must come from engine/logs/search.ts (user text never reaches FTS5 syntax).
    */
-  search(match: string, teamIds: readonly number[], job: string | null, limit: number): LogSearchRow[];
+  search(match: string, teamIds: readonly number[], jobId: number | null, limit: number): LogSearchRow[];
   /** Deletes chunks stored before `before` (they leave the index too); returns how many. */
   deleteOlderThan(before: number): number;
 }
@@ -90,17 +92,18 @@ function create(db: Db): LogsStore {
     if (rows.length) advance.run(rows[rows.length - 1].id);
     return { chunks: rows.length, bytes };
   });
-  const searchQ = db.prepare<[string, string, string | null, string | null, number], LogSearchRow>(
-    `SELECT b.id AS buildId, j.name AS job, b.number AS number, sr.id AS stageRunId, sr.name AS stage,
+  const searchQ = db.prepare<[string, string, number | null, number | null, number], LogSearchRow>(
+    `SELECT b.id AS buildId, j.name AS job, t.name AS team, b.number AS number, sr.id AS stageRunId, sr.name AS stage,
             f.content AS content
        FROM logs.log_fts f
        JOIN logs.log_chunks c ON c.id = f.rowid
        JOIN stage_runs sr ON sr.id = c.stage_run_id
        JOIN builds b ON b.id = sr.build_id
        JOIN jobs j ON j.id = b.job_id
+       JOIN teams t ON t.id = j.team_id
       WHERE f.log_fts MATCH ?
         AND j.team_id IN (SELECT value FROM json_each(?))
-        AND (? IS NULL OR j.name = ?)
+        AND (? IS NULL OR j.id = ?)
       ORDER BY f.rowid DESC
       LIMIT ?`,
   );
@@ -111,7 +114,7 @@ function create(db: Db): LogsStore {
     indexBatch: (limit, toText) => index(limit, toText),
     indexLag: () => lagCount.get(lastRowid.get()) as number,
     newestChunkId: () => (newest.get() as number | null) ?? 0,
-    search: (match, teamIds, job, limit) => searchQ.all(match, JSON.stringify(teamIds), job, job, limit),
+    search: (match, teamIds, jobId, limit) => searchQ.all(match, JSON.stringify(teamIds), jobId, jobId, limit),
     deleteOlderThan: (before) => deleteOld.run(before).changes,
   };
 }

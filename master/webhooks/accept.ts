@@ -78,7 +78,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
     throw unauthenticated('wrong or missing webhook secret');
   }
 
-  const noJob = (repoKey: string): WebhookResult => ({ queued: [], ignored: [{ job: null, reason: `no job watches repository ${repoKey || '(none given)'}` }], pending: [] });
+  const noJob = (repoKey: string): WebhookResult => ({ queued: [], ignored: [{ job: null, team: null, reason: `no job watches repository ${repoKey || '(none given)'}` }], pending: [] });
 
   const dedupKey = (raw: string) => createHash('sha256').update(raw).digest('hex');
   /** True when this job saw the key within the window; remembers it either way. */
@@ -102,7 +102,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
         const why = deleted ? 'branch or tag deleted' : (localRepoRefusal(job.config.repo!.url, ctx.config, job.name) ?? matchJob(job.config, e));
         if (why) {
           record(e, repoKey, job.id, 'ignored', why, null, now);
-          result.ignored.push({ job: job.name, reason: why });
+          result.ignored.push({ job: job.name, team: job.team, reason: why });
           continue;
         }
         // Then one build per (job, ref, sha): the same push sent again under a new id, or by a poll, builds
@@ -118,14 +118,14 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
           const eventId = record(e, repoKey, job.id, 'pending', reason, null, now);
           pathChecks.add(eventId, job, e, now);
           pendingIds.push(eventId);
-          result.pending.push({ job: job.name, reason });
+          result.pending.push({ job: job.name, team: job.team, reason });
           continue;
         }
         const nb = newBuildFor(job, e);
         const b = create(nb);
         const reason = nb.status === 'waiting' ? 'waiting for approval (fork)' : 'queued';
         record(e, repoKey, job.id, 'queued', reason, b.buildId, now);
-        result.queued.push({ job: job.name, buildId: b.buildId, number: b.number });
+        result.queued.push({ job: job.name, team: job.team, buildId: b.buildId, number: b.number });
       }
     });
     pathChecks.schedule(pendingIds);
@@ -144,7 +144,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
         engine.transaction(() => {
           for (const job of verified.jobs) record(info, verified.repoKey, job.id, 'ignored', parsed.reason, null, now);
         });
-        return { queued: [], ignored: [{ job: null, reason: parsed.reason }], pending: [] };
+        return { queued: [], ignored: [{ job: null, team: null, reason: parsed.reason }], pending: [] };
       }
       const e: PushEvent = { ...parsed.event, deliveryId: d.deliveryId, verify: d.verify };
       // The jobs must watch a repository of the parsed event too (the URLs read before are a superset).
@@ -170,7 +170,7 @@ export function createPushPipeline(ctx: MasterContext, engine: EnginePort, optio
 
     unverified(info, reason) {
       unverified.count([...repoKeys(info.repoUrls)][0] ?? '', info.provider, reason, Date.now());
-      return { queued: [], ignored: [{ job: null, reason }], pending: [] };
+      return { queued: [], ignored: [{ job: null, team: null, reason }], pending: [] };
     },
   };
 }

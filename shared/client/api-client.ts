@@ -250,6 +250,10 @@ export class ApiClient {
   deleteJob(name: string) {
     return this.del(`/jobs/${enc(name)}`);
   }
+  /** Moves the job (name or team/name) to another team; its id, builds and trigger history go with it. */
+  moveJob(name: string, team: string) {
+    return this.post<JobInfo>(`/jobs/${enc(name)}/move`, { team });
+  }
 
   trigger(job: string, req: TriggerRequest = {}) {
     return this.post<BuildInfo>(`/jobs/${enc(job)}/builds`, req);

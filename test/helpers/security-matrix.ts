@@ -193,6 +193,8 @@ export async function runSecurityMatrix(log: (line: string) => void = () => unde
       'PUT /api/v1/teams/:team/notifications/:name': { webhook: 'http://127.0.0.1:9/matrix', on: ['failure'] },
       'POST /api/v1/jobs': { yaml: jobYaml(`applied-${suffix}`) },
       'POST /api/v1/jobs/validate': { yaml: jobYaml(`validated-${suffix}`) },
+      // To its own team: every check runs, and an allowed caller leaves the job where the other routes expect it.
+      'POST /api/v1/jobs/:job/move': { team: shop },
     };
     // A 404 naming one of these is a denial, never an allowed answer.
     const objectNotFound = [`team '${shop}'`, `job '${job}'`, `job '${victim}'`, `build ${buildId}`, `artifact ${artifactId}`].map((o) => `${o} not found`);

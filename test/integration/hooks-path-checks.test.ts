@@ -93,7 +93,7 @@ describe('path filters decided after the answer', () => {
     const res = await generic(`file://${bare}`, docs, base);
     expect(res.status).toBe(202);
     expect(res.body.queued).toEqual([]);
-    expect(res.body.pending).toEqual([{ job: 'paths-web', reason: expect.stringMatching(/does not list its changed files/) }]);
+    expect(res.body.pending).toEqual([{ job: 'paths-web', team: 'paths', reason: expect.stringMatching(/does not list its changed files/) }]);
     const ignored = await decided('paths-web', docs);
     expect(ignored).toMatchObject({ outcome: 'ignored', reason: 'no changed file matches triggers.push.paths (src/**)', buildId: null });
     expect((await master.api.listBuilds('paths-web')).find((b) => b.commit === docs)).toBeUndefined();
@@ -129,7 +129,7 @@ describe('path filters decided after the answer', () => {
   it('an unreachable repository builds anyway, with the reason in the trigger history', async () => {
     const sha = 'e'.repeat(40);
     const res = await generic(`file://${join(dir, 'gone.git')}`, sha, 'f'.repeat(40));
-    expect(res.body.pending).toEqual([{ job: 'paths-lost', reason: expect.any(String) }]);
+    expect(res.body.pending).toEqual([{ job: 'paths-lost', team: 'paths', reason: expect.any(String) }]);
     const e = await decided('paths-lost', sha);
     expect(e).toMatchObject({ outcome: 'queued', reason: expect.stringMatching(/could not be computed .*built without the path filter/) });
     expect((await master.api.getBuild(e.buildId!)).commit).toBe(sha);

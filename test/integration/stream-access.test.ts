@@ -119,7 +119,7 @@ describe('stream subscriptions follow access changes', () => {
   it("ends the subscription when the build's job moves to a team the subscriber is not in", async () => {
     const viewer = await user(`mover-${suffix}`, teamA, 'viewer');
     const w = await watch(viewer.token!);
-    await master.api.applyJob((await master.api.getJob(job)).yaml.replace(`team: ${teamA}`, `team: ${teamB}`));
+    await master.api.moveJob(job, teamB);
     await waitFor('stream:error for the build', () => removedError(w), { timeoutMs: AT_ONCE_MS });
     await expectNoMoreLines(w);
     w.ws.close();

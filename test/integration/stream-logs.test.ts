@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { StreamMessage } from '../../shared/protocol';
 import type { ApiClient } from '../../shared/client/api-client';
+import { runCli } from '../helpers/cli';
 import { startAgent, startMaster, type TestMaster } from '../helpers/cluster';
 import { waitFor } from '../helpers/wait';
 
@@ -179,6 +180,39 @@ describe('team scoping', () => {
     expect(await alice.searchLogs(`classified-${suffix}`)).toHaveLength(1);
     expect(await master.api.searchLogs(`classified-${suffix}`)).toHaveLength(1);
   });
+});
+
+describe('search in one job: a job reference, as everywhere', () => {
+  it('a job name both teams use: team/name picks one, the bare name is ambiguous for an admin, and another team is not found', async () => {
+    const same = `same-${suffix}`;
+    for (const team of [teamA, teamB]) {
+      await applyJob(same, team, [{ name: 'build', sh: `echo "marmot-${suffix} from ${team}"` }]);
+      await finished(master.api, (await master.api.trigger(`${team}/${same}`)).id);
+    }
+    const teamsOf = (hits: { team: string; job: string }[]) => hits.map((h) => `${h.team}/${h.job}`).sort();
+    await waitFor('both indexed', async () => (await master.api.searchLogs(`marmot-${suffix}`)).length === 2);
+    // Before, the filter was the bare name: it found both teams' builds, and the hits did not say which was which.
+    expect(teamsOf(await master.api.searchLogs(`marmot-${suffix}`, { job: `${teamA}/${same}` }))).toEqual([`${teamA}/${same}`]);
+    expect(teamsOf(await master.api.searchLogs(`marmot-${suffix}`, { job: `${teamB}/${same}` }))).toEqual([`${teamB}/${same}`]);
+    await expect(master.api.searchLogs(`marmot-${suffix}`, { job: same })).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(`name the team: ${[teamA, teamB].sort().map((t) => `${t}/${same}`).join(' or ')}`),
+    });
+    // Within one's own teams the bare name is enough.
+    expect(teamsOf(await alice.searchLogs(`marmot-${suffix}`, { job: same }))).toEqual([`${teamA}/${same}`]);
+    // Another team's job reads exactly like a job nobody has.
+    for (const ref of [`${teamB}/${same}`, `${teamB}/nothing-${suffix}`]) {
+      await expect(alice.searchLogs(`marmot-${suffix}`, { job: ref })).rejects.toMatchObject({ code: 'not_found', message: `job '${ref}' not found` });
+    }
+
+    // The CLI: `slipway search WORDS --job JOB`, each hit with its team/job#number.
+    const env = { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: '/nonexistent/slipway-cli.json' };
+    const found = await runCli(['search', `marmot-${suffix}`, '--job', `${teamB}/${same}`], { env });
+    expect([found.code, found.stderr]).toEqual([0, '']);
+    expect(found.stdout).toMatch(new RegExp(`^build \\d+ \\(${teamB}/${same}#1\\) stage build\n  marmot-${suffix} from ${teamB}\n$`));
+    const ambiguous = await runCli(['search', `marmot-${suffix}`, '--job', same], { env });
+    expect([ambiguous.code, ambiguous.stderr]).toEqual([1, expect.stringContaining(`name the team: ${[teamA, teamB].sort().map((t) => `${t}/${same}`).join(' or ')}`)]);
+  }, 60_000);
 });
 
 describe('stream connection', () => {

@@ -75,7 +75,7 @@ describe('path filters without a list of changed files', () => {
     job('web', `file://${bare}`);
     const res = pipeline.accept(push());
     expect(res.queued).toEqual([]);
-    expect(res.pending).toEqual([{ job: 'web', reason: expect.stringMatching(/does not list its changed files.*src\/\*\*/) }]);
+    expect(res.pending).toEqual([{ job: 'web', team: 'shop', reason: expect.stringMatching(/does not list its changed files.*src\/\*\*/) }]);
     expect(events()).toMatchObject([{ outcome: 'pending', buildId: null }]);
     expect(pendingRows()).toBe(1);
 

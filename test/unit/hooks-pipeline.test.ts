@@ -63,7 +63,7 @@ describe('push pipeline', () => {
   it('queues a matching job with ref, commit and commit info, and records the trigger', () => {
     const web = job('web', 'triggers: { push: { branches: [main] } }');
     const res = pipeline.accept(push({ changedFiles: ['src/a.ts'] }));
-    expect(res.queued).toEqual([{ job: 'web', buildId: 1, number: 1 }]);
+    expect(res.queued).toEqual([{ job: 'web', team: 'shop', buildId: 1, number: 1 }]);
     expect(builds()).toMatchObject([{ status: 'queued', ref: 'refs/heads/main', commit_sha: SHA1, branch: 'main' }]);
     expect(events()).toEqual([{ job_id: web.id, outcome: 'queued', reason: 'queued', build_id: 1 }]);
   });

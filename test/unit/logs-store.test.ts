@@ -16,7 +16,7 @@ let db: Db;
 let logs: LogStore;
 
 /** A team with one job, one build and one stage run; returns their ids. */
-function seedBuild(team: string, job: string): { teamId: number; buildId: number; stageRunId: number } {
+function seedBuild(team: string, job: string): { teamId: number; jobId: number; buildId: number; stageRunId: number } {
   const now = Date.now();
   const teamId = Number(
     db.prepare('INSERT INTO teams (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET name = name RETURNING id').pluck().get(team, now),
@@ -39,7 +39,7 @@ function seedBuild(team: string, job: string): { teamId: number; buildId: number
       .prepare(`INSERT INTO stage_runs (build_id, stage_index, name, environment, status) VALUES (?, 0, 'build', 'ci', 'running')`)
       .run(buildId).lastInsertRowid,
   );
-  return { teamId, buildId, stageRunId };
+  return { teamId, jobId, buildId, stageRunId };
 }
 
 function put(stageRunId: number, seq: number, text: string): void {
@@ -96,7 +96,7 @@ describe('indexer', () => {
     await expect.poll(() => logs.indexLag(), { timeout: 5000 }).toBe(0);
     const hits = searchLogs(createLogsStore(db), { q: 'leftpad', teamIds: [teamId], limit: 10 });
     expect(hits).toEqual([
-      { buildId: expect.any(Number), job: 'web', number: 1, stageRunId, stage: 'build', lines: ['npm ERR! missing dependency leftpad'] },
+      { buildId: expect.any(Number), job: 'web', team: 'shop', number: 1, stageRunId, stage: 'build', lines: ['npm ERR! missing dependency leftpad'] },
     ]);
     expect(searchLogs(createLogsStore(db), { q: 'module7', teamIds: [teamId], limit: 10 })).toHaveLength(1);
   });
@@ -185,13 +185,18 @@ describe('search', () => {
     put(shop.stageRunId, 1, 'shared secretword\n');
     put(pay.stageRunId, 1, 'shared secretword too\n');
     logs.flushIndex();
-    const jobs = (teamIds: number[], job?: string) => searchLogs(createLogsStore(db), { q: 'secretword', teamIds, job, limit: 10 }).map((h) => h.job);
-    expect(jobs([shop.teamId])).toEqual(['web']);
-    expect(jobs([pay.teamId])).toEqual(['api']);
+    const games = seedBuild('games', 'web');
+    put(games.stageRunId, 1, 'shared secretword as well\n');
+    logs.flushIndex();
+    const jobs = (teamIds: number[], jobId?: number) => searchLogs(createLogsStore(db), { q: 'secretword', teamIds, jobId, limit: 10 }).map((h) => `${h.team}/${h.job}`);
+    expect(jobs([shop.teamId])).toEqual(['shop/web']);
+    expect(jobs([pay.teamId])).toEqual(['pay/api']);
     expect(jobs([])).toEqual([]);
-    expect(jobs([shop.teamId, pay.teamId])).toEqual(['api', 'web']);
-    expect(jobs([shop.teamId, pay.teamId], 'web')).toEqual(['web']);
-    expect(jobs([shop.teamId], 'api')).toEqual([]);
+    expect(jobs([shop.teamId, pay.teamId])).toEqual(['pay/api', 'shop/web']);
+    // One job, by id: not the other team's job of the same name.
+    expect(jobs([shop.teamId, pay.teamId, games.teamId], shop.jobId)).toEqual(['shop/web']);
+    expect(jobs([shop.teamId, games.teamId], games.jobId)).toEqual(['games/web']);
+    expect(jobs([shop.teamId], pay.jobId)).toEqual([]);
   });
 
   it('returns at most 5 matching lines per chunk, full matches first', () => {

@@ -90,6 +90,54 @@ describe('jobs/*.yml loader', () => {
     expect(jobs.named('web').map((j) => [j.team, j.filePath]).sort()).toEqual([['games', 'jobs/b.yml'], ['shop', 'jobs/a.yml']]);
   });
 
+  it("moves a file's job when its team: changes, keeping the job's id and history", () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    const id = jobs.named('web')[0].id;
+    writeFileSync(join(dir, 'web.yml'), job('web', 'games'));
+    expect(loadJobFiles(dir, jobs, silentLog)).toMatchObject({ errors: [], applied: [{ file: 'jobs/web.yml', result: 'updated' }] });
+    expect(jobs.named('web')).toEqual([expect.objectContaining({ id, team: 'games', enabled: true })]);
+  });
+
+  it("never takes over another file's job of the team it moves to", () => {
+    writeFileSync(join(dir, 'a.yml'), job('web'));
+    writeFileSync(join(dir, 'b.yml'), job('web', 'games', 'games-ci'));
+    loadJobFiles(dir, jobs, silentLog);
+    const [games, shop] = ['games', 'shop'].map((t) => jobs.named('web').find((j) => j.team === t)!);
+    writeFileSync(join(dir, 'a.yml'), job('web', 'games'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toEqual(["jobs/a.yml: name: job 'games/web' is already defined by jobs/b.yml"]);
+    // b.yml's job is b.yml's, its definition untouched; a.yml keeps its previous job, as for any invalid file.
+    expect(jobs.byId(games.id)).toMatchObject({ team: 'games', filePath: 'jobs/b.yml', enabled: true, yaml: job('web', 'games', 'games-ci') });
+    expect(jobs.byId(shop.id)).toMatchObject({ team: 'shop', filePath: 'jobs/a.yml', enabled: true, yaml: job('web') });
+  });
+
+  it("does not give a removed file's job (another team's history) to a new file of the same path", () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    const old = jobs.named('web')[0];
+    rmSync(join(dir, 'web.yml'));
+    loadJobFiles(dir, jobs, silentLog);
+    writeFileSync(join(dir, 'web.yml'), job('web', 'games'));
+    expect(loadJobFiles(dir, jobs, silentLog).applied).toEqual([{ file: 'jobs/web.yml', job: 'web', result: 'created' }]);
+    expect(jobs.byId(old.id)).toMatchObject({ team: 'shop', enabled: false });
+    expect(jobs.named('web').find((j) => j.team === 'games')?.id).not.toBe(old.id);
+  });
+
+  it("disables the job a file leaves when it moves to a team that had a job of that name (the file defines only one)", () => {
+    writeFileSync(join(dir, 'web.yml'), job('web'));
+    loadJobFiles(dir, jobs, silentLog);
+    const old = jobs.named('web')[0];
+    store.db.prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'dev', 'x', 0)").run();
+    setMember(store.db, createTeam(store.db, 'games').id, 'dev', 'maintainer');
+    const dev: Principal = { userId: 1, username: 'dev', isAdmin: false, scopes: ['read', 'write'], via: 'jwt' };
+    const theirs = jobs.saveFromApi(dev, createAccess(store.db), job('web', 'games')).job;
+    writeFileSync(join(dir, 'web.yml'), job('web', 'games'));
+    expect(loadJobFiles(dir, jobs, silentLog).errors).toEqual([]);
+    expect(jobs.byId(theirs.id)).toMatchObject({ team: 'games', source: 'file', filePath: 'jobs/web.yml', enabled: true });
+    expect(jobs.byId(old.id)).toMatchObject({ team: 'shop', enabled: false });
+  });
+
   it('makes file jobs read-only through the API (409 naming the file) and checks the team for API jobs', () => {
     writeFileSync(join(dir, 'web.yml'), job('web'));
     loadJobFiles(dir, jobs, silentLog);

@@ -4,7 +4,7 @@
  * parser gives the page the reference back whole.
  */
 import { describe, expect, it } from 'vitest';
-import { jobPath, parseRoute } from '../../web/src/router';
+import { jobPath, jobRef, parseRoute, paths } from '../../web/src/router';
 
 describe('jobPath', () => {
   const list = [
@@ -18,5 +18,11 @@ describe('jobPath', () => {
     expect(jobPath(list[0], list)).toBe('/jobs/shop%2Fweb');
     expect(parseRoute(jobPath(list[1], list))).toEqual({ page: 'job', name: 'games/web' });
     expect(parseRoute(jobPath(list[2], list))).toEqual({ page: 'job', name: 'api' });
+  });
+
+  it('pages that know the team (build, job page actions) use team/name, which the router reads back whole', () => {
+    expect(jobRef(list[0])).toBe('shop/web');
+    expect(parseRoute(paths.job(jobRef(list[1])))).toEqual({ page: 'job', name: 'games/web' });
+    expect(parseRoute(paths.editJob(jobRef(list[1])))).toEqual({ page: 'job-edit', name: 'games/web' });
   });
 });

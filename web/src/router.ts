@@ -57,6 +57,14 @@ export const paths = {
 };
 
 /**
+ * A job's reference that no other team's job of the same name can make ambiguous: `team/name`. Pages that
+ * know the job's team (a build, the job itself, the editor after saving) link and call the API with it.
+ */
+export function jobRef(job: { name: string; team: string }): string {
+  return `${job.team}/${job.name}`;
+}
+
+/**
  * The page of a job in a list: by name, or by `team/name` when the list holds jobs of that name in several
  * teams (names are unique per team only; the master refuses a bare name that is ambiguous for the caller).
  */

@@ -23,8 +23,8 @@ export interface SearchQuery {
   q: string;
   /** Only visible teams' builds; an empty list finds nothing. */
   teamIds: number[];
-  /** Restrict to one job by name. */
-  job?: string;
+  /** Restrict to one job, by id (the route resolves the caller's `name` or `team/name`, master/jobs/resolve.ts). */
+  jobId?: number;
   limit: number;
 }
 
@@ -46,7 +46,7 @@ export function toMatchExpression(terms: string[]): string {
 export function searchLogs(store: LogsStore, query: SearchQuery): SearchHit[] {
   const terms = queryTerms(query.q);
   if (query.teamIds.length === 0) return [];
-  const rows = store.search(toMatchExpression(terms), query.teamIds, query.job ?? null, query.limit);
+  const rows = store.search(toMatchExpression(terms), query.teamIds, query.jobId ?? null, query.limit);
   return rows.map(({ content, ...hit }) => ({ ...hit, lines: matchingLines(content, terms) }));
 }
 

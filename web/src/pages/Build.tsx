@@ -14,7 +14,7 @@ import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ACTIVE_STATUSES, ago, duration, span } from '../format';
 import { LogLines } from '../log-lines';
-import { navigate, paths } from '../router';
+import { jobRef, navigate, paths } from '../router';
 import { session } from '../session';
 import { followBuild } from '../stream';
 
@@ -244,7 +244,7 @@ export function Build({ id }: { id: number }) {
     <>
       <div class="page-head">
         <h1>
-          <a href={paths.job(b.job)}>{b.job}</a> #{b.number}
+          <a href={paths.job(jobRef({ name: b.job, team: b.team }))}>{b.job}</a> #{b.number}
         </h1>
         <Status status={b.status} />
         <span class="spacer" />

@@ -2,10 +2,11 @@
 import { useState } from 'preact/hooks';
 import type { JobInfo } from '../../../shared/api';
 import { TestTrend, TriggerHistory } from '../components/JobHistory';
+import { MoveJob } from '../components/MoveJob';
 import { Status } from '../components/Status';
 import { useLoad } from '../data';
 import { ago, span } from '../format';
-import { navigate, paths } from '../router';
+import { jobRef, navigate, paths } from '../router';
 import { session } from '../session';
 
 function canTrigger(job: JobInfo): boolean {
@@ -27,7 +28,7 @@ function TriggerForm({ job }: { job: JobInfo }) {
     setBusy(true);
     setError(null);
     try {
-      const b = await s.client.trigger(job.name, { params: values, ...(branch ? { branch } : {}) });
+      const b = await s.client.trigger(jobRef(job), { params: values, ...(branch ? { branch } : {}) });
       navigate(paths.build(b.id));
     } catch (err) {
       setError((err as Error).message);
@@ -85,7 +86,7 @@ export function Job({ name }: { name: string }) {
         <span class="muted">team {j.team}</span>
         {j.source === 'file' && <span class="tag" title={j.filePath ?? ''}>managed as code</span>}
         <span class="spacer" />
-        <a class="button" href={paths.editJob(j.name)}>
+        <a class="button" href={paths.editJob(jobRef(j))}>
           {j.source === 'file' ? 'View YAML' : 'Edit'}
         </a>
         {j.source === 'api' && j.enabled && (
@@ -94,7 +95,7 @@ export function Job({ name }: { name: string }) {
             class="danger"
             onClick={() =>
               window.confirm(`Delete job ${j.name}? Its builds stay in the history; it no longer runs.`) &&
-              s.client.deleteJob(j.name).then(() => navigate(paths.jobs()), (err: Error) => setDeleteError(err.message))
+              s.client.deleteJob(jobRef(j)).then(() => navigate(paths.jobs()), (err: Error) => setDeleteError(err.message))
             }
           >
             Delete
@@ -152,12 +153,13 @@ export function Job({ name }: { name: string }) {
         </section>
         <aside>
           <TriggerForm job={j} />
-          <TestTrend job={j.name} />
-          <TriggerHistory job={j.name} />
+          <TestTrend job={jobRef(j)} />
+          <TriggerHistory job={jobRef(j)} />
           <details class="card">
             <summary>YAML</summary>
             <pre class="yaml">{j.yaml}</pre>
           </details>
+          <MoveJob job={j} />
         </aside>
       </div>
     </>

@@ -16,7 +16,7 @@ import type { JsonSchema } from '../job-form/SchemaField';
 import { ValidationError, type FieldIssue } from '../../../shared/errors';
 import { parseJobYaml, type JobConfig, type StepKinds } from '../../../shared/job';
 import { stepKindsFromManifests } from '../../../shared/plugins/step-kind';
-import { navigate, paths } from '../router';
+import { jobPath, jobRef, navigate, paths } from '../router';
 import { session } from '../session';
 
 function template(team: string): string {
@@ -163,7 +163,9 @@ export default function JobEditor({ name }: { name?: string }) {
     setServerIssues(null);
     try {
       const job = await s.client.applyJob(text);
-      navigate(paths.job(job.name));
+      // By name, or by team/name when another of the caller's teams has a job of that name (else the page gets a 409).
+      const all = await s.client.listJobs().catch(() => null);
+      navigate(all ? jobPath(job, all) : paths.job(jobRef(job)));
     } catch (err) {
       if (err instanceof ValidationError) setServerIssues(err.issues);
       else setSaveError((err as Error).message);

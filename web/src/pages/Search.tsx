@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import type { SearchHit } from '../../../shared/api';
 import { useLoad } from '../data';
-import { paths } from '../router';
+import { jobRef, paths } from '../router';
 import { session } from '../session';
 
 /** Splits `text` around case-insensitive occurrences of any of the words; odd indexes are matches. */
@@ -47,8 +47,8 @@ export function Search() {
         <input type="search" aria-label="Search all logs" placeholder="words in build logs" required value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
         <select aria-label="Job" value={job} onChange={(e) => setJob((e.target as HTMLSelectElement).value)}>
           <option value="">all jobs</option>
-          {(jobs.data ?? []).map((j) => (
-            <option value={j.name}>{j.name}</option>
+          {(jobs.data ?? []).map((j, _i, all) => (
+            <option value={jobRef(j)}>{all.filter((o) => o.name === j.name).length > 1 ? jobRef(j) : j.name}</option>
           ))}
         </select>
         <button type="submit">Search</button>
@@ -66,7 +66,9 @@ export function Search() {
               <a href={paths.build(h.buildId)}>
                 {h.job} #{h.number}
               </a>{' '}
-              <span class="muted small">stage {h.stage}</span>
+              <span class="muted small">
+                team {h.team}, stage {h.stage}
+              </span>
               <pre class="output">
                 {h.lines.map((l) => (
                   <div>
