@@ -9,18 +9,19 @@
  * - Scoping: every read turns `apps` (+ filters) into the set of label ids first; rows are only ever
  *   selected through that set, context lines included, so an app not in `apps` cannot appear.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { startFtsWorker, type FtsWorker } from './fts-worker';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
-import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
+import { INSERT_ROWS, PartitionRegistry, type Partition, type PendingWhere, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
 import type {
   AppendBatch,
   AppendResult,
   ContainerLogEntry,
+  LogCenterIndexingStats,
   LogCenterOptions,
   LogCenterStats,
   LogCenterStore,
@@ -53,6 +54,15 @@ export const INDEX_CHUNK_ROWS = 8192;
  */
 const INDEX_DELAY_MS = 200;
 const INDEX_MAX_DELAY_MS = 2000;
+/**
+ * The most rows the in-memory pending index of layout-3 partitions holds (worker indexing). Beyond it (the worker
+ * failing or far behind), the pending index is built in the spill file `<file>-pending` instead, whose page cache
+ * is bounded (SPILL_CACHE_KIB): memory stays bounded, every stored row stays searchable with the same FTS5 query
+ * semantics, and nothing is written to the index file the worker owns (which may be the very cause: locked,
+ * unwritable). Measured: a chunk of 8,192 lines of ~60 characters costs about 0.6 MB of temp pages (4 chunks: 2.4 MB).
+ */
+export const MAX_PENDING_ROWS = 4 * INDEX_CHUNK_ROWS;
+const SPILL_CACHE_KIB = 4096;
 /** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
 const NARROW_LABELS = 16;
 
@@ -63,12 +73,23 @@ interface Label {
   stream: string;
 }
 
-export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
+/** Tests only: places a real worker commit exactly where a test needs it (see FtsWorkerOptions.gate). */
+export interface LogCenterTestHooks {
+  /** Given to the indexing worker: [passes allowed, snapshot seq of the pass waiting]. */
+  workerGate?: Int32Array;
+  /** Called inside a read's transaction, right after it took the worker's mark of its snapshot. */
+  afterReadSnapshot?: () => void;
+}
+
+export function openLogCenter(opts: LogCenterOptions, hooks: LogCenterTestHooks = {}): LogCenterStore {
   if (opts.partitionLayout !== undefined && opts.partitionLayout !== 1 && opts.partitionLayout !== 2) {
     throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: `must be 1 or 2 (got ${JSON.stringify(opts.partitionLayout)})` }]);
   }
   if (opts.ftsIndexing !== undefined && opts.ftsIndexing !== 'inline' && opts.ftsIndexing !== 'worker') {
     throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `must be inline or worker (got ${JSON.stringify(opts.ftsIndexing)})` }]);
+  }
+  if (opts.indexLockTimeoutMs !== undefined && (!Number.isInteger(opts.indexLockTimeoutMs) || opts.indexLockTimeoutMs < 0)) {
+    throw new ValidationError('invalid_request', [{ field: 'indexLockTimeoutMs', message: `must be an integer >= 0 (got ${JSON.stringify(opts.indexLockTimeoutMs)})` }]);
   }
   if (opts.ftsIndexing === 'worker' && opts.partitionLayout === 1) {
     throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: 'layout 1 is indexed inline only (ftsIndexing worker needs layout 2)' }]);
@@ -76,7 +97,7 @@ export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
     const worker = opts.ftsIndexing === 'worker';
-    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, worker ? 3 : (opts.partitionLayout ?? 2), worker, opts.onWorkerError);
+    return new LogCenter(db, opts, partitionMs, worker ? 3 : (opts.partitionLayout ?? 2), worker, hooks);
   } catch (e) {
     db.close();
     throw e;
@@ -117,6 +138,11 @@ class LogCenter implements LogCenterStore {
   private wTo = 0;
   private lastWake = 0;
   private readonly wPendingParts = new Set<number>();
+  /** Where the layout-3 pending index of the current generation (wFrom, wTo] lives: memory, or the spill file. */
+  private wWhere: PendingWhere = 'temp';
+  /** Times the layout-3 pending index started over from the worker's mark with rows in it. */
+  private wRebuilds = 0;
+  private readonly tempBytes: () => number;
   private readonly ixTables = new Set<number>();
   private ixSeq = 0;
   private readonly getIxSeq;
@@ -124,15 +150,19 @@ class LogCenter implements LogCenterStore {
   /** The worker's last error (it goes on with the next pass; reads stay complete through the pending index). */
   workerError: string | undefined;
 
+  private readonly file: string;
+  private readonly afterReadSnapshot?: () => void;
+
   constructor(
     readonly db: Db,
-    private readonly file: string,
+    opts: LogCenterOptions,
     readonly partitionMs: number,
-    checkpointIntervalMs: number,
     partitionLayout: 1 | 2 | 3,
     useWorker: boolean,
-    onWorkerError?: (message: string) => void,
+    hooks: LogCenterTestHooks,
   ) {
+    const file = (this.file = opts.file);
+    this.afterReadSnapshot = hooks.afterReadSnapshot;
     // The index file is attached whenever it exists or the worker is used: a file once written with the
     // worker keeps layout-3 partitions, which any later open must read (and index) the same way.
     const ixFile = `${file}-fts`;
@@ -142,9 +172,20 @@ class LogCenter implements LogCenterStore {
       db.prepare('ATTACH DATABASE ? AS ix').run(ixFile);
       db.pragma('ix.journal_mode = WAL');
       db.exec("CREATE TABLE IF NOT EXISTS ix.meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT OR IGNORE INTO ix.meta (key, value) VALUES ('indexed_seq', 0)");
+      // The spill file holds only what the pending index would: derived, started empty at every open. No
+      // durability needed (synchronous OFF), but a rollback journal, so a failed statement cannot corrupt it.
+      removeSpill(file);
+      db.prepare('ATTACH DATABASE ? AS sp').run(`${file}-pending`);
+      db.pragma('sp.journal_mode = TRUNCATE');
+      db.pragma('sp.synchronous = OFF');
+      db.pragma(`sp.cache_size = -${SPILL_CACHE_KIB}`);
     }
     finishDrops(db);
-    this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout);
+    this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout, useWorker);
+    const tempPages = db.prepare('PRAGMA temp.page_count').pluck();
+    const tempFree = db.prepare('PRAGMA temp.freelist_count').pluck();
+    const tempPageSize = db.prepare('PRAGMA temp.page_size').pluck();
+    this.tempBytes = () => ((tempPages.get() as number) - (tempFree.get() as number)) * (tempPageSize.get() as number);
     this.getIxSeq = useWorker ? db.prepare("SELECT value FROM ix.meta WHERE key = 'indexed_seq'").pluck() : undefined;
     this.hasIxTable = useWorker ? db.prepare("SELECT 1 FROM ix.sqlite_schema WHERE type = 'table' AND name = ?").pluck() : undefined;
     this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
@@ -160,19 +201,22 @@ class LogCenter implements LogCenterStore {
     this.reloadCaches();
     if (useWorker) {
       this.workerSeq = this.wFrom = this.wTo = this.lastWake = this.getIxSeq!.get() as number;
-      this.ftsWorker = startFtsWorker(
+      this.ftsWorker = startFtsWorker({
         file,
         ixFile,
-        INDEX_CHUNK_ROWS,
-        (seq) => {
+        chunk: INDEX_CHUNK_ROWS,
+        lockTimeoutMs: opts.indexLockTimeoutMs,
+        gate: hooks.workerGate,
+        onIndexed: (seq) => {
           this.workerSeq = Math.max(this.workerSeq, seq);
         },
-        (message) => {
+        onFailure: (message, failures, restartInMs) => {
           this.workerError = message;
-          onWorkerError?.(message);
+          opts.onWorkerError?.(`indexing worker failed (${failures} in a row; restarting it in ${restartInMs} ms): ${message}`);
         },
-      );
+      });
     }
+    const checkpointIntervalMs = opts.checkpointIntervalMs ?? 1000;
     if (checkpointIntervalMs > 0) {
       // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
       // stays only as the fallback for a WAL that grew past 128 MiB.
@@ -207,7 +251,7 @@ class LogCenter implements LogCenterStore {
   private clearWorkerPending(): void {
     for (const id of this.wPendingParts) {
       const p = this.partitions.get(id);
-      if (p) this.partitions.stmt(p, 'pendingClear').run();
+      if (p) this.partitions.stmt(p, 'pendingClear', this.wWhere).run();
     }
     this.wPendingParts.clear();
     this.wFrom = this.wTo = this.workerSeq;
@@ -254,19 +298,26 @@ class LogCenter implements LogCenterStore {
   }
 
   /**
-   * preparePending for layout-3 partitions: their rows of seq in (wTo, last] go into the pending index. It starts
-   * over from the worker's last reported mark once that mark passed every pending row, or when the pending index
-   * holds more than 4 chunks (the rows at or below a read's mark are filtered out by seq, never found twice).
+   * preparePending for layout-3 partitions: their rows of seq in (wTo, last] go into the pending index (the rows at
+   * or below a read's mark are filtered out by seq, never found twice). It starts over from the worker's last
+   * reported mark once that mark passed every pending row; in memory, also before it would hold more than
+   * MAX_PENDING_ROWS (then in the spill file if the worker is still that far behind, else in memory from the
+   * mark); in the spill file, once the worker is back within MAX_PENDING_ROWS (back to memory).
    */
   private prepareWorkerPending(): void {
     const last = this.nextSeq - 1;
-    if (this.workerSeq >= this.wTo || (this.wTo - this.wFrom > 4 * INDEX_CHUNK_ROWS && this.workerSeq > this.wFrom)) this.clearWorkerPending();
+    const behind = last - this.workerSeq;
+    if (this.workerSeq >= this.wTo || (this.wWhere === 'temp' ? last - this.wFrom > MAX_PENDING_ROWS : behind <= MAX_PENDING_ROWS)) {
+      if (this.wPendingParts.size > 0) this.wRebuilds++;
+      this.clearWorkerPending();
+      this.wWhere = behind > MAX_PENDING_ROWS ? 'sp' : 'temp';
+    }
     const from = this.wTo;
     if (from >= last) return;
     try {
       for (const p of this.partitions.list()) {
         if (p.layout !== 3 || p.maxSeq <= from) continue;
-        this.partitions.stmt(p, 'pendingIndex').run(from + 1, p.maxSeq);
+        this.partitions.stmt(p, 'pendingIndex', this.wWhere).run(from + 1, p.maxSeq);
         this.wPendingParts.add(p.id);
       }
     } catch (e) {
@@ -285,6 +336,7 @@ class LogCenter implements LogCenterStore {
     this.db.exec('BEGIN');
     try {
       this.ixSeq = this.getIxSeq!.get() as number;
+      this.afterReadSnapshot?.();
       return fn();
     } finally {
       this.db.exec('COMMIT');
@@ -317,7 +369,7 @@ class LogCenter implements LogCenterStore {
     if (!this.wPendingParts.has(p.id)) return rows;
     // Without its table, none of the partition's rows is indexed yet: all of them count from the pending index.
     const after = indexed ? this.ixSeq : 0;
-    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatchAfter' : 'pendingMatchAscAfter').all(expr, lo, hi, labelsJson, after, limit) as Row[];
+    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatchAfter' : 'pendingMatchAscAfter', this.wWhere).all(expr, lo, hi, labelsJson, after, limit) as Row[];
     if (!pending.length) return rows;
     return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
   }
@@ -631,7 +683,7 @@ class LogCenter implements LogCenterStore {
         const matchStmt = p.layout === 3 && !this.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
         const got = (
           q.match
-            ? this.partitions.stmt(p, matchStmt).all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
+            ? this.partitions.stmt(p, matchStmt, p.layout === 3 ? this.wWhere : 'temp').all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
             : this.partitions.stmt(p, 'tail').all(after!, labelsJson, lo, hi, q.limit)
         ) as Row[];
         for (const r of got) rows.push({ p, r });
@@ -663,14 +715,32 @@ class LogCenter implements LogCenterStore {
       bytes += p.bytes;
     }
     let fileBytes = 0;
-    for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal'] : ['', '-wal']) {
+    for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal', '-pending'] : ['', '-wal']) {
       try {
         fileBytes += statSync(this.file + suffix).size;
       } catch {
         // no WAL file yet
       }
     }
-    return { entries, partitions: all.length, bytes, fileBytes };
+    return { entries, partitions: all.length, bytes, fileBytes, indexing: this.indexingStats() };
+  }
+
+  private indexingStats(): LogCenterIndexingStats {
+    const pendingRows = this.wTo - this.wFrom;
+    const w = this.ftsWorker?.status();
+    return {
+      storedSeq: this.nextSeq - 1,
+      indexedSeq: this.ftsWorker ? this.workerSeq : this.indexedSeq,
+      pendingIn: this.wWhere === 'temp' ? 'memory' : 'spill',
+      pendingMemoryRows: this.wWhere === 'temp' ? pendingRows : 0,
+      pendingSpillRows: this.wWhere === 'sp' ? pendingRows : 0,
+      pendingRebuilds: this.wRebuilds,
+      tempBytes: this.tempBytes(),
+      workerFailures: w?.failures ?? 0,
+      workerRestarts: w?.restarts ?? 0,
+      workerRunning: w?.running ?? false,
+      workerError: this.workerError,
+    };
   }
 
   apps(): string[] {
@@ -691,7 +761,12 @@ class LogCenter implements LogCenterStore {
     this.ftsWorker?.stop();
     this.checkpointer?.stop();
     this.db.close();
+    if (this.ftsWorker) removeSpill(this.file);
   }
+}
+
+function removeSpill(file: string): void {
+  for (const suffix of ['-pending', '-pending-journal']) rmSync(`${file}${suffix}`, { force: true });
 }
 
 function labelKey(l: Label): string {

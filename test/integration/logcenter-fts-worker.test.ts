@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { INDEX_CHUNK_ROWS, openLogCenter, type ContainerLogEntry, type LogCenterStore } from '../../master/logcenter';
+import { INDEX_CHUNK_ROWS, MAX_PENDING_ROWS, openLogCenter, type ContainerLogEntry, type LogCenterStore } from '../../master/logcenter';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
@@ -234,4 +234,67 @@ describe('worker indexing', () => {
     const again = open();
     expect(allIds(again, 'w')).toHaveLength(4);
   });
+});
+
+describe('a worker that keeps failing', () => {
+  it('(its index file locked by another connection) stops neither ingest nor search, keeps memory bounded, is restarted with backoff and catches up', async () => {
+    const errors: string[] = [];
+    const s = (store = openLogCenter({ file, ftsIndexing: 'worker', indexLockTimeoutMs: 20, onWorkerError: (m) => errors.push(m) }));
+    // The real cause: another connection (a backup, an admin's sqlite3 shell) holds the index file's write lock,
+    // so every pass of the worker fails with SQLITE_BUSY.
+    const locker = new Database(`${file}-fts`);
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      const chunks = MAX_PENDING_ROWS / INDEX_CHUNK_ROWS + 3;
+      const total = chunks * INDEX_CHUNK_ROWS;
+      let perChunkBytes = 0;
+      for (let c = 0; c < chunks; c++) {
+        const first = c * INDEX_CHUNK_ROWS;
+        // Ingest goes on: appends never touch the index file.
+        expect(s.append({ source: 'a', firstSeq: first + 1, entries: rows(first, INDEX_CHUNK_ROWS, total) }).stored).toBe(INDEX_CHUNK_ROWS);
+        // The chunk just stored is found whole (its own word), at once.
+        expect(allIds(s, `"w ${first + INDEX_CHUNK_ROWS - 1}"`)).toEqual([String(first + INDEX_CHUNK_ROWS)]);
+        const ix = s.stats().indexing;
+        expect(ix.indexedSeq).toBe(0);
+        if (c === 0) perChunkBytes = ix.tempBytes;
+        // Memory: at most MAX_PENDING_ROWS rows in the in-memory pending index, then the spill file takes over.
+        expect(ix.pendingMemoryRows).toBeLessThanOrEqual(MAX_PENDING_ROWS);
+        expect(ix.tempBytes).toBeLessThanOrEqual(perChunkBytes * (MAX_PENDING_ROWS / INDEX_CHUNK_ROWS) * 1.1);
+        expect(ix.pendingIn).toBe((c + 1) * INDEX_CHUNK_ROWS > MAX_PENDING_ROWS ? 'spill' : 'memory');
+        if (ix.pendingIn === 'spill') expect(ix.pendingSpillRows).toBe((c + 1) * INDEX_CHUNK_ROWS);
+      }
+      expect(perChunkBytes).toBeGreaterThan(0);
+      // Every stored row, once, with the worker down.
+      const ids = allIds(s, 'w');
+      expect(ids.length).toBe(total);
+      expect(new Set(ids).size).toBe(total);
+      const hit = s.search({ apps: ['shop'], q: '"w 40000"', context: 1 }).hits[0];
+      expect([hit.before?.map((l) => l.text), hit.text, hit.after?.map((l) => l.text)]).toEqual([['w 39999'], 'w 40000', ['w 40001']]);
+      expect(s.since({ apps: ['shop'], q: 'w' }, String(total - 1)).map((l) => l.text)).toEqual([`w ${total - 1}`]);
+      // Each failure is told once, with its count in a row and the (doubling) delay before the restart.
+      await until(() => errors.length >= 3, 20_000);
+      expect(errors[0]).toMatch(/^indexing worker failed \(1 in a row; restarting it in 200 ms\): .*database is locked/);
+      expect(errors[1]).toMatch(/^indexing worker failed \(2 in a row; restarting it in 400 ms\)/);
+      expect(errors[2]).toMatch(/^indexing worker failed \(3 in a row; restarting it in 800 ms\)/);
+      expect(s.stats().indexing.workerRestarts).toBeGreaterThanOrEqual(2);
+      expect(worker().mark).toBe(0);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    // The cause removed: the next restart indexes everything, with no append or read to wake it.
+    const total = (MAX_PENDING_ROWS / INDEX_CHUNK_ROWS + 3) * INDEX_CHUNK_ROWS;
+    await until(() => worker().mark === total, 30_000);
+    expect(worker().indexed).toBe(total);
+    await until(() => s.stats().indexing.indexedSeq === total);
+    expect(s.stats().indexing).toMatchObject({ workerFailures: 0, workerRunning: true });
+    // Reads drop the spill and find every row once through the worker's index.
+    const ids = allIds(s, 'w');
+    expect(ids.length).toBe(total);
+    expect(new Set(ids).size).toBe(total);
+    expect(s.stats().indexing).toMatchObject({ pendingIn: 'memory', pendingMemoryRows: 0, pendingSpillRows: 0 });
+    s.close();
+    store = undefined;
+    expect(existsSync(`${file}-pending`)).toBe(false);
+  }, 90_000);
 });
