@@ -49,9 +49,9 @@ export interface FtsWorkerOptions {
   /** Each failure, once, with the count of failures in a row and the delay before the new thread. */
   onFailure(message: string, failures: number, restartInMs: number): void;
   /**
-   * Tests only: [passes allowed, snapshot of the waiting pass]. A pass that found rows to index stores its snapshot's
-   * last committed seq in [1], then waits until [0] > 0 and takes one from it before indexing; tests release passes one
-   * by one, so a commit lands exactly where they need it.
+   * Tests only: [passes allowed, snapshot of the waiting pass]. A pass that found rows to index stores the last seq it
+   * will index in [1], then waits until [0] > 0, takes one from it and sets [1] back to 0 before indexing; tests let
+   * passes through one by one, so a commit lands exactly where they need it.
    */
   gate?: Int32Array;
 }
@@ -91,6 +91,7 @@ function pass(flush) {
       Atomics.store(gate, 1, last);
       while (Atomics.load(gate, 0) <= 0) Atomics.wait(gate, 0, Atomics.load(gate, 0), 1000);
       Atomics.sub(gate, 0, 1);
+      Atomics.store(gate, 1, 0);
     }
     const parts = db.prepare("SELECT id FROM m.partitions WHERE state = 'live' AND layout = 3 AND max_seq > ?").pluck().all(mark);
     for (const id of parts) {
