@@ -430,4 +430,33 @@ describe('a worker that keeps failing', () => {
     store = undefined;
     expect(existsSync(`${file}-pending`)).toBe(false);
   }, 90_000);
+
+  it('close() while the worker is down returns at once; the next open indexes every row once', async () => {
+    const errors: string[] = [];
+    const s = (store = openLogCenter({ file, ftsIndexing: 'worker', indexLockTimeoutMs: 20, onWorkerError: (m) => errors.push(m) }));
+    const locker = new Database(`${file}-fts`);
+    locker.exec('BEGIN IMMEDIATE');
+    const total = 5 * INDEX_CHUNK_ROWS;
+    try {
+      s.append({ source: 'a', firstSeq: 1, entries: rows(0, total, total) });
+      expect(allIds(s, 'w')).toHaveLength(total);
+      expect(s.stats().indexing.pendingIn).toBe('spill');
+      await until(() => errors.length >= 1 && !s.stats().indexing.workerRunning);
+      // Between a failure and its restart: close() cancels the restart and does not wait for a thread that is gone
+      // (it used to wait up to 2 minutes; the test's timeout would catch that).
+      s.close();
+      store = undefined;
+      expect(existsSync(`${file}-pending`)).toBe(false);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(worker().mark).toBe(0);
+    const again = open();
+    const ids = allIds(again, 'w');
+    expect(ids).toHaveLength(total);
+    expect(new Set(ids).size).toBe(total);
+    await until(() => worker().mark === total);
+    expect(worker().indexed).toBe(total);
+  }, 60_000);
 });
