@@ -9,14 +9,15 @@
  * - Scoping: every read turns `apps` (+ filters) into the set of label ids first; rows are only ever
  *   selected through that set, context lines included, so an app not in `apps` cannot appear.
  */
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ValidationError } from '../../shared/errors';
 import { startCheckpointer, type Checkpointer } from './checkpointer';
 import { startFtsWorker, type FtsWorker } from './fts-worker';
 import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from './query';
-import { INSERT_ROWS, PartitionRegistry, type Partition, type PendingWhere, type Row } from './partitions';
+import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
+import { attachIndexFiles, removeSpill, WorkerReads } from './worker-reads';
 import type {
   AppendBatch,
   AppendResult,
@@ -57,12 +58,11 @@ const INDEX_MAX_DELAY_MS = 2000;
 /**
  * The most rows the in-memory pending index of layout-3 partitions holds (worker indexing). Beyond it (the worker
  * failing or far behind), the pending index is built in the spill file `<file>-pending` instead, whose page cache
- * is bounded (SPILL_CACHE_KIB): memory stays bounded, every stored row stays searchable with the same FTS5 query
+ * is bounded (worker-reads.ts): memory stays bounded, every stored row stays searchable with the same FTS5 query
  * semantics, and nothing is written to the index file the worker owns (which may be the very cause: locked,
  * unwritable). Measured: a chunk of 8,192 lines of ~60 characters costs about 0.6 MB of temp pages (4 chunks: 2.4 MB).
  */
 export const MAX_PENDING_ROWS = 4 * INDEX_CHUNK_ROWS;
-const SPILL_CACHE_KIB = 4096;
 /** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
 const NARROW_LABELS = 16;
 
@@ -127,31 +127,15 @@ class LogCenter implements LogCenterStore {
   private readonly putCounters;
   private readonly appendTx;
   private readonly checkpointer?: Checkpointer;
-  /**
-   * Worker indexing (layout-3 partitions, fts-worker.ts): the worker's mark as last reported (every layout-3 row of
-   * seq <= it is in the index file); the pending index of layout-3 partitions holds their rows of seq in
-   * (wFrom, wTo], wFrom never above any mark a read can see; ixSeq is the mark of the running read's snapshot.
-   */
+  /** Worker indexing (layout-3 partitions): the thread (fts-worker.ts) and the read side (worker-reads.ts). */
   private readonly ftsWorker?: FtsWorker;
-  private workerSeq = 0;
-  private wFrom = 0;
-  private wTo = 0;
+  private readonly wr?: WorkerReads;
   private lastWake = 0;
-  private readonly wPendingParts = new Set<number>();
-  /** Where the layout-3 pending index of the current generation (wFrom, wTo] lives: memory, or the spill file. */
-  private wWhere: PendingWhere = 'temp';
-  /** Times the layout-3 pending index started over from the worker's mark with rows in it. */
-  private wRebuilds = 0;
   private readonly tempBytes: () => number;
-  private readonly ixTables = new Set<number>();
-  private ixSeq = 0;
-  private readonly getIxSeq;
-  private readonly hasIxTable;
-  /** The worker's last error (it goes on with the next pass; reads stay complete through the pending index). */
+  /** The worker's last error (it is restarted after a backoff; reads stay complete through the pending index). */
   workerError: string | undefined;
 
   private readonly file: string;
-  private readonly afterReadSnapshot?: () => void;
 
   constructor(
     readonly db: Db,
@@ -162,32 +146,18 @@ class LogCenter implements LogCenterStore {
     hooks: LogCenterTestHooks,
   ) {
     const file = (this.file = opts.file);
-    this.afterReadSnapshot = hooks.afterReadSnapshot;
     // The index file is attached whenever it exists or the worker is used: a file once written with the
     // worker keeps layout-3 partitions, which any later open must read (and index) the same way.
     const ixFile = `${file}-fts`;
     const hasLayout3 = (db.prepare('SELECT 1 FROM partitions WHERE layout = 3 LIMIT 1').pluck().get() as number | undefined) === 1;
     if (hasLayout3 && !useWorker) throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `${file} has partitions indexed by the worker: open it with ftsIndexing worker` }]);
-    if (useWorker) {
-      db.prepare('ATTACH DATABASE ? AS ix').run(ixFile);
-      db.pragma('ix.journal_mode = WAL');
-      db.exec("CREATE TABLE IF NOT EXISTS ix.meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT OR IGNORE INTO ix.meta (key, value) VALUES ('indexed_seq', 0)");
-      // The spill file holds only what the pending index would: derived, started empty at every open. No
-      // durability needed (synchronous OFF), but a rollback journal, so a failed statement cannot corrupt it.
-      removeSpill(file);
-      db.prepare('ATTACH DATABASE ? AS sp').run(`${file}-pending`);
-      db.pragma('sp.journal_mode = TRUNCATE');
-      db.pragma('sp.synchronous = OFF');
-      db.pragma(`sp.cache_size = -${SPILL_CACHE_KIB}`);
-    }
+    if (useWorker) attachIndexFiles(db, file);
     finishDrops(db);
     this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout, useWorker);
     const tempPages = db.prepare('PRAGMA temp.page_count').pluck();
     const tempFree = db.prepare('PRAGMA temp.freelist_count').pluck();
     const tempPageSize = db.prepare('PRAGMA temp.page_size').pluck();
     this.tempBytes = () => ((tempPages.get() as number) - (tempFree.get() as number)) * (tempPageSize.get() as number);
-    this.getIxSeq = useWorker ? db.prepare("SELECT value FROM ix.meta WHERE key = 'indexed_seq'").pluck() : undefined;
-    this.hasIxTable = useWorker ? db.prepare("SELECT 1 FROM ix.sqlite_schema WHERE type = 'table' AND name = ?").pluck() : undefined;
     this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
     this.putHighWater = db.prepare(
       'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',
@@ -200,16 +170,15 @@ class LogCenter implements LogCenterStore {
     this.indexTx = db.transaction(() => this.indexPending());
     this.reloadCaches();
     if (useWorker) {
-      this.workerSeq = this.wFrom = this.wTo = this.lastWake = this.getIxSeq!.get() as number;
+      const wr = (this.wr = new WorkerReads(db, this.partitions, MAX_PENDING_ROWS, hooks.afterReadSnapshot));
+      this.lastWake = wr.workerSeq;
       this.ftsWorker = startFtsWorker({
         file,
         ixFile,
         chunk: INDEX_CHUNK_ROWS,
         lockTimeoutMs: opts.indexLockTimeoutMs,
         gate: hooks.workerGate,
-        onIndexed: (seq) => {
-          this.workerSeq = Math.max(this.workerSeq, seq);
-        },
+        onIndexed: (seq) => wr.indexed(seq),
         onFailure: (message, failures, restartInMs) => {
           this.workerError = message;
           opts.onWorkerError?.(`indexing worker failed (${failures} in a row; restarting it in ${restartInMs} ms): ${message}`);
@@ -245,16 +214,7 @@ class LogCenter implements LogCenterStore {
     }
     this.pendingParts.clear();
     this.pendingSeq = this.indexedSeq;
-    this.clearWorkerPending();
-  }
-
-  private clearWorkerPending(): void {
-    for (const id of this.wPendingParts) {
-      const p = this.partitions.get(id);
-      if (p) this.partitions.stmt(p, 'pendingClear', this.wWhere).run();
-    }
-    this.wPendingParts.clear();
-    this.wFrom = this.wTo = this.workerSeq;
+    this.wr?.clear();
   }
 
   /** Indexes the stored rows not indexed yet (seq in (indexedSeq, nextSeq)). Call inside a transaction. */
@@ -280,8 +240,15 @@ class LogCenter implements LogCenterStore {
    * index (only those added since the last read), so a search, context or tail misses none.
    */
   private preparePending(): void {
-    if (this.ftsWorker) this.prepareWorkerPending();
     const last = this.nextSeq - 1;
+    if (this.wr) {
+      try {
+        this.wr.prepare(last);
+      } catch (e) {
+        this.reloadCaches();
+        throw e;
+      }
+    }
     const from = Math.max(this.indexedSeq, this.pendingSeq);
     if (from >= last) return;
     try {
@@ -297,80 +264,19 @@ class LogCenter implements LogCenterStore {
     this.pendingSeq = last;
   }
 
-  /**
-   * preparePending for layout-3 partitions: their rows of seq in (wTo, last] go into the pending index (the rows at
-   * or below a read's mark are filtered out by seq, never found twice). It starts over from the worker's last
-   * reported mark once that mark passed every pending row; in memory, also before it would hold more than
-   * MAX_PENDING_ROWS (then in the spill file if the worker is still that far behind, else in memory from the
-   * mark); in the spill file, once the worker is back within MAX_PENDING_ROWS (back to memory).
-   */
-  private prepareWorkerPending(): void {
-    const last = this.nextSeq - 1;
-    const behind = last - this.workerSeq;
-    if (this.workerSeq >= this.wTo || (this.wWhere === 'temp' ? last - this.wFrom > MAX_PENDING_ROWS : behind <= MAX_PENDING_ROWS)) {
-      if (this.wPendingParts.size > 0) this.wRebuilds++;
-      this.clearWorkerPending();
-      this.wWhere = behind > MAX_PENDING_ROWS ? 'sp' : 'temp';
-    }
-    const from = this.wTo;
-    if (from >= last) return;
-    try {
-      for (const p of this.partitions.list()) {
-        if (p.layout !== 3 || p.maxSeq <= from) continue;
-        this.partitions.stmt(p, 'pendingIndex', this.wWhere).run(from + 1, p.maxSeq);
-        this.wPendingParts.add(p.id);
-      }
-    } catch (e) {
-      this.reloadCaches();
-      throw e;
-    }
-    this.wTo = last;
-  }
-
-  /**
-   * Runs a read in one read transaction: the worker's mark (ixSeq) and index tables are those of one snapshot of
-   * the index file, so a row is found in the index file (seq <= ixSeq) or in the pending index (seq > ixSeq).
-   */
+  /** Runs a read (worker indexing: in one read transaction, worker-reads.ts). */
   private read<T>(fn: () => T): T {
-    if (!this.ftsWorker) return fn();
-    this.db.exec('BEGIN');
-    try {
-      this.ixSeq = this.getIxSeq!.get() as number;
-      this.afterReadSnapshot?.();
-      return fn();
-    } finally {
-      this.db.exec('COMMIT');
-    }
-  }
-
-  /** Whether the layout-3 partition's index table exists (in the running read's snapshot; once made, it stays while the partition lives). */
-  private hasIndexTable(p: Partition): boolean {
-    if (this.ixTables.has(p.id)) return true;
-    if (this.hasIxTable!.get(`f_${p.id}`) !== 1) return false;
-    this.ixTables.add(p.id);
-    return true;
+    return this.wr ? this.wr.read(fn) : fn();
   }
 
   /** Rows of partition p matching `expr` with keys in [lo, hi) (desc) or (lo, hi) (asc), from both indexes. */
   private matchRows(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
-    if (p.layout === 3) return this.matchRowsWorker(p, order, expr, lo, hi, labelsJson, limit);
+    if (p.layout === 3) return this.wr!.matchRows(p, order, expr, lo, hi, labelsJson, limit);
     const rows = this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!this.pendingParts.has(p.id)) return rows;
     const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatch' : 'pendingMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!pending.length) return rows;
     // A row is in one index or the other, never both: merge by key.
-    return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
-  }
-
-  /** matchRows of a layout-3 partition (inside read()): rows of seq <= ixSeq from the index file, the others from the pending index. */
-  private matchRowsWorker(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
-    const indexed = this.hasIndexTable(p);
-    const rows = indexed ? (this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[]) : [];
-    if (!this.wPendingParts.has(p.id)) return rows;
-    // Without its table, none of the partition's rows is indexed yet: all of them count from the pending index.
-    const after = indexed ? this.ixSeq : 0;
-    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatchAfter' : 'pendingMatchAscAfter', this.wWhere).all(expr, lo, hi, labelsJson, after, limit) as Row[];
-    if (!pending.length) return rows;
     return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
   }
 
@@ -680,10 +586,10 @@ class LogCenter implements LogCenterStore {
         const [lo, hi] = this.keyRange(p, q.from, q.to);
         if (lo >= hi) continue;
         // A row in both indexes (the hand-over) is still one row: tailMatch selects rows whose key is IN either.
-        const matchStmt = p.layout === 3 && !this.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
+        const matchStmt = p.layout === 3 && !this.wr!.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
         const got = (
           q.match
-            ? this.partitions.stmt(p, matchStmt, p.layout === 3 ? this.wWhere : 'temp').all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
+            ? this.partitions.stmt(p, matchStmt, p.layout === 3 ? this.wr!.where : 'temp').all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
             : this.partitions.stmt(p, 'tail').all(after!, labelsJson, lo, hi, q.limit)
         ) as Row[];
         for (const r of got) rows.push({ p, r });
@@ -726,15 +632,11 @@ class LogCenter implements LogCenterStore {
   }
 
   private indexingStats(): LogCenterIndexingStats {
-    const pendingRows = this.wTo - this.wFrom;
     const w = this.ftsWorker?.status();
     return {
       storedSeq: this.nextSeq - 1,
-      indexedSeq: this.ftsWorker ? this.workerSeq : this.indexedSeq,
-      pendingIn: this.wWhere === 'temp' ? 'memory' : 'spill',
-      pendingMemoryRows: this.wWhere === 'temp' ? pendingRows : 0,
-      pendingSpillRows: this.wWhere === 'sp' ? pendingRows : 0,
-      pendingRebuilds: this.wRebuilds,
+      indexedSeq: this.wr ? this.wr.workerSeq : this.indexedSeq,
+      ...(this.wr?.stats() ?? { pendingIn: 'memory', pendingMemoryRows: 0, pendingSpillRows: 0, pendingRebuilds: 0 }),
       tempBytes: this.tempBytes(),
       workerFailures: w?.failures ?? 0,
       workerRestarts: w?.restarts ?? 0,
@@ -763,10 +665,6 @@ class LogCenter implements LogCenterStore {
     this.db.close();
     if (this.ftsWorker) removeSpill(this.file);
   }
-}
-
-function removeSpill(file: string): void {
-  for (const suffix of ['-pending', '-pending-journal']) rmSync(`${file}${suffix}`, { force: true });
 }
 
 function labelKey(l: Label): string {

@@ -443,7 +443,7 @@ describe('a worker that keeps failing', () => {
       expect(s.stats().indexing.pendingIn).toBe('spill');
       await until(() => errors.length >= 1 && !s.stats().indexing.workerRunning);
       // Between a failure and its restart: close() cancels the restart and does not wait for a thread that is gone
-      // (it used to wait up to 2 minutes; the test's timeout would catch that).
+      // (waiting for its stop flag would take stop()'s whole 2-minute timeout; the test's timeout would catch that).
       s.close();
       store = undefined;
       expect(existsSync(`${file}-pending`)).toBe(false);
