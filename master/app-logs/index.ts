@@ -29,7 +29,7 @@ export function createAppLogs(ctx: MasterContext): AppLogs {
   const store = openLogCenter({
     file,
     ftsIndexing: 'worker',
-    onWorkerError: (message) => ctx.log.error({ part: 'logcenter' }, `log center indexing worker: ${message} (searches stay complete; unindexed rows wait in memory)`),
+    onWorkerError: (message) => ctx.log.error({ part: 'logcenter' }, `log center ${message} (searches stay complete: unindexed rows are in the pending index, bounded in memory, beyond it in container-logs.db-pending)`),
   });
   let tails: TailHub | undefined;
   const ingest = createIngest(ctx, store, (apps) => tails?.stored(apps));

@@ -13,30 +13,65 @@
  *
  * Messages: main -> worker {go, flush}: a pass (unless fewer than `chunk` rows wait and not flush);
  * {stop}: a last flush pass, close, then the shared flag is set (close() waits on it with Atomics.wait).
- * worker -> main {indexedSeq}: after each commit.
+ * worker -> main {indexedSeq}: after each commit; {error}: a pass (or the open) failed.
+ *
+ * Supervision: a thread whose pass fails reports the error, closes its connection and ends (a failed pass
+ * leaves nothing half-done: its transaction rolled back). Any end but stop() (that, an uncaught exception, a
+ * thread that died) counts as one failure: onFailure is told it once with the count of failures in a row, and
+ * a new thread starts after a backoff (RESTART_BASE_MS doubling up to RESTART_MAX_MS); its first pass indexes
+ * everything after the mark. A commit resets the count. Meanwhile the store's reads stay complete through
+ * its pending index (bounded: store.ts).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { FTS_OPTIONS } from './partitions';
 
 export interface FtsWorker {
-  /** Asks for a pass: indexes when `chunk` rows wait, or any when flush. */
+  /** Asks for a pass: indexes when `chunk` rows wait, or any when flush. Ignored while a restart is due (its first pass indexes all). */
   wake(flush: boolean): void;
-  /** A last pass, then closes the worker's connection; waits at most timeoutMs (the next open indexes what is left). */
+  /**
+   * A last pass, then closes the worker's connection; waits at most timeoutMs (the next open indexes what is left).
+   * While the worker is down (between a failure and its restart) it only cancels the restart.
+   */
   stop(timeoutMs?: number): void;
+  /** Failures in a row (0 once a pass committed since), threads started after a failure, whether a thread is running. */
+  status(): { failures: number; restarts: number; running: boolean };
 }
+
+export interface FtsWorkerOptions {
+  file: string;
+  ixFile: string;
+  /** Rows a non-flush pass waits for. */
+  chunk: number;
+  /** How long a pass waits for a lock on the index file before it fails (busy_timeout; default 5000 ms). */
+  lockTimeoutMs?: number;
+  onIndexed(seq: number): void;
+  /** Each failure, once, with the count of failures in a row and the delay before the new thread. */
+  onFailure(message: string, failures: number, restartInMs: number): void;
+  /**
+   * Tests only: [passes allowed, snapshot of the waiting pass]. A pass that found rows to index stores the last seq it
+   * will index in [1], then waits until [0] > 0, takes one from it and sets [1] back to 0 before indexing; tests let
+   * passes through one by one, so a commit lands exactly where they need it.
+   */
+  gate?: Int32Array;
+}
+
+export const RESTART_BASE_MS = 200;
+export const RESTART_MAX_MS = 30_000;
 
 const SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.module);
-const { flag, chunk, fts } = workerData;
+const { flag, chunk, fts, gate } = workerData;
 let db;
 const stmts = new Map();
+// However the thread ends, stop() must not wait for it.
+process.on('exit', () => { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); });
 function openDb() {
   db = new Database(workerData.ixFile);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma('busy_timeout = ' + workerData.lockTimeoutMs);
   db.pragma('cache_size = -65536');
   db.prepare('ATTACH DATABASE ? AS m').run(workerData.file);
 }
@@ -52,6 +87,12 @@ function pass(flush) {
     if (committed <= mark || (!flush && committed - mark < chunk)) return;
     const last = Math.min(committed, mark + MAX_PASS_CHUNKS * chunk);
     more = last < committed;
+    if (gate) {
+      Atomics.store(gate, 1, last);
+      while (Atomics.load(gate, 0) <= 0) Atomics.wait(gate, 0, Atomics.load(gate, 0), 1000);
+      Atomics.sub(gate, 0, 1);
+      Atomics.store(gate, 1, 0);
+    }
     const parts = db.prepare("SELECT id FROM m.partitions WHERE state = 'live' AND layout = 3 AND max_seq > ?").pluck().all(mark);
     for (const id of parts) {
       let s = stmts.get(id);
@@ -80,53 +121,96 @@ function dropDead() {
     db.exec('DROP TABLE IF EXISTS main.' + n);
   }
 }
+// A failure ends the thread (the main side restarts it after a backoff): a fresh connection, nothing half-done.
+function fail(e) {
+  parentPort.postMessage({ error: String(e && e.message || e) });
+  try { db && db.close(); } catch {}
+  process.exit(1);
+}
 function run(flush) {
   try {
     while (pass(flush));
     dropDead();
   } catch (e) {
-    parentPort.postMessage({ error: String(e && e.message || e) });
+    fail(e);
   }
 }
-try { openDb(); } catch (e) { parentPort.postMessage({ error: String(e && e.message || e) }); }
+try { openDb(); } catch (e) { fail(e); }
 parentPort.on('message', (msg) => {
   if (msg.stop) {
-    if (db) { run(true); try { db.close(); } catch {} }
+    run(true);
+    try { db.close(); } catch {}
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
     parentPort.close();
     return;
   }
-  if (db) run(msg.flush);
+  run(msg.flush);
 });
-if (db) run(true);
+run(true);
 `;
 
-export function startFtsWorker(file: string, ixFile: string, chunk: number, onIndexed: (seq: number) => void, onError: (message: string) => void): FtsWorker {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const worker = new Worker(SOURCE, {
-    eval: true,
-    workerData: { module: createRequire(import.meta.url).resolve('better-sqlite3'), file, ixFile, chunk, fts: FTS_OPTIONS, flag },
-  });
-  worker.unref();
-  worker.on('message', (m: { indexedSeq?: number; error?: string }) => {
-    if (m.indexedSeq !== undefined) onIndexed(m.indexedSeq);
-    if (m.error !== undefined) onError(m.error);
-  });
-  worker.on('error', (e) => {
-    Atomics.store(flag, 0, 1);
-    onError(e.message);
-  });
+/** Starts the indexing thread and restarts it after each failure (see the header); the store's only handle on it. */
+export function startFtsWorker(o: FtsWorkerOptions): FtsWorker {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  let failures = 0;
+  let restarts = 0;
   let stopped = false;
+  let thread: { worker: Worker; flag: Int32Array; ended: boolean } | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const start = () => {
+    restartTimer = undefined;
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(SOURCE, {
+      eval: true,
+      workerData: { module, file: o.file, ixFile: o.ixFile, chunk: o.chunk, fts: FTS_OPTIONS, flag, gate: o.gate, lockTimeoutMs: o.lockTimeoutMs ?? 5000 },
+    });
+    const t = { worker, flag, ended: false };
+    thread = t;
+    worker.unref();
+    let lastError: string | undefined;
+    worker.on('message', (m: { indexedSeq?: number; error?: string }) => {
+      if (m.indexedSeq !== undefined) {
+        failures = 0;
+        o.onIndexed(m.indexedSeq);
+      }
+      if (m.error !== undefined) lastError = m.error;
+    });
+    worker.on('error', (e) => {
+      lastError = e.message;
+    });
+    worker.on('exit', (code) => {
+      t.ended = true;
+      if (thread === t) thread = undefined;
+      if (stopped) return;
+      failures++;
+      const delay = Math.min(RESTART_BASE_MS * 2 ** (failures - 1), RESTART_MAX_MS);
+      o.onFailure(lastError ?? `the indexing thread ended (exit code ${code})`, failures, delay);
+      restartTimer = setTimeout(() => {
+        if (stopped) return;
+        restarts++;
+        start();
+      }, delay);
+      restartTimer.unref();
+    });
+  };
+  start();
   return {
     wake(flush) {
-      if (!stopped) worker.postMessage({ flush });
+      if (!stopped && thread && !thread.ended) thread.worker.postMessage({ flush });
     },
     stop(timeoutMs = 120_000) {
       if (stopped) return;
       stopped = true;
-      worker.postMessage({ stop: true });
-      Atomics.wait(flag, 0, 0, timeoutMs);
+      clearTimeout(restartTimer);
+      const t = thread;
+      if (!t || t.ended || Atomics.load(t.flag, 0) === 1) return;
+      t.worker.postMessage({ stop: true });
+      Atomics.wait(t.flag, 0, 0, timeoutMs);
+    },
+    status() {
+      return { failures, restarts, running: !!thread && !thread.ended };
     },
   };
 }

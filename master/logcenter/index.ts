@@ -3,7 +3,7 @@
  * file; the contract is in types.ts, the layout in partitions.ts, query syntax in query.ts, retention in
  * retention.ts.
  */
-export { openLogCenter, INDEX_CHUNK_ROWS } from './store';
+export { openLogCenter, INDEX_CHUNK_ROWS, MAX_PENDING_ROWS, type LogCenterTestHooks } from './store';
 export { parseQueryTerms, toMatchExpression, MAX_LIMIT, MAX_CONTEXT, DEFAULT_LIMIT } from './query';
 export { planRetention } from './retention';
 export type * from './types';

@@ -17,7 +17,8 @@
  *   (measured: about 8% against 25% of the append time).
  * - `temp.p_<id>`: the pending index, an FTS5 table of the same shape in the connection's in-memory temp
  *   database, holding the rows stored but not yet in `f_<id>` that a read needed (see store.ts): a read
- *   never writes the file's index, and the file's index gets only big chunks.
+ *   never writes the file's index, and the file's index gets only big chunks. `sp.p_<id>`: the same in the
+ *   spill file `<file>-pending` (layout 3, when the worker is too far behind for memory: store.ts).
  * The registry keeps the live partitions in memory with their prepared statements (cached per partition).
  */
 import type { Statement } from 'better-sqlite3';
@@ -82,6 +83,9 @@ export interface PartitionStatements {
   tailMatchPending: Statement<[number, string, number, number, string, string, number]>;
 }
 
+/** Where a pending index lives: the in-memory temp database, or the spill file (attached as `sp`). */
+export type PendingWhere = 'temp' | 'sp';
+
 /** The FTS5 options of a partition's index and of its pending index. */
 export const FTS_OPTIONS = "text, lbl, content = '', columnsize = 0, tokenize = 'unicode61'";
 
@@ -92,12 +96,14 @@ export const INSERT_ROWS = 64;
 export class PartitionRegistry {
   private readonly live = new Map<string, Partition>();
   private readonly byId = new Map<number, Partition>();
-  private readonly statements = new Map<number, Partial<PartitionStatements>>();
+  private readonly statements = new Map<number, Map<string, PartitionStatements[keyof PartitionStatements]>>();
 
   constructor(
     private readonly db: Db,
     readonly partitionMs: number,
     private readonly newLayout: 1 | 2 | 3 = 2,
+    /** Whether the spill file is attached (as `sp`). */
+    private readonly spill = false,
   ) {
     this.reload();
   }
@@ -154,19 +160,22 @@ export class PartitionRegistry {
     this.live.delete(`${p.environment}\0${p.bucket}`);
     this.statements.delete(id);
     this.db.exec(`DROP TABLE IF EXISTS temp.p_${id}`);
+    if (this.spill) this.db.exec(`DROP TABLE IF EXISTS sp.p_${id}`);
   }
 
-  stmt<K extends keyof PartitionStatements>(p: Partition, name: K): PartitionStatements[K] {
+  /** A partition's statement; `where` places the pending index the pending and tailMatch statements use. */
+  stmt<K extends keyof PartitionStatements>(p: Partition, name: K, where: PendingWhere = 'temp'): PartitionStatements[K] {
     let cache = this.statements.get(p.id);
-    if (!cache) this.statements.set(p.id, (cache = {}));
-    const found = cache[name];
+    if (!cache) this.statements.set(p.id, (cache = new Map()));
+    const key = where === 'temp' ? name : `${name}@${where}`;
+    const found = cache.get(key);
     if (found) return found as PartitionStatements[K];
-    const s = this.prepare(p.id, name) as PartitionStatements[K];
-    cache[name] = s;
+    const s = this.prepare(p.id, name, where) as PartitionStatements[K];
+    cache.set(key, s);
     return s;
   }
 
-  private prepare(id: number, name: keyof PartitionStatements): PartitionStatements[keyof PartitionStatements] {
+  private prepare(id: number, name: keyof PartitionStatements, where: PendingWhere): PartitionStatements[keyof PartitionStatements] {
     const d = `d_${id}`;
     // Storing order: the seq index of a layout-1 partition, the table itself (seq is the rowid) in layout 2
     // (NOT INDEXED keeps the planner off the k index; the rowid range stays usable).
@@ -175,8 +184,9 @@ export class PartitionRegistry {
     // A layout-3 partition's index is in the index file: named `ix.f_<id>` in FROM, `f_<id>` elsewhere.
     const fFrom = this.byId.get(id)?.layout === 3 ? `ix.${f}` : f;
     const pf = `p_${id}`;
-    // The pending index lives in memory (temp_store = MEMORY) and is made when a statement first needs it.
-    if (name.startsWith('pending') || name.startsWith('tailMatch')) this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${pf} USING fts5(${FTS_OPTIONS})`);
+    const ps = `${where}.${pf}`;
+    // The pending index lives in memory (temp_store = MEMORY) or in the spill file, made when a statement first needs it.
+    if (name.startsWith('pending') || name.startsWith('tailMatch')) this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${ps} USING fts5(${FTS_OPTIONS})`);
     const cols = 'd.k AS k, d.seq AS seq, d.lbl AS lbl, d.text AS text';
     const sql: Record<keyof PartitionStatements, string> = {
       insert: `INSERT OR IGNORE INTO ${d} (k, seq, lbl, text) VALUES (?, ?, ?, ?)`,
@@ -198,21 +208,21 @@ export class PartitionRegistry {
       // Tail reads the newest storing order: the seq index, never a sort of a whole partition.
       tail: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ? ORDER BY d.seq LIMIT ?`,
       tailMatch: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
-        AND d.k IN (SELECT rowid FROM ${fFrom} WHERE ${f} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
+        AND d.k IN (SELECT rowid FROM ${fFrom} WHERE ${f} MATCH ? UNION ALL SELECT rowid FROM ${ps} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
       tailMatchPending: `SELECT ${cols} FROM ${d} d ${bySeq} WHERE d.seq > ? AND d.lbl IN (${LABELS}) AND d.k >= ? AND d.k < ?
-        AND d.k IN (SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ? UNION ALL SELECT rowid FROM temp.${pf} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
-      pendingIndex: `INSERT INTO temp.${pf} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
-      pendingClear: `INSERT INTO temp.${pf} (${pf}) VALUES ('delete-all')`,
-      pendingMatch: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+        AND d.k IN (SELECT rowid FROM ${ps} WHERE ${pf} MATCH ? UNION ALL SELECT rowid FROM ${ps} WHERE ${pf} MATCH ?) ORDER BY d.seq LIMIT ?`,
+      pendingIndex: `INSERT INTO ${ps} (rowid, text, lbl) SELECT k, text, 'l' || lbl FROM ${d} WHERE seq >= ? AND seq <= ?`,
+      pendingClear: `INSERT INTO ${ps} (${pf}) VALUES ('delete-all')`,
+      pendingMatch: `SELECT ${cols} FROM ${ps} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
         WHERE ${pf} MATCH ? AND ${pf}.rowid >= ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS})
         ORDER BY ${pf}.rowid DESC LIMIT ?`,
-      pendingMatchAsc: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+      pendingMatchAsc: `SELECT ${cols} FROM ${ps} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
         WHERE ${pf} MATCH ? AND ${pf}.rowid > ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS})
         ORDER BY ${pf}.rowid ASC LIMIT ?`,
-      pendingMatchAfter: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+      pendingMatchAfter: `SELECT ${cols} FROM ${ps} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
         WHERE ${pf} MATCH ? AND ${pf}.rowid >= ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS}) AND d.seq > ?
         ORDER BY ${pf}.rowid DESC LIMIT ?`,
-      pendingMatchAscAfter: `SELECT ${cols} FROM temp.${pf} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
+      pendingMatchAscAfter: `SELECT ${cols} FROM ${ps} CROSS JOIN ${d} d ON d.k = ${pf}.rowid
         WHERE ${pf} MATCH ? AND ${pf}.rowid > ? AND ${pf}.rowid < ? AND d.lbl IN (${LABELS}) AND d.seq > ?
         ORDER BY ${pf}.rowid ASC LIMIT ?`,
     };

@@ -17,10 +17,12 @@ import { checkQuery, encodeCursor, labelsExpression, type CheckedQuery } from '.
 import { INSERT_ROWS, PartitionRegistry, type Partition, type Row } from './partitions';
 import { applyRetention, applyRetentionGradually, finishDrops } from './retention';
 import { KEY_LOW, openStoreDb, type Db } from './schema';
+import { attachIndexFiles, removeSpill, WorkerReads } from './worker-reads';
 import type {
   AppendBatch,
   AppendResult,
   ContainerLogEntry,
+  LogCenterIndexingStats,
   LogCenterOptions,
   LogCenterStats,
   LogCenterStore,
@@ -53,6 +55,14 @@ export const INDEX_CHUNK_ROWS = 8192;
  */
 const INDEX_DELAY_MS = 200;
 const INDEX_MAX_DELAY_MS = 2000;
+/**
+ * The most rows the in-memory pending index of layout-3 partitions holds (worker indexing). Beyond it (the worker
+ * failing or far behind), the pending index is built in the spill file `<file>-pending` instead, whose page cache
+ * is bounded (worker-reads.ts): memory stays bounded, every stored row stays searchable with the same FTS5 query
+ * semantics, and nothing is written to the index file the worker owns (which may be the very cause: locked,
+ * unwritable). Measured: a chunk of 8,192 lines of ~60 characters costs about 0.6 MB of temp pages (4 chunks: 2.4 MB).
+ */
+export const MAX_PENDING_ROWS = 4 * INDEX_CHUNK_ROWS;
 /** Up to this many label ids, a search names them in the FTS query; beyond, the join alone filters them. */
 const NARROW_LABELS = 16;
 
@@ -63,12 +73,23 @@ interface Label {
   stream: string;
 }
 
-export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
+/** Tests only: places a real worker commit exactly where a test needs it (see FtsWorkerOptions.gate). */
+export interface LogCenterTestHooks {
+  /** Given to the indexing worker: [passes allowed, snapshot seq of the pass waiting]. */
+  workerGate?: Int32Array;
+  /** Called inside a read's transaction, right after it took the worker's mark of its snapshot. */
+  afterReadSnapshot?: () => void;
+}
+
+export function openLogCenter(opts: LogCenterOptions, hooks: LogCenterTestHooks = {}): LogCenterStore {
   if (opts.partitionLayout !== undefined && opts.partitionLayout !== 1 && opts.partitionLayout !== 2) {
     throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: `must be 1 or 2 (got ${JSON.stringify(opts.partitionLayout)})` }]);
   }
   if (opts.ftsIndexing !== undefined && opts.ftsIndexing !== 'inline' && opts.ftsIndexing !== 'worker') {
     throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `must be inline or worker (got ${JSON.stringify(opts.ftsIndexing)})` }]);
+  }
+  if (opts.indexLockTimeoutMs !== undefined && (!Number.isInteger(opts.indexLockTimeoutMs) || opts.indexLockTimeoutMs < 0)) {
+    throw new ValidationError('invalid_request', [{ field: 'indexLockTimeoutMs', message: `must be an integer >= 0 (got ${JSON.stringify(opts.indexLockTimeoutMs)})` }]);
   }
   if (opts.ftsIndexing === 'worker' && opts.partitionLayout === 1) {
     throw new ValidationError('invalid_request', [{ field: 'partitionLayout', message: 'layout 1 is indexed inline only (ftsIndexing worker needs layout 2)' }]);
@@ -76,7 +97,7 @@ export function openLogCenter(opts: LogCenterOptions): LogCenterStore {
   const { db, partitionMs } = openStoreDb(opts.file, opts.partitionMs);
   try {
     const worker = opts.ftsIndexing === 'worker';
-    return new LogCenter(db, opts.file, partitionMs, opts.checkpointIntervalMs ?? 1000, worker ? 3 : (opts.partitionLayout ?? 2), worker, opts.onWorkerError);
+    return new LogCenter(db, opts, partitionMs, worker ? 3 : (opts.partitionLayout ?? 2), worker, hooks);
   } catch (e) {
     db.close();
     throw e;
@@ -106,47 +127,37 @@ class LogCenter implements LogCenterStore {
   private readonly putCounters;
   private readonly appendTx;
   private readonly checkpointer?: Checkpointer;
-  /**
-   * Worker indexing (layout-3 partitions, fts-worker.ts): the worker's mark as last reported (every layout-3 row of
-   * seq <= it is in the index file); the pending index of layout-3 partitions holds their rows of seq in
-   * (wFrom, wTo], wFrom never above any mark a read can see; ixSeq is the mark of the running read's snapshot.
-   */
+  /** Worker indexing (layout-3 partitions): the thread (fts-worker.ts) and the read side (worker-reads.ts). */
   private readonly ftsWorker?: FtsWorker;
-  private workerSeq = 0;
-  private wFrom = 0;
-  private wTo = 0;
+  private readonly wr?: WorkerReads;
   private lastWake = 0;
-  private readonly wPendingParts = new Set<number>();
-  private readonly ixTables = new Set<number>();
-  private ixSeq = 0;
-  private readonly getIxSeq;
-  private readonly hasIxTable;
-  /** The worker's last error (it goes on with the next pass; reads stay complete through the pending index). */
+  private readonly tempBytes: () => number;
+  /** The worker's last error (it is restarted after a backoff; reads stay complete through the pending index). */
   workerError: string | undefined;
+
+  private readonly file: string;
 
   constructor(
     readonly db: Db,
-    private readonly file: string,
+    opts: LogCenterOptions,
     readonly partitionMs: number,
-    checkpointIntervalMs: number,
     partitionLayout: 1 | 2 | 3,
     useWorker: boolean,
-    onWorkerError?: (message: string) => void,
+    hooks: LogCenterTestHooks,
   ) {
+    const file = (this.file = opts.file);
     // The index file is attached whenever it exists or the worker is used: a file once written with the
     // worker keeps layout-3 partitions, which any later open must read (and index) the same way.
     const ixFile = `${file}-fts`;
     const hasLayout3 = (db.prepare('SELECT 1 FROM partitions WHERE layout = 3 LIMIT 1').pluck().get() as number | undefined) === 1;
     if (hasLayout3 && !useWorker) throw new ValidationError('invalid_request', [{ field: 'ftsIndexing', message: `${file} has partitions indexed by the worker: open it with ftsIndexing worker` }]);
-    if (useWorker) {
-      db.prepare('ATTACH DATABASE ? AS ix').run(ixFile);
-      db.pragma('ix.journal_mode = WAL');
-      db.exec("CREATE TABLE IF NOT EXISTS ix.meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); INSERT OR IGNORE INTO ix.meta (key, value) VALUES ('indexed_seq', 0)");
-    }
+    if (useWorker) attachIndexFiles(db, file);
     finishDrops(db);
-    this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout);
-    this.getIxSeq = useWorker ? db.prepare("SELECT value FROM ix.meta WHERE key = 'indexed_seq'").pluck() : undefined;
-    this.hasIxTable = useWorker ? db.prepare("SELECT 1 FROM ix.sqlite_schema WHERE type = 'table' AND name = ?").pluck() : undefined;
+    this.partitions = new PartitionRegistry(db, partitionMs, partitionLayout, useWorker);
+    const tempPages = db.prepare('PRAGMA temp.page_count').pluck();
+    const tempFree = db.prepare('PRAGMA temp.freelist_count').pluck();
+    const tempPageSize = db.prepare('PRAGMA temp.page_size').pluck();
+    this.tempBytes = () => ((tempPages.get() as number) - (tempFree.get() as number)) * (tempPageSize.get() as number);
     this.getHighWater = db.prepare('SELECT high_water AS hw FROM sources WHERE source = ?').pluck();
     this.putHighWater = db.prepare(
       'INSERT INTO sources (source, high_water) VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET high_water = excluded.high_water',
@@ -159,20 +170,22 @@ class LogCenter implements LogCenterStore {
     this.indexTx = db.transaction(() => this.indexPending());
     this.reloadCaches();
     if (useWorker) {
-      this.workerSeq = this.wFrom = this.wTo = this.lastWake = this.getIxSeq!.get() as number;
-      this.ftsWorker = startFtsWorker(
+      const wr = (this.wr = new WorkerReads(db, this.partitions, MAX_PENDING_ROWS, hooks.afterReadSnapshot));
+      this.lastWake = wr.workerSeq;
+      this.ftsWorker = startFtsWorker({
         file,
         ixFile,
-        INDEX_CHUNK_ROWS,
-        (seq) => {
-          this.workerSeq = Math.max(this.workerSeq, seq);
-        },
-        (message) => {
+        chunk: INDEX_CHUNK_ROWS,
+        lockTimeoutMs: opts.indexLockTimeoutMs,
+        gate: hooks.workerGate,
+        onIndexed: (seq) => wr.indexed(seq),
+        onFailure: (message, failures, restartInMs) => {
           this.workerError = message;
-          onWorkerError?.(message);
+          opts.onWorkerError?.(`indexing worker failed (${failures} in a row; restarting it in ${restartInMs} ms): ${message}`);
         },
-      );
+      });
     }
+    const checkpointIntervalMs = opts.checkpointIntervalMs ?? 1000;
     if (checkpointIntervalMs > 0) {
       // Checkpoints on another thread; SQLite's inline checkpoint (in the middle of a commit, with an fsync)
       // stays only as the fallback for a WAL that grew past 128 MiB.
@@ -201,16 +214,7 @@ class LogCenter implements LogCenterStore {
     }
     this.pendingParts.clear();
     this.pendingSeq = this.indexedSeq;
-    this.clearWorkerPending();
-  }
-
-  private clearWorkerPending(): void {
-    for (const id of this.wPendingParts) {
-      const p = this.partitions.get(id);
-      if (p) this.partitions.stmt(p, 'pendingClear').run();
-    }
-    this.wPendingParts.clear();
-    this.wFrom = this.wTo = this.workerSeq;
+    this.wr?.clear();
   }
 
   /** Indexes the stored rows not indexed yet (seq in (indexedSeq, nextSeq)). Call inside a transaction. */
@@ -236,8 +240,15 @@ class LogCenter implements LogCenterStore {
    * index (only those added since the last read), so a search, context or tail misses none.
    */
   private preparePending(): void {
-    if (this.ftsWorker) this.prepareWorkerPending();
     const last = this.nextSeq - 1;
+    if (this.wr) {
+      try {
+        this.wr.prepare(last);
+      } catch (e) {
+        this.reloadCaches();
+        throw e;
+      }
+    }
     const from = Math.max(this.indexedSeq, this.pendingSeq);
     if (from >= last) return;
     try {
@@ -253,72 +264,19 @@ class LogCenter implements LogCenterStore {
     this.pendingSeq = last;
   }
 
-  /**
-   * preparePending for layout-3 partitions: their rows of seq in (wTo, last] go into the pending index. It starts
-   * over from the worker's last reported mark once that mark passed every pending row, or when the pending index
-   * holds more than 4 chunks (the rows at or below a read's mark are filtered out by seq, never found twice).
-   */
-  private prepareWorkerPending(): void {
-    const last = this.nextSeq - 1;
-    if (this.workerSeq >= this.wTo || (this.wTo - this.wFrom > 4 * INDEX_CHUNK_ROWS && this.workerSeq > this.wFrom)) this.clearWorkerPending();
-    const from = this.wTo;
-    if (from >= last) return;
-    try {
-      for (const p of this.partitions.list()) {
-        if (p.layout !== 3 || p.maxSeq <= from) continue;
-        this.partitions.stmt(p, 'pendingIndex').run(from + 1, p.maxSeq);
-        this.wPendingParts.add(p.id);
-      }
-    } catch (e) {
-      this.reloadCaches();
-      throw e;
-    }
-    this.wTo = last;
-  }
-
-  /**
-   * Runs a read in one read transaction: the worker's mark (ixSeq) and index tables are those of one snapshot of
-   * the index file, so a row is found in the index file (seq <= ixSeq) or in the pending index (seq > ixSeq).
-   */
+  /** Runs a read (worker indexing: in one read transaction, worker-reads.ts). */
   private read<T>(fn: () => T): T {
-    if (!this.ftsWorker) return fn();
-    this.db.exec('BEGIN');
-    try {
-      this.ixSeq = this.getIxSeq!.get() as number;
-      return fn();
-    } finally {
-      this.db.exec('COMMIT');
-    }
-  }
-
-  /** Whether the layout-3 partition's index table exists (in the running read's snapshot; once made, it stays while the partition lives). */
-  private hasIndexTable(p: Partition): boolean {
-    if (this.ixTables.has(p.id)) return true;
-    if (this.hasIxTable!.get(`f_${p.id}`) !== 1) return false;
-    this.ixTables.add(p.id);
-    return true;
+    return this.wr ? this.wr.read(fn) : fn();
   }
 
   /** Rows of partition p matching `expr` with keys in [lo, hi) (desc) or (lo, hi) (asc), from both indexes. */
   private matchRows(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
-    if (p.layout === 3) return this.matchRowsWorker(p, order, expr, lo, hi, labelsJson, limit);
+    if (p.layout === 3) return this.wr!.matchRows(p, order, expr, lo, hi, labelsJson, limit);
     const rows = this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!this.pendingParts.has(p.id)) return rows;
     const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatch' : 'pendingMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[];
     if (!pending.length) return rows;
     // A row is in one index or the other, never both: merge by key.
-    return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
-  }
-
-  /** matchRows of a layout-3 partition (inside read()): rows of seq <= ixSeq from the index file, the others from the pending index. */
-  private matchRowsWorker(p: Partition, order: 'desc' | 'asc', expr: string, lo: number, hi: number, labelsJson: string, limit: number): Row[] {
-    const indexed = this.hasIndexTable(p);
-    const rows = indexed ? (this.partitions.stmt(p, order === 'desc' ? 'searchMatch' : 'searchMatchAsc').all(expr, lo, hi, labelsJson, limit) as Row[]) : [];
-    if (!this.wPendingParts.has(p.id)) return rows;
-    // Without its table, none of the partition's rows is indexed yet: all of them count from the pending index.
-    const after = indexed ? this.ixSeq : 0;
-    const pending = this.partitions.stmt(p, order === 'desc' ? 'pendingMatchAfter' : 'pendingMatchAscAfter').all(expr, lo, hi, labelsJson, after, limit) as Row[];
-    if (!pending.length) return rows;
     return [...rows, ...pending].sort(order === 'desc' ? (a, b) => b.k - a.k : (a, b) => a.k - b.k).slice(0, limit);
   }
 
@@ -628,10 +586,10 @@ class LogCenter implements LogCenterStore {
         const [lo, hi] = this.keyRange(p, q.from, q.to);
         if (lo >= hi) continue;
         // A row in both indexes (the hand-over) is still one row: tailMatch selects rows whose key is IN either.
-        const matchStmt = p.layout === 3 && !this.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
+        const matchStmt = p.layout === 3 && !this.wr!.hasIndexTable(p) ? 'tailMatchPending' : 'tailMatch';
         const got = (
           q.match
-            ? this.partitions.stmt(p, matchStmt).all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
+            ? this.partitions.stmt(p, matchStmt, p.layout === 3 ? this.wr!.where : 'temp').all(after!, labelsJson, lo, hi, q.match, q.match, q.limit)
             : this.partitions.stmt(p, 'tail').all(after!, labelsJson, lo, hi, q.limit)
         ) as Row[];
         for (const r of got) rows.push({ p, r });
@@ -663,14 +621,28 @@ class LogCenter implements LogCenterStore {
       bytes += p.bytes;
     }
     let fileBytes = 0;
-    for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal'] : ['', '-wal']) {
+    for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal', '-pending'] : ['', '-wal']) {
       try {
         fileBytes += statSync(this.file + suffix).size;
       } catch {
         // no WAL file yet
       }
     }
-    return { entries, partitions: all.length, bytes, fileBytes };
+    return { entries, partitions: all.length, bytes, fileBytes, indexing: this.indexingStats() };
+  }
+
+  private indexingStats(): LogCenterIndexingStats {
+    const w = this.ftsWorker?.status();
+    return {
+      storedSeq: this.nextSeq - 1,
+      indexedSeq: this.wr ? this.wr.workerSeq : this.indexedSeq,
+      ...(this.wr?.stats() ?? { pendingIn: 'memory', pendingMemoryRows: 0, pendingSpillRows: 0, pendingRebuilds: 0 }),
+      tempBytes: this.tempBytes(),
+      workerFailures: w?.failures ?? 0,
+      workerRestarts: w?.restarts ?? 0,
+      workerRunning: w?.running ?? false,
+      workerError: this.workerError,
+    };
   }
 
   apps(): string[] {
@@ -691,6 +663,7 @@ class LogCenter implements LogCenterStore {
     this.ftsWorker?.stop();
     this.checkpointer?.stop();
     this.db.close();
+    if (this.ftsWorker) removeSpill(this.file);
   }
 }
 

@@ -114,8 +114,33 @@ export interface LogCenterStats {
   partitions: number;
   /** Size of the stored entries as retention counts it: text characters + 32 per entry (not index pages). */
   bytes: number;
-  /** Size of the database file and its WAL on disk. */
+  /** Size of the database file and its WAL on disk (and the index and spill files with worker indexing). */
   fileBytes: number;
+  /** Where indexing stands: what a worker that fails or falls behind costs, and that it is bounded. */
+  indexing: LogCenterIndexingStats;
+}
+
+export interface LogCenterIndexingStats {
+  /** The last entry's seq (global storing order). */
+  storedSeq: number;
+  /** Every row up to this seq is in the file's index (with worker indexing: as the worker last reported). */
+  indexedSeq: number;
+  /** Where the worker-indexed partitions' pending index lives now: in memory, or (the worker too far behind) in the spill file. */
+  pendingIn: 'memory' | 'spill';
+  /** Rows in the in-memory pending index of worker-indexed partitions: at most MAX_PENDING_ROWS. */
+  pendingMemoryRows: number;
+  /** Rows in the spill file's pending index. */
+  pendingSpillRows: number;
+  /** Times the worker-indexed pending index started over (from the worker's mark) with rows in it. */
+  pendingRebuilds: number;
+  /** Bytes of the in-memory temp database in use (every pending index in memory). */
+  tempBytes: number;
+  /** Failures of the indexing worker in a row (0 after a commit); restarts after failures; whether it runs. */
+  workerFailures: number;
+  workerRestarts: number;
+  workerRunning: boolean;
+  /** The worker's last error, if any. */
+  workerError?: string;
 }
 
 export interface LogCenterStore {
@@ -163,8 +188,11 @@ export interface LogCenterOptions {
    */
   ftsIndexing?: 'inline' | 'worker';
   /**
-   * Told each error of the indexing worker (it retries; meanwhile reads stay complete through the in-memory
-   * pending index, which grows until the worker catches up): the master logs it.
+   * Told each failure of the indexing worker once, with the count of failures in a row and when it restarts
+   * (backoff up to 30 s); meanwhile reads stay complete through the pending index (bounded in memory, then in
+   * the spill file `<file>-pending`): the master logs it.
    */
   onWorkerError?: (message: string) => void;
+  /** How long an indexing pass waits for a lock on the index file before it fails (default 5000 ms). */
+  indexLockTimeoutMs?: number;
 }
