@@ -1,8 +1,9 @@
 /**
  * The demo job as `npm run up` serves it: loaded from jobs/, its three image layers built and pushed on a ci
  * agent, the app digest deployed with 2 replicas by a pre agent, against the real engine and registry.
- * The job file is used as it is, except for the deployed app's name (made unique, so a demo that
- * `npm run up` keeps running on this host is not touched).
+ * The job file is used as it is, except for the deployed app's name and the image repositories' first path
+ * segment (both made unique, so a demo that `npm run up` keeps running on this host, and the containers test
+ * running the same job on the same engine and registry, are not touched).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,10 @@ beforeAll(async () => {
   mkdirSync(jobs);
   const demo = readFileSync(join(REPO_ROOT, 'jobs', 'demo.yml'), 'utf8');
   expect(demo.match(/\n {10}app: demo\n/g)).toHaveLength(2);
-  writeFileSync(join(jobs, 'demo.yml'), demo.replace(/\n {10}app: demo\n/g, `\n          app: ${app}\n`));
+  // Its own app and its own repositories: the containers test runs the same job against the same engine and
+  // registry at the same time, and would otherwise share (and this file's cleanup remove) demo/app:b1.
+  expect(demo.match(/name: demo\//g)).toHaveLength(3);
+  writeFileSync(join(jobs, 'demo.yml'), demo.replace(/\n {10}app: demo\n/g, `\n          app: ${app}\n`).replace(/name: demo\//g, `name: ${app}/`));
   master = await startMaster({ jobsDir: jobs });
   await master.api.putRegistry({ name: 'local', url: env.registry, teams: ['demo'] });
   await startAgent(master, { environment: 'ci' });
@@ -40,8 +44,8 @@ afterAll(async () => {
   await master?.stop();
   if (env) {
     for (const e of ['pre', 'prod']) await down({ docker: dockerClient(), app, environment: e, host: '127.0.0.1', log: () => undefined });
-    const built = await env.docker.listImages({ filters: { reference: [`${env.registry}/demo/*`] } });
-    await removeImages(env.docker, built.flatMap((i) => i.RepoTags ?? []).filter((t) => t.includes(':b')));
+    const built = await env.docker.listImages({ filters: { reference: [`${env.registry}/${app}/*`] } });
+    await removeImages(env.docker, built.flatMap((i) => i.RepoTags ?? []));
   }
   rmSync(dir, { recursive: true, force: true });
 });
@@ -59,7 +63,7 @@ it('builds the three layers on ci, deploys the app digest on pre, and after an a
   expect(r.code, r.stdout + r.stderr).toBe(0);
   expect(r.stderr).toContain(`==> stage deploy-prod waits for approval: slipway approve ${waiting.id} --stage deploy-prod`);
   expect(r.stdout).toContain('compiling demo-app (greeting: bonjour)');
-  expect(r.stdout).toMatch(new RegExp(`pushed ${env.registry}/demo/app:b1: sha256:[0-9a-f]{64}`));
+  expect(r.stdout).toMatch(new RegExp(`pushed ${env.registry}/${app}/app:b1: sha256:[0-9a-f]{64}`));
   expect(r.stdout).toContain(`${app} in pre: 2 instance(s) live`);
 
   const build = (await master.api.listBuilds('demo'))[0];
