@@ -38,8 +38,9 @@ export const DEFAULT_EDGE_DEBOUNCE_MS = 5;
 const DEFAULT_DEBOUNCE_MS = DEFAULT_EDGE_DEBOUNCE_MS;
 /**
  * How often the edge lists each route's prefix to compare it with what its watch delivered. etcd 3.4.23 (Debian's)
- * can lose the cancel of a watch that fell behind when a compaction passes it (seen here about 1 run in 4 under
- * load; upstream etcd has fixed watch losses around compaction in later releases): that watch then delivers nothing, ever, and only a list notices. A list of one prefix is one small range read.
+ * can lose the cancel of a watch that fell behind when a compaction passes it (seen here in about 1 run in 4
+ * under load): that watch then delivers nothing, ever, and only a list notices. A list of one prefix is one
+ * small range read.
  */
 export const DEFAULT_EDGE_RESYNC_MS = 5000;
 /** A difference must still be there this much later (a live watch closes it within ms) to replace the watch. */
