@@ -8,6 +8,8 @@
  * `shop/web` allows `shop/web` and `shop/web/worker`). Pulling is never restricted, only pushing.
  */
 
+import { badRequest } from './errors';
+
 /** A registry granted to a team, with the prefixes the team may push to. */
 export interface PushGrant {
   registry: string;
@@ -36,4 +38,15 @@ export function repositoryAllowed(repository: string, prefixes: readonly string[
 /** Problem with one prefix as an admin wrote it, or undefined when it is valid. */
 export function prefixProblem(prefix: string): string | undefined {
   return PREFIX_RE.test(prefix) ? undefined : `'${prefix}' is not a repository prefix: * (any), a path ending in / such as shop/, or a repository such as shop/web`;
+}
+
+/** `shop=shop/,shop=base/,web=*` -> { shop: ['shop/', 'base/'], web: ['*'] }; invalid_request naming the bad item. */
+export function parsePrefixes(text: string, label = 'prefixes'): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw badRequest(`${label}: '${item}' is not TEAM=PREFIX (e.g. shop=shop/ or web=*)`);
+    (out[item.slice(0, eq)] ??= []).push(item.slice(eq + 1));
+  }
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { badRequest } from '../../shared/errors';
+import { parsePrefixes } from '../../shared/registry-prefixes';
 import { sessionClient } from '../lib/client';
 import { formatTime, printJson, printTable } from '../lib/output';
 
@@ -13,17 +14,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
-/** `shop=shop/,shop=base/,web=*` -> { shop: ['shop/', 'base/'], web: ['*'] }; invalid_request naming the bad item. */
-export function parsePrefixes(text: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
-    const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw badRequest(`--prefixes: '${item}' is not TEAM=PREFIX (e.g. shop=shop/ or web=*)`);
-    (out[item.slice(0, eq)] ??= []).push(item.slice(eq + 1));
-  }
-  return out;
 }
 
 export function registerRegistryCommands(program: Command): void {
@@ -40,7 +30,7 @@ export function registerRegistryCommands(program: Command): void {
     .action(async (name: string, f: { url: string; teams: string; prefixes?: string; username?: string; passwordStdin?: boolean; json?: boolean }) => {
       if (f.passwordStdin && !f.username) throw badRequest('--password-stdin needs --username');
       const teams = f.teams.split(',').map((t) => t.trim()).filter(Boolean);
-      const prefixes = f.prefixes === undefined ? undefined : parsePrefixes(f.prefixes);
+      const prefixes = f.prefixes === undefined ? undefined : parsePrefixes(f.prefixes, '--prefixes');
       const password = f.passwordStdin ? await readStdin() : undefined;
       const r = await sessionClient().putRegistry({ name, url: f.url, username: f.username, password, teams, ...(prefixes ? { prefixes } : {}) });
       if (f.json) return printJson(r);
