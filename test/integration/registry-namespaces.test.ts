@@ -95,6 +95,11 @@ describe('a team pushes only to its own repositories of a shared registry', () =
     expect((await memberB.listJobs()).map((j) => j.name)).not.toContain(`${ns}-hostile`);
     // A name that only starts with the other team's name is no way around it.
     await expect(memberB.applyJob(pushJob(`${ns}-hostile2`, teamB, `${teamB}x/web`))).rejects.toThrow(/may not push/);
+    // The registry is named as written: an output reference could pick a registry the master never checked.
+    const viaOutput = pushJob(`${ns}-hostile3`, teamB, `${teamA}/base`)
+      .replace('      - image:', `      - id: pick\n        compile: { run: echo "reg=${reg}" >> "$SLIPWAY_OUTPUT", outputs: [reg] }\n      - image:`)
+      .replace(`registry: ${reg}`, 'registry: ${{ steps.pick.outputs.reg }}');
+    await expect(memberB.applyJob(viaOutput)).rejects.toThrow(/stages\[0\]\.steps\[2\]\.image\.registry: registry is the name of a registry granted to the team, written out/);
     // Building without pushing is not restricted.
     await memberB.applyJob(pushJob(`${ns}-nopush`, teamB, `${teamA}/base`, '\n          push: false'));
   });
