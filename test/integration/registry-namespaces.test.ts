@@ -100,6 +100,10 @@ describe('a team pushes only to its own repositories of a shared registry', () =
       .replace('      - image:', `      - id: pick\n        compile: { run: echo "reg=${reg}" >> "$SLIPWAY_OUTPUT", outputs: [reg] }\n      - image:`)
       .replace(`registry: ${reg}`, 'registry: ${{ steps.pick.outputs.reg }}');
     await expect(memberB.applyJob(viaOutput)).rejects.toThrow(/stages\[0\]\.steps\[2\]\.image\.registry: registry is the name of a registry granted to the team, written out/);
+    // Moving team A's job to team B takes its pushes along: refused as if team B had saved it.
+    await master.api.applyJob(pushJob(`${ns}-a-job`, teamA, `${teamA}/web`));
+    const moved = await master.api.request('POST', `/api/v1/jobs/${ns}-a-job/move`, { team: teamB }).catch((e: Error) => e);
+    expect((moved as Error).message).toMatch(new RegExp(`^job\\.yml:\\d+:\\d+: stages\\[0\\]\\.steps\\[1\\]\\.image\\.name: team '${teamB}' may not push '${teamA}/web'`));
     // Building without pushing is not restricted.
     await memberB.applyJob(pushJob(`${ns}-nopush`, teamB, `${teamA}/base`, '\n          push: false'));
   });
