@@ -3,6 +3,7 @@
  * HTTP server) builds the context; the engine half (scheduler, agent gateway, logs, builds, artifacts,
  * stream) receives it. Neither reaches into the other's files except through these interfaces.
  */
+import type { PushGrant } from '../shared/registry-prefixes';
 import type { Logger } from 'pino';
 import type { JobConfig } from '../shared/job';
 import type { RegistryAccess } from '../shared/protocol';
@@ -101,6 +102,8 @@ export interface Jobs {
 export interface Registries {
   /** The registries granted to a team, with credentials: only for that team's master:assign. */
   grantedTo(teamId: number): RegistryAccess[];
+  /** The registries granted to a team with the repository prefixes it may push to (checked at dispatch). */
+  pushGrants(teamId: number): PushGrant[];
 }
 
 export interface Secrets {

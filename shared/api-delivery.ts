@@ -60,7 +60,15 @@ export interface RegistryInfo {
   hasPassword: boolean;
   /** Teams the registry is granted to: their image and deploy steps get its credentials. */
   teams: string[];
+  /** Per granted team, the repository prefixes its image steps may push to (shared/registry-prefixes.ts). */
+  grants: RegistryGrant[];
   createdAt: number;
+}
+
+/** A team's grant of a registry: `*` (any repository), `shop/` (under shop/) or `shop/web` (that repository and below). */
+export interface RegistryGrant {
+  team: string;
+  prefixes: string[];
 }
 
 /** A repository of a registry with its tags and their manifest digests. */
@@ -76,4 +84,9 @@ export interface RegistryInput {
   username?: string;
   password?: string;
   teams: string[];
+  /**
+   * Repository prefixes per team (a team of `teams` -> its prefixes). A team left out gets the default: `TEAM/`
+   * when the registry is granted to several teams, `*` when to one.
+   */
+  prefixes?: Record<string, string[]>;
 }

@@ -17,6 +17,8 @@ import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
 import { assertLocalRepoAllowed, type LocalRepoPolicy } from '../git/local-repos';
 import { ensureTeam, findTeam, getTeam } from '../store/teams';
 import { resolveJobRef } from './resolve';
+import { imagePushIssues } from './push-grants';
+import { pushGrantsOf } from '../store/registries';
 import { parseDocument } from 'yaml';
 
 export type ApplyResult = 'created' | 'updated' | 'unchanged';
@@ -93,6 +95,7 @@ export class JobsService implements Jobs {
     if (existing?.source === 'file' && existing.enabled)
       throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
     this.assertAppsOwned(config, team.id, existing?.id, 'job.yml');
+    this.assertPushesAllowed(config, team.id, yaml, 'job.yml');
     const now = Date.now();
     if (existing) {
       this.table.update(existing.id, { teamId: team.id, yaml, source: 'api', filePath: null }, now);
@@ -122,6 +125,7 @@ export class JobsService implements Jobs {
     const yaml = withTeam(job.yaml, target.name);
     const config = parseJobYaml(yaml, 'job.yml', this.kinds?.allKinds());
     this.assertAppsOwned(config, target.id, job.id, 'job.yml');
+    this.assertPushesAllowed(config, target.id, yaml, 'job.yml');
     this.table.move(job.id, { teamId: target.id, yaml }, Date.now());
     return { job: this.refresh(job.id), from: job.team };
   }
@@ -158,6 +162,7 @@ export class JobsService implements Jobs {
     const id = inTransaction(this.db, () => {
       const team = ensureTeam(this.db, config.team);
       this.assertAppsOwned(config, team.id, existing?.id, label);
+      this.assertPushesAllowed(config, team.id, yaml, label);
       if (left) this.table.setEnabled(left.id, false, now);
       if (existing) {
         this.table.update(existing.id, { teamId: team.id, yaml, source: 'file', filePath: label }, now);
@@ -183,6 +188,15 @@ export class JobsService implements Jobs {
       const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.id !== jobId && deployTargets(j.config).some((t) => t.app === app));
       if (other) issues.push({ file, field: `stages[${stageIndex}].steps[${stepIndex}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
     }
+    if (issues.length) throw new ValidationError('invalid_job', issues);
+  }
+
+  /**
+   * Image steps push only under the prefixes of the team's registry grants (push-grants.ts): a team sharing a
+   * registry must not overwrite another team's images. Throws invalid_job naming each step's image.name.
+   */
+  private assertPushesAllowed(config: JobConfig, teamId: number, yaml: string, file: string): void {
+    const issues = imagePushIssues(config, yaml, file, pushGrantsOf(this.db, teamId));
     if (issues.length) throw new ValidationError('invalid_job', issues);
   }
 

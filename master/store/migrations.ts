@@ -560,4 +560,12 @@ export const migrations: string[] = [
   );
   CREATE INDEX secret_history_secret ON secret_history (team_id, name, replaced_at);
   `,
+  /* 19: repository prefixes per registry grant: what a team may push to a registry it shares with other teams
+     (shared/registry-prefixes.ts, master/store/registries.ts). Existing grants get the default: the team's name as
+     the first path segment when the registry is granted to several teams, any repository ('*') otherwise. */ `
+  -- prefixes: JSON array of prefixes ('*', 'shop/', 'shop/web'), never empty.
+  ALTER TABLE registry_grants ADD COLUMN prefixes TEXT NOT NULL DEFAULT '["*"]';
+  UPDATE registry_grants SET prefixes = json_array((SELECT name FROM teams WHERE teams.id = registry_grants.team_id) || '/')
+    WHERE (SELECT COUNT(*) FROM registry_grants g WHERE g.registry_id = registry_grants.registry_id) > 1;
+  `,
 ];

@@ -1,10 +1,12 @@
 /**
  * Image registries the master knows (table group "registries"): name, address, credentials sealed like team
- * secrets (AES-256-GCM under the master key, bound to the registry's name), and the teams each is granted to.
+ * secrets (AES-256-GCM under the master key, bound to the registry's name), and the teams each is granted to,
+ * each grant with the repository prefixes the team may push to (migration 19, shared/registry-prefixes.ts).
  * Passwords leave this module only through grantedTo(), for the master:assign of a granted team's stage; every
  * listing shows whether a password is set, never the password.
  */
 import type { RegistryInfo } from '../../shared/api';
+import { defaultPrefixes, prefixProblem, type PushGrant } from '../../shared/registry-prefixes';
 import { badRequest, notFound } from '../../shared/errors';
 import { NAME_RE } from '../../shared/job';
 import type { RegistryAccess } from '../../shared/protocol';
@@ -18,7 +20,10 @@ export interface RegistryInput {
   password?: string;
   /** Team ids the registry is granted to. */
   teamIds: number[];
+  /** Push prefixes per team id of teamIds; a team left out gets defaultPrefixes. */
+  prefixes?: Map<number, string[]>;
 }
+
 
 interface Row {
   id: number;
@@ -34,6 +39,13 @@ interface Row {
 const aadFor = (name: string) => `registry/${name}`;
 const URL_RE = /^(https?:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/;
 
+/** The registries granted to a team with the prefixes it may push to; no credentials (so no master key needed). */
+export function pushGrantsOf(db: Db, teamId: number): PushGrant[] {
+  const rows = statement(db, `SELECT r.name AS registry, g.prefixes FROM registries r JOIN registry_grants g ON g.registry_id = r.id WHERE g.team_id = ? ORDER BY r.name`)
+    .all(teamId) as { registry: string; prefixes: string }[];
+  return rows.map((x) => ({ registry: x.registry, prefixes: JSON.parse(x.prefixes) as string[] }));
+}
+
 export class RegistryStore {
   constructor(
     private readonly db: Db,
@@ -47,6 +59,16 @@ export class RegistryStore {
     if (r.username !== undefined && (typeof r.username !== 'string' || !r.username || r.username.includes(':'))) throw badRequest('username: a non-empty string without ":"');
     if (r.password !== undefined && (typeof r.password !== 'string' || !r.password)) throw badRequest('password: a non-empty string');
     if (r.password !== undefined && r.username === undefined) throw badRequest('password: given without a username');
+    const teamIds = [...new Set(r.teamIds)];
+    for (const [teamId, list] of r.prefixes ?? []) {
+      const team = this.teamName(teamId);
+      if (!teamIds.includes(teamId)) throw badRequest(`prefixes: team '${team}' is not one of the teams the registry is granted to`);
+      if (!list.length) throw badRequest(`prefixes: team '${team}' needs at least one prefix (* for any repository)`);
+      for (const p of list) {
+        const problem = prefixProblem(p);
+        if (problem) throw badRequest(`prefixes: team '${team}': ${problem}`);
+      }
+    }
     const s: Sealed | undefined = r.password === undefined ? undefined : seal(this.key, r.password, aadFor(r.name));
     this.db.transaction(() => {
       statement(this.db,
@@ -57,8 +79,8 @@ export class RegistryStore {
         .run(r.name, r.url.replace(/\/+$/, ''), r.username ?? null, s?.iv ?? null, s?.tag ?? null, s?.ciphertext ?? null, Date.now());
       const id = (statement(this.db, 'SELECT id FROM registries WHERE name = ?').get(r.name) as { id: number }).id;
       statement(this.db, 'DELETE FROM registry_grants WHERE registry_id = ?').run(id);
-      const grant = statement(this.db, 'INSERT INTO registry_grants (registry_id, team_id) VALUES (?, ?)');
-      for (const t of new Set(r.teamIds)) grant.run(id, t);
+      const grant = statement(this.db, 'INSERT INTO registry_grants (registry_id, team_id, prefixes) VALUES (?, ?, ?)');
+      for (const t of teamIds) grant.run(id, t, JSON.stringify(r.prefixes?.get(t) ?? defaultPrefixes(this.teamName(t), teamIds.length)));
     })();
   }
 
@@ -70,8 +92,8 @@ export class RegistryStore {
   /** Registries granted to any of `teamIds` (all of them when teamIds is 'all'), without passwords. */
   list(teamIds: number[] | 'all'): RegistryInfo[] {
     const rows = statement(this.db, 'SELECT id, name, url, username, iv, tag, ciphertext, created_at FROM registries ORDER BY name').all() as Row[];
-    const grants = statement(this.db, 'SELECT g.registry_id AS id, t.id AS teamId, t.name AS team FROM registry_grants g JOIN teams t ON t.id = g.team_id ORDER BY t.name')
-      .all() as { id: number; teamId: number; team: string }[];
+    const grants = statement(this.db, 'SELECT g.registry_id AS id, t.id AS teamId, t.name AS team, g.prefixes FROM registry_grants g JOIN teams t ON t.id = g.team_id ORDER BY t.name')
+      .all() as { id: number; teamId: number; team: string; prefixes: string }[];
     const visible = teamIds === 'all' ? undefined : new Set(teamIds);
     return rows
       .map((r) => ({ r, g: grants.filter((g) => g.id === r.id) }))
@@ -82,6 +104,7 @@ export class RegistryStore {
         username: r.username,
         hasPassword: r.ciphertext !== null,
         teams: g.map((x) => x.team),
+        grants: g.map((x) => ({ team: x.team, prefixes: JSON.parse(x.prefixes) as string[] })),
         createdAt: r.created_at,
       }));
   }
@@ -101,6 +124,25 @@ export class RegistryStore {
       )
       .all(teamId) as Row[];
     return rows.map((r) => this.toAccess(r));
+  }
+
+  /** The registries granted to a team with the prefixes it may push to (job validation and dispatch). */
+  pushGrants(teamId: number): PushGrant[] {
+    return pushGrantsOf(this.db, teamId);
+  }
+
+  /** The union of the prefixes of a registry's grants to any of `teamIds` ([] when none is granted it). */
+  prefixesOf(name: string, teamIds: number[]): string[] {
+    const teams = new Set(teamIds);
+    const rows = statement(this.db, 'SELECT g.team_id AS teamId, g.prefixes FROM registry_grants g JOIN registries r ON r.id = g.registry_id WHERE r.name = ?')
+      .all(name) as { teamId: number; prefixes: string }[];
+    return [...new Set(rows.filter((x) => teams.has(x.teamId)).flatMap((x) => JSON.parse(x.prefixes) as string[]))];
+  }
+
+  private teamName(teamId: number): string {
+    const row = statement(this.db, 'SELECT name FROM teams WHERE id = ?').get(teamId) as { name: string } | undefined;
+    if (!row) throw notFound(`team ${teamId}`);
+    return row.name;
   }
 
   private toAccess(r: Row): RegistryAccess {

@@ -422,11 +422,14 @@ describe('environments and deployments in a real browser', () => {
     await form.getByLabel('Name', { exact: true }).fill(`${ns}-reg`);
     await form.getByLabel('Address (host:port)').fill(env.registry);
     await form.getByLabel('Teams granted').fill(shop);
+    await form.getByLabel(/^Push prefixes/).fill(`${shop}=${ns}/`);
     await form.getByLabel('User name (optional)').fill('ci');
     await form.getByLabel('Password (optional, never shown again)').fill('reg-pass-never-shown');
     await form.getByRole('button', { name: 'Save registry' }).click();
     const card = page.getByTestId(`registry-${ns}-reg`);
     await card.getByText('password set (never shown)').waitFor();
+    expect((await master.api.listRegistries()).find((r) => r.name === `${ns}-reg`)?.grants).toEqual([{ team: shop, prefixes: [`${ns}/`] }]);
+    expect(await card.textContent()).toContain(`${shop} ${ns}/`);
     expect(await form.getByLabel('Password (optional, never shown again)').inputValue()).toBe('');
     expect(await page.content()).not.toContain('reg-pass-never-shown');
     await card.getByText('Repositories').click();

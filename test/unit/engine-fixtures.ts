@@ -65,7 +65,7 @@ export function engineFixture(): EngineFixture {
     db,
     log,
     secrets,
-    registries: { grantedTo: () => [] },
+    registries: { grantedTo: () => [], pushGrants: () => [] },
     access: { roleIn: unused, visibleTeamIds: unused, check: unused },
     jobs: { byId: unused, all: () => [], onChange: () => {} },
     authenticate: () => null,

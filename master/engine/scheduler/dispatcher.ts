@@ -12,6 +12,9 @@ import type { AgentSession, EngineCore } from '../core';
 import { Effects } from '../core';
 import { livenessOf } from '../leases/liveness';
 import { buildAssign } from './assign-message';
+import { finishStage } from '../builds/transitions';
+import { formatIssue } from '../../../shared/errors';
+import { imagePushIssues } from '../../jobs/push-grants';
 import { deployLocks, heldDeployLocks, lockWait } from './deploy-locks';
 import { planDispatch, type AgentSlots, type QueuedRun } from './plan';
 
@@ -61,6 +64,13 @@ export function createDispatcher(core: EngineCore): Dispatcher {
           if (!row) continue;
           const timeoutMs = core.buildConfig(row.build_id).timeoutMs;
           builds.startBuild(row.build_id, now, timeoutMs ? now + timeoutMs : null);
+          const refusal = pushRefusal(core, p.stageRunId);
+          if (refusal) {
+            // Grants changed since the job was saved: the stage fails here and its agent never gets the assign.
+            const run = builds.stageRunWithBuild(p.stageRunId);
+            if (run) finishStage(core, fx, run, 'failed', refusal, now);
+            continue;
+          }
           leased.push(p);
           fx.status.push({ type: 'stream:status', buildId: row.build_id, status: 'running', stageRunId: p.stageRunId, stage: row.name, stageStatus: 'running' });
         }
@@ -91,6 +101,22 @@ export function createDispatcher(core: EngineCore): Dispatcher {
     }
     return out;
   }
+}
+
+/**
+ * Why a leased stage run may not run: an image step would push outside the repository prefixes of its team's
+ * registry grants as they are now (jobs/push-grants.ts); undefined when it may.
+ */
+export function pushRefusal(core: EngineCore, stageRunId: number): string | undefined {
+  const builds = buildsStore(core.db);
+  const r = builds.assignRun(stageRunId);
+  if (!r) return undefined;
+  const config = core.buildConfig(r.build_id);
+  if (!config.stages[r.stage_index]?.kinds.includes('image')) return undefined;
+  const yaml = builds.buildYaml(r.build_id) ?? '';
+  const file = core.ctx.jobs.byId(r.job_id)?.filePath ?? 'job.yml';
+  const issues = imagePushIssues(config, yaml, file, core.ctx.registries.pushGrants(r.team_id), [r.stage_index]);
+  return issues.length ? issues.map(formatIssue).join('\n') : undefined;
 }
 
 /**

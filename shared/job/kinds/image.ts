@@ -20,6 +20,8 @@ import { z } from 'zod';
 import { defineStepKind } from '../step-kind';
 
 const REPO_RE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+/** A registry's name (as master/store/registries.ts takes it): static, so the master can check where a step pushes. */
+const REGISTRY_NAME_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const insideWorkspace = (p: string) => !p.startsWith('/') && !p.split('/').includes('..');
 
@@ -33,7 +35,7 @@ export const imageConfigSchema = z
     workdir: z.string().startsWith('/', 'workdir is an absolute path in the image').default('/app'),
     /** CMD of a generated Dockerfile (with `from`); the middleware's CMD otherwise. */
     cmd: z.array(z.string()).optional(),
-    registry: z.string().min(1).optional(),
+    registry: z.string().regex(REGISTRY_NAME_RE, 'registry is the name of a registry granted to the team, written out (no expressions: the master checks where a step pushes)').optional(),
     tags: z.array(z.string().regex(TAG_RE, 'tags are letters, digits, _ . - (max 128)')).max(20).default([]),
     buildArgs: z.record(z.string(), z.string()).default({}),
     push: z.boolean().default(true),

@@ -2,10 +2,12 @@
  * Image registries: the ones granted to your teams (every one for admins), with the teams they are granted to
  * and their repositories and tags. Admins add or replace one (POST /registries: the master checks its address
  * and credentials first) and remove one. Credentials are write-only: the password field is sent once and the
- * page shows only whether a password is set, as the API does.
+ * page shows only whether a password is set, as the API does. Each grant shows the repository prefixes its team
+ * may push to; the form sets them as TEAM=PREFIX items (shared/registry-prefixes.ts).
  */
 import { useState } from 'preact/hooks';
 import type { RegistryInfo } from '../../../shared/api';
+import { parsePrefixes } from '../../../shared/registry-prefixes';
 import { useAction } from '../action';
 import { useLoad } from '../data';
 import { ago } from '../format';
@@ -54,8 +56,10 @@ function RegistryCard({ r, reload }: { r: RegistryInfo; reload: () => void }) {
       </div>
       <div class="small">
         <span class="muted">granted to </span>
-        {r.teams.map((t) => (
-          <span class="tag">{t}</span>
+        {r.grants.map((g) => (
+          <span class="tag" title={`${g.team} may push to: ${g.prefixes.join(', ')}`}>
+            {g.team} <span class="mono">{g.prefixes.join(' ')}</span>
+          </span>
         ))}
       </div>
       {mine && (
@@ -76,7 +80,7 @@ function RegistryCard({ r, reload }: { r: RegistryInfo; reload: () => void }) {
 export function Registries() {
   const s = session()!;
   const list = useLoad(() => s.client.listRegistries(), []);
-  const empty = { name: '', url: '', username: '', password: '', teams: '' };
+  const empty = { name: '', url: '', username: '', password: '', teams: '', prefixes: '' };
   const [form, setForm] = useState(empty);
   const [error, act] = useAction(list.reload);
   const field = (k: keyof typeof empty) => ({
@@ -86,9 +90,17 @@ export function Registries() {
   const add = async (e: Event) => {
     e.preventDefault();
     const teams = form.teams.split(/[\s,]+/).filter(Boolean);
-    const ok = await act(() =>
-      s.client.putRegistry({ name: form.name, url: form.url, teams, ...(form.username ? { username: form.username } : {}), ...(form.password ? { password: form.password } : {}) }),
-    );
+    const ok = await act(async () => {
+      const prefixes = form.prefixes.trim() ? parsePrefixes(form.prefixes.replace(/\s+/g, ',')) : undefined;
+      return s.client.putRegistry({
+        name: form.name,
+        url: form.url,
+        teams,
+        ...(prefixes ? { prefixes } : {}),
+        ...(form.username ? { username: form.username } : {}),
+        ...(form.password ? { password: form.password } : {}),
+      });
+    });
     if (ok) setForm(empty);
   };
   return (
@@ -116,6 +128,10 @@ export function Registries() {
             <label>
               Teams granted
               <input required placeholder="shop, ops" {...field('teams')} />
+            </label>
+            <label>
+              Push prefixes (optional: TEAM=PREFIX, default TEAM/ when shared)
+              <input placeholder="shop=shop/, shop=base/, ops=*" {...field('prefixes')} />
             </label>
             <label>
               User name (optional)
