@@ -6,9 +6,8 @@
  * restricted. A step naming a registry not granted to the team, or none while several are, is left to the agent
  * (it gets no credentials for it and fails the step saying so).
  */
-import { LineCounter, parseDocument } from 'yaml';
 import type { FieldIssue } from '../../shared/errors';
-import { Locator, type JobConfig } from '../../shared/job';
+import { stepLocator, type JobConfig } from '../../shared/job';
 import { repositoryAllowed, type PushGrant } from '../../shared/registry-prefixes';
 
 /**
@@ -18,15 +17,7 @@ import { repositoryAllowed, type PushGrant } from '../../shared/registry-prefixe
  */
 export function imagePushIssues(config: JobConfig, yaml: string, file: string, grants: PushGrant[], stageIndexes?: number[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  let loc: { locator: Locator; rawSteps: (si: number) => number } | undefined;
-  const locate = () => {
-    if (loc) return loc;
-    const lines = new LineCounter();
-    const doc = parseDocument(yaml, { lineCounter: lines });
-    const raw = doc.toJS() as { stages?: { steps?: unknown[] }[] } | null;
-    loc = { locator: new Locator(doc, lines, file, yaml), rawSteps: (si) => raw?.stages?.[si]?.steps?.length ?? 0 };
-    return loc;
-  };
+  const locator = stepLocator(config, yaml, file);
   config.stages.forEach((stage, si) => {
     if (stageIndexes && !stageIndexes.includes(si)) return;
     stage.steps.forEach((step, pi) => {
@@ -35,11 +26,11 @@ export function imagePushIssues(config: JobConfig, yaml: string, file: string, g
       if (cfg.push === false) return;
       const grant = cfg.registry === undefined ? (grants.length === 1 ? grants[0] : undefined) : grants.find((g) => g.registry === cfg.registry);
       if (!grant || repositoryAllowed(cfg.name, grant.prefixes)) return;
-      const { locator, rawSteps } = locate();
-      const i = pi - (stage.steps.length - rawSteps(si));
       issues.push(
         locator.issue(
-          ['stages', si, 'steps', Math.max(0, i), 'image', 'name'],
+          si,
+          pi,
+          ['image', 'name'],
           `team '${config.team}' may not push '${cfg.name}' to registry '${grant.registry}': its repositories there are ${grant.prefixes.join(', ')} (an admin sets them with slipway registry add --prefixes; push: false builds without pushing)`,
         ),
       );

@@ -43,7 +43,10 @@ export const deployConfigSchema = z
 
 export type DeployConfig = z.output<typeof deployConfigSchema>;
 
-/** What a job deploys: each deploy step's app (its `app`, or the job's name) in its stage's environment. */
+/**
+ * What a job deploys: each deploy step's app (its `app`, or the job's name) in its stage's environment. `stepIndex`
+ * is the effective index (after an implicit checkout step); errors name the step as written through stepLocator.
+ */
 export function deployTargets(job: JobConfig): { app: string; environment: string; stageIndex: number; stepIndex: number }[] {
   return job.stages.flatMap((stage, stageIndex) =>
     stage.steps.flatMap((s, stepIndex) =>
