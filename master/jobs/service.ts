@@ -10,7 +10,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, parseJobYaml, type JobConfig, type StepKinds } from '../../shared/job';
+import { deployTargets, parseJobYaml, stepLocator, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import { inTransaction, type Db } from '../store/db';
 import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
@@ -94,7 +94,7 @@ export class JobsService implements Jobs {
     const existing = this.byTeam(team.id, config.name);
     if (existing?.source === 'file' && existing.enabled)
       throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
-    this.assertAppsOwned(config, team.id, existing?.id, 'job.yml');
+    this.assertAppsOwned(config, team.id, existing?.id, yaml, 'job.yml');
     this.assertPushesAllowed(config, team.id, yaml, 'job.yml');
     const now = Date.now();
     if (existing) {
@@ -124,7 +124,7 @@ export class JobsService implements Jobs {
     if (this.byTeam(target.id, job.name)) throw conflict(`team '${target.name}' already has a job '${job.name}'; rename or delete one of them first`);
     const yaml = withTeam(job.yaml, target.name);
     const config = parseJobYaml(yaml, 'job.yml', this.kinds?.allKinds());
-    this.assertAppsOwned(config, target.id, job.id, 'job.yml');
+    this.assertAppsOwned(config, target.id, job.id, yaml, 'job.yml');
     this.assertPushesAllowed(config, target.id, yaml, 'job.yml');
     this.table.move(job.id, { teamId: target.id, yaml }, Date.now());
     return { job: this.refresh(job.id), from: job.team };
@@ -161,7 +161,7 @@ export class JobsService implements Jobs {
     const now = Date.now();
     const id = inTransaction(this.db, () => {
       const team = ensureTeam(this.db, config.team);
-      this.assertAppsOwned(config, team.id, existing?.id, label);
+      this.assertAppsOwned(config, team.id, existing?.id, yaml, label);
       this.assertPushesAllowed(config, team.id, yaml, label);
       if (left) this.table.setEnabled(left.id, false, now);
       if (existing) {
@@ -180,13 +180,14 @@ export class JobsService implements Jobs {
   /**
    * An app belongs to the team whose enabled jobs deploy it: a job of another team may not deploy an app of the
    * same name (its deploy would stop and replace the other team's containers and registrations). Throws
-   * invalid_job naming the step.
+   * invalid_job naming the step as `yaml` writes it (shared/job/step-locator.ts), with the line of its app.
    */
-  private assertAppsOwned(config: JobConfig, teamId: number, jobId: number | undefined, file: string): void {
+  private assertAppsOwned(config: JobConfig, teamId: number, jobId: number | undefined, yaml: string, file: string): void {
     const issues: FieldIssue[] = [];
+    const locator = stepLocator(config, yaml, file);
     for (const { app, stageIndex, stepIndex } of deployTargets(config)) {
       const other = [...this.cache.values()].find((j) => j.enabled && j.teamId !== teamId && j.id !== jobId && deployTargets(j.config).some((t) => t.app === app));
-      if (other) issues.push({ file, field: `stages[${stageIndex}].steps[${stepIndex}].deploy.app`, message: `app '${app}' is deployed by jobs of another team; choose another app name` });
+      if (other) issues.push(locator.issue(stageIndex, stepIndex, ['deploy', 'app'], `app '${app}' is deployed by jobs of another team; choose another app name`));
     }
     if (issues.length) throw new ValidationError('invalid_job', issues);
   }

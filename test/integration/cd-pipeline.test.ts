@@ -219,6 +219,6 @@ stages:
   it("refuses a job of another team that deploys an app of the same name", async () => {
     await master.api.createTeam(`${ns}-rival`).catch(() => undefined);
     const err = await master.api.applyJob(jobYaml(`${ns}-rival-job`, `${ns}-rival`)).catch((e) => e);
-    expect(err.message).toBe(`job.yml: stages[1].steps[0].deploy.app: app '${app}' is deployed by jobs of another team; choose another app name`);
+    expect(err.message).toBe(`job.yml:21:16: stages[1].steps[0].deploy.app: app '${app}' is deployed by jobs of another team; choose another app name`);
   });
 });
