@@ -8,6 +8,7 @@
  * setting may have changed since the job was saved).
  */
 import { ValidationError } from '../../shared/errors';
+import { jobFieldIssue } from '../../shared/job';
 import { isInsideDir, localRepoPath } from '../../shared/node/local-repos';
 
 export interface LocalRepoPolicy {
@@ -37,8 +38,13 @@ export function localRepoRefusal(url: string, policy: LocalRepoPolicy, job: stri
   return null;
 }
 
-/** Throws invalid_job (field repo.url, the job's file) when localRepoRefusal refuses. */
-export function assertLocalRepoAllowed(url: string, policy: LocalRepoPolicy, job: string, file?: string): void {
+/**
+ * Throws invalid_job (field repo.url, the job's file, and its line and column when the job's text `yaml` is
+ * given) when localRepoRefusal refuses.
+ */
+export function assertLocalRepoAllowed(url: string, policy: LocalRepoPolicy, job: string, file?: string, yaml?: string): void {
   const why = localRepoRefusal(url, policy, job);
-  if (why) throw new ValidationError('invalid_job', [{ ...(file ? { file } : {}), field: 'repo.url', message: why }]);
+  if (!why) return;
+  const issue = yaml !== undefined && file ? jobFieldIssue(yaml, file, ['repo', 'url'], why) : { ...(file ? { file } : {}), field: 'repo.url', message: why };
+  throw new ValidationError('invalid_job', [issue]);
 }

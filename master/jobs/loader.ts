@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ValidationError, formatIssue } from '../../shared/errors';
+import { jobFieldIssue } from '../../shared/job';
 import type { JobsService } from './service';
 
 export interface LoadReport {
@@ -39,7 +40,7 @@ export function loadJobFiles(dir: string, jobs: JobsService, log: Logger): LoadR
       const name = peekName(text);
       const key = `${peekTeam(text) ?? ''}/${name}`;
       if (name && definedBy.has(key))
-        throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${name}' is already defined by ${definedBy.get(key)}` }]);
+        throw new ValidationError('invalid_job', [jobFieldIssue(text, label, ['name'], `job '${name}' is already defined by ${definedBy.get(key)}`)]);
       const { job, result } = jobs.applyFile(label, text);
       definedBy.set(`${job.team}/${job.name}`, label);
       report.applied.push({ file: label, job: job.name, result });

@@ -10,7 +10,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, parseJobYaml, stepLocator, type JobConfig, type StepKinds } from '../../shared/job';
+import { deployTargets, jobFieldIssue, parseJobYaml, stepLocator, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import { inTransaction, type Db } from '../store/db';
 import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
@@ -77,7 +77,7 @@ export class JobsService implements Jobs {
   /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
   validate(yaml: string, file = 'job.yml'): JobConfig {
     const config = parseJobYaml(yaml, file, this.kinds?.enabledKinds());
-    if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file);
+    if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file, yaml);
     return config;
   }
 
@@ -150,7 +150,7 @@ export class JobsService implements Jobs {
     const teamNow = findTeam(this.db, config.team);
     const inTeam = teamNow && this.byTeam(teamNow.id, config.name);
     if (inTeam?.source === 'file' && inTeam.enabled && inTeam.filePath !== label)
-      throw new ValidationError('invalid_job', [{ file: label, field: 'name', message: `job '${config.team}/${config.name}' is already defined by ${inTeam.filePath}` }]);
+      throw new ValidationError('invalid_job', [jobFieldIssue(yaml, label, ['name'], `job '${config.team}/${config.name}' is already defined by ${inTeam.filePath}`)]);
     // The job this file manages now, in whichever team (a disabled one is history: its file was removed).
     const own = [...this.cache.values()].find((j) => j.source === 'file' && j.enabled && j.filePath === label);
     const existing = inTeam ?? (own?.name === config.name ? own : undefined);

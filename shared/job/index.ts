@@ -3,7 +3,7 @@ export * from './schema';
 export * from './step-kinds';
 export * from './parse';
 export * from './outputs';
-export { stepLocator, type StepLocator } from './step-locator';
+export { jobFieldIssue, stepLocator, type StepLocator } from './step-locator';
 export { shellKind, shellConfigSchema } from './kinds/shell';
 export { checkoutKind, checkoutConfigSchema } from './kinds/checkout';
 export { deployTargets } from './kinds/deploy';

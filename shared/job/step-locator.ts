@@ -3,7 +3,8 @@
  * The parsed steps of a stage (JobConfig, stage runs, deployTargets) start with an implicit checkout step when
  * the job has a repo and the stage writes no checkout (parse.ts withCheckout); the file does not show it, so an
  * effective step index there is one past the written one. Checks the master makes after parsing (app owners,
- * registry push grants) report through this, in the same `file:line:col: field: message` form parseJobYaml uses.
+ * registry push grants, local repositories, duplicate names) report through this, in the same
+ * `file:line:col: field: message` form parseJobYaml uses.
  */
 import { LineCounter, parseDocument } from 'yaml';
 import type { FieldIssue } from '../errors';
@@ -18,6 +19,15 @@ export interface StepLocator {
    * written parent when the field is not written, e.g. an `app` left to its default).
    */
   issue(stageIndex: number, stepIndex: number, field: (string | number)[], message: string): FieldIssue;
+}
+
+/**
+ * An issue at `path` (e.g. `['repo', 'url']`) of the job text `yaml` in `file`, with the line and column of that
+ * field (of its nearest written parent when it is not written), for checks made after parsing.
+ */
+export function jobFieldIssue(yaml: string, file: string, path: (string | number)[], message: string): FieldIssue {
+  const lines = new LineCounter();
+  return new Locator(parseDocument(yaml, { lineCounter: lines }), lines, file, yaml).issue(path, message);
 }
 
 /**

@@ -78,8 +78,16 @@ describe('jobs/*.yml loader', () => {
     writeFileSync(join(dir, 'a.yml'), job('web'));
     writeFileSync(join(dir, 'b.yml'), job('web'));
     const report = loadJobFiles(dir, jobs, silentLog);
-    expect(report.errors).toEqual(["jobs/b.yml: name: job 'web' is already defined by jobs/a.yml"]);
+    expect(report.errors).toEqual(["jobs/b.yml:1:7: name: job 'web' is already defined by jobs/a.yml"]);
     expect(jobs.named('web')[0].filePath).toBe('jobs/a.yml');
+  });
+
+  it('refuses a local repository with the line and column of repo.url', () => {
+    writeFileSync(join(dir, 'local.yml'), job('local').replace('stages:', 'repo:\n  branch: main\n  url: /srv/git/local.git\nstages:'));
+    const report = loadJobFiles(dir, jobs, silentLog);
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]).toMatch(/^jobs\/local\.yml:5:8: repo\.url: job 'local': repo\.url '\/srv\/git\/local\.git' is a local repository, and this master allows none/);
+    expect(jobs.named('local')).toEqual([]);
   });
 
   it('applies two files using one job name for different teams as two jobs', () => {
@@ -106,7 +114,7 @@ describe('jobs/*.yml loader', () => {
     const [games, shop] = ['games', 'shop'].map((t) => jobs.named('web').find((j) => j.team === t)!);
     writeFileSync(join(dir, 'a.yml'), job('web', 'games'));
     const report = loadJobFiles(dir, jobs, silentLog);
-    expect(report.errors).toEqual(["jobs/a.yml: name: job 'games/web' is already defined by jobs/b.yml"]);
+    expect(report.errors).toEqual(["jobs/a.yml:1:7: name: job 'games/web' is already defined by jobs/b.yml"]);
     // b.yml's job is b.yml's, its definition untouched; a.yml keeps its previous job, as for any invalid file.
     expect(jobs.byId(games.id)).toMatchObject({ team: 'games', filePath: 'jobs/b.yml', enabled: true, yaml: job('web', 'games', 'games-ci') });
     expect(jobs.byId(shop.id)).toMatchObject({ team: 'shop', filePath: 'jobs/a.yml', enabled: true, yaml: job('web') });
