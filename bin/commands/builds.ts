@@ -1,9 +1,10 @@
 /** Job and build commands: apply, jobs, trigger, builds, build, cancel. */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { BuildDetail, BuildInfo, TestResultInfo } from '../../shared/api';
 import { badRequest, conflict } from '../../shared/errors';
-import { parseJobYaml } from '../../shared/job';
+import { jobFileLabelProblem, parseJobYaml } from '../../shared/job';
 import { localStepKinds } from './plugins';
 import { parseId, sessionClient } from '../lib/client';
 import { followBuild } from '../lib/follow';
@@ -95,7 +96,11 @@ export function registerBuildCommands(program: Command): void {
       // Local validation names file:line:col before anything reaches the master.
       const client = sessionClient();
       parseJobYaml(text, flags.file, await localStepKinds(client));
-      const job = await client.applyJob(text);
+      // The master names the same file in its own errors (app ownership, push grants, ...): the path as typed,
+      // so both checks read alike and two rival.yml in different folders stay apart; the base name when the
+      // path cannot be a label (a ':' in it, too long).
+      const label = [flags.file, basename(flags.file)].find((l) => !jobFileLabelProblem(l));
+      const job = await client.applyJob(text, label);
       if (flags.json) return printJson(job);
       process.stdout.write(`job ${job.name} (team ${job.team}) applied: ${job.stages.map((s) => `${s.name}@${s.environment}`).join(' -> ')}\n`);
       for (const w of job.warnings ?? []) process.stderr.write(`warning: ${w}\n`);

@@ -10,7 +10,7 @@ import { getBuildRow, toBuildInfo } from '../engine/builds/views';
 import type { Logger } from 'pino';
 import type { JobInfo } from '../../shared/api';
 import { conflict, ValidationError, type FieldIssue } from '../../shared/errors';
-import { deployTargets, jobFieldIssue, parseJobYaml, stepLocator, type JobConfig, type StepKinds } from '../../shared/job';
+import { DEFAULT_JOB_FILE, deployTargets, jobFieldIssue, parseJobYaml, stepLocator, type JobConfig, type StepKinds } from '../../shared/job';
 import type { Access, JobRecord, Jobs, Principal } from '../context';
 import { inTransaction, type Db } from '../store/db';
 import { createJobsTable, type JobRow, type JobsTable } from '../store/jobs';
@@ -75,7 +75,7 @@ export class JobsService implements Jobs {
   }
 
   /** Validates a job as saveFromApi would (schema, then this master's local repository rule); throws invalid_job. */
-  validate(yaml: string, file = 'job.yml'): JobConfig {
+  validate(yaml: string, file = DEFAULT_JOB_FILE): JobConfig {
     const config = parseJobYaml(yaml, file, this.kinds?.enabledKinds());
     if (config.repo) assertLocalRepoAllowed(config.repo.url, this.localRepos, config.name, file, yaml);
     return config;
@@ -85,17 +85,18 @@ export class JobsService implements Jobs {
    * API create or update of the job the YAML names: the team's job of that name, else a new job of that team.
    * A job of that name in another team is never touched (moving a job is explicit: moveFromApi). Throws
    * invalid_job (with issues) for bad YAML, not_found/forbidden from the team check (edit role in the team the
-   * YAML names), conflict for a job managed by a file.
+   * YAML names), conflict for a job managed by a file. `file` is the caller's name for the text (a display label
+   * only, never opened here): every issue of this save names it, so `slipway apply -f rival.yml` reads rival.yml.
    */
-  saveFromApi(p: Principal, access: Access, yaml: string): { job: JobRecord; created: boolean } {
-    const config = this.validate(yaml);
+  saveFromApi(p: Principal, access: Access, yaml: string, file = DEFAULT_JOB_FILE): { job: JobRecord; created: boolean } {
+    const config = this.validate(yaml, file);
     const team = getTeam(this.db, config.team);
     access.check(p, team.id, 'edit', `team '${team.name}'`);
     const existing = this.byTeam(team.id, config.name);
     if (existing?.source === 'file' && existing.enabled)
       throw conflict(`job '${existing.name}' is managed by ${existing.filePath}; change that file instead`);
-    this.assertAppsOwned(config, team.id, existing?.id, yaml, 'job.yml');
-    this.assertPushesAllowed(config, team.id, yaml, 'job.yml');
+    this.assertAppsOwned(config, team.id, existing?.id, yaml, file);
+    this.assertPushesAllowed(config, team.id, yaml, file);
     const now = Date.now();
     if (existing) {
       this.table.update(existing.id, { teamId: team.id, yaml, source: 'api', filePath: null }, now);
@@ -112,9 +113,10 @@ export class JobsService implements Jobs {
    * there). Throws not_found (the same `job 'X' not found` as a missing job) for a job outside the caller's teams,
    * not_found/forbidden from the team checks, conflict when the target team has a job of that name or a file
    * manages the job, invalid_job when the target team may not deploy one of the job's apps. Moving a job to the
-   * team it is in changes nothing. Returns the job as it is now and the team it was in.
+   * team it is in changes nothing. Returns the job as it is now and the team it was in. `file` labels the job's
+   * text in the issues of the refusal (display only), as for saveFromApi.
    */
-  moveFromApi(p: Principal, access: Access, ref: string, teamName: string): { job: JobRecord; from: string } {
+  moveFromApi(p: Principal, access: Access, ref: string, teamName: string, file = DEFAULT_JOB_FILE): { job: JobRecord; from: string } {
     const job = this.resolve(p, access, ref);
     access.check(p, job.teamId, 'manage', `job '${ref}'`);
     const target = getTeam(this.db, teamName);
@@ -123,9 +125,9 @@ export class JobsService implements Jobs {
     if (target.id === job.teamId) return { job, from: job.team };
     if (this.byTeam(target.id, job.name)) throw conflict(`team '${target.name}' already has a job '${job.name}'; rename or delete one of them first`);
     const yaml = withTeam(job.yaml, target.name);
-    const config = parseJobYaml(yaml, 'job.yml', this.kinds?.allKinds());
-    this.assertAppsOwned(config, target.id, job.id, yaml, 'job.yml');
-    this.assertPushesAllowed(config, target.id, yaml, 'job.yml');
+    const config = parseJobYaml(yaml, file, this.kinds?.allKinds());
+    this.assertAppsOwned(config, target.id, job.id, yaml, file);
+    this.assertPushesAllowed(config, target.id, yaml, file);
     this.table.move(job.id, { teamId: target.id, yaml }, Date.now());
     return { job: this.refresh(job.id), from: job.team };
   }

@@ -240,19 +240,22 @@ export class ApiClient {
   getJob(name: string) {
     return this.get<JobInfo & { yaml: string }>(`/jobs/${enc(name)}`);
   }
-  /** Creates or updates the job described by the YAML (the master validates it again). */
-  applyJob(yaml: string) {
-    return this.post<JobInfo>('/jobs', { yaml });
+  /**
+   * Creates or updates the job described by the YAML (the master validates it again). `file` names the text in
+   * the master's errors (`rival.yml:14:16: ...`; the master says `job.yml` without it); it is a label only.
+   */
+  applyJob(yaml: string, file?: string) {
+    return this.post<JobInfo>('/jobs', file === undefined ? { yaml } : { yaml, file });
   }
-  validateJob(yaml: string) {
-    return this.post<{ ok: true }>('/jobs/validate', { yaml });
+  validateJob(yaml: string, file?: string) {
+    return this.post<{ ok: true }>('/jobs/validate', file === undefined ? { yaml } : { yaml, file });
   }
   deleteJob(name: string) {
     return this.del(`/jobs/${enc(name)}`);
   }
   /** Moves the job (name or team/name) to another team; its id, builds and trigger history go with it. */
-  moveJob(name: string, team: string) {
-    return this.post<JobInfo>(`/jobs/${enc(name)}/move`, { team });
+  moveJob(name: string, team: string, file?: string) {
+    return this.post<JobInfo>(`/jobs/${enc(name)}/move`, file === undefined ? { team } : { team, file });
   }
 
   trigger(job: string, req: TriggerRequest = {}) {

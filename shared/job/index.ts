@@ -4,6 +4,7 @@ export * from './step-kinds';
 export * from './parse';
 export * from './outputs';
 export { jobFieldIssue, stepLocator, type StepLocator } from './step-locator';
+export { DEFAULT_JOB_FILE, MAX_JOB_FILE_LABEL, jobFileLabelProblem } from './file-label';
 export { shellKind, shellConfigSchema } from './kinds/shell';
 export { checkoutKind, checkoutConfigSchema } from './kinds/checkout';
 export { deployTargets } from './kinds/deploy';
