@@ -92,6 +92,16 @@ describe('the master names the file the client gave', () => {
       `${typed}:8:16: stages[0].steps[0].deploy.app: app 'web-${suffix}' is deployed by jobs of another team; choose another app name`,
     ]);
 
+    // A typed path that cannot be a label (':' would read as file:line:col) is sent as its base name.
+    const odd = join(dir, 'odd:dir');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'rival.yml'), deployJob('rival', games, `web-${suffix}`));
+    const oddCli = await runCli(['apply', '-f', relative(REPO_ROOT, join(odd, 'rival.yml'))], { env: cliEnv() });
+    expect(oddCli.code).toBe(1);
+    expect(issueLines(oddCli.stderr, 'rival.yml'), oddCli.stderr).toEqual([
+      `rival.yml:8:16: stages[0].steps[0].deploy.app: app 'web-${suffix}' is deployed by jobs of another team; choose another app name`,
+    ]);
+
     await master.api.applyJob(deployJob('arcade', games, `arcade-${suffix}`));
     await master.api.applyJob(deployJob('arcade-2', shop, `arcade-${suffix}`).replace(`team: ${shop}`, `team: ${games}`));
     const err = await failure(master.api.moveJob(`${games}/arcade-2`, shop, 'arcade-2.yml'));
