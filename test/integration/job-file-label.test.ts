@@ -140,7 +140,8 @@ stages:
     for (const [file, why] of [
       ['', 'file: must not be empty'],
       ['a'.repeat(256), 'file: at most 255 characters'],
-      ['rival.yml\nforged: line', 'file: control characters are not allowed'],
+      ['rival.yml\nforged: line', 'file: control and invisible formatting characters are not allowed'],
+      ['lmy.\u202eyml', 'file: control and invisible formatting characters are not allowed'],
       ['C:rival.yml', "file: ':' is not allowed"],
     ] as const) {
       const err = await failure(master.api.applyJob(ok, file));
