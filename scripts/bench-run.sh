@@ -19,7 +19,11 @@ run_bench_file() {
     137) why="killed after ${limit} s + 10 s (it did not stop on SIGTERM)" ;;
     *) why="exit status $rc" ;;
   esac
-  log "bench $name failed: $why; the last $lines lines of its output:"
-  tail -n "$lines" "$output" | sed 's/^/  | /' >&2
+  if [ -s "$output" ]; then
+    log "bench $name failed: $why; the last $lines lines of its output:"
+    tail -n "$lines" "$output" | sed 's/^/  | /' >&2
+  else
+    log "bench $name failed: $why; it printed nothing"
+  fi
   return 1
 }

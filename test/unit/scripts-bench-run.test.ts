@@ -42,6 +42,11 @@ it('prints what a benchmark had printed when it times out', () => {
   expect(r.stderr).toContain('==> bench slow failed: timed out after 5 s (BENCH_TIMEOUT_S); the last 40 lines of its output:\n  | phase 1 done: 12 figures\n  | phase 2: waiting for the engine\n');
 });
 
+it('says so when a benchmark printed nothing', () => {
+  const r = run('silent', `process.exit(2);\n`, 60);
+  expect(r.stderr).toBe('==> bench silent failed: exit status 2; it printed nothing\n');
+});
+
 it('keeps a passing benchmark quiet beyond its own output', () => {
   const r = run('fine', `console.log('fine_ms: 1');\n`, 60);
   expect(r.stdout).toBe('fine_ms: 1\nPASSED\n');
