@@ -5,6 +5,7 @@
  * was stored and searchable, per environment, with the retention policy and the indexing state; a non-admin
  * gets the same refusal as on the other admin routes (the retention route); the CLI prints it.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,35 @@ describe('log center stats', () => {
     expect(denied.stderr).toMatch(/^error: /);
     expect(denied.stdout).toBe('');
   });
+
+  it('shows a failing indexing worker and the entries it leaves behind, until it catches up', async () => {
+    // The real cause the store guards against: another connection (a backup, an sqlite3 shell) holds the write
+    // lock of the index file, so the master's worker fails each pass (after its 5 s lock timeout) and restarts.
+    const locker = new Database(join(master.dataDir, 'container-logs.db-fts'), { timeout: 10_000 });
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      await ship(agents[0], envA, `${envA}/c3/stdout`, Array.from({ length: 5 }, (_, i) => `written while the index is locked ${i}`));
+      const failing = await waitFor('the worker failure in the stats', async () => {
+        const st = await appLogStats(master.api);
+        return st.indexing.workerFailuresInRow >= 1 ? st : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 200 });
+      expect(failing.indexing.lagRows).toBe(5);
+      expect(failing.indexing.workerError).toMatch(/database is locked/);
+      // Still searchable meanwhile (the pending index), and counted.
+      expect((await searchAppLogs(master.api, { app, q: 'locked', limit: 100 })).hits.length).toBe(5);
+      const out = await runCli(['app-logs-stats'], { env: { SLIPWAY_URL: master.url, SLIPWAY_TOKEN: master.api.token!, SLIPWAY_CONFIG: join(dir, 'cli.json') } });
+      expect(out.stdout).toContain('lag:             5 entries (searched through the pending index until indexed)');
+      expect(out.stdout).toMatch(/^indexing worker: .*; [1-9]\d* failure\(s\) in a row, \d+ restart\(s\); last error: .*database is locked/m);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    // Released: the worker comes back (backoff from 200 ms) and indexes what it left behind.
+    const caughtUp = await waitFor('the worker caught up', async () => {
+      const st = await appLogStats(master.api);
+      return st.indexing.lagRows === 0 && st.indexing.workerFailuresInRow === 0 ? st : undefined;
+    }, { timeoutMs: 40_000, intervalMs: 200 });
+    expect(caughtUp.indexing.indexedSeq).toBe(caughtUp.indexing.storedSeq);
+    expect(caughtUp.indexing.workerRestarts).toBeGreaterThanOrEqual(1);
+  }, 90_000);
 });
