@@ -2,10 +2,12 @@
 # `npm run bench`: runs every test/bench/*.bench.ts as its own process (each reports its figures through
 # test/helpers/bench.ts), merges them into bench-results.json at the repository root and prints them.
 # A benchmark that fails or passes its time limit fails the run; the figures of the others are still kept.
-# BENCH_TIMEOUT_S (default 300) bounds each file. Arguments select files: npm run bench -- dispatch
+# BENCH_TIMEOUT_S (default 300) bounds each file; a file that fails or times out has the last 40 lines of its
+# output printed again after the reason (scripts/bench-run.sh). Arguments select files: npm run bench -- dispatch
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-run.sh"
 cd "$REPO_ROOT"
 
 require_node
@@ -40,11 +42,12 @@ done
 [ "${#files[@]}" -gt 0 ] || die "no benchmark in test/bench/*.bench.ts${*:+ matching $*}"
 
 status=0
+failed=()
 for f in "${files[@]}"; do
   name="$(basename "$f" .bench.ts)"
   log "bench $name"
-  if ! BENCH_RESULTS_FILE="$WORK/$name.json" timeout --kill-after=10 "${BENCH_TIMEOUT_S:-300}" node --import tsx "$f"; then
-    log "bench $name failed"
+  if ! run_bench_file "$name" "$f" "$WORK/$name.json" "$WORK/$name.out"; then
+    failed+=("$name")
     status=1
   fi
 done
@@ -63,4 +66,6 @@ node -e '
   fs.renameSync(out + ".tmp", out);
   console.log(JSON.stringify(merged, null, 2));
 ' "$WORK" "$REPO_ROOT/bench-results.json"
+# After the figures, so that the end of the run's output names what failed (its output's tail is above).
+[ "${#failed[@]}" = 0 ] || log "failed: ${failed[*]} (the last lines of each one's output are printed after its 'bench NAME failed' line)"
 exit "$status"

@@ -3,6 +3,7 @@
  *   GET  /api/v1/app-logs?app=&environment=&instance=&stream=&q=&from=&to=&limit=&cursor=&context=   AppLogPage
  *   GET  /api/v1/app-logs/tail?app=&environment=&instance=&stream=&q=&lines=   text/event-stream of AppLogTailEvent
  *   GET  /api/v1/app-logs/retention, PUT /api/v1/app-logs/retention (admin)   AppLogRetention
+ *   GET  /api/v1/app-logs/stats (admin)   AppLogStats: what is stored and where indexing stands, host-wide
  * Results only for apps of the caller's teams (an app belongs to the team whose jobs deploy it); apps no job
  * deploys (opted in by label) only for admins. An app outside them is answered like one that does not exist.
  * Browser-safe: imports only zod.
@@ -74,3 +75,43 @@ export const AppLogRetentionSchema = z.strictObject({
   perEnvironment: z.record(z.string().min(1).max(64), limits).default({}),
 });
 export type AppLogRetention = z.infer<typeof AppLogRetentionSchema>;
+
+const envStats = z.object({
+  entries: z.number(),
+  /** As retention counts it: text characters + 32 per entry. */
+  bytes: z.number(),
+  partitions: z.number(),
+  /** ms since epoch: the start of the environment's oldest / newest live partition. */
+  oldestPartitionStart: z.number(),
+  newestPartitionStart: z.number(),
+});
+
+/** GET /api/v1/app-logs/stats (admin only: it covers every team's apps). */
+export const AppLogStatsSchema = z.object({
+  entries: z.number(),
+  bytes: z.number(),
+  partitions: z.number(),
+  /** The store's files on disk (database, WAL, index file, spill file). */
+  fileBytes: z.number(),
+  environments: z.record(z.string(), envStats),
+  retention: AppLogRetentionSchema,
+  indexing: z.object({
+    /** The last stored entry's seq (global storing order). */
+    storedSeq: z.number(),
+    /** Every entry up to this seq is in the file's index. */
+    indexedSeq: z.number(),
+    /** storedSeq - indexedSeq: entries searchable only through the pending index. */
+    lagRows: z.number(),
+    pendingIn: z.enum(['memory', 'spill']),
+    pendingMemoryRows: z.number(),
+    pendingSpillRows: z.number(),
+    pendingRebuilds: z.number(),
+    tempBytes: z.number(),
+    /** Failures of the indexing worker in a row (0 after a pass that committed). */
+    workerFailuresInRow: z.number(),
+    workerRestarts: z.number(),
+    workerRunning: z.boolean(),
+    workerError: z.string().optional(),
+  }),
+});
+export type AppLogStats = z.infer<typeof AppLogStatsSchema>;

@@ -3,17 +3,18 @@
  *   slipway app-logs APP [WORDS...] [--env E] [--instance I] [--stream S] [--since 1h|ISO] [--until ...]
  *                   [--limit N] [--context N] [--cursor C] [--follow [--lines N]] [--json]
  *   slipway app-logs-retention [--env E] [--days N] [--max-mb N] [--unset]
+ *   slipway app-logs-stats [--json]   (admin) entries per environment and where indexing stands
  * Search prints the page oldest first (grep-like: context lines marked with '-', hits with ':'); the cursor of
  * the next (older) page goes to stderr. --follow prints the newest --lines entries, then new ones until ^C or
  * until the master ends the tail (access lost: exit 1).
  */
 import type { Command } from 'commander';
-import type { AppLogLine, AppLogRetention } from '../../shared/api-logs';
-import { appLogRetention, searchAppLogs, setAppLogRetention, tailAppLogs } from '../../shared/client/app-logs-client';
+import type { AppLogLine, AppLogRetention, AppLogStats } from '../../shared/api-logs';
+import { appLogRetention, appLogStats, searchAppLogs, setAppLogRetention, tailAppLogs } from '../../shared/client/app-logs-client';
 import { parseDuration } from '../../shared/duration';
 import { SlipwayError } from '../../shared/errors';
 import { sessionClient } from '../lib/client';
-import { parseIntOption, printJson, printTable } from '../lib/output';
+import { formatTime, parseIntOption, printJson, printTable } from '../lib/output';
 
 /** '1h' (that long ago), ms since epoch, or an ISO time. */
 function parseWhen(flag: string, v: string | undefined): number | undefined {
@@ -29,6 +30,43 @@ function parseWhen(flag: string, v: string | undefined): number | undefined {
 function line(l: AppLogLine, mark: ':' | '-'): string {
   const head = `${new Date(l.ts).toISOString()} ${l.environment} ${l.instance} ${l.stream}${mark} `;
   return head + l.text.split('\n').join('\n' + ' '.repeat(Math.min(head.length, 8))) + '\n';
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function retentionOf(r: AppLogRetention, env: string): string {
+  const l = r.perEnvironment[env] ?? r.default;
+  if (!l || (l.maxAgeDays === undefined && l.maxBytes === undefined)) return 'kept';
+  return [l.maxAgeDays !== undefined ? `${l.maxAgeDays}d` : '', l.maxBytes !== undefined ? mib(l.maxBytes) : ''].filter(Boolean).join(', ');
+}
+
+/** The stats as a table per environment, then the indexing state, one `name: value` line each. */
+function printStats(s: AppLogStats): void {
+  const envs = Object.keys(s.environments).sort();
+  printTable(
+    ['ENVIRONMENT', 'ENTRIES', 'SIZE', 'PARTITIONS', 'OLDEST', 'NEWEST', 'RETENTION'],
+    [
+      ...envs.map((e) => {
+        const v = s.environments[e];
+        return [e, v.entries, mib(v.bytes), v.partitions, formatTime(v.oldestPartitionStart), formatTime(v.newestPartitionStart), retentionOf(s.retention, e)];
+      }),
+      ['(all)', s.entries, mib(s.bytes), s.partitions, '', '', ''],
+    ],
+  );
+  const i = s.indexing;
+  const worker = i.workerRunning ? 'running' : 'not running';
+  const lines: [string, string | number][] = [
+    ['files on disk', mib(s.fileBytes)],
+    ['stored seq', i.storedSeq],
+    ['indexed seq', i.indexedSeq],
+    ['lag', `${i.lagRows} entries (searched through the pending index until indexed)`],
+    ['pending index', `${i.pendingIn}: ${i.pendingMemoryRows} in memory, ${i.pendingSpillRows} in the spill file, ${i.pendingRebuilds} rebuild(s)`],
+    ['temp memory', mib(i.tempBytes)],
+    ['indexing worker', `${worker}; ${i.workerFailuresInRow} failure(s) in a row, ${i.workerRestarts} restart(s)${i.workerError ? `; last error: ${i.workerError}` : ''}`],
+  ];
+  process.stdout.write('\n' + lines.map(([k, v]) => `${(k + ':').padEnd(17)}${v}\n`).join(''));
 }
 
 interface Flags {
@@ -131,5 +169,15 @@ export function registerAppLogsCommands(program: Command): void {
       if (flags.json) return printJson(policy);
       const row = (env: string, l: { maxAgeDays?: number; maxBytes?: number } | undefined) => [env, l?.maxAgeDays ?? '-', l?.maxBytes !== undefined ? Math.round(l.maxBytes / 1024 / 1024) : '-'];
       printTable(['ENVIRONMENT', 'DAYS', 'MAX MIB'], [row('(default)', policy.default), ...Object.entries(policy.perEnvironment).map(([e, l]) => row(e, l))]);
+    });
+
+  program
+    .command('app-logs-stats')
+    .description("what the log center stores per environment and where its indexing stands (admin)")
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const stats = await appLogStats(sessionClient());
+      if (flags.json) return printJson(stats);
+      printStats(stats);
     });
 }

@@ -4,10 +4,11 @@
  *                            cursor, context. Without app: every app the caller may read.
  *   GET /app-logs/tail       live tail of one app (required) across its instances, Server-Sent Events.
  *   GET|PUT /app-logs/retention   the retention policy per environment (admin).
+ *   GET /app-logs/stats      what is stored (per environment) and where indexing stands (admin: host-wide).
  * An app the caller may not read answers 404 `app 'x' not found`, exactly as an app that does not exist.
  */
 import { Router, type Request } from 'express';
-import { AppLogRetentionSchema, type AppLogPage } from '../../shared/api-logs';
+import { AppLogRetentionSchema, type AppLogPage, type AppLogStats } from '../../shared/api-logs';
 import { badRequest, notFound } from '../../shared/errors';
 import { allow } from '../route-access';
 import { bearerOf } from '../http/authenticate';
@@ -93,6 +94,17 @@ export function appLogRoutes(store: LogCenterStore, scope: AppScope, tails: Tail
 
   r.get('/app-logs/retention', allow({ kind: 'admin' }), (_req, res) => {
     res.json(retention.get());
+  });
+
+  r.get('/app-logs/stats', allow({ kind: 'admin' }), (_req, res) => {
+    const { indexing, ...stored } = store.stats();
+    const { workerFailures, ...rest } = indexing;
+    const body: AppLogStats = {
+      ...stored,
+      retention: retention.get(),
+      indexing: { ...rest, lagRows: Math.max(0, indexing.storedSeq - indexing.indexedSeq), workerFailuresInRow: workerFailures },
+    };
+    res.json(body);
   });
 
   r.put('/app-logs/retention', allow({ kind: 'admin' }), (req, res) => {

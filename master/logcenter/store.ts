@@ -616,9 +616,16 @@ class LogCenter implements LogCenterStore {
     let entries = 0;
     let bytes = 0;
     const all = this.partitions.list();
+    const environments: LogCenterStats['environments'] = {};
     for (const p of all) {
       entries += p.entries;
       bytes += p.bytes;
+      const e = (environments[p.environment] ??= { entries: 0, bytes: 0, partitions: 0, oldestPartitionStart: p.start, newestPartitionStart: p.start });
+      e.entries += p.entries;
+      e.bytes += p.bytes;
+      e.partitions += 1;
+      e.oldestPartitionStart = Math.min(e.oldestPartitionStart, p.start);
+      e.newestPartitionStart = Math.max(e.newestPartitionStart, p.start);
     }
     let fileBytes = 0;
     for (const suffix of this.ftsWorker ? ['', '-wal', '-fts', '-fts-wal', '-pending'] : ['', '-wal']) {
@@ -628,7 +635,7 @@ class LogCenter implements LogCenterStore {
         // no WAL file yet
       }
     }
-    return { entries, partitions: all.length, bytes, fileBytes, indexing: this.indexingStats() };
+    return { entries, partitions: all.length, bytes, fileBytes, environments, indexing: this.indexingStats() };
   }
 
   private indexingStats(): LogCenterIndexingStats {

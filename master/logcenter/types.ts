@@ -116,8 +116,18 @@ export interface LogCenterStats {
   bytes: number;
   /** Size of the database file and its WAL on disk (and the index and spill files with worker indexing). */
   fileBytes: number;
+  /** The same counts per environment (live partitions), with the start of its oldest and newest partition (ms). */
+  environments: Record<string, LogCenterEnvironmentStats>;
   /** Where indexing stands: what a worker that fails or falls behind costs, and that it is bounded. */
   indexing: LogCenterIndexingStats;
+}
+
+export interface LogCenterEnvironmentStats {
+  entries: number;
+  bytes: number;
+  partitions: number;
+  oldestPartitionStart: number;
+  newestPartitionStart: number;
 }
 
 export interface LogCenterIndexingStats {

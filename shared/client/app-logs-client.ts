@@ -1,8 +1,8 @@
 /**
  * The log center's client calls (shared/api-logs.ts), beside ApiClient: search (the page is checked with its zod
- * schema), live tail over Server-Sent Events (every event checked), and the retention policy. Browser-safe.
+ * schema), live tail over Server-Sent Events (every event checked), the retention policy and the store's stats. Browser-safe.
  */
-import { AppLogPageSchema, AppLogRetentionSchema, AppLogTailEventSchema, type AppLogPage, type AppLogQuery, type AppLogRetention, type AppLogTailEvent } from '../api-logs';
+import { AppLogPageSchema, AppLogRetentionSchema, AppLogStatsSchema, AppLogTailEventSchema, type AppLogPage, type AppLogQuery, type AppLogRetention, type AppLogStats, type AppLogTailEvent } from '../api-logs';
 import { fromBody, SlipwayError } from '../errors';
 import type { ApiClient } from './api-client';
 
@@ -30,6 +30,11 @@ export async function appLogRetention(client: ApiClient): Promise<AppLogRetentio
 
 export async function setAppLogRetention(client: ApiClient, p: AppLogRetention): Promise<AppLogRetention> {
   return checked(AppLogRetentionSchema, await client.request('PUT', '/api/v1/app-logs/retention', p), 'retention policy');
+}
+
+/** What the log center stores and where its indexing stands (admin). */
+export async function appLogStats(client: ApiClient): Promise<AppLogStats> {
+  return checked(AppLogStatsSchema, await client.request('GET', '/api/v1/app-logs/stats'), 'log center stats');
 }
 
 /**

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../../shared/client/api-client';
-import { searchAppLogs, tailAppLogs } from '../../shared/client/app-logs-client';
+import { appLogStats, searchAppLogs, tailAppLogs } from '../../shared/client/app-logs-client';
 import type { AppLogLine, AppLogTailEvent } from '../../shared/api-logs';
 import { SlipwayError } from '../../shared/errors';
 import type { MasterMessage } from '../../shared/protocol';
@@ -210,5 +210,20 @@ describe('agents and the CLI', () => {
     const bad = await notFoundOf(master.api.request('PUT', '/api/v1/app-logs/retention', { perEnvironment: { [environment]: { maxAgeDays: -1 } } }));
     expect(bad).toMatch(new RegExp(`^invalid_request: perEnvironment\\.${environment}\\.maxAgeDays: `));
     expect(await notFoundOf(viewer.request('GET', '/api/v1/app-logs/retention'))).toMatch(/^forbidden: /);
+  });
+
+  it("shows admins the log center's counts: what real containers' lines stored, between two reads", async () => {
+    // A container keeps ticking: the stored count read by a search lies between two reads of the stats.
+    const before = await appLogStats(master.api);
+    const found = (await searchAppLogs(master.api, { environment, limit: 1000 })).hits.length;
+    const after = await appLogStats(master.api);
+    expect(found).toBeLessThan(1000);
+    expect(before.environments[environment].entries).toBeLessThanOrEqual(found);
+    expect(after.environments[environment].entries).toBeGreaterThanOrEqual(found);
+    expect(after.entries).toBe(after.environments[environment].entries);
+    expect(after.indexing.storedSeq).toBe(after.entries);
+    expect(after.indexing.lagRows).toBe(after.indexing.storedSeq - after.indexing.indexedSeq);
+    expect(after.indexing.workerFailuresInRow).toBe(0);
+    expect(await notFoundOf(appLogStats(viewer))).toMatch(/^forbidden: /);
   });
 });

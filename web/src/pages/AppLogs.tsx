@@ -2,11 +2,13 @@
  * Container logs of deployed apps (the log center, shared/api-logs.ts): search one app's logs by words and
  * "phrases", environment and instance, newest first with "Older" paging; or follow the app live across its
  * instances (Server-Sent Events, every event checked with the shared zod schema). Log text is rendered as text
- * nodes only, never as HTML. Only apps of the caller's teams answer (others: not found).
+ * nodes only, never as HTML. Only apps of the caller's teams answer (others: not found). Admins also see the
+ * log center's state (components/LogCenterStats.tsx).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { AppLogLine } from '../../../shared/api-logs';
 import { searchAppLogs, tailAppLogs } from '../../../shared/client/app-logs-client';
+import { LogCenterStats } from '../components/LogCenterStats';
 import { session } from '../session';
 
 function Line({ l }: { l: AppLogLine }) {
@@ -81,6 +83,7 @@ export function AppLogs() {
   return (
     <>
       <h1>App logs</h1>
+      {s.me.isAdmin && <LogCenterStats />}
       <form
         class="inline-form card"
         role="search"
