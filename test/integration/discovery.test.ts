@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdRegistrar, MIN_TTL_S } from '../../agent/discovery/registrar';
-import { NginxEdge, pidFileOf, renderEdgeConfig } from '../../agent/discovery/nginx-edge';
+import { renderEdgeConfig } from '../../agent/discovery/edge-template';
+import { NginxEdge, pidFileOf } from '../../agent/discovery/nginx-edge';
 import { freeTcpPort, startEtcd, startEtcdCluster, startNginx, type TestEtcd, type TestNginx } from '../helpers/discovery';
 
 let dir: string;
@@ -59,7 +60,8 @@ describe('etcd registration', () => {
   });
 
   it('registers under the lease, deregisters at once, and registers again after etcd lost everything', async () => {
-    const r = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5, checkMs: 200 });
+    const logs: string[] = [];
+    const r = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5, checkMs: 200, log: (m) => logs.push(m) });
     await r.start();
     try {
       const a = { app: 'shop-web', environment: 'pre', ip: '127.0.0.1', port: 40001 };
@@ -77,13 +79,16 @@ describe('etcd registration', () => {
       expect(await client.get('/shop-web_pre/127.0.0.1-40001').string()).toBeNull();
 
       await etcd.restart({ wipe: true });
-      await until('re-registration', async () => (await client.get('/shop-web_pre/127.0.0.1-40002').string().catch(() => null)) === '127.0.0.1:40002');
+      // A generous budget: on a busy host etcd's start and the client's reconnection backoff take seconds.
+      await until('re-registration', async () => (await client.get('/shop-web_pre/127.0.0.1-40002').string().catch(() => null)) === '127.0.0.1:40002', 30_000).catch((e: Error) => {
+        throw new Error(`${e.message}; registrar log:\n${logs.join('\n')}`);
+      });
       expect(r.reRegistrations).toBeGreaterThanOrEqual(1);
       expect(await client.get('/shop-web_pre/127.0.0.1-40001').string()).toBeNull();
     } finally {
       await r.stop({ revoke: true });
     }
-  });
+  }, 90_000);
 
   it('lets the keys expire with the lease when the agent stops keeping it alive', async () => {
     const r = new EtcdRegistrar({ endpoints: [etcd.url], ttlSeconds: 5 });
