@@ -10,39 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlipwayError } from '../../shared/errors';
 import { runCli } from '../helpers/cli';
 import { startMaster, type TestMaster } from '../helpers/cluster';
+import { owner, withRepo } from '../helpers/app-owner-jobs';
 
 let master: TestMaster;
 const suffix = Math.random().toString(36).slice(2, 8);
 const shop = `shop-${suffix}`;
 const games = `games-${suffix}`;
 const dir = mkdtempSync(join(tmpdir(), 'slipway-job-lines-'));
-
-const owner = (name: string, team: string, app: string) => `name: ${name}
-team: ${team}
-stages:
-  - name: pre
-    environment: pre
-    steps:
-      - deploy: { app: ${app}, composeInline: "services: { web: { image: x } }" }
-`;
-
-/** The deploy step is written as stages[1].steps[1]; its `app` is on line 14, column 16. */
-const withRepo = (name: string, team: string, app: string) => `name: ${name}
-team: ${team}
-repo: { url: http://git.example/${team}/${name}.git }
-stages:
-  - name: build
-    environment: ci
-    steps:
-      - compile: make
-  - name: pre
-    environment: pre
-    steps:
-      - compile: echo before
-      - deploy:
-          app: ${app}
-          composeInline: "services: { web: { image: x } }"
-`;
 
 const taken = (app: string, file = 'job.yml') => `${file}:14:16: stages[1].steps[1].deploy.app: app '${app}' is deployed by jobs of another team; choose another app name`;
 

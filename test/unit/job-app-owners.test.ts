@@ -10,37 +10,10 @@ import { JobsService } from '../../master/jobs/service';
 import { createTeam } from '../../master/store/teams';
 import { ValidationError } from '../../shared/errors';
 import { silentLog, tempStore } from './platform-fixtures';
+import { owner, withRepo } from '../helpers/app-owner-jobs';
 
 const NO_LOCAL_REPOS = { allowLocalRepos: [], dataDir: '/nonexistent' };
 const admin: Principal = { userId: 1, username: 'admin', isAdmin: true, scopes: ['read', 'write', 'admin'], via: 'jwt' };
-
-/** A job without a repo deploying `app` in its first stage's first step. */
-const owner = (name: string, team: string, app: string) => `name: ${name}
-team: ${team}
-stages:
-  - name: pre
-    environment: pre
-    steps:
-      - deploy: { app: ${app}, composeInline: "services: { web: { image: x } }" }
-`;
-
-/** A job with a repo: its deploy step is written as stages[1].steps[1], `app` on line 14, column 16. */
-const withRepo = (name: string, team: string, app: string) => `name: ${name}
-team: ${team}
-repo: { url: http://git.example/${team}/${name}.git }
-stages:
-  - name: build
-    environment: ci
-    steps:
-      - compile: make
-  - name: pre
-    environment: pre
-    steps:
-      - compile: echo before
-      - deploy:
-          app: ${app}
-          composeInline: "services: { web: { image: x } }"
-`;
 
 function refusal(fn: () => unknown): ValidationError {
   try {
